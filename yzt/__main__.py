@@ -1,0 +1,5 @@
+"""``python -m yzt`` is the ``yzt`` command."""
+
+from yzt.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""The ``yzt`` command: one entry point, one subcommand a module.
+
+Each subcommand module defines ``add_parser(subparsers)`` that registers its parser and sets
+``func`` to a ``run(args) -> int`` function. Modules are imported only when named in ``COMMANDS``,
+and heavy libraries are imported inside ``run`` so that ``yzt --help`` stays fast. Locust is never
+imported in this process: it patches the whole interpreter with gevent, so load tests run it in
+child processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from yzt import __version__
+from yzt.domain.masking import install_masking
+from yzt.errors import UserError
+
+#: Subcommand modules, in the order ``yzt --help`` lists them.
+COMMANDS: tuple[str, ...] = (
+    "yzt.commands.fixtures",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with exit status 2 and a hint, for every usage error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n(see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with every registered subcommand."""
+    parser = _Parser(
+        prog="yzt",
+        description="Conformance, load and capacity harness for the 一证通查 operator interface.",
+    )
+    parser.add_argument("--version", action="version", version=f"yzt {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        importlib.import_module(name).add_parser(sub)
+    return parser
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = logging.WARNING - 10 * min(verbosity, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_masking()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; user errors print one line and return their exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    _setup_logging(args.verbose)
+    try:
+        status: int = args.func(args)
+    except UserError as exc:
+        print(f"yzt {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"yzt {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return status

@@ -1,0 +1,191 @@
+"""The platform side of the protocol: one HTTP seam that signs requests and mints tickets.
+
+Conformance checks, the reference operator's tests and ``yzt validate`` talk to operators only
+through :class:`PlatformClient`. Unit tests hand it an ``httpx.MockTransport``; integration tests use
+the real network on loopback. Every exchange comes back as an :class:`Exchange` record, whatever
+happened (timeouts, resets, huge or non-JSON bodies are recorded, never raised), so that a check can
+judge it and a report can show it, masked.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from yzt.signing import format_time, make_ticket, new_nonce, signed_headers
+
+#: Responses larger than this are cut and recorded as ``error="body too large"``.
+MAX_RESPONSE_BYTES = 1 << 20
+
+
+@dataclass
+class Exchange:
+    """One request and what came back (or the transport error instead)."""
+
+    method: str
+    path: str
+    request_headers: dict[str, str]
+    request_body: bytes
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: bytes = b""
+    elapsed_s: float = 0.0
+    error: str | None = None
+
+    @property
+    def content_type(self) -> str:
+        return self.response_headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def json(self) -> Any:
+        """The response body as JSON, or ``None`` when it is not JSON."""
+        try:
+            return json.loads(self.response_body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    @property
+    def problem_code(self) -> str | None:
+        body = self.json()
+        return body.get("code") if isinstance(body, dict) else None
+
+    def describe(self) -> str:
+        """``POST /v1/card-count → 200`` (or the error), for messages."""
+        outcome = self.error if self.error else str(self.status)
+        return f"{self.method} {self.path} → {outcome}"
+
+
+class PlatformClient:
+    """Signs and sends protocol requests to one operator's base URL.
+
+    ``clock_offset`` follows the operator's sandbox clock: after ``POST /v1/sandbox/clock`` moves it,
+    every timestamp and ``verified_at`` the client sends moves by the same amount.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        key_id: str,
+        secret: bytes,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.key_id = key_id
+        self.secret = secret
+        self.clock_offset = 0.0
+        self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> PlatformClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- time -------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The operator's clock as the platform believes it to be."""
+        return datetime.now(UTC) + timedelta(seconds=self.clock_offset)
+
+    def timestamp(self) -> int:
+        return int(self.now().timestamp())
+
+    # -- message parts ----------------------------------------------------------------------
+    def verification(
+        self,
+        name: str,
+        id_number: str,
+        *,
+        method: str = "sms_code",
+        age: timedelta = timedelta(minutes=1),
+        verified_at: str | None = None,
+    ) -> dict[str, str]:
+        """A valid verification block for a subject, verified ``age`` ago on the operator's clock."""
+        at = verified_at or format_time(self.now() - age)
+        return {"method": method, "verified_at": at,
+                "ticket": make_ticket(self.secret, method, id_number, name, at)}
+
+    @staticmethod
+    def new_id() -> str:
+        return str(uuid.uuid4())
+
+    # -- sending ----------------------------------------------------------------------------
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        raw: bytes | None = None,
+        content_type: str | None = "application/json",
+        sign: bool = True,
+        headers: dict[str, str] | None = None,
+        timestamp: int | None = None,
+        nonce: str | None = None,
+        key_id: str | None = None,
+        secret: bytes | None = None,
+    ) -> Exchange:
+        """Send one request; never raises for network trouble (see :class:`Exchange`).
+
+        ``body`` is JSON-encoded; ``raw`` sends bytes as they are. The signing knobs let checks
+        send deliberately wrong requests (wrong key, stale timestamp, replayed nonce).
+        """
+        payload = raw if raw is not None else (
+            b"" if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8"))
+        hdrs: dict[str, str] = {}
+        if payload and content_type:
+            hdrs["Content-Type"] = content_type
+        if sign:
+            hdrs.update(signed_headers(
+                key_id or self.key_id, secret if secret is not None else self.secret,
+                method, path, payload,
+                timestamp=timestamp if timestamp is not None else self.timestamp(),
+                nonce=nonce or new_nonce()))
+        hdrs.update(headers or {})
+        exchange = Exchange(method.upper(), path, hdrs, payload)
+        started = time.perf_counter()
+        try:
+            with self._http.stream(method, self.base_url + path, content=payload,
+                                   headers=hdrs) as response:
+                exchange.status = response.status_code
+                exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > MAX_RESPONSE_BYTES:
+                        exchange.error = f"body too large (over {MAX_RESPONSE_BYTES} bytes)"
+                        break
+                exchange.response_body = b"".join(chunks)[:MAX_RESPONSE_BYTES]
+        except httpx.TimeoutException:
+            exchange.error = "timed out"
+        except httpx.ConnectError as exc:
+            exchange.error = f"cannot connect: {exc}"
+        except httpx.HTTPError as exc:
+            exchange.error = f"{type(exc).__name__}: {exc}"
+        exchange.elapsed_s = time.perf_counter() - started
+        return exchange
+
+    def advance_clock(self, seconds: float) -> Exchange:
+        """Move the sandbox clock and follow it (``0`` reads it); see the protocol's sandbox clock."""
+        exchange = self.send("POST", "/v1/sandbox/clock", body={"advance_seconds": seconds})
+        body = exchange.json()
+        if exchange.status == 200 and isinstance(body, dict) and isinstance(body.get("now"), str):
+            from yzt.signing import parse_time
+
+            try:
+                operator_now = parse_time(body["now"])
+            except ValueError:
+                return exchange
+            self.clock_offset = (operator_now - datetime.now(UTC)).total_seconds()
+        return exchange

@@ -1,0 +1,1 @@
+"""Subcommands of the ``yzt`` command line, one module each."""

@@ -1,0 +1,1 @@
+"""Domain rules of the service: ID numbers, number segments, masking, the operator topology."""

@@ -1,0 +1,1 @@
+"""The reference operator: a real sandbox server for the whole protocol (``yzt serve``)."""
