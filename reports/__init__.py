@@ -1,0 +1,1 @@
+"""Report writers: JSON, JUnit XML, Markdown and HTML (with plots), reading plain records only."""
