@@ -54,7 +54,8 @@ def to_xml(suite_name: str, cases: Iterable[Case]) -> bytes:
         if case.details and case.status not in _FAILED | _ERROR:
             ET.SubElement(el, "system-out").text = scrub(case.details)
     ET.indent(suites)
-    return ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+    data: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+    return data
 
 
 def write_junit(path: Path, suite_name: str, cases: Iterable[Case]) -> None:

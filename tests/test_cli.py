@@ -1,0 +1,53 @@
+"""The ``yzt`` command surface: help, version, usage errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from yzt import __version__
+from yzt.cli import COMMANDS, build_parser
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "yzt", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_version() -> None:
+    proc = _run("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"yzt {__version__}"
+
+
+def test_help_lists_every_registered_command() -> None:
+    proc = _run("--help")
+    assert proc.returncode == 0
+    names = [name.rsplit(".", 1)[1] for name in COMMANDS]
+    for name in names:
+        assert name in proc.stdout
+
+
+def test_unknown_flag_is_a_usage_error_without_traceback() -> None:
+    proc = _run("fixtures", "--no-such-flag")
+    assert proc.returncode == 2
+    assert "unrecognized arguments: --no-such-flag" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_no_command_prints_help_and_fails() -> None:
+    proc = _run()
+    assert proc.returncode == 2
+    assert "COMMAND" in proc.stdout
+
+
+def test_cli_process_does_not_import_locust() -> None:
+    """Locust monkey-patches the interpreter with gevent: the CLI process must never import it."""
+    code = "import sys, yzt.cli; yzt.cli.build_parser(); print('locust' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "False", proc.stderr
+
+
+def test_parser_builds_in_process() -> None:
+    parser = build_parser()
+    assert parser.prog == "yzt"
