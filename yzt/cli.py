@@ -21,7 +21,10 @@ from yzt.errors import UserError
 
 #: Subcommand modules, in the order ``yzt --help`` lists them.
 COMMANDS: tuple[str, ...] = (
+    "yzt.commands.check",
     "yzt.commands.fixtures",
+    "yzt.commands.serve",
+    "yzt.commands.sim",
 )
 
 

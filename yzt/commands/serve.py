@@ -1,0 +1,167 @@
+"""``yzt serve``: the reference operator, a real sandbox server for the whole protocol."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from yzt.errors import UserError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "serve",
+        help="run the reference operator (a sandbox server for the whole protocol)",
+        description="Serve the YZT operator interface for one operator on loopback, with its cards "
+        "from a fixture file or generated from a seed, durable state in SQLite, optional fault "
+        "injection and seeded defects. The shared secret comes from YZT_SECRET or --secret-file.",
+    )
+    p.add_argument("--operator", help="operator id: CMCC, CUCC, CTCC or R01…R39")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--fixtures", type=Path, metavar="FILE", help="fixture file (JSON Lines)")
+    src.add_argument("--seed", type=int, help="generate fixtures from this seed (default 1)")
+    p.add_argument("--subjects", type=int, default=200, help="subjects to generate (default 200)")
+    p.add_argument("--key-id", help="the key id the platform signs with (X-YZT-Key-Id)")
+    p.add_argument("--secret-file", type=Path, help="file holding the shared secret (else YZT_SECRET)")
+    p.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8700, help="listen port (default 8700)")
+    p.add_argument("--db", type=Path, help="SQLite file for durable state (default: a temporary file)")
+    p.add_argument("--base-path", default="", help="serve under this prefix, e.g. /yzt")
+    p.add_argument("--defect", action="append", default=[], metavar="NAME",
+                   help="turn on a seeded defect (repeatable; see --list-defects)")
+    p.add_argument("--list-defects", action="store_true", help="list the seeded defects and exit")
+    p.add_argument("--no-sandbox-clock", action="store_true",
+                   help="answer POST /v1/sandbox/clock with 404 like a production operator")
+    p.add_argument("--bench-hello", action="store_true",
+                   help="add GET /bench/hello, a bare endpoint for benchmarks")
+    p.add_argument("--faults", type=Path, metavar="FILE", help="fault profile (YAML)")
+    p.add_argument("--latency-p50-ms", type=float, help="lognormal latency: median (ms)")
+    p.add_argument("--latency-p99-ms", type=float, help="lognormal latency: 99th percentile (ms)")
+    p.add_argument("--error-ratio", type=float, default=0.0, help="share of requests failing (0-1)")
+    p.add_argument("--error-status", type=int, choices=(500, 503), action="append",
+                   help="status of injected errors (repeatable; default 503)")
+    p.add_argument("--rate-limit", type=float, metavar="RPS", help="answer 429 above this rate")
+    p.add_argument("--outage", action="append", default=[], metavar="START:END",
+                   help="503 between START and END seconds after start (repeatable)")
+    p.add_argument("--access-log", type=Path, metavar="FILE", help="access log file (default stderr)")
+    p.add_argument("--no-access-log", action="store_true", help="no access log (benchmarks)")
+    p.set_defaults(func=run)
+
+
+def _secret(args: argparse.Namespace) -> bytes:
+    secret: bytes
+    if args.secret_file:
+        try:
+            secret = Path(args.secret_file).read_bytes().strip()
+        except OSError as exc:
+            raise UserError(f"cannot read --secret-file {args.secret_file}: {exc.strerror}") from None
+    else:
+        secret = os.environ.get("YZT_SECRET", "").encode("utf-8")
+    if not secret:
+        raise UserError("no shared secret: set YZT_SECRET or pass --secret-file FILE")
+    return secret
+
+
+def _faults(args: argparse.Namespace) -> object:
+    from yzt.server.faults import FaultProfile, Latency, Outage, load_profile
+
+    if args.faults:
+        flags = (args.latency_p50_ms, args.latency_p99_ms, args.rate_limit, args.error_status)
+        if any(f is not None for f in flags) or args.error_ratio or args.outage:
+            raise UserError("give faults either in --faults FILE or as flags, not both")
+        return load_profile(args.faults)
+    latency = None
+    if (args.latency_p50_ms is None) != (args.latency_p99_ms is None):
+        raise UserError("--latency-p50-ms and --latency-p99-ms go together")
+    if args.latency_p50_ms is not None:
+        try:
+            latency = Latency(args.latency_p50_ms, args.latency_p99_ms)
+        except ValueError as exc:
+            raise UserError(f"--latency-p50-ms/--latency-p99-ms: {exc}") from None
+    if not 0.0 <= args.error_ratio <= 1.0:
+        raise UserError(f"--error-ratio must be between 0 and 1, got {args.error_ratio}")
+    if args.rate_limit is not None and args.rate_limit <= 0:
+        raise UserError(f"--rate-limit must be > 0 requests per second, got {args.rate_limit}")
+    outages = []
+    for spec in args.outage:
+        try:
+            start, end = (float(x) for x in spec.split(":"))
+        except ValueError:
+            raise UserError(f"--outage {spec!r}: use START:END in seconds after start, e.g. 10:20") from None
+        if not 0 <= start < end:
+            raise UserError(f"--outage {spec!r}: need 0 <= START < END")
+        outages.append(Outage(start, end))
+    return FaultProfile(latency=latency, error_ratio=args.error_ratio,
+                        error_statuses=tuple(args.error_status or (503,)), outages=tuple(outages),
+                        rate_limit=args.rate_limit)
+
+
+def list_defects() -> str:
+    """The catalogue as text, one defect a line: name, requirement, description."""
+    from yzt.server.defects import DEFECTS
+
+    width = max(len(n) for n in DEFECTS)
+    return "\n".join(f"{d.name:<{width}}  {d.requirement:<11}  {d.description}"
+                     for d in DEFECTS.values())
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+    import tempfile
+
+    from aiohttp import web
+
+    from yzt.domain.masking import MaskingFilter
+    from yzt.server.app import ACCESS_LOG, AccessLogger, create_app
+    from yzt.server.config import ServerConfig
+    from yzt.server.defects import DEFECTS
+    from yzt.server.faults import FaultProfile
+
+    if args.list_defects:
+        print(list_defects())
+        return 0
+    if not args.operator:
+        raise UserError("--operator is required (e.g. --operator R07)")
+    if not args.key_id:
+        raise UserError("--key-id is required (the key id the platform signs with)")
+    unknown = [d for d in args.defect if d not in DEFECTS]
+    if unknown:
+        raise UserError(f"unknown defect {unknown[0]!r} (see yzt serve --list-defects)")
+    if not 1 <= args.subjects <= 1_000_000:
+        raise UserError(f"--subjects must be between 1 and 1000000, got {args.subjects}")
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port must be 0-65535, got {args.port}")
+    secret = _secret(args)
+    faults = _faults(args)
+    assert isinstance(faults, FaultProfile)
+    from yzt.domain.topology import load_topology
+
+    load_topology().get(args.operator)
+    with tempfile.TemporaryDirectory(prefix="yzt-serve-") as tmp:
+        try:
+            config = ServerConfig(
+                operator_id=args.operator, key_id=args.key_id, secret=secret,
+                db=args.db or Path(tmp) / "operator.sqlite", fixtures=args.fixtures,
+                seed=args.seed if args.seed is not None else 1, subjects=args.subjects,
+                base_path=args.base_path, defects=frozenset(args.defect),
+                sandbox_clock=not args.no_sandbox_clock, bench_hello=args.bench_hello, faults=faults)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        app = create_app(config)
+        handler: logging.Handler = (logging.FileHandler(args.access_log, encoding="utf-8")
+                                    if args.access_log else logging.StreamHandler(sys.stderr))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        handler.addFilter(MaskingFilter())
+        ACCESS_LOG.handlers[:] = [handler]
+        ACCESS_LOG.setLevel(logging.INFO)
+        ACCESS_LOG.propagate = False
+        defects = f" with defects {', '.join(sorted(args.defect))}" if args.defect else ""
+        print(f"yzt serve: {args.operator} on http://{args.host}:{args.port}{args.base_path}"
+              f"{defects} (db {config.db})", file=sys.stderr, flush=True)
+        web.run_app(app, host=args.host, port=args.port, print=None,
+                    access_log=None if args.no_access_log else ACCESS_LOG,
+                    access_log_class=AccessLogger, shutdown_timeout=5.0)
+        print("yzt serve: stopped", file=sys.stderr, flush=True)
+    return 0

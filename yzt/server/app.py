@@ -1,0 +1,467 @@
+"""The reference operator as an aiohttp application: routing, the order of checks, the endpoints.
+
+One catch-all route hands every request to :meth:`Operator.dispatch`, which runs the protocol's
+order of checks (OIF-ERR-3): body size → authentication → content type → JSON and shape →
+(idempotent replay) → subject → verification → business rules. Everything after the body has
+been read runs synchronously, so a request's SQLite writes are committed before the event loop
+moves on and before the response is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
+
+from yzt.domain.masking import mask_msisdn, scrub
+from yzt.domain.topology import load_topology
+from yzt.server import lifecycle
+from yzt.server.checks import (
+    canonical_hash,
+    check_clock_shape,
+    check_shape,
+    check_subject,
+    check_verification,
+    parse_json,
+)
+from yzt.server.config import ServerConfig
+from yzt.server.faults import FaultInjector
+from yzt.server.problems import Problem, problem_response
+from yzt.server.service_info import service_info
+from yzt.server.store import Cancellation, Card, Dispute, Store
+from yzt.signing import (
+    HEADER_KEY_ID,
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    NONCE_RE,
+    SKEW_SECONDS,
+    format_time,
+    signature_matches,
+)
+
+MAX_BODY = 16 * 1024
+#: With the ``no-size-limit`` defect bodies are still cut here, to keep the sandbox alive.
+HARD_MAX_BODY = 1 << 20
+FLAKY_EVERY = 50  # the ``flaky`` defect: 1 signed request in 50 (2 %) answers 500
+SLOW_SECONDS = 1.2  # the ``slow`` defect
+NONCE_PRUNE_EVERY = 1000
+ACCESS_LOG = logging.getLogger("yzt.server.access")
+_STATUS_PATH = re.compile(r"/v1/(disputes|cancellations)/([^/]+)")
+
+Result = tuple[int, bytes]
+STORE_KEY: web.AppKey[Store] = web.AppKey("store", Store)
+
+
+def _json(doc: Any) -> bytes:
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+
+def _iso(ts: float) -> str:
+    return format_time(datetime.fromtimestamp(ts, UTC))
+
+
+class Operator:
+    """One operator's state and handlers (the store, faults, card refs, counters)."""
+
+    def __init__(self, config: ServerConfig, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self.op = load_topology().get(config.operator_id)
+        self.faults = FaultInjector(config.faults)
+        disputes = lifecycle.SLOW_DISPUTES if config.has("slow-dispute-resolution") else lifecycle.COMPLIANT
+        cancels = lifecycle.SLOW_CANCELLATIONS if config.has("slow-cancellation") else lifecycle.COMPLIANT
+        self.timings = lifecycle.Timings(
+            dispute_resolved=disputes.dispute_resolved, dispute_resolve_by=disputes.dispute_resolve_by,
+            cancel_complete=cancels.cancel_complete, cancel_complete_by=cancels.cancel_complete_by)
+        self.updated_at = _iso(store.now())
+        self.signed_count = 0
+        self.next_due = store.next_due()
+        self.alt_refs: dict[str, Card] = {}
+        if config.has("card-ref-contains-msisdn"):
+            self.alt_refs = {self._msisdn_ref(c): c for c in store.cards_by_ref.values()}
+        self.routes: dict[str, dict[str, Callable[..., Result]]] = {
+            "/v1/card-count": {"POST": self.card_count},
+            "/v1/card-details": {"POST": self.card_details},
+            "/v1/disputes": {"POST": self.submit_dispute},
+            "/v1/cancellations": {"POST": self.submit_cancellation},
+        }
+        if config.sandbox_clock:
+            self.routes["/v1/sandbox/clock"] = {"POST": self.sandbox_clock}
+        self._apply_due(store.now())
+
+    # -- card refs (OIF-DET-3) ----------------------------------------------------------------
+    @staticmethod
+    def _msisdn_ref(card: Card) -> str:
+        return f"m{card.msisdn}_{card.ref[2:14]}"
+
+    def ref_of(self, card: Card) -> str:
+        if self.config.has("card-ref-contains-msisdn"):
+            return self._msisdn_ref(card)
+        if self.config.has("unstable-card-ref"):
+            return f"{card.ref}.{secrets.token_hex(4)}"
+        return card.ref
+
+    def card_by_ref(self, ref: str) -> Card | None:
+        if ref in self.alt_refs:
+            return self.alt_refs[ref]
+        return self.store.cards_by_ref.get(ref.split(".", 1)[0])
+
+    # -- dispatch -------------------------------------------------------------------------------
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._dispatch(request)
+        except Problem as p:
+            self.store.commit()
+            return self._problem(p)
+        except Exception:  # an unexpected bug: answer 500, never a traceback
+            logging.getLogger("yzt.server").exception("internal error")
+            return self._problem(Problem("internal_error", "internal error"))
+
+    def _problem(self, p: Problem) -> web.Response:
+        if self.config.has("no-retry-after"):
+            p.headers.pop("Retry-After", None)
+        return problem_response(p, plain=self.config.has("plain-errors"))
+
+    def _ok(self, status: int, body: bytes) -> web.Response:
+        ctype = "text/plain" if self.config.has("wrong-content-type") else "application/json"
+        return web.Response(status=status, body=body, content_type=ctype)
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        base = self.config.base_path
+        target = request.raw_path
+        if base:
+            if not (target == base or target.startswith(base + "/") or target.startswith(base + "?")):
+                raise Problem("not_found", "no such path")
+            target = target[len(base):]
+        path = target.split("?", 1)[0]
+        method = request.method
+        if self.config.bench_hello and path == "/bench/hello":
+            return web.Response(body=b'{"hello":"world"}', content_type="application/json")
+        if path == "/v1/health":
+            self._allow(method, ("GET",))
+            return self._ok(200, _json({"status": "degraded" if self.faults.in_outage() else "ok"}))
+        if path == "/v1/service-info":
+            self._allow(method, ("GET",))
+            await self._inject_faults("service-info")
+            return self._ok(200, _json(service_info(
+                self.op, self.updated_at, empty_complaint=self.config.has("empty-channels"))))
+        status_match = _STATUS_PATH.fullmatch(path)
+        handlers = self.routes.get(path)
+        if handlers is None and status_match is None:
+            raise Problem("not_found", "no such path")
+        allowed = tuple(handlers) if handlers else ("GET",)
+        self._allow(method, allowed)
+        endpoint = path.split("/")[2]
+        if endpoint != "sandbox":
+            await self._inject_faults(endpoint)
+        body = await self._read_body(request)
+        if self.config.has("validate-before-auth") and handlers is not None and body:
+            self._content_type(request)
+            doc = parse_json(body)
+            if endpoint in ("card-count", "card-details", "disputes", "cancellations"):
+                check_shape(endpoint, doc)
+                check_subject(doc["subject"], self.store.now())
+        now = self.store.now()
+        self._authenticate(request, target, body, now)
+        self.signed_count += 1
+        if self.config.has("flaky") and self.signed_count % FLAKY_EVERY == 0:
+            raise Problem("internal_error", "injected failure (flaky)")
+        if self.config.has("slow") and endpoint in ("card-count", "card-details"):
+            await asyncio.sleep(SLOW_SECONDS)
+            now = self.store.now()
+        if self.signed_count % NONCE_PRUNE_EVERY == 0:
+            self.store.prune_nonces(now)
+        self._apply_due(now)
+        if status_match is not None:
+            status, out = self.status(status_match.group(1), status_match.group(2), now)
+        else:
+            if body:
+                self._content_type(request)
+            doc = parse_json(body)
+            assert handlers is not None
+            status, out = handlers[method](doc, now)
+        self.store.commit()
+        return self._ok(status, out)
+
+    @staticmethod
+    def _allow(method: str, allowed: tuple[str, ...]) -> None:
+        if method not in allowed:
+            raise Problem("method_not_allowed", f"{method} is not allowed here",
+                          headers={"Allow": ", ".join(allowed)})
+
+    async def _inject_faults(self, endpoint: str) -> None:
+        f = self.faults
+        if not f.profile.active:
+            return
+        retry = str(f.profile.retry_after_s)
+        if not f.take_token():
+            raise Problem("rate_limited", "over the contracted rate", headers={"Retry-After": retry})
+        remaining = f.in_outage()
+        if remaining is not None:
+            raise Problem("unavailable", "planned outage",
+                          headers={"Retry-After": str(max(1, int(remaining + 0.999)))})
+        delay = f.latency_s(endpoint)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        status = f.error_status()
+        if status == 500:
+            raise Problem("internal_error", "injected failure")
+        if status == 503:
+            raise Problem("unavailable", "injected failure", headers={"Retry-After": retry})
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        limit = HARD_MAX_BODY if self.config.has("no-size-limit") else MAX_BODY
+        too_large = Problem("payload_too_large", f"the body is over {limit} bytes")
+        if request.content_length is not None and request.content_length > limit:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _content_type(self, request: web.Request) -> None:
+        if self.config.has("accept-any-content-type"):
+            return
+        if request.content_type != "application/json" or request.charset not in (None, "utf-8"):
+            raise Problem("unsupported_media_type", "send Content-Type: application/json")
+
+    def _authenticate(self, request: web.Request, target: str, body: bytes, now: float) -> None:
+        """OIF-AUTH-1…3: signature (and key id, nonce shape), then timestamp skew, then replay."""
+        h = request.headers
+        key_id, ts, nonce, sig = (h.get(HEADER_KEY_ID), h.get(HEADER_TIMESTAMP), h.get(HEADER_NONCE),
+                                  h.get(HEADER_SIGNATURE))
+        lax = self.config.has("accept-bad-signature")
+        if key_id is None or ts is None or nonce is None or sig is None:
+            if lax:
+                return
+            raise Problem("signature_invalid", "missing X-YZT signature headers")
+        if not lax:
+            if key_id != self.config.key_id:
+                raise Problem("signature_invalid", "unknown key id")
+            if not NONCE_RE.fullmatch(nonce):
+                raise Problem("signature_invalid", "the nonce must be 16-64 characters of [A-Za-z0-9_-]")
+            if not ts.isascii() or not ts.isdigit():
+                raise Problem("signature_invalid", "X-YZT-Timestamp must be Unix seconds")
+            if not signature_matches(self.config.secret, request.method, target, ts, nonce, body,
+                                     sig):
+                raise Problem("signature_invalid", "the signature does not match")
+        try:
+            stamp = int(ts)
+        except ValueError:
+            return
+        if abs(stamp - now) > SKEW_SECONDS and not self.config.has("ignore-timestamp-skew"):
+            raise Problem("timestamp_skew", "X-YZT-Timestamp is more than 300 s from the operator's clock")
+        if not self.config.has("accept-replayed-nonce") and self.store.nonce_seen(nonce, now):
+            raise Problem("replayed_request", "this nonce was already used")
+        # kept until the timestamp could no longer pass the skew check
+        self.store.add_nonce(nonce, max(stamp, int(now)) + SKEW_SECONDS + 1)
+
+    def _apply_due(self, now: float) -> None:
+        if self.next_due is not None and self.next_due <= now:
+            lifecycle.apply_due(self.store, now,
+                                keep_removed=self.config.has("unbound-card-still-counted"))
+            self.next_due = self.store.next_due()
+
+    # -- the shared front of the subject endpoints ------------------------------------------------
+    def _front(self, kind: str, doc: Any, now: float) -> tuple[Result | None, str, str,
+                                                              tuple[str, int, bytes] | None]:
+        """Shape, idempotent replay, subject, verification: (replayed answer, id, hash, prior)."""
+        check_shape(kind, doc)
+        id_field = {"card-count": "query_id", "card-details": "query_id", "disputes": "dispute_id",
+                    "cancellations": "cancellation_id"}[kind]
+        key = doc[id_field]
+        body_hash = canonical_hash(doc)
+        prior = None if self.config.has("no-idempotency") else self.store.idem_get(kind, key)
+        if prior is not None and prior[0] == body_hash:
+            return (prior[1], prior[2]), key, body_hash, prior
+        c = self.config
+        echo = c.has("echo-id-number")
+
+        def subject() -> None:
+            check_subject(doc["subject"], now, lowercase_x=c.has("accept-lowercase-x"),
+                          skip_check_digit=c.has("skip-check-digit"), echo=echo)
+
+        def verification() -> None:
+            check_verification(doc, c.secret, now, cancellation=kind == "cancellations",
+                               require=not c.has("no-verification-required"),
+                               check_ticket=not c.has("accept-forged-ticket"),
+                               check_age=not c.has("accept-expired-verification"),
+                               check_face=not c.has("cancel-with-sms-code"), echo=echo)
+
+        if c.has("wrong-check-order"):
+            verification()
+            subject()
+        else:
+            subject()
+            verification()
+        if c.has("no-idempotency-conflict"):
+            prior = None
+        return None, key, body_hash, prior
+
+    def _conflict(self, prior: tuple[str, int, bytes] | None, body_hash: str) -> None:
+        if prior is not None and prior[0] != body_hash:
+            raise Problem("idempotency_conflict", "this id was already used with a different body")
+
+    def _remember(self, kind: str, key: str, body_hash: str, status: int, body: bytes) -> Result:
+        if not self.config.has("no-idempotency"):
+            self.store.idem_put(kind, key, body_hash, status, body)
+        return status, body
+
+    def _subject_cards(self, id_number: str) -> list[Card]:
+        return self.store.cards_by_id.get(id_number, [])
+
+    # -- endpoints ----------------------------------------------------------------------------------
+    def card_count(self, doc: Any, now: float) -> Result:
+        replay, key, body_hash, prior = self._front("card-count", doc, now)
+        if replay:
+            return replay
+        self._conflict(prior, body_hash)
+        cards = self._subject_cards(doc["subject"]["id_number"])
+        count = len(cards) if self.config.has("count-cancelled-cards") else sum(c.live for c in cards)
+        query_id = str(uuid.uuid4()) if self.config.has("wrong-query-id") else key
+        out = _json({"query_id": query_id, "operator_id": self.op.id, "card_count": count,
+                     "as_of": _iso(now)})
+        return self._remember("card-count", key, body_hash, 200, out)
+
+    def _mask(self, msisdn: str) -> str:
+        if self.config.has("bad-msisdn-mask"):
+            return f"{msisdn[:4]}****{msisdn[-3:]}"
+        return mask_msisdn(msisdn)
+
+    def card_details(self, doc: Any, now: float) -> Result:
+        replay, key, body_hash, prior = self._front("card-details", doc, now)
+        if replay:
+            return replay
+        self._conflict(prior, body_hash)
+        cards = self._subject_cards(doc["subject"]["id_number"])
+        shown = cards if self.config.has("details-include-cancelled") else [c for c in cards if c.live]
+        listed = sorted(shown, key=lambda c: (c.activated_on, c.ref))
+        out = _json({"query_id": key, "operator_id": self.op.id, "as_of": _iso(now), "cards": [
+            {"card_ref": self.ref_of(c), "msisdn_masked": self._mask(c.msisdn),
+             "status": c.status if c.live else "cancelled", "activated_on": c.activated_on,
+             "home_region": c.home_region} for c in listed]})
+        return self._remember("card-details", key, body_hash, 200, out)
+
+    def _owned_card(self, doc: Any, any_card: bool) -> Card:
+        card = self.card_by_ref(doc["card_ref"])
+        if card is None or not card.live or (
+                not any_card and card.id_number != doc["subject"]["id_number"]):
+            raise Problem("card_not_found", "no such card for this subject")
+        return card
+
+    def submit_dispute(self, doc: Any, now: float) -> Result:
+        replay, key, body_hash, prior = self._front("disputes", doc, now)
+        if replay:
+            return replay
+        card = self._owned_card(doc, self.config.has("dispute-any-card"))
+        self._conflict(prior, body_hash)
+        t = self.timings
+        received = int(now)
+        outcome = lifecycle.dispute_outcome(card, ignore_truth=self.config.has("dispute-ignores-truth"))
+        d = Dispute(key, card.ref, doc["claim"], received, received + t.dispute_verifying,
+                    received + t.dispute_resolved, received + t.dispute_resolve_by, outcome)
+        self.store.put_dispute(d)
+        self._schedule(d.resolved_at)
+        out = _json({"dispute_id": key, "state": "received", "received_at": _iso(received),
+                     "resolve_by": _iso(d.resolve_by)})
+        result = self._remember("disputes", key, body_hash, 202, out)
+        self.store.commit(durable=True)
+        return result
+
+    def submit_cancellation(self, doc: Any, now: float) -> Result:
+        replay, key, body_hash, prior = self._front("cancellations", doc, now)
+        if replay:
+            return replay
+        card = self._owned_card(doc, self.config.has("cancel-any-card"))
+        self._conflict(prior, body_hash)
+        t = self.timings
+        accepted = int(now)
+        final, reason, complete_at = None, None, accepted + t.cancel_complete
+        if self.config.has("refuse-remote-cancellation") and card.home_region != "北京":
+            final, complete_at = "rejected", accepted
+            reason = f"号码归属地为{card.home_region}，请到归属地营业厅办理 (visit a shop in the home region)"
+        c = Cancellation(key, card.ref, accepted, complete_at, accepted + t.cancel_complete_by,
+                         final, reason)
+        self.store.put_cancellation(c)
+        if final is None:
+            self._schedule(complete_at)
+        out = _json({"cancellation_id": key, "state": "accepted", "accepted_at": _iso(accepted),
+                     "complete_by": _iso(c.complete_by)})
+        result = self._remember("cancellations", key, body_hash, 202, out)
+        self.store.commit(durable=True)
+        return result
+
+    def _schedule(self, due: float) -> None:
+        self.next_due = due if self.next_due is None else min(self.next_due, due)
+
+    def status(self, kind: str, key: str, now: float) -> Result:
+        if kind == "disputes":
+            d = self.store.get_dispute(key)
+            if d is None:
+                raise Problem("not_found", "no such dispute")
+            state, history = lifecycle.dispute_state(d, now)
+            doc: dict[str, Any] = {"dispute_id": d.dispute_id, "state": state}
+            if state == "resolved" or self.config.has("dispute-state-regresses"):
+                doc["outcome"] = d.outcome
+            doc["history"] = [{"state": s, "at": _iso(at)} for s, at in history]
+            doc["resolve_by"] = _iso(d.resolve_by)
+            return 200, _json(doc)
+        c = self.store.get_cancellation(key)
+        if c is None:
+            raise Problem("not_found", "no such cancellation")
+        state, reason, chistory = lifecycle.cancellation_state(c, now)
+        cdoc: dict[str, Any] = {"cancellation_id": c.cancellation_id, "state": state}
+        if reason:
+            cdoc["reason"] = reason
+        cdoc["history"] = [{"state": s, "at": _iso(at)} for s, at in chistory]
+        return 200, _json(cdoc)
+
+    def sandbox_clock(self, doc: Any, now: float) -> Result:
+        seconds = check_clock_shape(doc)
+        if seconds:
+            self.store.advance(seconds)
+            now = self.store.now()
+            self._apply_due(now)
+        return 200, _json({"now": _iso(now)})
+
+
+class AccessLogger(AbstractAccessLogger):
+    """One line a request: method, path, status, milliseconds; scrubbed; never a body."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        self.logger.info(scrub(f"{request.method} {request.path} {response.status} "
+                               f"{time * 1000:.1f}ms"))
+
+
+def create_app(config: ServerConfig) -> web.Application:
+    """The application for ``config``: opens the store, loads the cards, wires one catch-all route."""
+    from yzt.server.loading import open_store
+
+    store = open_store(config)
+    operator = Operator(config, store)
+    app = web.Application(client_max_size=HARD_MAX_BODY)
+    app[STORE_KEY] = store
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]] = operator.dispatch
+    app.router.add_route("*", "/{tail:.*}", handler)
+
+    async def close_store(_app: web.Application) -> None:
+        store.close()
+
+    app.on_cleanup.append(close_store)
+    return app

@@ -1,0 +1,152 @@
+"""The request checks of one protocol call, each raising the problem its step answers (OIF-ERR-3).
+
+Shape (400) → subject (422) → verification (403). Business rules live with the endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from yzt.domain.idnumber import check_digit, china_today, id_number_problem, name_problem
+from yzt.server.problems import Problem
+from yzt.signing import SKEW_SECONDS, parse_time, ticket_matches
+
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+#: Top-level fields of each request: (id field, required fields, optional fields).
+SHAPES: dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]] = {
+    "card-count": ("query_id", ("query_id", "subject"), ("verification",)),
+    "card-details": ("query_id", ("query_id", "subject"), ("verification",)),
+    "disputes": ("dispute_id", ("dispute_id", "subject", "card_ref", "claim"), ("verification",)),
+    "cancellations": ("cancellation_id", ("cancellation_id", "subject", "card_ref"), ("verification",)),
+}
+CLAIMS = ("not_mine", "unrecognized")
+METHODS = ("sms_code", "face")
+MAX_VERIFICATION_AGE = 48 * 3600
+FACE_MAX_AGE = 30 * 60
+
+
+def parse_json(body: bytes) -> Any:
+    """Decode a UTF-8 JSON body or answer 400 ``malformed_request``."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Problem("malformed_request", f"the body is not JSON: {type(exc).__name__}") from None
+
+
+def canonical_hash(doc: Any) -> str:
+    """Hash of the canonical JSON of a body: the identity of a request for OIF-IDEM."""
+    import hashlib
+
+    canon = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+
+def _bad(detail: str) -> Problem:
+    return Problem("malformed_request", detail)
+
+
+def _fields(obj: Any, where: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+    if not isinstance(obj, dict):
+        raise _bad(f"{where} must be a JSON object")
+    missing = [k for k in required if k not in obj]
+    if missing:
+        raise _bad(f"{where}: missing field(s) {', '.join(missing)}")
+    extra = sorted(k for k in obj if k not in required and k not in optional)
+    if extra:
+        raise _bad(f"{where}: unexpected field(s) {', '.join(extra)}"[:200])
+
+
+def _string(obj: dict[str, Any], key: str, where: str) -> str:
+    value = obj[key]
+    if not isinstance(value, str):
+        raise _bad(f"{where}.{key} must be a string")
+    return value
+
+
+def check_shape(kind: str, doc: Any) -> None:
+    """Fields and types of a request body, per the request schema (400 ``malformed_request``).
+
+    The subject's name and ID number need only be strings here: their rules answer 422, and a
+    missing ``verification`` answers 403 ``verification_required``.
+    """
+    id_field, required, optional = SHAPES[kind]
+    _fields(doc, "body", required, optional)
+    if id_field is not None and not UUID_RE.fullmatch(_string(doc, id_field, "body")):
+        raise _bad(f"body.{id_field} must be a UUID")
+    subject = doc["subject"]
+    _fields(subject, "body.subject", ("name", "id_type", "id_number"))
+    _string(subject, "name", "body.subject")
+    _string(subject, "id_number", "body.subject")
+    if subject["id_type"] != "resident_id":
+        raise _bad("body.subject.id_type must be \"resident_id\"")
+    if "verification" in doc:
+        v = doc["verification"]
+        _fields(v, "body.verification", ("method", "verified_at", "ticket"))
+        if v["method"] not in METHODS:
+            raise _bad("body.verification.method must be \"sms_code\" or \"face\"")
+        _string(v, "ticket", "body.verification")
+        try:
+            parse_time(_string(v, "verified_at", "body.verification"))
+        except ValueError:
+            raise _bad("body.verification.verified_at must be an RFC 3339 UTC time with Z") from None
+    if "card_ref" in required:
+        ref = _string(doc, "card_ref", "body")
+        if not 1 <= len(ref) <= 64:
+            raise _bad("body.card_ref must be 1-64 characters")
+    if "claim" in required and doc["claim"] not in CLAIMS:
+        raise _bad("body.claim must be \"not_mine\" or \"unrecognized\"")
+
+
+def check_clock_shape(doc: Any) -> int:
+    """``{advance_seconds}``, an integer ≥ 0."""
+    _fields(doc, "body", ("advance_seconds",))
+    value = doc["advance_seconds"]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _bad("body.advance_seconds must be an integer >= 0 (the clock never goes back)")
+    return value
+
+
+def check_subject(subject: dict[str, Any], now: float, *, lowercase_x: bool = False,
+                  skip_check_digit: bool = False, echo: bool = False) -> None:
+    """OIF-ID-1: 422 ``invalid_id_number`` or ``invalid_name``; the defects relax or leak it."""
+    id_number: str = subject["id_number"]
+    candidate = id_number
+    if lowercase_x and candidate.endswith("x"):
+        candidate = candidate[:-1] + "X"
+    if skip_check_digit and len(candidate) == 18 and candidate[:17].isdigit() and candidate.isascii():
+        candidate = candidate[:17] + check_digit(candidate[:17])
+    problem = id_number_problem(candidate, china_today(datetime.fromtimestamp(now, UTC)))
+    if problem:
+        detail = f"subject.id_number {id_number} {problem}" if echo else f"subject.id_number {problem}"
+        raise Problem("invalid_id_number", detail, raw_detail=echo)
+    if problem := name_problem(subject["name"]):
+        raise Problem("invalid_name", f"subject.name {problem}")
+
+
+def check_verification(doc: dict[str, Any], secret: bytes, now: float, *, cancellation: bool,
+                       require: bool = True, check_ticket: bool = True, check_age: bool = True,
+                       check_face: bool = True, echo: bool = False) -> None:
+    """OIF-VER-1…4 in order: required, invalid, expired, insufficient (cancellations only)."""
+    subject = doc["subject"]
+    leak = f" for {subject['id_number']}" if echo else ""
+    v = doc.get("verification")
+    if v is None:
+        if require:
+            raise Problem("verification_required", f"the request has no verification block{leak}",
+                          raw_detail=echo)
+        return
+    if check_ticket and not ticket_matches(secret, v["method"], subject["id_number"], subject["name"],
+                                           v["verified_at"], v["ticket"]):
+        raise Problem("verification_invalid", f"the ticket does not match this subject{leak}",
+                      raw_detail=echo)
+    age = now - parse_time(v["verified_at"]).timestamp()
+    if check_age and (age > MAX_VERIFICATION_AGE or age < -SKEW_SECONDS):
+        raise Problem("verification_expired",
+                      f"verified_at is {'older than 48 h' if age > 0 else 'in the future'}{leak}",
+                      raw_detail=echo)
+    if cancellation and check_face and (v["method"] != "face" or age > FACE_MAX_AGE):
+        raise Problem("verification_insufficient",
+                      "a cancellation needs face verification within the last 30 minutes")

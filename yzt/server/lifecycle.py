@@ -1,0 +1,102 @@
+"""Dispute and cancellation lifecycles on the operator's clock (OIF-DSP-2…5, OIF-CXL-2).
+
+Timelines are fixed at submission; a transition whose time has come is applied lazily but durably:
+before a request is handled, every pending transition due by "now" is applied to the cards in one
+transaction, in time order. States shown to the platform are derived from the same times, so they
+never go back while the clock only moves forward.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from yzt.server.store import Cancellation, Card, Dispute, Store
+
+HOUR = 3600
+DAY = 24 * HOUR
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds after submission; the seeded ``slow-*`` defects replace the compliant ones."""
+
+    dispute_verifying: int = HOUR
+    dispute_resolved: int = 3 * DAY
+    dispute_resolve_by: int = 15 * DAY
+    cancel_complete: int = 24 * HOUR
+    cancel_complete_by: int = 72 * HOUR
+
+
+COMPLIANT = Timings()
+#: ``slow-dispute-resolution``: resolve_by 20 days out, resolved after 18 days.
+SLOW_DISPUTES = Timings(dispute_resolved=18 * DAY, dispute_resolve_by=20 * DAY)
+#: ``slow-cancellation``: complete_by 96 h out, completed after 90 h.
+SLOW_CANCELLATIONS = Timings(cancel_complete=90 * HOUR, cancel_complete_by=96 * HOUR)
+
+NOT_GENUINE_OUTCOMES = ("unbound", "suspended", "cancelled")
+
+
+def dispute_outcome(card: Card, *, ignore_truth: bool = False) -> str:
+    """The outcome the investigation reaches, following the fixture truth (OIF-DSP-5).
+
+    A genuine card is confirmed; a non-genuine one is unbound, suspended or cancelled, chosen by a
+    hash of its ref so the choice is stable and all three appear across a fixture set.
+    """
+    if card.genuine or ignore_truth:
+        return "confirmed_owner"
+    index = hashlib.sha256(card.ref.encode()).digest()[0] % len(NOT_GENUINE_OUTCOMES)
+    return NOT_GENUINE_OUTCOMES[index]
+
+
+def dispute_state(d: Dispute, now: float) -> tuple[str, list[tuple[str, int]]]:
+    """(current state, history) of a dispute at ``now``."""
+    history = [("received", d.received_at)]
+    if now >= d.verifying_at:
+        history.append(("verifying", d.verifying_at))
+    if now >= d.resolved_at:
+        history.append(("resolved", d.resolved_at))
+    return history[-1][0], history
+
+
+def cancellation_state(c: Cancellation, now: float) -> tuple[str, str | None, list[tuple[str, int]]]:
+    """(current state, reason, history) of a cancellation at ``now``."""
+    history = [("accepted", c.accepted_at)]
+    if c.final_state == "rejected" and c.complete_at <= c.accepted_at:
+        history.append(("rejected", c.accepted_at))
+        return "rejected", c.reason, history
+    if now >= c.complete_at and c.final_state:
+        history.append((c.final_state, c.complete_at))
+        return c.final_state, c.reason, history
+    return "accepted", None, history
+
+
+def apply_due(store: Store, now: float, *, keep_removed: bool = False) -> int:
+    """Apply every transition due by ``now`` to the cards and commit; returns how many.
+
+    ``keep_removed`` is the ``unbound-card-still-counted`` defect: outcomes that should take the
+    card away leave it as it was.
+    """
+    applied = 0
+    for _due, kind, key, ref in store.due_events(now):
+        card = store.cards_by_ref.get(ref)
+        if kind == "dispute":
+            d = store.get_dispute(key)
+            if d is not None and card is not None and card.live:
+                if d.outcome in ("unbound", "cancelled") and not keep_removed:
+                    store.set_card_status(card, d.outcome)
+                elif d.outcome == "suspended":
+                    store.set_card_status(card, "suspended")
+            store.mark_dispute_applied(key)
+        else:
+            if card is not None and card.live:
+                store.set_card_status(card, "cancelled")
+                store.finish_cancellation(key, "completed", None)
+            else:
+                store.finish_cancellation(
+                    key, "rejected", "the card had already been cancelled or unbound before the "
+                    "cancellation could complete")
+        applied += 1
+    if applied:
+        store.commit(durable=True)
+    return applied
