@@ -89,7 +89,10 @@ def check_shape(kind: str, doc: Any) -> None:
             raise _bad("body.verification.method must be \"sms_code\" or \"face\"")
         _string(v, "ticket", "body.verification")
         try:
-            parse_time(_string(v, "verified_at", "body.verification"))
+            at = _string(v, "verified_at", "body.verification")
+            if not at.isascii():
+                raise ValueError(at)
+            parse_time(at)
         except ValueError:
             raise _bad("body.verification.verified_at must be an RFC 3339 UTC time with Z") from None
     if "card_ref" in required:
