@@ -22,7 +22,9 @@ from yzt.errors import UserError
 #: Subcommand modules, in the order ``yzt --help`` lists them.
 COMMANDS: tuple[str, ...] = (
     "yzt.commands.check",
+    "yzt.commands.conform",
     "yzt.commands.fixtures",
+    "yzt.commands.load",
     "yzt.commands.serve",
     "yzt.commands.sim",
 )

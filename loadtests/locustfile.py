@@ -1,0 +1,286 @@
+"""The Locust side of ``yzt load``: an open-model generator acting as the platform.
+
+Runs only inside Locust processes (``python -m locust -f <this file>``), never in yzt's own process:
+importing Locust patches the interpreter with gevent. Configuration comes from the JSON file named
+by ``YZT_LOAD_CONFIG`` and the shared secret from ``YZT_SECRET``.
+
+How the open model works here: each generating process (the single local one, or each worker) draws
+the intended send times of its share of the arrival curve (:func:`~yzt.loadtests.shapes.intended_times`).
+A fixed pool of users takes the next due slot, sleeps until it, sends, and records
+``latency = completion − intended time``. When every user is busy (a slow server), slots are taken
+late and the wait counts in the latency; slots still unsent when the run's send window closes are
+counted as *not offered*, which makes the run inconclusive. Raw per-request records go to
+``raw/rows-*.npy`` (workers send theirs to the master with Locust's custom messages), so the verdict
+uses exact latencies rather than Locust's rounded percentiles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gevent
+import numpy as np
+from locust import FastHttpUser, LoadTestShape, constant, events, task
+from locust.runners import MasterRunner, WorkerRunner
+
+from yzt.domain.masking import scrub
+from yzt.loadtests.shapes import intended_times
+from yzt.loadtests.traffic import ENDPOINT_NAMES, KINDS, RequestBuilder, RunConfig, classify, people_for
+
+CONFIG = RunConfig.load(Path(os.environ["YZT_LOAD_CONFIG"]))
+SECRET = os.environ.get("YZT_SECRET", "").encode("utf-8")
+ROW_CHUNK = 5000
+
+try:  # the conformance schemas; without them the load still runs, and the results say so
+    from yzt.conformance.schemas import validate as _validate
+
+    VALIDATE: Any = _validate
+except ImportError:  # pragma: no cover - depends on the installed tree
+    VALIDATE = None
+
+
+class Generator:
+    """One process's share of the arrival curve, its request builder and its raw records."""
+
+    def __init__(self) -> None:
+        self.people = people_for(CONFIG)
+        self.builder: RequestBuilder | None = None
+        self.times: Iterator[float] = iter(())
+        self.origin = 0.0
+        self.started = False
+        self.exhausted = False
+        self.finished = False
+        self.rows: list[tuple[float, float, float, float, float, float]] = []
+        self.scheduled = 0
+        self.dropped = 0
+        self.in_flight: dict[int, tuple[int, float, float]] = {}
+        self.schema_checked = 0
+        self.schema_examples: list[str] = []
+        self.cpu0 = self.wall0 = 0.0
+        self.cpu_window: tuple[float, float] | None = None
+        self.samples: list[tuple[float, float]] = []
+        self.tag = ""
+        self.index = 0
+
+    # -- schedule ---------------------------------------------------------------------------
+    def start(self, index: int) -> None:
+        share = 1.0 / max(1, CONFIG.workers)
+        self.index = index
+        self.tag = f"{socket.gethostname()}-{os.getpid()}-w{index}"
+        rng = random.Random(f"yzt-load|{CONFIG.traffic_seed}|{index}")
+        self.builder = RequestBuilder(self.people, CONFIG.key_id, SECRET, CONFIG.mix, rng,
+                                      unknown_share=CONFIG.unknown_share)
+        self.times = intended_times(CONFIG.shape.scaled(share), rng, poisson=CONFIG.poisson,
+                                    phase=index * share)
+        self.origin = time.perf_counter() + CONFIG.lead_s
+        self.wall0 = self.origin
+        self.started = True
+        gevent.spawn(self._monitor)
+
+    @property
+    def send_until(self) -> float:
+        """Seconds from the origin after which a due slot is no longer sent (counted as not offered)."""
+        return CONFIG.shape.duration + max(0.5, CONFIG.grace_s - CONFIG.timeout_s - 0.5)
+
+    def next_slot(self) -> tuple[float, bool] | None:
+        """(intended time, picked ahead of time) of the next slot, or ``None`` when none is left."""
+        if self.exhausted:
+            return None
+        now = time.perf_counter() - self.origin
+        for at in self.times:
+            self.scheduled += 1
+            if now > self.send_until:
+                self.dropped += 1
+                continue
+            return at, at > now
+        self.exhausted = True
+        return None
+
+    # -- one request ------------------------------------------------------------------------
+    def offer(self, client: Any, at: float, early: bool) -> None:
+        assert self.builder is not None
+        prep = self.builder.build(now=datetime.now(UTC))
+        delay = self.origin + at - time.perf_counter()
+        if delay > 0:
+            gevent.sleep(delay)
+        code = ENDPOINT_NAMES.index(prep.endpoint)
+        t_send = time.perf_counter()
+        key = id(prep)
+        self.in_flight[key] = (code, at, t_send)
+        try:
+            with client.request(prep.method, prep.path, data=prep.body, headers=prep.headers,
+                                name=prep.endpoint, catch_response=True) as resp:
+                t_done = time.perf_counter()
+                error = repr(resp.error) if getattr(resp, "error", None) else None
+                status = int(resp.status_code or 0)
+                kind = classify(status, error, prep.expected)
+                sample = VALIDATE is not None and self.builder.rng.random() < CONFIG.schema_sample
+                if kind == "ok" and (sample or prep.endpoint == "card-details"):
+                    kind = self._inspect(prep.endpoint, prep.schema, prep.person, resp.content, sample)
+                resp.request_meta["response_time"] = (t_done - self.origin - at) * 1000
+                if kind == "ok":
+                    resp.success()
+                else:
+                    resp.failure(f"{kind} (HTTP {status})")
+        finally:
+            self.in_flight.pop(key, None)
+        self.rows.append((code, at, t_send - self.origin - at, t_done - self.origin - at,
+                          KINDS.index(kind), 1.0 if early else 0.0))
+
+    def _inspect(self, endpoint: str, schema: str, person: int, content: bytes | None,
+                 sample: bool) -> str:
+        assert self.builder is not None
+        try:
+            body = json.loads(content or b"")
+        except ValueError:
+            self._example(f"{endpoint}: response is not JSON")
+            return "schema"
+        if endpoint == "card-details":
+            self.builder.learn(person, body)
+        if sample:
+            self.schema_checked += 1
+            problems = VALIDATE(schema, body)
+            if problems:
+                self._example(f"{endpoint}: {problems[0]}")
+                return "schema"
+        return "ok"
+
+    def _example(self, text: str) -> None:
+        if len(self.schema_examples) < 5:
+            self.schema_examples.append(scrub(text))
+
+    # -- end of the run ---------------------------------------------------------------------
+    def _monitor(self) -> None:
+        """Sample CPU; finish when every slot was offered and answered, or at the hard end."""
+        gevent.sleep(max(0.0, self.origin - time.perf_counter()))
+        self.cpu0, self.wall0 = time.process_time(), time.perf_counter()
+        end = CONFIG.shape.duration
+        hard_end = end + CONFIG.grace_s
+        while True:
+            gevent.sleep(0.25)
+            now = time.perf_counter() - self.origin
+            self.samples.append((now, time.process_time() - self.cpu0))
+            if self.cpu_window is None and now >= end:
+                self.cpu_window = (time.process_time() - self.cpu0, time.perf_counter() - self.wall0)
+            if (self.exhausted and not self.in_flight and self.cpu_window) or now > hard_end:
+                break
+        for code, at, t_send in list(self.in_flight.values()):  # still unanswered at the hard end
+            self.rows.append((code, at, t_send - self.origin - at, now - at, KINDS.index("timeout"), 0.0))
+        self.finish()
+
+    def summary(self) -> dict[str, Any]:
+        cpu, wall = self.cpu_window or (time.process_time() - self.cpu0, time.perf_counter() - self.wall0)
+        peak = 0.0
+        for (t0, c0), (t1, c1) in zip(self.samples, self.samples[4:], strict=False):
+            if t1 <= CONFIG.shape.duration and t1 > t0:
+                peak = max(peak, (c1 - c0) / (t1 - t0))
+        return {
+            "tag": self.tag, "index": self.index, "host": socket.gethostname(), "pid": os.getpid(),
+            "scheduled": self.scheduled, "sent": len(self.rows), "dropped": self.dropped,
+            "unfinished": len(self.in_flight), "users": CONFIG.users_per_process,
+            "cpu_seconds": cpu, "wall_seconds": wall, "cpu_fraction": cpu / wall if wall > 0 else 0.0,
+            "cpu_peak_fraction": peak, "schema_checked": self.schema_checked,
+            "schema_examples": self.schema_examples, "schema_validation": VALIDATE is not None,
+        }
+
+    def finish(self) -> None:
+        runner = ENV.runner if ENV is not None else None
+        summary = self.summary()
+        if isinstance(runner, WorkerRunner):
+            for i in range(0, len(self.rows), ROW_CHUNK):
+                runner.send_message("yzt_rows", {"tag": self.tag, "rows": self.rows[i:i + ROW_CHUNK]})
+            runner.send_message("yzt_done", summary)
+        else:
+            write_records(summary, self.rows)
+        self.finished = True
+
+
+def write_records(summary: dict[str, Any], rows: list[Any]) -> None:
+    raw = Path(CONFIG.out_dir) / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    array = np.asarray(rows, dtype=np.float64).reshape(-1, 6)
+    np.save(raw / f"rows-{summary['tag']}.npy", array)
+    (raw / f"gen-{summary['tag']}.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+
+
+ENV: Any = None
+GEN: Generator | None = None
+MASTER_ROWS: dict[str, list[Any]] = {}
+MASTER_DONE: list[str] = []
+
+
+@events.init.add_listener  # type: ignore[untyped-decorator]
+def _on_init(environment: Any, **_: Any) -> None:
+    global ENV, GEN
+    ENV = environment
+    if isinstance(environment.runner, MasterRunner):
+        def on_rows(msg: Any, **_kw: Any) -> None:
+            MASTER_ROWS.setdefault(msg.data["tag"], []).extend(msg.data["rows"])
+
+        def on_done(msg: Any, **_kw: Any) -> None:
+            write_records(msg.data, MASTER_ROWS.pop(msg.data["tag"], []))
+            MASTER_DONE.append(msg.data["tag"])
+
+        environment.runner.register_message("yzt_rows", on_rows)
+        environment.runner.register_message("yzt_done", on_done)
+    else:
+        GEN = Generator()
+
+
+@events.test_start.add_listener  # type: ignore[untyped-decorator]
+def _on_test_start(environment: Any, **_: Any) -> None:
+    if GEN is not None and not GEN.started:
+        runner = environment.runner
+        GEN.start(int(getattr(runner, "worker_index", 0)) if isinstance(runner, WorkerRunner) else 0)
+
+
+@events.quitting.add_listener  # type: ignore[untyped-decorator]
+def _on_quitting(environment: Any, **_: Any) -> None:
+    # Locust's exit status means only "the generator worked": the SLA verdict is yzt's.
+    if isinstance(environment.runner, MasterRunner):
+        ok = len(MASTER_DONE) >= CONFIG.workers
+    else:
+        ok = GEN is not None and GEN.finished
+    environment.process_exit_code = 0 if ok else 2
+
+
+class OpenModelShape(LoadTestShape):
+    """Holds the user pool constant until every generating process has finished its schedule."""
+
+    def tick(self) -> tuple[int, float] | None:
+        hard = CONFIG.lead_s + CONFIG.shape.duration + CONFIG.grace_s + 5.0
+        done = len(MASTER_DONE) >= CONFIG.workers if GEN is None else GEN.finished
+        elapsed: float = self.get_run_time()  # type: ignore[no-untyped-call]
+        if done or elapsed > hard:
+            return None
+        users = CONFIG.users_per_process * max(1, CONFIG.workers)
+        return users, float(users)
+
+
+class PlatformUser(FastHttpUser):
+    """One in-flight request slot of the platform; the pool size caps concurrency per process."""
+
+    host = CONFIG.target
+    network_timeout = CONFIG.timeout_s
+    connection_timeout = CONFIG.timeout_s
+    wait_time = constant(0)
+
+    @task
+    def offer(self) -> None:
+        gen = GEN
+        if gen is None or not gen.started:
+            gevent.sleep(0.05)
+            return
+        slot = gen.next_slot()
+        if slot is None:
+            gevent.sleep(0.2)
+            return
+        gen.offer(self.client, *slot)

@@ -1,0 +1,320 @@
+"""Exact statistics and the honest verdict of one load run, from the generator's raw records.
+
+Percentiles are nearest-rank over every recorded latency (an observed value, never interpolated or
+rounded to Locust's two significant figures). The verdict is ``pass``, ``fail`` (an SLA threshold
+breached) or ``inconclusive`` (the generator did not offer the target load, or was CPU-bound): an
+inconclusive run is never reported as a pass, whatever its thresholds say.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from yzt.loadtests.thresholds import Threshold
+from yzt.loadtests.traffic import ENDPOINT_NAMES, ERROR_KINDS, KINDS
+from yzt.reports.junit import Case
+
+#: Columns of a raw record (``raw/rows-*.npy``): endpoint index, intended send time (s from the
+#: start), send lag (s), latency from the intended time (s), outcome kind index, picked ahead (0/1).
+COLUMNS = ("endpoint", "intended_s", "send_lag_s", "latency_s", "kind", "ahead")
+#: The generator offered too little when fewer than this share of the scheduled slots went out.
+MIN_OFFERED = 0.95
+#: A generator process using more than this share of one core is saturated (Python uses one).
+CPU_SATURATED = 0.90
+#: Slots picked ahead of time that still left this late (p95) mean the event loop fell behind.
+MAX_WAKE_LAG_S = 0.050
+#: More than this share of 401/403 answers means our credentials are wrong, not the operator slow.
+MAX_AUTH_REJECTS = 0.01
+#: Histogram bin edges in ms (log-spaced, 0.1 ms … 100 s).
+HIST_EDGES_MS: list[float] = [round(x, 4) for x in np.logspace(-1, 5, 61).tolist()]
+
+
+@dataclass
+class EndpointStats:
+    endpoint: str
+    count: int
+    rate: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+    mean_ms: float | None
+    error_ratio: float
+    by_kind: dict[str, int]
+    histogram: list[int]
+    latencies_ms: np.ndarray = field(repr=False)
+
+    def metric(self, name: str) -> float | None:
+        if name == "error_ratio":
+            return self.error_ratio if self.count else None
+        if self.count == 0:
+            return None
+        if name == "max":
+            return self.max_ms
+        if name == "mean":
+            return self.mean_ms
+        return percentile(self.latencies_ms, float(name[1:]))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"count": self.count, "rate_achieved": round(self.rate, 3), "p50_ms": _r(self.p50_ms),
+                "p95_ms": _r(self.p95_ms), "p99_ms": _r(self.p99_ms), "max_ms": _r(self.max_ms),
+                "mean_ms": _r(self.mean_ms), "error_ratio": self.error_ratio,
+                "errors_by_kind": {k: v for k, v in self.by_kind.items() if k != "ok" and v},
+                "histogram_counts": self.histogram}
+
+
+@dataclass(frozen=True)
+class ThresholdResult:
+    threshold: Threshold
+    measured: float | None
+    passed: bool | None  # None: no requests to judge
+
+    @property
+    def mark(self) -> str:
+        return "–" if self.passed is None else "✓" if self.passed else "✗"
+
+    def describe(self) -> str:
+        t = self.threshold
+        if self.measured is None:
+            shown = "no requests, not judged"
+        elif t.metric == "error_ratio":
+            shown = f"{self.measured * 100:.3f} %"
+        else:
+            shown = f"{self.measured:.1f} ms"
+        return f"{self.mark} {t.requirement} {t.endpoint} {t.expression}: {shown}"
+
+    def to_json(self) -> dict[str, Any]:
+        t = self.threshold
+        return {"requirement": t.requirement, "endpoint": t.endpoint, "metric": t.metric,
+                "op": t.op, "limit": t.limit, "expression": t.expression,
+                "measured": _r(self.measured, 6), "verdict": (
+                    "not_judged" if self.passed is None else "pass" if self.passed else "fail")}
+
+
+@dataclass
+class RunResult:
+    verdict: str
+    reasons: list[str]
+    target_rate: float
+    duration_s: float
+    scheduled: int
+    sent: int
+    endpoints: dict[str, EndpointStats]
+    thresholds: list[ThresholdResult]
+    generator: dict[str, Any]
+    notes: list[str]
+
+    @property
+    def exit_code(self) -> int:
+        return {"pass": 0, "fail": 1, "inconclusive": 3}[self.verdict]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict, "exit_code": self.exit_code, "reasons": self.reasons,
+            "target_rate": self.target_rate, "duration_s": self.duration_s,
+            "scheduled": self.scheduled, "sent": self.sent,
+            "offered_rate": round(self.sent / self.duration_s, 3) if self.duration_s else 0.0,
+            "endpoints": {k: v.to_json() for k, v in self.endpoints.items()},
+            "thresholds": [t.to_json() for t in self.thresholds],
+            "generator": self.generator, "notes": self.notes,
+            "histogram_edges_ms": HIST_EDGES_MS,
+            "latency_definition": "completion time minus intended send time (queueing delay of late "
+                                  "slots included); percentiles nearest-rank over every request",
+        }
+
+
+def _r(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def percentile(values: np.ndarray, pct: float) -> float:
+    """Nearest-rank percentile: the smallest observed value with at least ``pct`` % at or below it."""
+    if values.size == 0:
+        raise ValueError("no values")
+    ordered = np.sort(values)
+    rank = max(1, math.ceil(pct / 100 * ordered.size))
+    return float(ordered[rank - 1])
+
+
+def load_raw(raw_dir: Path) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """All raw records of a run and the generator processes' summaries."""
+    arrays = [np.load(p).reshape(-1, len(COLUMNS)) for p in sorted(raw_dir.glob("rows-*.npy"))]
+    rows = np.concatenate(arrays) if arrays else np.empty((0, len(COLUMNS)))
+    gens = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(raw_dir.glob("gen-*.json"))]
+    return rows, gens
+
+
+def endpoint_stats(name: str, rows: np.ndarray, duration_s: float) -> EndpointStats:
+    lat_ms = rows[:, 3] * 1000.0
+    kinds = rows[:, 4].astype(int)
+    by_kind = {k: int(np.sum(kinds == i)) for i, k in enumerate(KINDS)}
+    errors = sum(by_kind[k] for k in ERROR_KINDS)
+    n = int(rows.shape[0])
+    hist, _ = np.histogram(np.clip(lat_ms, HIST_EDGES_MS[0], HIST_EDGES_MS[-1]), bins=HIST_EDGES_MS)
+    return EndpointStats(
+        endpoint=name, count=n, rate=n / duration_s if duration_s else 0.0,
+        p50_ms=percentile(lat_ms, 50) if n else None, p95_ms=percentile(lat_ms, 95) if n else None,
+        p99_ms=percentile(lat_ms, 99) if n else None, max_ms=float(lat_ms.max()) if n else None,
+        mean_ms=float(lat_ms.mean()) if n else None, error_ratio=errors / n if n else 0.0,
+        by_kind=by_kind, histogram=[int(c) for c in hist], latencies_ms=lat_ms)
+
+
+def judge(thresholds: Iterable[Threshold], stats: dict[str, EndpointStats]) -> list[ThresholdResult]:
+    out = []
+    for t in thresholds:
+        measured = stats[t.endpoint].metric(t.metric) if t.endpoint in stats else None
+        out.append(ThresholdResult(t, measured, None if measured is None else t.holds(measured)))
+    return out
+
+
+def generator_health(rows: np.ndarray, gens: Sequence[dict[str, Any]], target_rate: float,
+                     duration_s: float) -> tuple[list[str], dict[str, Any]]:
+    """Reasons the generator's run cannot be trusted (empty when it can), and its numbers."""
+    reasons: list[str] = []
+    scheduled = sum(int(g["scheduled"]) for g in gens)
+    sent = int(rows.shape[0])
+    offered_rate = sent / duration_s if duration_s else 0.0
+    if scheduled and sent < MIN_OFFERED * scheduled:
+        reasons.append(
+            f"the generator offered only {offered_rate:.1f} req/s of the target {target_rate:g} req/s "
+            f"({sent} of {scheduled} scheduled requests sent): it cannot generate this rate — add "
+            "--workers or machines, or lower --rate")
+    for g in gens:
+        cpu = max(float(g["cpu_fraction"]), 0.0)
+        if cpu >= CPU_SATURATED:
+            reasons.append(f"generator process {g['tag']} used {cpu * 100:.0f} % of a CPU core: it was "
+                           "saturated, so latencies include the generator's own delay")
+    ahead = rows[rows[:, 5] > 0.5, 2] if sent else np.empty(0)
+    wake_lag = percentile(ahead, 95) if ahead.size else 0.0
+    if ahead.size >= 20 and wake_lag > MAX_WAKE_LAG_S:
+        reasons.append(f"the generator's event loop sent on-time slots {wake_lag * 1000:.0f} ms late "
+                       f"(p95 > {MAX_WAKE_LAG_S * 1000:.0f} ms): it was starved of CPU")
+    late_picked = int(np.sum(rows[:, 5] < 0.5)) if sent else 0
+    info = {
+        "processes": list(gens), "scheduled": scheduled, "sent": sent,
+        "offered_rate": round(offered_rate, 3),
+        "offered_share": round(sent / scheduled, 4) if scheduled else None,
+        "wake_lag_p95_ms": round(wake_lag * 1000, 3),
+        "slots_taken_late": late_picked,
+        "cpu_fraction_max": max((float(g["cpu_fraction"]) for g in gens), default=0.0),
+    }
+    return reasons, info
+
+
+def evaluate(raw_dir: Path, thresholds: Sequence[Threshold], target_rate: float,
+             duration_s: float) -> RunResult:
+    """Read a finished run's raw records and decide pass, fail or inconclusive."""
+    rows, gens = load_raw(raw_dir)
+    if not gens:
+        raise RuntimeError(f"no generator records in {raw_dir}: the generator did not finish")
+    stats: dict[str, EndpointStats] = {}
+    for i, name in enumerate(ENDPOINT_NAMES):
+        stats[name] = endpoint_stats(name, rows[rows[:, 0] == i], duration_s)
+    stats["all"] = endpoint_stats("all", rows, duration_s)
+    results = judge(thresholds, stats)
+    reasons, info = generator_health(rows, gens, target_rate, duration_s)
+    notes: list[str] = []
+    if not all(g.get("schema_validation") for g in gens):
+        notes.append("schema validation off: yzt.conformance.schemas is not available")
+    checked = sum(int(g.get("schema_checked", 0)) for g in gens)
+    notes.append(f"{checked} responses validated against the JSON Schemas")
+    examples = [e for g in gens for e in g.get("schema_examples", [])]
+    notes += [f"schema problem: {e}" for e in examples[:5]]
+    for r in results:
+        if r.passed is None:
+            notes.append(f"{r.threshold.requirement} {r.threshold.endpoint}: no requests, not judged")
+    failed = [r for r in results if r.passed is False]
+    if reasons:
+        verdict = "inconclusive"
+    elif failed:
+        verdict = "fail"
+        reasons = [f"{r.threshold.requirement} breached on {r.threshold.endpoint}: "
+                   f"{r.describe()[2:]}" for r in failed]
+    else:
+        verdict = "pass"
+    return RunResult(verdict, reasons, target_rate, duration_s, info["scheduled"], info["sent"],
+                     stats, results, info, notes)
+
+
+def auth_reject_share(result: RunResult) -> float:
+    total = result.endpoints["all"]
+    return total.by_kind.get("http_401_403", 0) / total.count if total.count else 0.0
+
+
+def console_summary(result: RunResult) -> str:
+    """The k6-like block printed after a run."""
+    lines = [f"{'endpoint':<14} {'count':>7} {'req/s':>8} {'p50':>9} {'p95':>9} {'p99':>9} "
+             f"{'max':>9} {'errors':>8}"]
+    for name, s in result.endpoints.items():
+        if s.count == 0 and name != "all":
+            continue
+
+        def ms(v: float | None) -> str:
+            return "-" if v is None else f"{v:.1f}ms"
+
+        lines.append(f"{name:<14} {s.count:>7} {s.rate:>8.1f} {ms(s.p50_ms):>9} {ms(s.p95_ms):>9} "
+                     f"{ms(s.p99_ms):>9} {ms(s.max_ms):>9} {s.error_ratio * 100:>7.2f}%")
+    lines.append("")
+    lines += [r.describe() for r in result.thresholds]
+    g = result.generator
+    lines.append("")
+    lines.append(f"generator: offered {g['offered_rate']:.1f} req/s of {result.target_rate:g} target "
+                 f"({g['sent']}/{g['scheduled']} slots), CPU max {g['cpu_fraction_max'] * 100:.0f} % "
+                 f"of a core, wake lag p95 {g['wake_lag_p95_ms']:.1f} ms")
+    lines += [f"note: {n}" for n in result.notes]
+    lines.append("")
+    lines.append(f"verdict: {result.verdict.upper()}")
+    lines += [f"  - {r}" for r in result.reasons]
+    return "\n".join(lines)
+
+
+def junit_cases(result: RunResult) -> list[Case]:
+    cases = []
+    for r in result.thresholds:
+        t = r.threshold
+        status = "skipped" if r.passed is None else "passed" if r.passed else "failed"
+        if result.verdict == "inconclusive" and r.passed is not None:
+            status = "inconclusive"
+        message = r.describe()[2:]
+        if status == "inconclusive":
+            message += " — run inconclusive: " + "; ".join(result.reasons)
+        cases.append(Case(name=f"{t.requirement} {t.endpoint} {t.expression}", classname="yzt.load",
+                          status=status, message=message))
+    gen_status = "inconclusive" if result.verdict == "inconclusive" else "passed"
+    cases.append(Case(name="LOAD-GEN offered load", classname="yzt.load", status=gen_status,
+                      message="; ".join(result.reasons) if gen_status == "inconclusive" else
+                      f"offered {result.generator['offered_rate']:.1f} req/s"))
+    return cases
+
+
+def plot_histogram(result: RunResult, path: Path) -> None:
+    """Latency histogram per endpoint (log-scaled ms) as a PNG, with the SLA limits as lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    edges = np.asarray(HIST_EDGES_MS)
+    for name, s in result.endpoints.items():
+        if name == "all" or s.count == 0:
+            continue
+        ax.stairs(s.histogram, edges, label=f"{name} (n={s.count})")
+    for r in result.thresholds:
+        if r.threshold.metric != "error_ratio" and r.threshold.endpoint == "card-count":
+            ax.axvline(r.threshold.limit, linestyle="--", linewidth=0.8, color="grey")
+    ax.set_xscale("log")
+    ax.set_xlabel("latency from intended send time (ms)")
+    ax.set_ylabel("requests")
+    ax.set_title(f"yzt load — {result.verdict}")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,149 @@
+"""Process orchestration: Locust runs headless in its own processes, yzt reads their files after.
+
+Standalone (one process) by default; with ``workers > 1`` a master plus local workers, and the master
+can wait for more workers joining from other machines (``--master-host``). Every run is bounded: a
+hard wall-clock limit kills the whole process group on overrun.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from yzt.errors import UserError
+from yzt.loadtests.traffic import RunConfig
+
+#: Seconds allowed for Locust to start, connect its workers and write its reports.
+STARTUP_SLACK_S = 30.0
+
+
+def locustfile_path() -> Path:
+    return Path(__file__).resolve().with_name("locustfile.py")
+
+
+def check_reachable(url: str, timeout: float = 3.0) -> None:
+    """GET ``/v1/health`` before any load; exit 2 with a plain message when the target is not there."""
+    import httpx
+
+    health = url.rstrip("/") + "/v1/health"
+    try:
+        response = httpx.get(health, timeout=timeout)
+    except httpx.ConnectError as exc:
+        reason = "connection refused" if "refused" in str(exc).lower() else str(exc) or "connect error"
+        raise UserError(f"cannot reach {url} — {reason} (is the operator running?)") from None
+    except httpx.HTTPError as exc:
+        raise UserError(f"cannot reach {url} — {type(exc).__name__}: {exc}") from None
+    if response.status_code != 200:
+        raise UserError(f"{health} answered HTTP {response.status_code}, expected 200: check the base URL")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to start Locust for one run."""
+
+    local_workers: int = 1
+    expect_workers: int = 1
+    master_bind_host: str = "127.0.0.1"
+    master_port: int | None = None
+
+
+@dataclass(frozen=True)
+class LocustOutcome:
+    exit_code: int
+    elapsed_s: float
+    timed_out: bool
+    console_log: Path
+
+
+def _env(config_path: Path, secret: bytes) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
+    env.update(YZT_LOAD_CONFIG=str(config_path), YZT_SECRET=secret.decode("utf-8"),
+               PYTHONUNBUFFERED="1")
+    return env
+
+
+def run_locust(config: RunConfig, secret: bytes, launch: Launch,
+               python: str = sys.executable) -> LocustOutcome:
+    """Start Locust (standalone, or master + workers), wait with a hard limit, return its status."""
+    out = Path(config.out_dir)
+    raw = out / "raw"
+    shutil.rmtree(raw, ignore_errors=True)
+    (out / "locust").mkdir(parents=True, exist_ok=True)
+    config_path = out / "run-config.json"
+    config_path.write_text(config.to_json(), encoding="utf-8")
+    env = _env(config_path, secret)
+    base = [python, "-m", "locust", "-f", str(locustfile_path()), "--headless",
+            "--loglevel", "WARNING", "--logfile", str(out / "locust" / "locust.log")]
+    reports = ["--csv", str(out / "locust" / "locust"), "--html", str(out / "locust" / "report.html"),
+               "--only-summary"]
+    commands: list[list[str]] = []
+    if launch.expect_workers <= 1 and launch.local_workers <= 1:
+        commands.append(base + reports)
+    else:
+        port = launch.master_port or free_port(launch.master_bind_host)
+        commands.append(base + reports + [
+            "--master", "--master-bind-host", launch.master_bind_host, "--master-bind-port", str(port),
+            "--expect-workers", str(launch.expect_workers)])
+        connect = "127.0.0.1" if launch.master_bind_host in ("0.0.0.0", "") else launch.master_bind_host
+        for _ in range(launch.local_workers):
+            commands.append([*base, "--worker", "--master-host", connect, "--master-port", str(port)])
+    limit = config.lead_s + config.shape.duration + config.grace_s + STARTUP_SLACK_S
+    console = out / "locust" / "console.log"
+    started = time.monotonic()
+    procs: list[subprocess.Popen[bytes]] = []
+    timed_out = False
+    with console.open("wb") as log:
+        try:
+            for cmd in commands:
+                procs.append(subprocess.Popen(cmd, cwd=out, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                              stdin=subprocess.DEVNULL, start_new_session=True))
+            master = procs[0]
+            try:
+                master.wait(timeout=limit)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+            for p in procs[1:]:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    p.wait(timeout=0 if timed_out else 15)
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    _kill(p)
+    code = procs[0].returncode if procs and not timed_out else -1
+    return LocustOutcome(code, time.monotonic() - started, timed_out, console)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate one Locust process group we started, then kill it if it lingers."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=5)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])

@@ -1,0 +1,254 @@
+"""``yzt load``: an open-model Locust load test of one operator endpoint, judged against its SLA.
+
+Exit status: 0 every threshold holds, 1 an SLA threshold is breached, 2 usage or connection error,
+3 inconclusive (the generator could not offer the target rate, or its CPU was saturated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from yzt.errors import UserError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "load",
+        help="load-test an operator endpoint with Locust; SLA thresholds as a CI gate",
+        description="Offer signed, verified platform traffic at a target arrival rate (open model: "
+        "latency counts from the intended send time) and judge SLA-LAT-1…3 and SLA-ERR-1 per "
+        "endpoint from exact latencies. Exit 0 pass, 1 SLA breached, 2 usage or connection error, "
+        "3 inconclusive (the generator could not offer the rate or was CPU-bound). "
+        "The secret comes from YZT_SECRET or --secret-file.",
+    )
+    p.add_argument("target", metavar="TARGET_URL", help="the operator's base URL")
+    p.add_argument("--operator", required=True, help="operator id: CMCC, CUCC, CTCC or R01…R39")
+    p.add_argument("--key-id", required=True, help="the key id the operator knows the secret by")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--fixtures", type=Path, metavar="FILE", help="the fixture file the operator loaded")
+    src.add_argument("--seed", type=int, help="regenerate the operator's fixtures from this seed")
+    p.add_argument("--subjects", type=int, default=500, help="subjects of --seed fixtures (default 500)")
+    p.add_argument("--secret-file", type=Path, help="file holding the shared secret (else YZT_SECRET)")
+    p.add_argument("--rate", type=float, help="target arrival rate in requests/s (the contracted rate)")
+    p.add_argument("--duration", default="60s", help="run length: 60s, 2m, 1m30s (default 60s)")
+    p.add_argument("--shape", default="steady", help="steady (default), step or surge")
+    p.add_argument("--steps", type=int, default=4, help="steps of --shape step (default 4)")
+    p.add_argument("--surge-peak", type=float, default=3.0, help="surge peak as a multiple of --rate")
+    p.add_argument("--surge-start", type=float, default=0.2, help="surge start, fraction of the run")
+    p.add_argument("--surge-decay", type=float, default=0.2,
+                   help="surge decay time constant, fraction of the run")
+    p.add_argument("--scenario", metavar="NAME",
+                   help="take the surge (peak multiple, decay) from a sim scenario's arrival curve")
+    p.add_argument("--arrivals", choices=("poisson", "constant"), default="poisson",
+                   help="spacing of intended send times (default poisson)")
+    p.add_argument("--sla", type=Path, metavar="FILE", help="SLA file overriding the operator's profile")
+    p.add_argument("--topology", type=Path, help="topology file (default: the embedded one)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="local Locust worker processes (more than 1 starts a master plus workers)")
+    p.add_argument("--remote-workers", type=int, default=0,
+                   help="workers that join from other machines with --master-host (see docs/load.md)")
+    p.add_argument("--master-bind-host", default="127.0.0.1",
+                   help="address the master listens on for workers (0.0.0.0 for other machines)")
+    p.add_argument("--master-port", type=int, help="master port (default: a free one)")
+    p.add_argument("--users", type=int, help="concurrency cap per generator process (default: auto)")
+    p.add_argument("--timeout", default="5s", help="request timeout, counted as an error (default 5s)")
+    p.add_argument("--schema-sample", type=float, default=0.05,
+                   help="share of responses validated against the JSON Schemas (default 0.05)")
+    p.add_argument("--find-capacity", action="store_true",
+                   help="raise the rate step by step until an SLA breaks; report the highest that held")
+    p.add_argument("--capacity-factor", type=float, default=1.5, help="rate multiple between steps")
+    p.add_argument("--capacity-steps", type=int, default=8, help="most steps of --find-capacity")
+    p.add_argument("--out", type=Path, default=Path("out/load"), help="output folder (default out/load)")
+    p.set_defaults(func=run)
+
+
+def read_secret(args: argparse.Namespace) -> bytes:
+    """The shared secret from ``--secret-file`` or ``YZT_SECRET``; never from the command line."""
+    if args.secret_file:
+        try:
+            text = str(args.secret_file.read_text(encoding="utf-8")).strip()
+        except OSError as exc:
+            raise UserError(f"--secret-file {args.secret_file}: cannot read ({exc.strerror})") from None
+        if not text:
+            raise UserError(f"--secret-file {args.secret_file} is empty")
+        return text.encode("utf-8")
+    env = os.environ.get("YZT_SECRET", "")
+    if not env:
+        raise UserError("no secret: set YZT_SECRET or pass --secret-file FILE")
+    return env.encode("utf-8")
+
+
+def scenario_surge(name: str) -> tuple[float, float, float]:
+    """(peak multiple, start, decay) of a scenario's first surge, start and decay as fractions of its
+    horizon: the surge's shape, compressed into the load run."""
+    try:
+        from yzt.sim.scenario import resolve
+        from yzt.validation import read_yaml
+    except ImportError:  # pragma: no cover - depends on the installed tree
+        raise UserError("--scenario needs yzt.sim, which is not installed") from None
+    path = resolve(name)
+    doc = read_yaml(path)
+    surges = (doc.get("arrivals") or {}).get("surges") or []
+    if not surges:
+        raise UserError(f"--scenario {name}: its arrivals have no surges; use --shape surge with "
+                        "--surge-peak/--surge-decay instead")
+    s = surges[0]
+    horizon = float(doc.get("horizon_h") or 24)
+    start = min(max(float(s["start_h"]) / horizon, 0.0), 0.5)
+    decay = max(float(s["decay_h"]) / horizon, 0.02)
+    return float(s["peak_multiplier"]), start, decay
+
+
+def _validate_args(args: argparse.Namespace) -> None:
+    if args.rate is None:
+        raise UserError("--rate is required (requests/s, e.g. --rate 50)")
+    if not math.isfinite(args.rate) or args.rate <= 0 or args.rate > 1_000_000:
+        raise UserError(f"--rate must be between 0 and 1000000 requests/s, got {args.rate:g}")
+    if args.workers < 1 or args.workers > 64:
+        raise UserError(f"--workers must be between 1 and 64, got {args.workers}")
+    if args.remote_workers < 0 or args.remote_workers > 256:
+        raise UserError(f"--remote-workers must be between 0 and 256, got {args.remote_workers}")
+    if not 0 <= args.schema_sample <= 1:
+        raise UserError(f"--schema-sample must be a share between 0 and 1, got {args.schema_sample}")
+    if args.users is not None and not 1 <= args.users <= 5000:
+        raise UserError(f"--users must be between 1 and 5000, got {args.users}")
+    if args.subjects < 1 or args.subjects > 1_000_000:
+        raise UserError(f"--subjects must be between 1 and 1000000, got {args.subjects}")
+    if args.find_capacity and (args.capacity_factor <= 1 or not 1 <= args.capacity_steps <= 30):
+        raise UserError("--capacity-factor must be above 1 and --capacity-steps between 1 and 30")
+
+
+def run(args: argparse.Namespace) -> int:
+    from yzt.domain.topology import load_topology
+    from yzt.loadtests import shapes, thresholds
+    from yzt.loadtests.runner import check_reachable
+
+    _validate_args(args)
+    duration = shapes.parse_duration(args.duration)
+    timeout = shapes.parse_duration(args.timeout, "--timeout")
+    topology = load_topology(args.topology)
+    operator = topology.get(args.operator)
+    if args.fixtures:
+        from yzt.fixtures import load_fixtures
+
+        load_fixtures(args.fixtures, topology, operator.id)  # fail now, naming the line, not in Locust
+    secret = read_secret(args)
+    limits = (thresholds.load_sla_file(args.sla, operator.sla) if args.sla
+              else thresholds.from_profile(operator.sla))
+    peak, start, decay = args.surge_peak, args.surge_start, args.surge_decay
+    shape_name = args.shape
+    if args.scenario:
+        peak, start, decay = scenario_surge(args.scenario)
+        shape_name = "surge"
+    shape = shapes.build_shape(shape_name, args.rate, duration, steps=args.steps, peak=peak,
+                               start=start, decay=decay)
+    check_reachable(args.target)
+    args.out.mkdir(parents=True, exist_ok=True)
+    common: dict[str, Any] = {"args": args, "secret": secret, "limits": limits, "timeout": timeout}
+    if not args.find_capacity:
+        result_code, _ = _one_run(shape, args.out, **common)
+        return result_code
+    return _find_capacity(shape, **common)
+
+
+def _users_for(peak_per_process: float, timeout: float, explicit: int | None) -> int:
+    """Enough users that a slow answer does not throttle the offered rate (2 s of arrivals in
+    flight), within [10, 500] per process."""
+    if explicit:
+        return explicit
+    return int(min(500, max(10, math.ceil(peak_per_process * min(2.0, timeout)))))
+
+
+def _one_run(shape: Any, out: Path, *, args: argparse.Namespace, secret: bytes, limits: list[Any],
+             timeout: float, quiet: bool = False) -> tuple[int, Any]:
+    from yzt.loadtests import results as res
+    from yzt.loadtests import runner, shapes
+    from yzt.loadtests.traffic import RunConfig
+    from yzt.reports.junit import write_junit
+
+    processes = args.workers + args.remote_workers
+    config = RunConfig(
+        target=args.target.rstrip("/"), operator=args.operator, key_id=args.key_id, shape=shape,
+        out_dir=str(out.resolve()), seed=args.seed, subjects=args.subjects,
+        fixtures=str(args.fixtures.resolve()) if args.fixtures else None, workers=processes,
+        users_per_process=_users_for(shape.peak_rate / processes, timeout, args.users),
+        poisson=args.arrivals == "poisson", timeout_s=timeout, grace_s=timeout + 2.0,
+        schema_sample=args.schema_sample, traffic_seed=args.seed or 0)
+    launch = runner.Launch(local_workers=args.workers, expect_workers=processes,
+                           master_bind_host=args.master_bind_host, master_port=args.master_port)
+    print(f"yzt load: {shapes.describe(shape)} against {args.target} ({args.operator}), "
+          f"{processes} generator process(es) × {config.users_per_process} users", file=sys.stderr)
+    outcome = runner.run_locust(config, secret, launch)
+    if outcome.timed_out:
+        raise UserError(f"Locust overran its time limit and was stopped; see {outcome.console_log}")
+    if outcome.exit_code != 0:
+        raise UserError(f"Locust failed (exit {outcome.exit_code}); last lines of "
+                        f"{outcome.console_log}:\n{runner.tail(outcome.console_log)}")
+    try:
+        result = res.evaluate(out / "raw", limits, shape.expected_requests() / shape.duration,
+                              shape.duration)
+    except RuntimeError as exc:
+        raise UserError(str(exc)) from None
+    if result.endpoints["all"].count and result.endpoints["all"].by_kind.get("connection", 0) == \
+            result.endpoints["all"].count:
+        raise UserError(f"cannot reach {args.target} — every request failed to connect")
+    if res.auth_reject_share(result) > res.MAX_AUTH_REJECTS:
+        raise UserError(f"the operator rejected {res.auth_reject_share(result) * 100:.1f} % of requests "
+                        "with 401/403: check --key-id, the secret, --operator and the fixtures")
+    document = result.to_json()
+    document.update(target=args.target, operator=args.operator, shape=shape.to_json(),
+                    sla_source=str(args.sla) if args.sla else f"topology profile {args.operator}",
+                    locust_elapsed_s=round(outcome.elapsed_s, 2))
+    (out / "results.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+                                      encoding="utf-8")
+    write_junit(out / "junit.xml", f"yzt load {args.operator}", res.junit_cases(result))
+    res.plot_histogram(result, out / "latency.png")
+    if not quiet:
+        print(res.console_summary(result))
+        print(f"\nresults: {out / 'results.json'}, {out / 'latency.png'}, {out / 'junit.xml'}, "
+              f"{out / 'locust'}/", file=sys.stderr)
+    return result.exit_code, result
+
+
+def _find_capacity(shape: Any, *, args: argparse.Namespace, secret: bytes, limits: list[Any],
+                   timeout: float) -> int:
+    """Raise the rate by ``--capacity-factor`` per step until a threshold breaks (bounded steps)."""
+    steps: list[dict[str, Any]] = []
+    best: float | None = None
+    stop_reason = f"no SLA broke within {args.capacity_steps} steps"
+    status = 0
+    factor = 1.0
+    for i in range(args.capacity_steps):
+        current = shape.scaled(factor)
+        rate = current.expected_requests() / current.duration
+        code, result = _one_run(current, args.out / f"step-{i + 1:02d}", args=args, secret=secret,
+                                limits=limits, timeout=timeout, quiet=True)
+        steps.append({"rate": round(rate, 3), "verdict": result.verdict, "reasons": result.reasons})
+        print(f"  step {i + 1}: {rate:.1f} req/s → {result.verdict}"
+              + (f" ({result.reasons[0]})" if result.reasons else ""))
+        if code == 0:
+            best = rate
+            factor *= args.capacity_factor
+            continue
+        if code == 3:
+            stop_reason = "the generator reached its own limit before the operator broke an SLA"
+            status = 3
+        else:
+            stop_reason = f"SLA broke at {rate:.1f} req/s"
+            status = 0 if best is not None else 1
+        break
+    summary = {"highest_sustainable_rate": best, "stopped": stop_reason, "steps": steps}
+    (args.out / "capacity.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
+                                            encoding="utf-8")
+    if best is None:
+        print(f"capacity: below {steps[0]['rate']:g} req/s — {stop_reason}")
+    else:
+        bound = "at least " if status == 3 or "no SLA broke" in stop_reason else ""
+        print(f"capacity: highest sustainable rate {bound}{best:.1f} req/s — {stop_reason}")
+    return status
