@@ -1,0 +1,105 @@
+"""Plain records of one replication: what the engine hands back and reports read.
+
+Nothing here refers to SimPy; every field is a number, a string or a list of them, so records
+pickle cheaply between processes (and Dask workers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class StationRecord:
+    """Totals of one queue over the run, for utilisation and Little's law (times in s)."""
+
+    name: str
+    arrivals: int
+    started: int
+    abandoned: int
+    left_queue: int
+    wait_sum: float
+    service_sum: float
+    queue_area: float
+    busy_area: float
+    max_queue: int
+    duration_s: float
+
+    @property
+    def mean_queue(self) -> float:
+        """Time-average number waiting (L_q)."""
+        return self.queue_area / self.duration_s
+
+    @property
+    def arrival_rate(self) -> float:
+        return self.arrivals / self.duration_s
+
+    @property
+    def mean_wait(self) -> float:
+        """Mean wait of the jobs that left the queue (W_q)."""
+        return self.wait_sum / self.left_queue if self.left_queue else 0.0
+
+
+@dataclass
+class OperatorRecord:
+    """Fan-out outcomes at one operator (provincial nodes of a carrier summed)."""
+
+    id: str
+    attempts: int = 0
+    successes: int = 0
+    errors: int = 0
+    timeouts: int = 0
+    outage_failures: int = 0
+    retries: int = 0
+    gave_up: int = 0
+    latency_sum: float = 0.0
+    durations: list[float] = field(default_factory=list)
+
+
+@dataclass
+class HotlineRecord:
+    id: str
+    target_s: float
+    arrived: list[float]
+    wait: list[float]
+    answered: list[bool]
+    repeat: list[bool]
+    platform: list[bool]
+
+
+@dataclass
+class CaseRecord:
+    id: str
+    dispute_deadline_s: float
+    cancellation_deadline_s: float
+    kind: list[str]
+    raised: list[float]
+    closed: list[float]
+
+
+@dataclass
+class ReplicationRecords:
+    """Everything one replication produced (counts of the sampled stream; ``one_in`` says how)."""
+
+    replication: int
+    seed: int
+    one_in: int
+    horizon_s: float
+    end_s: float
+    deadline_s: float
+    attempts: int
+    gave_up_verification: int
+    failed_verification: int
+    refused_24h: int
+    repeats_accepted: int
+    verified_at: list[float]
+    fanout_done: list[float]
+    complete: list[bool]
+    sms_delivered: list[float]
+    sms_failures: int
+    operators: dict[str, OperatorRecord]
+    hotlines: dict[str, HotlineRecord]
+    cases: dict[str, CaseRecord]
+    stations: list[StationRecord]
+    timeseries: dict[str, list[float]]
+    events: int

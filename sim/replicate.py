@@ -1,0 +1,91 @@
+"""Run replications in parallel through the ``concurrent.futures`` Executor interface.
+
+Executors: ``local`` (a process pool of ``os.cpu_count()`` workers, the default), ``processes:N``,
+``serial`` (in this process; for debugging and small runs) and ``dask://HOST:PORT`` (a Dask
+cluster: ``distributed.Client(addr).get_executor()``). Replication ``i`` always uses the streams of
+``(seed, i)``, so every executor gives the same results for the same seed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from typing import Any
+
+from yzt.errors import UserError
+from yzt.sim.engine import run_replication
+from yzt.sim.results import replication_output
+from yzt.sim.scenario import Scenario
+
+EXECUTOR_HELP = "local | serial | processes:N | dask://HOST:PORT"
+
+
+class SerialExecutor(Executor):
+    """Runs each task at submit time, in this process."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        fut: Future[Any] = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the caller through the future
+            fut.set_exception(exc)
+        return fut
+
+
+@contextmanager
+def make_executor(spec: str, tasks: int | None = None) -> Iterator[Executor]:
+    """An Executor for ``spec`` (see :data:`EXECUTOR_HELP`), shut down on exit."""
+    if spec == "serial":
+        yield SerialExecutor()
+        return
+    if spec == "local" or (m := re.fullmatch(r"processes:(\d+)", spec)):
+        n = os.cpu_count() or 1 if spec == "local" else int(m.group(1))  # type: ignore[union-attr]
+        if n < 1:
+            raise UserError(f"--executor {spec}: N must be at least 1")
+        n = min(n, tasks or n)
+        with ProcessPoolExecutor(max_workers=n) as pool:
+            yield pool
+        return
+    m = re.fullmatch(r"dask://([^:/]+):(\d+)", spec)
+    if m:
+        try:
+            import distributed
+        except ImportError:  # pragma: no cover - dask is an optional extra
+            raise UserError("--executor dask://… needs dask: pip install 'yzt[dask]'") from None
+        try:
+            dist: Any = distributed
+            client = dist.Client(f"tcp://{m.group(1)}:{m.group(2)}", timeout=10)
+        except OSError as exc:
+            raise UserError(f"--executor {spec}: cannot reach the Dask scheduler ({exc})") from None
+        try:
+            yield client.get_executor()
+        finally:
+            client.close()
+        return
+    raise UserError(f"--executor {spec!r}: use {EXECUTOR_HELP}")
+
+
+def replicate_one(sc: Scenario, seed: int, index: int) -> dict[str, Any]:
+    """Worker entry point: one replication, summarised."""
+    return replication_output(run_replication(sc, seed, index))
+
+
+def run_replications(
+    sc: Scenario,
+    seed: int,
+    replications: int,
+    executor: str = "local",
+    progress: Callable[[int], object] | None = None,
+) -> list[dict[str, Any]]:
+    """Outputs of replications ``0..n-1`` in index order; ``progress(1)`` after each one."""
+    with make_executor(executor, replications) as ex:
+        futures = {ex.submit(replicate_one, sc, seed, i): i for i in range(replications)}
+        out: list[dict[str, Any] | None] = [None] * replications
+        for fut in as_completed(futures):
+            out[futures[fut]] = fut.result()
+            if progress:
+                progress(1)
+    return [o for o in out if o is not None]

@@ -1,0 +1,437 @@
+"""A scenario file (YAML) → one validated, frozen :class:`Scenario` tree, or errors naming fields.
+
+Two passes, like the topology: the JSON Schema ``scenarios/schema/scenario.schema.json`` checks the
+shape (``at operators.R07.outages[0].start_h: -1 is less than the minimum of 0``), then
+:func:`_rule_problems` checks what a schema cannot say (known operator ids, shifts that end after
+they start, outages inside the simulated time), each naming its field. A file may ``extends:``
+another (a shipped name such as ``baseline``, or a path relative to the file); mappings merge
+key by key, lists and numbers replace. Per-operator settings are ``operators.defaults.carrier`` /
+``operators.defaults.reseller`` merged with ``operators.<ID>``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from yzt.domain.topology import SlaProfile, Topology, load_topology
+from yzt.errors import InputFileError, UserError
+from yzt.validation import package_schema, read_yaml, schema_problems
+
+#: The 31 provincial-level divisions (GB/T 2260 codes) of each carrier's provincial nodes.
+PROVINCES: tuple[str, ...] = (
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65",
+)
+
+_OPERATOR_KEYS = ("latency", "failure_ratio", "timeout_s", "concurrency", "retry", "outages",
+                  "hotline", "backoffice")
+_RETRY_KEYS = ("backoff_initial_s", "backoff_factor", "backoff_max_s", "jitter", "max_attempts")
+_HOTLINE_KEYS = ("enabled", "shifts", "handle_time_mean_s", "handle_time_sigma", "patience_mean_s",
+                 "background_calls_per_h", "repeat_call_share", "repeat_delay_mean_min")
+_BACKOFFICE_KEYS = ("shifts", "dispute_work_mean_min", "dispute_external",
+                    "cancellation_work_mean_min", "cancellation_external")
+
+
+@dataclass(frozen=True)
+class Lognormal:
+    """A lognormal duration in seconds (median and log-standard deviation)."""
+
+    median: float
+    sigma: float
+
+
+@dataclass(frozen=True)
+class Surge:
+    """Arrival rate × (1 + (peak-1)·exp(-(t-start)/decay)) from ``start_h`` on."""
+
+    start_h: float
+    peak_multiplier: float
+    decay_h: float
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    queries_per_day: float
+    diurnal: tuple[float, ...]
+    """24 hourly weights, normalised to mean 1."""
+    surges: tuple[Surge, ...]
+    repeat_share: float
+    repeat_delay_mean_h: float
+    one_query_per_h: float
+
+
+@dataclass(frozen=True)
+class Verification:
+    code_latency: Lognormal
+    patience_mean_s: float
+    fail_share: float
+
+
+@dataclass(frozen=True)
+class Sms:
+    port: str
+    rate_per_s: float
+    channels: int
+    failure_ratio: float
+    retry_backoff_s: float
+    delivery: Lognormal
+
+
+@dataclass(frozen=True)
+class AfterReply:
+    customer_factor: float
+    hotline_share: float
+    dispute_share: float
+    cancellation_share: float
+    call_delay_mean_min: float
+    case_delay_mean_h: float
+
+
+@dataclass(frozen=True)
+class Outage:
+    start_h: float
+    duration_h: float
+    mode: str
+    """``timeout``: calls hang until the timeout; ``refuse``: they fail at once."""
+
+
+@dataclass(frozen=True)
+class Retry:
+    backoff_initial_s: float
+    backoff_factor: float
+    backoff_max_s: float
+    jitter: float
+    max_attempts: int | None
+    """``None``: retry until the reply deadline."""
+
+
+@dataclass(frozen=True)
+class Shift:
+    start_h: float
+    end_h: float
+    agents: int
+
+
+@dataclass(frozen=True)
+class Hotline:
+    enabled: bool
+    shifts: tuple[Shift, ...]
+    handle_time_mean_s: float
+    handle_time_sigma: float | None
+    """``None``: exponential handle time; else lognormal with this log-standard deviation."""
+    patience_mean_s: float | None
+    """``None``: callers never hang up (Erlang C); else exponential patience (Erlang A)."""
+    background_calls_per_h: float
+    repeat_call_share: float
+    repeat_delay_mean_min: float
+
+
+@dataclass(frozen=True)
+class BackOffice:
+    shifts: tuple[Shift, ...]
+    dispute_work_mean_min: float
+    dispute_external: Lognormal
+    cancellation_work_mean_min: float
+    cancellation_external: Lognormal
+
+
+@dataclass(frozen=True)
+class OperatorParams:
+    """Everything the model needs about one operator (a provincial node shares its carrier's)."""
+
+    id: str
+    kind: str
+    card_share: float
+    sla: SlaProfile
+    latency: Lognormal
+    failure_ratio: float
+    timeout_s: float
+    concurrency: int | None
+    retry: Retry
+    outages: tuple[Outage, ...]
+    hotline: Hotline
+    backoffice: BackOffice
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    horizon_h: float
+    drain_h: float
+    replications: int
+    one_in: int
+    deadline_h: float
+    provincial_nodes: bool
+    sample_every_min: float
+    arrivals: Arrivals
+    verification: Verification
+    sms: Sms
+    after_reply: AfterReply
+    operators: tuple[OperatorParams, ...]
+    source: str
+    document: dict[str, Any] = field(compare=False, hash=False, repr=False)
+    """The merged document, echoed into the results."""
+
+    def operator(self, operator_id: str) -> OperatorParams:
+        for op in self.operators:
+            if op.id == operator_id:
+                return op
+        raise KeyError(operator_id)
+
+
+def shipped_dir() -> Path:
+    """Folder of the shipped scenarios (``scenarios/`` of the package)."""
+    return Path(str(resources.files("yzt.scenarios")))
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """Shipped scenario name → file (every ``*.yaml`` but the topology)."""
+    return {
+        p.stem: p for p in sorted(shipped_dir().glob("*.yaml")) if p.stem != "topology"
+    }
+
+
+def resolve(name_or_path: str, base: Path | None = None) -> Path:
+    """A shipped scenario name (``baseline``) or a path (relative to ``base`` when given)."""
+    shipped = shipped_scenarios()
+    if name_or_path in shipped:
+        return shipped[name_or_path]
+    path = Path(name_or_path)
+    if base is not None and not path.is_absolute():
+        path = base / path
+    if path.exists():
+        return path
+    raise UserError(
+        f"scenario {name_or_path!r} not found: give a path or one of {', '.join(shipped)}"
+        " (see 'yzt sim --list')"
+    )
+
+
+def merge(base: Any, over: Any) -> Any:
+    """Deep merge: mappings key by key, anything else replaced by ``over``."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = merge(base[k], v) if k in base else copy.deepcopy(v)
+        return out
+    return copy.deepcopy(over)
+
+
+def _read_merged(path: Path, depth: int = 0) -> dict[str, Any]:
+    doc = read_yaml(path)
+    if not isinstance(doc, dict):
+        raise InputFileError(str(path), ["at (root): a scenario is a mapping of fields"])
+    parent = doc.get("extends")
+    if parent is None:
+        return doc
+    if not isinstance(parent, str):
+        raise InputFileError(str(path), [f"at extends: {parent!r} is not of type 'string'"])
+    if depth >= 5:
+        raise InputFileError(str(path), ["at extends: more than 5 levels of extends (a cycle?)"])
+    base = _read_merged(resolve(parent, path.parent), depth + 1)
+    base.pop("name", None)
+    base.pop("description", None)
+    merged: dict[str, Any] = merge(base, doc)
+    merged.pop("extends", None)
+    return merged
+
+
+def _operator_config(doc: dict[str, Any], op_id: str, kind: str) -> dict[str, Any]:
+    ops = doc["operators"]
+    cfg: dict[str, Any] = merge(ops["defaults"][kind], ops.get(op_id, {}))
+    return cfg
+
+
+def _missing(cfg: dict[str, Any], kind: str) -> list[str]:
+    where = f"at operators.defaults.{kind}"
+    problems = [f"{where}: {k!r} is a required property (add it)" for k in _OPERATOR_KEYS if k not in cfg]
+    for sub, keys in (("retry", _RETRY_KEYS), ("hotline", _HOTLINE_KEYS),
+                      ("backoffice", _BACKOFFICE_KEYS)):
+        if isinstance(cfg.get(sub), dict):
+            problems += [
+                f"{where}.{sub}: {k!r} is a required property (add it)"
+                for k in keys if k not in cfg[sub]
+            ]
+    return problems
+
+
+def _shift_problems(shifts: list[dict[str, Any]], where: str) -> list[str]:
+    return [
+        f"at {where}[{i}].end_h: {s['end_h']} is not after start_h {s['start_h']} "
+        "(split a shift over midnight into two)"
+        for i, s in enumerate(shifts)
+        if s["end_h"] <= s["start_h"]
+    ]
+
+
+def _rule_problems(doc: dict[str, Any], topo: Topology) -> list[str]:
+    problems: list[str] = []
+    known = set(topo.ids)
+    for key in doc["operators"]:
+        if key != "defaults" and key not in known:
+            problems.append(
+                f"at operators.{key}: unknown operator {key!r} (not in the topology: "
+                "CMCC, CUCC, CTCC, R01…R39)"
+            )
+    for kind in ("carrier", "reseller"):
+        problems += _missing(doc["operators"]["defaults"][kind], kind)
+    if problems:
+        return problems
+    end_h = doc["horizon_h"] + doc.get("drain_h", 0)
+    for key, cfg in doc["operators"].items():
+        prefix = f"operators.{key}" if key != "defaults" else "operators.defaults"
+        entries = cfg.items() if key == "defaults" else [("", cfg)]
+        for sub, c in entries:
+            base = f"{prefix}.{sub}" if sub else prefix
+            for i, o in enumerate(c.get("outages", [])):
+                if o["start_h"] >= end_h:
+                    problems.append(
+                        f"at {base}.outages[{i}].start_h: {o['start_h']} is after the end of the "
+                        f"run ({end_h} h = horizon_h + drain_h)"
+                    )
+            retry = c.get("retry", {})
+            if retry.get("backoff_max_s", math.inf) < retry.get("backoff_initial_s", 0):
+                problems.append(f"at {base}.retry.backoff_max_s: smaller than backoff_initial_s")
+            for sect in ("hotline", "backoffice"):
+                if "shifts" in c.get(sect, {}):
+                    problems += _shift_problems(c[sect]["shifts"], f"{base}.{sect}.shifts")
+    for i, s in enumerate(doc["arrivals"].get("surges", [])):
+        if s["start_h"] >= doc["horizon_h"]:
+            problems.append(
+                f"at arrivals.surges[{i}].start_h: {s['start_h']} is not inside the horizon "
+                f"(horizon_h = {doc['horizon_h']})"
+            )
+    if sum(doc["arrivals"]["diurnal"]) <= 0:
+        problems.append("at arrivals.diurnal: all weights are 0 (at least one hour must be > 0)")
+    return problems
+
+
+def _lognormal_s(raw: dict[str, Any]) -> Lognormal:
+    return Lognormal(float(raw["median_s"]), float(raw["sigma"]))
+
+
+def _lognormal_h(raw: dict[str, Any]) -> Lognormal:
+    return Lognormal(float(raw["median_h"]) * 3600.0, float(raw["sigma"]))
+
+
+def _shifts(raw: list[dict[str, Any]]) -> tuple[Shift, ...]:
+    return tuple(Shift(float(s["start_h"]), float(s["end_h"]), int(s["agents"])) for s in raw)
+
+
+def _operator(op_id: str, kind: str, share: float, sla: SlaProfile, cfg: dict[str, Any]) -> OperatorParams:
+    r, h, b = cfg["retry"], cfg["hotline"], cfg["backoffice"]
+    return OperatorParams(
+        id=op_id,
+        kind=kind,
+        card_share=share,
+        sla=sla,
+        latency=Lognormal(cfg["latency"]["median_ms"] / 1000.0, float(cfg["latency"]["sigma"])),
+        failure_ratio=float(cfg["failure_ratio"]),
+        timeout_s=float(cfg["timeout_s"]),
+        concurrency=cfg["concurrency"],
+        retry=Retry(float(r["backoff_initial_s"]), float(r["backoff_factor"]),
+                    float(r["backoff_max_s"]), float(r["jitter"]), r["max_attempts"]),
+        outages=tuple(Outage(float(o["start_h"]), float(o["duration_h"]), o.get("mode", "timeout"))
+                      for o in cfg["outages"]),
+        hotline=Hotline(
+            enabled=bool(h["enabled"]),
+            shifts=_shifts(h["shifts"]),
+            handle_time_mean_s=float(h["handle_time_mean_s"]),
+            handle_time_sigma=h["handle_time_sigma"],
+            patience_mean_s=h["patience_mean_s"],
+            background_calls_per_h=float(h["background_calls_per_h"]),
+            repeat_call_share=float(h["repeat_call_share"]),
+            repeat_delay_mean_min=float(h["repeat_delay_mean_min"]),
+        ),
+        backoffice=BackOffice(
+            shifts=_shifts(b["shifts"]),
+            dispute_work_mean_min=float(b["dispute_work_mean_min"]),
+            dispute_external=_lognormal_h(b["dispute_external"]),
+            cancellation_work_mean_min=float(b["cancellation_work_mean_min"]),
+            cancellation_external=_lognormal_h(b["cancellation_external"]),
+        ),
+    )
+
+
+def from_document(doc: dict[str, Any], source: str = "<document>") -> Scenario:
+    """Validate a (merged) scenario document and build the frozen tree."""
+    problems = schema_problems(doc, package_schema("yzt.scenarios", "scenario"))
+    if problems:
+        raise InputFileError(source, problems)
+    topo_path = doc.get("topology")
+    topo = load_topology(Path(topo_path) if topo_path else None)
+    problems = _rule_problems(doc, topo)
+    if problems:
+        raise InputFileError(source, problems)
+    arr = doc["arrivals"]
+    weights = [float(w) for w in arr["diurnal"]]
+    mean_w = sum(weights) / 24.0
+    plat = doc["platform"]
+    sms = doc["sms"]
+    after = doc["after_reply"]
+    operators = tuple(
+        _operator(op.id, op.kind, op.card_share, op.sla, _operator_config(doc, op.id, op.kind))
+        for op in topo.operators
+    )
+    return Scenario(
+        name=doc["name"],
+        description=doc.get("description", ""),
+        horizon_h=float(doc["horizon_h"]),
+        drain_h=float(doc.get("drain_h", 16 * 24)),
+        replications=int(doc.get("replications", 5)),
+        one_in=int(doc.get("sampling", {}).get("one_in", 1)),
+        deadline_h=float(plat["deadline_h"]),
+        provincial_nodes=bool(plat.get("provincial_nodes", False)),
+        sample_every_min=float(plat.get("sample_every_min", 10)),
+        arrivals=Arrivals(
+            queries_per_day=float(arr["queries_per_day"]),
+            diurnal=tuple(w / mean_w for w in weights),
+            surges=tuple(Surge(float(s["start_h"]), float(s["peak_multiplier"]), float(s["decay_h"]))
+                         for s in arr.get("surges", [])),
+            repeat_share=float(arr.get("repeat_share", 0.0)),
+            repeat_delay_mean_h=float(arr.get("repeat_delay_mean_h", 12.0)),
+            one_query_per_h=float(arr.get("one_query_per_h", 24.0)),
+        ),
+        verification=Verification(
+            code_latency=_lognormal_s(doc["verification"]["code_latency"]),
+            patience_mean_s=float(doc["verification"]["patience_mean_s"]),
+            fail_share=float(doc["verification"]["fail_share"]),
+        ),
+        sms=Sms(
+            port=str(sms.get("port", "10699000")),
+            rate_per_s=float(sms["rate_per_s"]),
+            channels=int(sms["channels"]),
+            failure_ratio=float(sms["failure_ratio"]),
+            retry_backoff_s=float(sms["retry_backoff_s"]),
+            delivery=_lognormal_s(sms["delivery"]),
+        ),
+        after_reply=AfterReply(
+            customer_factor=float(after["customer_factor"]),
+            hotline_share=float(after["hotline_share"]),
+            dispute_share=float(after["dispute_share"]),
+            cancellation_share=float(after["cancellation_share"]),
+            call_delay_mean_min=float(after.get("call_delay_mean_min", 30.0)),
+            case_delay_mean_h=float(after.get("case_delay_mean_h", 2.0)),
+        ),
+        operators=operators,
+        source=source,
+        document=doc,
+    )
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Load a shipped scenario by name or a scenario file by path."""
+    path = resolve(str(name_or_path))
+    return from_document(_read_merged(path), str(path))
+
+
+def with_overrides(scenario: Scenario, **changes: Any) -> Scenario:
+    """A copy of ``scenario`` with top-level document fields replaced, validated again."""
+    doc = merge(scenario.document, changes)
+    return from_document(doc, scenario.source)
