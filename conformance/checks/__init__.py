@@ -1,0 +1,1 @@
+"""Conformance checks, one module per protocol area; importing a module registers its checks."""

@@ -1,0 +1,142 @@
+"""OIF-ERR: problem+json everywhere, Retry-After on overload, and the order of checks.
+
+Each ordering check sends a request that is wrong at two adjacent steps of OIF-ERR-3 and expects
+the earlier step to answer. Authentication's place is OIF-AUTH-4's (checked there).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from yzt.client import Exchange
+from yzt.conformance import schemas
+from yzt.conformance.checks._expect import outcome, problem
+from yzt.conformance.checks.transport import MAX_BODY
+from yzt.conformance.context import RunContext
+from yzt.conformance.registry import Finding, check, failed, not_testable
+
+COUNT = "/v1/card-count"
+#: The overload probe: at most this many unsigned service-info requests, for at most this long.
+PROBE_REQUESTS = 400
+PROBE_SECONDS = 3.0
+PROBE_WORKERS = 4
+
+
+def _bad_subject(ctx: RunContext, **kwargs: Any) -> dict[str, Any]:
+    s = ctx.readonly[0]
+    return ctx.subject_body(s.name, s.id_number[:17] + ("0" if s.id_number[17] != "0" else "1"),
+                            **kwargs)
+
+
+@check("OIF-ERR-1", endpoint="(every error response)", phase="sweep")
+def problem_shape(ctx: RunContext) -> Iterator[Finding]:
+    """Every 4xx/5xx body is a problem {type, title, status, code, detail} with matching type/status."""
+    for ex in ctx.exchanges():
+        if ex.error or ex.status is None or ex.status < 400:
+            continue
+        body = ex.json()
+        if not isinstance(body, dict):
+            yield failed(f"{ex.status} to {ex.method} {ex.path} with a body that is not a JSON object",
+                         "a problem+json object", ex)
+            continue
+        problems = schemas.validate("problem", body)
+        if ex.status == 405 and body.get("code") == "method_not_allowed":
+            problems = [p for p in problems if "code" not in p and "status" not in p]  # extension
+        if problems:
+            yield failed(f"{ex.status} body: {'; '.join(problems[:2])}", "a valid problem object", ex)
+        if body.get("status") != ex.status:
+            yield failed(f"status {body.get('status')!r} in the body of a {ex.status}",
+                         "the HTTP status", ex)
+        if body.get("type") != f"urn:yzt:problem:{body.get('code')}":
+            yield failed(f"type {body.get('type')!r} with code {body.get('code')!r}",
+                         "type = urn:yzt:problem:<code>", ex)
+
+
+def _overload_seen(ctx: RunContext) -> list[Exchange]:
+    return [ex for ex in ctx.exchanges() if ex.status in (429, 503)]
+
+
+@check("OIF-ERR-2", endpoint="GET /v1/service-info", phase="late")
+def overload_has_retry_after(ctx: RunContext) -> Iterator[Finding]:
+    """Every 429 / 503 carries Retry-After and the right code; a short burst provokes one if needed.
+
+    The burst is at most 400 unsigned service-info requests within 3 s, stopped at the first 429 or
+    503. An operator that sheds no load under it cannot be judged: not_testable, never passed.
+    """
+    seen = _overload_seen(ctx)
+    sent = 0
+    started = time.monotonic()
+    if not seen:
+        with ThreadPoolExecutor(PROBE_WORKERS) as pool:
+            while sent < PROBE_REQUESTS and time.monotonic() - started < PROBE_SECONDS:
+                batch = list(pool.map(lambda _: ctx.get("/v1/service-info", sign=False),
+                                      range(PROBE_WORKERS * 5)))
+                sent += len(batch)
+                seen = [ex for ex in batch if ex.status in (429, 503)]
+                if seen or any(ex.error for ex in batch):
+                    break
+    if not seen:
+        yield not_testable(f"no 429 or 503 seen ({sent} quick service-info requests in "
+                           f"{time.monotonic() - started:.1f} s); run the sandbox with a rate limit "
+                           "to test OIF-ERR-2")
+        return
+    for ex in seen:
+        code = "rate_limited" if ex.status == 429 else "unavailable"
+        retry = ex.response_headers.get("retry-after", "")
+        if not retry.strip():
+            yield failed(f"{ex.status} without Retry-After", f"{ex.status} {code} with Retry-After", ex)
+        elif ex.problem_code not in (None, code):
+            yield failed(outcome(ex), f"{ex.status} {code}", ex)
+
+
+@check("OIF-ERR-3", endpoint=f"POST {COUNT}")
+def size_before_authentication(ctx: RunContext) -> Iterator[Finding]:
+    """An unsigned body over 16 KiB gets 413 (size is checked before authentication)."""
+    ex = ctx.client.send("POST", COUNT, raw=b"{" + b" " * (MAX_BODY + 512) + b"}", sign=False)
+    yield from problem(ex, 413, "payload_too_large")
+
+
+@check("OIF-ERR-3", endpoint=f"POST {COUNT}")
+def content_type_before_json(ctx: RunContext) -> Iterator[Finding]:
+    """A signed text/plain body that is not JSON gets 415, not 400."""
+    ex = ctx.client.send("POST", COUNT, raw=b"query_id=1", content_type="text/plain")
+    yield from problem(ex, 415, "unsupported_media_type")
+
+
+@check("OIF-ERR-3", endpoint=f"POST {COUNT}")
+def shape_before_subject(ctx: RunContext) -> Iterator[Finding]:
+    """A body without query_id and with an invalid ID number gets 400, not 422."""
+    body = _bad_subject(ctx)
+    del body["query_id"]
+    yield from problem(ctx.post(COUNT, body), 400, "malformed_request")
+
+
+@check("OIF-ERR-3", endpoint=f"POST {COUNT}")
+def subject_before_verification(ctx: RunContext) -> Iterator[Finding]:
+    """An invalid ID number without verification gets 422, not 403."""
+    yield from problem(ctx.post(COUNT, _bad_subject(ctx, verification=False)), 422, "invalid_id_number")
+
+
+@check("OIF-ERR-3", endpoint="POST /v1/disputes")
+def verification_before_business(ctx: RunContext) -> Iterator[Finding]:
+    """A dispute on an unknown card_ref without verification gets 403, not 404."""
+    s = ctx.readonly[0]
+    body = ctx.subject_body(s.name, s.id_number, verification=False, id_key="dispute_id",
+                            card_ref="no-such-card-ref", claim="not_mine")
+    yield from problem(ctx.post("/v1/disputes", body), 403, "verification_required")
+
+
+@check("OIF-ERR-3", endpoint=f"POST {COUNT}")
+def verification_before_conflict(ctx: RunContext) -> Iterator[Finding]:
+    """A reused query_id with a changed body and a forged ticket gets 403, not 409."""
+    s = ctx.readonly[0]
+    body = ctx.subject_body(s.name, s.id_number)
+    first = ctx.post(COUNT, body)
+    if first.status != 200:
+        yield failed(f"{outcome(first)} to a valid card-count", "200", first)
+        return
+    forged = dict(body["verification"], ticket="A" * 43)
+    yield from problem(ctx.post(COUNT, dict(body, verification=forged)), 403, "verification_invalid")

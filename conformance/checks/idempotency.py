@@ -1,0 +1,113 @@
+"""OIF-IDEM: a replayed id with the same body gets the stored answer; a changed body gets 409."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from yzt.client import Exchange
+from yzt.conformance.checks._expect import json_answer, outcome, problem
+from yzt.conformance.checks.details import refs_by_mask
+from yzt.conformance.context import RunContext
+from yzt.conformance.registry import Finding, check, failed, not_testable
+
+COUNT = "/v1/card-count"
+
+
+def _let_time_pass(ctx: RunContext) -> None:
+    """Move the operator's clock 61 s (or wait a real second when it has no sandbox clock)."""
+    if ctx.sandbox_clock:
+        ctx.client.advance_clock(61)
+    else:
+        time.sleep(1.05)
+
+
+def _same(first: Exchange, again: Exchange) -> Iterator[Finding]:
+    if again.status != first.status or again.json() != first.json():
+        yield failed(f"{outcome(again)} {ctx_text(again)}",
+                     f"the stored answer {first.status} {ctx_text(first)}", first, again)
+
+
+def ctx_text(ex: Exchange) -> str:
+    return ex.response_body[:160].decode("utf-8", errors="replace")
+
+
+@check("OIF-IDEM-1", endpoint=f"POST {COUNT}")
+def count_replay_identical(ctx: RunContext) -> Iterator[Finding]:
+    """The same card-count body sent again later (new nonce) gets the identical JSON, as_of included."""
+    s = ctx.readonly[0]
+    body = ctx.subject_body(s.name, s.id_number)
+    first = ctx.post(COUNT, body)
+    if first.status != 200:
+        yield failed(f"{outcome(first)} to a valid card-count", "200", first)
+        return
+    _let_time_pass(ctx)
+    yield from _same(first, ctx.post(COUNT, body))
+
+
+@check("OIF-IDEM-2", endpoint=f"POST {COUNT}")
+def count_id_reused_409(ctx: RunContext) -> Iterator[Finding]:
+    """A query_id reused with another subject gets 409 idempotency_conflict."""
+    if len(ctx.readonly) < 2:
+        yield not_testable("the fixtures hold fewer than 2 subjects")
+        return
+    a, b = ctx.readonly[0], ctx.readonly[1]
+    first_body = ctx.subject_body(a.name, a.id_number)
+    first = ctx.post(COUNT, first_body)
+    if first.status != 200:
+        yield failed(f"{outcome(first)} to a valid card-count", "200", first)
+        return
+    other = ctx.subject_body(b.name, b.id_number, query_id=first_body["query_id"])
+    yield from problem(ctx.post(COUNT, other), 409, "idempotency_conflict")
+
+
+def dispute_replay(ctx: RunContext) -> dict[str, Any] | Finding:
+    """Submit a dispute, let time pass, send the identical body again, read its status."""
+    def flow() -> dict[str, Any] | Finding:
+        s = ctx.pick(lambda x: len(x.live_cards) >= 1, mutable=True)
+        if s is None:
+            return not_testable("no subject with a live card is left in the fixtures")
+        refs = refs_by_mask(ctx.details(s))
+        if not refs:
+            return not_testable("card-details gave no card_ref to dispute")
+        body = ctx.subject_body(s.name, s.id_number, id_key="dispute_id",
+                                card_ref=next(iter(refs.values())), claim="unrecognized")
+        first = ctx.post("/v1/disputes", body)
+        answer = json_answer(first, 202)
+        if isinstance(answer, Finding):
+            return answer
+        _let_time_pass(ctx)
+        again = ctx.post("/v1/disputes", body)
+        status = ctx.get(f"/v1/disputes/{body['dispute_id']}")
+        return {"body": body, "first": first, "again": again, "status": status}
+    return ctx.once("dispute_replay", flow)
+
+
+@check("OIF-IDEM-1", endpoint="POST /v1/disputes")
+def dispute_replay_identical(ctx: RunContext) -> Iterator[Finding]:
+    """The same dispute body sent again later gets the identical 202 JSON and no second effect."""
+    flow = dispute_replay(ctx)
+    if isinstance(flow, Finding):
+        yield flow
+        return
+    yield from _same(flow["first"], flow["again"])
+    status: Exchange = flow["status"]
+    body = status.json()
+    history = body.get("history") if isinstance(body, dict) else None
+    if isinstance(history, list):
+        received = [h for h in history if isinstance(h, dict) and h.get("state") == "received"]
+        if len(received) != 1:
+            yield failed(f"{len(received)} 'received' entries in the dispute's history",
+                         "one: a replay has no second effect", status)
+
+
+@check("OIF-IDEM-2", endpoint="POST /v1/disputes")
+def dispute_id_reused_409(ctx: RunContext) -> Iterator[Finding]:
+    """A dispute_id reused with another claim gets 409 idempotency_conflict."""
+    flow = dispute_replay(ctx)
+    if isinstance(flow, Finding):
+        yield flow
+        return
+    changed = dict(flow["body"], claim="not_mine")
+    yield from problem(ctx.post("/v1/disputes", changed), 409, "idempotency_conflict")

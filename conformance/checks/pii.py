@@ -1,0 +1,37 @@
+"""OIF-PII-1: no response body or header of the run holds a full ID number, MSISDN or a name."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+
+from yzt.conformance.context import RunContext
+from yzt.conformance.registry import Finding, check, failed
+from yzt.domain.masking import find_pii
+
+
+def _texts(raw: bytes, headers: dict[str, str]) -> list[str]:
+    """The body as sent and, when it is JSON, decoded (so \\uXXXX-escaped names are found too)."""
+    body = raw.decode("utf-8", errors="replace")
+    texts = [body, "\n".join(f"{k}: {v}" for k, v in headers.items())]
+    with contextlib.suppress(ValueError):
+        texts.append(json.dumps(json.loads(raw), ensure_ascii=False))
+    return texts
+
+
+@check("OIF-PII-1", endpoint="(every response)", phase="sweep")
+def no_pii_in_responses(ctx: RunContext) -> Iterator[Finding]:
+    """Scan every response body and header of the run for the fixtures' and the requests' ID numbers,
+    MSISDNs and names, and for anything shaped like a full ID number or MSISDN."""
+    secrets = ctx.sensitive_values()
+    for ex in ctx.exchanges():
+        if ex.status is None:
+            continue
+        texts = _texts(ex.response_body, ex.response_headers)
+        joined = "\n".join(texts)
+        leaked = sorted({masked for value, masked in secrets.items() if value in joined})
+        leaked += sorted(set(find_pii(texts[0] + "\n" + texts[1])) - set(leaked))
+        if leaked:
+            yield failed(f"{', '.join(leaked[:4])} in the {ex.status} answer to {ex.method} {ex.path}",
+                         "no full ID number, MSISDN or subject name in any response", ex)

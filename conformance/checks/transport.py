@@ -1,0 +1,75 @@
+"""OIF-T: JSON with the right content types, paths under the base URL, 413 / 400 / 415."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from yzt.conformance.checks._expect import outcome, problem
+from yzt.conformance.context import RunContext
+from yzt.conformance.registry import Finding, check, failed
+
+MAX_BODY = 16 * 1024
+
+
+def _valid_body(ctx: RunContext) -> dict[str, object]:
+    subject = ctx.readonly[0]
+    return ctx.subject_body(subject.name, subject.id_number)
+
+
+@check("OIF-T-1", endpoint="(every response)", phase="sweep")
+def content_types(ctx: RunContext) -> Iterator[Finding]:
+    """Every response body seen in the run is application/json (problem+json for errors)."""
+    for ex in ctx.exchanges():
+        if ex.error or ex.status is None or not ex.response_body:
+            continue
+        expected = "application/problem+json" if ex.status >= 400 else "application/json"
+        allowed = {expected, "application/json"} if ex.status >= 400 and ex.problem_code is None \
+            else {expected}
+        if ex.content_type not in allowed:
+            yield failed(f"Content-Type {ex.content_type or '(none)'!r} on {outcome(ex)} to "
+                         f"{ex.method} {ex.path}", expected, ex)
+        charset = ex.response_headers.get("content-type", "").lower()
+        if "charset=" in charset and "charset=utf-8" not in charset.replace('"', ""):
+            yield failed(f"Content-Type {charset!r}", "UTF-8 (no other charset)", ex)
+
+
+@check("OIF-T-2", endpoint="(base URL)")
+def paths_under_base_url(ctx: RunContext) -> Iterator[Finding]:
+    """Protocol paths resolve under the base URL, signed without its prefix; unknown paths get 404."""
+    ex = ctx.post("/v1/card-count", _valid_body(ctx))
+    if ex.status != 200:
+        yield failed(f"{outcome(ex)} to a valid request signed over the path /v1/card-count",
+                     "200 (PATH in the signature excludes the base URL's own path)", ex)
+    missing = ctx.get("/v1/no-such-endpoint")
+    yield from problem(missing, 404, "not_found")
+
+
+@check("OIF-T-3", endpoint="POST /v1/card-count")
+def oversized_body_413(ctx: RunContext) -> Iterator[Finding]:
+    """A signed body over 16 KiB gets 413 payload_too_large."""
+    body = _valid_body(ctx)
+    body["padding"] = "x" * (MAX_BODY + 512)
+    yield from problem(ctx.post("/v1/card-count", body), 413, "payload_too_large")
+
+
+@check("OIF-T-3", endpoint="POST /v1/card-count")
+def non_json_body_400(ctx: RunContext) -> Iterator[Finding]:
+    """A signed application/json body that is not JSON gets 400 malformed_request."""
+    ex = ctx.client.send("POST", "/v1/card-count", raw=b'{"query_id": "not json at all')
+    yield from problem(ex, 400, "malformed_request")
+
+
+@check("OIF-T-3", endpoint="POST /v1/card-count")
+def malformed_shape_400(ctx: RunContext) -> Iterator[Finding]:
+    """JSON of the wrong shape (no query_id, an unknown field) gets 400 malformed_request."""
+    body = _valid_body(ctx)
+    del body["query_id"]
+    body["unexpected"] = True
+    yield from problem(ctx.post("/v1/card-count", body), 400, "malformed_request")
+
+
+@check("OIF-T-3", endpoint="POST /v1/card-count")
+def non_json_content_type_415(ctx: RunContext) -> Iterator[Finding]:
+    """A signed request with Content-Type text/plain gets 415 unsupported_media_type."""
+    ex = ctx.post("/v1/card-count", _valid_body(ctx), content_type="text/plain")
+    yield from problem(ex, 415, "unsupported_media_type")

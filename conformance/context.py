@@ -1,0 +1,193 @@
+"""The run context: the platform's client, the fixture truth and a record of every exchange.
+
+Checks reach the target only through :attr:`RunContext.client` (the one HTTP seam); every exchange
+is recorded with the name of the check that caused it, so the sweep checks (schemas, problem shape,
+PII scan) judge everything the run saw. Subjects that a check will change (disputes,
+cancellations) are taken from a separate pool so that read-only checks keep matching the truth.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import httpx
+
+from yzt.client import Exchange, PlatformClient
+from yzt.domain.idnumber import check_digit, generate_id_number
+from yzt.domain.masking import mask_id_number, mask_msisdn, mask_name, scrub
+from yzt.fixtures import FixtureSet, Subject
+
+T = TypeVar("T")
+#: After this many consecutive timeouts the target counts as hung: later requests are not sent.
+MAX_CONSECUTIVE_TIMEOUTS = 3
+_ID_LIKE = re.compile(r"[0-9]{17}[0-9Xx]")
+
+
+@dataclass
+class Recorded:
+    """One exchange and the check that caused it."""
+
+    check: str
+    exchange: Exchange
+
+
+class RecordingClient(PlatformClient):
+    """A :class:`PlatformClient` that records every exchange and stops hammering a hung target."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timeout_s = float(kwargs.get("timeout") or 10.0)
+        self.recorded: list[Recorded] = []
+        self.current_check = "(setup)"
+        self._timeouts_in_a_row = 0
+
+    def send(self, method: str, path: str, **kwargs: Any) -> Exchange:
+        if self._timeouts_in_a_row >= MAX_CONSECUTIVE_TIMEOUTS:
+            exchange = Exchange(method.upper(), path, {}, b"",
+                                error=f"not sent: the endpoint timed out {MAX_CONSECUTIVE_TIMEOUTS} "
+                                      f"times in a row (hung; per-request timeout {self.timeout_s:g} s)")
+        else:
+            exchange = super().send(method, path, **kwargs)
+            if exchange.error == "timed out":
+                exchange.error = f"timed out (no answer within {self.timeout_s:g} s)"
+                self._timeouts_in_a_row += 1
+            else:
+                self._timeouts_in_a_row = 0
+        self.recorded.append(Recorded(self.current_check, exchange))
+        return exchange
+
+
+@dataclass
+class RunContext:
+    """Everything a check may use: the client, the truth, the target's abilities, shared flows."""
+
+    client: RecordingClient
+    fixtures: FixtureSet
+    operator_id: str
+    sandbox_clock: bool = False
+    clock_note: str = ""
+    rng: random.Random = field(default_factory=random.Random)
+    _cache: dict[str, Any] = field(default_factory=dict)
+    _taken: set[str] = field(default_factory=set)
+    _secrets: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.subjects: list[Subject] = list(self.fixtures.subjects().values())
+        half = len(self.subjects) // 2
+        self.readonly = self.subjects[:max(half, 1)]
+        self.mutable = self.subjects[half:] if len(self.subjects) > 1 else list(self.subjects)
+        self.rng.shuffle(self.mutable)
+        for card in self.fixtures.cards:
+            self.remember_subject(card.name, card.id_number)
+            self._secrets[card.msisdn] = mask_msisdn(card.msisdn)
+
+    # -- setup ------------------------------------------------------------------------------
+    def detect_sandbox_clock(self) -> None:
+        """Read the sandbox clock (``advance_seconds: 0``); a 404 means deadline checks cannot run."""
+        exchange = self.client.advance_clock(0)
+        self.sandbox_clock = exchange.status == 200 and self.client.clock_offset is not None \
+            and isinstance((exchange.json() or {}).get("now"), str)
+        if not self.sandbox_clock:
+            self.clock_note = (f"no sandbox clock (POST /v1/sandbox/clock → "
+                               f"{exchange.error or exchange.status}); deadline checks cannot run")
+
+    # -- memoised flows shared by several checks --------------------------------------------
+    def once(self, key: str, flow: Callable[[], T]) -> T:
+        """Run ``flow`` once per run; later callers get its result (lifecycles are judged by parts)."""
+        if key not in self._cache:
+            self._cache[key] = flow()
+        result: T = self._cache[key]
+        return result
+
+    # -- subjects ---------------------------------------------------------------------------
+    def pick(self, predicate: Callable[[Subject], bool], *, mutable: bool = False) -> Subject | None:
+        """A subject matching ``predicate``; mutable picks are exclusive to one flow."""
+        pool = self.mutable if mutable else self.readonly
+        for subject in pool:
+            if subject.id_number in self._taken or not predicate(subject):
+                continue
+            if mutable:
+                self._taken.add(subject.id_number)
+            return subject
+        return None
+
+    def unknown_subject(self) -> tuple[str, str]:
+        """(name, id_number) of a valid subject that is not in the fixtures."""
+        known = {s.id_number for s in self.subjects}
+        rng = random.Random("yzt-conform-unknown")
+        while True:
+            id_number = generate_id_number(rng)
+            if id_number not in known:
+                self.remember_subject("甄无名", id_number)
+                return "甄无名", id_number
+
+    def remember_subject(self, name: str, id_number: str) -> None:
+        """Register values that must never appear in full in any output of the run."""
+        if len(name) >= 2:
+            self._secrets[name] = mask_name(name)
+        if id_number:
+            self._secrets[id_number] = mask_id_number(id_number)
+
+    # -- message parts ----------------------------------------------------------------------
+    def verification(self, name: str, id_number: str, *, method: str = "sms_code",
+                     age: timedelta = timedelta(minutes=1)) -> dict[str, str]:
+        self.remember_subject(name, id_number)
+        return self.client.verification(name, id_number, method=method, age=age)
+
+    def subject_body(self, name: str, id_number: str, *, verification: Any = True,
+                     id_key: str = "query_id", **extra: Any) -> dict[str, Any]:
+        """A request body about a subject; ``verification=True`` mints a valid sms_code one."""
+        self.remember_subject(name, id_number)
+        body: dict[str, Any] = {id_key: self.client.new_id(),
+                                "subject": {"name": name, "id_type": "resident_id",
+                                            "id_number": id_number}}
+        if verification is True:
+            body["verification"] = self.verification(name, id_number)
+        elif verification:
+            body["verification"] = verification
+        body.update(extra)
+        return body
+
+    def post(self, path: str, body: Any, **kwargs: Any) -> Exchange:
+        return self.client.send("POST", path, body=body, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Exchange:
+        return self.client.send("GET", path, **kwargs)
+
+    def count(self, subject: Subject) -> Exchange:
+        return self.post("/v1/card-count", self.subject_body(subject.name, subject.id_number))
+
+    def details(self, subject: Subject) -> Exchange:
+        return self.post("/v1/card-details", self.subject_body(subject.name, subject.id_number))
+
+    # -- recorded exchanges -----------------------------------------------------------------
+    def exchanges(self) -> Iterator[Exchange]:
+        """Every exchange of the run so far (the sweeps' input)."""
+        return (r.exchange for r in self.client.recorded)
+
+    def sensitive_values(self) -> dict[str, str]:
+        """Full values (ID numbers, MSISDNs, names) → their masked form."""
+        return dict(self._secrets)
+
+    def mask(self, text: str) -> str:
+        """Mask every known name, ID number and MSISDN, then anything else that looks like one."""
+        for value in sorted(self._secrets, key=len, reverse=True):
+            if value in text:
+                text = text.replace(value, self._secrets[value])
+        text = _ID_LIKE.sub(lambda m: mask_id_number(m.group(0)), text)
+        return scrub(text)
+
+
+def make_id(prefix17: str) -> str:
+    """An ID number with a correct check digit (for bad-date cases that must fail on the date)."""
+    return prefix17 + check_digit(prefix17)
+
+
+def new_client(base_url: str, key_id: str, secret: bytes, *, timeout: float,
+               transport: httpx.BaseTransport | None = None) -> RecordingClient:
+    return RecordingClient(base_url, key_id, secret, timeout=timeout, transport=transport)

@@ -1,0 +1,50 @@
+"""The check registry: every OIF requirement has a check, names are unique, --list shows them."""
+
+from __future__ import annotations
+
+import pytest
+
+from yzt.cli import main
+from yzt.conformance.registry import CheckSpec, Registry, load_checks
+from yzt.conformance.requirements import load_requirements
+
+
+def test_every_oif_requirement_has_a_check():
+    registry = load_checks()
+    mapping = registry.by_requirement()
+    missing = [r for r in load_requirements() if r.startswith("OIF-") and not mapping.get(r)]
+    assert missing == []
+
+
+def test_checks_cite_only_catalogued_requirements():
+    assert set(load_checks().by_requirement()) <= set(load_requirements())
+
+
+def test_registry_refuses_duplicates_and_bad_ids():
+    registry = Registry()
+    registry.add(CheckSpec("OIF-AUTH-3", "replayed_nonce", lambda ctx: (), frozenset(), "", "main", ""))
+    with pytest.raises(ValueError, match="duplicate check name 'replayed_nonce'"):
+        registry.add(CheckSpec("OIF-AUTH-1", "replayed_nonce", lambda ctx: (), frozenset(), "", "main",
+                               ""))
+    with pytest.raises(ValueError, match="is not a requirement id"):
+        registry.add(CheckSpec("AUTH3", "other", lambda ctx: (), frozenset(), "", "main", ""))
+    with pytest.raises(ValueError, match="unknown needs"):
+        registry.add(CheckSpec("OIF-AUTH-3", "third", lambda ctx: (), frozenset({"x"}), "", "main", ""))
+
+
+def test_sweeps_run_last():
+    phases = [spec.phase for spec in load_checks()]
+    assert phases == sorted(phases, key=("main", "late", "sweep").index)
+    assert phases[-1] == "sweep"
+
+
+def test_list_prints_requirement_to_checks(capsys):
+    assert main(["conform", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "OIF-AUTH-3\n  replayed_nonce" in out
+    for requirement in (r for r in load_requirements() if r.startswith("OIF-")):
+        assert f"\n{requirement}\n" in "\n" + out
+
+
+def test_every_check_has_a_docstring():
+    assert [s.name for s in load_checks() if len(s.doc) < 20] == []
