@@ -1,0 +1,110 @@
+"""The event model: fan-out against the max-of-latencies law, Little's law on every queue,
+seed → identical JSON, common random numbers, and the executors."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from yzt.sim.engine import run_replication
+from yzt.sim.replicate import run_replications
+from yzt.sim.results import build_results, dumps
+from yzt.sim.scenario import Scenario, load_scenario, with_overrides
+from yzt.sim.theory import lognormal_cdf, max_cdf
+
+
+def _short(name: str = "baseline", hours: float = 2.0, **changes: Any) -> Scenario:
+    return with_overrides(load_scenario(name), horizon_h=hours, **changes)
+
+
+def _ideal_fanout() -> Scenario:
+    """No failures, no connection limit, no timeout within reach: pure max of latencies."""
+    ideal = {"failure_ratio": 0.0, "concurrency": None, "timeout_s": 1e6, "outages": []}
+    return _short(hours=2.0, drain_h=60.0, arrivals={"queries_per_day": 100000},
+                  operators={"defaults": {"carrier": ideal, "reseller": ideal}})
+
+
+def test_fanout_completion_follows_max_of_latencies() -> None:
+    # Tolerance: Kolmogorov-Smirnov p-value > 0.01 on ~2 000 queries, and the 50/90/99 %
+    # quantiles within 3 % of the analytic ones.
+    stats = pytest.importorskip("scipy.stats")
+    sc = _ideal_fanout()
+    rec = run_replication(sc, seed=11, replication=0)
+    t = np.asarray(rec.fanout_done) - np.asarray(rec.verified_at)
+    assert t.size > 1000 and not np.isnan(t).any()
+    cdfs = [lognormal_cdf(op.latency.median, op.latency.sigma) for op in sc.operators]
+    cdf = np.vectorize(lambda x: max_cdf(cdfs, x))
+    result = stats.kstest(t, cdf)
+    assert result.pvalue > 0.01, result
+    for q in (0.5, 0.9, 0.99):
+        lo, hi = 0.0, 100.0
+        for _ in range(60):  # invert the analytic CDF by bisection
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if max_cdf(cdfs, mid) < q else (lo, mid)
+        assert np.quantile(t, q) == pytest.approx(lo, rel=0.03), q
+
+
+def test_littles_law_on_every_queue() -> None:
+    # The outage scenario queues at R07's connections, the SMS gateway, hotlines and back offices.
+    # L (time-average queue from the area under the queue length) must equal λ·W (arrivals per
+    # second × mean wait of the jobs, recorded one by one): relative tolerance 1 %, or 1e-6
+    # absolute for queues that are nearly always empty. Queues with no waits at all are skipped.
+    sc = _short("reseller-outage", hours=12.0, sms={"rate_per_s": 0.5, "channels": 1})
+    rec = run_replication(sc, seed=3, replication=0)
+    checked = 0
+    kinds: set[str] = set()
+    for st in rec.stations:
+        if st.arrivals == 0 or st.wait_sum == 0:
+            continue
+        assert st.left_queue == st.arrivals, f"{st.name}: jobs still queued at the end"
+        lhs = st.mean_queue
+        rhs = st.arrival_rate * st.mean_wait
+        assert lhs == pytest.approx(rhs, rel=1e-2, abs=1e-6), st.name
+        checked += 1
+        kinds.add(st.name.split("/")[-1])
+    assert {"fanout", "sms", "hotline", "backoffice"} <= kinds, kinds
+    assert checked >= 10
+
+
+def test_outage_delays_only_the_down_reseller_and_retries_recover() -> None:
+    sc = _short("reseller-outage", hours=14.0)
+    rec = run_replication(sc, seed=5, replication=0)
+    r07, r08 = rec.operators["R07"], rec.operators["R08"]
+    assert r07.outage_failures > 0 and r08.outage_failures == 0
+    assert r07.retries > r08.retries
+    assert r07.gave_up == 0  # 6 h outage, 48 h deadline: every query is answered in time
+    assert all(rec.complete)
+
+
+def test_same_seed_gives_identical_json_and_other_seed_differs() -> None:
+    sc = _short(hours=1.0)
+    a = dumps(build_results(sc, 9, run_replications(sc, 9, 2, "serial")))
+    b = dumps(build_results(sc, 9, run_replications(sc, 9, 2, "processes:2")))
+    c = dumps(build_results(sc, 10, run_replications(sc, 10, 2, "serial")))
+    assert a == b
+    assert a != c
+
+
+def test_common_random_numbers_changing_r07_leaves_others_untouched() -> None:
+    base = _short(hours=1.0)
+    slower = _short(hours=1.0, operators={"R07": {"latency": {"median_ms": 900, "sigma": 0.8}}})
+    r1 = run_replication(base, seed=4, replication=0)
+    r2 = run_replication(slower, seed=4, replication=0)
+    for other in ("CMCC", "R01", "R08", "R39"):
+        assert r1.operators[other].durations == r2.operators[other].durations, other
+    assert r1.operators["R07"].durations != r2.operators["R07"].durations
+    assert r1.verified_at == r2.verified_at
+
+
+def test_sampling_scales_counts_back() -> None:
+    full = _short(hours=2.0)
+    sampled = _short(hours=2.0, sampling={"one_in": 10})
+    outs_full = run_replications(full, 1, 2, "serial")
+    outs_s = run_replications(sampled, 1, 2, "serial")
+    q_full = np.mean([o["metrics"]["platform"]["queries_verified"] for o in outs_full])
+    q_s = np.mean([o["metrics"]["platform"]["queries_verified"] for o in outs_s])
+    assert q_s == pytest.approx(q_full, rel=0.15)
+    assert all(math.isclose(o["metrics"]["platform"]["queries_verified"] % 10, 0) for o in outs_s)
