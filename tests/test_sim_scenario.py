@@ -66,7 +66,9 @@ def test_unknown_scenario_name_lists_the_shipped_ones() -> None:
         load_scenario("nope")
 
 
-def test_cli_bad_scenario_exits_2_naming_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_bad_scenario_exits_2_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = _write(tmp_path, "operators:\n  R07:\n    outages: [{start_h: -1, duration_h: 6}]\n")
     assert main(["sim", str(bad), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
