@@ -37,3 +37,44 @@ def subject_doc(s: Subject) -> dict[str, str]:
 def query(c: PlatformClient, s: Subject, **verification: Any) -> dict[str, Any]:
     return {"query_id": c.new_id(), "subject": subject_doc(s),
             "verification": c.verification(s.name, s.id_number, **verification)}
+
+
+OUTCOMES = ("unbound", "suspended", "cancelled")
+
+
+def refs(c: PlatformClient, s: Subject) -> dict[str, Any]:
+    """card_ref → fixture card of a subject's listed cards, matched by masked number."""
+    listed = c.send("POST", "/v1/card-details", body=query(c, s)).json()["cards"]
+    by_mask = {f"{k.msisdn[:3]}****{k.msisdn[-4:]}": k for k in s.live_cards}
+    return {x["card_ref"]: by_mask[x["msisdn_masked"]] for x in listed}
+
+
+def expected_outcome(ref: str, card: Any) -> str:
+    """The reference operator's documented outcome rule (yzt.server.lifecycle.dispute_outcome)."""
+    import hashlib
+
+    return "confirmed_owner" if card.genuine else OUTCOMES[hashlib.sha256(ref.encode()).digest()[0] % 3]
+
+
+def find_card(c: PlatformClient, outcome: str, used: set[str]) -> tuple[Subject, str]:
+    """A subject and one of its card refs whose dispute will end in ``outcome``."""
+    for s in subjects():
+        if outcome != "confirmed_owner" and all(k.genuine for k in s.live_cards):
+            continue
+        for ref, card in refs(c, s).items():
+            if ref not in used and expected_outcome(ref, card) == outcome:
+                used.add(ref)
+                return s, ref
+    raise AssertionError(f"no card with outcome {outcome}")
+
+
+def dispute(c: PlatformClient, s: Subject, ref: str, **verification: Any) -> dict[str, Any]:
+    body = dict(query(c, s, **verification), card_ref=ref, claim="not_mine")
+    body["dispute_id"] = body.pop("query_id")
+    return body
+
+
+def cancellation(c: PlatformClient, s: Subject, ref: str, method: str = "face") -> dict[str, Any]:
+    body = dict(query(c, s, method=method), card_ref=ref)
+    body["cancellation_id"] = body.pop("query_id")
+    return body

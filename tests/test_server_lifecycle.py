@@ -2,62 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from server_helpers import client, query, subjects
+from server_helpers import OUTCOMES, cancellation, client, dispute, find_card, query, refs, subjects
 
 from yzt.client import PlatformClient
 from yzt.conformance.schemas import validate
-from yzt.fixtures import FixtureCard, Subject
+from yzt.fixtures import Subject
 from yzt.server.testing import running_server
 from yzt.signing import parse_time
 
 pytestmark = pytest.mark.integration
 HOUR, DAY = 3600, 86400
-OUTCOMES = ("unbound", "suspended", "cancelled")
 
 
 @pytest.fixture(scope="module")
 def c() -> Iterator[PlatformClient]:
     with running_server() as url, client(url) as platform:
         yield platform
-
-
-def refs(c: PlatformClient, s: Subject) -> dict[str, FixtureCard]:
-    """card_ref → fixture card, matched by masked number."""
-    listed = c.send("POST", "/v1/card-details", body=query(c, s)).json()["cards"]
-    by_mask = {f"{k.msisdn[:3]}****{k.msisdn[-4:]}": k for k in s.live_cards}
-    return {x["card_ref"]: by_mask[x["msisdn_masked"]] for x in listed}
-
-
-def expected_outcome(ref: str, card: FixtureCard) -> str:
-    return "confirmed_owner" if card.genuine else OUTCOMES[hashlib.sha256(ref.encode()).digest()[0] % 3]
-
-
-def find_card(c: PlatformClient, outcome: str, used: set[str]) -> tuple[Subject, str]:
-    for s in subjects():
-        if outcome != "confirmed_owner" and all(k.genuine for k in s.live_cards):
-            continue
-        for ref, card in refs(c, s).items():
-            if ref not in used and expected_outcome(ref, card) == outcome:
-                used.add(ref)
-                return s, ref
-    raise AssertionError(f"no card with outcome {outcome}")
-
-
-def dispute(c: PlatformClient, s: Subject, ref: str) -> dict[str, Any]:
-    body = dict(query(c, s), card_ref=ref, claim="not_mine")
-    body["dispute_id"] = body.pop("query_id")
-    return body
-
-
-def cancellation(c: PlatformClient, s: Subject, ref: str) -> dict[str, Any]:
-    body = dict(query(c, s, method="face"), card_ref=ref)
-    body["cancellation_id"] = body.pop("query_id")
-    return body
 
 
 def count(c: PlatformClient, s: Subject) -> int:
