@@ -235,8 +235,7 @@ def evaluate(raw_dir: Path, thresholds: Sequence[Threshold], target_rate: float,
         verdict = "inconclusive"
     elif failed:
         verdict = "fail"
-        reasons = [f"{r.threshold.requirement} breached on {r.threshold.endpoint}: "
-                   f"{r.describe()[2:]}" for r in failed]
+        reasons = [f"{r.describe()[2:].replace(': ', ' breached — measured ', 1)}" for r in failed]
     else:
         verdict = "pass"
     return RunResult(verdict, reasons, target_rate, duration_s, info["scheduled"], info["sent"],
@@ -265,9 +264,9 @@ def console_summary(result: RunResult) -> str:
     lines += [r.describe() for r in result.thresholds]
     g = result.generator
     lines.append("")
-    lines.append(f"generator: offered {g['offered_rate']:.1f} req/s of {result.target_rate:g} target "
-                 f"({g['sent']}/{g['scheduled']} slots), CPU max {g['cpu_fraction_max'] * 100:.0f} % "
-                 f"of a core, wake lag p95 {g['wake_lag_p95_ms']:.1f} ms")
+    lines.append(f"generator: sent {g['sent']} of {g['scheduled']} scheduled requests "
+                 f"({g['offered_rate']:.1f} req/s; target mean {result.target_rate:g} req/s), CPU max "
+                 f"{g['cpu_fraction_max'] * 100:.0f} % of a core, wake lag p95 {g['wake_lag_p95_ms']:.1f} ms")
     lines += [f"note: {n}" for n in result.notes]
     lines.append("")
     lines.append(f"verdict: {result.verdict.upper()}")

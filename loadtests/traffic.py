@@ -29,7 +29,7 @@ ENDPOINT_NAMES: tuple[str, ...] = tuple(ENDPOINTS)
 
 #: Outcome kinds, in the order the raw files code them (index = code).
 KINDS: tuple[str, ...] = ("ok", "http_5xx", "http_429", "timeout", "connection", "schema",
-                          "http_401_403", "http_404", "http_4xx_other")
+                          "http_401_403", "http_404", "unexpected_status")
 #: Kinds that count against SLA-ERR-1 (5xx + timeouts + 429, plus connection failures and schema
 #: violations: an answer that breaks the contract under load is not a served request).
 ERROR_KINDS: frozenset[str] = frozenset({"http_5xx", "http_429", "timeout", "connection", "schema"})
@@ -250,7 +250,7 @@ class RequestBuilder:
 
 def classify(status: int, error: str | None, expected: int) -> str:
     """The outcome kind of one exchange, before any schema check (see :data:`KINDS`)."""
-    if error is not None or status == 0:
+    if status == 0:  # no HTTP answer at all (Locust's FastHttpUser also sets an error for 4xx/5xx)
         text = (error or "").lower()
         return "timeout" if "timeout" in text or "timed out" in text else "connection"
     if status == expected:
@@ -263,4 +263,4 @@ def classify(status: int, error: str | None, expected: int) -> str:
         return "http_401_403"
     if status == 404:
         return "http_404"
-    return "http_4xx_other"
+    return "unexpected_status"
