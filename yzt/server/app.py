@@ -57,6 +57,8 @@ HARD_MAX_BODY = 1 << 20
 FLAKY_EVERY = 50  # the ``flaky`` defect: 1 signed request in 50 (2 %) answers 500
 SLOW_SECONDS = 1.2  # the ``slow`` defect
 NONCE_PRUNE_EVERY = 1000
+MAX_ADVANCE_SECONDS = 100 * 366 * 86400
+MAX_CLOCK = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
 ACCESS_LOG = logging.getLogger("yzt.server.access")
 _STATUS_PATH = re.compile(r"/v1/(disputes|cancellations)/([^/]+)")
 
@@ -434,6 +436,9 @@ class Operator:
 
     def sandbox_clock(self, doc: Any, now: float) -> Result:
         seconds = check_clock_shape(doc)
+        if seconds > MAX_ADVANCE_SECONDS or now + seconds >= MAX_CLOCK:
+            raise Problem("malformed_request", "body.advance_seconds would move the clock past the "
+                          "sandbox's horizon (at most 100 years a call, before year 9000)")
         if seconds:
             self.store.advance(seconds)
             now = self.store.now()
