@@ -23,6 +23,8 @@ from yzt.loadtests.traffic import RunConfig
 
 #: Seconds allowed for Locust to start, connect its workers and write its reports.
 STARTUP_SLACK_S = 30.0
+#: Seconds allowed for workers on other machines to join before the run is abandoned.
+REMOTE_JOIN_S = 300.0
 
 
 def locustfile_path() -> Path:
@@ -101,7 +103,9 @@ def run_locust(config: RunConfig, secret: bytes, launch: Launch,
         connect = "127.0.0.1" if launch.master_bind_host in ("0.0.0.0", "") else launch.master_bind_host
         for _ in range(launch.local_workers):
             commands.append([*base, "--worker", "--master-host", connect, "--master-port", str(port)])
-    limit = config.lead_s + config.shape.duration + config.grace_s + STARTUP_SLACK_S
+    remote = launch.expect_workers > launch.local_workers
+    limit = config.lead_s + config.shape.duration + config.grace_s + (
+        REMOTE_JOIN_S if remote else STARTUP_SLACK_S)
     console = out / "locust" / "console.log"
     started = time.monotonic()
     procs: list[subprocess.Popen[bytes]] = []
@@ -139,6 +143,13 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+def worker_command(master_host: str, port: int, config_path: Path) -> str:
+    """The command to run on another machine to join a master as one more generator process."""
+    return (f"YZT_SECRET=... YZT_LOAD_CONFIG={config_path} {Path(sys.executable).name} -m locust -f "
+            f"\"$(python -c 'import yzt.loadtests.runner as r; print(r.locustfile_path())')\" "
+            f"--worker --master-host {master_host} --master-port {port}")
 
 
 def tail(path: Path, lines: int = 15) -> str:

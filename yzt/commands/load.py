@@ -180,8 +180,16 @@ def _one_run(shape: Any, out: Path, *, args: argparse.Namespace, secret: bytes, 
         users_per_process=_users_for(shape.peak_rate / processes, timeout, args.users),
         poisson=args.arrivals == "poisson", timeout_s=timeout, grace_s=timeout + 2.0,
         schema_sample=args.schema_sample, traffic_seed=args.seed or 0)
+    port = args.master_port
+    if args.remote_workers and port is None:
+        port = runner.free_port(args.master_bind_host)
     launch = runner.Launch(local_workers=args.workers, expect_workers=processes,
-                           master_bind_host=args.master_bind_host, master_port=args.master_port)
+                           master_bind_host=args.master_bind_host, master_port=port)
+    if args.remote_workers:
+        assert port is not None
+        print(f"yzt load: waiting for {args.remote_workers} worker(s) from other machines; copy "
+              f"{out / 'run-config.json'} there and run:\n  "
+              f"{runner.worker_command('<this-host>', port, Path('run-config.json'))}", file=sys.stderr)
     print(f"yzt load: {shapes.describe(shape)} against {args.target} ({args.operator}), "
           f"{processes} generator process(es) × {config.users_per_process} users", file=sys.stderr)
     outcome = runner.run_locust(config, secret, launch)
