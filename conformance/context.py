@@ -72,6 +72,7 @@ class RunContext:
     sandbox_clock: bool = False
     clock_note: str = ""
     rng: random.Random = field(default_factory=random.Random)
+    run_seed: int | None = None
     _cache: dict[str, Any] = field(default_factory=dict)
     _taken: set[str] = field(default_factory=set)
     _secrets: dict[str, str] = field(default_factory=dict)

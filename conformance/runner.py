@@ -74,6 +74,8 @@ class RunFinished:
     requests: int
     notes: tuple[str, ...] = ()
     counts: dict[str, int] = field(default_factory=dict)
+    #: ``"401 signature_invalid"`` → how many answers of the run carried it (coverage of the table).
+    codes_seen: dict[str, int] = field(default_factory=dict)
 
 
 Event = RunStarted | CheckFinished | RunFinished
@@ -132,7 +134,8 @@ class Runner:
 
     def run(self) -> RunFinished:
         started = time.perf_counter()
-        notes = tuple(n for n in (self.ctx.clock_note,) if n)
+        seed = f"run seed {self.ctx.run_seed} (--run-seed)" if self.ctx.run_seed is not None else ""
+        notes = tuple(n for n in (self.ctx.clock_note, seed) if n)
         self.emit(RunStarted(self.target, self.ctx.operator_id, tuple(s.name for s in self.specs),
                              self.ctx.sandbox_clock, notes))
         results = []
@@ -143,10 +146,16 @@ class Runner:
         counts: dict[str, int] = {}
         for r in results:
             counts[r.status] = counts.get(r.status, 0) + 1
+        codes: dict[str, int] = {}
+        for rec in self.ctx.client.recorded:
+            code = rec.exchange.problem_code if (rec.exchange.status or 0) >= 400 else None
+            if code:
+                key = f"{rec.exchange.status} {code}"
+                codes[key] = codes.get(key, 0) + 1
         finished = RunFinished(self.target, self.ctx.operator_id,
                                verdict_of(r.status for r in results), tuple(results),
                                time.perf_counter() - started, len(self.ctx.client.recorded),
-                               notes, counts)
+                               notes, counts, dict(sorted(codes.items())))
         self.emit(finished)
         return finished
 
@@ -210,7 +219,7 @@ def results_document(run: RunFinished) -> dict[str, Any]:
     """The ``results.json`` document."""
     return {"verdict": run.verdict, "target": run.target, "operator_id": run.operator_id,
             "duration_s": round(run.duration_s, 3), "requests": run.requests,
-            "counts": run.counts, "notes": list(run.notes),
+            "counts": run.counts, "notes": list(run.notes), "codes_seen": run.codes_seen,
             "checks": [r.to_json() for r in run.results]}
 
 

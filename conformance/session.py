@@ -6,6 +6,7 @@ drive exactly what users run (with an ``httpx.MockTransport`` when they want can
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from datetime import date
 
@@ -20,8 +21,13 @@ from yzt.fixtures import FixtureSet
 
 
 def open_context(target: str, operator_id: str, key_id: str, secret: bytes, fixtures: FixtureSet,
-                 *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None) -> RunContext:
-    """A ready context; a target that refuses connections is a usage error (exit 2)."""
+                 *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None,
+                 run_seed: int | None = None) -> RunContext:
+    """A ready context; a target that refuses connections is a usage error (exit 2).
+
+    ``run_seed`` picks the subjects that disputes and cancellations change (a random one by
+    default, so that a rerun against the same sandbox picks fresh subjects).
+    """
     if not target.startswith(("http://", "https://")):
         raise UserError(f"TARGET_URL must start with http:// or https://, got {target!r}")
     if fixtures.operator_id != operator_id:
@@ -32,7 +38,8 @@ def open_context(target: str, operator_id: str, key_id: str, secret: bytes, fixt
         client.close()
         reason = "connection refused" if "refused" in first.error.lower() else first.error
         raise UserError(f"cannot reach {target} — {reason}")
-    ctx = RunContext(client, fixtures, operator_id)
+    seed = run_seed if run_seed is not None else random.SystemRandom().randrange(1 << 31)
+    ctx = RunContext(client, fixtures, operator_id, rng=random.Random(seed), run_seed=seed)
     ctx.detect_sandbox_clock()
     return ctx
 

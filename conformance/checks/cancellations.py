@@ -10,7 +10,7 @@ from typing import Any
 
 from yzt.client import Exchange
 from yzt.conformance.checks._expect import json_answer, outcome, problem, schema_findings, schema_for
-from yzt.conformance.checks.details import cards_of, refs_by_mask
+from yzt.conformance.checks.details import listed_msisdns, refs_by_msisdn
 from yzt.conformance.checks.disputes import foreign_ref
 from yzt.conformance.context import RunContext
 from yzt.conformance.registry import Finding, check, failed, not_testable
@@ -60,10 +60,10 @@ def flow(ctx: RunContext) -> Flow | Finding:
         if s is None:
             return not_testable("no subject has a live card registered outside 北京")
         card = next(c for c in s.live_cards if c.home_region != HOME)
-        refs = refs_by_mask(ctx.details(s))
-        if mask_msisdn(card.msisdn) not in refs:
+        refs = refs_by_msisdn(ctx.details(s), s)
+        if card.msisdn not in refs:
             return failed("card-details without the card to cancel", "the subject's live cards listed")
-        body = cancel_body(ctx, s, refs[mask_msisdn(card.msisdn)])
+        body = cancel_body(ctx, s, refs[card.msisdn])
         result = Flow(s, card, body, ctx.post(CANCELLATIONS, body))
         if result.submit.status != 202:
             return result
@@ -143,11 +143,11 @@ def completed_by_deadline(ctx: RunContext) -> Iterator[Finding]:
         yield failed(f"state {state!r} after complete_by passed", "completed", result.polls[-1])
         return
     if result.after_details is not None:
-        cards = cards_of(result.after_details)
         masked = mask_msisdn(result.card.msisdn)
-        if isinstance(cards, Finding):
-            yield cards
-        elif any(c.get("msisdn_masked") == masked for c in cards):
+        if result.after_details.status != 200:
+            yield failed(outcome(result.after_details), "200 with the subject's cards",
+                         result.after_details)
+        elif result.card.msisdn in listed_msisdns(result.after_details, result.subject):
             yield failed(f"{masked} still listed after the cancellation completed",
                          "the card gone from details", result.after_details)
     if result.after_count is not None:

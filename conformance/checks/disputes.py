@@ -15,7 +15,7 @@ from typing import Any
 
 from yzt.client import Exchange
 from yzt.conformance.checks._expect import json_answer, outcome, problem, schema_findings, schema_for
-from yzt.conformance.checks.details import cards_of, refs_by_mask
+from yzt.conformance.checks.details import listed_msisdns, refs_by_msisdn
 from yzt.conformance.context import RunContext
 from yzt.conformance.registry import Finding, check, failed, not_testable
 from yzt.domain.masking import mask_msisdn
@@ -75,15 +75,15 @@ def flow(ctx: RunContext) -> Flow | Finding:
         s = _subject(ctx)
         if s is None:
             return not_testable("no subject in the fixtures has a live card marked genuine: false")
-        refs = refs_by_mask(ctx.details(s))
+        refs = refs_by_msisdn(ctx.details(s), s)
         cases: list[Case] = []
         fake = next(c for c in s.live_cards if not c.genuine)
         real = next((c for c in s.live_cards if c.genuine), None)
         for card, claim in ((fake, "not_mine"), (real, "unrecognized")):
-            if card is None or mask_msisdn(card.msisdn) not in refs:
+            if card is None or card.msisdn not in refs:
                 continue
             body = ctx.subject_body(s.name, s.id_number, id_key="dispute_id",
-                                    card_ref=refs[mask_msisdn(card.msisdn)], claim=claim)
+                                    card_ref=refs[card.msisdn], claim=claim)
             cases.append(Case(card, body, ctx.post(DISPUTES, body)))
         if not cases:
             return failed("card-details without the disputed cards' card_refs",
@@ -142,7 +142,7 @@ def foreign_ref(ctx: RunContext) -> tuple[Subject, str] | Finding:
         asker = ctx.pick(lambda s: True, mutable=True)
         if owner is None or asker is None:
             return not_testable("the fixtures hold too few subjects for a foreign card")
-        refs = refs_by_mask(ctx.details(owner))
+        refs = refs_by_msisdn(ctx.details(owner), owner)
         if not refs:
             return not_testable("card-details gave no card_ref")
         return asker, next(iter(refs.values()))
@@ -223,11 +223,10 @@ def dispute_outcome_effect(ctx: RunContext) -> Iterator[Finding]:
         return
     if result.after_details is None or result.after_count is None:
         return
-    cards = cards_of(result.after_details)
-    if isinstance(cards, Finding):
-        yield cards
+    if result.after_details.status != 200:
+        yield failed(outcome(result.after_details), "200 with the subject's cards", result.after_details)
         return
-    listed = {str(c.get("msisdn_masked")): c for c in cards}
+    listed = listed_msisdns(result.after_details, result.subject)
     live = len(result.subject.live_cards)
     for case in result.cases:
         out = case.last().get("outcome")
@@ -238,11 +237,12 @@ def dispute_outcome_effect(ctx: RunContext) -> Iterator[Finding]:
         masked = mask_msisdn(case.card.msisdn)
         if out in ("unbound", "cancelled"):
             live -= 1
-            if masked in listed:
+            if case.card.msisdn in listed:
                 yield failed(f"{masked} still listed after outcome {out!r}", "the card gone from details",
                              result.after_details)
-        elif out == "suspended" and listed.get(masked, {}).get("status") != "suspended":
-            yield failed(f"{masked} listed as {listed.get(masked, {}).get('status')!r} after 'suspended'",
+        elif out == "suspended" and listed.get(case.card.msisdn, {}).get("status") != "suspended":
+            shown = listed.get(case.card.msisdn, {}).get("status")
+            yield failed(f"{masked} listed as {shown!r} after 'suspended'",
                          "status 'suspended'", result.after_details)
     count = (result.after_count.json() or {}).get("card_count") if result.after_count.status == 200 \
         else None

@@ -15,7 +15,7 @@ from yzt.client import Exchange
 from yzt.conformance import schemas
 from yzt.conformance.checks._expect import outcome, problem
 from yzt.conformance.checks.transport import MAX_BODY
-from yzt.conformance.context import RunContext
+from yzt.conformance.context import RunContext, make_id
 from yzt.conformance.registry import Finding, check, failed, not_testable
 
 COUNT = "/v1/card-count"
@@ -27,16 +27,19 @@ PROBE_WORKERS = 4
 
 def _bad_subject(ctx: RunContext, **kwargs: Any) -> dict[str, Any]:
     s = ctx.readonly[0]
-    return ctx.subject_body(s.name, s.id_number[:17] + ("0" if s.id_number[17] != "0" else "1"),
-                            **kwargs)
+    return ctx.subject_body(s.name, make_id(s.id_number[:10] + "0230" + s.id_number[14:17]), **kwargs)
 
 
 @check("OIF-ERR-1", endpoint="(every error response)", phase="sweep")
 def problem_shape(ctx: RunContext) -> Iterator[Finding]:
-    """Every 4xx/5xx body is a problem {type, title, status, code, detail} with matching type/status."""
+    """Every 4xx/5xx body is application/problem+json {type, title, status, code, detail} with
+    type and status matching its code."""
     for ex in ctx.exchanges():
         if ex.error or ex.status is None or ex.status < 400:
             continue
+        if ex.content_type != "application/problem+json":
+            yield failed(f"Content-Type {ex.content_type or '(none)'!r} on {ex.status} to {ex.method} "
+                         f"{ex.path}", "application/problem+json", ex)
         body = ex.json()
         if not isinstance(body, dict):
             yield failed(f"{ex.status} to {ex.method} {ex.path} with a body that is not a JSON object",

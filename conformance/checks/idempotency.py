@@ -8,7 +8,7 @@ from typing import Any
 
 from yzt.client import Exchange
 from yzt.conformance.checks._expect import json_answer, outcome, problem
-from yzt.conformance.checks.details import refs_by_mask
+from yzt.conformance.checks.details import refs_by_msisdn
 from yzt.conformance.context import RunContext
 from yzt.conformance.registry import Finding, check, failed, not_testable
 
@@ -68,7 +68,7 @@ def dispute_replay(ctx: RunContext) -> dict[str, Any] | Finding:
         s = ctx.pick(lambda x: len(x.live_cards) >= 1, mutable=True)
         if s is None:
             return not_testable("no subject with a live card is left in the fixtures")
-        refs = refs_by_mask(ctx.details(s))
+        refs = refs_by_msisdn(ctx.details(s), s)
         if not refs:
             return not_testable("card-details gave no card_ref to dispute")
         body = ctx.subject_body(s.name, s.id_number, id_key="dispute_id",

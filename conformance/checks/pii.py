@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator
 
 from yzt.conformance.context import RunContext
 from yzt.conformance.registry import Finding, check, failed
-from yzt.domain.masking import find_pii
+from yzt.domain.masking import mask_id_number, mask_msisdn
+
+# Anything shaped like a full ID number or MSISDN standing alone: not inside a longer run of letters,
+# digits, '-' or '_' (so UUIDs, card_refs and timestamps do not match). Known values (fixtures and
+# what the run sent) are found anywhere, inside longer strings too.
+_ID_ALONE = re.compile(r"(?<![0-9A-Za-z_-])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z_-])")
+_MSISDN_ALONE = re.compile(r"(?<![0-9A-Za-z_-])1[3-9][0-9]{9}(?![0-9A-Za-z_-])")
+
+
+def shaped_like_pii(text: str) -> list[str]:
+    """Masked forms of the stand-alone ID numbers and MSISDNs in ``text``."""
+    return ([mask_id_number(m.group(0)) for m in _ID_ALONE.finditer(text)]
+            + [mask_msisdn(m.group(0)) for m in _MSISDN_ALONE.finditer(text)])
 
 
 def _texts(raw: bytes, headers: dict[str, str]) -> list[str]:
@@ -31,7 +44,7 @@ def no_pii_in_responses(ctx: RunContext) -> Iterator[Finding]:
         texts = _texts(ex.response_body, ex.response_headers)
         joined = "\n".join(texts)
         leaked = sorted({masked for value, masked in secrets.items() if value in joined})
-        leaked += sorted(set(find_pii(texts[0] + "\n" + texts[1])) - set(leaked))
+        leaked += sorted(set(shaped_like_pii(joined)) - set(leaked))
         if leaked:
             yield failed(f"{', '.join(leaked[:4])} in the {ex.status} answer to {ex.method} {ex.path}",
                          "no full ID number, MSISDN or subject name in any response", ex)

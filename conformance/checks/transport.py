@@ -18,16 +18,16 @@ def _valid_body(ctx: RunContext) -> dict[str, object]:
 
 @check("OIF-T-1", endpoint="(every response)", phase="sweep")
 def content_types(ctx: RunContext) -> Iterator[Finding]:
-    """Every response body seen in the run is application/json (problem+json for errors)."""
+    """Every successful response body seen in the run is application/json in UTF-8.
+
+    Error bodies are judged once, by OIF-ERR-1 (application/problem+json and its shape).
+    """
     for ex in ctx.exchanges():
-        if ex.error or ex.status is None or not ex.response_body:
+        if ex.error or ex.status is None or not ex.response_body or ex.status >= 400:
             continue
-        expected = "application/problem+json" if ex.status >= 400 else "application/json"
-        allowed = {expected, "application/json"} if ex.status >= 400 and ex.problem_code is None \
-            else {expected}
-        if ex.content_type not in allowed:
+        if ex.content_type != "application/json":
             yield failed(f"Content-Type {ex.content_type or '(none)'!r} on {outcome(ex)} to "
-                         f"{ex.method} {ex.path}", expected, ex)
+                         f"{ex.method} {ex.path}", "application/json", ex)
         charset = ex.response_headers.get("content-type", "").lower()
         if "charset=" in charset and "charset=utf-8" not in charset.replace('"', ""):
             yield failed(f"Content-Type {charset!r}", "UTF-8 (no other charset)", ex)

@@ -1,0 +1,145 @@
+"""The defect matrix: every check passes against the clean reference operator, and each seeded
+defect fails the requirement it breaks and nothing else but the knock-ons listed below.
+
+The reference runs with a rate limit so that OIF-ERR-2 has overload to judge (the suite's short
+burst to service-info provokes the 429s); servers run two at a time to keep the matrix near a minute.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from yzt.conformance.runner import RunFinished
+from yzt.conformance.session import open_context, run_suite
+from yzt.domain.topology import load_topology
+from yzt.fixtures import generate_fixtures
+from yzt.server.defects import DEFECTS
+from yzt.server.testing import DEFAULT_SECRET, running_server
+
+pytestmark = pytest.mark.integration
+
+RATE_LIMIT = ("--rate-limit", "150", "--no-access-log")
+#: Requirements a defect may fail besides its own, and why (docs/conformance.md lists them too).
+KNOCK_ONS: dict[str, set[str]] = {
+    # size is the first step of OIF-ERR-3: an unsigned 17 KiB body reaches authentication
+    "no-size-limit": {"OIF-ERR-3"},
+    # content type before JSON (OIF-ERR-3) cannot be seen when no content type is refused
+    "accept-any-content-type": {"OIF-ERR-3"},
+    # an operator that accepts unsigned requests cannot check authentication first (OIF-AUTH-4)
+    "accept-bad-signature": {"OIF-AUTH-4"},
+    # verification before the business rules (OIF-ERR-3) needs a verification step that refuses
+    "no-verification-required": {"OIF-ERR-3"},
+    "accept-forged-ticket": {"OIF-ERR-3"},
+    # cancelled cards stay counted: details disagree with the count (OIF-DET-1), and cards removed
+    # by a cancellation (OIF-CXL-2) or a dispute (OIF-DSP-3) do not leave the count
+    "count-cancelled-cards": {"OIF-DET-1", "OIF-CXL-2", "OIF-DSP-3"},
+    # cancelled cards stay listed: cards removed by a cancellation or a dispute stay in details
+    "details-include-cancelled": {"OIF-CXL-2", "OIF-DSP-3"},
+    # a card_ref holding the MSISDN puts a full MSISDN in a response body (OIF-PII-1)
+    "card-ref-contains-msisdn": {"OIF-PII-1"},
+    # an operator that stores nothing cannot notice a reused id with another body (OIF-IDEM-2)
+    "no-idempotency": {"OIF-IDEM-2"},
+}
+#: SLA defects are judged by `yzt load`, not by the conformance suite.
+NOT_CONFORMANCE = {name for name, d in DEFECTS.items() if not d.requirement.startswith("OIF-")}
+MATRIX = [name for name, d in DEFECTS.items() if name not in NOT_CONFORMANCE]
+FIXTURES = generate_fixtures(load_topology().get("R07"), 7, 200)
+
+
+def _run(defect: str | None) -> RunFinished:
+    with running_server(defects=(defect,) if defect else (), extra_args=RATE_LIMIT) as url:
+        ctx = open_context(url, "R07", "k1", DEFAULT_SECRET, FIXTURES, timeout=5, run_seed=1)
+        try:
+            return run_suite(ctx, target=url)
+        finally:
+            ctx.client.close()
+
+
+@pytest.fixture(scope="module")
+def matrix() -> dict[str | None, RunFinished]:
+    names: list[str | None] = [None, *MATRIX]
+    with ThreadPoolExecutor(2) as pool:
+        return dict(zip(names, pool.map(_run, names), strict=True))
+
+
+def _failed(run: RunFinished) -> set[str]:
+    return {r.requirement for r in run.results if r.status in ("failed", "error")}
+
+
+def test_clean_reference_passes_every_check_quickly(matrix):
+    run = matrix[None]
+    assert [(r.check, r.status, r.message) for r in run.results if r.status != "passed"] == []
+    assert run.verdict == "pass"
+    assert run.duration_s < 4.0, f"the suite took {run.duration_s:.1f} s against the reference"
+    assert run.requests < 400
+
+
+def test_every_protocol_error_code_is_provoked(matrix):
+    table = {"malformed_request": 400, "signature_invalid": 401, "timestamp_skew": 401,
+             "replayed_request": 401, "verification_required": 403, "verification_invalid": 403,
+             "verification_expired": 403, "verification_insufficient": 403, "invalid_id_number": 422,
+             "invalid_name": 422, "card_not_found": 404, "not_found": 404,
+             "idempotency_conflict": 409, "payload_too_large": 413, "unsupported_media_type": 415,
+             "rate_limited": 429}
+    # internal_error and unavailable need a failing operator: the robustness tests cover 5xx
+    assert {f"{status} {code}" for code, status in table.items()} <= set(matrix[None].codes_seen)
+
+
+@pytest.mark.parametrize("defect", MATRIX)
+def test_defect_fails_its_requirement_and_only_listed_knock_ons(matrix, defect):
+    run = matrix[defect]
+    own = DEFECTS[defect].requirement
+    failed = _failed(run)
+    assert own in failed, f"{defect} should fail {own}"
+    assert failed - {own} <= KNOCK_ONS.get(defect, set()), (
+        f"{defect} also failed {sorted(failed - {own} - KNOCK_ONS.get(defect, set()))}: "
+        + "; ".join(r.message for r in run.results if r.requirement in failed - {own}))
+    assert run.verdict == "fail"
+
+
+def test_knock_on_table_names_only_real_defects():
+    assert set(KNOCK_ONS) <= set(MATRIX)
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "yzt", "conform", *args], capture_output=True,
+                          text=True, timeout=120, env=env or dict(os.environ,
+                                                                  YZT_SECRET=DEFAULT_SECRET.decode()))
+
+
+def test_without_sandbox_clock_deadlines_are_not_testable_and_run_is_incomplete(tmp_path: Path):
+    with running_server(extra_args=("--no-sandbox-clock", *RATE_LIMIT)) as url:
+        started = time.monotonic()
+        done = _cli(url, "--operator", "R07", "--key-id", "k1", "--seed", "7", "--subjects", "200",
+                    "--out", str(tmp_path), "--junit", str(tmp_path / "junit.xml"))
+        elapsed = time.monotonic() - started
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "verdict: INCOMPLETE" in done.stdout
+    assert "NOT counted as passed" in done.stdout
+    import json
+
+    results = json.loads((tmp_path / "results.json").read_text("utf-8"))
+    assert results["verdict"] == "incomplete"
+    untestable = {c["check"] for c in results["checks"] if c["status"] == "not_testable"}
+    assert {"resolved_by_deadline", "completed_by_deadline", "dispute_outcome_effect",
+            "outcome_agrees_with_truth"} <= untestable
+    assert all("sandbox clock" in c["message"] for c in results["checks"]
+               if c["status"] == "not_testable")
+    assert {c["status"] for c in results["checks"]} == {"passed", "not_testable"}
+    assert 'skipped message="not_testable' in (tmp_path / "junit.xml").read_text("utf-8")
+    assert (tmp_path / "report.html").exists()
+    assert elapsed < 30
+
+
+def test_connection_refused_is_a_usage_error():
+    done = _cli("http://127.0.0.1:9", "--operator", "R07", "--key-id", "k1", "--seed", "7",
+                "--subjects", "20")
+    assert done.returncode == 2
+    assert "cannot reach http://127.0.0.1:9 — connection refused" in done.stderr
