@@ -265,7 +265,7 @@ def console_summary(result: RunResult) -> str:
     g = result.generator
     lines.append("")
     lines.append(f"generator: sent {g['sent']} of {g['scheduled']} scheduled requests "
-                 f"({g['offered_rate']:.1f} req/s; target mean {result.target_rate:g} req/s), CPU max "
+                 f"({g['offered_rate']:.1f} req/s; target mean {result.target_rate:.1f} req/s), CPU max "
                  f"{g['cpu_fraction_max'] * 100:.0f} % of a core, wake lag p95 {g['wake_lag_p95_ms']:.1f} ms")
     lines += [f"note: {n}" for n in result.notes]
     lines.append("")

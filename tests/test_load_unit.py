@@ -372,3 +372,18 @@ def test_cli_requires_fixtures_or_seed(monkeypatch, capsys):
         _cli(["http://127.0.0.1:9", "--operator", "R07", "--key-id", "k1", "--rate", "5"], monkeypatch)
     assert info.value.code == 2
     assert "one of the arguments --fixtures --seed is required" in capsys.readouterr().err
+
+
+def test_scenario_surge_takes_the_curve_of_launch_day():
+    from yzt.commands.load import scenario_surge
+
+    base, peak, start, decay = scenario_surge("launch-day")
+    assert peak > 1 and 0 <= start <= 0.5 and decay > 0
+    assert base > 0
+
+
+def test_scenario_without_surge_is_a_usage_error():
+    from yzt.commands.load import scenario_surge
+
+    with pytest.raises(UserError, match=r"--scenario baseline: its arrivals have no surges"):
+        scenario_surge("baseline")

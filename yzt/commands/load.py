@@ -44,7 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--surge-decay", type=float, default=0.2,
                    help="surge decay time constant, fraction of the run")
     p.add_argument("--scenario", metavar="NAME",
-                   help="take the surge (peak multiple, decay) from a sim scenario's arrival curve")
+                   help="surge from a sim scenario's arrival curve (peak multiple, timing); its busiest "
+                   "hour's query rate is the base unless --rate is given")
     p.add_argument("--arrivals", choices=("poisson", "constant"), default="poisson",
                    help="spacing of intended send times (default poisson)")
     p.add_argument("--sla", type=Path, metavar="FILE", help="SLA file overriding the operator's profile")
@@ -84,30 +85,32 @@ def read_secret(args: argparse.Namespace) -> bytes:
     return env.encode("utf-8")
 
 
-def scenario_surge(name: str) -> tuple[float, float, float]:
-    """(peak multiple, start, decay) of a scenario's first surge, start and decay as fractions of its
-    horizon: the surge's shape, compressed into the load run."""
+def scenario_surge(name: str) -> tuple[float, float, float, float]:
+    """(busiest-hour rate in requests/s, peak multiple, start, decay) of a scenario's first surge,
+    start and decay as fractions of its horizon: the surge's shape, compressed into the load run.
+
+    The platform asks every operator about every query (protocol, "Actors"), so an operator's
+    card-count rate is the platform's query rate, whatever its card share.
+    """
     try:
-        from yzt.sim.scenario import resolve
-        from yzt.validation import read_yaml
+        from yzt.sim.scenario import load_scenario
     except ImportError:  # pragma: no cover - depends on the installed tree
         raise UserError("--scenario needs yzt.sim, which is not installed") from None
-    path = resolve(name)
-    doc = read_yaml(path)
-    surges = (doc.get("arrivals") or {}).get("surges") or []
-    if not surges:
+    scenario = load_scenario(name)
+    arrivals = scenario.arrivals
+    if not arrivals.surges:
         raise UserError(f"--scenario {name}: its arrivals have no surges; use --shape surge with "
                         "--surge-peak/--surge-decay instead")
-    s = surges[0]
-    horizon = float(doc.get("horizon_h") or 24)
-    start = min(max(float(s["start_h"]) / horizon, 0.0), 0.5)
-    decay = max(float(s["decay_h"]) / horizon, 0.02)
-    return float(s["peak_multiplier"]), start, decay
+    s = arrivals.surges[0]
+    busiest = arrivals.queries_per_day / 86400 * max(arrivals.diurnal)
+    start = min(max(s.start_h / scenario.horizon_h, 0.0), 0.5)
+    decay = max(s.decay_h / scenario.horizon_h, 0.02)
+    return busiest, s.peak_multiplier, start, decay
 
 
 def _validate_args(args: argparse.Namespace) -> None:
     if args.rate is None:
-        raise UserError("--rate is required (requests/s, e.g. --rate 50)")
+        raise UserError("--rate is required (requests/s, e.g. --rate 50) unless --scenario gives it")
     if not math.isfinite(args.rate) or args.rate <= 0 or args.rate > 1_000_000:
         raise UserError(f"--rate must be between 0 and 1000000 requests/s, got {args.rate:g}")
     if args.workers < 1 or args.workers > 64:
@@ -129,6 +132,12 @@ def run(args: argparse.Namespace) -> int:
     from yzt.loadtests import shapes, thresholds
     from yzt.loadtests.runner import check_reachable
 
+    scenario_rate = None
+    if args.scenario:
+        scenario_rate, args.surge_peak, args.surge_start, args.surge_decay = scenario_surge(args.scenario)
+        args.shape = "surge"
+        if args.rate is None:
+            args.rate = round(scenario_rate, 3)
     _validate_args(args)
     duration = shapes.parse_duration(args.duration)
     timeout = shapes.parse_duration(args.timeout, "--timeout")
@@ -141,13 +150,12 @@ def run(args: argparse.Namespace) -> int:
     secret = read_secret(args)
     limits = (thresholds.load_sla_file(args.sla, operator.sla) if args.sla
               else thresholds.from_profile(operator.sla))
-    peak, start, decay = args.surge_peak, args.surge_start, args.surge_decay
-    shape_name = args.shape
-    if args.scenario:
-        peak, start, decay = scenario_surge(args.scenario)
-        shape_name = "surge"
-    shape = shapes.build_shape(shape_name, args.rate, duration, steps=args.steps, peak=peak,
-                               start=start, decay=decay)
+    shape = shapes.build_shape(args.shape, args.rate, duration, steps=args.steps, peak=args.surge_peak,
+                               start=args.surge_start, decay=args.surge_decay)
+    if scenario_rate is not None:
+        print(f"yzt load: surge of scenario {args.scenario}: ×{args.surge_peak:g} at "
+              f"{args.surge_start:.0%} of the run on a base of {args.rate:g} req/s (the scenario's "
+              f"busiest hour: {scenario_rate:.2f} req/s)", file=sys.stderr)
     check_reachable(args.target)
     args.out.mkdir(parents=True, exist_ok=True)
     common: dict[str, Any] = {"args": args, "secret": secret, "limits": limits, "timeout": timeout}
