@@ -27,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "yzt.commands.load",
     "yzt.commands.serve",
     "yzt.commands.sim",
+    "yzt.commands.validate",
 )
 
 
