@@ -89,6 +89,7 @@ class Operator:
             cancel_complete=cancels.cancel_complete, cancel_complete_by=cancels.cancel_complete_by)
         self.updated_at = _iso(store.now())
         self.signed_count = 0
+        self._commit_future: asyncio.Future[None] | None = None
         self.next_due = store.next_due()
         self.alt_refs: dict[str, Card] = {}
         if config.has("card-ref-contains-msisdn"):
@@ -125,7 +126,7 @@ class Operator:
         try:
             return await self._dispatch(request)
         except Problem as p:
-            self.store.commit()
+            await self._committed()
             return self._problem(p)
         except Exception:  # an unexpected bug: answer 500, never a traceback
             logging.getLogger("yzt.server").exception("internal error")
@@ -194,8 +195,30 @@ class Operator:
             doc = parse_json(body)
             assert handlers is not None
             status, out = handlers[method](doc, now)
-        self.store.commit()
+        await self._committed()
         return self._ok(status, out)
+
+    async def _committed(self) -> None:
+        """Group commit: wait until this request's writes are committed, sharing one commit with
+        every request handled in the same turn of the event loop (the answer is never sent first)."""
+        if not self.store.db.in_transaction:
+            return
+        if self._commit_future is None:
+            loop = asyncio.get_running_loop()
+            self._commit_future = loop.create_future()
+            loop.call_soon(self._commit_now)
+        await asyncio.shield(self._commit_future)
+
+    def _commit_now(self) -> None:
+        future, self._commit_future = self._commit_future, None
+        try:
+            self.store.commit()
+        except Exception as exc:  # pragma: no cover - a full disk, say
+            if future is not None:
+                future.set_exception(exc)
+            return
+        if future is not None:
+            future.set_result(None)
 
     @staticmethod
     def _allow(method: str, allowed: tuple[str, ...]) -> None:
@@ -269,10 +292,12 @@ class Operator:
             return
         if abs(stamp - now) > SKEW_SECONDS and not self.config.has("ignore-timestamp-skew"):
             raise Problem("timestamp_skew", "X-YZT-Timestamp is more than 300 s from the operator's clock")
-        if not self.config.has("accept-replayed-nonce") and self.store.nonce_seen(nonce, now):
-            raise Problem("replayed_request", "this nonce was already used")
         # kept until the timestamp could no longer pass the skew check
-        self.store.add_nonce(nonce, max(stamp, int(now)) + SKEW_SECONDS + 1)
+        expires = max(stamp, int(now)) + SKEW_SECONDS + 1
+        if self.config.has("accept-replayed-nonce"):
+            self.store.add_nonce(nonce, expires)
+        elif not self.store.claim_nonce(nonce, expires, now):
+            raise Problem("replayed_request", "this nonce was already used")
 
     def _apply_due(self, now: float) -> None:
         if self.next_due is not None and self.next_due <= now:

@@ -190,6 +190,14 @@ class Store:
         row = self.db.execute("SELECT expires_at FROM nonces WHERE nonce = ?", (nonce,)).fetchone()
         return row is not None and row[0] >= now
 
+    def claim_nonce(self, nonce: str, expires_at: int, now: float) -> bool:
+        """Record a nonce in one statement; False when it was already seen and has not expired."""
+        cursor = self.db.execute(
+            "INSERT INTO nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO UPDATE "
+            "SET expires_at = excluded.expires_at WHERE nonces.expires_at < ?",
+            (nonce, expires_at, int(now)))
+        return cursor.rowcount == 1
+
     def add_nonce(self, nonce: str, expires_at: int) -> None:
         self.db.execute("INSERT OR REPLACE INTO nonces (nonce, expires_at) VALUES (?, ?)",
                         (nonce, expires_at))
