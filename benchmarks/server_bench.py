@@ -19,6 +19,7 @@ import platform
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 SECRET = b"bench-secret-0123456789abcdef"
@@ -101,7 +102,7 @@ def run_load(url: str, path: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def cpu_model() -> str:
     try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+        with Path("/proc/cpuinfo").open(encoding="utf-8") as fh:
             for line in fh:
                 if line.startswith("model name"):
                     return line.split(":", 1)[1].strip()
