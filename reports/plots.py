@@ -50,7 +50,7 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], *, yla
 
 
 def histogram(title: str, edges: Sequence[float], counts: Sequence[float], *, xlabel: str,
-              marks: Mapping[str, float] | None = None) -> bytes:
+              marks: Mapping[str, float] | None = None, log_x: bool = False) -> bytes:
     """A histogram from precomputed bin edges and counts, with labelled vertical marks (p95, SLA)."""
     fig, ax = plt.subplots(figsize=(8, 3.2))
     widths = [b - a for a, b in pairwise(edges)]
@@ -60,6 +60,11 @@ def histogram(title: str, edges: Sequence[float], counts: Sequence[float], *, xl
                    linewidth=1, label=label)
     if marks:
         ax.legend(fontsize=8)
+    if log_x:
+        ax.set_xscale("log")
+        nonzero = [i for i, c in enumerate(counts) if c]
+        if nonzero:
+            ax.set_xlim(edges[nonzero[0]], edges[nonzero[-1] + 1])
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("count")

@@ -61,27 +61,33 @@ def _plot(png: bytes | None, title: str, alt: str) -> tuple[Plot, ...]:
 
 
 def load_section(path: Path) -> Section:
-    """``yzt load`` results: one row per threshold, the latency histogram."""
+    """``yzt load`` results: one row per threshold (✓/✗ with the exact measured value), histogram."""
     data = _load(path)
     rows: list[Row] = []
-    for endpoint, stats in sorted((data.get("endpoints") or {}).items()):
-        for t in stats.get("thresholds", []):
-            rows.append(Row(
-                requirement=str(t.get("requirement", "")),
-                name=f"{endpoint} {t.get('metric', t.get('name', ''))}".strip(),
-                status="passed" if t.get("passed", t.get("verdict") == "pass") else "failed",
-                measured=_fmt(t.get("measured")), expected=str(t.get("threshold", t.get("limit", ""))),
-                message=str(t.get("message", ""))))
-    hist = data.get("histogram") or {}
+    for t in data.get("thresholds", []):
+        measured = t.get("measured")
+        if measured is None:
+            shown = "no requests"
+        elif t.get("metric") == "error_ratio":
+            shown = f"{measured * 100:.3f} %"
+        else:
+            shown = f"{measured:.1f} ms"
+        rows.append(Row(
+            requirement=str(t.get("requirement", "")),
+            name=f"{t.get('endpoint', '')} {t.get('metric', '')}".strip(),
+            status={"pass": "passed", "fail": "failed"}.get(str(t.get("verdict")), "not_testable"),
+            measured=shown, expected=str(t.get("expression", ""))))
+    edges = data.get("histogram_edges_ms") or []
+    counts = (data.get("endpoints", {}).get("all") or {}).get("histogram_counts") or []
     chart = None
-    if hist.get("edges_ms") and hist.get("counts"):
-        chart = plots.histogram("Latency from intended send time (all endpoints)", hist["edges_ms"],
-                                hist["counts"], xlabel="ms")
+    if edges and len(counts) == len(edges) - 1:
+        chart = plots.histogram("Latency from intended send time, all endpoints", edges, counts,
+                                xlabel="ms (log scale)", log_x=True)
     verdict = verdict_of(str(data.get("verdict", "error")))
-    summary = str(data.get("summary") or
-                  f"Load test at {data.get('rate', '?')} req/s for {data.get('duration', '?')}: "
-                  f"verdict {data.get('verdict', 'unknown')}.")
-    notes = tuple(str(n) for n in data.get("notes", []))
+    summary = (f"Target {data.get('target_rate', '?')} req/s for {data.get('duration_s', '?')} s: "
+               f"{data.get('sent', '?')} of {data.get('scheduled', '?')} scheduled requests sent "
+               f"({data.get('offered_rate', '?')} req/s offered). Verdict: {data.get('verdict', '?')}.")
+    notes = tuple(str(n) for n in [*data.get("reasons", []), *data.get("notes", [])])
     return Section(key="load", title="Load test (yzt load)", verdict=verdict, summary=summary,
                    rows=tuple(rows), notes=notes,
                    plots=_plot(chart, "Latency histogram", "Histogram of request latencies in ms"),
@@ -89,23 +95,30 @@ def load_section(path: Path) -> Section:
 
 
 def sim_section(path: Path) -> Section:
-    """``yzt sim`` results: one row per simulated SLA, time-series plots."""
+    """``yzt sim`` results: one row per simulated SLA, one time-series plot per queue.
+
+    Rows with nothing to judge (no disputes drawn at a small reseller, say) are shown but do not
+    make the section incomplete: the model ran, there was simply no such event.
+    """
     data = _load(path)
-    rows: list[Row] = []
-    for s in data.get("sla", []):
-        rows.append(Row(requirement=str(s.get("requirement", "")), name=str(s.get("name", "")),
-                        status=str(s.get("status", "error")), measured=str(s.get("measured", "")),
-                        expected=str(s.get("expected", "")), message=str(s.get("message", ""))))
-    charts = []
+    rows = tuple(
+        Row(requirement=str(s.get("requirement", "")), name=str(s.get("name", "")),
+            status=str(s.get("status", "error")), measured=_fmt(s.get("measured")),
+            expected=str(s.get("expected", "")), message=str(s.get("message", "")))
+        for s in data.get("sla", []))
+    charts: list[Plot] = []
     series = data.get("timeseries") or {}
-    t = series.get("t_hours")
-    if t:
-        named = {k: v for k, v in series.items() if k != "t_hours" and isinstance(v, list) and v}
-        if named:
-            charts.append(Plot(title="Queues over the simulated day", alt="Line chart of queue lengths",
-                               png=plots.line_chart("Queues over the simulated day", t, named,
-                                                    xlabel="hour", ylabel="length")))
-    verdict = worst([verdict_of(r.status) for r in rows]) if rows else "incomplete"
-    return Section(key="sim", title=f"Simulation (yzt sim {data.get('scenario', {}).get('name', '')})",
-                   verdict=verdict, summary=str(data.get("summary", "")), rows=tuple(rows),
+    t = series.get("t_hours") or []
+    for name, values in sorted(series.items()):
+        if name == "t_hours" or not isinstance(values, list) or not values or not t:
+            continue
+        title = name.replace("_", " ")
+        charts.append(Plot(title=title, alt=f"Line chart of {title} over the simulated hours",
+                           png=plots.line_chart(title, t, {title: values}, xlabel="hour",
+                                                ylabel="mean over replications")))
+    judged = [verdict_of(r.status) for r in rows if r.status != "not_testable"]
+    verdict = worst(judged) if judged else "incomplete"
+    scenario = (data.get("scenario") or {}).get("name", "")
+    return Section(key="sim", title=f"Simulation (yzt sim {scenario})".replace(" )", ")"),
+                   verdict=verdict, summary=str(data.get("summary", "")), rows=rows,
                    plots=tuple(charts), artifacts=("sim/sim-results.json",))
