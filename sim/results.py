@@ -35,7 +35,7 @@ def _share(num: float, den: float) -> float:
 def _quantiles(xs: np.ndarray, qs: Sequence[float]) -> list[float]:
     if xs.size == 0:
         return [_NAN] * len(qs)
-    return [float(v) for v in np.quantile(xs, qs)]
+    return [float(v) for v in np.quantile(xs, qs, method="inverted_cdf")]
 
 
 def replication_metrics(rec: ReplicationRecords) -> Metrics:
