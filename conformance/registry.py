@@ -53,6 +53,10 @@ def not_testable(reason: str, *exchanges: Exchange) -> Finding:
     return Finding("not_testable", reason, exchanges)
 
 
+class NothingToJudge(Exception):
+    """Raised inside a check when the run gave it nothing to look at: the check ends not_testable."""
+
+
 @dataclass(frozen=True)
 class CheckSpec:
     """A registered check and what the runner needs to know about it."""

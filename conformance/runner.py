@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from yzt.client import Exchange
 from yzt.conformance.context import RunContext
-from yzt.conformance.registry import CheckSpec, Finding
+from yzt.conformance.registry import CheckSpec, Finding, NothingToJudge
 from yzt.conformance.waivers import Waiver, find_waiver
 
 Status = Literal["passed", "failed", "not_testable", "error", "waived"]
@@ -171,6 +171,8 @@ class Runner:
         else:
             try:
                 findings = spec.run(ctx)
+            except NothingToJudge as exc:
+                status, message = "not_testable", str(exc)
             except Exception as exc:  # a broken check must not stop the run
                 where = traceback.extract_tb(exc.__traceback__)[-1]
                 status = "error"

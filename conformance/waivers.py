@@ -21,8 +21,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from yzt.errors import InputFileError
-from yzt.validation import read_yaml, schema_problems
+from yzt.validation import schema_problems
 
 WAIVER_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -61,13 +63,35 @@ class Waiver:
         return self.requirement == requirement and self.check in (None, check)
 
 
+class _NoDatesLoader(yaml.SafeLoader):
+    """YAML without implicit dates: ``expires: 2026-02-30`` stays text, so the error names the field."""
+
+
+_NoDatesLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _read(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(str(path), ["file not found (check the path)"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(str(path), [f"cannot read: {exc}"]) from None
+    try:
+        return yaml.load(text, Loader=_NoDatesLoader)  # a SafeLoader subclass: safe
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise InputFileError(str(path), [f"{where}not valid YAML: "
+                                         f"{getattr(exc, 'problem', None) or exc}"]) from None
+
+
 def load_waivers(path: Path) -> list[Waiver]:
     """Load and validate a waiver file; :class:`InputFileError` names each bad field."""
-    document = read_yaml(path)
-    if isinstance(document, dict):  # YAML reads an unquoted 2026-12-31 as a date
-        for item in document.get("waivers") or []:
-            if isinstance(item, dict) and isinstance(item.get("expires"), date):
-                item["expires"] = item["expires"].isoformat()
+    document = _read(path)
     problems = schema_problems(document, WAIVER_SCHEMA)
     waivers: list[Waiver] = []
     if not problems:

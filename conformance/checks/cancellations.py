@@ -13,7 +13,7 @@ from yzt.conformance.checks._expect import json_answer, outcome, problem, schema
 from yzt.conformance.checks.details import listed_msisdns, refs_by_msisdn
 from yzt.conformance.checks.disputes import foreign_ref
 from yzt.conformance.context import RunContext
-from yzt.conformance.registry import Finding, check, failed, not_testable
+from yzt.conformance.registry import Finding, NothingToJudge, check, failed, not_testable
 from yzt.domain.masking import mask_msisdn
 from yzt.fixtures import FixtureCard, Subject
 from yzt.signing import parse_time
@@ -161,10 +161,14 @@ def completed_by_deadline(ctx: RunContext) -> Iterator[Finding]:
 @check("OIF-CXL-2", endpoint=CANCELLATIONS, phase="sweep")
 def cancellation_answers_schema(ctx: RunContext) -> Iterator[Finding]:
     """Every 202 cancellation answer and cancellation status is valid against its schema."""
+    judged = 0
     for ex in ctx.exchanges():
         name = schema_for(ex)
         if name in ("cancellation_accepted", "cancellation_status"):
+            judged += 1
             yield from schema_findings(ex, name)
+    if not judged:
+        raise NothingToJudge("no accepted cancellation or cancellation status was received in this run")
 
 
 @check("OIF-CXL-3", endpoint=f"POST {CANCELLATIONS}")

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from yzt.client import Exchange
-from yzt.conformance.checks._expect import json_answer, outcome, schema_findings, schema_for
+from yzt.conformance.checks._expect import json_answer, outcome, schema_findings
 from yzt.conformance.checks.count import count_sample
 from yzt.conformance.context import RunContext
-from yzt.conformance.registry import Finding, check, failed, not_testable
+from yzt.conformance.registry import Finding, NothingToJudge, check, failed, not_testable
 from yzt.domain.masking import mask_id_number, mask_msisdn
 from yzt.fixtures import FixtureCard, Subject
 
@@ -23,6 +23,21 @@ def details_sample(ctx: RunContext) -> list[tuple[Subject, Exchange, Exchange]]:
     def ask() -> list[tuple[Subject, Exchange, Exchange]]:
         return [(s, ctx.count(s), ctx.details(s)) for s in count_sample(ctx)]
     return ctx.once("details_sample", ask)
+
+
+UNUSABLE = "card-details gave no usable answer to judge (its failure is details_match_count's)"
+
+
+def usable_samples(ctx: RunContext) -> Iterator[tuple[Subject, Exchange, list[dict[str, Any]]]]:
+    """The sample's details answers that list cards; nothing usable yields one not_testable."""
+    seen = False
+    for s, _count_ex, details_ex in details_sample(ctx):
+        cards = cards_of(details_ex)
+        if not isinstance(cards, Finding) and cards:
+            seen = True
+            yield s, details_ex, cards
+    if not seen:
+        raise NothingToJudge(UNUSABLE)
 
 
 def cards_of(ex: Exchange) -> list[dict[str, Any]] | Finding:
@@ -63,10 +78,7 @@ def details_match_count(ctx: RunContext) -> Iterator[Finding]:
 @check("OIF-DET-1", endpoint=f"POST {DETAILS}")
 def details_agree_with_fixtures(ctx: RunContext) -> Iterator[Finding]:
     """Each listed card is one of the subject's live cards, with its status and activation date."""
-    for s, _count_ex, details_ex in details_sample(ctx):
-        cards = cards_of(details_ex)
-        if isinstance(cards, Finding):
-            continue  # judged by details_match_count
+    for s, details_ex, cards in usable_samples(ctx):
         for card in cards:
             real = match_card(card, s)
             if real is None or real.status == "cancelled":
@@ -85,7 +97,7 @@ def details_answers_schema(ctx: RunContext) -> Iterator[Finding]:
     """
     seen = 0
     for ex in ctx.exchanges():
-        if schema_for(ex) == "card_details_response":
+        if ex.method == "POST" and ex.path == DETAILS and ex.status == 200:
             seen += 1
             yield from schema_findings(ex, "card_details_response",
                                        ignore=("msisdn_masked", "status", "card_ref"))
@@ -96,10 +108,7 @@ def details_answers_schema(ctx: RunContext) -> Iterator[Finding]:
 @check("OIF-DET-2", endpoint=f"POST {DETAILS}")
 def msisdn_masked_3_4_4(ctx: RunContext) -> Iterator[Finding]:
     """msisdn_masked is the first 3 digits, ****, the last 4 digits of one of the subject's cards."""
-    for s, _count_ex, details_ex in details_sample(ctx):
-        cards = cards_of(details_ex)
-        if isinstance(cards, Finding):
-            continue
+    for s, details_ex, cards in usable_samples(ctx):
         truth = {mask_msisdn(c.msisdn) for c in s.cards}
         for card in cards:
             masked = card.get("msisdn_masked")
@@ -114,10 +123,7 @@ def msisdn_masked_3_4_4(ctx: RunContext) -> Iterator[Finding]:
 @check("OIF-DET-3", endpoint=f"POST {DETAILS}")
 def card_ref_stable(ctx: RunContext) -> Iterator[Finding]:
     """The same card has the same card_ref across queries; different cards different refs."""
-    for s, _count_ex, first_ex in details_sample(ctx)[:3]:
-        first = cards_of(first_ex)
-        if isinstance(first, Finding) or not first:
-            continue
+    for s, first_ex, first in list(usable_samples(ctx))[:3]:
         again_ex = ctx.details(s)
         again = cards_of(again_ex)
         if isinstance(again, Finding):
@@ -136,10 +142,7 @@ def card_ref_stable(ctx: RunContext) -> Iterator[Finding]:
 @check("OIF-DET-3", endpoint=f"POST {DETAILS}")
 def card_ref_opaque(ctx: RunContext) -> Iterator[Finding]:
     """card_ref is a string of 1-64 characters containing neither the MSISDN nor the ID number."""
-    for s, _count_ex, details_ex in details_sample(ctx):
-        cards = cards_of(details_ex)
-        if isinstance(cards, Finding):
-            continue
+    for s, details_ex, cards in usable_samples(ctx):
         for card in cards:
             ref = card.get("card_ref")
             if not isinstance(ref, str) or not 1 <= len(ref) <= 64:

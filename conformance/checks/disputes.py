@@ -17,7 +17,7 @@ from yzt.client import Exchange
 from yzt.conformance.checks._expect import json_answer, outcome, problem, schema_findings, schema_for
 from yzt.conformance.checks.details import listed_msisdns, refs_by_msisdn
 from yzt.conformance.context import RunContext
-from yzt.conformance.registry import Finding, check, failed, not_testable
+from yzt.conformance.registry import Finding, NothingToJudge, check, failed, not_testable
 from yzt.domain.masking import mask_msisdn
 from yzt.fixtures import FixtureCard, Subject
 from yzt.signing import parse_time
@@ -205,10 +205,14 @@ def dispute_states_forward(ctx: RunContext) -> Iterator[Finding]:
 @check("OIF-DSP-2", endpoint=f"{DISPUTES}", phase="sweep")
 def dispute_answers_schema(ctx: RunContext) -> Iterator[Finding]:
     """Every 202 dispute answer and dispute status is valid against its schema."""
+    judged = 0
     for ex in ctx.exchanges():
         name = schema_for(ex)
         if name in ("dispute_accepted", "dispute_status"):
+            judged += 1
             yield from schema_findings(ex, name)
+    if not judged:
+        raise NothingToJudge("no accepted dispute or dispute status was received in this run")
 
 
 OUTCOMES = ("confirmed_owner", "unbound", "suspended", "cancelled")

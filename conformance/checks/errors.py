@@ -16,7 +16,7 @@ from yzt.conformance import schemas
 from yzt.conformance.checks._expect import outcome, problem
 from yzt.conformance.checks.transport import MAX_BODY
 from yzt.conformance.context import RunContext, make_id
-from yzt.conformance.registry import Finding, check, failed, not_testable
+from yzt.conformance.registry import Finding, NothingToJudge, check, failed, not_testable
 
 COUNT = "/v1/card-count"
 #: The overload probe: at most this many unsigned service-info requests, for at most this long.
@@ -34,9 +34,11 @@ def _bad_subject(ctx: RunContext, **kwargs: Any) -> dict[str, Any]:
 def problem_shape(ctx: RunContext) -> Iterator[Finding]:
     """Every 4xx/5xx body is application/problem+json {type, title, status, code, detail} with
     type and status matching its code."""
+    judged = 0
     for ex in ctx.exchanges():
         if ex.error or ex.status is None or ex.status < 400:
             continue
+        judged += 1
         if ex.content_type != "application/problem+json":
             yield failed(f"Content-Type {ex.content_type or '(none)'!r} on {ex.status} to {ex.method} "
                          f"{ex.path}", "application/problem+json", ex)
@@ -56,6 +58,8 @@ def problem_shape(ctx: RunContext) -> Iterator[Finding]:
         if body.get("type") != f"urn:yzt:problem:{body.get('code')}":
             yield failed(f"type {body.get('type')!r} with code {body.get('code')!r}",
                          "type = urn:yzt:problem:<code>", ex)
+    if not judged:
+        raise NothingToJudge("no error answer (4xx/5xx) was received in this run")
 
 
 def _overload_seen(ctx: RunContext) -> list[Exchange]:

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 
 from yzt.conformance.context import RunContext
-from yzt.conformance.registry import Finding, check, failed
+from yzt.conformance.registry import Finding, NothingToJudge, check, failed
 from yzt.domain.masking import mask_id_number, mask_msisdn
 
 # Anything shaped like a full ID number or MSISDN standing alone: not inside a longer run of letters,
@@ -38,9 +38,11 @@ def no_pii_in_responses(ctx: RunContext) -> Iterator[Finding]:
     """Scan every response body and header of the run for the fixtures' and the requests' ID numbers,
     MSISDNs and names, and for anything shaped like a full ID number or MSISDN."""
     secrets = ctx.sensitive_values()
+    judged = 0
     for ex in ctx.exchanges():
         if ex.status is None:
             continue
+        judged += 1
         texts = _texts(ex.response_body, ex.response_headers)
         joined = "\n".join(texts)
         leaked = sorted({masked for value, masked in secrets.items() if value in joined})
@@ -48,3 +50,5 @@ def no_pii_in_responses(ctx: RunContext) -> Iterator[Finding]:
         if leaked:
             yield failed(f"{', '.join(leaked[:4])} in the {ex.status} answer to {ex.method} {ex.path}",
                          "no full ID number, MSISDN or subject name in any response", ex)
+    if not judged:
+        raise NothingToJudge("no answer was received in this run")

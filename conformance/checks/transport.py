@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from yzt.conformance.checks._expect import outcome, problem
 from yzt.conformance.context import RunContext
-from yzt.conformance.registry import Finding, check, failed
+from yzt.conformance.registry import Finding, NothingToJudge, check, failed
 
 MAX_BODY = 16 * 1024
 
@@ -22,15 +22,19 @@ def content_types(ctx: RunContext) -> Iterator[Finding]:
 
     Error bodies are judged once, by OIF-ERR-1 (application/problem+json and its shape).
     """
+    judged = 0
     for ex in ctx.exchanges():
         if ex.error or ex.status is None or not ex.response_body or ex.status >= 400:
             continue
+        judged += 1
         if ex.content_type != "application/json":
             yield failed(f"Content-Type {ex.content_type or '(none)'!r} on {outcome(ex)} to "
                          f"{ex.method} {ex.path}", "application/json", ex)
         charset = ex.response_headers.get("content-type", "").lower()
         if "charset=" in charset and "charset=utf-8" not in charset.replace('"', ""):
             yield failed(f"Content-Type {charset!r}", "UTF-8 (no other charset)", ex)
+    if not judged:
+        raise NothingToJudge("no successful answer with a body was received in this run")
 
 
 @check("OIF-T-2", endpoint="(base URL)")

@@ -1,0 +1,204 @@
+"""Checks, waivers and writers against canned answers (httpx.MockTransport): no server needed."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+
+import httpx
+import pytest
+
+from yzt.cli import main
+from yzt.conformance import reporters
+from yzt.conformance.context import RunContext
+from yzt.conformance.registry import load_checks
+from yzt.conformance.runner import RunFinished, Runner
+from yzt.conformance.session import open_context
+from yzt.conformance.waivers import load_waivers
+from yzt.domain.topology import load_topology
+from yzt.fixtures import generate_fixtures
+
+FIXTURES = generate_fixtures(load_topology().get("R07"), 5, 40)
+SUBJECTS = FIXTURES.subjects()
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def problem(status: int, code: str) -> httpx.Response:
+    return httpx.Response(status, json={"type": f"urn:yzt:problem:{code}", "title": code, "status": status,
+                                        "code": code, "detail": "canned"},
+                          headers={"Content-Type": "application/problem+json"})
+
+
+def context(handler: Handler) -> RunContext:
+    def outer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/sandbox/clock":
+            return problem(404, "not_found")
+        if request.url.path == "/v1/service-info":
+            return httpx.Response(200, json={})
+        return handler(request)
+    return open_context("http://operator.test", "R07", "k1", b"s3cret", FIXTURES,
+                        transport=httpx.MockTransport(outer), run_seed=1)
+
+
+def run_checks(handler: Handler, *names: str, **kwargs) -> RunFinished:
+    registry = load_checks()
+    return Runner(context(handler), [registry.get(n) for n in names], **kwargs).run()
+
+
+def body_of(request: httpx.Request) -> dict:
+    return json.loads(request.content)
+
+
+def test_missing_signature_passes_on_401_and_fails_on_200():
+    good = run_checks(lambda r: problem(401, "signature_invalid"), "missing_signature")
+    assert good.results[0].status == "passed"
+    bad = run_checks(lambda r: httpx.Response(200, json={}), "missing_signature")
+    assert bad.results[0].status == "failed"
+    assert bad.results[0].message == "Received: 200 / Expected: 401 signature_invalid"
+    assert bad.results[0].evidence[0]["request"] == "POST /v1/card-count"
+
+
+def test_wrong_code_fails_but_missing_code_is_left_to_err_1():
+    wrong = run_checks(lambda r: problem(401, "timestamp_skew"), "wrong_signature")
+    assert wrong.results[0].message == ("Received: 401 timestamp_skew / Expected: 401 "
+                                        "signature_invalid")
+    plain = run_checks(lambda r: httpx.Response(401, text="nope"), "wrong_signature", "problem_shape")
+    assert [r.status for r in plain.results] == ["passed", "failed"]
+    assert "Content-Type 'text/plain' on 401" in plain.results[1].message
+
+
+def _counting(off_by: int) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = body_of(request)
+        subject = SUBJECTS.get(body["subject"]["id_number"])
+        count = len(subject.live_cards) + off_by if subject else 0
+        return httpx.Response(200, json={"query_id": body["query_id"], "operator_id": "R07",
+                                         "card_count": count, "as_of": "2026-06-30T08:00:00Z"})
+    return handler
+
+
+def test_count_against_fixture_truth():
+    assert run_checks(_counting(0), "count_matches_fixtures", "unknown_subject_counts_zero",
+                      "count_answers_schema").verdict == "pass"
+    bad = run_checks(_counting(1), "count_matches_fixtures").results[0]
+    assert bad.status == "failed"
+    assert bad.message.startswith("Received: card_count ")
+    assert "Expected: " in bad.message and "live" in bad.message
+
+
+def test_pii_sweep_finds_an_echoed_name_and_masks_it():
+    subject = next(iter(SUBJECTS.values()))
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        body = body_of(request)
+        return httpx.Response(403, json={"type": "urn:yzt:problem:verification_invalid", "title": "x",
+                                         "status": 403, "code": "verification_invalid",
+                                         "detail": f"no ticket for {body['subject']['name']}"},
+                              headers={"Content-Type": "application/problem+json"})
+    run = run_checks(echo, "ticket_forged", "no_pii_in_responses")
+    pii = run.results[1]
+    assert pii.status == "failed"
+    assert subject.name[0] + "*" * (len(subject.name) - 1) in pii.message
+    dumped = json.dumps([r.to_json() for r in run.results], ensure_ascii=False)
+    assert subject.name not in dumped and subject.id_number not in dumped
+
+
+def test_nothing_to_judge_is_not_testable_never_passed():
+    run = run_checks(lambda r: httpx.Response(500, text="boom"), "card_ref_opaque",
+                     "dispute_answers_schema")
+    assert [r.status for r in run.results] == ["not_testable", "not_testable"]
+    assert run.verdict == "incomplete"
+
+
+def test_deadline_checks_need_the_sandbox_clock():
+    run = run_checks(lambda r: httpx.Response(404), "resolved_by_deadline")
+    assert run.results[0].status == "not_testable"
+    assert "no sandbox clock" in run.results[0].message
+
+
+def test_a_crashing_check_is_an_error_and_fails_the_run():
+    ctx = context(lambda r: httpx.Response(200, json={}))
+    ctx.readonly = []  # every check that needs a subject now raises IndexError
+    run = Runner(ctx, [load_checks().get("missing_signature")]).run()
+    assert run.results[0].status == "error"
+    assert "IndexError" in run.results[0].message
+    assert run.verdict == "fail"
+
+
+# -- waivers ------------------------------------------------------------------------------------
+def _waivers(tmp_path: Path, expires: str, requirement: str = "OIF-AUTH-1") -> Path:
+    path = tmp_path / "waivers.yaml"
+    path.write_text(f"waivers:\n  - requirement: {requirement}\n    reason: fix in release 2.4\n"
+                    f"    approver: 王工\n    expires: {expires}\n", "utf-8")
+    return path
+
+
+def test_waiver_applies_until_it_expires(tmp_path):
+    accept_all = lambda r: httpx.Response(200, json={})  # noqa: E731
+    waivers = load_waivers(_waivers(tmp_path, "2026-12-31"))
+    live = run_checks(accept_all, "missing_signature", waivers=waivers, today=date(2026, 7, 1))
+    assert live.results[0].status == "waived"
+    assert "waived until 2026-12-31 (approved by 王工: fix in release 2.4)" in live.results[0].message
+    assert live.verdict == "pass"
+    expired = run_checks(accept_all, "missing_signature", waivers=waivers, today=date(2027, 1, 1))
+    assert expired.results[0].status == "failed"
+    assert "waiver expired on 2026-12-31 (approved by 王工); not applied" in expired.results[0].message
+    assert expired.verdict == "fail"
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("waivers:\n  - requirement: OIF-AUTH-1\n    reason: x\n    approver: y\n", "'expires' is a required"),
+    ("waivers:\n  - requirement: AUTH1\n    reason: x\n    approver: y\n    expires: 2026-01-01\n",
+     "at waivers[0].requirement"),
+    ("waivers:\n  - requirement: OIF-AUTH-1\n    reason: x\n    approver: y\n    expires: 2026-02-30\n",
+     "at waivers[0].expires"),
+])
+def test_bad_waiver_file_is_a_usage_error_naming_the_field(tmp_path, capsys, monkeypatch, text, field):
+    path = tmp_path / "w.yaml"
+    path.write_text(text, "utf-8")
+    monkeypatch.setenv("YZT_SECRET", "s")
+    status = main(["conform", "http://127.0.0.1:9", "--operator", "R07", "--key-id", "k1",
+                   "--seed", "1", "--subjects", "5", "--waivers", str(path)])
+    assert status == 2
+    assert field in capsys.readouterr().err
+
+
+# -- writers ------------------------------------------------------------------------------------
+class _Structure(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.tags.append(tag)
+
+
+def test_outputs_are_masked_escaped_and_well_formed(tmp_path):
+    subject = next(iter(SUBJECTS.values()))
+
+    def hostile(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text=f"<script>alert(1)</script> {subject.id_number}",
+                              headers={"Content-Type": "text/html"})
+    listeners = [reporters.write_results_json(tmp_path / "results.json"),
+                 reporters.write_html(tmp_path / "report.html"),
+                 reporters.write_junit_xml(tmp_path / "junit.xml")]
+    run_checks(hostile, "missing_signature", "count_echoes_query", "no_pii_in_responses",
+               listeners=listeners)
+    html = (tmp_path / "report.html").read_text("utf-8")
+    parser = _Structure()
+    parser.feed(html)
+    assert parser.tags[:4] == ["html", "head", "meta", "title"] and "table" in parser.tags
+    assert "script" not in parser.tags and "&lt;script&gt;" in html
+    results = json.loads((tmp_path / "results.json").read_text("utf-8"))
+    assert results["verdict"] == "fail"
+    assert {"requirement", "check", "status", "message", "evidence"} <= set(results["checks"][0])
+    names = [c.get("name") for c in ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")]
+    assert names == ["OIF-AUTH-1 missing_signature", "OIF-CNT-2 count_echoes_query",
+                     "OIF-PII-1 no_pii_in_responses"]
+    for path in tmp_path.iterdir():
+        text = path.read_text("utf-8")
+        assert subject.id_number not in text and subject.name not in text, path.name
