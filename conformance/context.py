@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import httpx
 
 from yzt.client import Exchange, PlatformClient
+from yzt.conformance.registry import Finding, not_testable
 from yzt.domain.idnumber import check_digit, generate_id_number
 from yzt.domain.masking import mask_id_number, mask_msisdn, mask_name, scrub
 from yzt.fixtures import FixtureSet, Subject
@@ -96,6 +97,14 @@ class RunContext:
         if not self.sandbox_clock:
             self.clock_note = (f"no sandbox clock (POST /v1/sandbox/clock → "
                                f"{exchange.error or exchange.status}); deadline checks cannot run")
+
+    def advance(self, seconds: int) -> Finding | None:
+        """Move the sandbox clock; a refusal makes the calling flow not testable (never passed)."""
+        exchange = self.client.advance_clock(seconds)
+        if exchange.status == 200 and isinstance((exchange.json() or {}).get("now"), str):
+            return None
+        return not_testable(f"the sandbox clock refused to advance {seconds} s "
+                            f"({exchange.error or exchange.status})", exchange)
 
     # -- memoised flows shared by several checks --------------------------------------------
     def once(self, key: str, flow: Callable[[], T]) -> T:

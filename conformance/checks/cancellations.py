@@ -75,8 +75,8 @@ def flow(ctx: RunContext) -> Flow | Finding:
         start = _time(accepted.get("accepted_at")) or ctx.client.now()
         limit = min(filter(None, (_time(accepted.get("complete_by")), start + COMPLETE_WITHIN)))
         ahead = math.ceil((limit - ctx.client.now()).total_seconds()) + 1
-        if ahead > 0:
-            ctx.client.advance_clock(ahead)
+        if ahead > 0 and (refused := ctx.advance(ahead)):
+            return refused
         result.polls.append(ctx.get(path))
         result.after_count = ctx.count(s)
         result.after_details = ctx.details(s)

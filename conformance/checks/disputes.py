@@ -92,15 +92,15 @@ def flow(ctx: RunContext) -> Flow | Finding:
         _poll(ctx, result)
         if not ctx.sandbox_clock:
             return result
-        ctx.client.advance_clock(3601)
-        _poll(ctx, result)
-        ctx.client.advance_clock(3 * 86400)
-        _poll(ctx, result)
+        for seconds in (3601, 3 * 86400):
+            if refused := ctx.advance(seconds):
+                return refused
+            _poll(ctx, result)
         deadline = _deadline(result)
         if deadline is not None and any(c.last().get("state") != "resolved" for c in result.cases):
             ahead = math.ceil((deadline - ctx.client.now()).total_seconds()) + 1
-            if ahead > 0:
-                ctx.client.advance_clock(ahead)
+            if ahead > 0 and (refused := ctx.advance(ahead)):
+                return refused
             _poll(ctx, result)
         result.after_count = ctx.count(s)
         result.after_details = ctx.details(s)

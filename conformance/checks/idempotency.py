@@ -15,12 +15,12 @@ from yzt.conformance.registry import Finding, check, failed, not_testable
 COUNT = "/v1/card-count"
 
 
-def _let_time_pass(ctx: RunContext) -> None:
+def _let_time_pass(ctx: RunContext) -> Finding | None:
     """Move the operator's clock 61 s (or wait a real second when it has no sandbox clock)."""
     if ctx.sandbox_clock:
-        ctx.client.advance_clock(61)
-    else:
-        time.sleep(1.05)
+        return ctx.advance(61)
+    time.sleep(1.05)
+    return None
 
 
 def _same(first: Exchange, again: Exchange) -> Iterator[Finding]:
@@ -43,7 +43,9 @@ def count_replay_identical(ctx: RunContext) -> Iterator[Finding]:
     if isinstance(answer, Finding):
         yield answer
         return
-    _let_time_pass(ctx)
+    if refused := _let_time_pass(ctx):
+        yield refused
+        return
     yield from _same(first, ctx.post(COUNT, body))
 
 
@@ -78,7 +80,8 @@ def dispute_replay(ctx: RunContext) -> dict[str, Any] | Finding:
         answer = json_answer(first, 202)
         if isinstance(answer, Finding):
             return answer
-        _let_time_pass(ctx)
+        if refused := _let_time_pass(ctx):
+            return refused
         again = ctx.post("/v1/disputes", body)
         status = ctx.get(f"/v1/disputes/{body['dispute_id']}")
         return {"body": body, "first": first, "again": again, "status": status}
