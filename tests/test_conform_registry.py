@@ -48,3 +48,12 @@ def test_list_prints_requirement_to_checks(capsys):
 
 def test_every_check_has_a_docstring():
     assert [s.name for s in load_checks() if len(s.doc) < 20] == []
+
+
+def test_docs_list_every_check_under_its_requirement():
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "conformance.md").read_text("utf-8")
+    missing = [f"{s.requirement} {s.name}" for s in load_checks()
+               if f"| {s.requirement} | `{s.name}`" not in text]
+    assert missing == []
