@@ -7,6 +7,7 @@ burst to service-info provokes the 429s); servers run two at a time to keep the 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -123,8 +124,6 @@ def test_without_sandbox_clock_deadlines_are_not_testable_and_run_is_incomplete(
     assert done.returncode == 3, done.stdout + done.stderr
     assert "verdict: INCOMPLETE" in done.stdout
     assert "NOT counted as passed" in done.stdout
-    import json
-
     results = json.loads((tmp_path / "results.json").read_text("utf-8"))
     assert results["verdict"] == "incomplete"
     untestable = {c["check"] for c in results["checks"] if c["status"] == "not_testable"}
@@ -143,3 +142,14 @@ def test_connection_refused_is_a_usage_error():
                 "--subjects", "20")
     assert done.returncode == 2
     assert "cannot reach http://127.0.0.1:9 — connection refused" in done.stderr
+
+
+def test_base_url_with_a_path_prefix_is_signed_without_it(tmp_path: Path):
+    with running_server(extra_args=("--base-path", "/yzt", *RATE_LIMIT)) as url:
+        assert url.endswith("/yzt")
+        done = _cli(url, "--operator", "R07", "--key-id", "k1", "--seed", "7", "--subjects", "200",
+                    "--only", "OIF-T", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    checks = json.loads((tmp_path / "results.json").read_text("utf-8"))["checks"]
+    assert {c["requirement"] for c in checks} == {"OIF-T-1", "OIF-T-2", "OIF-T-3"}
+    assert {c["status"] for c in checks} == {"passed"}
