@@ -22,7 +22,7 @@ import random
 import socket
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,7 @@ class Generator:
     # -- one request ------------------------------------------------------------------------
     def offer(self, client: Any, at: float, early: bool) -> None:
         assert self.builder is not None
-        prep = self.builder.build(now=datetime.now(UTC))
+        prep = self.builder.build(now=datetime.now(UTC) + timedelta(seconds=CONFIG.clock_offset_s))
         delay = self.origin + at - time.perf_counter()
         if delay > 0:
             gevent.sleep(delay)

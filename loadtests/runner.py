@@ -47,6 +47,21 @@ def check_reachable(url: str, timeout: float = 3.0) -> None:
         raise UserError(f"{health} answered HTTP {response.status_code}, expected 200: check the base URL")
 
 
+def operator_clock_offset(url: str, key_id: str, secret: bytes, timeout: float = 3.0) -> float:
+    """Seconds the operator's sandbox clock is ahead of ours (0 without a sandbox clock).
+
+    A conformance run moves a sandbox clock days ahead; requests signed on our clock would then all
+    fail with ``timestamp_skew``. The ``Date`` header gives the clock to the second; a signed read
+    of the sandbox clock (``advance_seconds: 0``, which never moves it) refines it where there is one.
+    """
+    from yzt.client import PlatformClient
+
+    with PlatformClient(url, key_id, secret, timeout=timeout) as client:
+        client.sync_clock()
+        client.advance_clock(0)
+        return client.clock_offset
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))

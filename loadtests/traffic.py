@@ -76,6 +76,8 @@ class RunConfig:
     unknown_share: float = 0.1
     mix: Mix = field(default_factory=Mix)
     traffic_seed: int = 0
+    #: The operator's clock minus ours (a sandbox clock moved forward by a conformance run).
+    clock_offset_s: float = 0.0
 
     def to_json(self) -> str:
         raw = asdict(self)

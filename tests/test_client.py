@@ -88,3 +88,16 @@ def test_problem_code_reads_problem_bodies() -> None:
         ex = client.send("GET", "/v1/nothing")
     assert ex.problem_code == "not_found"
     assert ex.content_type == "application/problem+json"
+
+
+def test_sync_clock_follows_the_date_header() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert "x-yzt-signature" not in request.headers
+        return httpx.Response(200, json={"status": "ok"},
+                              headers={"date": "Tue, 01 Jan 2030 00:00:00 GMT"})
+
+    with _client(handler) as client:
+        client.sync_clock()
+        assert client.now().year in (2029, 2030)
+        assert abs((client.now() - client.now().replace(year=2030, month=1, day=1, hour=0, minute=0,
+                                                        second=0)).total_seconds()) < 5

@@ -103,3 +103,17 @@ def test_error_ratio_over_budget_fails_naming_sla_err_1(tmp_path):
     doc = results(tmp_path)
     assert doc["endpoints"]["all"]["errors_by_kind"].get("http_5xx", 0) > 0
     assert all(not r.startswith("SLA-LAT") for r in doc["reasons"])
+
+
+def test_follows_a_sandbox_clock_moved_ahead(tmp_path):
+    """After a conformance run moved the sandbox clock days ahead, signatures still pass."""
+    from yzt.client import PlatformClient
+
+    with running_server() as url:
+        with PlatformClient(url, "k1", DEFAULT_SECRET) as client:
+            assert client.advance_clock(3 * 86400).status == 200
+        run = yzt_load(url, tmp_path, rate=10, duration="4s")
+    assert run.returncode == 0, run.stdout + run.stderr
+    doc = results(tmp_path)
+    assert doc["endpoints"]["card-count"]["count"] > 10
+    assert doc["endpoints"]["all"]["errors_by_kind"] == {}

@@ -176,6 +176,24 @@ class PlatformClient:
         exchange.elapsed_s = time.perf_counter() - started
         return exchange
 
+    def sync_clock(self) -> Exchange:
+        """Follow the operator's clock as its HTTP ``Date`` header shows it (unsigned health check).
+
+        A sandbox clock someone else moved days ahead cannot be read with a signed request (the
+        signature's timestamp would be outside the window), but its ``Date`` header tells the time.
+        """
+        exchange = self.send("GET", "/v1/health", sign=False)
+        date = exchange.response_headers.get("date")
+        if exchange.status is not None and date:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                operator_now = parsedate_to_datetime(date)
+            except (TypeError, ValueError):
+                return exchange
+            self.clock_offset = (operator_now - datetime.now(UTC)).total_seconds()
+        return exchange
+
     def advance_clock(self, seconds: float) -> Exchange:
         """Move the sandbox clock and follow it (``0`` reads it); see the protocol's sandbox clock."""
         exchange = self.send("POST", "/v1/sandbox/clock", body={"advance_seconds": seconds})

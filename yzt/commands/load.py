@@ -187,7 +187,8 @@ def _one_run(shape: Any, out: Path, *, args: argparse.Namespace, secret: bytes, 
         fixtures=str(args.fixtures.resolve()) if args.fixtures else None, workers=processes,
         users_per_process=_users_for(shape.peak_rate / processes, timeout, args.users),
         poisson=args.arrivals == "poisson", timeout_s=timeout, grace_s=timeout + 2.0,
-        schema_sample=args.schema_sample, traffic_seed=args.seed or 0)
+        schema_sample=args.schema_sample, traffic_seed=args.seed or 0,
+        clock_offset_s=runner.operator_clock_offset(args.target, args.key_id, secret))
     port = args.master_port
     if args.remote_workers and port is None:
         port = runner.free_port(args.master_bind_host)

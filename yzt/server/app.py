@@ -17,6 +17,7 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from email.utils import formatdate
 from typing import Any
 
 from aiohttp import web
@@ -489,6 +490,13 @@ def create_app(config: ServerConfig) -> web.Application:
     app[STORE_KEY] = store
     handler: Callable[[web.Request], Awaitable[web.StreamResponse]] = operator.dispatch
     app.router.add_route("*", "/{tail:.*}", handler)
+
+    async def date_from_operator_clock(_request: web.Request, response: web.StreamResponse) -> None:
+        # HTTP Date is the origin's clock (RFC 9110); here that is the one sandbox clock, so a
+        # platform can find it (and sign within the skew window) after someone else moved it.
+        response.headers["Date"] = formatdate(store.now(), usegmt=True)
+
+    app.on_response_prepare.append(date_from_operator_clock)
 
     async def close_store(_app: web.Application) -> None:
         store.close()
