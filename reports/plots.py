@@ -49,6 +49,24 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], *, yla
     return _png(fig)
 
 
+def stacked_bars(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float]], *,
+                 ylabel: str, colors: Sequence[str] = ("#1f7a3a", "#b3261e", "#8a5a00", "#6b2fa0")
+                 ) -> bytes:
+    """Bars per item split into stacked parts (passed / failed / not testable per protocol area)."""
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    bottom = [0.0] * len(labels)
+    for (name, values), color in zip(series.items(), colors, strict=False):
+        ax.bar(list(labels), list(values), bottom=bottom, label=name, color=color)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    ax.set_ylim(bottom=0)
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.tick_params(axis="x", labelrotation=60, labelsize=7)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
 def histogram(title: str, edges: Sequence[float], counts: Sequence[float], *, xlabel: str,
               marks: Mapping[str, float] | None = None, log_x: bool = False) -> bytes:
     """A histogram from precomputed bin edges and counts, with labelled vertical marks (p95, SLA)."""

@@ -42,17 +42,18 @@ def conform_section(path: Path) -> Section:
         for c in checks)
     by_status = Counter(r.status for r in rows)
     areas = sorted({r.requirement.rsplit("-", 1)[0] for r in rows})
-    bad = {a: sum(1 for r in rows if r.requirement.startswith(a + "-") and r.status != "passed")
-           for a in areas}
-    chart = plots.bar_chart("Checks not passed, by protocol area", areas, [bad[a] for a in areas],
-                            ylabel="checks") if areas else None
+    groups = {"passed or waived": ("passed", "waived"), "failed or error": ("failed", "error"),
+              "not testable": ("not_testable",)}
+    counts = {label: [sum(1 for r in rows if r.requirement.startswith(a + "-") and r.status in kinds)
+                      for a in areas] for label, kinds in groups.items()}
+    chart = plots.stacked_bars("Checks by protocol area", areas, counts, ylabel="checks") if areas else None
     summary = (f"{len(rows)} checks: " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
                + f". Verdict: {data.get('verdict', 'unknown')}.")
     return Section(
         key="conform", title="Conformance (yzt conform)",
         verdict=verdict_of(str(data.get("verdict", "error"))), summary=summary, rows=rows,
-        plots=_plot(chart, "Checks not passed by area",
-                    "Bar chart of the number of checks not passed in each protocol area"),
+        plots=_plot(chart, "Checks by protocol area",
+                    "Stacked bar chart of passed, failed and not testable checks in each protocol area"),
         artifacts=("conform/results.json",))
 
 

@@ -45,6 +45,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--load-duration", default="10s", help="load test duration (default 10s)")
     p.add_argument("--scenario", default="baseline", help="simulation scenario (default baseline)")
     p.add_argument("--replications", type=int, default=4, help="simulation replications (default 4)")
+    p.add_argument("--rate-limit", type=float, default=150.0,
+                   help="the reference operator answers 429 above this rate, so that overload handling "
+                   "(OIF-ERR-2) can be judged; keep it above --load-rate (default 150)")
     p.add_argument("--skip", action="append", default=[], choices=["conform", "load", "sim"],
                    help="leave out a step (repeatable)")
     p.set_defaults(func=run)
@@ -75,7 +78,8 @@ def _reference_operator(args: argparse.Namespace, fixtures: Path, env: dict[str,
     with log.open("w", encoding="utf-8") as log_fh:
         proc = subprocess.Popen(
             _yzt("serve", "--operator", args.operator, "--fixtures", str(fixtures), "--key-id",
-                 "yzt-check", "--host", "127.0.0.1", "--port", str(port), "--db", str(db)),
+                 "yzt-check", "--host", "127.0.0.1", "--port", str(port), "--db", str(db),
+                 "--rate-limit", str(args.rate_limit)),
             env=env, stdout=log_fh, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 30
@@ -128,6 +132,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.replications < 1:
         raise UserError(f"--replications must be at least 1, got {args.replications}")
+    if args.load_rate >= args.rate_limit:
+        raise UserError(f"--load-rate ({args.load_rate:g}) must stay below --rate-limit "
+                        f"({args.rate_limit:g}), or the load test measures the rate limit")
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     logs = out / "logs"
