@@ -57,3 +57,10 @@ def test_docs_list_every_check_under_its_requirement():
     missing = [f"{s.requirement} {s.name}" for s in load_checks()
                if f"| {s.requirement} | `{s.name}`" not in text]
     assert missing == []
+
+
+def test_catalogue_check_lists_are_empty_or_the_registry():
+    """The catalogue's ``checks`` lists, once filled, must be exactly what the registry says."""
+    mapping = load_checks().by_requirement()
+    for req_id, req in load_requirements().items():
+        assert req.checks in ((), tuple(mapping.get(req_id, ()))), req_id
