@@ -34,6 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    "PREFIX (e.g. OIF-AUTH)")
     p.add_argument("--waivers", type=Path, metavar="FILE", help="YAML file of waivers")
     p.add_argument("--timeout", type=float, default=5.0, help="per-request timeout in s (default 5)")
+    p.add_argument("--run-seed", type=int, help="seed choosing the subjects that disputes and "
+                   "cancellations change (default: random; printed in the results)")
     p.add_argument("--list", action="store_true", help="print requirement → checks and exit")
     p.add_argument("--verbose-checks", action="store_true", help="print every check, passed too")
     p.set_defaults(func=run)
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     if args.junit:
         listeners.append(reporters.write_junit_xml(args.junit))
     ctx = open_context(args.target, args.operator, args.key_id, secret, fixtures,
-                       timeout=args.timeout)
+                       timeout=args.timeout, run_seed=args.run_seed)
     try:
         finished = run_suite(ctx, target=args.target, only=args.only, waivers=waivers,
                              listeners=listeners)
