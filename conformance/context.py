@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,6 +28,17 @@ T = TypeVar("T")
 #: After this many consecutive timeouts the target counts as hung: later requests are not sent.
 MAX_CONSECUTIVE_TIMEOUTS = 3
 _ID_LIKE = re.compile(r"[0-9]{17}[0-9Xx]")
+#: A 429/503 is retried this many times, after its Retry-After (capped, so a run stays short).
+MAX_OVERLOAD_RETRIES = 3
+MAX_RETRY_WAIT_S = 2.0
+
+
+def _retry_after(value: str) -> float:
+    """Seconds to wait for a Retry-After value (delay-seconds; anything else waits 1 s), capped."""
+    try:
+        return min(max(float(value.strip()), 0.05), MAX_RETRY_WAIT_S)
+    except ValueError:
+        return 1.0
 
 
 @dataclass
@@ -47,7 +59,22 @@ class RecordingClient(PlatformClient):
         self.current_check = "(setup)"
         self._timeouts_in_a_row = 0
 
-    def send(self, method: str, path: str, **kwargs: Any) -> Exchange:
+    def send(self, method: str, path: str, *, retry_overload: bool = True,
+             **kwargs: Any) -> Exchange:
+        """Send and record; a 429/503 with Retry-After is waited out and retried, like the platform.
+
+        Every attempt is recorded (OIF-ERR-2 judges the 429s); ``retry_overload=False`` is for the
+        overload probe itself.
+        """
+        exchange = self._send_once(method, path, **kwargs)
+        for _ in range(MAX_OVERLOAD_RETRIES if retry_overload else 0):
+            if exchange.status not in (429, 503):
+                break
+            time.sleep(_retry_after(exchange.response_headers.get("retry-after", "")))
+            exchange = self._send_once(method, path, **kwargs)
+        return exchange
+
+    def _send_once(self, method: str, path: str, **kwargs: Any) -> Exchange:
         if self._timeouts_in_a_row >= MAX_CONSECUTIVE_TIMEOUTS:
             exchange = Exchange(method.upper(), path, {}, b"",
                                 error=f"not sent: the endpoint timed out {MAX_CONSECUTIVE_TIMEOUTS} "

@@ -39,6 +39,9 @@ def open_context(target: str, operator_id: str, key_id: str, secret: bytes, fixt
         reason = "connection refused" if "refused" in first.error.lower() else first.error
         raise UserError(f"cannot reach {target} — {reason}")
     seed = run_seed if run_seed is not None else random.SystemRandom().randrange(1 << 31)
+    # A sandbox clock moved by an earlier run is days ahead: follow its Date header first, so the
+    # signed clock read below is not refused for timestamp skew.
+    client.sync_clock()
     ctx = RunContext(client, fixtures, operator_id, rng=random.Random(seed), run_seed=seed)
     ctx.detect_sandbox_clock()
     return ctx

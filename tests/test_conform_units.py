@@ -37,6 +37,8 @@ def context(handler: Handler) -> RunContext:
     def outer(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/v1/sandbox/clock":
             return problem(404, "not_found")
+        if request.url.path == "/v1/health":
+            return httpx.Response(200, json={"status": "ok"})
         if request.url.path == "/v1/service-info":
             return httpx.Response(200, json={})
         return handler(request)

@@ -79,7 +79,8 @@ def overload_has_retry_after(ctx: RunContext) -> Iterator[Finding]:
     if not seen:
         with ThreadPoolExecutor(PROBE_WORKERS) as pool:
             while sent < PROBE_REQUESTS and time.monotonic() - started < PROBE_SECONDS:
-                batch = list(pool.map(lambda _: ctx.get("/v1/service-info", sign=False),
+                batch = list(pool.map(lambda _: ctx.get("/v1/service-info", sign=False,
+                                                          retry_overload=False),
                                       range(PROBE_WORKERS * 5)))
                 sent += len(batch)
                 seen = [ex for ex in batch if ex.status in (429, 503)]
