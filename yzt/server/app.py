@@ -491,10 +491,15 @@ def create_app(config: ServerConfig) -> web.Application:
     handler: Callable[[web.Request], Awaitable[web.StreamResponse]] = operator.dispatch
     app.router.add_route("*", "/{tail:.*}", handler)
 
+    last_date: list[Any] = [0, ""]  # (whole second, its formatted Date): formatted once a second
+
     async def date_from_operator_clock(_request: web.Request, response: web.StreamResponse) -> None:
         # HTTP Date is the origin's clock (RFC 9110); here that is the one sandbox clock, so a
         # platform can find it (and sign within the skew window) after someone else moved it.
-        response.headers["Date"] = formatdate(store.now(), usegmt=True)
+        second = int(store.now())
+        if second != last_date[0]:
+            last_date[:] = [second, formatdate(second, usegmt=True)]
+        response.headers["Date"] = last_date[1]
 
     app.on_response_prepare.append(date_from_operator_clock)
 
