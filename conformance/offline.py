@@ -27,6 +27,7 @@ from yzt.conformance.checks._expect import schema_for
 from yzt.conformance.checks.pii import shaped_like_pii
 from yzt.domain.masking import mask_id_number, mask_name, scrub
 from yzt.errors import InputFileError
+from yzt.validation import read_text
 
 SCHEMA_REQUIREMENT = {
     "card_count_response": "OIF-CNT-2", "card_details_response": "OIF-DET-1",
@@ -118,12 +119,7 @@ def _from_har(path: Path, document: Any) -> Iterator[tuple[str, Exchange]]:
 
 def read_exchanges(path: Path) -> list[tuple[str, Exchange]]:
     """Records of a JSON Lines or HAR file, each with where it came from."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(str(path), ["file not found (check the path)"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(str(path), [f"cannot read: {exc}"]) from None
+    text = read_text(path)
     stripped = text.lstrip()
     if stripped.startswith("{") and '"log"' in stripped[:200]:
         try:

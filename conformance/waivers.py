@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from yzt.errors import InputFileError
-from yzt.validation import schema_problems
+from yzt.validation import read_yaml, schema_problems
 
 WAIVER_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -74,19 +74,7 @@ _NoDatesLoader.yaml_implicit_resolvers = {
 
 
 def _read(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(str(path), ["file not found (check the path)"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(str(path), [f"cannot read: {exc}"]) from None
-    try:
-        return yaml.load(text, Loader=_NoDatesLoader)  # a SafeLoader subclass: safe
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise InputFileError(str(path), [f"{where}not valid YAML: "
-                                         f"{getattr(exc, 'problem', None) or exc}"]) from None
+    return read_yaml(path, loader=_NoDatesLoader)
 
 
 def load_waivers(path: Path) -> list[Waiver]:

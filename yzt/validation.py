@@ -47,16 +47,21 @@ def schema_problems(document: Any, schema: Mapping[str, Any]) -> list[str]:
     return [_describe(e) for e in errors]
 
 
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML (or JSON) file; a syntax error names the line and column."""
+def read_text(path: Path) -> str:
+    """A UTF-8 input file's text; a missing or unreadable file is an :class:`InputFileError`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputFileError(str(path), ["file not found (check the path)"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(str(path), [f"cannot read: {exc}"]) from None
+
+
+def read_yaml(path: Path, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> Any:
+    """Parse a YAML (or JSON) file with a safe ``loader``; a syntax error names the line and column."""
+    text = read_text(path)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=loader)  # safe: loader is SafeLoader or a subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

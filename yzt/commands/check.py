@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -53,13 +52,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.set_defaults(func=run)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _yzt(*args: str) -> list[str]:
     return [sys.executable, "-m", "yzt", *args]
 
@@ -68,9 +60,9 @@ def _yzt(*args: str) -> list[str]:
 def _reference_operator(args: argparse.Namespace, fixtures: Path, env: dict[str, str],
                         log: Path) -> Iterator[str]:
     """Start ``yzt serve`` on a free loopback port; yield its base URL; stop it with SIGTERM."""
-    import httpx
+    from yzt.server.testing import free_port, stop_process, wait_healthy
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     db = args.out / "operator.sqlite"
     for suffix in ("", "-wal", "-shm"):
@@ -82,27 +74,13 @@ def _reference_operator(args: argparse.Namespace, fixtures: Path, env: dict[str,
                  "--rate-limit", str(args.rate_limit)),
             env=env, stdout=log_fh, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                if proc.poll() is not None:
-                    raise UserError(f"the reference operator exited with status {proc.returncode}; "
-                                    f"see {log}", exit_code=2)
-                try:
-                    if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise UserError(f"the reference operator did not answer within 30 s; see {log}")
-                time.sleep(0.1)
+            try:
+                wait_healthy(url, proc)
+            except RuntimeError as exc:
+                raise UserError(f"the reference operator did not start: {exc}; see {log}") from None
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
 
 def _step(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout: float) -> str:

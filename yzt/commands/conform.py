@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
+from yzt.commands.common import add_secret_argument, read_secret
 from yzt.errors import UserError
 
 EXIT = {"pass": 0, "fail": 1, "incomplete": 3}
@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--fixtures", type=Path, metavar="FILE", help="the fixture file the operator loaded")
     p.add_argument("--seed", type=int, help="…or regenerate the fixtures from this seed")
     p.add_argument("--subjects", type=int, help="…and this many subjects")
-    p.add_argument("--secret-file", type=Path, help="file holding the shared secret (else YZT_SECRET)")
+    add_secret_argument(p)
     p.add_argument("--out", type=Path, help="write results.json and report.html here")
     p.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML here")
     p.add_argument("--only", metavar="PREFIX", help="run only checks whose requirement starts with "
@@ -39,19 +39,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--list", action="store_true", help="print requirement → checks and exit")
     p.add_argument("--verbose-checks", action="store_true", help="print every check, passed too")
     p.set_defaults(func=run)
-
-
-def _secret(args: argparse.Namespace) -> bytes:
-    if args.secret_file:
-        try:
-            secret = Path(args.secret_file).read_bytes().strip()
-        except OSError as exc:
-            raise UserError(f"cannot read --secret-file {args.secret_file}: {exc.strerror}") from None
-    else:
-        secret = os.environ.get("YZT_SECRET", "").encode("utf-8")
-    if not secret:
-        raise UserError("no shared secret: set YZT_SECRET or pass --secret-file FILE")
-    return secret
 
 
 def print_list() -> None:
@@ -93,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise UserError("the fixture truth is needed: --fixtures FILE, or --seed N --subjects M")
     waivers = load_waivers(args.waivers) if args.waivers else []
-    secret = _secret(args)
+    secret = read_secret(args)
     listeners: list[Listener] = [reporters.ConsoleReporter(verbose=args.verbose_checks)]
     if args.out:
         listeners += [reporters.write_results_json(args.out / "results.json"),

@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from yzt.commands.common import add_secret_argument, read_secret
 from yzt.errors import UserError
 
 
@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     src.add_argument("--fixtures", type=Path, metavar="FILE", help="the fixture file the operator loaded")
     src.add_argument("--seed", type=int, help="regenerate the operator's fixtures from this seed")
     p.add_argument("--subjects", type=int, default=500, help="subjects of --seed fixtures (default 500)")
-    p.add_argument("--secret-file", type=Path, help="file holding the shared secret (else YZT_SECRET)")
+    add_secret_argument(p)
     p.add_argument("--rate", type=float, help="target arrival rate in requests/s (the contracted rate)")
     p.add_argument("--duration", default="60s", help="run length: 60s, 2m, 1m30s (default 60s)")
     p.add_argument("--shape", default="steady", help="steady (default), step or surge")
@@ -67,22 +67,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--capacity-steps", type=int, default=8, help="most steps of --find-capacity")
     p.add_argument("--out", type=Path, default=Path("out/load"), help="output folder (default out/load)")
     p.set_defaults(func=run)
-
-
-def read_secret(args: argparse.Namespace) -> bytes:
-    """The shared secret from ``--secret-file`` or ``YZT_SECRET``; never from the command line."""
-    if args.secret_file:
-        try:
-            text = str(args.secret_file.read_text(encoding="utf-8")).strip()
-        except OSError as exc:
-            raise UserError(f"--secret-file {args.secret_file}: cannot read ({exc.strerror})") from None
-        if not text:
-            raise UserError(f"--secret-file {args.secret_file} is empty")
-        return text.encode("utf-8")
-    env = os.environ.get("YZT_SECRET", "")
-    if not env:
-        raise UserError("no secret: set YZT_SECRET or pass --secret-file FILE")
-    return env.encode("utf-8")
 
 
 def scenario_surge(name: str) -> tuple[float, float, float, float]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
+from yzt.commands.common import add_secret_argument, read_secret
 from yzt.errors import UserError
 
 
@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     src.add_argument("--seed", type=int, help="generate fixtures from this seed (default 1)")
     p.add_argument("--subjects", type=int, default=200, help="subjects to generate (default 200)")
     p.add_argument("--key-id", help="the key id the platform signs with (X-YZT-Key-Id)")
-    p.add_argument("--secret-file", type=Path, help="file holding the shared secret (else YZT_SECRET)")
+    add_secret_argument(p)
     p.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8700, help="listen port (default 8700)")
     p.add_argument("--db", type=Path, help="SQLite file for durable state (default: a temporary file)")
@@ -48,20 +48,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--access-log", type=Path, metavar="FILE", help="access log file (default stderr)")
     p.add_argument("--no-access-log", action="store_true", help="no access log (benchmarks)")
     p.set_defaults(func=run)
-
-
-def _secret(args: argparse.Namespace) -> bytes:
-    secret: bytes
-    if args.secret_file:
-        try:
-            secret = Path(args.secret_file).read_bytes().strip()
-        except OSError as exc:
-            raise UserError(f"cannot read --secret-file {args.secret_file}: {exc.strerror}") from None
-    else:
-        secret = os.environ.get("YZT_SECRET", "").encode("utf-8")
-    if not secret:
-        raise UserError("no shared secret: set YZT_SECRET or pass --secret-file FILE")
-    return secret
 
 
 def _faults(args: argparse.Namespace) -> object:
@@ -133,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--subjects must be between 1 and 1000000, got {args.subjects}")
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be 0-65535, got {args.port}")
-    secret = _secret(args)
+    secret = read_secret(args)
     faults = _faults(args)
     assert isinstance(faults, FaultProfile)
     from yzt.domain.topology import load_topology

@@ -90,7 +90,7 @@ def running_server(
             try:
                 wait_healthy(base + prefix, proc)
             except RuntimeError as exc:
-                _stop(proc)
+                stop_process(proc)
                 output = log_path.read_text("utf-8", errors="replace")
                 if "address already in use" in output.lower():
                     continue
@@ -101,10 +101,11 @@ def running_server(
         try:
             yield base + prefix
         finally:
-            _stop(proc)
+            stop_process(proc)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 10 s: a server that hangs on shutdown never hangs its caller."""
     if proc.poll() is None:
         proc.terminate()
         try:
