@@ -63,3 +63,9 @@ def test_time_format_round_trip() -> None:
 def test_parse_time_rejects_non_utc_z(bad: str) -> None:
     with pytest.raises(ValueError):
         parse_time(bad)
+
+
+@pytest.mark.parametrize("bad", [["2026-11-30T03:04:05Z"], {"t": 1}, None, 5])
+def test_parse_time_rejects_non_strings_with_value_error(bad: object) -> None:
+    with pytest.raises(ValueError):
+        parse_time(bad)  # type: ignore[arg-type]

@@ -11,6 +11,8 @@ import random
 import re
 import unicodedata
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
+from operator import mul
 
 #: Weights of digits 1..17 (2^(17-i) mod 11).
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -29,8 +31,7 @@ def check_digit(first17: str) -> str:
     """Return the ISO 7064 MOD 11-2 check character for 17 digits."""
     if len(first17) != 17 or not first17.isdigit() or not first17.isascii():
         raise ValueError("check_digit needs exactly 17 ASCII digits")
-    total = sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True))
-    return CHECK_CHARS[total % 11]
+    return CHECK_CHARS[sum(map(mul, map(int, first17), WEIGHTS)) % 11]
 
 
 def china_today(now: datetime | None = None) -> date:
@@ -40,9 +41,17 @@ def china_today(now: datetime | None = None) -> date:
 
 
 def id_number_problem(value: object, today: date | None = None) -> str | None:
-    """Return why ``value`` is not a valid resident ID number, or ``None`` when it is valid."""
+    """Return why ``value`` is not a valid resident ID number, or ``None`` when it is valid.
+
+    Answers are cached per (number, day): an operator sees the same subjects again and again.
+    """
     if not isinstance(value, str):
         return "must be a string"
+    return _id_number_problem(value, today or china_today())
+
+
+@lru_cache(maxsize=65536)
+def _id_number_problem(value: str, today: date) -> str | None:
     if len(value) != 18:
         return f"must be 18 characters, got {len(value)}"
     if value[17] == "x":
@@ -53,7 +62,7 @@ def id_number_problem(value: object, today: date | None = None) -> str | None:
         birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         return f"digits 7-14 ({value[6:14]}) are not a real calendar date"
-    if birth > (today or china_today()):
+    if birth > today:
         return f"birth date {birth.isoformat()} is in the future"
     expected = check_digit(value[:17])
     if value[17] != expected:
@@ -107,6 +116,11 @@ def name_problem(value: object) -> str | None:
     """
     if not isinstance(value, str):
         return "must be a string"
+    return _name_problem(value)
+
+
+@lru_cache(maxsize=65536)
+def _name_problem(value: str) -> str | None:
     if value.strip() == "":
         return "must not be empty"
     if len(value) > 30:

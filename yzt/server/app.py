@@ -249,15 +249,17 @@ class Operator:
 
     async def _read_body(self, request: web.Request) -> bytes:
         limit = HARD_MAX_BODY if self.config.has("no-size-limit") else MAX_BODY
-        too_large = Problem("payload_too_large", f"the body is over {limit} bytes")
-        if request.content_length is not None and request.content_length > limit:
-            raise too_large
-        chunks: list[bytes] = []
+        length = request.content_length
+        if length is not None:
+            if length > limit:
+                raise Problem("payload_too_large", f"the body is over {limit} bytes")
+            return await request.read()  # the declared length is within the limit
+        chunks: list[bytes] = []  # chunked: count as it streams in, stop at the limit
         size = 0
         async for chunk in request.content.iter_any():
             size += len(chunk)
             if size > limit:
-                raise too_large
+                raise Problem("payload_too_large", f"the body is over {limit} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
 
