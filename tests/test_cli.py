@@ -51,3 +51,14 @@ def test_cli_process_does_not_import_locust() -> None:
 def test_parser_builds_in_process() -> None:
     parser = build_parser()
     assert parser.prog == "yzt"
+
+
+def test_closed_pipe_is_not_a_traceback() -> None:
+    """``yzt fixtures … | head -1``: the reader leaving early is no error of ours.
+
+    The output (~1 MB) is far larger than a pipe's buffer, so the writer does meet the closed pipe.
+    """
+    proc = subprocess.run(f"'{sys.executable}' -m yzt fixtures --operator R07 --subjects 4000 | head -1",
+                          shell=True, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.startswith('{"operator_id": "R07"')
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
