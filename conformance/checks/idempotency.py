@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from yzt.client import Exchange
@@ -11,8 +12,12 @@ from yzt.conformance.checks._expect import json_answer, outcome, problem
 from yzt.conformance.checks.details import refs_by_msisdn
 from yzt.conformance.context import RunContext
 from yzt.conformance.registry import Finding, check, failed, not_testable
+from yzt.fixtures import Subject
 
 COUNT = "/v1/card-count"
+#: Not imported from the cancellations module: importing it here would register its checks (and
+#: the disputes') before these, and so run the 72 h cancellation flow first.
+CANCELLATIONS = "/v1/cancellations"
 
 
 def _let_time_pass(ctx: RunContext) -> Finding | None:
@@ -115,3 +120,68 @@ def dispute_id_reused_409(ctx: RunContext) -> Iterator[Finding]:
         return
     changed = dict(flow["body"], claim="not_mine")
     yield from problem(ctx.post("/v1/disputes", changed), 409, "idempotency_conflict")
+
+
+def _cancel_body(ctx: RunContext, s: Subject, ref: str) -> dict[str, Any]:
+    """A cancellation with a fresh face verification, so only the idempotency rules can refuse it."""
+    v = ctx.verification(s.name, s.id_number, method="face", age=timedelta(minutes=1))
+    return ctx.subject_body(s.name, s.id_number, verification=v, id_key="cancellation_id",
+                            card_ref=ref)
+
+
+def cancellation_replay(ctx: RunContext) -> dict[str, Any] | Finding:
+    """Cancel one card, let time pass, send the identical body again, read the cancellation's status.
+
+    The subject holds two live cards, all genuine (the dispute flows need the rare non-genuine ones):
+    one card is cancelled, the other is the changed body of the conflict check.
+    """
+    def flow() -> dict[str, Any] | Finding:
+        s = ctx.pick(lambda x: len(x.live_cards) >= 2 and all(c.genuine for c in x.live_cards),
+                     mutable=True) or ctx.pick(lambda x: len(x.live_cards) >= 2, mutable=True)
+        if s is None:
+            return not_testable("no subject with two live cards is left in the fixtures")
+        live = {c.msisdn for c in s.live_cards}
+        refs = [ref for msisdn, ref in refs_by_msisdn(ctx.details(s), s).items() if msisdn in live]
+        if len(refs) < 2:
+            return not_testable("card-details gave fewer than two card_refs of live cards")
+        body = _cancel_body(ctx, s, refs[0])
+        first = ctx.post(CANCELLATIONS, body)
+        answer = json_answer(first, 202)
+        if isinstance(answer, Finding):
+            return answer
+        if refused := _let_time_pass(ctx):
+            return refused
+        again = ctx.post(CANCELLATIONS, body)
+        status = ctx.get(f"{CANCELLATIONS}/{body['cancellation_id']}")
+        return {"body": body, "other_ref": refs[1], "first": first, "again": again,
+                "status": status}
+    return ctx.once("cancellation_replay", flow)
+
+
+@check("OIF-IDEM-1", endpoint=f"POST {CANCELLATIONS}")
+def cancellation_replay_identical(ctx: RunContext) -> Iterator[Finding]:
+    """The same cancellation body sent again later gets the identical 202 JSON and no second effect."""
+    flow = cancellation_replay(ctx)
+    if isinstance(flow, Finding):
+        yield flow
+        return
+    yield from _same(flow["first"], flow["again"])
+    status: Exchange = flow["status"]
+    body = status.json()
+    history = body.get("history") if isinstance(body, dict) else None
+    if isinstance(history, list):
+        accepted = [h for h in history if isinstance(h, dict) and h.get("state") == "accepted"]
+        if len(accepted) != 1:
+            yield failed(f"{len(accepted)} 'accepted' entries in the cancellation's history",
+                         "one: a replay has no second effect", status)
+
+
+@check("OIF-IDEM-2", endpoint=f"POST {CANCELLATIONS}")
+def cancellation_id_reused_409(ctx: RunContext) -> Iterator[Finding]:
+    """A cancellation_id reused for another card of the same subject gets 409 idempotency_conflict."""
+    flow = cancellation_replay(ctx)
+    if isinstance(flow, Finding):
+        yield flow
+        return
+    changed = dict(flow["body"], card_ref=flow["other_ref"])
+    yield from problem(ctx.post(CANCELLATIONS, changed), 409, "idempotency_conflict")
