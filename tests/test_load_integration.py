@@ -1,18 +1,24 @@
 """``yzt load`` end to end: real Locust processes against the reference operator on loopback.
 
-Budget: about a minute and a half on 2 cores (each run is a few seconds of load plus Locust's start).
+Budget: about a minute and a half on 2 cores (each run is a few seconds of load plus Locust's start; the
+two shape runs take about 10 s each).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from yzt.loadtests.results import COLUMNS, load_raw
+from yzt.loadtests.shapes import Shape
 from yzt.server.testing import DEFAULT_SECRET, running_server
 
 pytestmark = pytest.mark.integration
@@ -29,6 +35,24 @@ def yzt_load(url: str, out: Path, *args: str, rate: float = 20, duration: str = 
 
 def results(out: Path) -> dict:
     return json.loads((out / "results.json").read_text(encoding="utf-8"))
+
+
+def intended_times(out: Path) -> np.ndarray:
+    """Intended send times (s from the start) of every request the run recorded under ``raw/``."""
+    rows, _ = load_raw(out / "raw")
+    return rows[:, COLUMNS.index("intended_s")]
+
+
+def expected_between(shape: Shape, a: float, b: float, dt: float = 0.001) -> float:
+    """Expected arrivals in [a, b): the integral of R(t), midpoint rule (exact on a step's levels)."""
+    n = max(1, round((b - a) / dt))
+    return sum(shape.rate_at(a + (i + 0.5) * (b - a) / n) for i in range(n)) * (b - a) / n
+
+
+def poisson_band(mean: float, sigmas: float = 4.0) -> tuple[float, float]:
+    """The arrivals are a Poisson process, so a window's count is Poisson(mean): sd = sqrt(mean).
+    4 sd either side fails a correct run about once in 16 000 per window checked."""
+    return mean - sigmas * math.sqrt(mean), mean + sigmas * math.sqrt(mean)
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +141,62 @@ def test_follows_a_sandbox_clock_moved_ahead(tmp_path):
     doc = results(tmp_path)
     assert doc["endpoints"]["card-count"]["count"] > 10
     assert doc["endpoints"]["all"]["errors_by_kind"] == {}
+
+
+def check_step_ramp(doc: dict, times: np.ndarray) -> None:
+    shape = Shape.from_json(doc["shape"])
+    assert shape.name == "step"
+    edges = sorted({t for t, _ in shape.points})  # 0, 1.5, 3, 4.5, 6 for 4 steps over 6 s
+    assert len(edges) == 5
+    assert times.size == doc["endpoints"]["all"]["count"] == doc["sent"] == doc["scheduled"]
+    low, high = poisson_band(shape.expected_requests())
+    assert low <= times.size <= high, (times.size, shape.expected_requests())
+    counts, _ = np.histogram(times, bins=edges)
+    for k, (a, b) in enumerate(itertools.pairwise(edges)):
+        low, high = poisson_band(expected_between(shape, a, b))
+        assert low <= counts[k] <= high, (k, counts.tolist())
+    # a real ramp: the last step (expected 90) well above the first (22.5); a steady run at any
+    # rate has them equal in expectation and passes this and the bands above < 1 % of the time
+    assert counts[-1] >= 1.5 * counts[0], counts.tolist()
+
+
+def test_step_shape_ramps_up(plain_server, tmp_path):
+    """--shape step: 15, 30, 45, 60 req/s for 1.5 s each (≈225 requests).
+
+    The peak is 60 req/s (not lower) so that Poisson noise cannot hide the ramp: at 30 req/s a
+    steady run would pass the ramp checks a few % of the time, at 60 under 1 %; a steady run at
+    the peak (the shape ignored) sends ≈360 and fails the total's band outright.
+    """
+    run = yzt_load(plain_server, tmp_path, "--shape", "step", "--steps", "4", rate=60, duration="6s")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "step 15-60 req/s for 6 s" in run.stderr
+    check_step_ramp(results(tmp_path), intended_times(tmp_path))
+
+
+def check_surge(doc: dict, times: np.ndarray, base: float) -> None:
+    shape = Shape.from_json(doc["shape"])
+    assert shape.name == "surge" and shape.points[0][1] == base
+    assert times.size == doc["endpoints"]["all"]["count"] == doc["sent"] == doc["scheduled"]
+    low, high = poisson_band(shape.expected_requests())
+    assert low <= times.size <= high, (times.size, shape.expected_requests())
+    seconds = math.ceil(shape.duration)
+    counts, _ = np.histogram(times, bins=range(seconds + 1))
+    expected = [expected_between(shape, k, k + 1) for k in range(seconds)]  # 10 10 47 31 18 13
+    busiest = int(np.argmax(counts))
+    # the surge is real: the busiest second carries at least 2.5 × the base rate (a correct run
+    # misses this with p < 1e-4; steady load at the base rate reaches it with p ≈ 3e-4), and it is
+    # one of the seconds the surge shape makes busy, not a chance peak elsewhere
+    assert counts[busiest] >= 2.5 * base, counts.tolist()
+    assert expected[busiest] >= 2 * base, (counts.tolist(), expected)
+    start = next(t for (t, r), (_, r1) in itertools.pairwise(shape.points) if r1 > r)
+    before = int(np.sum(times < start))
+    low, high = poisson_band(expected_between(shape, 0.0, start))
+    assert low <= before <= high, (before, start)  # the base rate holds until the surge starts
+
+
+def test_scenario_surge_is_real(plain_server, tmp_path):
+    """--scenario launch-day: ×8 at 37.5 % of the run decaying with 1/6 of it, on --rate 10."""
+    run = yzt_load(plain_server, tmp_path, "--scenario", "launch-day", rate=10, duration="6s")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "surge of scenario launch-day: ×8" in run.stderr
+    check_surge(results(tmp_path), intended_times(tmp_path), base=10)
