@@ -93,10 +93,8 @@ def dispute_replay(ctx: RunContext) -> dict[str, Any] | Finding:
     return ctx.once("dispute_replay", flow)
 
 
-@check("OIF-IDEM-1", endpoint="POST /v1/disputes")
-def dispute_replay_identical(ctx: RunContext) -> Iterator[Finding]:
-    """The same dispute body sent again later gets the identical 202 JSON and no second effect."""
-    flow = dispute_replay(ctx)
+def _replayed_once(flow: dict[str, Any] | Finding, first_state: str, what: str) -> Iterator[Finding]:
+    """The replay got the first answer, and the history shows ``first_state`` once (no 2nd effect)."""
     if isinstance(flow, Finding):
         yield flow
         return
@@ -105,10 +103,16 @@ def dispute_replay_identical(ctx: RunContext) -> Iterator[Finding]:
     body = status.json()
     history = body.get("history") if isinstance(body, dict) else None
     if isinstance(history, list):
-        received = [h for h in history if isinstance(h, dict) and h.get("state") == "received"]
-        if len(received) != 1:
-            yield failed(f"{len(received)} 'received' entries in the dispute's history",
+        entries = [h for h in history if isinstance(h, dict) and h.get("state") == first_state]
+        if len(entries) != 1:
+            yield failed(f"{len(entries)} '{first_state}' entries in the {what}'s history",
                          "one: a replay has no second effect", status)
+
+
+@check("OIF-IDEM-1", endpoint="POST /v1/disputes")
+def dispute_replay_identical(ctx: RunContext) -> Iterator[Finding]:
+    """The same dispute body sent again later gets the identical 202 JSON and no second effect."""
+    yield from _replayed_once(dispute_replay(ctx), "received", "dispute")
 
 
 @check("OIF-IDEM-2", endpoint="POST /v1/disputes")
@@ -161,19 +165,7 @@ def cancellation_replay(ctx: RunContext) -> dict[str, Any] | Finding:
 @check("OIF-IDEM-1", endpoint=f"POST {CANCELLATIONS}")
 def cancellation_replay_identical(ctx: RunContext) -> Iterator[Finding]:
     """The same cancellation body sent again later gets the identical 202 JSON and no second effect."""
-    flow = cancellation_replay(ctx)
-    if isinstance(flow, Finding):
-        yield flow
-        return
-    yield from _same(flow["first"], flow["again"])
-    status: Exchange = flow["status"]
-    body = status.json()
-    history = body.get("history") if isinstance(body, dict) else None
-    if isinstance(history, list):
-        accepted = [h for h in history if isinstance(h, dict) and h.get("state") == "accepted"]
-        if len(accepted) != 1:
-            yield failed(f"{len(accepted)} 'accepted' entries in the cancellation's history",
-                         "one: a replay has no second effect", status)
+    yield from _replayed_once(cancellation_replay(ctx), "accepted", "cancellation")
 
 
 @check("OIF-IDEM-2", endpoint=f"POST {CANCELLATIONS}")
