@@ -49,11 +49,12 @@ def refs(c: PlatformClient, s: Subject) -> dict[str, Any]:
     return {x["card_ref"]: by_mask[x["msisdn_masked"]] for x in listed}
 
 
-def expected_outcome(ref: str, card: Any) -> str:
+def expected_outcome(card: Any) -> str:
     """The reference operator's documented outcome rule (yzt.server.lifecycle.dispute_outcome)."""
     import hashlib
 
-    return "confirmed_owner" if card.genuine else OUTCOMES[hashlib.sha256(ref.encode()).digest()[0] % 3]
+    index = hashlib.sha256(card.msisdn.encode()).digest()[0] % 3
+    return "confirmed_owner" if card.genuine else OUTCOMES[index]
 
 
 def find_card(c: PlatformClient, outcome: str, used: set[str]) -> tuple[Subject, str]:
@@ -62,7 +63,7 @@ def find_card(c: PlatformClient, outcome: str, used: set[str]) -> tuple[Subject,
         if outcome != "confirmed_owner" and all(k.genuine for k in s.live_cards):
             continue
         for ref, card in refs(c, s).items():
-            if ref not in used and expected_outcome(ref, card) == outcome:
+            if ref not in used and expected_outcome(card) == outcome:
                 used.add(ref)
                 return s, ref
     raise AssertionError(f"no card with outcome {outcome}")

@@ -41,11 +41,12 @@ def dispute_outcome(card: Card, *, ignore_truth: bool = False) -> str:
     """The outcome the investigation reaches, following the fixture truth (OIF-DSP-5).
 
     A genuine card is confirmed; a non-genuine one is unbound, suspended or cancelled, chosen by a
-    hash of its ref so the choice is stable and all three appear across a fixture set.
+    hash of its number, so the choice is the same for the same fixtures in every database (card_refs
+    are keyed per database) and all three appear across a fixture set.
     """
     if card.genuine or ignore_truth:
         return "confirmed_owner"
-    index = hashlib.sha256(card.ref.encode()).digest()[0] % len(NOT_GENUINE_OUTCOMES)
+    index = hashlib.sha256(card.msisdn.encode()).digest()[0] % len(NOT_GENUINE_OUTCOMES)
     return NOT_GENUINE_OUTCOMES[index]
 
 
