@@ -83,3 +83,16 @@ def test_generated_numbers_stay_in_segments() -> None:
         n = generate_msisdn(rng, RESELLER_SEGMENTS["CUCC"])
         assert len(n) == 11 and n.isdigit()
         assert host_of_segment(n) == ("CUCC", True)
+
+
+def test_logging_filter_masks_tracebacks_too() -> None:
+    try:
+        raise KeyError("13812345678")
+    except KeyError:
+        import sys
+
+        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    assert MaskingFilter().filter(record)
+    text = logging.Formatter().format(record)
+    assert "KeyError" in text and "138****5678" in text
+    assert "13812345678" not in text

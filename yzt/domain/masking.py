@@ -66,6 +66,9 @@ class MaskingFilter(logging.Filter):
         message = record.getMessage()
         record.msg = scrub(message)
         record.args = None
+        if record.exc_info:  # a traceback's exception text may carry a number too
+            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
         return True
 
 
