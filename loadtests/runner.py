@@ -130,11 +130,8 @@ def run_locust(config: RunConfig, secret: bytes, launch: Launch,
             for cmd in commands:
                 procs.append(subprocess.Popen(cmd, cwd=out, env=env, stdout=log, stderr=subprocess.STDOUT,
                                               stdin=subprocess.DEVNULL, start_new_session=True))
-            master = procs[0]
-            try:
-                master.wait(timeout=limit)
-            except subprocess.TimeoutExpired:
-                timed_out = True
+            timed_out = not _wait_with_progress(procs[0], limit, config.lead_s + config.shape.duration,
+                                                out / "locust" / "locust_stats.csv")
             for p in procs[1:]:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     p.wait(timeout=0 if timed_out else 15)
@@ -144,6 +141,42 @@ def run_locust(config: RunConfig, secret: bytes, launch: Launch,
                     _kill(p)
     code = procs[0].returncode if procs and not timed_out else -1
     return LocustOutcome(code, time.monotonic() - started, timed_out, console)
+
+
+def _requests_so_far(stats_csv: Path) -> int | None:
+    """The Aggregated request count of Locust's stats CSV (rewritten about once a second)."""
+    try:
+        for line in stats_csv.read_text(encoding="utf-8").splitlines():
+            fields = line.split(",")
+            if len(fields) > 3 and fields[1] == "Aggregated":
+                return int(fields[2])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _wait_with_progress(master: subprocess.Popen[bytes], limit: float, expected_s: float,
+                        stats_csv: Path) -> bool:
+    """Wait for Locust's master up to ``limit`` seconds; a progress bar on a terminal meanwhile.
+
+    Returns False when the limit ran out. The bar is off when stderr is not a terminal (CI logs).
+    """
+    from tqdm import tqdm
+
+    deadline = time.monotonic() + limit
+    total = max(1, round(expected_s))
+    with tqdm(total=total, unit="s", desc="yzt load", file=sys.stderr, disable=None,
+              leave=False, bar_format="{desc}: {bar} {n:.0f}/{total:.0f} s {postfix}") as bar:
+        began = time.monotonic()
+        while master.poll() is None:
+            if time.monotonic() >= deadline:
+                return False
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                master.wait(timeout=1.0)
+            bar.n = min(total, round(time.monotonic() - began))
+            sent = _requests_so_far(stats_csv)
+            bar.set_postfix_str("" if sent is None else f"{sent} requests", refresh=True)
+    return True
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

@@ -387,3 +387,24 @@ def test_scenario_without_surge_is_a_usage_error():
 
     with pytest.raises(UserError, match=r"--scenario baseline: its arrivals have no surges"):
         scenario_surge("baseline")
+
+
+def test_wait_with_progress_reports_overrun_and_completion(tmp_path):
+    """The wait that shows progress still enforces the hard limit (False) and sees an end (True)."""
+    import subprocess
+
+    from yzt.loadtests.runner import _requests_so_far, _wait_with_progress
+
+    slow = subprocess.Popen(["sleep", "30"])
+    try:
+        assert _wait_with_progress(slow, 1.5, 1.0, tmp_path / "missing.csv") is False
+    finally:
+        slow.kill()
+        slow.wait()
+    quick = subprocess.Popen(["true"])
+    assert _wait_with_progress(quick, 10, 1.0, tmp_path / "missing.csv") is True
+    stats = tmp_path / "locust_stats.csv"
+    stats.write_text("Type,Name,Request Count,Failure Count\nPOST,card-count,40,0\n,Aggregated,57,0\n",
+                     encoding="utf-8")
+    assert _requests_so_far(stats) == 57
+    assert _requests_so_far(tmp_path / "missing.csv") is None
