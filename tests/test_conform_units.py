@@ -204,3 +204,27 @@ def test_outputs_are_masked_escaped_and_well_formed(tmp_path):
     for path in tmp_path.iterdir():
         text = path.read_text("utf-8")
         assert subject.id_number not in text and subject.name not in text, path.name
+
+
+def test_html_page_renders_in_chromium(tmp_path, chromium):
+    """The conformance page as a browser shows it: hostile markup inert, no personal data, no errors."""
+    subject = next(iter(SUBJECTS.values()))
+
+    def hostile(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text=f"<script>alert(1)</script> {subject.id_number}",
+                              headers={"Content-Type": "text/html"})
+    run_checks(hostile, "missing_signature", "no_pii_in_responses",
+               listeners=[reporters.write_html(tmp_path / "report.html")])
+    page = chromium.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("dialog", lambda d: (problems.append("dialog: " + d.message), d.dismiss()))
+    page.goto((tmp_path / "report.html").as_uri())
+    text = page.inner_text("body")
+    assert "OIF-AUTH-1" in text and "OIF-PII-1" in text
+    assert "fail" in text.lower()
+    assert page.locator("table tr").count() >= 3
+    assert subject.id_number not in text and subject.name not in text
+    assert problems == []
+    page.close()
