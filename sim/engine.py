@@ -184,19 +184,9 @@ class Model:
 
     def _records(self) -> ReplicationRecords:
         sc = self.sc
-        ops: dict[str, OperatorRecord] = {op.id: OperatorRecord(op.id) for op in sc.operators}
+        ops: dict[str, OperatorRecord] = {op.id: OperatorRecord(id=op.id) for op in sc.operators}
         for node in self.nodes:
-            r = ops[self.node_owner[node.id]]
-            c = node.counters
-            r.attempts += c.attempts
-            r.successes += c.successes
-            r.errors += c.errors
-            r.timeouts += c.timeouts
-            r.outage_failures += c.outage_failures
-            r.retries += c.retries
-            r.gave_up += c.gave_up
-            r.latency_sum += c.latency_sum
-            r.durations.extend(c.durations)
+            ops[self.node_owner[node.id]].add(node.counters)
         stations = []
         for st in self.stations():
             st.close_books()

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import simpy
 
+from yzt.sim.records import CallCounts
 from yzt.sim.rng import Streams
 from yzt.sim.scenario import OperatorParams
 from yzt.sim.station import Job, Station
@@ -28,22 +28,6 @@ REFUSE_S = 0.05
 """How long a refused connection takes (an outage in ``refuse`` mode)."""
 
 OK, ERROR, TIMEOUT, OUTAGE = 0, 1, 2, 3
-
-
-@dataclass
-class NodeCounters:
-    """Per-node outcome counts (of the sampled stream)."""
-
-    attempts: int = 0
-    successes: int = 0
-    errors: int = 0
-    timeouts: int = 0
-    outage_failures: int = 0
-    retries: int = 0
-    gave_up: int = 0
-    latency_sum: float = 0.0
-    durations: list[float] = field(default_factory=list)
-    """Duration of every successful call, in the order the calls started (for CRN checks)."""
 
 
 class Call(Job):
@@ -91,7 +75,7 @@ class OperatorNode:
             (o.start_h * 3600.0, (o.start_h + o.duration_h) * 3600.0, o.mode) for o in operator.outages
         )
         self._done = done
-        self.counters = NodeCounters()
+        self.counters = CallCounts()
 
     def call(self, query: int, deadline: float) -> None:
         """Start the call of ``query`` now; it must end before ``deadline`` (s)."""

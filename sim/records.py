@@ -41,10 +41,9 @@ class StationRecord:
 
 
 @dataclass
-class OperatorRecord:
-    """Fan-out outcomes at one operator (provincial nodes of a carrier summed)."""
+class CallCounts:
+    """Outcome counts of operator calls (of the sampled stream): kept per node, summed per operator."""
 
-    id: str
     attempts: int = 0
     successes: int = 0
     errors: int = 0
@@ -54,6 +53,26 @@ class OperatorRecord:
     gave_up: int = 0
     latency_sum: float = 0.0
     durations: list[float] = field(default_factory=list)
+    """Duration of every successful call, in the order the calls started (for CRN checks)."""
+
+    def add(self, other: CallCounts) -> None:
+        """Add another node's counts to these (a carrier's provincial nodes into the carrier)."""
+        self.attempts += other.attempts
+        self.successes += other.successes
+        self.errors += other.errors
+        self.timeouts += other.timeouts
+        self.outage_failures += other.outage_failures
+        self.retries += other.retries
+        self.gave_up += other.gave_up
+        self.latency_sum += other.latency_sum
+        self.durations.extend(other.durations)
+
+
+@dataclass
+class OperatorRecord(CallCounts):
+    """Fan-out outcomes at one operator (provincial nodes of a carrier summed)."""
+
+    id: str = field(kw_only=True)
 
 
 @dataclass
