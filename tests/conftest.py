@@ -13,6 +13,24 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    """A clean reference operator (R07, seed 7) for one test module, on a free loopback port."""
+    from yzt.server.testing import running_server
+
+    with running_server() as url:
+        yield url
+
+
+@pytest.fixture
+def c(base_url: str) -> Iterator[Any]:
+    """A platform client for ``base_url`` (signs with the reference's test key)."""
+    from server_helpers import client
+
+    with client(base_url) as platform:
+        yield platform
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     """Debian's chromium driven by Playwright; skipped without it unless YZT_REQUIRE_CHROMIUM=1."""

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from server_helpers import client, query, subject_with
+from server_helpers import query, subject_with
 
 from yzt.client import PlatformClient
-from yzt.server.testing import running_server
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with running_server() as url:
-        yield url
-
-
-@pytest.fixture
-def c(base_url: str) -> Iterator[PlatformClient]:
-    with client(base_url) as platform:
-        yield platform
 
 
 def test_health_and_service_info_need_no_signature(c: PlatformClient) -> None:

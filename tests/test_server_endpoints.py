@@ -6,7 +6,6 @@ One server for the module; tests that move the sandbox clock live in test_server
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,18 +18,6 @@ from yzt.domain.masking import find_pii
 from yzt.server.testing import running_server
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with running_server() as url:
-        yield url
-
-
-@pytest.fixture
-def c(base_url: str) -> Iterator[PlatformClient]:
-    with client(base_url) as platform:
-        yield platform
 
 
 def problem(e: Exchange, status: int, code: str) -> dict[str, Any]:
