@@ -1,0 +1,46 @@
+"""The one verdict vocabulary: order, exit statuses and JUnit mapping."""
+
+from __future__ import annotations
+
+import pytest
+
+from yzt.verdict import Verdict, worst
+
+
+def test_members_are_ordered_best_to_worst() -> None:
+    assert [v.value for v in Verdict] == [
+        "pass", "warning", "waived", "not_applicable", "incomplete", "fail", "error"]
+    assert [v.rank for v in Verdict] == list(range(7))
+
+
+@pytest.mark.parametrize(("parts", "expected"), [
+    ([Verdict.PASS, Verdict.WARNING], Verdict.WARNING),
+    ([Verdict.PASS, Verdict.WAIVED, Verdict.NOT_APPLICABLE], Verdict.NOT_APPLICABLE),
+    ([Verdict.PASS, Verdict.INCOMPLETE], Verdict.INCOMPLETE),
+    ([Verdict.INCOMPLETE, Verdict.FAIL, Verdict.PASS], Verdict.FAIL),
+    ([Verdict.FAIL, Verdict.ERROR], Verdict.ERROR),
+    ([], Verdict.INCOMPLETE),
+])
+def test_worst(parts: list[Verdict], expected: Verdict) -> None:
+    assert worst(parts) is expected
+
+
+def test_exit_codes() -> None:
+    assert {v.value: v.exit_code for v in Verdict} == {
+        "pass": 0, "warning": 0, "waived": 0, "not_applicable": 0,
+        "incomplete": 3, "fail": 1, "error": 2}
+    assert [v for v in Verdict if v.ok] == [
+        Verdict.PASS, Verdict.WARNING, Verdict.WAIVED, Verdict.NOT_APPLICABLE]
+
+
+def test_junit_mapping() -> None:
+    assert Verdict.WARNING.junit == "passed"
+    assert Verdict.WAIVED.junit == Verdict.INCOMPLETE.junit == "skipped"
+    assert Verdict.FAIL.junit == "failure"
+    assert Verdict.ERROR.junit == "error"
+
+
+def test_parse_names_the_known_words() -> None:
+    assert Verdict.parse("not_applicable") is Verdict.NOT_APPLICABLE
+    with pytest.raises(ValueError, match="unknown verdict 'passed'; known verdicts: pass, warning"):
+        Verdict.parse("passed")
