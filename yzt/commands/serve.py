@@ -94,16 +94,16 @@ def list_defects() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
     import logging
     import tempfile
-
-    from aiohttp import web
 
     from yzt.domain.masking import MaskingFilter
     from yzt.server.app import ACCESS_LOG, AccessLogger, create_app
     from yzt.server.config import ServerConfig
     from yzt.server.defects import DEFECTS
     from yzt.server.faults import FaultProfile
+    from yzt.server.http import serve
 
     if args.list_defects:
         print(list_defects())
@@ -144,10 +144,13 @@ def run(args: argparse.Namespace) -> int:
         ACCESS_LOG.setLevel(logging.INFO)
         ACCESS_LOG.propagate = False
         defects = f" with defects {', '.join(sorted(args.defect))}" if args.defect else ""
-        print(f"yzt serve: {args.operator} on http://{args.host}:{args.port}{args.base_path}"
-              f"{defects} (db {config.db})", file=sys.stderr, flush=True)
-        web.run_app(app, host=args.host, port=args.port, print=None,
-                    access_log=None if args.no_access_log else ACCESS_LOG,
-                    access_log_class=AccessLogger, shutdown_timeout=5.0)
+
+        def ready(port: int) -> None:
+            print(f"yzt serve: {args.operator} on http://{args.host}:{port}{args.base_path}"
+                  f"{defects} (db {config.db})", file=sys.stderr, flush=True)
+
+        asyncio.run(serve(app, args.host, args.port,
+                          access_log=None if args.no_access_log else ACCESS_LOG,
+                          access_log_class=AccessLogger, on_ready=ready))
         print("yzt serve: stopped", file=sys.stderr, flush=True)
     return 0

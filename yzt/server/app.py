@@ -38,6 +38,7 @@ from yzt.server.checks import (
 )
 from yzt.server.config import ServerConfig
 from yzt.server.faults import FaultInjector
+from yzt.server.http import HTTP_LAYER
 from yzt.server.problems import Problem, problem_response
 from yzt.server.service_info import service_info
 from yzt.server.store import Cancellation, Card, Dispute, Store
@@ -57,6 +58,8 @@ MAX_BODY = 16 * 1024
 HARD_MAX_BODY = 1 << 20
 FLAKY_EVERY = 50  # the ``flaky`` defect: 1 signed request in 50 (2 %) answers 500
 SLOW_SECONDS = 1.2  # the ``slow`` defect
+#: The whole body must arrive within this many seconds of the handler asking for it.
+BODY_DEADLINE_S = 10.0
 NONCE_PRUNE_EVERY = 1000
 MAX_ADVANCE_SECONDS = 100 * 366 * 86400
 MAX_CLOCK = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
@@ -269,6 +272,16 @@ class Operator:
             raise Problem("unavailable", "injected failure", headers={"Retry-After": retry})
 
     async def _read_body(self, request: web.Request) -> bytes:
+        """The body, within the size limit and :data:`BODY_DEADLINE_S` (a Content-Length larger
+        than what arrives, or a dripping body, must not hold the connection)."""
+        try:
+            async with asyncio.timeout(BODY_DEADLINE_S):
+                return await self._read_body_unbounded(request)
+        except TimeoutError:
+            raise Problem("malformed_request", f"the body did not arrive within {BODY_DEADLINE_S:g} s",
+                          close=True) from None
+
+    async def _read_body_unbounded(self, request: web.Request) -> bytes:
         limit = HARD_MAX_BODY if self.config.has("no-size-limit") else MAX_BODY
         length = request.content_length
         if length is not None:
@@ -501,12 +514,27 @@ class Operator:
         return 200, _json({"now": _iso(now)})
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (CR, LF, ESC…) shown as ``\\xNN``: one request, one line."""
+    return _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
 class AccessLogger(AbstractAccessLogger):
-    """One line a request: method, path, status, milliseconds; scrubbed; never a body."""
+    """One line a request: method, path, status, milliseconds; scrubbed; never a body.
+
+    The path is logged as received (still percent-encoded), so ``%0d%0a`` stays three characters
+    each and cannot start a forged line; control characters are escaped all the same.
+    """
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-        self.logger.info(scrub(f"{request.method} {request.path} {response.status} "
-                               f"{time * 1000:.1f}ms"))
+        if response.get(HTTP_LAYER):
+            line = f"- (unparsable request) {response.status}"
+        else:
+            line = _printable(f"{request.method} {request.raw_path} {response.status}")
+        self.logger.info(scrub(f"{line} {time * 1000:.1f}ms"))
 
 
 def create_app(config: ServerConfig) -> web.Application:
