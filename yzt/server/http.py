@@ -106,9 +106,8 @@ async def serve(app: web.Application, host: str, port: int, *, access_log: loggi
             raise UserError(f"--host {host!r} is not an address this machine can listen on "
                             f"({exc.strerror}); use e.g. --host 127.0.0.1") from None
         except OSError as exc:
-            raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc} "
-                            "(address already in use? pick another --port, or 0 for any free one)"
-                            ) from None
+            raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; is another "
+                            "server using it? pick another --port (0: any free port)") from None
         addresses = runner.addresses  # the real port when 0 was asked
         on_ready(int(addresses[0][1]) if addresses else port)
         await stop.wait()
