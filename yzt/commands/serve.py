@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from yzt.domain.masking import MaskingFilter
     from yzt.server.app import ACCESS_LOG, AccessLogger, create_app
     from yzt.server.config import ServerConfig
-    from yzt.server.defects import DEFECTS
+    from yzt.server.defects import DefectName
     from yzt.server.faults import FaultProfile
     from yzt.server.http import serve
 
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--operator is required (e.g. --operator R07)")
     if not args.key_id:
         raise UserError("--key-id is required (the key id the platform signs with)")
-    unknown = [d for d in args.defect if d not in DEFECTS]
+    unknown = [d for d in args.defect if d not in DefectName.__members__.values()]
     if unknown:
         raise UserError(f"unknown defect {unknown[0]!r} (see yzt serve --list-defects)")
     if not 1 <= args.subjects <= 1_000_000:
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
                 operator_id=args.operator, key_id=args.key_id, secret=secret,
                 db=args.db or Path(tmp) / "operator.sqlite", fixtures=args.fixtures,
                 seed=args.seed if args.seed is not None else 1, subjects=args.subjects,
-                base_path=args.base_path, defects=frozenset(args.defect),
+                base_path=args.base_path, defects=frozenset(DefectName(d) for d in args.defect),
                 sandbox_clock=not args.no_sandbox_clock, bench_hello=args.bench_hello, faults=faults)
         except ValueError as exc:
             raise UserError(str(exc)) from None
@@ -151,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
 
         asyncio.run(serve(app, args.host, args.port,
                           access_log=None if args.no_access_log else ACCESS_LOG,
-                          access_log_class=AccessLogger, on_ready=ready))
+                          access_log_class=AccessLogger, on_ready=ready,
+                          problem_errors=not config.has(DefectName.PLAIN_HTTP_ERRORS)))
         print("yzt serve: stopped", file=sys.stderr, flush=True)
     return 0

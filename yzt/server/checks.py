@@ -67,20 +67,26 @@ def _has_lone_surrogate(doc: Any) -> bool:
     return False
 
 
-def parse_json(body: bytes) -> Any:
+def parse_json(body: bytes, *, guarded: bool = True) -> Any:
     """Decode a UTF-8 JSON body or answer 400 ``malformed_request``.
 
     Fails closed before anything else reads the document: nesting deeper than
     :data:`MAX_JSON_DEPTH`, or a ``\\ud800``-style escape that decodes to a lone surrogate (no
     character, cannot be hashed or stored as UTF-8), is 400 like any other unreadable body.
+    ``guarded=False`` is the ``crash-on-odd-json`` defect: both reach the code behind and end in 500.
     """
+    if not guarded:
+        try:
+            return json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise Problem("malformed_request", f"the body is not JSON: {type(exc).__name__}") from None
     if _too_deep(body):
         raise Problem("malformed_request", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         doc = _DECODER.decode(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise Problem("malformed_request", f"the body is not JSON: {type(exc).__name__}") from None
-    # raw UTF-8 cannot hold a surrogate (decode refuses it): only a \uD8xx-\uDFxx escape can
+    # raw UTF-8 cannot hold a surrogate (decode refuses it): only a \\uD8xx-\\uDFxx escape can
     if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(doc):
         raise Problem("malformed_request", "the body holds a lone surrogate escape "
                       "(\\ud800-\\udfff without its pair), which is not a character")

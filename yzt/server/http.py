@@ -84,12 +84,14 @@ class ProblemAppRunner(web.AppRunner):
 
 async def serve(app: web.Application, host: str, port: int, *, access_log: logging.Logger | None,
                 access_log_class: type[AbstractAccessLogger],
-                on_ready: Callable[[int], None]) -> None:
+                on_ready: Callable[[int], None], problem_errors: bool = True) -> None:
     """Serve ``app`` until SIGTERM or SIGINT; ``on_ready(port)`` once listening.
 
     A busy port, or a host that is not an address of this machine, is a :class:`UserError`.
+    ``problem_errors=False`` (the ``plain-http-errors`` defect) keeps aiohttp's own error pages.
     """
-    runner = ProblemAppRunner(
+    runner_class = ProblemAppRunner if problem_errors else web.AppRunner
+    runner = runner_class(
         app, shutdown_timeout=5.0, access_log=access_log, access_log_class=access_log_class,
         max_line_size=MAX_LINE_SIZE, max_field_size=MAX_FIELD_SIZE, max_headers=MAX_HEADERS,
         lingering_time=LINGERING_S)

@@ -193,10 +193,6 @@ class Store:
         self.db.execute("UPDATE cards SET status = ? WHERE card_ref = ?", (status, card.ref))
 
     # -- nonces (OIF-AUTH-3) -------------------------------------------------------------------
-    def nonce_seen(self, nonce: str, now: float) -> bool:
-        row = self.db.execute("SELECT expires_at FROM nonces WHERE nonce = ?", (nonce,)).fetchone()
-        return row is not None and row[0] >= now
-
     def claim_nonce(self, nonce: str, expires_at: int, now: float) -> bool:
         """Record a nonce in one statement; False when it was already seen and has not expired."""
         cursor = self.db.execute(
