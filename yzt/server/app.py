@@ -275,6 +275,8 @@ class Operator:
     async def _read_body(self, request: web.Request) -> bytes:
         """The body, within the size limit and :data:`BODY_DEADLINE_S` (a Content-Length larger
         than what arrives, or a dripping body, must not hold the connection)."""
+        if request.content.is_eof():  # all of it arrived with the headers: no timer needed
+            return await self._read_body_unbounded(request)
         try:
             async with asyncio.timeout(BODY_DEADLINE_S):
                 return await self._read_body_unbounded(request)
