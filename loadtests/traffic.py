@@ -15,15 +15,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from yzt.conformance import endpoints
 from yzt.loadtests.shapes import Shape
 from yzt.signing import format_time, make_ticket, signed_headers
 
-#: Endpoints by short name: (method, protocol path, expected status, response schema).
+#: Endpoints by short name: (method, protocol path, expected status, response schema), from the
+#: protocol's one endpoint table (the signed requests about a subject).
 ENDPOINTS: dict[str, tuple[str, str, int, str]] = {
-    "card-count": ("POST", "/v1/card-count", 200, "card_count_response"),
-    "card-details": ("POST", "/v1/card-details", 200, "card_details_response"),
-    "disputes": ("POST", "/v1/disputes", 202, "dispute_accepted"),
-    "cancellations": ("POST", "/v1/cancellations", 202, "cancellation_accepted"),
+    e.name: (e.method, e.path, e.success_status, e.response_schema) for e in endpoints.business()
 }
 ENDPOINT_NAMES: tuple[str, ...] = tuple(ENDPOINTS)
 
