@@ -65,8 +65,3 @@ _DEFECTS = (
 DEFECTS: dict[str, Defect] = {d.name: d for d in _DEFECTS}
 if len(DEFECTS) != len(_DEFECTS):  # pragma: no cover - guards the table above
     raise RuntimeError("duplicate defect name")
-
-
-def defect_names_for(requirement: str) -> list[str]:
-    """Names of the defects that break ``requirement``."""
-    return [d.name for d in _DEFECTS if d.requirement == requirement]
