@@ -33,7 +33,8 @@ SCHEMA_REQUIREMENT = {
     "card_count_response": "OIF-CNT-2", "card_details_response": "OIF-DET-1",
     "dispute_accepted": "OIF-DSP-2", "dispute_status": "OIF-DSP-2",
     "cancellation_accepted": "OIF-CXL-2", "cancellation_status": "OIF-CXL-2",
-    "service_info": "OIF-INFO-1",
+    "service_info": "OIF-INFO-1", "health": "unnumbered:HEALTH",
+    "sandbox_clock_response": "unnumbered:SANDBOX-CLOCK",
 }
 
 

@@ -28,6 +28,7 @@ class Requirement:
     id: str
     kind: Literal["protocol", "sla"]
     text: str
+    text_zh: str
     regulation: tuple[str, ...]
     checks: tuple[str, ...]
 
@@ -53,6 +54,7 @@ def _entries(section: str, prefix: str) -> dict[str, Requirement]:
             id=prefix + key,
             kind=raw["kind"],
             text=raw["text"],
+            text_zh=raw["text_zh"],
             regulation=tuple(raw["regulation"]),
             checks=tuple(raw["checks"]),
         )
@@ -61,7 +63,7 @@ def _entries(section: str, prefix: str) -> dict[str, Requirement]:
 
 
 def protocol_version() -> str:
-    """The protocol.md version the catalogue was written against."""
+    """The protocol version the catalogue states (``docs/protocol.md`` carries it too)."""
     version: str = _catalogue()["protocol_version"]
     return version
 
@@ -74,6 +76,12 @@ def load_requirements() -> dict[str, Requirement]:
 def load_unnumbered() -> dict[str, Requirement]:
     """Rules the protocol states without an id, keyed ``unnumbered:<KEY>``."""
     return _entries("unnumbered", UNNUMBERED_PREFIX)
+
+
+def regulation_phrases() -> dict[str, str]:
+    """Each phrase of the regulator that a requirement cites, with its meaning in English."""
+    phrases: dict[str, str] = dict(_catalogue()["phrases"])
+    return phrases
 
 
 def citable_ids() -> frozenset[str]:

@@ -33,7 +33,15 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from yzt.domain.masking import scrub
 from yzt.loadtests.shapes import intended_times
-from yzt.loadtests.traffic import ENDPOINT_NAMES, KINDS, RequestBuilder, RunConfig, classify, people_for
+from yzt.loadtests.traffic import (
+    COLUMNS,
+    ENDPOINT_NAMES,
+    RequestBuilder,
+    RunConfig,
+    classify,
+    load_record,
+    people_for,
+)
 
 CONFIG = RunConfig.load(Path(os.environ["YZT_LOAD_CONFIG"]))
 SECRET = os.environ.get("YZT_SECRET", "").encode("utf-8")
@@ -132,8 +140,8 @@ class Generator:
                     resp.failure(f"{kind} (HTTP {status})")
         finally:
             self.in_flight.pop(key, None)
-        self.rows.append((code, at, t_send - self.origin - at, t_done - self.origin - at,
-                          KINDS.index(kind), 1.0 if early else 0.0))
+        self.rows.append(load_record(code, at, t_send - self.origin - at, t_done - self.origin - at,
+                                     kind, early))
 
     def _inspect(self, endpoint: str, schema: str, person: int, content: bytes | None,
                  sample: bool) -> str:
@@ -173,7 +181,7 @@ class Generator:
             if (self.exhausted and not self.in_flight and self.cpu_window) or now > hard_end:
                 break
         for code, at, t_send in list(self.in_flight.values()):  # still unanswered at the hard end
-            self.rows.append((code, at, t_send - self.origin - at, now - at, KINDS.index("timeout"), 0.0))
+            self.rows.append(load_record(code, at, t_send - self.origin - at, now - at, "timeout", False))
         self.finish()
 
     def summary(self) -> dict[str, Any]:
@@ -206,7 +214,7 @@ class Generator:
 def write_records(summary: dict[str, Any], rows: list[Any]) -> None:
     raw = Path(CONFIG.out_dir) / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    array = np.asarray(rows, dtype=np.float64).reshape(-1, 6)
+    array = np.asarray(rows, dtype=np.float64).reshape(-1, len(COLUMNS))
     np.save(raw / f"rows-{summary['tag']}.npy", array)
     (raw / f"gen-{summary['tag']}.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
 

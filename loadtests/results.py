@@ -18,12 +18,9 @@ from typing import Any
 import numpy as np
 
 from yzt.loadtests.thresholds import Threshold
-from yzt.loadtests.traffic import ENDPOINT_NAMES, ERROR_KINDS, KINDS
+from yzt.loadtests.traffic import COLUMNS, ENDPOINT_NAMES, ERROR_KINDS, KINDS, Col
 from yzt.reports.junit import Case
 
-#: Columns of a raw record (``raw/rows-*.npy``): endpoint index, intended send time (s from the
-#: start), send lag (s), latency from the intended time (s), outcome kind index, picked ahead (0/1).
-COLUMNS = ("endpoint", "intended_s", "send_lag_s", "latency_s", "kind", "ahead")
 #: The generator offered too little when fewer than this share of the scheduled slots went out.
 MIN_OFFERED = 0.95
 #: A generator process using more than this share of one core is saturated (Python uses one).
@@ -152,8 +149,8 @@ def load_raw(raw_dir: Path) -> tuple[np.ndarray, list[dict[str, Any]]]:
 
 
 def endpoint_stats(name: str, rows: np.ndarray, duration_s: float) -> EndpointStats:
-    lat_ms = rows[:, 3] * 1000.0
-    kinds = rows[:, 4].astype(int)
+    lat_ms = rows[:, Col.LATENCY_S] * 1000.0
+    kinds = rows[:, Col.KIND].astype(int)
     by_kind = {k: int(np.sum(kinds == i)) for i, k in enumerate(KINDS)}
     errors = sum(by_kind[k] for k in ERROR_KINDS)
     n = int(rows.shape[0])
@@ -191,12 +188,12 @@ def generator_health(rows: np.ndarray, gens: Sequence[dict[str, Any]], target_ra
         if cpu >= CPU_SATURATED:
             reasons.append(f"generator process {g['tag']} used {cpu * 100:.0f} % of a CPU core: it was "
                            "saturated, so latencies include the generator's own delay")
-    ahead = rows[rows[:, 5] > 0.5, 2] if sent else np.empty(0)
+    ahead = rows[rows[:, Col.AHEAD] > 0.5, Col.SEND_LAG_S] if sent else np.empty(0)
     wake_lag = percentile(ahead, 95) if ahead.size else 0.0
     if ahead.size >= 20 and wake_lag > MAX_WAKE_LAG_S:
         reasons.append(f"the generator's event loop sent on-time slots {wake_lag * 1000:.0f} ms late "
                        f"(p95 > {MAX_WAKE_LAG_S * 1000:.0f} ms): it was starved of CPU")
-    late_picked = int(np.sum(rows[:, 5] < 0.5)) if sent else 0
+    late_picked = int(np.sum(rows[:, Col.AHEAD] < 0.5)) if sent else 0
     info = {
         "processes": list(gens), "scheduled": scheduled, "sent": sent,
         "offered_rate": round(offered_rate, 3),
@@ -216,7 +213,7 @@ def evaluate(raw_dir: Path, thresholds: Sequence[Threshold], target_rate: float,
         raise RuntimeError(f"no generator records in {raw_dir}: the generator did not finish")
     stats: dict[str, EndpointStats] = {}
     for i, name in enumerate(ENDPOINT_NAMES):
-        stats[name] = endpoint_stats(name, rows[rows[:, 0] == i], duration_s)
+        stats[name] = endpoint_stats(name, rows[rows[:, Col.ENDPOINT] == i], duration_s)
     stats["all"] = endpoint_stats("all", rows, duration_s)
     results = judge(thresholds, stats)
     reasons, info = generator_health(rows, gens, target_rate, duration_s)

@@ -15,7 +15,6 @@ from typing import Any
 from yzt.domain.topology import LatencySla, SlaProfile
 from yzt.errors import InputFileError
 
-METRICS = ("p50", "p90", "p95", "p99", "p99.9", "max", "mean", "error_ratio")
 _EXPR_RE = re.compile(
     r"^\s*(?:p\(?(?P<pct>\d+(?:\.\d+)?)\)?|(?P<name>max|mean|avg|error_ratio))\s*"
     r"(?P<op><=|<)\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|%)?\s*$"

@@ -12,20 +12,45 @@ import random
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+from yzt.conformance import endpoints
 from yzt.loadtests.shapes import Shape
 from yzt.signing import format_time, make_ticket, signed_headers
 
-#: Endpoints by short name: (method, protocol path, expected status, response schema).
+#: Endpoints by short name: (method, protocol path, expected status, response schema), from the
+#: protocol's one endpoint table (the signed requests about a subject).
 ENDPOINTS: dict[str, tuple[str, str, int, str]] = {
-    "card-count": ("POST", "/v1/card-count", 200, "card_count_response"),
-    "card-details": ("POST", "/v1/card-details", 200, "card_details_response"),
-    "disputes": ("POST", "/v1/disputes", 202, "dispute_accepted"),
-    "cancellations": ("POST", "/v1/cancellations", 202, "cancellation_accepted"),
+    e.name: (e.method, e.path, e.success_status, e.response_schema) for e in endpoints.business()
 }
 ENDPOINT_NAMES: tuple[str, ...] = tuple(ENDPOINTS)
+
+class Col(IntEnum):
+    """Columns of a raw load record (one row of ``raw/rows-*.npy``), by name.
+
+    ``rows[:, Col.LATENCY_S]`` reads a column of the record array; :func:`load_record` writes a row.
+    """
+
+    ENDPOINT = 0  # index into ENDPOINT_NAMES
+    INTENDED_S = 1  # intended send time, seconds from the start
+    SEND_LAG_S = 2  # how late the request went out, seconds
+    LATENCY_S = 3  # latency measured from the intended time, seconds
+    KIND = 4  # outcome kind, index into KINDS
+    AHEAD = 5  # 1.0 when the slot was picked ahead of its time (on time), else 0.0
+
+
+#: Column names of a raw record, in file order.
+COLUMNS: tuple[str, ...] = tuple(c.name.lower() for c in Col)
+
+
+def load_record(endpoint: int, intended_s: float, send_lag_s: float, latency_s: float, kind: str,
+                ahead: bool) -> tuple[float, float, float, float, float, float]:
+    """One raw record, its columns in :class:`Col` order."""
+    return (float(endpoint), intended_s, send_lag_s, latency_s, float(KINDS.index(kind)),
+            1.0 if ahead else 0.0)
+
 
 #: Outcome kinds, in the order the raw files code them (index = code).
 KINDS: tuple[str, ...] = ("ok", "http_5xx", "http_429", "timeout", "connection", "schema",

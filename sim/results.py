@@ -91,6 +91,7 @@ def replication_metrics(rec: ReplicationRecords) -> Metrics:
             "timeouts": o.timeouts * scale,
             "outage_failures": o.outage_failures * scale,
             "gave_up_queries": o.gave_up * scale,
+            "retries": o.retries * scale,  # the extra load retries put on the operator
             "latency_mean_ms": _share(o.latency_sum, o.successes) * 1000.0,
         }
         if st is not None:

@@ -408,3 +408,13 @@ def test_wait_with_progress_reports_overrun_and_completion(tmp_path):
                      encoding="utf-8")
     assert _requests_so_far(stats) == 57
     assert _requests_so_far(tmp_path / "missing.csv") is None
+
+
+def test_load_record_columns_are_named_in_file_order() -> None:
+    from yzt.loadtests.traffic import COLUMNS, KINDS, Col, load_record
+
+    assert COLUMNS == ("endpoint", "intended_s", "send_lag_s", "latency_s", "kind", "ahead")
+    row = load_record(2, 1.5, 0.01, 0.2, "timeout", True)
+    assert len(row) == len(COLUMNS)
+    assert row[Col.ENDPOINT] == 2 and row[Col.INTENDED_S] == 1.5 and row[Col.SEND_LAG_S] == 0.01
+    assert row[Col.LATENCY_S] == 0.2 and KINDS[int(row[Col.KIND])] == "timeout" and row[Col.AHEAD] == 1.0

@@ -9,7 +9,7 @@ import pytest
 from yzt.conformance import requirements
 from yzt.conformance.requirements import Requirement, load_requirements, load_unnumbered
 
-#: Every requirement id of protocol.md v1.1, written out by hand on purpose: a change to the
+#: Every requirement id of the protocol (v1.2), written out by hand on purpose: a change to the
 #: catalogue must be a deliberate change here too.
 EXPECTED = {
     *(f"OIF-T-{i}" for i in range(1, 4)),
@@ -32,7 +32,7 @@ EXPECTED = {
     "SLA-DSP-1",
     "SLA-CXL-1",
 }
-#: Regulation phrases that regulation.md ties to specific ids (a sample, checked both ways).
+#: Regulation phrases tied to specific ids (a sample, checked both ways).
 PHRASES = {
     "身份验证不合规": {"OIF-VER-1", "OIF-VER-2", "OIF-VER-3", "OIF-VER-4"},
     "明示办理流程": {"OIF-INFO-1"},
@@ -47,11 +47,12 @@ PHRASES = {
 def test_catalogue_holds_exactly_the_protocol_ids():
     assert len(EXPECTED) == 40
     assert set(load_requirements()) == EXPECTED
-    assert requirements.protocol_version() == "1.1"
+    assert requirements.protocol_version() == "1.2"
 
 
 def test_unnumbered_rules_are_kept_apart():
-    assert set(load_unnumbered()) == {"unnumbered:HEALTH", "unnumbered:SANDBOX-CLOCK"}
+    assert set(load_unnumbered()) == {"unnumbered:HEALTH", "unnumbered:SANDBOX-CLOCK",
+                                      "unnumbered:EXTRA-MEMBERS", "unnumbered:REFUSALS"}
     assert not set(load_unnumbered()) & EXPECTED
 
 
@@ -83,3 +84,45 @@ def test_requirement_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         req.text = "changed"  # type: ignore[misc]
     assert isinstance(req, Requirement)
+
+
+UNNUMBERED = ["unnumbered:HEALTH", "unnumbered:SANDBOX-CLOCK", "unnumbered:EXTRA-MEMBERS",
+              "unnumbered:REFUSALS"]
+
+
+@pytest.mark.parametrize("req_id", [*sorted(EXPECTED), *UNNUMBERED])
+def test_every_entry_has_its_chinese_text(req_id):
+    req = {**load_requirements(), **load_unnumbered()}[req_id]
+    han = [ch for ch in req.text_zh if "\u4e00" <= ch <= "\u9fff"]
+    assert len(han) >= 5, req.text_zh
+    # the codes, statuses and member names a rule cites survive translation
+    for token in ("401", "403", "404", "409", "413", "422", "429", "503", "card_count", "card_ref",
+                  "verification_required", "idempotency_conflict", "OIF-PII-1", "OIF-CXL-1"):
+        if token in req.text:
+            assert token in req.text_zh, (req_id, token)
+
+
+def test_a_catalogue_entry_without_chinese_text_is_refused(tmp_path, monkeypatch):
+    import yaml
+
+    from yzt.errors import InputFileError
+
+    path = requirements._path()
+    doc = yaml.safe_load(path.read_text("utf-8"))
+    del doc["requirements"]["OIF-T-1"]["text_zh"]
+    broken = tmp_path / "requirements.yaml"
+    broken.write_text(yaml.safe_dump(doc, allow_unicode=True), "utf-8")
+    monkeypatch.setattr(requirements, "_path", lambda: broken)
+    requirements._catalogue.cache_clear()
+    try:
+        with pytest.raises(InputFileError, match="text_zh"):
+            requirements._catalogue()
+    finally:
+        requirements._catalogue.cache_clear()
+
+
+def test_every_cited_phrase_has_its_meaning():
+    phrases = requirements.regulation_phrases()
+    cited = {p for r in [*load_requirements().values(), *load_unnumbered().values()] for p in r.regulation}
+    assert cited <= set(phrases)
+    assert set(PHRASES) <= set(phrases)

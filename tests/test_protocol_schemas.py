@@ -17,7 +17,7 @@ from yzt.domain.idnumber import check_digit, generate_id_number, name_problem
 SCHEMA_DIR = Path(schemas.__file__).resolve().parent / "schema"
 QUERY_ID = "3f2b8c1e-9d4a-4c6b-8e2f-1a7d5c9b0e34"
 ID_NUMBER = generate_id_number(random.Random(7), birth=date(1980, 1, 2), want_x=False)
-#: The protocol's table of problem codes (protocol.md § Cross-cutting rules).
+#: The protocol's table of problem codes (docs/protocol.md, "Error codes").
 PROBLEM_CODES = {
     "malformed_request": 400,
     "signature_invalid": 401,

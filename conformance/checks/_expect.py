@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from yzt.client import Exchange
-from yzt.conformance import schemas
+from yzt.conformance import endpoints, schemas
 from yzt.conformance.registry import Finding, failed
-
-UUID_PATH = "[0-9a-fA-F-]{36}"
-ENDPOINT_SCHEMAS: tuple[tuple[str, re.Pattern[str], int, str], ...] = (
-    ("POST", re.compile(r"/v1/card-count"), 200, "card_count_response"),
-    ("POST", re.compile(r"/v1/card-details"), 200, "card_details_response"),
-    ("POST", re.compile(r"/v1/disputes"), 202, "dispute_accepted"),
-    ("GET", re.compile(rf"/v1/disputes/{UUID_PATH}"), 200, "dispute_status"),
-    ("POST", re.compile(r"/v1/cancellations"), 202, "cancellation_accepted"),
-    ("GET", re.compile(rf"/v1/cancellations/{UUID_PATH}"), 200, "cancellation_status"),
-    ("GET", re.compile(r"/v1/service-info"), 200, "service_info"),
-)
 
 
 def outcome(ex: Exchange) -> str:
@@ -54,10 +42,10 @@ def json_answer(ex: Exchange, status: int = 200) -> dict[str, Any] | Finding:
 
 def schema_for(ex: Exchange) -> str | None:
     """The schema a successful answer to this request must satisfy."""
-    for method, path, status, name in ENDPOINT_SCHEMAS:
-        if ex.method == method and path.fullmatch(ex.path) and ex.status == status:
-            return name
-    return None
+    endpoint = endpoints.find(ex.method, ex.path)
+    if endpoint is None or ex.status != endpoint.success_status:
+        return None
+    return endpoint.response_schema
 
 
 def schema_findings(ex: Exchange, name: str, *, ignore: tuple[str, ...] = ()) -> Iterator[Finding]:

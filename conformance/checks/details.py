@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from yzt.client import Exchange
-from yzt.conformance.checks._expect import json_answer, outcome, schema_findings
+from yzt.conformance.checks._expect import json_answer, schema_findings
 from yzt.conformance.checks.count import count_sample
 from yzt.conformance.context import RunContext
 from yzt.conformance.registry import Finding, NothingToJudge, check, failed, not_testable
@@ -200,7 +200,3 @@ def listed_msisdns(ex: Exchange, subject: Subject) -> dict[str, dict[str, Any]]:
         if truth is not None:
             out[truth.msisdn] = card
     return out
-
-
-def outcome_of(ex: Exchange) -> str:
-    return outcome(ex)

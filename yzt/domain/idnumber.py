@@ -75,11 +75,6 @@ def is_valid_id_number(value: object, today: date | None = None) -> bool:
     return id_number_problem(value, today) is None
 
 
-def birth_date(value: str) -> date:
-    """The birth date encoded in a valid ID number."""
-    return date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
-
-
 def generate_id_number(
     rng: random.Random,
     *,

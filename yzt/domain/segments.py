@@ -28,7 +28,6 @@ RESELLER_SEGMENTS: dict[str, tuple[str, ...]] = {
     "CTCC": ("162", "1700", "1701", "1702"),
 }
 
-CARRIERS = tuple(CARRIER_SEGMENTS)
 MSISDN_RE = re.compile(r"1[3-9][0-9]{9}")
 
 

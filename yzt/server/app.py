@@ -25,6 +25,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
+from yzt.conformance import endpoints
 from yzt.domain.masking import mask_msisdn, scrub
 from yzt.domain.topology import load_topology
 from yzt.server import lifecycle
@@ -70,7 +71,9 @@ _TIMESTAMP = re.compile(f"[0-9]{{1,{TIMESTAMP_MAX_DIGITS}}}")
 SIGNATURE_LENGTH = 64  # lower-case hex HMAC-SHA256
 MAX_SIGNED_FIELD = 8190  # no header field is longer (the HTTP layer's bound); HMAC work is bounded
 ACCESS_LOG = logging.getLogger("yzt.server.access")
-_STATUS_PATH = re.compile(r"/v1/(disputes|cancellations)/([^/]+)")
+#: ``GET /v1/<kind>/{id}``: the status endpoints of the OpenAPI document.
+_STATUS_PATH = re.compile(r"/v1/({})/([^/]+)".format("|".join(
+    e.name.split("/")[0] for e in endpoints.endpoints() if e.method == "GET" and "{" in e.path)))
 
 Result = tuple[int, bytes]
 STORE_KEY: web.AppKey[Store] = web.AppKey("store", Store)
@@ -120,14 +123,15 @@ class Operator:
         self.alt_refs: dict[str, Card] = {}
         if config.has(D.CARD_REF_CONTAINS_MSISDN):
             self.alt_refs = {self._msisdn_ref(c): c for c in store.cards_by_ref.values()}
-        self.routes: dict[str, dict[str, Callable[..., Result]]] = {
-            "/v1/card-count": {"POST": self.card_count},
-            "/v1/card-details": {"POST": self.card_details},
-            "/v1/disputes": {"POST": self.submit_dispute},
-            "/v1/cancellations": {"POST": self.submit_cancellation},
-        }
+        handlers: dict[str, Callable[..., Result]] = {
+            "cardCount": self.card_count, "cardDetails": self.card_details,
+            "createDispute": self.submit_dispute, "createCancellation": self.submit_cancellation}
         if config.sandbox_clock:
-            self.routes["/v1/sandbox/clock"] = {"POST": self.sandbox_clock}
+            handlers["sandboxClock"] = self.sandbox_clock
+        self.routes: dict[str, dict[str, Callable[..., Result]]] = {}
+        for endpoint in endpoints.endpoints():  # paths and methods from the OpenAPI document
+            if endpoint.operation_id in handlers:
+                self.routes.setdefault(endpoint.path, {})[endpoint.method] = handlers[endpoint.operation_id]
         self._apply_due(store.now())
 
     # -- card refs (OIF-DET-3) ----------------------------------------------------------------
