@@ -9,7 +9,7 @@ draws in start order, back-off jitter in finish order); when an array runs short
 returns ``status 1`` and the caller draws a longer prefix of the same stream and runs it again.
 
 Time series: an event at time ``x`` changes every sample taken at ``t_k >= x``; kernels add ±1 at
-``ceil(x / step)`` into an increment array, the caller takes the cumulative sum.
+``ceil(x / inv)`` into an increment array, the caller takes the cumulative sum.
 
 Outputs are float64 vectors indexed by the ``F_*``/``S_*`` constants below.
 """
@@ -89,9 +89,10 @@ def _grow(h: np.ndarray) -> np.ndarray:
 
 
 @_compiled
-def _tick(inc: np.ndarray, x: float, step: float, d: int) -> None:
+def _tick(inc: np.ndarray, x: float, inv_step: float, d: int) -> None:
+    """Samples at ``t_k = k * step >= x`` see the event: +d from index ceil(x / step) on."""
     if x < INF:
-        k = math.ceil(x / step)
+        k = int(x * inv_step) + 1
         if k < inc.size:
             inc[k] += d
 
@@ -128,9 +129,13 @@ def fanout_node(arr: np.ndarray, deadline_s: float, servers: int, lat: np.ndarra
     retries re-entering the queue; per query the final answer time goes into ``done_max`` (max),
     a give-up into ``done_fail``, an answer after the end of the run into ``done_nd``."""
     out = np.zeros(F_SIZE)
+    inv = 1.0 / step
     n = arr.size
-    busy = np.empty(max(1, min(servers, 1024)) if servers > 0 else 1, np.float64)
-    nb = 0
+    # Finish times of the calls holding a connection, sorted, in ring[head:tail]: most calls end
+    # soon after they start, so an insertion from the top is nearly always O(1).
+    ring = np.empty(1024, np.float64)
+    r_head = 0
+    r_tail = 0
     fifo = np.empty(1024, np.float64)  # starts of queued jobs (monotone): queue length
     f_head = 0
     f_tail = 0
@@ -191,18 +196,17 @@ def fanout_node(arr: np.ndarray, deadline_s: float, servers: int, lat: np.ndarra
             done_nd[q] = True
             continue
         arrivals += 1
-        _tick(inc_q, a, step, 1)
         # the earliest free connection
         if servers <= 0:
             s = a
         else:
-            while nb > 0 and busy[0] <= a:
-                nb = _hpop(busy, nb)
-            if nb < servers:
+            while r_head < r_tail and ring[r_head] <= a:
+                r_head += 1
+            if r_tail - r_head < servers:
                 s = a
             else:
-                s = busy[0]
-                nb = _hpop(busy, nb)
+                s = ring[r_head]
+                r_head += 1
         # queue length bookkeeping (starts are monotone: the queue is a FIFO of start times)
         while f_head < f_tail and fifo[f_head] <= a:
             f_head += 1
@@ -220,13 +224,16 @@ def fanout_node(arr: np.ndarray, deadline_s: float, servers: int, lat: np.ndarra
                 max_q = f_tail - f_head
         if s >= end_s:
             q_area += end_s - a
+            _tick(inc_q, a, inv, 1)
             done_nd[q] = True
             continue
         started += 1
         wait_sum += s - a
         q_area += s - a
-        _tick(inc_q, s, step, -1)
-        _tick(inc_b, s, step, 1)
+        if s > a:
+            _tick(inc_q, a, inv, 1)
+            _tick(inc_q, s, inv, -1)
+        _tick(inc_b, s, inv, 1)
         att += 1
         attempts += 1
         mode = -1
@@ -264,11 +271,21 @@ def fanout_node(arr: np.ndarray, deadline_s: float, servers: int, lat: np.ndarra
         svc_sum += dur
         f = s + dur
         if servers > 0:
-            if nb >= busy.size:
-                busy = _grow(busy)
-            nb = _hpush(busy, nb, f)
+            if r_tail >= ring.size:
+                if r_head > 0:
+                    ring[: r_tail - r_head] = ring[r_head:r_tail]
+                    r_tail -= r_head
+                    r_head = 0
+                if r_tail >= ring.size:
+                    ring = _grow(ring)
+            k = r_tail
+            while k > r_head and ring[k - 1] > f:
+                ring[k] = ring[k - 1]
+                k -= 1
+            ring[k] = f
+            r_tail += 1
         b_area += min(f, end_s) - s
-        _tick(inc_b, f, step, -1)
+        _tick(inc_b, f, inv, -1)
         if outcome == 0:
             if f < end_s:
                 successes += 1
@@ -309,6 +326,7 @@ def sms_gateway(arr: np.ndarray, query: np.ndarray, channels: int, submit_s: flo
     is the SimPy one, and the resubmissions form a FIFO. ``order_q``/``order_f`` receive the
     delivered messages in finish order (for the after-reply draws)."""
     out = np.zeros(S_SIZE)
+    inv = 1.0 / step
     n = arr.size
     busy = np.empty(max(channels, 1), np.float64)
     nb = 0
@@ -337,7 +355,7 @@ def sms_gateway(arr: np.ndarray, query: np.ndarray, channels: int, submit_s: flo
         if a >= end_s:
             continue
         arrivals += 1
-        _tick(inc, a, step, 1)
+        _tick(inc, a, inv, 1)
         while nb > 0 and busy[0] <= a:
             nb = _hpop(busy, nb)
         if nb < channels:
@@ -369,7 +387,7 @@ def sms_gateway(arr: np.ndarray, query: np.ndarray, channels: int, submit_s: flo
         f = s + submit_s
         nb = _hpush(busy, nb, f)
         b_area += min(f, end_s) - s
-        _tick(inc, f, step, -1)
+        _tick(inc, f, inv, -1)
         if f >= end_s:
             continue
         if kf >= fail.size:
@@ -421,6 +439,7 @@ def staffed_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, pat_e
     Per processed job (arrival order): ``j_id`` input index (-1: a repeat), arrival, start (inf:
     not started), leave (finish, abandonment time, or inf), flags (bit 2 set: abandoned)."""
     out = np.zeros(S_SIZE)
+    inv = 1.0 / step
     n = arr.size
     busy = np.empty(64, np.float64)
     nb = 0
@@ -459,8 +478,8 @@ def staffed_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, pat_e
             kp += 1
         else:
             pat = INF
-        _tick(inc_q, a, step, 1)
-        _tick(inc_b, a, step, 1)
+        _tick(inc_q, a, inv, 1)
+        _tick(inc_b, a, inv, 1)
         # earliest t >= max(a, last start) with busy(t) < servers(t)
         t = max(a, last_start)
         give_up = a + pat
@@ -502,8 +521,8 @@ def staffed_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, pat_e
         j_arr[nj] = a
         if abandon:
             q_area += min(give_up, end_s) - a
-            _tick(inc_q, give_up, step, -1)
-            _tick(inc_b, give_up, step, -1)
+            _tick(inc_q, give_up, inv, -1)
+            _tick(inc_b, give_up, inv, -1)
             if give_up < end_s:
                 abandoned += 1
                 wait_sum += give_up - a
@@ -523,7 +542,7 @@ def staffed_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, pat_e
         started += 1
         wait_sum += s - a
         q_area += s - a
-        _tick(inc_q, s, step, -1)
+        _tick(inc_q, s, inv, -1)
         if ks >= svc.size:
             out[S_STATUS] = 3
             return out
@@ -535,7 +554,7 @@ def staffed_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, pat_e
             busy = _grow(busy)
         nb = _hpush(busy, nb, f)
         b_area += min(f, end_s) - s
-        _tick(inc_b, f, step, -1)
+        _tick(inc_b, f, inv, -1)
         j_start[nj] = s
         j_leave[nj] = f
         j_flags[nj] = fl
