@@ -449,6 +449,7 @@ def staffed_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, pat_e
     rep_h.pop()
     i = kp = ks = kr = ke = ko = nj = seq = 0
     last_start = 0.0
+    blocked = 0.0
     arrivals = started = abandoned = 0
     wait_sum = svc_sum = q_area = b_area = 0.0
     max_q = 0
@@ -481,10 +482,17 @@ def staffed_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, pat_e
         _tick(inc_q, a, inv, 1)
         _tick(inc_b, a, inv, 1)
         # earliest t >= max(a, last start) with busy(t) < servers(t)
-        t = max(a, last_start)
+        # FCFS: not before the caller ahead started, nor before a caller ahead who waited in
+        # vain left (no server came free while they waited)
+        t = max(a, last_start, blocked)
         give_up = a + pat
         abandon = False
         while True:
+            if t > give_up:  # (also when the caller ahead starts only after this one's patience)
+                abandon = True
+                break
+            if t >= end_s:
+                break
             while nb > 0 and busy[0] <= t:
                 nb = _hpop(busy, nb)
             if nb < _servers_at(bp_t, bp_c, t):
@@ -494,14 +502,11 @@ def staffed_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, pat_e
             if nb > 0 and busy[0] < nxt:
                 nxt = busy[0]
             t = nxt
-            if t > give_up:
-                abandon = True
-                break
-            if t >= end_s or t == INF:
-                break
         if abandon:
             leave = give_up
             s = INF
+            if give_up > blocked:
+                blocked = give_up
         else:
             s = t
             leave = s
