@@ -179,8 +179,12 @@ OPERATOR_METRICS = ("attempts_per_query", "error_share", "gave_up_queries",
 def shortened(name: str) -> Scenario:
     """A shipped scenario cut to a size SimPy runs in about a second a replication."""
     sc = load_scenario(name)
-    per_day = min(sc.arrivals.queries_per_day, 40_000.0)
-    return with_overrides(sc, horizon_h=3.0, drain_h=72.0, arrivals={"queries_per_day": per_day})
+    arrivals: dict[str, Any] = {"queries_per_day": min(sc.arrivals.queries_per_day, 40_000.0)}
+    if sc.arrivals.surges:  # keep the first surge, moved inside the shortened horizon
+        s = sc.arrivals.surges[0]
+        arrivals["surges"] = [{"start_h": 1.0, "peak_multiplier": s.peak_multiplier,
+                               "decay_h": 1.0}]
+    return with_overrides(sc, horizon_h=3.0, drain_h=72.0, arrivals=arrivals)
 
 
 def compare(sc: Scenario, reps: int, seed: int = 1) -> list[tuple[str, str, Any, Any]]:
