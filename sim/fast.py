@@ -127,7 +127,7 @@ def _run_node(sc: Scenario, streams: Streams, nid: str, op: OperatorParams, arr:
     o_start = np.asarray([o.start_h * 3600.0 for o in op.outages], dtype=np.float64)
     o_end = np.asarray([(o.start_h + o.duration_h) * 3600.0 for o in op.outages], dtype=np.float64)
     o_refuse = np.asarray([1 if o.mode == "refuse" else 0 for o in op.outages], dtype=np.int64)
-    size = [n + n // 8 + 256, n + n // 8 + 256, n // 16 + 256]
+    size = [n + n // 32 + 256, n + n // 32 + 256, n // 16 + 256]
     if op.outages:
         size = [2 * s for s in size]
     while True:
