@@ -49,22 +49,25 @@ def bench(queries: int, seed: int = 1) -> tuple[int, int, float]:
     return len(model.verified), model.env.events, seconds
 
 
-def national_day_cli(out: Path) -> tuple[float, float, int]:
-    """Wall seconds and peak RSS (MiB) of ``yzt sim national-day --engine fast -n 1``; exit code."""
+def national_day_cli(out: Path) -> tuple[float, float, float, int]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MiB) of
+    ``yzt sim national-day --engine fast --replications 1``, and its exit code."""
     import resource
     import subprocess
     import sys
 
     cmd = [sys.executable, "-m", "yzt", "sim", "national-day", "--engine", "fast",
            "--replications", "1", "--quiet", "--out", str(out)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    peak = r1.ru_maxrss
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
-    return wall, max(peak, before) / 1024.0, proc.returncode
+    return wall, cpu, peak / 1024.0, proc.returncode
 
 
 def ratio(scale_down: int, seed: int = 1) -> tuple[int, float, float]:
@@ -103,9 +106,9 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as tmp:
             for label in ("first run", "second run"):
-                wall, peak, code = national_day_cli(Path(tmp))
+                wall, cpu, peak, code = national_day_cli(Path(tmp))
                 print(f"yzt sim national-day --engine fast --replications 1 ({label}): "
-                      f"{wall:.2f} s wall, peak RSS {peak:.0f} MiB, exit {code}")
+                      f"{wall:.2f} s wall, {cpu:.2f} s CPU, peak RSS {peak:.0f} MiB, exit {code}")
         q, simpy, fast = ratio(args.scale_down)
         print(f"national-day at 1/{args.scale_down} ({q} verified queries, one replication): "
               f"SimPy {simpy:.2f} s, fast {fast:.3f} s, ratio {simpy / fast:.0f}x")
