@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 from yzt.client import Exchange
 from yzt.conformance import schemas
 from yzt.conformance.checks._expect import schema_for
-from yzt.conformance.checks.pii import shaped_like_pii
-from yzt.domain.masking import mask_id_number, mask_name, scrub
+from yzt.conformance.checks.pii import leaked_values
+from yzt.domain.masking import KnownValues, mask_id_number, mask_name, scrub
 from yzt.errors import InputFileError
 from yzt.validation import read_text
 
@@ -149,8 +149,8 @@ def _sensitive(ex: Exchange) -> dict[str, str]:
     return out
 
 
-def judge(where: str, ex: Exchange, known: dict[str, str]) -> Iterator[Problem]:
-    """Every problem of one recorded exchange."""
+def judge(where: str, ex: Exchange, known: dict[str, str] | KnownValues) -> Iterator[Problem]:
+    """Every problem of one recorded exchange (``known``: fixture values → masked forms)."""
     label = f"{where} ({ex.method} {ex.path} → {ex.status})"
     status = ex.status or 0
     body = ex.json()
@@ -176,13 +176,14 @@ def judge(where: str, ex: Exchange, known: dict[str, str]) -> Iterator[Problem]:
                                                   f"the HTTP status {status}")
         if status in (429, 503) and not ex.response_headers.get("retry-after", "").strip():
             yield Problem(label, "OIF-ERR-2", f"{status} without Retry-After")
-    secrets = {**known, **_sensitive(ex)}
     texts = ex.response_body.decode("utf-8", errors="replace") + "\n" + "\n".join(
         f"{k}: {v}" for k, v in ex.response_headers.items())
     if body is not None:
         texts += "\n" + json.dumps(body, ensure_ascii=False)
-    leaked = sorted({masked for value, masked in secrets.items() if value in texts})
-    leaked += sorted(set(shaped_like_pii(texts)) - set(leaked))
+    matcher = known if isinstance(known, KnownValues) else KnownValues(known)
+    leaked = leaked_values(texts, matcher)
+    leaked += sorted({masked for value, masked in _sensitive(ex).items()
+                      if value in texts and masked not in leaked})
     if leaked:
         yield Problem(label, "OIF-PII-1", f"full personal data in the response: {', '.join(leaked[:4])}")
 
@@ -190,6 +191,7 @@ def judge(where: str, ex: Exchange, known: dict[str, str]) -> Iterator[Problem]:
 def validate_file(path: Path, known: dict[str, str] | None = None) -> tuple[int, list[Problem]]:
     """(number of exchanges, problems) of a recorded file; messages are masked."""
     records = read_exchanges(path)
+    matcher = KnownValues(known or {})
     problems = [Problem(p.where, p.requirement, scrub(p.message))
-                for where, ex in records for p in judge(where, ex, known or {})]
+                for where, ex in records for p in judge(where, ex, matcher)]
     return len(records), problems

@@ -5,7 +5,7 @@ It prints its port on the first line of standard output and serves until killed.
 - ``drip``: headers at once, then the body one byte every 2 s (a Content-Length it never reaches);
 - ``drip-headers``: the status line and headers themselves one byte every 2 s;
 - ``endless``: a chunked body that never ends, sent as fast as the reader takes it;
-- ``big``: a complete 10 MB body of digits (the worst case for a scan for ID numbers);
+- ``big``: a complete 10 MB JSON body, a string of digits (the hard case for a scan for numbers);
 - ``deep``: a complete JSON body nested 200,000 levels deep.
 
 ``--health-ok`` answers ``GET /v1/health`` properly (with a ``Date`` header), so that tools which
@@ -89,7 +89,9 @@ async def _hostile(mode: str, writer: asyncio.StreamWriter) -> None:
             writer.write(framed)
             await writer.drain()
     elif mode == "big":
-        body = (b"1380013800011010519491231002" * (BIG_BYTES // 28 + 1))[:BIG_BYTES]
+        digits = b"31415926535897932384626433832795028841971693993751"
+        filler = (digits * (BIG_BYTES // len(digits) + 1))[:BIG_BYTES - 13]
+        body = b'{"filler":"' + filler + b'"}'
         writer.write(_head("200 OK", {**json_head, "Content-Length": str(len(body))}) + body)
         await writer.drain()
     elif mode == "deep":
@@ -113,6 +115,8 @@ def running(mode: str, *, health_ok: bool = False) -> Iterator[str]:
     finally:
         proc.kill()
         proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 async def main() -> None:
