@@ -27,7 +27,7 @@ from yzt.conformance.checks._expect import schema_for
 from yzt.conformance.checks.pii import leaked_values
 from yzt.domain.masking import KnownValues, mask_id_number, mask_name, scrub
 from yzt.errors import InputFileError
-from yzt.validation import read_text
+from yzt.validation import TooDeepError, parse_json, read_text
 
 SCHEMA_REQUIREMENT = {
     "card_count_response": "OIF-CNT-2", "card_details_response": "OIF-DET-1",
@@ -77,21 +77,40 @@ def _from_jsonl(path: Path, text: str) -> Iterator[tuple[str, Exchange]]:
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
+            raw = parse_json(line)
             req, resp = raw["request"], raw["response"]
             target = req.get("path") or req["url"]
             out.append((f"line {lineno}", _exchange(
                 str(req["method"]), str(target), dict(req.get("headers") or {}),
-                _body_bytes(req.get("body")), int(resp["status"]), dict(resp.get("headers") or {}),
-                _body_bytes(resp.get("body")))))
+                _body_bytes(req.get("body")), http_status(resp["status"], "response.status"),
+                dict(resp.get("headers") or {}), _body_bytes(resp.get("body")))))
         except json.JSONDecodeError as exc:
             problems.append(f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})")
+        except (_BadStatus, TooDeepError) as exc:
+            problems.append(f"line {lineno}: {exc}")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             problems.append(f"line {lineno}: not a record {{request: {{method, path|url, …}}, "
                             f"response: {{status, …}}}} (missing or bad {exc})")
     if problems:
         raise InputFileError(str(path), problems)
     yield from out
+
+
+class _BadStatus(ValueError):
+    """A recorded status that no HTTP answer can have."""
+
+
+def http_status(value: Any, field: str) -> int:
+    """A recorded HTTP status: an integer 100-599 (``-1`` or ``1e308`` are no answer's status)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _BadStatus(f"{field} {value!r} is not an HTTP status (an integer 100-599)")
+    try:
+        number = float(value)
+    except ValueError:
+        raise _BadStatus(f"{field} {value!r} is not an HTTP status (an integer 100-599)") from None
+    if not (100 <= number <= 599 and number == int(number)):
+        raise _BadStatus(f"{field} {value!r} is not an HTTP status (an integer 100-599)")
+    return int(number)
 
 
 def _har_headers(items: Any) -> dict[str, str]:
@@ -110,7 +129,10 @@ def _from_har(path: Path, document: Any) -> Iterator[tuple[str, Exchange]]:
             post = (req.get("postData") or {}).get("text") or ""
             out.append((f"entry {i}", _exchange(
                 str(req["method"]), str(req["url"]), _har_headers(req.get("headers")),
-                post.encode(), int(resp["status"]), _har_headers(resp.get("headers")), raw)))
+                post.encode(), http_status(resp["status"], f"log.entries[{i}].response.status"),
+                _har_headers(resp.get("headers")), raw)))
+    except _BadStatus as exc:
+        raise InputFileError(str(path), [str(exc)]) from None
     except (KeyError, TypeError, ValueError) as exc:
         raise InputFileError(str(path), [f"not a HAR file log.entries[…] with request and response "
                                          f"(missing or bad {exc})"]) from None
@@ -123,9 +145,11 @@ def read_exchanges(path: Path) -> list[tuple[str, Exchange]]:
     stripped = text.lstrip()
     if stripped.startswith("{") and '"log"' in stripped[:200]:
         try:
-            return list(_from_har(path, json.loads(text)))
+            return list(_from_har(path, parse_json(text)))
         except json.JSONDecodeError:
             pass  # JSON Lines whose first record mentions "log"
+        except ValueError as exc:
+            raise InputFileError(str(path), [str(exc)]) from None
     records = list(_from_jsonl(path, text))
     if not records:
         raise InputFileError(str(path), ["the file holds no exchanges"])
