@@ -100,7 +100,7 @@ def test_an_unwritable_output_folder_is_refused(place: Path, capsys: pytest.Capt
     locked = place / "a-folder"
     locked.chmod(0o500)
     try:
-        _refused(CONFORM + ["--out", str(locked / "out")], capsys, "argument --out", "not writable")
+        _refused([*CONFORM, "--out", str(locked / "out")], capsys, "argument --out", "not writable")
     finally:
         locked.chmod(0o700)
 
@@ -109,9 +109,9 @@ def test_an_unwritable_output_folder_is_refused(place: Path, capsys: pytest.Capt
 def test_fixture_file_that_is_a_folder_or_cannot_be_opened(place: Path, unix_socket: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     base = ["conform", UNREACHABLE, "--operator", "R07", "--key-id", "k"]
-    _refused(base + ["--fixtures", str(place / "a-folder")], capsys, "a-folder", "is a directory")
-    _refused(base + ["--fixtures", str(unix_socket)], capsys, str(unix_socket), "cannot read")
-    _refused(base + ["--fixtures", str(place / "nothing.jsonl")], capsys, "file not found")
+    _refused([*base, "--fixtures", str(place / "a-folder")], capsys, "a-folder", "is a directory")
+    _refused([*base, "--fixtures", str(unix_socket)], capsys, str(unix_socket), "cannot read")
+    _refused([*base, "--fixtures", str(place / "nothing.jsonl")], capsys, "file not found")
 
 
 def test_fixture_file_that_is_binary_or_deep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -135,15 +135,15 @@ def test_bad_secret_files(content: bytes, named: str, tmp_path: Path,
                           capsys: pytest.CaptureFixture[str]) -> None:
     secret = tmp_path / "secret"
     secret.write_bytes(content)
-    _refused(CONFORM + ["--secret-file", str(secret)], capsys, "--secret-file", named)
+    _refused([*CONFORM, "--secret-file", str(secret)], capsys, "--secret-file", named)
 
 
 def test_secret_file_that_is_a_folder_or_cannot_be_opened(place: Path, unix_socket: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    _refused(CONFORM + ["--secret-file", str(place / "a-folder")], capsys, "--secret-file",
+    _refused([*CONFORM, "--secret-file", str(place / "a-folder")], capsys, "--secret-file",
              "is a directory")
-    _refused(CONFORM + ["--secret-file", str(unix_socket)], capsys, "--secret-file", "cannot read")
-    _refused(CONFORM + ["--secret-file", str(place / "missing")], capsys, "--secret-file",
+    _refused([*CONFORM, "--secret-file", str(unix_socket)], capsys, "--secret-file", "cannot read")
+    _refused([*CONFORM, "--secret-file", str(place / "missing")], capsys, "--secret-file",
              "cannot read")
 
 
@@ -151,7 +151,7 @@ def test_secret_file_that_is_a_folder_or_cannot_be_opened(place: Path, unix_sock
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1", "0", "1e400", "soon"])
 def test_conform_timeout_must_be_finite_and_positive(value: str,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    _refused(CONFORM + ["--timeout", value], capsys, "argument --timeout")
+    _refused([*CONFORM, "--timeout", value], capsys, "argument --timeout")
 
 
 @pytest.mark.parametrize("url", ["http://[::1", "http://[::1]:99999", "http://127.0.0.1:x",
