@@ -108,7 +108,8 @@ def time_conform(pythonpath: str | None) -> tuple[float, int]:
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "yzt", "conform", url, "--operator", "R07",
                                "--key-id", "k", "--seed", "7", "--subjects", "300", "--timeout", "5"],
-                              env=env, capture_output=True, text=True, timeout=900)
+                              env=env, capture_output=True, text=True, timeout=900,
+                              cwd=pythonpath)  # ``-m`` puts the working folder first on the path
         return time.perf_counter() - started, done.returncode
     finally:
         server.shutdown()
