@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from yzt.server.defects import DEFECTS
+from yzt.server.defects import DefectName
 from yzt.server.faults import FaultProfile
 
 
@@ -25,20 +25,23 @@ class ServerConfig:
     seed: int = 1
     subjects: int = 200
     base_path: str = ""
-    defects: frozenset[str] = frozenset()
+    defects: frozenset[DefectName] = frozenset()
     sandbox_clock: bool = True
     bench_hello: bool = False
     faults: FaultProfile = field(default_factory=FaultProfile)
 
     def __post_init__(self) -> None:
-        unknown = sorted(self.defects - DEFECTS.keys())
+        names = {str(d) for d in self.defects}
+        unknown = sorted(names - set(DefectName))
         if unknown:
             raise ValueError(f"unknown defect(s): {', '.join(unknown)} (see yzt serve --list-defects)")
+        # names given as plain strings become members, so has() compares like with like
+        object.__setattr__(self, "defects", frozenset(DefectName(n) for n in names))
         if self.base_path and (not self.base_path.startswith("/") or self.base_path.endswith("/")):
             raise ValueError(f"base path {self.base_path!r} must start with / and not end with /")
         if not self.secret:
             raise ValueError("the shared secret must not be empty")
 
-    def has(self, defect: str) -> bool:
+    def has(self, defect: DefectName) -> bool:
         """True when the seeded defect ``defect`` is switched on."""
         return defect in self.defects
