@@ -21,12 +21,19 @@ import httpx
 from yzt.client import Exchange, PlatformClient
 from yzt.conformance.registry import Finding, not_testable
 from yzt.domain.idnumber import check_digit, generate_id_number
-from yzt.domain.masking import mask_id_number, mask_msisdn, mask_name, scrub
+from yzt.domain.masking import KnownValues, mask_id_number, mask_msisdn, mask_name, scrub
 from yzt.fixtures import FixtureSet, Subject
 
 T = TypeVar("T")
 #: After this many consecutive timeouts the target counts as hung: later requests are not sent.
 MAX_CONSECUTIVE_TIMEOUTS = 3
+#: …and after this many timeouts in all (an endpoint that times out every other request).
+MAX_TIMEOUTS = 10
+#: No run sends more exchanges than this (retries included; a clean run sends about 520). With each
+#: exchange ended by ``--timeout`` and each overload retry waiting at most MAX_RETRY_WAIT_S, a run
+#: ends within MAX_EXCHANGES × (timeout + MAX_RETRY_WAIT_S) whatever the endpoint does
+#: (docs/conformance.md, "How long a run can take").
+MAX_EXCHANGES = 2000
 _ID_LIKE = re.compile(r"[0-9]{17}[0-9Xx]")
 #: A 429/503 is retried this many times, after its Retry-After (capped, so a run stays short).
 MAX_OVERLOAD_RETRIES = 3
@@ -58,6 +65,7 @@ class RecordingClient(PlatformClient):
         self.recorded: list[Recorded] = []
         self.current_check = "(setup)"
         self._timeouts_in_a_row = 0
+        self._timeouts = 0
 
     def send(self, method: str, path: str, *, retry_overload: bool = True,
              **kwargs: Any) -> Exchange:
@@ -79,11 +87,20 @@ class RecordingClient(PlatformClient):
             exchange = Exchange(method.upper(), path, {}, b"",
                                 error=f"not sent: the endpoint timed out {MAX_CONSECUTIVE_TIMEOUTS} "
                                       f"times in a row (hung; per-request timeout {self.timeout_s:g} s)")
+        elif self._timeouts >= MAX_TIMEOUTS:
+            exchange = Exchange(method.upper(), path, {}, b"",
+                                error=f"not sent: the endpoint timed out {MAX_TIMEOUTS} times in this "
+                                      f"run (per-request timeout {self.timeout_s:g} s)")
+        elif len(self.recorded) >= MAX_EXCHANGES:
+            exchange = Exchange(method.upper(), path, {}, b"",
+                                error=f"not sent: this run already sent {MAX_EXCHANGES} requests")
         else:
             exchange = super().send(method, path, **kwargs)
             if exchange.error == "timed out":
-                exchange.error = f"timed out (no answer within {self.timeout_s:g} s)"
+                exchange.error = (f"timed out (no complete answer within {self.timeout_s:g} s: "
+                                  "connect, headers and body together)")
                 self._timeouts_in_a_row += 1
+                self._timeouts += 1
             else:
                 self._timeouts_in_a_row = 0
         self.recorded.append(Recorded(self.current_check, exchange))
@@ -104,6 +121,7 @@ class RunContext:
     _cache: dict[str, Any] = field(default_factory=dict)
     _taken: set[str] = field(default_factory=set)
     _secrets: dict[str, str] = field(default_factory=dict)
+    _matcher: KnownValues | None = None
 
     def __post_init__(self) -> None:
         self.subjects: list[Subject] = list(self.fixtures.subjects().values())
@@ -213,9 +231,9 @@ class RunContext:
 
     def mask(self, text: str) -> str:
         """Mask every known name, ID number and MSISDN, then anything else that looks like one."""
-        for value in sorted(self._secrets, key=len, reverse=True):
-            if value in text:
-                text = text.replace(value, self._secrets[value])
+        if self._matcher is None or len(self._matcher) != len(self._secrets):  # values only grow
+            self._matcher = KnownValues(self._secrets)
+        text = self._matcher.mask(text)
         text = _ID_LIKE.sub(lambda m: mask_id_number(m.group(0)), text)
         return scrub(text)
 

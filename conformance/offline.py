@@ -24,10 +24,10 @@ from urllib.parse import urlsplit
 from yzt.client import Exchange
 from yzt.conformance import schemas
 from yzt.conformance.checks._expect import schema_for
-from yzt.conformance.checks.pii import shaped_like_pii
-from yzt.domain.masking import mask_id_number, mask_name, scrub
+from yzt.conformance.checks.pii import leaked_values
+from yzt.domain.masking import KnownValues, mask_id_number, mask_name, scrub
 from yzt.errors import InputFileError
-from yzt.validation import read_text
+from yzt.validation import TooDeepError, parse_json, read_text
 
 SCHEMA_REQUIREMENT = {
     "card_count_response": "OIF-CNT-2", "card_details_response": "OIF-DET-1",
@@ -78,21 +78,40 @@ def _from_jsonl(path: Path, text: str) -> Iterator[tuple[str, Exchange]]:
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
+            raw = parse_json(line)
             req, resp = raw["request"], raw["response"]
             target = req.get("path") or req["url"]
             out.append((f"line {lineno}", _exchange(
                 str(req["method"]), str(target), dict(req.get("headers") or {}),
-                _body_bytes(req.get("body")), int(resp["status"]), dict(resp.get("headers") or {}),
-                _body_bytes(resp.get("body")))))
+                _body_bytes(req.get("body")), http_status(resp["status"], "response.status"),
+                dict(resp.get("headers") or {}), _body_bytes(resp.get("body")))))
         except json.JSONDecodeError as exc:
             problems.append(f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})")
+        except (_BadStatus, TooDeepError) as exc:
+            problems.append(f"line {lineno}: {exc}")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             problems.append(f"line {lineno}: not a record {{request: {{method, path|url, …}}, "
                             f"response: {{status, …}}}} (missing or bad {exc})")
     if problems:
         raise InputFileError(str(path), problems)
     yield from out
+
+
+class _BadStatus(ValueError):
+    """A recorded status that no HTTP answer can have."""
+
+
+def http_status(value: Any, field: str) -> int:
+    """A recorded HTTP status: an integer 100-599 (``-1`` or ``1e308`` are no answer's status)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _BadStatus(f"{field} {value!r} is not an HTTP status (an integer 100-599)")
+    try:
+        number = float(value)
+    except ValueError:
+        raise _BadStatus(f"{field} {value!r} is not an HTTP status (an integer 100-599)") from None
+    if not (100 <= number <= 599 and number == int(number)):
+        raise _BadStatus(f"{field} {value!r} is not an HTTP status (an integer 100-599)")
+    return int(number)
 
 
 def _har_headers(items: Any) -> dict[str, str]:
@@ -111,7 +130,10 @@ def _from_har(path: Path, document: Any) -> Iterator[tuple[str, Exchange]]:
             post = (req.get("postData") or {}).get("text") or ""
             out.append((f"entry {i}", _exchange(
                 str(req["method"]), str(req["url"]), _har_headers(req.get("headers")),
-                post.encode(), int(resp["status"]), _har_headers(resp.get("headers")), raw)))
+                post.encode(), http_status(resp["status"], f"log.entries[{i}].response.status"),
+                _har_headers(resp.get("headers")), raw)))
+    except _BadStatus as exc:
+        raise InputFileError(str(path), [str(exc)]) from None
     except (KeyError, TypeError, ValueError) as exc:
         raise InputFileError(str(path), [f"not a HAR file log.entries[…] with request and response "
                                          f"(missing or bad {exc})"]) from None
@@ -124,9 +146,11 @@ def read_exchanges(path: Path) -> list[tuple[str, Exchange]]:
     stripped = text.lstrip()
     if stripped.startswith("{") and '"log"' in stripped[:200]:
         try:
-            return list(_from_har(path, json.loads(text)))
+            return list(_from_har(path, parse_json(text)))
         except json.JSONDecodeError:
             pass  # JSON Lines whose first record mentions "log"
+        except ValueError as exc:
+            raise InputFileError(str(path), [str(exc)]) from None
     records = list(_from_jsonl(path, text))
     if not records:
         raise InputFileError(str(path), ["the file holds no exchanges"])
@@ -150,8 +174,8 @@ def _sensitive(ex: Exchange) -> dict[str, str]:
     return out
 
 
-def judge(where: str, ex: Exchange, known: dict[str, str]) -> Iterator[Problem]:
-    """Every problem of one recorded exchange."""
+def judge(where: str, ex: Exchange, known: dict[str, str] | KnownValues) -> Iterator[Problem]:
+    """Every problem of one recorded exchange (``known``: fixture values → masked forms)."""
     label = f"{where} ({ex.method} {ex.path} → {ex.status})"
     status = ex.status or 0
     body = ex.json()
@@ -177,13 +201,14 @@ def judge(where: str, ex: Exchange, known: dict[str, str]) -> Iterator[Problem]:
                                                   f"the HTTP status {status}")
         if status in (429, 503) and not ex.response_headers.get("retry-after", "").strip():
             yield Problem(label, "OIF-ERR-2", f"{status} without Retry-After")
-    secrets = {**known, **_sensitive(ex)}
     texts = ex.response_body.decode("utf-8", errors="replace") + "\n" + "\n".join(
         f"{k}: {v}" for k, v in ex.response_headers.items())
     if body is not None:
         texts += "\n" + json.dumps(body, ensure_ascii=False)
-    leaked = sorted({masked for value, masked in secrets.items() if value in texts})
-    leaked += sorted(set(shaped_like_pii(texts)) - set(leaked))
+    matcher = known if isinstance(known, KnownValues) else KnownValues(known)
+    leaked = leaked_values(texts, matcher)
+    leaked += sorted({masked for value, masked in _sensitive(ex).items()
+                      if value in texts and masked not in leaked})
     if leaked:
         yield Problem(label, "OIF-PII-1", f"full personal data in the response: {', '.join(leaked[:4])}")
 
@@ -191,6 +216,7 @@ def judge(where: str, ex: Exchange, known: dict[str, str]) -> Iterator[Problem]:
 def validate_file(path: Path, known: dict[str, str] | None = None) -> tuple[int, list[Problem]]:
     """(number of exchanges, problems) of a recorded file; messages are masked."""
     records = read_exchanges(path)
+    matcher = KnownValues(known or {})
     problems = [Problem(p.where, p.requirement, scrub(p.message))
-                for where, ex in records for p in judge(where, ex, known or {})]
+                for where, ex in records for p in judge(where, ex, matcher)]
     return len(records), problems

@@ -46,6 +46,8 @@ from yzt.loadtests.traffic import (
 CONFIG = RunConfig.load(Path(os.environ["YZT_LOAD_CONFIG"]))
 SECRET = os.environ.get("YZT_SECRET", "").encode("utf-8")
 ROW_CHUNK = 5000
+#: Bodies are read up to this size; a larger answer is cut, counted as a broken answer ("schema").
+MAX_BODY_BYTES = 1 << 20
 
 try:  # the conformance schemas; without them the load still runs, and the results say so
     from yzt.conformance.schemas import validate as _validate
@@ -123,22 +125,40 @@ class Generator:
         t_send = time.perf_counter()
         key = id(prep)
         self.in_flight[key] = (code, at, t_send)
+        # One deadline for the whole exchange (connect, headers, body): the client's own timeouts
+        # count per socket read, so a body dripping a byte a second would never trip them.
+        deadline = gevent.Timeout(CONFIG.timeout_s)
+        deadline.start()
         try:
             with client.request(prep.method, prep.path, data=prep.body, headers=prep.headers,
-                                name=prep.endpoint, catch_response=True) as resp:
+                                name=prep.endpoint, catch_response=True, stream=True) as resp:
+                content, too_large = _read_capped(resp)
                 t_done = time.perf_counter()
                 error = repr(resp.error) if getattr(resp, "error", None) else None
                 status = int(resp.status_code or 0)
                 kind = classify(status, error, prep.expected)
                 sample = VALIDATE is not None and self.builder.rng.random() < CONFIG.schema_sample
-                if kind == "ok" and (sample or prep.endpoint == "card-details"):
-                    kind = self._inspect(prep.endpoint, prep.schema, prep.person, resp.content, sample)
+                if kind == "ok" and too_large:
+                    self._example(f"{prep.endpoint}: body over {MAX_BODY_BYTES} bytes")
+                    kind = "schema"
+                elif kind == "ok" and (sample or prep.endpoint == "card-details"):
+                    kind = self._inspect(prep.endpoint, prep.schema, prep.person, content, sample)
                 resp.request_meta["response_time"] = (t_done - self.origin - at) * 1000
+                resp.request_meta["response_length"] = len(content)
                 if kind == "ok":
                     resp.success()
                 else:
                     resp.failure(f"{kind} (HTTP {status})")
+        except gevent.Timeout as fired:
+            if fired is not deadline:
+                raise
+            t_done, kind = time.perf_counter(), "timeout"
+            events.request.fire(  # type: ignore[no-untyped-call]
+                request_type=prep.method, name=prep.endpoint, response_length=0,
+                response_time=(t_done - self.origin - at) * 1000, context={},
+                exception=TimeoutError(f"no complete answer in {CONFIG.timeout_s:g} s"))
         finally:
+            deadline.close()
             self.in_flight.pop(key, None)
         self.rows.append(load_record(code, at, t_send - self.origin - at, t_done - self.origin - at,
                                      kind, early))
@@ -209,6 +229,25 @@ class Generator:
         else:
             write_records(summary, self.rows)
         self.finished = True
+
+
+def _read_capped(resp: Any) -> tuple[bytes, bool]:
+    """(body, cut) of a streamed response: at most MAX_BODY_BYTES are kept; an endless or huge
+    body is cut there and its connection closed instead of read to the end."""
+    raw = getattr(resp, "_response", None)
+    if raw is None:  # no HTTP answer (a connection error): nothing to read
+        return b"", False
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = raw.read(65536)
+        if not chunk:
+            return b"".join(chunks), False
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raw.release()  # an unfinished message: the pool closes the socket instead of reusing it
+            return b"".join(chunks)[:MAX_BODY_BYTES], True
 
 
 def write_records(summary: dict[str, Any], rows: list[Any]) -> None:

@@ -32,19 +32,23 @@ def locustfile_path() -> Path:
 
 
 def check_reachable(url: str, timeout: float = 3.0) -> None:
-    """GET ``/v1/health`` before any load; exit 2 with a plain message when the target is not there."""
-    import httpx
+    """GET ``/v1/health`` before any load; exit 2 with a plain message when the target is not there.
 
+    Through :class:`~yzt.client.PlatformClient`, so the probe itself ends within ``timeout`` however
+    slowly the target answers (connect, headers and body together).
+    """
+    from yzt.client import PlatformClient
+
+    with PlatformClient(url, "", b"", timeout=timeout) as client:
+        exchange = client.send("GET", "/v1/health", sign=False)
     health = url.rstrip("/") + "/v1/health"
-    try:
-        response = httpx.get(health, timeout=timeout)
-    except httpx.ConnectError as exc:
-        reason = "connection refused" if "refused" in str(exc).lower() else str(exc) or "connect error"
-        raise UserError(f"cannot reach {url} — {reason} (is the operator running?)") from None
-    except httpx.HTTPError as exc:
-        raise UserError(f"cannot reach {url} — {type(exc).__name__}: {exc}") from None
-    if response.status_code != 200:
-        raise UserError(f"{health} answered HTTP {response.status_code}, expected 200: check the base URL")
+    if exchange.error and exchange.error.startswith("cannot connect"):
+        reason = "connection refused" if "refused" in exchange.error.lower() else exchange.error
+        raise UserError(f"cannot reach {url} — {reason} (is the operator running?)")
+    if exchange.error or exchange.status is None:
+        raise UserError(f"cannot reach {url} — {health}: {exchange.error}")
+    if exchange.status != 200:
+        raise UserError(f"{health} answered HTTP {exchange.status}, expected 200: check the base URL")
 
 
 def operator_clock_offset(url: str, key_id: str, secret: bytes, timeout: float = 3.0) -> float:

@@ -22,8 +22,8 @@ SHAPES = ("steady", "step", "surge")
 _DURATION_RE = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?")
 
 
-def parse_duration(text: str, flag: str = "--duration") -> float:
-    """``60s``, ``2m``, ``1m30s``, ``1h`` or a bare number of seconds → seconds (> 0)."""
+def parse_duration(text: str, flag: str = "--duration", *, max_s: float = math.inf) -> float:
+    """``60s``, ``2m``, ``1m30s``, ``1h`` or a bare number of seconds → seconds in (0, ``max_s``]."""
     value = text.strip().lower()
     seconds: float | None = None
     if re.fullmatch(r"\d+(?:\.\d+)?", value):
@@ -35,6 +35,8 @@ def parse_duration(text: str, flag: str = "--duration") -> float:
         raise UserError(f"{flag} {text!r} is not a duration: write it like 60s, 2m or 1m30s")
     if seconds <= 0:
         raise UserError(f"{flag} {text!r} must be longer than 0 s")
+    if not seconds <= max_s:
+        raise UserError(f"{flag} {text!r} is longer than the {max_s:g} s allowed")
     return seconds
 
 

@@ -35,8 +35,7 @@ def rate_per_s(arr: Arrivals, t_s: np.ndarray) -> np.ndarray:
 
 def rate_bound(arr: Arrivals) -> float:
     """An upper bound of :func:`rate_per_s` for thinning."""
-    return (arr.queries_per_day / 86_400.0 * max(arr.diurnal)
-            * (1.0 + sum(s.peak_multiplier - 1.0 for s in arr.surges)))
+    return arr.peak_rate_per_s()
 
 
 @dataclass(frozen=True)

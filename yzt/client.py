@@ -10,18 +10,113 @@ judge it and a report can show it, masked.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpcore
 import httpx
 
 from yzt.signing import format_time, make_ticket, new_nonce, signed_headers
 
 #: Responses larger than this are cut and recorded as ``error="body too large"``.
 MAX_RESPONSE_BYTES = 1 << 20
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write ends by the current exchange's deadline.
+
+    httpx's timeouts count per socket operation, so a server that drips one byte every two seconds
+    never trips a 5 s read timeout. Here each operation gets only the time left of the whole
+    exchange (connect, headers and body together), and none once it has run out.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream, backend: _DeadlineBackend) -> None:
+        self._inner = inner
+        self._backend = backend
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._backend.budget(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._backend.budget(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname,
+                                      self._backend.budget(timeout, httpcore.ConnectTimeout))
+        return _DeadlineStream(inner, self._backend)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's socket backend, with one deadline per exchange (set by :meth:`exchange`)."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+        self._local = threading.local()
+
+    @contextmanager
+    def exchange(self, seconds: float) -> Iterator[None]:
+        """Every socket operation inside this block ends by ``seconds`` from now."""
+        self._local.deadline = time.monotonic() + seconds
+        try:
+            yield
+        finally:
+            self._local.deadline = None
+
+    def expired(self) -> bool:
+        deadline: float | None = getattr(self._local, "deadline", None)
+        return deadline is not None and time.monotonic() >= deadline
+
+    def budget(self, timeout: float | None, error: type[Exception]) -> float | None:
+        """The smaller of an operation's own timeout and the time left; raise ``error`` if none is."""
+        deadline: float | None = getattr(self._local, "deadline", None)
+        if deadline is None:
+            return timeout
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise error("the exchange's deadline has passed")
+        return left if timeout is None else min(timeout, left)
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(host, port, self.budget(timeout, httpcore.ConnectTimeout),
+                                         local_address, socket_options)
+        return _DeadlineStream(stream, self)
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        stream = self._inner.connect_unix_socket(path, self.budget(timeout, httpcore.ConnectTimeout),
+                                                 socket_options)
+        return _DeadlineStream(stream, self)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _deadline_transport(backend: _DeadlineBackend) -> httpx.HTTPTransport:
+    """httpx's own transport (its error mapping, pooling, TLS) over the deadline backend.
+
+    httpx takes no ``network_backend`` argument, so the pool is replaced after construction with an
+    equivalent one that uses it; tests/hostile/test_client_deadlines.py shows it holds.
+    """
+    transport = httpx.HTTPTransport()
+    transport._pool = httpcore.ConnectionPool(  # private: see the docstring
+        ssl_context=httpx.create_ssl_context(), max_connections=100, max_keepalive_connections=20,
+        keepalive_expiry=5.0, network_backend=backend)
+    return transport
 
 
 @dataclass
@@ -46,7 +141,7 @@ class Exchange:
         """The response body as JSON, or ``None`` when it is not JSON."""
         try:
             return json.loads(self.response_body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting is not JSON to us
             return None
 
     @property
@@ -80,7 +175,10 @@ class PlatformClient:
         self.key_id = key_id
         self.secret = secret
         self.clock_offset = 0.0
-        self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+        self.timeout = timeout
+        self._deadline = _DeadlineBackend()
+        self._http = httpx.Client(timeout=timeout, follow_redirects=False,
+                                  transport=transport or _deadline_transport(self._deadline))
 
     def close(self) -> None:
         self._http.close()
@@ -136,8 +234,11 @@ class PlatformClient:
     ) -> Exchange:
         """Send one request; never raises for network trouble (see :class:`Exchange`).
 
-        ``body`` is JSON-encoded; ``raw`` sends bytes as they are. The signing knobs let checks
-        send deliberately wrong requests (wrong key, stale timestamp, replayed nonce).
+        The whole exchange (connect, headers and the whole body) ends within the client's
+        ``timeout``: a dripping or endless answer is recorded as ``timed out``, a huge one as ``body
+        too large`` after :data:`MAX_RESPONSE_BYTES`. ``body`` is JSON-encoded; ``raw`` sends bytes as
+        they are. The signing knobs let checks send deliberately wrong requests (wrong key, stale
+        timestamp, replayed nonce).
         """
         payload = raw if raw is not None else (
             b"" if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8"))
@@ -153,12 +254,13 @@ class PlatformClient:
         hdrs.update(headers or {})
         exchange = Exchange(method.upper(), path, hdrs, payload)
         started = time.perf_counter()
+        chunks: list[bytes] = []
         try:
-            with self._http.stream(method, self.base_url + path, content=payload,
-                                   headers=hdrs) as response:
+            with self._deadline.exchange(self.timeout), \
+                    self._http.stream(method, self.base_url + path, content=payload,
+                                      headers=hdrs) as response:
                 exchange.status = response.status_code
                 exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
-                chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_bytes():
                     chunks.append(chunk)
@@ -166,13 +268,15 @@ class PlatformClient:
                     if size > MAX_RESPONSE_BYTES:
                         exchange.error = f"body too large (over {MAX_RESPONSE_BYTES} bytes)"
                         break
-                exchange.response_body = b"".join(chunks)[:MAX_RESPONSE_BYTES]
+                    if time.perf_counter() - started > self.timeout:  # a transport without deadline
+                        raise httpx.ReadTimeout("the exchange's deadline has passed")
         except httpx.TimeoutException:
             exchange.error = "timed out"
         except httpx.ConnectError as exc:
             exchange.error = f"cannot connect: {exc}"
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
             exchange.error = f"{type(exc).__name__}: {exc}"
+        exchange.response_body = b"".join(chunks)[:MAX_RESPONSE_BYTES]
         exchange.elapsed_s = time.perf_counter() - started
         return exchange
 

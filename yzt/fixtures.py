@@ -22,6 +22,7 @@ from yzt.domain.masking import mask_id_number, mask_msisdn, scrub
 from yzt.domain.segments import generate_msisdn, in_segments
 from yzt.domain.topology import Operator, Topology, load_topology
 from yzt.errors import InputFileError, UserError
+from yzt.validation import parse_json
 
 STATUSES = ("active", "suspended", "cancelled")
 MAX_LIVE_CARDS = 5
@@ -218,9 +219,12 @@ def check_fixture_lines(lines: Iterable[str], topology: Topology | None = None,
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
+            raw = parse_json(line)
         except json.JSONDecodeError as exc:
             problems.append(f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        except ValueError as exc:
+            problems.append(f"line {lineno}: {exc}")
             continue
         if operator is None and isinstance(raw, dict) and isinstance(raw.get("operator_id"), str):
             try:
@@ -261,13 +265,21 @@ def check_fixture_lines(lines: Iterable[str], topology: Topology | None = None,
 def load_fixtures(path: Path, topology: Topology | None = None,
                   operator_id: str | None = None) -> FixtureSet:
     """Load a fixture file; raise :class:`InputFileError` naming each bad line and field."""
+    if path.is_dir():
+        raise InputFileError(str(path), ["is a directory (give the path of a fixture file)"])
     try:
         with path.open(encoding="utf-8") as fh:
             problems, cards = check_fixture_lines(fh, topology, operator_id)
     except FileNotFoundError:
         raise InputFileError(str(path), ["file not found (check the path)"]) from None
+    except PermissionError:
+        raise InputFileError(str(path), ["cannot read: permission denied (check its mode)"]) from None
     except UnicodeDecodeError as exc:
-        raise InputFileError(str(path), [f"not UTF-8 text ({exc.reason})"]) from None
+        raise InputFileError(str(path), [f"not UTF-8 text ({exc.reason}): is it a binary file?"]) from None
+    except OSError as exc:
+        raise InputFileError(str(path), [f"cannot read: {exc.strerror or exc}"]) from None
     if problems:
         raise InputFileError(str(path), problems)
+    if not cards:
+        raise InputFileError(str(path), ["holds no cards (generate one with yzt fixtures)"])
     return FixtureSet(cards[0].operator_id, tuple(cards))

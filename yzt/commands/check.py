@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from yzt.commands.common import output_dir
 from yzt.errors import UserError
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "conformance suite, a short load test and a simulation scenario, then write a report "
         "(report.html, report.md, report.json, junit.xml) to --out.",
     )
-    p.add_argument("--out", type=Path, default=Path("out/check"), help="output folder (default out/check)")
+    p.add_argument("--out", type=output_dir, default=Path("out/check"),
+                   help="output folder, created if missing (default out/check)")
     p.add_argument("--operator", default="R07", help="operator id to impersonate (default R07)")
     p.add_argument("--seed", type=int, default=7, help="seed for fixtures and simulation (default 7)")
     p.add_argument("--subjects", type=int, default=300, help="fixture subjects (default 300)")

@@ -6,7 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from yzt.commands.common import add_secret_argument, read_secret
+from yzt.commands.common import (
+    add_secret_argument,
+    bounded_int,
+    make_dir,
+    make_parent,
+    output_dir,
+    output_file,
+    positive_float,
+    read_secret,
+    target_url,
+)
 from yzt.errors import UserError
 
 EXIT = {"pass": 0, "fail": 1, "incomplete": 3}
@@ -21,19 +31,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "loaded. Exit 0 pass, 1 fail, 2 usage or connection error, 3 incomplete (some checks "
         "could not run). The secret comes from YZT_SECRET or --secret-file.",
     )
-    p.add_argument("target", nargs="?", metavar="TARGET_URL", help="the operator's base URL")
+    p.add_argument("target", nargs="?", type=target_url, metavar="TARGET_URL",
+                   help="the operator's base URL")
     p.add_argument("--operator", help="operator id: CMCC, CUCC, CTCC or R01…R39")
     p.add_argument("--key-id", help="the key id the platform signs with (X-YZT-Key-Id)")
     p.add_argument("--fixtures", type=Path, metavar="FILE", help="the fixture file the operator loaded")
     p.add_argument("--seed", type=int, help="…or regenerate the fixtures from this seed")
-    p.add_argument("--subjects", type=int, help="…and this many subjects")
+    p.add_argument("--subjects", type=bounded_int(1, 1_000_000), help="…and this many subjects")
     add_secret_argument(p)
-    p.add_argument("--out", type=Path, help="write results.json and report.html here")
-    p.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML here")
+    p.add_argument("--out", type=output_dir, metavar="DIR",
+                   help="write results.json and report.html into this folder (created if missing)")
+    p.add_argument("--junit", type=output_file, metavar="FILE",
+                   help="write JUnit XML to this file (its folder is created if missing)")
     p.add_argument("--only", metavar="PREFIX", help="run only checks whose requirement starts with "
                    "PREFIX (e.g. OIF-AUTH)")
     p.add_argument("--waivers", type=Path, metavar="FILE", help="YAML file of waivers")
-    p.add_argument("--timeout", type=float, default=5.0, help="per-request timeout in s (default 5)")
+    p.add_argument("--timeout", type=positive_float(600), default=5.0,
+                   help="deadline of each exchange in s: connect, headers and whole body (default 5)")
     p.add_argument("--run-seed", type=int, help="seed choosing the subjects that disputes and "
                    "cancellations change (default: random; printed in the results)")
     p.add_argument("--list", action="store_true", help="print requirement → checks and exit")
@@ -67,8 +81,6 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("TARGET_URL is required (e.g. yzt conform http://127.0.0.1:8700 ...)")
     if not args.operator or not args.key_id:
         raise UserError("--operator and --key-id are required")
-    if args.timeout <= 0:
-        raise UserError(f"--timeout must be positive, got {args.timeout}")
     topology = load_topology()
     operator = topology.get(args.operator)
     if args.fixtures and (args.seed is not None or args.subjects is not None):
@@ -83,9 +95,11 @@ def run(args: argparse.Namespace) -> int:
     secret = read_secret(args)
     listeners: list[Listener] = [reporters.ConsoleReporter(verbose=args.verbose_checks)]
     if args.out:
+        make_dir(args.out)
         listeners += [reporters.write_results_json(args.out / "results.json"),
                       reporters.write_html(args.out / "report.html")]
     if args.junit:
+        make_parent(args.junit, "--junit")
         listeners.append(reporters.write_junit_xml(args.junit))
     ctx = open_context(args.target, args.operator, args.key_id, secret, fixtures,
                        timeout=args.timeout, run_seed=args.run_seed)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from yzt.commands.common import bounded_int, make_parent, output_file
 from yzt.errors import InputFileError, UserError
 
 
@@ -18,8 +19,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     p.add_argument("--operator", help="operator id: CMCC, CUCC, CTCC or R01…R39")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument("--subjects", type=int, default=500, help="number of subjects (default 500)")
-    p.add_argument("--out", type=Path, help="output file (default: standard output)")
+    p.add_argument("--subjects", type=bounded_int(1, 1_000_000), default=500,
+                   help="number of subjects, 1-1000000 (default 500)")
+    p.add_argument("--out", type=output_file, metavar="FILE",
+                   help="output file, its folder created if missing (default: standard output)")
     p.add_argument("--check", type=Path, metavar="FILE", help="check FILE instead of generating")
     p.add_argument("--topology", type=Path, help="topology file (default: the embedded one)")
     p.set_defaults(func=run)
@@ -42,11 +45,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.operator:
         raise UserError("--operator is required to generate fixtures (e.g. --operator R07)")
-    if args.subjects < 1 or args.subjects > 1_000_000:
-        raise UserError(f"--subjects must be between 1 and 1000000, got {args.subjects}")
     fixtures = generate_fixtures(topology.get(args.operator), args.seed, args.subjects)
     if args.out:
-        write_fixtures(fixtures, args.out)
+        make_parent(args.out, "--out")
+        try:
+            write_fixtures(fixtures, args.out)
+        except OSError as exc:
+            raise UserError(f"--out {args.out}: cannot write ({exc.strerror or exc})") from None
         print(f"wrote {len(fixtures.cards)} cards for {args.subjects} subjects to {args.out}",
               file=sys.stderr)
     else:

@@ -13,8 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from yzt.commands.common import add_secret_argument, read_secret
+from yzt.commands.common import add_secret_argument, make_dir, output_dir, read_secret, target_url
 from yzt.errors import UserError
+
+#: Longest load run (--duration) and per-request deadline (--timeout) accepted: a day, five minutes.
+MAX_DURATION_S = 24 * 3600.0
+MAX_TIMEOUT_S = 300.0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -27,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "3 inconclusive (the generator could not offer the rate or was CPU-bound). "
         "The secret comes from YZT_SECRET or --secret-file.",
     )
-    p.add_argument("target", metavar="TARGET_URL", help="the operator's base URL")
+    p.add_argument("target", metavar="TARGET_URL", type=target_url, help="the operator's base URL")
     p.add_argument("--operator", required=True, help="operator id: CMCC, CUCC, CTCC or R01…R39")
     p.add_argument("--key-id", required=True, help="the key id the operator knows the secret by")
     src = p.add_mutually_exclusive_group(required=True)
@@ -65,7 +69,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="raise the rate step by step until an SLA breaks; report the highest that held")
     p.add_argument("--capacity-factor", type=float, default=1.5, help="rate multiple between steps")
     p.add_argument("--capacity-steps", type=int, default=8, help="most steps of --find-capacity")
-    p.add_argument("--out", type=Path, default=Path("out/load"), help="output folder (default out/load)")
+    p.add_argument("--out", type=output_dir, default=Path("out/load"),
+                   help="output folder, created if missing (default out/load)")
     p.set_defaults(func=run)
 
 
@@ -123,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
         if args.rate is None:
             args.rate = round(scenario_rate, 3)
     _validate_args(args)
-    duration = shapes.parse_duration(args.duration)
-    timeout = shapes.parse_duration(args.timeout, "--timeout")
+    duration = shapes.parse_duration(args.duration, max_s=MAX_DURATION_S)
+    timeout = shapes.parse_duration(args.timeout, "--timeout", max_s=MAX_TIMEOUT_S)
     topology = load_topology(args.topology)
     operator = topology.get(args.operator)
     if args.fixtures:
@@ -141,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
               f"{args.surge_start:.0%} of the run on a base of {args.rate:g} req/s (the scenario's "
               f"busiest hour: {scenario_rate:.2f} req/s)", file=sys.stderr)
     check_reachable(args.target)
-    args.out.mkdir(parents=True, exist_ok=True)
+    make_dir(args.out)
     common: dict[str, Any] = {"args": args, "secret": secret, "limits": limits, "timeout": timeout}
     if not args.find_capacity:
         result_code, _ = _one_run(shape, args.out, **common)

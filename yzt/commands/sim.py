@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from yzt.commands.common import bounded_int, make_dir, output_dir, positive_float
 from yzt.errors import UserError
 
 
@@ -22,16 +23,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     p.add_argument("scenario", nargs="?", help="shipped scenario name or path to a scenario YAML")
     p.add_argument("--list", action="store_true", help="list the shipped scenarios and exit")
-    p.add_argument("--replications", "-n", type=int, help="replications (default: the scenario's)")
-    p.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
+    p.add_argument("--replications", "-n", type=bounded_int(1, 1000),
+                   help="replications, 1-1000 (default: the scenario's; confidence intervals need 2)")
+    p.add_argument("--seed", type=bounded_int(0, 2**63 - 1), default=1, help="root seed (default 1)")
     p.add_argument("--engine", default="auto", choices=("auto", "fast", "simpy"),
                    help="auto (default): the fast stage-wise engine when it represents the scenario "
                    "exactly, else SimPy (said in the results); fast: refuse what it cannot "
                    "represent; simpy: event by event, the reference")
     p.add_argument("--executor", default="local",
                    help="local (default) | serial | processes:N | dask://HOST:PORT")
-    p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
-    p.add_argument("--hours", type=float, help="override the arrival horizon (hours)")
+    p.add_argument("--out", type=output_dir, default=Path("out"),
+                   help="output folder, created if missing (default ./out)")
+    p.add_argument("--hours", type=positive_float(720),
+                   help="override the arrival horizon (hours, at most 720)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no table")
     p.set_defaults(func=run)
 
@@ -50,12 +54,6 @@ def run(args: argparse.Namespace) -> int:
         return _list()
     if not args.scenario:
         raise UserError("give a scenario (a shipped name or a YAML path), or --list")
-    if args.replications is not None and args.replications < 1:
-        raise UserError("--replications must be at least 1 (confidence intervals need 2)")
-    if args.seed < 0:
-        raise UserError("--seed must be >= 0")
-    if args.hours is not None and not 0 < args.hours <= 720:
-        raise UserError("--hours must be in (0, 720]")
 
     from tqdm import tqdm
 
@@ -75,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
         outputs = run_replications(sc, args.seed, n, args.executor, progress=bar.update,
                                    engine=engine)
     results = build_results(sc, args.seed, outputs, engine=engine, engine_note=note)
+    make_dir(args.out)
     try:
-        args.out.mkdir(parents=True, exist_ok=True)
         target = args.out / "sim-results.json"
         target.write_text(dumps(results), encoding="utf-8")
     except OSError as exc:

@@ -1,0 +1,57 @@
+"""Hostile endpoints do not hang ``yzt load``: a short run ends with a verdict within a stated bound.
+
+Each Locust request has one deadline for connect, headers and body (``--timeout``), and bodies are
+read up to 1 MiB, so a dripping, endless or 10 MB answer is a failed request, never a stuck user.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from client_hostile_server import running
+
+pytestmark = pytest.mark.integration
+
+DURATION_S = 3.0
+TIMEOUT_S = 1.0
+#: Locust's start-up, its grace after the send window and yzt's own start and evaluation: the run
+#: limit of loadtests/runner.py (lead + duration + grace + 30 s start-up slack) plus process start.
+BOUND_S = DURATION_S + (TIMEOUT_S + 2.0) + 30.0 + 15.0
+
+
+def _load(url: str, out: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    env = {**os.environ, "YZT_SECRET": "hostile-test-secret"}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "yzt", "load", url, "--operator", "R07", "--key-id", "k",
+         "--seed", "7", "--subjects", "40", "--rate", "5", "--duration", f"{DURATION_S:g}s",
+         "--timeout", f"{TIMEOUT_S:g}s", "--out", str(out), *extra],
+        env=env, capture_output=True, text=True, timeout=300)
+    return done, time.monotonic() - started
+
+
+@pytest.mark.parametrize("mode", ["drip", "endless", "big"])
+def test_load_ends_with_a_verdict_against_a_hostile_endpoint(mode: str, tmp_path: Path) -> None:
+    with running(mode, health_ok=True) as url:
+        done, took = _load(url, tmp_path)
+    assert took < BOUND_S
+    assert done.returncode == 1, done.stderr[-2000:]  # judged: SLA-ERR-1 breached
+    assert "Traceback" not in done.stderr
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert results["verdict"] == "fail"
+    assert any("SLA-ERR-1" in reason for reason in results["reasons"])
+
+
+def test_load_refuses_a_target_whose_health_probe_drips(tmp_path: Path) -> None:
+    """The health probe before any load has the same whole-exchange deadline (3 s)."""
+    with running("drip") as url:
+        done, took = _load(url, tmp_path)
+    assert done.returncode == 2
+    assert "cannot reach" in done.stderr and "timed out" in done.stderr
+    assert took < 3.0 + 15.0
