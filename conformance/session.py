@@ -14,7 +14,7 @@ from datetime import date
 import httpx
 
 from yzt.conformance.context import RecordingClient, RunContext, new_client
-from yzt.conformance.registry import load_checks, split_patterns
+from yzt.conformance.registry import CheckSpec, load_checks, split_patterns
 from yzt.conformance.runner import PROFILES, Listener, Reproducer, RunFinished, Runner
 from yzt.conformance.waivers import Waiver
 from yzt.errors import UserError
@@ -69,12 +69,18 @@ def run_suite(ctx: RunContext, *, target: str = "", only: Sequence[str] = (),
               today: date | None = None, strict: bool = False,
               reproduce: Reproducer | None = None) -> RunFinished:
     """Run the registered checks (those ``only`` selects, when given) and return the final event."""
+    specs = select_checks(only)
+    return Runner(ctx, specs, target=target, waivers=waivers, listeners=listeners,
+                  today=today, strict=strict, reproduce=reproduce).run()
+
+
+def select_checks(only: Sequence[str] = ()) -> list[CheckSpec]:
+    """The checks ``--only`` selects (all without it); a pattern that selects none is a usage
+    error, raised before any request is sent."""
     registry = load_checks()
     patterns = split_patterns(only)
     if unknown := registry.unknown(patterns):
         raise UserError(f"--only {', '.join(unknown)} selects no check: give a check name, a "
                         "requirement id, or whole id segments such as OIF-AUTH (see yzt conform "
                         "--list)")
-    specs = registry.select(patterns)
-    return Runner(ctx, specs, target=target, waivers=waivers, listeners=listeners,
-                  today=today, strict=strict, reproduce=reproduce).run()
+    return registry.select(patterns)

@@ -320,3 +320,12 @@ def test_every_command_has_the_same_default_subjects():
                 if any(a.dest == "subjects" for a in p._actions)}
     assert set(defaults) >= {"conform", "fixtures", "serve", "load", "check"}
     assert set(defaults.values()) == {DEFAULT_SUBJECTS}
+
+
+def test_only_that_selects_nothing_exits_2_before_reaching_the_target(capsys, monkeypatch):
+    monkeypatch.setenv("YZT_SECRET", "s")
+    status = main(["conform", "http://127.0.0.1:9", "--operator", "R07", "--key-id", "k1",
+                   "--seed", "1", "--only", "OIF-AUTH", "--only", "OIF-ID,OIF-IDEMX"])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "--only OIF-IDEMX selects no check" in err and "cannot reach" not in err

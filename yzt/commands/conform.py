@@ -150,6 +150,9 @@ def run(args: argparse.Namespace) -> int:
         fixtures = generate_fixtures(operator, args.seed, args.subjects)
     else:
         raise UserError("the fixture truth is needed: --fixtures FILE, or --seed N [--subjects M]")
+    from yzt.conformance.session import select_checks
+
+    select_checks(args.only)  # a pattern that selects nothing is refused before any request
     waivers = load_waivers(args.waivers) if args.waivers else []
     secret = read_secret(args)
     listeners: list[Listener] = [reporters.ConsoleReporter(verbose=args.verbose_checks)]
