@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from yzt.conformance.runner import (
     CheckFinished,
+    CheckResult,
     Event,
     RunFinished,
     RunStarted,
@@ -93,9 +94,13 @@ def write_results_json(path: Path) -> Callable[[Event], None]:
 
 
 def junit_cases(run: RunFinished) -> list[Case]:
+    """One case per check; a warning is a passed case whose output says what to review."""
+    def details(r: CheckResult) -> str:
+        evidence = dumps(list(r.evidence)) if r.evidence else ""
+        return f"warning: {r.message}\n{evidence}" if r.verdict is Verdict.WARNING else evidence
     return [Case(name=f"{r.requirement} {r.check}", classname=f"yzt.conform.{r.requirement}",
-                 status=r.verdict.value, message=r.message,
-                 details=dumps(list(r.evidence)) if r.evidence else "", time_s=r.duration_s)
+                 status=r.verdict.value, message=r.message, details=details(r),
+                 time_s=r.duration_s)
             for r in run.results]
 
 

@@ -48,7 +48,8 @@ def _results(path: Path) -> dict:
 # -- extra members are warnings --------------------------------------------------------------
 def test_extra_members_in_status_answers_pass_with_warnings(tmp_path: Path):
     with running_server(extra_args=("--extra-members", *RATE_LIMIT)) as url:
-        done = _yzt("conform", url, *COMMON, "--out", str(tmp_path / "a"))
+        done = _yzt("conform", url, *COMMON, "--out", str(tmp_path / "a"), "--junit",
+                    str(tmp_path / "a" / "junit.xml"))
     with running_server(extra_args=("--extra-members", *RATE_LIMIT)) as url:  # fresh subjects
         strict = _yzt("conform", url, *COMMON, "--strict", "--out", str(tmp_path / "b"))
     assert done.returncode == 0, done.stdout + done.stderr
@@ -59,6 +60,8 @@ def test_extra_members_in_status_answers_pass_with_warnings(tmp_path: Path):
               if c["verdict"] != "pass"}
     assert warned == {"dispute_answers_schema": "warning", "cancellation_answers_schema": "warning"}
     assert "warning" in (tmp_path / "a" / "report.html").read_text("utf-8")
+    junit = (tmp_path / "a" / "junit.xml").read_text("utf-8")
+    assert 'failures="0"' in junit and "warning: extra members received_at" in junit
     assert strict.returncode == 1, strict.stdout
     failed = {c["requirement"] for c in _results(tmp_path / "b")["checks"] if c["verdict"] == "fail"}
     assert failed == {"OIF-DSP-2", "OIF-CXL-2"}
