@@ -52,6 +52,16 @@ def protocol_path(target: str) -> str:
     return path[at:] if at >= 0 else path
 
 
+def _status(value: Any) -> int:
+    """An HTTP status of a recording: an integer 100-599 (``ValueError`` names it otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"status {value!r}")
+    status = int(value)
+    if not 100 <= status <= 599:
+        raise ValueError(f"status {value!r} (an HTTP status is 100-599)")
+    return status
+
+
 def _exchange(method: str, target: str, req_headers: dict[str, str], req_body: bytes,
               status: int | None, headers: dict[str, str], body: bytes,
               error: str | None = None, elapsed_s: float = 0.0) -> Exchange:
@@ -71,7 +81,7 @@ def _from_jsonl(path: Path, text: str) -> list[RecordedExchange]:
             target = req.get("path") or req["url"]
             out.append(RecordedExchange(f"line {lineno}", _exchange(
                 str(req["method"]), str(target), dict(req.get("headers") or {}),
-                _body_bytes(req.get("body")), int(resp["status"]), dict(resp.get("headers") or {}),
+                _body_bytes(req.get("body")), _status(resp["status"]), dict(resp.get("headers") or {}),
                 _body_bytes(resp.get("body")))))
         except json.JSONDecodeError as exc:
             problems.append(f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})")
@@ -100,7 +110,7 @@ def from_har(where: str, document: Any,
             raw = base64.b64decode(body) if content.get("encoding") == "base64" else body.encode()
             post = restore((req.get("postData") or {}).get("text") or "")
             error = entry.get("_yzt_error")
-            status = int(resp["status"])
+            status = 0 if error and resp["status"] == 0 else _status(resp["status"])
             out.append(RecordedExchange(f"entry {i}", _exchange(
                 str(req["method"]), str(req["url"]),
                 {k: restore(v) for k, v in _har_headers(req.get("headers")).items()},

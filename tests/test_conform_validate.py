@@ -122,3 +122,14 @@ def test_unreadable_file_is_a_usage_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "line 1: not a record" in err
     assert "line 2: not valid JSON" in err
+
+
+def test_a_status_that_is_not_http_is_a_bad_file(tmp_path, capsys):
+    path = _jsonl(tmp_path / "odd.jsonl", [
+        {"request": REQUEST, "response": {"status": -1, "headers": JSON, "body": GOOD_COUNT}},
+        {"request": REQUEST, "response": {"status": 1e308, "headers": JSON, "body": GOOD_COUNT}},
+    ])
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "line 1: not a record" in err and "status -1 (an HTTP status is 100-599)" in err
+    assert "line 2: not a record" in err

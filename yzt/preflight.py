@@ -83,11 +83,14 @@ def _unreachable(client: PlatformClient, exchange: Exchange) -> PreflightError:
 
 
 def preflight(client: PlatformClient, fixtures: FixtureSet, *, operator_id: str,
-              fixture_source: str) -> Preflight:
+              fixture_source: str, follow_clock: bool = True) -> Preflight:
     """Run the four steps; raise :class:`PreflightError` (exit 2) at the first that fails.
 
     ``fixture_source`` names where the fixtures came from (``--seed 7 --subjects 200`` or
-    ``--fixtures cards.jsonl``), for the message when the operator has loaded others.
+    ``--fixtures cards.jsonl``), for the message when the operator has loaded others. With
+    ``follow_clock`` (the default) the client signs on the operator's clock as its ``Date`` header
+    shows it, as the platform does after a sandbox clock was moved; the skew is reported in
+    :attr:`Preflight.clock_skew_s` and in the message of a refused signature.
     """
     health = client.send("GET", "/v1/health", sign=False)
     if health.error:
@@ -101,6 +104,8 @@ def preflight(client: PlatformClient, fixtures: FixtureSet, *, operator_id: str,
     operator_now = _operator_time(health)
     ours = datetime.now(UTC)
     skew = (operator_now - ours).total_seconds() if operator_now else None
+    if follow_clock and skew is not None:
+        client.clock_offset = skew
 
     info = client.send("GET", "/v1/service-info", sign=False)
     info_body = info.json()
