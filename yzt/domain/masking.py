@@ -86,14 +86,21 @@ MARK_OPEN, MARK_CLOSE = "«", "»"
 _MARKED = re.compile(f"{MARK_OPEN}([^{MARK_CLOSE}]{{1,40}}){MARK_CLOSE}")
 
 
+# Stand-alone numbers (not inside a longer run of letters, digits, '-' or '_'): the shapes OIF-PII-1
+# counts as personal data when their value is not known, so UUIDs and opaque refs stay as they are.
+_ID_ALONE = re.compile(r"(?<![0-9A-Za-z_-])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z_-])")
+_MSISDN_ALONE = re.compile(r"(?<![0-9A-Za-z_-])1[3-9][0-9]{9}(?![0-9A-Za-z_-])")
+
+
 def mark_pii(text: str, known: dict[str, str]) -> str:
-    """Mask ``known`` values (full → masked) and anything shaped like a full ID number or MSISDN,
-    each between « », so :func:`unmark_pii` can put a value of the same shape back."""
+    """Mask ``known`` values (full → masked) wherever they stand, and stand-alone numbers shaped
+    like a full ID number or MSISDN, each between « », so :func:`unmark_pii` can put a value of the
+    same shape back (a UUID that happens to hold 11 digits is left alone, as OIF-PII-1 leaves it)."""
     for value in sorted(known, key=len, reverse=True):
         if value and value in text:
             text = text.replace(value, f"{MARK_OPEN}{known[value]}{MARK_CLOSE}")
-    text = _ID_RE.sub(lambda m: f"{MARK_OPEN}{mask_id_number(m.group(0))}{MARK_CLOSE}", text)
-    return _MSISDN_RE.sub(lambda m: f"{MARK_OPEN}{mask_msisdn(m.group(0))}{MARK_CLOSE}", text)
+    text = _ID_ALONE.sub(lambda m: f"{MARK_OPEN}{mask_id_number(m.group(0))}{MARK_CLOSE}", text)
+    return _MSISDN_ALONE.sub(lambda m: f"{MARK_OPEN}{mask_msisdn(m.group(0))}{MARK_CLOSE}", text)
 
 
 def unmark_pii(text: str, known: dict[str, str]) -> str:
