@@ -29,7 +29,7 @@ Phase = Literal["main", "late", "sweep"]
 _PHASES: tuple[Phase, ...] = ("main", "late", "sweep")
 CheckFunc = Callable[["RunContext"], Iterable["Finding"] | None]
 
-#: What a check may need from the target; missing needs make it ``not_testable``.
+#: What a check may need from the target; missing needs make it ``incomplete``.
 NEEDS = frozenset({"sandbox_clock"})
 _REQUIREMENT_RE = re.compile(r"(OIF|SLA)-[A-Z]+-[0-9]+")
 _NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
@@ -80,7 +80,7 @@ def not_applicable(reason: str) -> Finding:
 
 
 class NothingToJudge(Exception):
-    """Raised inside a check when the run gave it nothing to look at: the check ends not_testable."""
+    """Raised inside a check when the run gave it nothing to look at: the check ends incomplete."""
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 The runner knows nothing of reports: it emits dataclass events (:class:`RunStarted`,
 :class:`CheckFinished`, :class:`RunFinished`) to listener callables, and the console, JSON, JUnit
-and HTML writers subscribe. A check that raises ends ``error``; a check whose needs the target lacks
-ends ``not_testable``; neither is ever counted as a pass.
+and HTML writers subscribe. Verdicts are :class:`yzt.verdict.Verdict`: a check that raises ends
+``error``; a check whose needs the target lacks ends ``incomplete`` (``not_applicable`` when the
+profile leaves it out on purpose); neither is ever counted as a pass.
 """
 
 from __future__ import annotations

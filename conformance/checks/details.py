@@ -29,7 +29,7 @@ UNUSABLE = "card-details gave no usable answer to judge (its failure is details_
 
 
 def usable_samples(ctx: RunContext) -> Iterator[tuple[Subject, Exchange, list[dict[str, Any]]]]:
-    """The sample's details answers that list cards; nothing usable yields one not_testable."""
+    """The sample's details answers that list cards; nothing usable yields one incomplete finding."""
     seen = False
     for s, _count_ex, details_ex in details_sample(ctx):
         cards = cards_of(details_ex)

@@ -88,7 +88,7 @@ def overload_has_retry_after(ctx: RunContext) -> Iterator[Finding]:
     """Provoke overload if the run saw none: every 429 / 503 carries Retry-After and the right code.
 
     The burst is at most 400 unsigned service-info requests within 3 s, stopped at the first 429 or
-    503. An operator that sheds no load under it cannot be judged: not_testable, never passed. The
+    503. An operator that sheds no load under it cannot be judged: incomplete, never passed. The
     production profile sends no burst (load is ``yzt load``'s business): not applicable there.
     """
     seen = _overload_seen(ctx)
