@@ -30,7 +30,8 @@ from yzt.server.defects import DEFECTS
 from yzt.server.testing import DEFAULT_SECRET, running_server
 from yzt.verdict import Verdict
 
-pytestmark = pytest.mark.integration
+# ~40 servers, two at a time: minutes on a busy 2-core machine (the default per-test limit is 300 s)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 
 RATE_LIMIT = ("--rate-limit", "150", "--no-access-log")
 #: Requirements a defect may fail besides its own, and why (docs/conformance.md lists them too).
