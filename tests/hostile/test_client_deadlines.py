@@ -8,7 +8,6 @@ body and one with JSON nested 200,000 deep.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -73,20 +72,45 @@ def _conform(url: str, out: Path, timeout: float) -> tuple[subprocess.CompletedP
 
 
 @pytest.mark.parametrize("mode", ["drip", "endless", "big", "deep"])
-def test_conform_judges_a_hostile_endpoint_within_the_stated_bound(mode: str, tmp_path: Path) -> None:
-    """The bound (docs/conformance.md): a run sends at most MAX_EXCHANGES requests, each ended within
-    --timeout; an endpoint that never answers in time is given up after MAX_TIMEOUTS timeouts."""
+def test_conform_stops_at_the_preflight_of_a_hostile_endpoint(mode: str, tmp_path: Path) -> None:
+    """``yzt conform`` first asks for health: a hostile answer ends the run there, exit 2, naming
+    the target and what went wrong, within a few exchange deadlines."""
     timeout = 1.0
     with running(mode) as url:
         done, took = _conform(url, tmp_path, timeout)
-    assert done.returncode == 1, done.stderr[-2000:]  # a verdict: FAIL, not a crash or a hang
+    assert done.returncode == 2, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
-    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
-    sent = results["requests"]
+    assert url in done.stderr
+    assert took <= MAX_TIMEOUTS * timeout + STARTUP_SLACK_S
+
+
+@pytest.mark.parametrize("mode", ["drip", "endless", "big", "deep"])
+def test_the_whole_suite_judges_a_hostile_endpoint_within_the_stated_bound(mode: str) -> None:
+    """The bound (docs/conformance.md): a run sends at most MAX_EXCHANGES requests, each ended within
+    --timeout; an endpoint that never answers in time is given up after MAX_TIMEOUTS timeouts. The
+    preflight is skipped here so that every check meets the hostile answers."""
+    from yzt.conformance.session import open_context, run_suite
+    from yzt.domain.topology import load_topology
+    from yzt.fixtures import generate_fixtures
+    from yzt.verdict import Verdict
+
+    timeout = 1.0
+    fixtures = generate_fixtures(load_topology().get("R07"), 7, 40)
+    with running(mode) as url:
+        started = time.monotonic()
+        ctx = open_context(url, "R07", "k", b"hostile-test-secret", fixtures, timeout=timeout,
+                           run_seed=1, check_first=False)
+        try:
+            finished = run_suite(ctx, target=url)
+        finally:
+            ctx.client.close()
+        took = time.monotonic() - started
+    sent = len(ctx.client.recorded)
     assert sent <= MAX_EXCHANGES
     assert took <= sent * timeout + STARTUP_SLACK_S
     if mode == "drip":  # nothing ever arrives in time: given up after a few timeouts
         assert took <= MAX_TIMEOUTS * timeout + STARTUP_SLACK_S
-    statuses = {r["status"] for r in results["checks"]}
-    assert "error" not in statuses  # no check crashed on what it was given
-    assert len(results["checks"]) == len(load_checks().select(None))
+    assert finished.verdict is Verdict.FAIL
+    verdicts = {r.verdict for r in finished.results}
+    assert Verdict.ERROR not in verdicts  # no check crashed on what it was given
+    assert len(finished.results) == len(load_checks().select())

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from yzt.commands.common import output_dir
+from yzt.commands.common import add_subjects_argument, output_dir
 from yzt.errors import UserError
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="output folder, created if missing (default out/check)")
     p.add_argument("--operator", default="R07", help="operator id to impersonate (default R07)")
     p.add_argument("--seed", type=int, default=7, help="seed for fixtures and simulation (default 7)")
-    p.add_argument("--subjects", type=int, default=300, help="fixture subjects (default 300)")
+    add_subjects_argument(p)
     p.add_argument("--load-rate", type=float, default=20.0, help="load test rate, req/s (default 20)")
     p.add_argument("--load-duration", default="10s", help="load test duration (default 10s)")
     p.add_argument("--scenario", default="baseline", help="simulation scenario (default baseline)")

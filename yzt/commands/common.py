@@ -69,6 +69,15 @@ def read_secret(args: argparse.Namespace) -> bytes:
     return text.encode("utf-8")
 
 
+def add_subjects_argument(parser: argparse.ArgumentParser) -> None:
+    """``--subjects N``: how many subjects fixtures generated from ``--seed`` hold (one default)."""
+    from yzt.fixtures import DEFAULT_SUBJECTS
+
+    parser.add_argument("--subjects", type=bounded_int(1, 1_000_000), default=DEFAULT_SUBJECTS,
+                        help=f"subjects of fixtures generated from --seed, 1-1000000 "
+                        f"(default {DEFAULT_SUBJECTS})")
+
+
 # -- flag types ----------------------------------------------------------------------------------
 def positive_float(maximum: float = math.inf) -> Callable[[str], float]:
     """A finite number in (0, maximum]: ``nan``, ``inf``, ``-1`` and ``0`` are refused."""

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from yzt.commands.common import bounded_int, make_parent, output_file
+from yzt.commands.common import add_subjects_argument, make_parent, output_file
 from yzt.errors import InputFileError, UserError
 
 
@@ -19,8 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     p.add_argument("--operator", help="operator id: CMCC, CUCC, CTCC or R01…R39")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument("--subjects", type=bounded_int(1, 1_000_000), default=500,
-                   help="number of subjects, 1-1000000 (default 500)")
+    add_subjects_argument(p)
     p.add_argument("--out", type=output_file, metavar="FILE",
                    help="output file, its folder created if missing (default: standard output)")
     p.add_argument("--check", type=Path, metavar="FILE", help="check FILE instead of generating")

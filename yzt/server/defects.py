@@ -41,6 +41,7 @@ class DefectName(StrEnum):
     SLOW_DISPUTE_RESOLUTION = "slow-dispute-resolution"
     DISPUTE_IGNORES_TRUTH = "dispute-ignores-truth"
     REFUSE_REMOTE_CANCELLATION = "refuse-remote-cancellation"
+    REFUSE_REMOTE_CANCELLATION_AT_SUBMIT = "refuse-remote-cancellation-at-submit"
     SLOW_CANCELLATION = "slow-cancellation"
     CANCEL_ANY_CARD = "cancel-any-card"
     NO_IDEMPOTENCY = "no-idempotency"
@@ -101,6 +102,9 @@ _DEFECTS = (
     Defect(DefectName.DISPUTE_IGNORES_TRUTH, "OIF-DSP-5", "confirms ownership of non-genuine cards"),
     Defect(DefectName.REFUSE_REMOTE_CANCELLATION, "OIF-CXL-1",
            "rejects cancellations of cards whose home region is not 北京"),
+    Defect(DefectName.REFUSE_REMOTE_CANCELLATION_AT_SUBMIT, "OIF-CXL-1",
+           "answers cancellations of cards whose home region is not 北京 with state rejected in "
+           "the POST answer itself"),
     Defect(DefectName.SLOW_CANCELLATION, "OIF-CXL-2", "sets complete_by 96 h out and completes late"),
     Defect(DefectName.CANCEL_ANY_CARD, "OIF-CXL-3", "accepts cancellations of another subject's card"),
     Defect(DefectName.NO_IDEMPOTENCY, "OIF-IDEM-1", "answers a replayed id afresh (new as_of, new effect)"),
