@@ -1,6 +1,7 @@
-"""Listeners that turn runner events into outputs: console, results.json, JUnit XML, HTML.
+"""Listeners that turn runner events into records: the console lines and ``results.json``.
 
-The runner never imports this module; the CLI subscribes the writers it was asked for.
+The runner never imports this module; the CLI subscribes the writers it was asked for. Reports
+(HTML, JUnit) are ``yzt.reports``' business: they are rendered from ``results.json``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from yzt.conformance.runner import (
     dumps,
     results_document,
 )
-from yzt.domain.masking import scrub
-from yzt.reports.junit import Case, write_junit
 
 SYMBOL = {"passed": "ok", "failed": "FAIL", "not_testable": "n/t", "error": "ERROR",
           "waived": "waived"}
@@ -66,24 +65,3 @@ def write_results_json(path: Path) -> Callable[[Event], None]:
         path.write_text(dumps(results_document(run)) + "\n", encoding="utf-8")
     return on_finish(write)
 
-
-def junit_cases(run: RunFinished) -> list[Case]:
-    return [Case(name=f"{r.requirement} {r.check}", classname=f"yzt.conform.{r.requirement}",
-                 status=r.status, message=r.message,
-                 details=dumps(list(r.evidence)) if r.evidence else "", time_s=r.duration_s)
-            for r in run.results]
-
-
-def write_junit_xml(path: Path) -> Callable[[Event], None]:
-    def write(run: RunFinished) -> None:
-        write_junit(path, f"yzt conform {scrub(run.target)}", junit_cases(run))
-    return on_finish(write)
-
-
-def write_html(path: Path) -> Callable[[Event], None]:
-    def write(run: RunFinished) -> None:
-        from yzt.reports.conform_html import render
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(run), encoding="utf-8")
-    return on_finish(write)

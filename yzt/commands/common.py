@@ -1,4 +1,4 @@
-"""Pieces several subcommands share: the shared secret, read the same way everywhere."""
+"""Pieces several subcommands share: the shared secret and the report language, read the same way."""
 
 from __future__ import annotations
 
@@ -29,3 +29,12 @@ def read_secret(args: argparse.Namespace) -> bytes:
     if not secret:
         raise UserError("no secret: set YZT_SECRET or pass --secret-file FILE")
     return secret
+
+
+def add_lang_argument(parser: argparse.ArgumentParser) -> None:
+    """``--lang zh|en``: the language of the report; the default follows the locale."""
+    from yzt.reports.i18n import LANGS, default_lang
+
+    parser.add_argument("--lang", choices=LANGS, default=default_lang(),
+                        help="report language: zh or en (default from the locale: LC_ALL, "
+                        "LC_MESSAGES, LANG)")
