@@ -40,9 +40,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "measured": ("Measured", "实测"),
     "expected": ("Expected", "要求值"),
     "message": ("Details", "说明"),
+    "evidence": ("Evidence (what was sent and received)", "证据（发送与接收的内容）"),
     "passed_folded": ("Passed: {n} items under {m} requirements (expand to see)",
                       "已通过：{m} 项要求下的 {n} 个项目（展开查看）"),
-    "passed_count": ("{n} passed", "{n} 项通过"),
     "problems": ("Items that did not pass", "未通过的项目"),
     "breaches": ("Breaches", "未达标项"),
     "breaches.none": ("No breaches.", "无未达标项。"),
@@ -53,7 +53,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "section.conform": ("Conformance (yzt conform)", "接口符合性（yzt conform）"),
     "section.load": ("Load test (yzt load)", "负载测试（yzt load）"),
     "section.sim": ("Simulation (yzt sim {scenario})", "容量仿真（yzt sim {scenario}）"),
-    "section.check": ("yzt check", "yzt 检查"),
     "section.missing": ("The {step} step ended {verdict} and wrote no {file}; see logs/{step}.log.",
                         "{step} 步骤结论为“{verdict}”，未写出 {file}；请查看 logs/{step}.log。"),
     "conform.summary": ("{n} checks against operator {operator}: {counts}; {requests} requests in "
@@ -73,7 +72,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "（实际 {offered} 次/秒）。"),
     "load.no_requests": ("no requests", "无请求"),
     "load.exact": ("exact over {n} requests", "基于全部 {n} 个请求精确计算"),
-    "load.errors_ci": ("{n} of {total} requests", "{total} 个请求中 {n} 个"),
     "load.hist": ("Latency from intended send time, all endpoints", "自计划发送时刻起的时延（全部接口）"),
     "load.hist.alt": ("Histogram of request latencies in ms, log scale",
                       "请求时延直方图（毫秒，对数刻度）"),
@@ -111,7 +109,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "series.hotline_queue": ("hotline queue", "热线排队数"),
     "series.backoffice_backlog": ("back-office backlog (disputes and cancellations)",
                                   "后台积压（申诉与解绑工单）"),
-    "check.step": ("{step}: {verdict}", "{step}：{verdict}"),
 }
 
 

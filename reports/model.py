@@ -27,6 +27,8 @@ class Row:
     primary: bool = True
     #: ``critical`` items (authentication, verification, personal data) lead the list to fix.
     severity: str = ""
+    #: What was sent and received (masked), shown with the items that did not pass.
+    evidence: str = ""
 
 
 @dataclass(frozen=True)

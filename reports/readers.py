@@ -112,17 +112,18 @@ def read_conform(data: dict[str, Any], lang: Lang, shown_as: str = "results.json
         Row(requirement=str(c.get("requirement", "")), name=str(c.get("check", "")),
             verdict=conform_verdict(c.get("status", "error"), f"{shown_as}: checks[{i}].status"),
             message=str(c.get("message", "")), primary=bool(c.get("primary", True)),
-            severity=str(c.get("severity", "")))
+            severity=str(c.get("severity", "")),
+            evidence=json.dumps(c["evidence"], ensure_ascii=False, indent=1) if c.get("evidence") else "")
         for i, c in enumerate(data.get("checks", [])))
     by_verdict = Counter(r.verdict for r in rows)
     counts = ", ".join(f"{by_verdict[v]} {verdict_word(v.value, lang)}" for v in Verdict if by_verdict[v])
     plot_lang = _plot_lang(lang)
     areas = sorted({r.requirement.rsplit("-", 1)[0] for r in rows if "-" in r.requirement})
-    groups = {"conform.group.ok": (Verdict.PASS, Verdict.WARNING, Verdict.WAIVED),
-              "conform.group.bad": (Verdict.FAIL, Verdict.ERROR),
-              "conform.group.unjudged": (Verdict.INCOMPLETE, Verdict.NOT_APPLICABLE)}
-    series = {tr(label, plot_lang): [sum(1 for r in rows if r.requirement.startswith(a + "-")
-                                         and r.verdict in kinds) for a in areas]
+    groups = {tr("conform.group.ok", plot_lang): (Verdict.PASS, Verdict.WARNING, Verdict.WAIVED),
+              tr("conform.group.bad", plot_lang): (Verdict.FAIL, Verdict.ERROR),
+              tr("conform.group.unjudged", plot_lang): (Verdict.INCOMPLETE, Verdict.NOT_APPLICABLE)}
+    series = {label: [sum(1 for r in rows if r.requirement.startswith(a + "-") and r.verdict in kinds)
+                      for a in areas]
               for label, kinds in groups.items()}
     chart: tuple[Plot, ...] = ()
     if areas:
@@ -278,6 +279,14 @@ def _shown(path: Path, out_dir: Path | None) -> str:
         return path.resolve().relative_to(out_dir.resolve()).as_posix()
     except ValueError:
         return path.resolve().as_posix()
+
+
+def report_of(sections: Sequence[Section], lang: Lang, title: str) -> Report:
+    """A report over sections read in memory (a command rendering its own records as it ends)."""
+    from yzt import __version__
+
+    return Report(title=title, version=__version__, lang=lang, sections=tuple(sections),
+                  requirements=requirements(lang))
 
 
 def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> Report:

@@ -48,7 +48,7 @@ class Fix:
 def _scrubbed(report: Report) -> Report:
     def row(r: Row) -> Row:
         return replace(r, name=scrub(r.name), measured=scrub(r.measured), expected=scrub(r.expected),
-                       message=scrub(r.message))
+                       message=scrub(r.message), evidence=scrub(r.evidence))
 
     sections = tuple(
         replace(s, summary=scrub(s.summary), rows=tuple(row(r) for r in s.rows),
@@ -104,7 +104,8 @@ def view(report: Report) -> dict[str, Any]:
             "key": s.key, "title": s.title, "verdict": s.verdict.value,
             "verdict_word": verdict_word(s.verdict.value, lang), "summary": s.summary,
             "notes": s.notes, "quiet": s.quiet, "artifacts": s.artifacts, "problems": problems,
-            "problems_title": tr("breaches" if s.charted or s.key == "load" else "problems", lang),
+            "problems_title": tr("breaches", lang) if s.charted or s.key == "load"
+            else tr("problems", lang),
             "no_problems": tr("breaches.none", lang) if s.charted and not problems else "",
             "folded": folded,
             "folded_title": tr("passed_folded", lang, n=sum(len(g["rows"]) for g in folded),

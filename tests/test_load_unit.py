@@ -329,7 +329,10 @@ def test_no_requests_is_not_judged(tmp_path):
     disputes = [t for t in r.thresholds if t.threshold.endpoint == "disputes"]
     assert disputes and all(t.verdict is Verdict.NOT_APPLICABLE and t.mark == "–" for t in disputes)
     assert r.verdict is Verdict.PASS  # endpoints without traffic are left out, not failed
-    assert "SLA-LAT-3 disputes: no requests, not judged" in r.notes
+    assert any(line.startswith("– SLA-LAT-3 disputes ") and line.endswith(": no requests, not judged")
+               for line in res.console_summary(r).splitlines())
+    doc = r.to_json()
+    assert {t["verdict"] for t in doc["thresholds"] if t["endpoint"] == "disputes"} == {"not_applicable"}
 
 
 def test_results_json_and_histogram_png(tmp_path):

@@ -103,16 +103,13 @@ def _write_reports(args: argparse.Namespace, document: dict[str, Any]) -> None:
     """The HTML report (with --out) and JUnit (with --junit), rendered from the run's records."""
     if not args.out and not args.junit:
         return
-    from yzt import __version__
     from yzt.domain.masking import scrub
     from yzt.reports.junit import write_junit
-    from yzt.reports.model import Report
-    from yzt.reports.readers import read_conform, requirements
+    from yzt.reports.readers import read_conform, report_of
     from yzt.reports.render import junit_cases, write_report
 
-    section = read_conform(document, args.lang)
-    report = Report(title=f"yzt conform — {scrub(args.target)}", version=__version__, lang=args.lang,
-                    sections=(section,), requirements=requirements(args.lang))
+    report = report_of([read_conform(document, args.lang)], args.lang,
+                       f"yzt conform — {scrub(args.target)}")
     if args.out:
         write_report(report, args.out)
     if args.junit:
