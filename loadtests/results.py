@@ -219,7 +219,7 @@ def generator_health(rows: np.ndarray, gens: Sequence[dict[str, Any]], target_ra
 
 def evaluate(raw_dir: Path, thresholds: Sequence[Threshold], target_rate: float,
              duration_s: float) -> RunResult:
-    """Read a finished run's raw records and decide pass, fail or inconclusive."""
+    """Read a finished run's raw records and decide pass, fail or incomplete."""
     rows, gens = load_raw(raw_dir)
     if not gens:
         raise RuntimeError(f"no generator records in {raw_dir}: the generator did not finish")

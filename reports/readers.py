@@ -160,7 +160,7 @@ def read_load(data: dict[str, Any], lang: Lang, shown_as: str = "results.json") 
         row_verdict = _verdict(t.get("verdict", "error"), f"{shown_as}: thresholds[{i}].verdict")
         rows.append(Row(
             requirement=str(t.get("requirement", "")),
-            name=f"{t.get('endpoint', '')} {t.get('metric', '')}".strip(),
+            name=f"{t.get('endpoint', '')} {t.get('expression', '')}".strip(),
             verdict=row_verdict, measured=shown, expected=str(t.get("expression", "")),
             message=tr("load.no_traffic", lang) if row_verdict is Verdict.NOT_APPLICABLE else ""))
     offered = Verdict.INCOMPLETE if verdict is Verdict.INCOMPLETE else Verdict.PASS

@@ -199,7 +199,8 @@ def junit_cases(report: Report) -> Iterator[Case]:
         for r in s.rows:
             yield Case(name=f"{r.requirement} {r.name}".strip(), classname=f"yzt.{s.key}",
                        verdict=r.verdict,
-                       message=r.message or f"measured {r.measured}, expected {r.expected}",
+                       message=r.message or f"{r.requirement} {r.name}: measured {r.measured}, "
+                       f"expected {r.expected}",
                        details=f"measured: {r.measured}\nexpected: {r.expected}"
                        if r.measured or r.expected else "")
 

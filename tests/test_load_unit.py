@@ -280,7 +280,7 @@ def test_verdict_fail_names_the_threshold_with_exact_value(tmp_path):
     r = res.evaluate(tmp_path, _limits(), 20, 10)
     assert r.verdict is Verdict.FAIL and r.exit_code == 1
     assert r.reasons == ["SLA-LAT-1 card-count p95<=300ms breached — measured 301.0 ms"]
-    case = next(c for c in _junit_cases(r) if c.name == "SLA-LAT-1 card-count p95")
+    case = next(c for c in _junit_cases(r) if c.name == "SLA-LAT-1 card-count p95<=300ms")
     assert case.verdict is Verdict.FAIL and case.verdict.junit == "failure"
 
 
