@@ -19,13 +19,16 @@ from yzt.conformance.runner import (
     dumps,
     results_document,
 )
+from yzt.verdict import Verdict
 
-SYMBOL = {"passed": "ok", "failed": "FAIL", "not_testable": "n/t", "error": "ERROR",
-          "waived": "waived"}
+SYMBOL = {Verdict.PASS: "ok", Verdict.WARNING: "warn", Verdict.WAIVED: "waived",
+          Verdict.NOT_APPLICABLE: "n/a", Verdict.INCOMPLETE: "n/t", Verdict.FAIL: "FAIL",
+          Verdict.ERROR: "ERROR"}
 
 
 class ConsoleReporter:
-    """One line per check that did not pass (all with ``verbose``), then a summary."""
+    """One line per check that did not pass (all with ``verbose``), then a summary that lists
+    primary failures first, each with the command that reproduces it."""
 
     def __init__(self, stream: TextIO | None = None, *, verbose: bool = False) -> None:
         self.stream = stream or sys.stdout
@@ -40,15 +43,37 @@ class ConsoleReporter:
                 print(f"  note: {note}", file=out)
         elif isinstance(event, CheckFinished):
             r = event.result
-            if self.verbose or r.status != "passed":
-                print(f"  {SYMBOL[r.status]:>6}  {r.requirement:<11} {r.check}: {r.message}", file=out)
+            if self.verbose or r.verdict is not Verdict.PASS:
+                print(f"  {SYMBOL[r.verdict]:>6}  {r.requirement:<11} {r.check}: {r.message}",
+                      file=out)
         elif isinstance(event, RunFinished):
-            counts = ", ".join(f"{n} {s}" for s, n in sorted(event.counts.items()))
-            print(f"verdict: {event.verdict.upper()} — {counts}; {event.requests} requests in "
-                  f"{event.duration_s:.1f} s", file=out)
-            if event.verdict == "incomplete":
-                print("  (incomplete: some checks could not run against this target and are NOT "
-                      "counted as passed)", file=out)
+            self.summary(event)
+
+    def summary(self, run: RunFinished) -> None:
+        out = self.stream
+        primary, knock_on = run.primary_failures, run.consequential_failures
+        if primary:
+            print(f"primary failures ({len(primary)}):", file=out)
+            for r in primary:
+                print(f"  {r.requirement} {r.check}: {r.message}", file=out)
+                if r.reproduce:
+                    print(f"    reproduce: {r.reproduce}", file=out)
+        if knock_on:
+            print(f"consequences of those failures, counted apart ({len(knock_on)}):", file=out)
+            for r in knock_on:
+                print(f"  {r.requirement} {r.check}: {r.message}", file=out)
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(run.counts.items()))
+        split = (f" ({len(primary)} primary, {len(knock_on)} consequences)"
+                 if primary or knock_on else "")
+        print(f"verdict: {run.verdict.value.upper()} — {counts}{split}; {run.requests} requests in "
+              f"{run.duration_s:.1f} s", file=out)
+        if run.verdict is Verdict.INCOMPLETE:
+            print("  (incomplete: some checks could not run against this target and are NOT "
+                  "counted as passed)", file=out)
+        warned = run.counts.get(Verdict.WARNING.value, 0)
+        if warned:
+            print(f"  ({warned} warning(s): allowed, shown for review; --strict makes them "
+                  "failures)", file=out)
 
 
 def on_finish(write: Callable[[RunFinished], None]) -> Callable[[Event], None]:

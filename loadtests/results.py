@@ -23,7 +23,7 @@ import numpy as np
 
 from yzt.loadtests.thresholds import Threshold
 from yzt.loadtests.traffic import ENDPOINT_NAMES, ERROR_KINDS, KINDS
-from yzt.verdict import Verdict, worst
+from yzt.verdict import Verdict, run_verdict
 
 #: Columns of a raw record (``raw/rows-*.npy``): endpoint index, intended send time (s from the
 #: start), send lag (s), latency from the intended time (s), outcome kind index, picked ahead (0/1).
@@ -246,11 +246,10 @@ def evaluate(raw_dir: Path, thresholds: Sequence[Threshold], target_rate: float,
 
 def decide(results: Sequence[ThresholdResult], untrusted: Sequence[str]) -> Verdict:
     """The run's verdict: ``incomplete`` when the generator cannot be trusted (``untrusted`` holds
-    why), else the worst threshold, thresholds with nothing to judge left out."""
+    why), else the worst threshold, thresholds with nothing to judge left out (:func:`run_verdict`)."""
     if untrusted:
         return Verdict.INCOMPLETE
-    judged = [r.verdict for r in results if r.verdict is not Verdict.NOT_APPLICABLE]
-    return worst(judged)  # nothing judged at all: incomplete
+    return run_verdict(r.verdict for r in results)
 
 
 def auth_reject_share(result: RunResult) -> float:

@@ -46,10 +46,11 @@ def to_xml(suite_name: str, cases: Iterable[Case]) -> bytes:
             ET.SubElement(el, kind, message=message, type=case.verdict.value).text = scrub(case.details)
         elif kind == "skipped":
             ET.SubElement(el, "skipped", message=f"{case.verdict.value}: {message}")
-        if case.details and kind not in ("failure", "error"):
-            ET.SubElement(el, "system-out").text = scrub(case.details)
-        elif kind == "passed" and case.verdict is not Verdict.PASS:
-            ET.SubElement(el, "system-out").text = f"{case.verdict.value}: {message}"
+        if kind not in ("failure", "error"):
+            # a warning is a passed case whose output says what to review
+            said = f"{case.verdict.value}: {message}\n" if case.verdict is not Verdict.PASS else ""
+            if said or case.details:
+                ET.SubElement(el, "system-out").text = said + scrub(case.details)
     ET.indent(suites)
     data: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
     return data

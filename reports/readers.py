@@ -27,10 +27,6 @@ RECORD_FILES = {"check": "check.json", "conform": "results.json", "load": "resul
 #: Where ``yzt check`` puts each step's results, below its --out.
 CHECK_STEPS = {"conform": "conform", "load": "load", "sim": "sim"}
 
-#: Status words of conform results written before conform spoke :class:`Verdict` (read, never written).
-_CONFORM_OLD_WORDS = {"passed": Verdict.PASS, "failed": Verdict.FAIL, "error": Verdict.ERROR,
-                      "not_testable": Verdict.INCOMPLETE, "waived": Verdict.WAIVED}
-
 
 @dataclass(frozen=True)
 class Source:
@@ -100,21 +96,17 @@ def missing_section(key: str, verdict: Verdict, file: str, lang: Lang) -> Sectio
 
 # --- conform -------------------------------------------------------------------------------------
 
-def conform_verdict(word: object, where: str) -> Verdict:
-    """A conform check's status as a :class:`Verdict` (older result files used their own words)."""
-    old = _CONFORM_OLD_WORDS.get(str(word))
-    return old if old is not None else _verdict(word, where)
-
-
 def read_conform(data: dict[str, Any], lang: Lang, shown_as: str = "results.json") -> Section:
-    """``yzt conform`` results: one row per check, a chart of verdicts by protocol area."""
+    """``yzt conform`` results (parsed by conform's own reader, :mod:`yzt.conformance.results`):
+    one row per check, consequences of another failure marked, a chart of verdicts by area."""
+    from yzt.conformance.results import parse_results
+
+    run = parse_results(data, shown_as)
     rows = tuple(
-        Row(requirement=str(c.get("requirement", "")), name=str(c.get("check", "")),
-            verdict=conform_verdict(c.get("status", "error"), f"{shown_as}: checks[{i}].status"),
-            message=str(c.get("message", "")), primary=bool(c.get("primary", True)),
-            severity=str(c.get("severity", "")),
-            evidence=json.dumps(c["evidence"], ensure_ascii=False, indent=1) if c.get("evidence") else "")
-        for i, c in enumerate(data.get("checks", [])))
+        Row(requirement=c.requirement, name=c.check, verdict=c.verdict, message=c.message,
+            primary=not c.consequence_of, severity=c.severity,
+            evidence=json.dumps(list(c.evidence), ensure_ascii=False, indent=1) if c.evidence else "")
+        for c in run.checks)
     by_verdict = Counter(r.verdict for r in rows)
     counts = ", ".join(f"{by_verdict[v]} {verdict_word(v.value, lang)}" for v in Verdict if by_verdict[v])
     plot_lang = _plot_lang(lang)
@@ -131,13 +123,11 @@ def read_conform(data: dict[str, Any], lang: Lang, shown_as: str = "results.json
         chart = (Plot(title, plots.stacked_bars(title, areas, series,
                                                 ylabel=tr("conform.chart.ylabel", plot_lang)),
                       tr("conform.chart.alt", lang)),)
-    summary = tr("conform.summary", lang, n=len(rows), operator=data.get("operator_id", "?"),
-                 counts=counts or "–", requests=data.get("requests", "?"),
-                 seconds=fmt.number(data.get("duration_s")))
-    return Section(key="conform", title=tr("section.conform", lang),
-                   verdict=_verdict(data.get("verdict", "error"), f"{shown_as}: verdict"),
+    summary = tr("conform.summary", lang, n=len(rows), operator=run.operator_id or "?",
+                 counts=counts or "–", requests=run.requests, seconds=fmt.number(run.duration_s))
+    return Section(key="conform", title=tr("section.conform", lang), verdict=run.verdict,
                    summary=summary, rows=rows, plots=chart, artifacts=(shown_as,),
-                   notes=tuple(str(n) for n in data.get("notes", [])))
+                   notes=tuple(str(n) for n in run.notes))
 
 
 # --- load ----------------------------------------------------------------------------------------

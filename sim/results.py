@@ -18,7 +18,7 @@ from yzt import __version__
 from yzt.sim.records import ReplicationRecords
 from yzt.sim.scenario import Scenario
 from yzt.sim.stats import estimate
-from yzt.verdict import Verdict, worst
+from yzt.verdict import Verdict, run_verdict
 
 Metrics = dict[str, dict[str, float]]
 """Scope ("platform" or an operator id) → metric name → value of one replication."""
@@ -236,7 +236,7 @@ def build_results(sc: Scenario, seed: int, per_rep: Sequence[dict[str, Any]]) ->
     return {
         "summary": f"{len(per_rep)} replications, sampling 1 in {sc.one_in}: "
                    + (f"{failed} SLA row(s) breached" if failed else "all SLAs hold"),
-        "verdict": run_verdict(sla).value,
+        "verdict": sla_run_verdict(sla).value,
         "yzt_version": __version__,
         "scenario": {"name": sc.name, "description": sc.description, "document": sc.document},
         "seed": seed,
@@ -276,11 +276,10 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def run_verdict(sla: Sequence[dict[str, Any]]) -> Verdict:
-    """The run's verdict: the worst SLA row, rows with nothing to judge left out (``incomplete``
-    when no row could be judged at all)."""
-    judged = [Verdict.parse(r["status"]) for r in sla]
-    return worst(v for v in judged if v is not Verdict.NOT_APPLICABLE)
+def sla_run_verdict(sla: Sequence[dict[str, Any]]) -> Verdict:
+    """The run's verdict: the worst SLA row, rows with nothing to judge left out
+    (:func:`yzt.verdict.run_verdict`)."""
+    return run_verdict(Verdict.parse(r["status"]) for r in sla)
 
 
 def breached(results: dict[str, Any]) -> list[dict[str, Any]]:

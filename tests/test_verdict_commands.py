@@ -17,43 +17,37 @@ import numpy as np
 import pytest
 
 from yzt.cli import main
-from yzt.conformance.runner import verdict_of as conform_run_verdict
+from yzt.conformance.runner import run_verdict as conform_run_verdict
 from yzt.domain.topology import load_topology
 from yzt.loadtests import results as load_results
 from yzt.loadtests import thresholds
-from yzt.sim.results import run_verdict as sim_run_verdict
+from yzt.sim.results import sla_run_verdict
 from yzt.verdict import Verdict
 
 SITUATIONS = {"failure": Verdict.FAIL, "incomplete": Verdict.INCOMPLETE, "waiver": Verdict.WAIVED,
-              "warning": Verdict.WARNING}
+              "warning": Verdict.WARNING, "nothing applicable": Verdict.NOT_APPLICABLE,
+              "all pass": Verdict.PASS}
 #: Situations a format can express but whose runner does not yet give the shared verdict.
-PENDING = {
-    ("conform", "waiver"): "conform's run verdict still folds a waiver into pass",
-    ("conform", "warning"): "conform has no warning status yet",
-}
-
-
-def _word(verdict: object) -> str:
-    return str(getattr(verdict, "value", verdict))
+PENDING: dict[tuple[str, str], str] = {}
 
 
 # --- the situations, staged by each runner's own code --------------------------------------------
 
 def _conform(situation: str, tmp: Path) -> dict[str, Any] | None:
-    statuses = {"failure": ["passed", "failed"], "incomplete": ["passed", "not_testable"],
-                "waiver": ["passed", "waived"], "warning": None}[situation]
-    if statuses is None:
-        return None
-    checks = [{"requirement": "OIF-AUTH-1", "check": f"check_{i}", "status": s, "message": ""}
-              for i, s in enumerate(statuses)]
-    return {"verdict": _word(conform_run_verdict(statuses)), "operator_id": "R07", "checks": checks}
+    words = {"failure": ["pass", "warning", "fail"], "incomplete": ["pass", "incomplete"],
+             "waiver": ["pass", "waived"], "warning": ["pass", "warning"],
+             "nothing applicable": ["not_applicable"], "all pass": ["pass", "not_applicable"]}
+    verdicts = [Verdict.parse(w) for w in words[situation]]
+    checks = [{"requirement": "OIF-AUTH-1", "check": f"check_{i}", "verdict": v.value, "message": ""}
+              for i, v in enumerate(verdicts)]
+    return {"verdict": conform_run_verdict(verdicts).value, "operator_id": "R07", "checks": checks}
 
 
 def _load(situation: str, tmp: Path) -> dict[str, Any] | None:
-    if situation not in ("failure", "incomplete"):
-        return None  # load thresholds have no waivers and no warnings
+    if situation not in ("failure", "incomplete", "all pass"):
+        return None  # load thresholds have no waivers and no warnings; card-count always has traffic
     raw = tmp / "raw"
-    raw.mkdir(parents=True)
+    raw.mkdir(parents=True, exist_ok=True)
     n = 200
     latency_ms = [5.0] * 180 + [301.0] * 20 if situation == "failure" else [5.0] * n
     rows = np.column_stack([np.zeros(n), np.linspace(0, 9, n), np.full(n, 0.001),
@@ -69,13 +63,13 @@ def _load(situation: str, tmp: Path) -> dict[str, Any] | None:
 
 
 def _sim(situation: str, tmp: Path) -> dict[str, Any] | None:
-    statuses = {"failure": ["pass", "fail", "not_applicable"], "incomplete": ["not_applicable"],
-                "waiver": None, "warning": None}[situation]
+    statuses = {"failure": ["pass", "fail", "not_applicable"], "all pass": ["pass", "not_applicable"],
+                "nothing applicable": ["not_applicable"]}.get(situation)
     if statuses is None:
-        return None  # simulated SLAs have no waivers and no warnings
+        return None  # simulated SLAs have no waivers or warnings, and a model run is never partial
     sla = [{"requirement": "SLA-DSP-1", "name": f"R{i:02d}", "status": s, "expected": "100 %",
             "value": None} for i, s in enumerate(statuses)]
-    return {"verdict": sim_run_verdict(sla).value, "sla": sla, "scenario": {"name": "t"},
+    return {"verdict": sla_run_verdict(sla).value, "sla": sla, "scenario": {"name": "t"},
             "timeseries": {}}
 
 
@@ -130,8 +124,9 @@ def test_same_situation_same_verdict_and_exit_status(command: str, fmt: str, sit
     assert (verdict, code) == (expected, expected.exit_code)
 
 
-def test_every_format_expresses_failure_and_incomplete(tmp_path: Path) -> None:
-    """The matrix is not all skips: each format stages the two situations every runner knows."""
-    for fmt, (stage, _) in FORMATS.items():
-        for situation in ("failure", "incomplete"):
-            assert stage(situation, tmp_path / fmt / situation) is not None, (fmt, situation)
+def test_the_matrix_is_not_all_skips(tmp_path: Path) -> None:
+    """Every format stages a failure and a pass; every situation is staged by some format."""
+    staged = {(fmt, s) for fmt, (stage, _) in FORMATS.items() for s in SITUATIONS
+              if stage(s, tmp_path / fmt / s) is not None}
+    assert {(fmt, s) for fmt in FORMATS for s in ("failure", "all pass")} <= staged
+    assert {s for _, s in staged} == set(SITUATIONS)

@@ -95,6 +95,15 @@ def worst(verdicts: Iterable[Verdict]) -> Verdict:
     return max(found, key=lambda v: v.rank)
 
 
+def run_verdict(verdicts: Iterable[Verdict]) -> Verdict:
+    """A run's verdict from its items': the worst, leaving out those not applicable (a production
+    run whose other checks pass is a pass); ``not_applicable`` only when nothing else was judged,
+    ``incomplete`` when there was nothing at all. Conform, load and sim all judge a run with it."""
+    found = list(verdicts)
+    judged = [v for v in found if v is not Verdict.NOT_APPLICABLE]
+    return worst(judged) if judged else (Verdict.NOT_APPLICABLE if found else Verdict.INCOMPLETE)
+
+
 def from_exit_code(code: int) -> Verdict:
     """The verdict a child ``yzt`` command reported through its exit status.
 

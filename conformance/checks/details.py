@@ -105,6 +105,31 @@ def details_answers_schema(ctx: RunContext) -> Iterator[Finding]:
         yield not_testable("no 200 card-details answer was seen in this run")
 
 
+MASK_PATTERN = re.compile(r"[0-9]{3}\*{4}[0-9]{4}")
+
+
+@check("OIF-DET-2", endpoint=f"POST {DETAILS}", phase="sweep")
+def every_msisdn_masked_3_4_4(ctx: RunContext) -> Iterator[Finding]:
+    """Every msisdn_masked in every 200 card-details answer of the run has the 3 + **** + 4 shape."""
+    seen = 0
+    for ex in ctx.exchanges():
+        if ex.method != "POST" or ex.path != DETAILS or ex.status != 200:
+            continue
+        body = ex.json()
+        cards = body.get("cards") if isinstance(body, dict) else None
+        if not isinstance(cards, list):
+            continue  # its shape is details_answers_schema's
+        seen += 1
+        for card in cards:
+            shown = card.get("msisdn_masked") if isinstance(card, dict) else None
+            if not isinstance(shown, str) or not MASK_PATTERN.fullmatch(shown):
+                yield failed(f"msisdn_masked {ctx.mask(str(shown))!r}",
+                             "first 3 digits + **** + last 4 digits", ex)
+                break
+    if not seen:
+        raise NothingToJudge("no 200 card-details answer with a list of cards was seen in this run")
+
+
 @check("OIF-DET-2", endpoint=f"POST {DETAILS}")
 def msisdn_masked_3_4_4(ctx: RunContext) -> Iterator[Finding]:
     """msisdn_masked is the first 3 digits, ****, the last 4 digits of one of the subject's cards."""

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from yzt.commands.common import add_lang_argument
+from yzt.commands.common import add_lang_argument, add_subjects_argument
 from yzt.errors import UserError
 from yzt.verdict import Verdict, from_exit_code
 
@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--out", type=Path, default=Path("out/check"), help="output folder (default out/check)")
     p.add_argument("--operator", default="R07", help="operator id to impersonate (default R07)")
     p.add_argument("--seed", type=int, default=7, help="seed for fixtures and simulation (default 7)")
-    p.add_argument("--subjects", type=int, default=300, help="fixture subjects (default 300)")
+    add_subjects_argument(p)
     p.add_argument("--load-rate", type=float, default=20.0, help="load test rate, req/s (default 20)")
     p.add_argument("--load-duration", default="10s", help="load test duration (default 10s)")
     p.add_argument("--scenario", default="baseline", help="simulation scenario (default baseline)")

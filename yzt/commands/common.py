@@ -38,3 +38,11 @@ def add_lang_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lang", choices=LANGS, default=default_lang(),
                         help="report language: zh or en (default from the locale: LC_ALL, "
                         "LC_MESSAGES, LANG)")
+
+
+def add_subjects_argument(parser: argparse.ArgumentParser) -> None:
+    """``--subjects N``: how many subjects fixtures generated from ``--seed`` hold (one default)."""
+    from yzt.fixtures import DEFAULT_SUBJECTS
+
+    parser.add_argument("--subjects", type=int, default=DEFAULT_SUBJECTS,
+                        help=f"subjects of fixtures generated from --seed (default {DEFAULT_SUBJECTS})")

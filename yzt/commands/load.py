@@ -15,7 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from yzt.commands.common import add_lang_argument, add_secret_argument, read_secret
+from yzt.commands.common import (
+    add_lang_argument,
+    add_secret_argument,
+    add_subjects_argument,
+    read_secret,
+)
 from yzt.errors import UserError
 from yzt.verdict import Verdict
 
@@ -36,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--fixtures", type=Path, metavar="FILE", help="the fixture file the operator loaded")
     src.add_argument("--seed", type=int, help="regenerate the operator's fixtures from this seed")
-    p.add_argument("--subjects", type=int, default=500, help="subjects of --seed fixtures (default 500)")
+    add_subjects_argument(p)
     add_secret_argument(p)
     p.add_argument("--rate", type=float, help="target arrival rate in requests/s (the contracted rate)")
     p.add_argument("--duration", default="60s", help="run length: 60s, 2m, 1m30s (default 60s)")

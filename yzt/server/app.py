@@ -450,7 +450,8 @@ class Operator:
         t = self.timings
         accepted = int(now)
         final, reason, complete_at = None, None, accepted + t.cancel_complete
-        if self.config.has("refuse-remote-cancellation") and card.home_region != "北京":
+        at_submit = self.config.has("refuse-remote-cancellation-at-submit")
+        if (self.config.has("refuse-remote-cancellation") or at_submit) and card.home_region != "北京":
             final, complete_at = "rejected", accepted
             reason = f"号码归属地为{card.home_region}，请到归属地营业厅办理 (visit a shop in the home region)"
         c = Cancellation(key, card.ref, accepted, complete_at, accepted + t.cancel_complete_by,
@@ -458,8 +459,11 @@ class Operator:
         self.store.put_cancellation(c)
         if final is None:
             self._schedule(complete_at)
-        out = _json({"cancellation_id": key, "state": "accepted", "accepted_at": _iso(accepted),
-                     "complete_by": _iso(c.complete_by)})
+        if at_submit and final == "rejected":
+            out = _json({"cancellation_id": key, "state": "rejected", "reason": reason})
+        else:
+            out = _json({"cancellation_id": key, "state": "accepted", "accepted_at": _iso(accepted),
+                         "complete_by": _iso(c.complete_by)})
         result = self._remember("cancellations", key, body_hash, 202, out)
         self.store.commit(durable=True)
         return result
@@ -478,6 +482,8 @@ class Operator:
                 doc["outcome"] = d.outcome
             doc["history"] = [{"state": s, "at": _iso(at)} for s, at in history]
             doc["resolve_by"] = _iso(d.resolve_by)
+            if self.config.extra_members:
+                doc["received_at"] = _iso(d.received_at)
             return 200, _json(doc)
         c = self.store.get_cancellation(key)
         if c is None:
@@ -487,6 +493,9 @@ class Operator:
         if reason:
             cdoc["reason"] = reason
         cdoc["history"] = [{"state": s, "at": _iso(at)} for s, at in chistory]
+        if self.config.extra_members:
+            cdoc["accepted_at"] = _iso(c.accepted_at)
+            cdoc["complete_by"] = _iso(c.complete_by)
         return 200, _json(cdoc)
 
     def sandbox_clock(self, doc: Any, now: float) -> Result:
