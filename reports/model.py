@@ -41,6 +41,17 @@ class Plot:
 
 
 @dataclass(frozen=True)
+class Table:
+    """A free table of a section (a capacity plan, an hour-by-hour staffing table); ``marks`` holds
+    one word per row (``""``, ``changed``, ``warning``) that writers show as a highlight."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    marks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Section:
     """The part of a report that one run produced."""
 
@@ -56,6 +67,7 @@ class Section:
     notes: tuple[str, ...] = ()
     #: Requirements whose passing rows a plot already shows: the page lists only their breaches.
     charted: tuple[str, ...] = ()
+    tables: tuple[Table, ...] = ()
 
 
 @dataclass(frozen=True)

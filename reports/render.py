@@ -52,7 +52,10 @@ def _scrubbed(report: Report) -> Report:
 
     sections = tuple(
         replace(s, summary=scrub(s.summary), rows=tuple(row(r) for r in s.rows),
-                notes=tuple(scrub(n) for n in s.notes))
+                notes=tuple(scrub(n) for n in s.notes),
+                tables=tuple(replace(t, title=scrub(t.title),
+                                     rows=tuple(tuple(scrub(c) for c in r) for r in t.rows))
+                             for t in s.tables))
         for s in report.sections)
     return replace(report, sections=sections)
 
@@ -112,6 +115,9 @@ def view(report: Report) -> dict[str, Any]:
                                m=len(folded)),
             "plots": [{"title": p.title, "alt": p.alt,
                        "png_b64": base64.b64encode(p.png).decode("ascii")} for p in s.plots],
+            "tables": [{"title": t.title, "columns": t.columns,
+                        "rows": [{"cells": r, "mark": t.marks[i] if i < len(t.marks) else ""}
+                                 for i, r in enumerate(t.rows)]} for t in s.tables],
         })
     return {
         "lang": lang, "html_lang": "zh-CN" if lang == "zh" else "en", "title": report.title,
@@ -161,6 +167,11 @@ def render_markdown(report: Report) -> str:
         out += [f"## {s['title']} — {s['verdict_word']}", "", s["summary"], ""]
         out += [f"> {n}" for n in s["notes"]]
         out += [f"> {q}" for q in s["quiet"]]
+        for t in s["tables"]:
+            out += ["", f"### {t['title']}", "", "| " + " | ".join(t["columns"]) + " |",
+                    "|" + "---|" * len(t["columns"])]
+            out += ["| " + " | ".join(f"**{_md_cell(c)}**" if r["mark"] and c else _md_cell(c)
+                                      for c in r["cells"]) + " |" for r in t["rows"]]
         if s["problems"]:
             out += ["", f"### {s['problems_title']}", "", "| " + " | ".join(head) + " |",
                     "|---|---|---|---|---|---|"]

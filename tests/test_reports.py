@@ -127,6 +127,21 @@ def test_flat_plots_become_one_sentence() -> None:
     assert load.plots == () and load.quiet == ("没有完成的请求，因此没有可展示的时延。",)
 
 
+def test_free_tables_are_shown_escaped_and_masked() -> None:
+    from dataclasses import replace
+
+    from yzt.reports.model import Table
+
+    table = Table("Staffing", ("hour", "agents"), (("08", "12"), ("09", "<i>13</i> 13812345678")),
+                  marks=("", "changed"))
+    report = _report()
+    report = replace(report, sections=(replace(report.sections[0], tables=(table,)),
+                                       *report.sections[1:]))
+    html = render_html(report)
+    assert '<tr class="m-changed"><td>09</td><td>&lt;i&gt;13&lt;/i&gt; 138****5678</td></tr>' in html
+    assert "| **09** | **<i>13</i> 138****5678** |" in render_markdown(report)
+
+
 def test_a_bad_verdict_word_names_the_field() -> None:
     with pytest.raises(Exception, match=r"results.json: thresholds\[0\].verdict: unknown verdict 'ok'"):
         read_load({"verdict": "pass", "thresholds": [{"verdict": "ok"}], "endpoints": {}}, "en")
