@@ -17,7 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # the backend is chosen above, before pyplot loads
-from matplotlib import font_manager
+from matplotlib import font_manager, ticker
 
 #: CJK families tried in order; the first one installed draws every label.
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei")
@@ -106,6 +106,10 @@ def histogram(title: str, edges: Sequence[float], counts: Sequence[float], *, xl
         ax.legend(fontsize=8)
     if log_x:
         ax.set_xscale("log")
+        # plain numbers (2, 5, 10, 20 ms) rather than crowded 2×10⁰ minor labels
+        ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         nonzero = [i for i, c in enumerate(counts) if c]
         if nonzero:
             ax.set_xlim(edges[nonzero[0]], edges[nonzero[-1] + 1])

@@ -9,6 +9,7 @@ beside it). A missing optional part gives a partial section, never a crash.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -265,10 +266,7 @@ _READERS = {"conform": read_conform, "load": read_load, "sim": read_sim}
 def _shown(path: Path, out_dir: Path | None) -> str:
     if out_dir is None:
         return path.name
-    try:
-        return path.resolve().relative_to(out_dir.resolve()).as_posix()
-    except ValueError:
-        return path.resolve().as_posix()
+    return Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix()
 
 
 def report_of(sections: Sequence[Section], lang: Lang, title: str) -> Report:
