@@ -14,10 +14,8 @@ from itertools import pairwise
 from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # the backend is chosen above, before pyplot loads
 from matplotlib import font_manager, ticker
+from matplotlib.figure import Figure  # no pyplot: no global figure list, safe in threads
 
 #: CJK families tried in order; the first one installed draws every label.
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei")
@@ -46,13 +44,13 @@ def _fonts() -> None:
 
 def _figure(width: float = 8, height: float = 3.2) -> tuple[Any, Any]:
     _fonts()
-    return plt.subplots(figsize=(width, height))
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots()
 
 
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
     return buf.getvalue()
 
 
@@ -130,8 +128,8 @@ def share_panels(title: str, labels: Sequence[str],
     """
     _fonts()
     width = max(8.0, 0.22 * len(labels) + 2)
-    fig, grid = plt.subplots(len(panels), 1, figsize=(width, 2.6 * len(panels) + 0.6), sharex=True,
-                             squeeze=False)
+    fig = Figure(figsize=(width, 2.6 * len(panels) + 0.6))
+    grid = fig.subplots(len(panels), 1, sharex=True, squeeze=False)
     axes = [row[0] for row in grid]
     x = list(range(len(labels)))
     for ax, (ylabel, values, targets, target_label, higher) in zip(axes, panels, strict=True):
