@@ -371,3 +371,64 @@ def test_preflight_follows_the_operator_clock_and_names_the_skew_when_refused():
     message = str(caught.value)
     assert "key id 'k9'" in message and "the likely cause" in message
     assert f"the operator's Date header says {ahead:%Y-%m-%d %H:%M:%S} UTC" in message
+
+def test_huge_timestamp_passes_on_401_and_fails_when_let_through():
+    good = run_checks(lambda r: problem(401, "timestamp_skew"), "huge_timestamp", "unreadable_timestamp")
+    assert [x.status for x in good.results] == ["passed", "passed"]
+    seen: list[str] = []
+
+    def fail_open(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["X-YZT-Timestamp"])
+        if len(request.headers["X-YZT-Timestamp"]) > 12:
+            return httpx.Response(200, json={})  # the parser gave up and let it through
+        return problem(401, "timestamp_skew")
+
+    bad = run_checks(fail_open, "huge_timestamp")
+    assert bad.results[0].status == "failed"
+    assert "timestamp of 20 digits" in bad.results[0].message
+    assert [len(t) for t in seen] == [20]
+    either = run_checks(lambda r: problem(401, "signature_invalid"), "unreadable_timestamp")
+    assert either.results[0].status == "passed"
+    strict = run_checks(lambda r: problem(401, "signature_invalid"), "huge_timestamp")
+    assert strict.results[0].status == "failed"
+
+
+def test_odd_json_checks_pass_on_400_and_fail_on_500():
+    good = run_checks(lambda r: problem(400, "malformed_request"), "deep_json_400", "lone_surrogate_400")
+    assert [x.status for x in good.results] == ["passed", "passed"]
+    bodies: list[bytes] = []
+
+    def crash(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        return problem(500, "internal_error")
+
+    bad = run_checks(crash, "deep_json_400", "lone_surrogate_400")
+    assert [x.status for x in bad.results] == ["failed", "failed"]
+    assert bodies[0].startswith(b"[" * 5000) and len(bodies[0]) < 16 * 1024
+    assert b'"name": "\\ud800' in bodies[-1]
+
+
+def _health_run(handler: Handler) -> RunFinished:
+    """The HTTP-layer check against canned answers to its oversized GET /v1/health probes."""
+    def outer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/sandbox/clock":
+            return problem(404, "not_found")
+        return handler(request)
+    ctx = open_context("http://operator.test", "R07", "k1", b"s3cret", FIXTURES,
+                       transport=httpx.MockTransport(outer), run_seed=1)
+    return Runner(ctx, [load_checks().get("http_layer_errors_are_problems")]).run()
+
+
+def test_http_layer_errors_must_be_problems_without_echo():
+    assert _health_run(lambda r: problem(400, "malformed_request")).results[0].status == "passed"
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        pad = request.headers.get("X-YZT-Padding", str(request.url))
+        return httpx.Response(400, text=f"Bad Request: {pad[:60]}")
+
+    bad = _health_run(echo).results[0]
+    assert bad.status == "failed"
+    assert "echoed" in bad.message and "text/plain" in bad.message
+    accepting = _health_run(lambda r: httpx.Response(200, json={"status": "ok"})).results[0]
+    assert accepting.status == "not_testable"
+    assert "accepted 10 KiB header fields" in accepting.message

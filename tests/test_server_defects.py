@@ -245,6 +245,23 @@ def _flaky(c: PlatformClient) -> bool:
 
 
 BIG = json.dumps({"pad": "x" * 17000}).encode()
+def _huge_timestamp(c: PlatformClient) -> int | None:
+    from yzt.signing import sign
+
+    raw, stamp, nonce = json.dumps(_count_req(c)).encode(), "9" * 4400, "huge-" + c.new_id()
+    headers = {"X-YZT-Key-Id": c.key_id, "X-YZT-Timestamp": stamp, "X-YZT-Nonce": nonce,
+               "X-YZT-Signature": sign(c.secret, "POST", "/v1/card-count", stamp, nonce, raw)}
+    return c.send("POST", "/v1/card-count", raw=raw, sign=False, headers=headers).status
+
+
+def _deep_json(c: PlatformClient) -> int | None:
+    return c.send("POST", "/v1/card-count", raw=b"[" * 3000 + b"]" * 3000).status
+
+
+def _http_layer_ctype(c: PlatformClient) -> str:
+    return c.send("GET", "/v1/health", sign=False, headers={"X-Pad": "p" * 10240}).content_type
+
+
 CASES: dict[str, tuple[Probe, tuple[str, ...]]] = {
     "wrong-content-type": (lambda c: c.send("GET", "/v1/service-info", sign=False).content_type, ()),
     "no-size-limit": (lambda c: c.send("POST", "/v1/card-count", raw=BIG).status, ()),
@@ -255,6 +272,9 @@ CASES: dict[str, tuple[Probe, tuple[str, ...]]] = {
     "ignore-timestamp-skew": (lambda c: c.send("POST", "/v1/card-count", body=_count_req(c),
                                                timestamp=c.timestamp() - 400).status, ()),
     "accept-replayed-nonce": (_replay_nonce, ()),
+    "timestamp-parse-fails-open": (_huge_timestamp, ()),
+    "crash-on-odd-json": (_deep_json, ()),
+    "plain-http-errors": (_http_layer_ctype, ()),
     "validate-before-auth": (_unsigned_bad_json, ()),
     "no-verification-required": (_no_verification, ()),
     "accept-forged-ticket": (_forged, ()),
@@ -346,3 +366,17 @@ def test_defect_changes_behaviour(name: str, defect_servers: dict[str, str],
     with client(defect_servers[name]) as c:
         broken = probe(c)
     assert baseline(probe, extra) != broken, f"{name} ({DEFECTS[name].requirement}) changed nothing"
+
+
+def test_defect_names_are_checked_at_start(tmp_path: Path) -> None:
+    from yzt.server.defects import DefectName
+
+    with pytest.raises(ValueError, match=r"unknown defect\(s\): sloow"):
+        ServerConfig("R07", "k1", DEFAULT_SECRET, tmp_path / "x.sqlite", defects=frozenset({"sloow"}))
+    config = ServerConfig("R07", "k1", DEFAULT_SECRET, tmp_path / "x.sqlite",
+                          defects=frozenset({"slow"}))
+    assert config.defects == {DefectName.SLOW} and config.has(DefectName.SLOW)
+    assert not config.has(DefectName.FLAKY)
+    with pytest.raises(AttributeError):
+        DefectName.SLOOW  # noqa: B018 - a typo is an error, not a defect silently off
+    assert set(DEFECTS) == {str(n) for n in DefectName}

@@ -6,10 +6,19 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from yzt.client import Exchange
 from yzt.conformance.checks._expect import outcome, problem
 from yzt.conformance.context import RunContext
 from yzt.conformance.registry import Finding, check, failed
-from yzt.signing import SKEW_SECONDS, new_nonce
+from yzt.signing import (
+    HEADER_KEY_ID,
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    SKEW_SECONDS,
+    new_nonce,
+    sign,
+)
 
 PATH = "/v1/card-count"
 
@@ -64,6 +73,45 @@ def timestamp_in_the_future(ctx: RunContext) -> Iterator[Finding]:
     """A timestamp 600 s ahead of the operator's clock gets 401 timestamp_skew."""
     ex = ctx.post(PATH, _body(ctx), timestamp=ctx.client.timestamp() + 2 * SKEW_SECONDS)
     yield from problem(ex, 401, "timestamp_skew")
+
+
+def _signed_over(ctx: RunContext, timestamp: str, nonce: str) -> Exchange:
+    """A valid card-count, correctly signed over ``timestamp`` exactly as given (any string)."""
+    raw = json.dumps(_body(ctx), ensure_ascii=False).encode()
+    c = ctx.client
+    headers = {HEADER_KEY_ID: c.key_id, HEADER_TIMESTAMP: timestamp, HEADER_NONCE: nonce,
+               HEADER_SIGNATURE: sign(c.secret, "POST", PATH, timestamp, nonce, raw)}
+    return c.send("POST", PATH, raw=raw, sign=False, headers=headers)
+
+
+@check("OIF-AUTH-2", endpoint=f"POST {PATH}")
+def huge_timestamp(ctx: RunContext) -> Iterator[Finding]:
+    """A signed request whose timestamp is a huge number gets 401 timestamp_skew: 20 digits (past
+    64-bit integers), then 4,301 digits (past Python's int()) twice with one nonce, so a parser
+    that gives up cannot let the request, or its replay, through."""
+    nonce = new_nonce()
+    for digits, this_nonce, again in ((20, new_nonce(), ""), (4301, nonce, ""),
+                                      (4301, nonce, " (the same nonce again)")):
+        ex = _signed_over(ctx, "9" * digits, this_nonce)
+        if ex.error or ex.status != 401 or ex.problem_code not in (None, "timestamp_skew"):
+            yield failed(f"{outcome(ex)} to a timestamp of {digits} digits{again}",
+                         "401 timestamp_skew (a time the operator cannot place is outside the "
+                         "window)", ex)
+            return
+
+
+@check("OIF-AUTH-2", endpoint=f"POST {PATH}")
+def unreadable_timestamp(ctx: RunContext) -> Iterator[Finding]:
+    """A signed request whose timestamp is not Unix seconds (a sign, a fraction, an exponent,
+    an underscore) gets 401, timestamp_skew or signature_invalid: never let through."""
+    now = ctx.client.timestamp()
+    for stamp in (f"-{now}", f"+{now}", f"{now}.0", f"{now}e0", f"1_{now}"):
+        ex = _signed_over(ctx, stamp, new_nonce())
+        if ex.error or ex.status != 401 or ex.problem_code not in (
+                None, "timestamp_skew", "signature_invalid"):
+            yield failed(f"{outcome(ex)} to X-YZT-Timestamp {stamp!r}",
+                         "401 timestamp_skew (or signature_invalid)", ex)
+            return  # one is enough: a hostile endpoint is not asked five times
 
 
 @check("OIF-AUTH-3", endpoint=f"POST {PATH}")

@@ -69,6 +69,35 @@ def problem_shape(ctx: RunContext) -> Iterator[Finding]:
         raise NothingToJudge("no error answer (4xx/5xx) was received in this run")
 
 
+#: Over the 8 KiB most HTTP servers accept for one header field or the request line.
+OVERSIZED = 10 * 1024
+
+
+@check("OIF-ERR-1", endpoint="GET /v1/health")
+def http_layer_errors_are_problems(ctx: RunContext) -> Iterator[Finding]:
+    """What the HTTP layer refuses (a 10 KiB header field, a 10 KiB request line) is answered as
+    problem+json like any other error, echoing nothing of the request."""
+    marker = f"yzt-echo-{ctx.rng.getrandbits(48):012x}"
+    pad = marker + "x" * OVERSIZED
+    probes = (ctx.get("/v1/health", sign=False, headers={"X-YZT-Padding": pad}),
+              ctx.get(f"/v1/health?padding={pad}", sign=False))
+    judged = 0
+    for ex in probes:
+        if ex.error or ex.status is None or ex.status < 400:
+            continue
+        judged += 1
+        where = f"{ex.status} to a request with {OVERSIZED // 1024} KiB in one line"
+        if ex.content_type != "application/problem+json":
+            yield failed(f"Content-Type {ex.content_type or '(none)'!r} on {where}",
+                         "application/problem+json", ex)
+        if marker.encode() in ex.response_body:
+            yield failed(f"the request's bytes echoed in the body of {where}",
+                         "nothing of the request in the answer", ex)
+    if not judged:
+        raise NothingToJudge(f"the endpoint accepted {OVERSIZED // 1024} KiB header fields and "
+                             "request lines: no error from its HTTP layer to judge")
+
+
 def _overload_seen(ctx: RunContext) -> list[Exchange]:
     return [ex for ex in ctx.exchanges() if ex.status in (429, 503)]
 

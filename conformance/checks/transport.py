@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 from yzt.conformance.checks._expect import outcome, problem
@@ -77,3 +78,27 @@ def non_json_content_type_415(ctx: RunContext) -> Iterator[Finding]:
     """A signed request with Content-Type text/plain gets 415 unsupported_media_type."""
     ex = ctx.post("/v1/card-count", _valid_body(ctx), content_type="text/plain")
     yield from problem(ex, 415, "unsupported_media_type")
+
+
+#: Deep enough to exhaust a recursive parser's stack (Python's stops near 1,000), within 16 KiB.
+DEEP = 5000
+
+
+@check("OIF-T-3", endpoint="POST /v1/card-count")
+def deep_json_400(ctx: RunContext) -> Iterator[Finding]:
+    """Signed JSON nested 5,000 deep (10 KB, within the size limit) gets 400, not 5xx."""
+    for raw in (b"[" * DEEP + b"]" * DEEP, b'{"query_id":' + b"[" * DEEP + b"]" * DEEP + b"}"):
+        findings = list(problem(ctx.client.send("POST", "/v1/card-count", raw=raw), 400,
+                                "malformed_request"))
+        yield from findings
+        if findings:
+            return
+
+
+@check("OIF-T-3", endpoint="POST /v1/card-count")
+def lone_surrogate_400(ctx: RunContext) -> Iterator[Finding]:
+    """A signed valid body whose name holds the escape \\ud800 (a lone surrogate, no character)
+    gets 400 malformed_request, not 5xx."""
+    text = json.dumps(_valid_body(ctx), ensure_ascii=False)
+    raw = text.replace('"name": "', '"name": "\\ud800', 1).encode()
+    yield from problem(ctx.client.send("POST", "/v1/card-count", raw=raw), 400, "malformed_request")

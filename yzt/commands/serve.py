@@ -98,16 +98,16 @@ def list_defects() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
     import logging
     import tempfile
-
-    from aiohttp import web
 
     from yzt.domain.masking import MaskingFilter
     from yzt.server.app import ACCESS_LOG, AccessLogger, create_app
     from yzt.server.config import ServerConfig
-    from yzt.server.defects import DEFECTS
+    from yzt.server.defects import DefectName
     from yzt.server.faults import FaultProfile
+    from yzt.server.http import serve
 
     if args.list_defects:
         print(list_defects())
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--operator is required (e.g. --operator R07)")
     if not args.key_id:
         raise UserError("--key-id is required (the key id the platform signs with)")
-    unknown = [d for d in args.defect if d not in DEFECTS]
+    unknown = [d for d in args.defect if d not in DefectName.__members__.values()]
     if unknown:
         raise UserError(f"unknown defect {unknown[0]!r} (see yzt serve --list-defects)")
     if not 1 <= args.subjects <= 1_000_000:
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
                 operator_id=args.operator, key_id=args.key_id, secret=secret,
                 db=args.db or Path(tmp) / "operator.sqlite", fixtures=args.fixtures,
                 seed=args.seed if args.seed is not None else 1, subjects=args.subjects,
-                base_path=args.base_path, defects=frozenset(args.defect),
+                base_path=args.base_path, defects=frozenset(DefectName(d) for d in args.defect),
                 sandbox_clock=not args.no_sandbox_clock, extra_members=args.extra_members,
                 bench_hello=args.bench_hello, faults=faults)
         except ValueError as exc:
@@ -149,10 +149,14 @@ def run(args: argparse.Namespace) -> int:
         ACCESS_LOG.setLevel(logging.INFO)
         ACCESS_LOG.propagate = False
         defects = f" with defects {', '.join(sorted(args.defect))}" if args.defect else ""
-        print(f"yzt serve: {args.operator} on http://{args.host}:{args.port}{args.base_path}"
-              f"{defects} (db {config.db})", file=sys.stderr, flush=True)
-        web.run_app(app, host=args.host, port=args.port, print=None,
-                    access_log=None if args.no_access_log else ACCESS_LOG,
-                    access_log_class=AccessLogger, shutdown_timeout=5.0)
+
+        def ready(port: int) -> None:
+            print(f"yzt serve: {args.operator} on http://{args.host}:{port}{args.base_path}"
+                  f"{defects} (db {config.db})", file=sys.stderr, flush=True)
+
+        asyncio.run(serve(app, args.host, args.port,
+                          access_log=None if args.no_access_log else ACCESS_LOG,
+                          access_log_class=AccessLogger, on_ready=ready,
+                          problem_errors=not config.has(DefectName.PLAIN_HTTP_ERRORS)))
         print("yzt serve: stopped", file=sys.stderr, flush=True)
     return 0

@@ -37,7 +37,9 @@ from yzt.server.checks import (
     parse_json,
 )
 from yzt.server.config import ServerConfig
+from yzt.server.defects import DefectName as D
 from yzt.server.faults import FaultInjector
+from yzt.server.http import HTTP_LAYER
 from yzt.server.problems import Problem, problem_response
 from yzt.server.service_info import service_info
 from yzt.server.store import Cancellation, Card, Dispute, Store
@@ -57,6 +59,8 @@ MAX_BODY = 16 * 1024
 HARD_MAX_BODY = 1 << 20
 FLAKY_EVERY = 50  # the ``flaky`` defect: 1 signed request in 50 (2 %) answers 500
 SLOW_SECONDS = 1.2  # the ``slow`` defect
+#: The whole body must arrive within this many seconds of the handler asking for it.
+BODY_DEADLINE_S = 10.0
 NONCE_PRUNE_EVERY = 1000
 MAX_ADVANCE_SECONDS = 100 * 366 * 86400
 MAX_CLOCK = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
@@ -104,8 +108,8 @@ class Operator:
         self.store = store
         self.op = load_topology().get(config.operator_id)
         self.faults = FaultInjector(config.faults)
-        disputes = lifecycle.SLOW_DISPUTES if config.has("slow-dispute-resolution") else lifecycle.COMPLIANT
-        cancels = lifecycle.SLOW_CANCELLATIONS if config.has("slow-cancellation") else lifecycle.COMPLIANT
+        disputes = lifecycle.SLOW_DISPUTES if config.has(D.SLOW_DISPUTE_RESOLUTION) else lifecycle.COMPLIANT
+        cancels = lifecycle.SLOW_CANCELLATIONS if config.has(D.SLOW_CANCELLATION) else lifecycle.COMPLIANT
         self.timings = lifecycle.Timings(
             dispute_resolved=disputes.dispute_resolved, dispute_resolve_by=disputes.dispute_resolve_by,
             cancel_complete=cancels.cancel_complete, cancel_complete_by=cancels.cancel_complete_by)
@@ -114,7 +118,7 @@ class Operator:
         self._commit_future: asyncio.Future[None] | None = None
         self.next_due = store.next_due()
         self.alt_refs: dict[str, Card] = {}
-        if config.has("card-ref-contains-msisdn"):
+        if config.has(D.CARD_REF_CONTAINS_MSISDN):
             self.alt_refs = {self._msisdn_ref(c): c for c in store.cards_by_ref.values()}
         self.routes: dict[str, dict[str, Callable[..., Result]]] = {
             "/v1/card-count": {"POST": self.card_count},
@@ -132,9 +136,9 @@ class Operator:
         return f"m{card.msisdn}_{card.ref[2:14]}"
 
     def ref_of(self, card: Card) -> str:
-        if self.config.has("card-ref-contains-msisdn"):
+        if self.config.has(D.CARD_REF_CONTAINS_MSISDN):
             return self._msisdn_ref(card)
-        if self.config.has("unstable-card-ref"):
+        if self.config.has(D.UNSTABLE_CARD_REF):
             return f"{card.ref}.{secrets.token_hex(4)}"
         return card.ref
 
@@ -155,12 +159,12 @@ class Operator:
             return self._problem(Problem("internal_error", "internal error"))
 
     def _problem(self, p: Problem) -> web.Response:
-        if self.config.has("no-retry-after"):
+        if self.config.has(D.NO_RETRY_AFTER):
             p.headers.pop("Retry-After", None)
-        return problem_response(p, plain=self.config.has("plain-errors"))
+        return problem_response(p, plain=self.config.has(D.PLAIN_ERRORS))
 
     def _ok(self, status: int, body: bytes) -> web.Response:
-        ctype = "text/plain" if self.config.has("wrong-content-type") else "application/json"
+        ctype = "text/plain" if self.config.has(D.WRONG_CONTENT_TYPE) else "application/json"
         return web.Response(status=status, body=body, content_type=ctype)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
@@ -181,7 +185,7 @@ class Operator:
             self._allow(method, ("GET",))
             await self._inject_faults("service-info")
             return self._ok(200, _json(service_info(
-                self.op, self.updated_at, empty_complaint=self.config.has("empty-channels"))))
+                self.op, self.updated_at, empty_complaint=self.config.has(D.EMPTY_CHANNELS))))
         status_match = _STATUS_PATH.fullmatch(path)
         handlers = self.routes.get(path)
         if handlers is None and status_match is None:
@@ -192,18 +196,18 @@ class Operator:
         if endpoint != "sandbox":
             await self._inject_faults(endpoint)
         body = await self._read_body(request)
-        if self.config.has("validate-before-auth") and handlers is not None and body:
+        if self.config.has(D.VALIDATE_BEFORE_AUTH) and handlers is not None and body:
             self._content_type(request)
-            doc = parse_json(body)
+            doc = parse_json(body, guarded=not self.config.has(D.CRASH_ON_ODD_JSON))
             if endpoint in ("card-count", "card-details", "disputes", "cancellations"):
                 check_shape(endpoint, doc)
                 check_subject(doc["subject"], self.store.now())
         now = self.store.now()
         self._authenticate(request, target, body, now)
         self.signed_count += 1
-        if self.config.has("flaky") and self.signed_count % FLAKY_EVERY == 0:
+        if self.config.has(D.FLAKY) and self.signed_count % FLAKY_EVERY == 0:
             raise Problem("internal_error", "injected failure (flaky)")
-        if self.config.has("slow") and endpoint in ("card-count", "card-details"):
+        if self.config.has(D.SLOW) and endpoint in ("card-count", "card-details"):
             await asyncio.sleep(SLOW_SECONDS)
             now = self.store.now()
         if self.signed_count % NONCE_PRUNE_EVERY == 0:
@@ -214,7 +218,7 @@ class Operator:
         else:
             if body:
                 self._content_type(request)
-            doc = parse_json(body)
+            doc = parse_json(body, guarded=not self.config.has(D.CRASH_ON_ODD_JSON))
             assert handlers is not None
             status, out = handlers[method](doc, now)
         await self._committed()
@@ -269,7 +273,19 @@ class Operator:
             raise Problem("unavailable", "injected failure", headers={"Retry-After": retry})
 
     async def _read_body(self, request: web.Request) -> bytes:
-        limit = HARD_MAX_BODY if self.config.has("no-size-limit") else MAX_BODY
+        """The body, within the size limit and :data:`BODY_DEADLINE_S` (a Content-Length larger
+        than what arrives, or a dripping body, must not hold the connection)."""
+        if request.content.is_eof():  # all of it arrived with the headers: no timer needed
+            return await self._read_body_unbounded(request)
+        try:
+            async with asyncio.timeout(BODY_DEADLINE_S):
+                return await self._read_body_unbounded(request)
+        except TimeoutError:
+            raise Problem("malformed_request", f"the body did not arrive within {BODY_DEADLINE_S:g} s",
+                          close=True) from None
+
+    async def _read_body_unbounded(self, request: web.Request) -> bytes:
+        limit = HARD_MAX_BODY if self.config.has(D.NO_SIZE_LIMIT) else MAX_BODY
         length = request.content_length
         if length is not None:
             if length > limit:
@@ -285,7 +301,7 @@ class Operator:
         return b"".join(chunks)
 
     def _content_type(self, request: web.Request) -> None:
-        if self.config.has("accept-any-content-type"):
+        if self.config.has(D.ACCEPT_ANY_CONTENT_TYPE):
             return
         if request.content_type != "application/json" or request.charset not in (None, "utf-8"):
             raise Problem("unsupported_media_type", "send Content-Type: application/json")
@@ -300,7 +316,7 @@ class Operator:
         h = request.headers
         key_id, ts, nonce, sig = (h.get(HEADER_KEY_ID), h.get(HEADER_TIMESTAMP), h.get(HEADER_NONCE),
                                   h.get(HEADER_SIGNATURE))
-        lax = self.config.has("accept-bad-signature")
+        lax = self.config.has(D.ACCEPT_BAD_SIGNATURE)
         if key_id is None or ts is None or nonce is None or sig is None:
             if lax:
                 return
@@ -313,7 +329,9 @@ class Operator:
             if not _signature_ok(self.config.secret, request.method, target, ts, nonce, body, sig):
                 raise Problem("signature_invalid", "the signature does not match")
         stamp = parse_timestamp(ts)
-        ignore_skew = self.config.has("ignore-timestamp-skew")
+        if stamp is None and self.config.has(D.TIMESTAMP_PARSE_FAILS_OPEN):
+            return  # the seeded defect: skew and nonce checks skipped, as int() once made them
+        ignore_skew = self.config.has(D.IGNORE_TIMESTAMP_SKEW)
         if stamp is None:
             if not ignore_skew:
                 raise Problem("timestamp_skew", "X-YZT-Timestamp must be Unix seconds "
@@ -324,7 +342,7 @@ class Operator:
             raise Problem("timestamp_skew", "X-YZT-Timestamp is more than 300 s from the operator's clock")
         # kept until the timestamp could no longer pass the skew check
         expires = max(stamp, int(now)) + SKEW_SECONDS + 1
-        if self.config.has("accept-replayed-nonce"):
+        if self.config.has(D.ACCEPT_REPLAYED_NONCE):
             self.store.add_nonce(nonce, expires)
         elif not self.store.claim_nonce(nonce, expires, now):
             raise Problem("replayed_request", "this nonce was already used")
@@ -332,7 +350,7 @@ class Operator:
     def _apply_due(self, now: float) -> None:
         if self.next_due is not None and self.next_due <= now:
             lifecycle.apply_due(self.store, now,
-                                keep_removed=self.config.has("unbound-card-still-counted"))
+                                keep_removed=self.config.has(D.UNBOUND_CARD_STILL_COUNTED))
             self.next_due = self.store.next_due()
 
     # -- the shared front of the subject endpoints ------------------------------------------------
@@ -344,30 +362,30 @@ class Operator:
                     "cancellations": "cancellation_id"}[kind]
         key = doc[id_field]
         body_hash = canonical_hash(doc)
-        prior = None if self.config.has("no-idempotency") else self.store.idem_get(kind, key)
+        prior = None if self.config.has(D.NO_IDEMPOTENCY) else self.store.idem_get(kind, key)
         if prior is not None and prior[0] == body_hash:
             return (prior[1], prior[2]), key, body_hash, prior
         c = self.config
-        echo = c.has("echo-id-number")
+        echo = c.has(D.ECHO_ID_NUMBER)
 
         def subject() -> None:
-            check_subject(doc["subject"], now, lowercase_x=c.has("accept-lowercase-x"),
-                          skip_check_digit=c.has("skip-check-digit"), echo=echo)
+            check_subject(doc["subject"], now, lowercase_x=c.has(D.ACCEPT_LOWERCASE_X),
+                          skip_check_digit=c.has(D.SKIP_CHECK_DIGIT), echo=echo)
 
         def verification() -> None:
             check_verification(doc, c.secret, now, cancellation=kind == "cancellations",
-                               require=not c.has("no-verification-required"),
-                               check_ticket=not c.has("accept-forged-ticket"),
-                               check_age=not c.has("accept-expired-verification"),
-                               check_face=not c.has("cancel-with-sms-code"), echo=echo)
+                               require=not c.has(D.NO_VERIFICATION_REQUIRED),
+                               check_ticket=not c.has(D.ACCEPT_FORGED_TICKET),
+                               check_age=not c.has(D.ACCEPT_EXPIRED_VERIFICATION),
+                               check_face=not c.has(D.CANCEL_WITH_SMS_CODE), echo=echo)
 
-        if c.has("wrong-check-order"):
+        if c.has(D.WRONG_CHECK_ORDER):
             verification()
             subject()
         else:
             subject()
             verification()
-        if c.has("no-idempotency-conflict"):
+        if c.has(D.NO_IDEMPOTENCY_CONFLICT):
             prior = None
         return None, key, body_hash, prior
 
@@ -376,7 +394,7 @@ class Operator:
             raise Problem("idempotency_conflict", "this id was already used with a different body")
 
     def _remember(self, kind: str, key: str, body_hash: str, status: int, body: bytes) -> Result:
-        if not self.config.has("no-idempotency"):
+        if not self.config.has(D.NO_IDEMPOTENCY):
             self.store.idem_put(kind, key, body_hash, status, body)
         return status, body
 
@@ -390,14 +408,14 @@ class Operator:
             return replay
         self._conflict(prior, body_hash)
         cards = self._subject_cards(doc["subject"]["id_number"])
-        count = len(cards) if self.config.has("count-cancelled-cards") else sum(c.live for c in cards)
-        query_id = str(uuid.uuid4()) if self.config.has("wrong-query-id") else key
+        count = len(cards) if self.config.has(D.COUNT_CANCELLED_CARDS) else sum(c.live for c in cards)
+        query_id = str(uuid.uuid4()) if self.config.has(D.WRONG_QUERY_ID) else key
         out = _json({"query_id": query_id, "operator_id": self.op.id, "card_count": count,
                      "as_of": _iso(now)})
         return self._remember("card-count", key, body_hash, 200, out)
 
     def _mask(self, msisdn: str) -> str:
-        if self.config.has("bad-msisdn-mask"):
+        if self.config.has(D.BAD_MSISDN_MASK):
             return f"{msisdn[:4]}****{msisdn[-3:]}"
         return mask_msisdn(msisdn)
 
@@ -407,7 +425,7 @@ class Operator:
             return replay
         self._conflict(prior, body_hash)
         cards = self._subject_cards(doc["subject"]["id_number"])
-        shown = cards if self.config.has("details-include-cancelled") else [c for c in cards if c.live]
+        shown = cards if self.config.has(D.DETAILS_INCLUDE_CANCELLED) else [c for c in cards if c.live]
         listed = sorted(shown, key=lambda c: (c.activated_on, c.ref))
         out = _json({"query_id": key, "operator_id": self.op.id, "as_of": _iso(now), "cards": [
             {"card_ref": self.ref_of(c), "msisdn_masked": self._mask(c.msisdn),
@@ -426,11 +444,11 @@ class Operator:
         replay, key, body_hash, prior = self._front("disputes", doc, now)
         if replay:
             return replay
-        card = self._owned_card(doc, self.config.has("dispute-any-card"))
+        card = self._owned_card(doc, self.config.has(D.DISPUTE_ANY_CARD))
         self._conflict(prior, body_hash)
         t = self.timings
         received = int(now)
-        outcome = lifecycle.dispute_outcome(card, ignore_truth=self.config.has("dispute-ignores-truth"))
+        outcome = lifecycle.dispute_outcome(card, ignore_truth=self.config.has(D.DISPUTE_IGNORES_TRUTH))
         d = Dispute(key, card.ref, doc["claim"], received, received + t.dispute_verifying,
                     received + t.dispute_resolved, received + t.dispute_resolve_by, outcome)
         self.store.put_dispute(d)
@@ -445,13 +463,13 @@ class Operator:
         replay, key, body_hash, prior = self._front("cancellations", doc, now)
         if replay:
             return replay
-        card = self._owned_card(doc, self.config.has("cancel-any-card"))
+        card = self._owned_card(doc, self.config.has(D.CANCEL_ANY_CARD))
         self._conflict(prior, body_hash)
         t = self.timings
         accepted = int(now)
         final, reason, complete_at = None, None, accepted + t.cancel_complete
-        at_submit = self.config.has("refuse-remote-cancellation-at-submit")
-        if (self.config.has("refuse-remote-cancellation") or at_submit) and card.home_region != "北京":
+        at_submit = self.config.has(D.REFUSE_REMOTE_CANCELLATION_AT_SUBMIT)
+        if (self.config.has(D.REFUSE_REMOTE_CANCELLATION) or at_submit) and card.home_region != "北京":
             final, complete_at = "rejected", accepted
             reason = f"号码归属地为{card.home_region}，请到归属地营业厅办理 (visit a shop in the home region)"
         c = Cancellation(key, card.ref, accepted, complete_at, accepted + t.cancel_complete_by,
@@ -478,7 +496,7 @@ class Operator:
                 raise Problem("not_found", "no such dispute")
             state, history = lifecycle.dispute_state(d, now)
             doc: dict[str, Any] = {"dispute_id": d.dispute_id, "state": state}
-            if state == "resolved" or self.config.has("dispute-state-regresses"):
+            if state == "resolved" or self.config.has(D.DISPUTE_STATE_REGRESSES):
                 doc["outcome"] = d.outcome
             doc["history"] = [{"state": s, "at": _iso(at)} for s, at in history]
             doc["resolve_by"] = _iso(d.resolve_by)
@@ -510,12 +528,27 @@ class Operator:
         return 200, _json({"now": _iso(now)})
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (CR, LF, ESC…) shown as ``\\xNN``: one request, one line."""
+    return _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
 class AccessLogger(AbstractAccessLogger):
-    """One line a request: method, path, status, milliseconds; scrubbed; never a body."""
+    """One line a request: method, path, status, milliseconds; scrubbed; never a body.
+
+    The path is logged as received (still percent-encoded), so ``%0d%0a`` stays three characters
+    each and cannot start a forged line; control characters are escaped all the same.
+    """
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-        self.logger.info(scrub(f"{request.method} {request.path} {response.status} "
-                               f"{time * 1000:.1f}ms"))
+        if response.get(HTTP_LAYER):
+            line = f"- (unparsable request) {response.status}"
+        else:
+            line = _printable(f"{request.method} {request.raw_path} {response.status}")
+        self.logger.info(scrub(f"{line} {time * 1000:.1f}ms"))
 
 
 def create_app(config: ServerConfig) -> web.Application:

@@ -28,12 +28,69 @@ MAX_VERIFICATION_AGE = 48 * 3600
 FACE_MAX_AGE = 30 * 60
 
 
-def parse_json(body: bytes) -> Any:
-    """Decode a UTF-8 JSON body or answer 400 ``malformed_request``."""
+#: Deepest nesting of arrays and objects a body may have; protocol bodies need 3.
+MAX_JSON_DEPTH = 32
+_NESTING = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]", re.ASCII)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+#: RFC 8259 JSON: NaN and Infinity, which Python's decoder would accept, are refused.
+_DECODER = json.JSONDecoder(parse_constant=_not_json)
+
+
+def _too_deep(body: bytes) -> bool:
+    """True when arrays and objects nest deeper than :data:`MAX_JSON_DEPTH` (brackets inside
+    strings do not count). Counting the openers first keeps ordinary bodies to two C scans."""
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    for token in _NESTING.finditer(body):
+        t = token.group()
+        if t in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif t in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def _has_lone_surrogate(doc: Any) -> bool:
     try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def parse_json(body: bytes, *, guarded: bool = True) -> Any:
+    """Decode a UTF-8 JSON body or answer 400 ``malformed_request``.
+
+    Fails closed before anything else reads the document: nesting deeper than
+    :data:`MAX_JSON_DEPTH`, or a ``\\ud800``-style escape that decodes to a lone surrogate (no
+    character, cannot be hashed or stored as UTF-8), is 400 like any other unreadable body.
+    ``guarded=False`` is the ``crash-on-odd-json`` defect: both reach the code behind and end in 500.
+    """
+    if not guarded:
+        try:
+            return json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise Problem("malformed_request", f"the body is not JSON: {type(exc).__name__}") from None
+    if _too_deep(body):
+        raise Problem("malformed_request", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        doc = _DECODER.decode(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise Problem("malformed_request", f"the body is not JSON: {type(exc).__name__}") from None
+    # raw UTF-8 cannot hold a surrogate (decode refuses it): only a \\uD8xx-\\uDFxx escape can
+    if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(doc):
+        raise Problem("malformed_request", "the body holds a lone surrogate escape "
+                      "(\\ud800-\\udfff without its pair), which is not a character")
+    return doc
 
 
 def canonical_hash(doc: Any) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from yzt.fixtures import DEFAULT_SUBJECTS
-from yzt.server.defects import DEFECTS
+from yzt.server.defects import DefectName
 from yzt.server.faults import FaultProfile
 
 
@@ -26,7 +26,7 @@ class ServerConfig:
     seed: int = 1
     subjects: int = DEFAULT_SUBJECTS
     base_path: str = ""
-    defects: frozenset[str] = frozenset()
+    defects: frozenset[DefectName] = frozenset()
     sandbox_clock: bool = True
     #: Status answers carry members the protocol does not name (allowed: responses are open).
     extra_members: bool = False
@@ -34,14 +34,17 @@ class ServerConfig:
     faults: FaultProfile = field(default_factory=FaultProfile)
 
     def __post_init__(self) -> None:
-        unknown = sorted(self.defects - DEFECTS.keys())
+        names = {str(d) for d in self.defects}
+        unknown = sorted(names - set(DefectName))
         if unknown:
             raise ValueError(f"unknown defect(s): {', '.join(unknown)} (see yzt serve --list-defects)")
+        # names given as plain strings become members, so has() compares like with like
+        object.__setattr__(self, "defects", frozenset(DefectName(n) for n in names))
         if self.base_path and (not self.base_path.startswith("/") or self.base_path.endswith("/")):
             raise ValueError(f"base path {self.base_path!r} must start with / and not end with /")
         if not self.secret:
             raise ValueError("the shared secret must not be empty")
 
-    def has(self, defect: str) -> bool:
+    def has(self, defect: DefectName) -> bool:
         """True when the seeded defect ``defect`` is switched on."""
         return defect in self.defects

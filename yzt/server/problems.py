@@ -40,13 +40,15 @@ class Problem(Exception):
     """Raised anywhere in request handling; turned into a problem response by the dispatcher."""
 
     def __init__(self, code: str, detail: str, *, headers: dict[str, str] | None = None,
-                 raw_detail: bool = False) -> None:
+                 raw_detail: bool = False, close: bool = False) -> None:
         super().__init__(code)
         self.code = code
         self.status = CODES[code][0]
         #: ``raw_detail`` skips scrubbing: only the ``echo-id-number`` defect uses it.
         self.detail = detail if raw_detail else scrub(detail)
         self.headers = headers or {}
+        #: close the connection after answering (the rest of the request cannot be trusted)
+        self.close = close
 
 
 def problem_body(code: str, detail: str) -> bytes:
@@ -59,7 +61,11 @@ def problem_body(code: str, detail: str) -> bytes:
 def problem_response(p: Problem, *, plain: bool = False) -> web.Response:
     """The response for ``p``; ``plain`` (the ``plain-errors`` defect) drops the problem shape."""
     if plain:
-        return web.Response(status=p.status, text=f"error: {p.code}", headers=p.headers,
+        resp = web.Response(status=p.status, text=f"error: {p.code}", headers=p.headers,
                             content_type="text/plain")
-    return web.Response(status=p.status, body=problem_body(p.code, p.detail), headers=p.headers,
-                        content_type="application/problem+json")
+    else:
+        resp = web.Response(status=p.status, body=problem_body(p.code, p.detail), headers=p.headers,
+                            content_type="application/problem+json")
+    if p.close:
+        resp.force_close()
+    return resp

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yzt.fixtures import FixtureCard
+from yzt.server.dblock import DatabaseLock
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -97,8 +98,10 @@ def make_card_ref(ref_key: bytes, operator_id: str, msisdn: str) -> str:
 class Store:
     """The SQLite file and the in-memory card index of one operator."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, lock: DatabaseLock | None = None) -> None:
         self.path = path
+        #: the one-writer lock, released when the store closes
+        self.lock = lock
         self.db = sqlite3.connect(str(path), isolation_level="DEFERRED", check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -109,8 +112,12 @@ class Store:
         self.clock_offset = float(self.get_meta("clock_offset") or 0.0)
 
     def close(self) -> None:
-        self.db.commit()
-        self.db.close()
+        try:
+            self.db.commit()
+            self.db.close()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
 
     # -- meta and clock ------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -186,10 +193,6 @@ class Store:
         self.db.execute("UPDATE cards SET status = ? WHERE card_ref = ?", (status, card.ref))
 
     # -- nonces (OIF-AUTH-3) -------------------------------------------------------------------
-    def nonce_seen(self, nonce: str, now: float) -> bool:
-        row = self.db.execute("SELECT expires_at FROM nonces WHERE nonce = ?", (nonce,)).fetchone()
-        return row is not None and row[0] >= now
-
     def claim_nonce(self, nonce: str, expires_at: int, now: float) -> bool:
         """Record a nonce in one statement; False when it was already seen and has not expired."""
         cursor = self.db.execute(

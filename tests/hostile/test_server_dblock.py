@@ -1,0 +1,98 @@
+"""``yzt serve`` as a user starts it: one server per database, user errors with exit 2, no traceback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from yzt.server.dblock import lock_path
+from yzt.server.testing import DEFAULT_SECRET, free_port, serve_command, stop_process, wait_healthy
+
+pytestmark = pytest.mark.integration
+
+ENV = dict(os.environ, YZT_SECRET=DEFAULT_SECRET.decode())
+
+
+def start(db: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(serve_command("R07", 7, 50, port, "k1", db, (), ()),
+                                stdout=out, stderr=out, env=ENV)
+    wait_healthy(f"http://127.0.0.1:{port}", proc)
+    return proc
+
+
+def refused(*args: str) -> str:
+    """Run ``yzt serve`` expecting a user error: exit 2, one message, no traceback."""
+    cmd = serve_command("R07", 7, 50, free_port(), "k1", None, (), args)
+    done = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert done.stderr.startswith("yzt serve: error: ")
+    return done.stderr
+
+
+def test_a_second_server_on_the_same_db_is_refused_naming_the_holder(tmp_path: Path) -> None:
+    db = tmp_path / "op.sqlite"
+    first = start(db, free_port(), tmp_path / "first.log")
+    try:
+        message = refused("--db", str(db))
+        assert f"--db {db} is in use by another yzt serve (pid {first.pid})" in message
+        assert first.poll() is None  # the holder is untouched
+    finally:
+        stop_process(first)
+    assert first.returncode == 0
+    assert not lock_path(db).exists()  # a clean stop removes the lock file
+
+
+def test_the_lock_does_not_outlive_a_sigkill(tmp_path: Path) -> None:
+    db = tmp_path / "op.sqlite"
+    first = start(db, free_port(), tmp_path / "first.log")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert lock_path(db).exists()  # left behind, but no longer locked
+    second = start(db, free_port(), tmp_path / "second.log")
+    try:
+        assert lock_path(db).read_text().strip() == str(second.pid)
+        assert f"(pid {second.pid})" in refused("--db", str(db))
+    finally:
+        stop_process(second)
+
+
+def test_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cmd = serve_command("R07", 7, 50, port, "k1", tmp_path / "op.sqlite", (), ())
+        done = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "address already in use" in done.stderr.lower()
+    assert not lock_path(tmp_path / "op.sqlite").exists()
+
+
+def test_db_that_is_a_directory(tmp_path: Path) -> None:
+    assert f"--db {tmp_path} is a directory" in refused("--db", str(tmp_path))
+
+
+def test_db_that_is_not_a_database(tmp_path: Path) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_bytes(b"not SQLite, just some text\n" * 200)
+    assert f"--db {junk} is not a yzt SQLite database" in refused("--db", str(junk))
+    assert junk.read_bytes() == b"not SQLite, just some text\n" * 200  # left as it was
+
+
+def test_db_in_a_missing_folder(tmp_path: Path) -> None:
+    db = tmp_path / "nope" / "op.sqlite"
+    assert f"the folder {db.parent} does not exist" in refused("--db", str(db))
+
+
+@pytest.mark.parametrize("host", ["999.1.1.1", "127.0.0.256"])
+def test_host_that_cannot_be_listened_on(tmp_path: Path, host: str) -> None:
+    message = refused("--host", host, "--db", str(tmp_path / "op.sqlite"))
+    assert f"--host '{host}' is not an address this machine can listen on" in message
