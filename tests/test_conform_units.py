@@ -374,7 +374,7 @@ def test_preflight_follows_the_operator_clock_and_names_the_skew_when_refused():
 
 def test_huge_timestamp_passes_on_401_and_fails_when_let_through():
     good = run_checks(lambda r: problem(401, "timestamp_skew"), "huge_timestamp", "unreadable_timestamp")
-    assert [x.status for x in good.results] == ["passed", "passed"]
+    assert [x.verdict.value for x in good.results] == ["pass", "pass"]
     seen: list[str] = []
 
     def fail_open(request: httpx.Request) -> httpx.Response:
@@ -384,18 +384,18 @@ def test_huge_timestamp_passes_on_401_and_fails_when_let_through():
         return problem(401, "timestamp_skew")
 
     bad = run_checks(fail_open, "huge_timestamp")
-    assert bad.results[0].status == "failed"
+    assert bad.results[0].verdict.value == "fail"
     assert "timestamp of 20 digits" in bad.results[0].message
     assert [len(t) for t in seen] == [20]
     either = run_checks(lambda r: problem(401, "signature_invalid"), "unreadable_timestamp")
-    assert either.results[0].status == "passed"
+    assert either.results[0].verdict.value == "pass"
     strict = run_checks(lambda r: problem(401, "signature_invalid"), "huge_timestamp")
-    assert strict.results[0].status == "failed"
+    assert strict.results[0].verdict.value == "fail"
 
 
 def test_odd_json_checks_pass_on_400_and_fail_on_500():
     good = run_checks(lambda r: problem(400, "malformed_request"), "deep_json_400", "lone_surrogate_400")
-    assert [x.status for x in good.results] == ["passed", "passed"]
+    assert [x.verdict.value for x in good.results] == ["pass", "pass"]
     bodies: list[bytes] = []
 
     def crash(request: httpx.Request) -> httpx.Response:
@@ -403,7 +403,7 @@ def test_odd_json_checks_pass_on_400_and_fail_on_500():
         return problem(500, "internal_error")
 
     bad = run_checks(crash, "deep_json_400", "lone_surrogate_400")
-    assert [x.status for x in bad.results] == ["failed", "failed"]
+    assert [x.verdict.value for x in bad.results] == ["fail", "fail"]
     assert bodies[0].startswith(b"[" * 5000) and len(bodies[0]) < 16 * 1024
     assert b'"name": "\\ud800' in bodies[-1]
 
@@ -415,20 +415,20 @@ def _health_run(handler: Handler) -> RunFinished:
             return problem(404, "not_found")
         return handler(request)
     ctx = open_context("http://operator.test", "R07", "k1", b"s3cret", FIXTURES,
-                       transport=httpx.MockTransport(outer), run_seed=1)
+                       transport=httpx.MockTransport(outer), run_seed=1, check_first=False)
     return Runner(ctx, [load_checks().get("http_layer_errors_are_problems")]).run()
 
 
 def test_http_layer_errors_must_be_problems_without_echo():
-    assert _health_run(lambda r: problem(400, "malformed_request")).results[0].status == "passed"
+    assert _health_run(lambda r: problem(400, "malformed_request")).results[0].verdict.value == "pass"
 
     def echo(request: httpx.Request) -> httpx.Response:
         pad = request.headers.get("X-YZT-Padding", str(request.url))
         return httpx.Response(400, text=f"Bad Request: {pad[:60]}")
 
     bad = _health_run(echo).results[0]
-    assert bad.status == "failed"
+    assert bad.verdict.value == "fail"
     assert "echoed" in bad.message and "text/plain" in bad.message
     accepting = _health_run(lambda r: httpx.Response(200, json={"status": "ok"})).results[0]
-    assert accepting.status == "not_testable"
+    assert accepting.verdict.value == "incomplete"
     assert "accepted 10 KiB header fields" in accepting.message
