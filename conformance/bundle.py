@@ -2,7 +2,8 @@
 
 ``yzt conform --evidence FILE.zip`` writes:
 
-* ``results.json``, ``junit.xml`` and ``report.html`` of the run;
+* ``results.json`` of the run, with its ``junit.xml`` and ``report.html`` (rendered by the caller
+  from ``results.json``: conformance code writes records, ``yzt.reports`` renders them);
 * ``exchanges.har``: every exchange of the run, masked (full ID numbers, MSISDNs and names appear
   as their masked forms between « »), each entry naming the check that sent it;
 * ``manifest.json``: yzt and protocol versions, the SHA-256 of every schema, target, operator,
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -70,20 +72,21 @@ def _waiver_json(w: Waiver) -> dict[str, Any]:
             "approver": w.approver, "expires": w.expires.isoformat()}
 
 
-def write_bundle(path: Path, run: RunFinished, ctx: RunContext, settings: RunSettings) -> None:
-    """Write the certification bundle of a finished run (zip, deflated)."""
-    from yzt.conformance.reporters import junit_cases, render_html
-    from yzt.domain.masking import scrub
-    from yzt.reports.junit import to_xml
-
+def write_bundle(path: Path, run: RunFinished, ctx: RunContext, settings: RunSettings,
+                 rendered: Mapping[str, bytes]) -> None:
+    """Write the certification bundle of a finished run (zip, deflated); ``rendered`` holds the
+    ``junit.xml`` and ``report.html`` made from the run's ``results.json``."""
+    missing = [name for name in ("junit.xml", "report.html") if name not in rendered]
+    if missing:
+        raise ValueError(f"write_bundle needs the rendered {', '.join(missing)}")
     document = results_document(run)
     known = ctx.sensitive_values()
     har = to_har(run.target, ((r.check, r.exchange) for r in ctx.client.recorded),
                  lambda text: mark_pii(text, known))
     files = {
         "results.json": (dumps(document) + "\n").encode("utf-8"),
-        "junit.xml": to_xml(f"yzt conform {scrub(run.target)}", junit_cases(run)),
-        "report.html": render_html(document).encode("utf-8"),
+        "junit.xml": rendered["junit.xml"],
+        "report.html": rendered["report.html"],
         "exchanges.har": json.dumps(har, ensure_ascii=False).encode("utf-8"),
     }
     manifest = {

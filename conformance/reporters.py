@@ -1,6 +1,7 @@
-"""Listeners that turn runner events into outputs: console, results.json, JUnit XML, HTML.
+"""Listeners that turn runner events into records: the console lines and ``results.json``.
 
-The runner never imports this module; the CLI subscribes the writers it was asked for.
+The runner never imports this module; the CLI subscribes the writers it was asked for. Reports
+(HTML, JUnit) are ``yzt.reports``' business: they are rendered from ``results.json``.
 """
 
 from __future__ import annotations
@@ -8,19 +9,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from yzt.conformance.runner import (
     CheckFinished,
-    CheckResult,
     Event,
     RunFinished,
     RunStarted,
     dumps,
     results_document,
 )
-from yzt.domain.masking import scrub
-from yzt.reports.junit import Case, write_junit
 from yzt.verdict import Verdict
 
 SYMBOL = {Verdict.PASS: "ok", Verdict.WARNING: "warn", Verdict.WAIVED: "waived",
@@ -92,35 +90,3 @@ def write_results_json(path: Path) -> Callable[[Event], None]:
         path.write_text(dumps(results_document(run)) + "\n", encoding="utf-8")
     return on_finish(write)
 
-
-def junit_cases(run: RunFinished) -> list[Case]:
-    """One case per check; a warning is a passed case whose output says what to review."""
-    def details(r: CheckResult) -> str:
-        evidence = dumps(list(r.evidence)) if r.evidence else ""
-        return f"warning: {r.message}\n{evidence}" if r.verdict is Verdict.WARNING else evidence
-    return [Case(name=f"{r.requirement} {r.check}", classname=f"yzt.conform.{r.requirement}",
-                 status=r.verdict.value, message=r.message, details=details(r),
-                 time_s=r.duration_s)
-            for r in run.results]
-
-
-def write_junit_xml(path: Path) -> Callable[[Event], None]:
-    def write(run: RunFinished) -> None:
-        write_junit(path, f"yzt conform {scrub(run.target)}", junit_cases(run))
-    return on_finish(write)
-
-
-def render_html(document: dict[str, Any]) -> str:
-    """The HTML page of a conform run, from its ``results.json`` document: the one place conform
-    asks ``reports/`` for a page, so the renderer can change behind it."""
-    from yzt.conformance.results import parse_results
-    from yzt.reports.conform_html import render
-
-    return render(parse_results(document))
-
-
-def write_html(path: Path) -> Callable[[Event], None]:
-    def write(run: RunFinished) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_html(results_document(run)), encoding="utf-8")
-    return on_finish(write)

@@ -22,6 +22,7 @@ from yzt.conformance.context import RunContext
 from yzt.conformance.registry import CheckSpec, Finding, NothingToJudge
 from yzt.conformance.waivers import Waiver, find_waiver
 from yzt.verdict import Verdict, worst
+from yzt.verdict import run_verdict as shared_run_verdict
 
 #: Requirement areas whose failure lets a person's data out or an unverified request in.
 CRITICAL_AREAS = ("OIF-AUTH-", "OIF-VER-", "OIF-PII-", "OIF-ID-")
@@ -271,9 +272,7 @@ class Runner:
 def run_verdict(verdicts: Iterable[Verdict]) -> Verdict:
     """A run's verdict: the worst of its checks', leaving out those not applicable (a production run
     whose other checks pass is a pass); not applicable only when nothing else was judged."""
-    found = list(verdicts)
-    judged = [v for v in found if v is not Verdict.NOT_APPLICABLE]
-    return worst(judged) if judged else (Verdict.NOT_APPLICABLE if found else Verdict.INCOMPLETE)
+    return shared_run_verdict(verdicts)
 
 
 def judge(findings: Sequence[Finding]) -> tuple[Verdict, str, str | None]:

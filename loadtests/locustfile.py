@@ -9,7 +9,7 @@ the intended send times of its share of the arrival curve (:func:`~yzt.loadtests
 A fixed pool of users takes the next due slot, sleeps until it, sends, and records
 ``latency = completion − intended time``. When every user is busy (a slow server), slots are taken
 late and the wait counts in the latency; slots still unsent when the run's send window closes are
-counted as *not offered*, which makes the run inconclusive. Raw per-request records go to
+counted as *not offered*, which makes the run incomplete. Raw per-request records go to
 ``raw/rows-*.npy`` (workers send theirs to the master with Locust's custom messages), so the verdict
 uses exact latencies rather than Locust's rounded percentiles.
 """

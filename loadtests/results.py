@@ -1,9 +1,13 @@
 """Exact statistics and the honest verdict of one load run, from the generator's raw records.
 
 Percentiles are nearest-rank over every recorded latency (an observed value, never interpolated or
-rounded to Locust's two significant figures). The verdict is ``pass``, ``fail`` (an SLA threshold
-breached) or ``inconclusive`` (the generator did not offer the target load, or was CPU-bound): an
-inconclusive run is never reported as a pass, whatever its thresholds say.
+rounded to Locust's two significant figures). The verdict is a :class:`~yzt.verdict.Verdict`:
+``pass``, ``fail`` (an SLA threshold breached) or ``incomplete`` (the generator did not offer the
+target load, or was CPU-bound): an incomplete run is never reported as a pass, whatever its
+thresholds say. A threshold of an endpoint the run sent nothing to is ``not_applicable``.
+
+This module writes records only; the JUnit file and the latency histogram come from ``yzt.reports``
+reading ``results.json``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import numpy as np
 
 from yzt.loadtests.thresholds import Threshold
 from yzt.loadtests.traffic import COLUMNS, ENDPOINT_NAMES, ERROR_KINDS, KINDS, Col
-from yzt.reports.junit import Case
+from yzt.verdict import Verdict, run_verdict
 
 #: The generator offered too little when fewer than this share of the scheduled slots went out.
 MIN_OFFERED = 0.95
@@ -74,6 +78,12 @@ class ThresholdResult:
     passed: bool | None  # None: no requests to judge
 
     @property
+    def verdict(self) -> Verdict:
+        """``not_applicable`` when there were no requests to judge, else pass or fail."""
+        return (Verdict.NOT_APPLICABLE if self.passed is None
+                else Verdict.PASS if self.passed else Verdict.FAIL)
+
+    @property
     def mark(self) -> str:
         return "–" if self.passed is None else "✓" if self.passed else "✗"
 
@@ -91,13 +101,12 @@ class ThresholdResult:
         t = self.threshold
         return {"requirement": t.requirement, "endpoint": t.endpoint, "metric": t.metric,
                 "op": t.op, "limit": t.limit, "expression": t.expression,
-                "measured": _r(self.measured, 6), "verdict": (
-                    "not_judged" if self.passed is None else "pass" if self.passed else "fail")}
+                "measured": _r(self.measured, 6), "verdict": self.verdict.value}
 
 
 @dataclass
 class RunResult:
-    verdict: str
+    verdict: Verdict
     reasons: list[str]
     target_rate: float
     duration_s: float
@@ -110,11 +119,11 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return {"pass": 0, "fail": 1, "inconclusive": 3}[self.verdict]
+        return self.verdict.exit_code
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "verdict": self.verdict, "exit_code": self.exit_code, "reasons": self.reasons,
+            "verdict": self.verdict.value, "exit_code": self.exit_code, "reasons": self.reasons,
             "target_rate": self.target_rate, "duration_s": self.duration_s,
             "scheduled": self.scheduled, "sent": self.sent,
             "offered_rate": round(self.sent / self.duration_s, 3) if self.duration_s else 0.0,
@@ -207,7 +216,7 @@ def generator_health(rows: np.ndarray, gens: Sequence[dict[str, Any]], target_ra
 
 def evaluate(raw_dir: Path, thresholds: Sequence[Threshold], target_rate: float,
              duration_s: float) -> RunResult:
-    """Read a finished run's raw records and decide pass, fail or inconclusive."""
+    """Read a finished run's raw records and decide pass, fail or incomplete."""
     rows, gens = load_raw(raw_dir)
     if not gens:
         raise RuntimeError(f"no generator records in {raw_dir}: the generator did not finish")
@@ -224,19 +233,20 @@ def evaluate(raw_dir: Path, thresholds: Sequence[Threshold], target_rate: float,
     notes.append(f"{checked} responses validated against the JSON Schemas")
     examples = [e for g in gens for e in g.get("schema_examples", [])]
     notes += [f"schema problem: {e}" for e in examples[:5]]
-    for r in results:
-        if r.passed is None:
-            notes.append(f"{r.threshold.requirement} {r.threshold.endpoint}: no requests, not judged")
-    failed = [r for r in results if r.passed is False]
-    if reasons:
-        verdict = "inconclusive"
-    elif failed:
-        verdict = "fail"
-        reasons = [f"{r.describe()[2:].replace(': ', ' breached — measured ', 1)}" for r in failed]
-    else:
-        verdict = "pass"
+    verdict = decide(results, reasons)
+    if verdict is Verdict.FAIL:
+        reasons = [f"{r.describe()[2:].replace(': ', ' breached — measured ', 1)}"
+                   for r in results if r.verdict is Verdict.FAIL]
     return RunResult(verdict, reasons, target_rate, duration_s, info["scheduled"], info["sent"],
                      stats, results, info, notes)
+
+
+def decide(results: Sequence[ThresholdResult], untrusted: Sequence[str]) -> Verdict:
+    """The run's verdict: ``incomplete`` when the generator cannot be trusted (``untrusted`` holds
+    why), else the worst threshold, thresholds with nothing to judge left out (:func:`run_verdict`)."""
+    if untrusted:
+        return Verdict.INCOMPLETE
+    return run_verdict(r.verdict for r in results)
 
 
 def auth_reject_share(result: RunResult) -> float:
@@ -266,51 +276,7 @@ def console_summary(result: RunResult) -> str:
                  f"{g['cpu_fraction_max'] * 100:.0f} % of a core, wake lag p95 {g['wake_lag_p95_ms']:.1f} ms")
     lines += [f"note: {n}" for n in result.notes]
     lines.append("")
-    lines.append(f"verdict: {result.verdict.upper()}")
+    lines.append(f"verdict: {result.verdict.value.upper()}")
     lines += [f"  - {r}" for r in result.reasons]
     return "\n".join(lines)
 
-
-def junit_cases(result: RunResult) -> list[Case]:
-    cases = []
-    for r in result.thresholds:
-        t = r.threshold
-        status = "skipped" if r.passed is None else "passed" if r.passed else "failed"
-        if result.verdict == "inconclusive" and r.passed is not None:
-            status = "inconclusive"
-        message = r.describe()[2:]
-        if status == "inconclusive":
-            message += " — run inconclusive: " + "; ".join(result.reasons)
-        cases.append(Case(name=f"{t.requirement} {t.endpoint} {t.expression}", classname="yzt.load",
-                          status=status, message=message))
-    gen_status = "inconclusive" if result.verdict == "inconclusive" else "passed"
-    cases.append(Case(name="LOAD-GEN offered load", classname="yzt.load", status=gen_status,
-                      message="; ".join(result.reasons) if gen_status == "inconclusive" else
-                      f"offered {result.generator['offered_rate']:.1f} req/s"))
-    return cases
-
-
-def plot_histogram(result: RunResult, path: Path) -> None:
-    """Latency histogram per endpoint (log-scaled ms) as a PNG, with the SLA limits as lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
-    edges = np.asarray(HIST_EDGES_MS)
-    for name, s in result.endpoints.items():
-        if name == "all" or s.count == 0:
-            continue
-        ax.stairs(s.histogram, edges, label=f"{name} (n={s.count})")
-    for r in result.thresholds:
-        if r.threshold.metric != "error_ratio" and r.threshold.endpoint == "card-count":
-            ax.axvline(r.threshold.limit, linestyle="--", linewidth=0.8, color="grey")
-    ax.set_xscale("log")
-    ax.set_xlabel("latency from intended send time (ms)")
-    ax.set_ylabel("requests")
-    ax.set_title(f"yzt load — {result.verdict}")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)

@@ -1,46 +1,34 @@
-"""What a report holds: sections of verdict rows and plots, built from the records of runs.
+"""What a report holds: sections of judged rows and plots, built from the records of runs.
 
-Readers (``reports/sections.py``) turn a run's JSON records into a :class:`Section`; writers
-(``reports/render.py``) turn a :class:`Report` into HTML, Markdown, JSON and JUnit. Neither side knows
-the other, and neither knows how the runs were made.
+Readers (``reports/readers.py``) turn a run's records into a :class:`Section` in one language;
+writers (``reports/render.py``) turn a :class:`Report` into HTML, Markdown, JSON and JUnit. Every
+verdict is a :class:`~yzt.verdict.Verdict`: there is no other status word to translate.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-#: Verdict words, worst first: the overall verdict is the worst of its parts.
-VERDICT_ORDER = ("fail", "error", "incomplete", "pass")
-_ROW_TO_VERDICT = {
-    "failed": "fail", "fail": "fail", "breached": "fail", "error": "error",
-    "not_testable": "incomplete", "inconclusive": "incomplete", "incomplete": "incomplete",
-    "passed": "pass", "pass": "pass", "waived": "pass", "ok": "pass", "warning": "pass",
-    "not_applicable": "pass",
-}
-
-
-def verdict_of(status: str) -> str:
-    """Map a row or run status to one of :data:`VERDICT_ORDER` (unknown words are errors)."""
-    return _ROW_TO_VERDICT.get(status, "error")
-
-
-def worst(verdicts: list[str]) -> str:
-    """The worst verdict of a list; ``incomplete`` for an empty list (nothing was shown)."""
-    if not verdicts:
-        return "incomplete"
-    return min(verdicts, key=VERDICT_ORDER.index)
+from yzt.reports.i18n import Lang
+from yzt.verdict import Verdict, worst
 
 
 @dataclass(frozen=True)
 class Row:
-    """One judged item: a conformance check, an SLA threshold, a simulated SLA."""
+    """One judged item: a conformance check, an SLA threshold, a simulated SLA of one operator."""
 
     requirement: str
     name: str
-    status: str
+    verdict: Verdict
     measured: str = ""
     expected: str = ""
     message: str = ""
+    #: False when the item fails only because of another failure (fix that one first).
+    primary: bool = True
+    #: ``critical`` items (authentication, verification, personal data) lead the list to fix.
+    severity: str = ""
+    #: What was sent and received (masked), shown with the items that did not pass.
+    evidence: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,27 +41,54 @@ class Plot:
 
 
 @dataclass(frozen=True)
+class Table:
+    """A free table of a section (a capacity plan, an hour-by-hour staffing table); ``marks`` holds
+    one word per row (``""``, ``changed``, ``warning``) that writers show as a highlight."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    marks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Section:
     """The part of a report that one run produced."""
 
     key: str
     title: str
-    verdict: str
+    verdict: Verdict
     summary: str
     rows: tuple[Row, ...] = ()
     plots: tuple[Plot, ...] = ()
+    #: One sentence each for plots that had nothing to show (a flat line at zero).
+    quiet: tuple[str, ...] = ()
     artifacts: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = ()
+    #: Requirements whose passing rows a plot already shows: the page lists only their breaches.
+    charted: tuple[str, ...] = ()
+    tables: tuple[Table, ...] = ()
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A requirement as the report cites it: text in the report's language, regulation phrases."""
+
+    id: str
+    text: str
+    regulation: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Report:
-    """A whole report: its sections and the verdict over them."""
+    """A whole report: its sections, in one language, and the verdict over them."""
 
     title: str
     version: str
+    lang: Lang
     sections: tuple[Section, ...]
+    requirements: dict[str, Requirement]
 
     @property
-    def verdict(self) -> str:
-        return worst([s.verdict for s in self.sections])
+    def verdict(self) -> Verdict:
+        return worst(s.verdict for s in self.sections)

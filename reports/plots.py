@@ -1,28 +1,68 @@
-"""Figures for reports, rendered to PNG bytes with matplotlib's Agg backend (no display needed)."""
+"""The report's figures, rendered to PNG bytes with matplotlib's Agg backend (no display needed).
+
+Labels may be Chinese, so every figure uses a CJK font (Noto Sans CJK, Debian's ``fonts-noto-cjk``)
+ahead of DejaVu Sans; :func:`cjk_font` says whether matplotlib found one, and readers fall back to
+English labels when it did not, rather than draw boxes.
+"""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from functools import cache
 from itertools import pairwise
+from typing import Any
 
 import matplotlib
+from matplotlib import font_manager, ticker
+from matplotlib.figure import Figure  # no pyplot: no global figure list, safe in threads
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # the backend is chosen above, before pyplot loads
+#: CJK families tried in order; the first one installed draws every label.
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei")
+_RED, _BLUE, _GREEN, _AMBER = "#b3261e", "#3b6ea8", "#1f7a3a", "#8a5a00"
 
 
-def _png(fig: object) -> bytes:
+@cache
+def cjk_font() -> str | None:
+    """The first installed family of :data:`CJK_FAMILIES`, or None (Chinese labels would be boxes)."""
+    for family in CJK_FAMILIES:
+        try:
+            font_manager.findfont(font_manager.FontProperties(family=family),
+                                  fallback_to_default=False)
+        except ValueError:
+            continue
+        return family
+    return None
+
+
+def _fonts() -> None:
+    """Draw with the CJK family first (it has Latin glyphs too) and DejaVu Sans behind it."""
+    family = cjk_font()
+    matplotlib.rcParams["font.family"] = [family, "DejaVu Sans"] if family else ["DejaVu Sans"]
+    matplotlib.rcParams["axes.unicode_minus"] = False
+
+
+def _figure(width: float = 8, height: float = 3.2) -> tuple[Any, Any]:
+    _fonts()
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots()
+
+
+def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")  # type: ignore[attr-defined]
-    plt.close(fig)  # type: ignore[arg-type]
+    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
     return buf.getvalue()
+
+
+def is_flat(values: Sequence[float]) -> bool:
+    """True when a series has nothing to show: empty, or one value throughout."""
+    return not values or max(values) - min(values) == 0
 
 
 def line_chart(title: str, x: Sequence[float], series: Mapping[str, Sequence[float]], *,
                xlabel: str, ylabel: str) -> bytes:
     """One or more lines over a shared x axis (time series of queues, backlogs, rates)."""
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig, ax = _figure()
     for name, ys in series.items():
         ax.plot(list(x)[: len(ys)], list(ys), label=name, linewidth=1.4)
     ax.set_title(title)
@@ -34,26 +74,10 @@ def line_chart(title: str, x: Sequence[float], series: Mapping[str, Sequence[flo
     return _png(fig)
 
 
-def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], *, ylabel: str,
-              threshold: float | None = None) -> bytes:
-    """Bars per item, with an optional threshold line (an SLA)."""
-    fig, ax = plt.subplots(figsize=(8, 3.2))
-    ax.bar(list(labels), list(values), color="#3b6ea8")
-    if threshold is not None:
-        ax.axhline(threshold, color="#b3261e", linestyle="--", linewidth=1, label="threshold")
-        ax.legend(fontsize=8)
-    ax.set_title(title)
-    ax.set_ylabel(ylabel)
-    ax.tick_params(axis="x", labelrotation=60, labelsize=7)
-    ax.grid(alpha=0.3, axis="y")
-    return _png(fig)
-
-
 def stacked_bars(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float]], *,
-                 ylabel: str, colors: Sequence[str] = ("#1f7a3a", "#b3261e", "#8a5a00", "#6b2fa0")
-                 ) -> bytes:
-    """Bars per item split into stacked parts (passed / failed / not testable per protocol area)."""
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+                 ylabel: str, colors: Sequence[str] = (_GREEN, _RED, _AMBER)) -> bytes:
+    """Bars per item split into stacked parts (passed / failing / not judged per protocol area)."""
+    fig, ax = _figure()
     bottom = [0.0] * len(labels)
     for (name, values), color in zip(series.items(), colors, strict=False):
         ax.bar(list(labels), list(values), bottom=bottom, label=name, color=color)
@@ -63,28 +87,71 @@ def stacked_bars(title: str, labels: Sequence[str], series: Mapping[str, Sequenc
     ax.set_ylabel(ylabel)
     ax.tick_params(axis="x", labelrotation=60, labelsize=7)
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _png(fig)
 
 
 def histogram(title: str, edges: Sequence[float], counts: Sequence[float], *, xlabel: str,
-              marks: Mapping[str, float] | None = None, log_x: bool = False) -> bytes:
+              ylabel: str, marks: Mapping[str, float] | None = None, log_x: bool = False) -> bytes:
     """A histogram from precomputed bin edges and counts, with labelled vertical marks (p95, SLA)."""
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig, ax = _figure()
     widths = [b - a for a, b in pairwise(edges)]
-    ax.bar(list(edges[:-1]), list(counts), width=widths, align="edge", color="#3b6ea8")
+    ax.bar(list(edges[:-1]), list(counts), width=widths, align="edge", color=_BLUE)
     for i, (label, value) in enumerate((marks or {}).items()):
-        ax.axvline(value, color=("#b3261e", "#8a5a00", "#1f7a3a")[i % 3], linestyle="--",
-                   linewidth=1, label=label)
+        ax.axvline(value, color=(_RED, _AMBER, _GREEN)[i % 3], linestyle="--", linewidth=1,
+                   label=label)
     if marks:
         ax.legend(fontsize=8)
     if log_x:
         ax.set_xscale("log")
+        # plain numbers (2, 5, 10, 20 ms) rather than crowded 2×10⁰ minor labels
+        ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         nonzero = [i for i, c in enumerate(counts) if c]
         if nonzero:
             ax.set_xlim(edges[nonzero[0]], edges[nonzero[-1] + 1])
     ax.set_title(title)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("count")
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     return _png(fig)
+
+
+def share_panels(title: str, labels: Sequence[str],
+                 panels: Sequence[tuple[str, Sequence[tuple[float, float, float]], Sequence[float],
+                                        str, bool]]) -> bytes:
+    """Shares per item with 95 % CI bars against a per-item target, one panel per measure.
+
+    Each panel is ``(ylabel, [(mean, ci_low, ci_high)…], targets, target label, higher_is_better)``;
+    bars that miss their target are red.
+    """
+    _fonts()
+    width = max(8.0, 0.22 * len(labels) + 2)
+    fig = Figure(figsize=(width, 2.6 * len(panels) + 0.6))
+    grid = fig.subplots(len(panels), 1, sharex=True, squeeze=False)
+    axes = [row[0] for row in grid]
+    x = list(range(len(labels)))
+    for ax, (ylabel, values, targets, target_label, higher) in zip(axes, panels, strict=True):
+        means = [v[0] * 100 for v in values]
+        # a share lies in [0, 1]: a t-interval of few replications can reach past it, the bar cannot
+        err = [[max(0.0, (v[0] - max(v[1], 0.0)) * 100) for v in values],
+               [max(0.0, (min(v[2], 1.0) - v[0]) * 100) for v in values]]
+        missed = [(m < t * 100) if higher else (m > t * 100) for m, t in zip(means, targets, strict=True)]
+        ax.bar(x, means, color=[_RED if b else _BLUE for b in missed], yerr=err, capsize=2,
+               error_kw={"elinewidth": 0.8, "ecolor": "#333"})
+        if len(set(targets)) == 1:
+            ax.axhline(targets[0] * 100, color=_RED, linestyle="--", linewidth=1, label=target_label)
+        else:
+            ax.scatter(x, [t * 100 for t in targets], marker="_", s=120, color=_RED, label=target_label,
+                       zorder=3)
+        ax.set_ylabel(f"{ylabel} (%)")
+        ax.grid(alpha=0.3, axis="y")
+        ax.legend(fontsize=8, loc="lower right" if higher else "upper right")
+        ax.set_xticks(x)
+        ax.set_xticklabels([])
+        ax.set_xlim(-0.6, len(labels) - 0.4)
+    axes[0].set_title(title)
+    axes[-1].set_xticklabels(list(labels), rotation=90, fontsize=7)
+    return _png(fig)
+

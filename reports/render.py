@@ -2,55 +2,143 @@
 
 Every text goes through :func:`yzt.domain.masking.scrub` on the way out, so a record that slipped a
 full ID number or phone number through still never reaches a file. The HTML is self-contained (no
-network, no scripts) so it opens from a CI artifact store as it is.
+network, no scripts) so it opens from a CI artifact store as it is. The page opens with the verdict
+and what to fix; passed items are folded by requirement.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import asdict, replace
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from yzt.domain.masking import scrub, scrub_obj
-from yzt.reports.junit import Case, write_junit
-from yzt.reports.model import Report, Row, Section
+from yzt.reports.i18n import MESSAGES, Lang, tr, verdict_word
+from yzt.reports.junit import Case, to_xml, write_junit
+from yzt.reports.model import Report, Requirement, Row, Section
+from yzt.verdict import Verdict
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("yzt.reports", "templates"),
     autoescape=jinja2.select_autoescape(["html"]),
     undefined=jinja2.StrictUndefined,
 )
+#: At most this many items in "what to fix"; the rest are counted.
+MAX_FIXES = 15
+#: Verdicts listed under "what to fix", in this order of urgency after primary-before-consequence.
+_FIX_ORDER = {Verdict.ERROR: 0, Verdict.FAIL: 0, Verdict.INCOMPLETE: 1, Verdict.WARNING: 2}
+#: Verdicts folded away with the passes (nothing to act on).
+_QUIET = (Verdict.PASS, Verdict.NOT_APPLICABLE)
 
 
-def _scrub_row(row: Row) -> Row:
-    return Row(**{k: scrub(v) for k, v in asdict(row).items()})
+@dataclass(frozen=True)
+class Fix:
+    """One item of "what to fix": the row, where it came from and the requirement it breaks."""
+
+    section: Section
+    row: Row
+    requirement: Requirement | None
 
 
 def _scrubbed(report: Report) -> Report:
+    def row(r: Row) -> Row:
+        return replace(r, name=scrub(r.name), measured=scrub(r.measured), expected=scrub(r.expected),
+                       message=scrub(r.message), evidence=scrub(r.evidence))
+
     sections = tuple(
-        replace(s, summary=scrub(s.summary), rows=tuple(_scrub_row(r) for r in s.rows),
-                notes=tuple(scrub(n) for n in s.notes))
+        replace(s, summary=scrub(s.summary), rows=tuple(row(r) for r in s.rows),
+                notes=tuple(scrub(n) for n in s.notes),
+                tables=tuple(replace(t, title=scrub(t.title),
+                                     rows=tuple(tuple(scrub(c) for c in r) for r in t.rows))
+                             for t in s.tables))
         for s in report.sections)
     return replace(report, sections=sections)
 
 
+def fixes(report: Report) -> list[Fix]:
+    """What to fix, most urgent first: primary before consequence, failures before the unjudged,
+    critical before major, then in report order."""
+    found: list[tuple[tuple[int, ...], Fix]] = []
+    for si, section in enumerate(report.sections):
+        if not section.rows and section.verdict in _FIX_ORDER:
+            missing = Row(requirement="", name=section.title, verdict=section.verdict,
+                          message=section.summary)
+            found.append(((0, _FIX_ORDER[section.verdict], 1, si, 0), Fix(section, missing, None)))
+        for ri, r in enumerate(section.rows):
+            if r.verdict in _FIX_ORDER:
+                key = (int(not r.primary), _FIX_ORDER[r.verdict], int(r.severity != "critical"), si, ri)
+                found.append((key, Fix(section, r, report.requirements.get(r.requirement))))
+    return [f for _, f in sorted(found, key=lambda kf: kf[0])]
+
+
+def _folded(report: Report, section: Section) -> list[dict[str, Any]]:
+    groups: dict[str, list[Row]] = {}
+    for r in section.rows:
+        if r.verdict in _QUIET and not (r.requirement in section.charted and r.verdict is Verdict.PASS):
+            groups.setdefault(r.requirement, []).append(r)
+    out = []
+    for rid, rows in groups.items():
+        req = report.requirements.get(rid)
+        counts = {v: sum(1 for r in rows if r.verdict is v) for v in _QUIET}
+        shown = ", ".join(f"{n} {verdict_word(v.value, report.lang)}" for v, n in counts.items() if n)
+        out.append({"requirement": rid, "text": req.text if req else "", "rows": rows, "counts": shown})
+    return out
+
+
+def _labels(report: Report) -> dict[str, str]:
+    plain = [k for k, (en, _) in MESSAGES.items() if "{" not in en]
+    return {k.replace(".", "_"): tr(k, report.lang) for k in plain}
+
+
+def view(report: Report) -> dict[str, Any]:
+    """The plain data the HTML template shows (texts already in the report's language)."""
+    lang = report.lang
+    found = fixes(report)
+    sections = []
+    for s in report.sections:
+        problems = [r for r in s.rows if r.verdict not in _QUIET]
+        folded = _folded(report, s)
+        sections.append({
+            "key": s.key, "title": s.title, "verdict": s.verdict.value,
+            "verdict_word": verdict_word(s.verdict.value, lang), "summary": s.summary,
+            "notes": s.notes, "quiet": s.quiet, "artifacts": s.artifacts, "problems": problems,
+            "problems_title": tr("breaches", lang) if s.charted or s.key == "load"
+            else tr("problems", lang),
+            "no_problems": tr("breaches.none", lang) if s.charted and not problems else "",
+            "folded": folded,
+            "folded_title": tr("passed_folded", lang, n=sum(len(g["rows"]) for g in folded),
+                               m=len(folded)),
+            "plots": [{"title": p.title, "alt": p.alt,
+                       "png_b64": base64.b64encode(p.png).decode("ascii")} for p in s.plots],
+            "tables": [{"title": t.title, "columns": t.columns,
+                        "rows": [{"cells": r, "mark": t.marks[i] if i < len(t.marks) else ""}
+                                 for i, r in enumerate(t.rows)]} for t in s.tables],
+        })
+    return {
+        "lang": lang, "html_lang": "zh-CN" if lang == "zh" else "en", "title": report.title,
+        "verdict": report.verdict.value, "verdict_word": verdict_word(report.verdict.value, lang),
+        "label": _labels(report),
+        "fixes": [{"section": f.section.title, "requirement": f.row.requirement,
+                   "text": f.requirement.text if f.requirement else "",
+                   "regulation": f.requirement.regulation if f.requirement else (),
+                   "name": f.row.name, "verdict": f.row.verdict.value,
+                   "verdict_word": verdict_word(f.row.verdict.value, lang), "message": f.row.message,
+                   "measured": f.row.measured, "primary": f.row.primary} for f in found[:MAX_FIXES]],
+        "more": tr("to_fix.more", lang, n=len(found) - MAX_FIXES) if len(found) > MAX_FIXES else "",
+        "verdict_words": {v.value: verdict_word(v.value, lang) for v in Verdict},
+        "sections": sections,
+        "footer": tr("footer", lang, version=report.version),
+    }
+
+
 def render_html(report: Report) -> str:
     """The report as one self-contained HTML page."""
-    report = _scrubbed(report)
-    sections = [
-        {**{k: getattr(s, k) for k in ("key", "title", "verdict", "summary", "rows", "artifacts",
-                                        "notes")},
-         "plots": [{"title": p.title, "alt": p.alt,
-                    "png_b64": base64.b64encode(p.png).decode("ascii")} for p in s.plots]}
-        for s in report.sections
-    ]
-    view = {"title": report.title, "verdict": report.verdict, "version": report.version,
-            "sections": sections}
-    return _ENV.get_template("report.html").render(report=view)
+    return _ENV.get_template("report.html").render(report=view(_scrubbed(report)))
 
 
 def _md_cell(text: str) -> str:
@@ -58,29 +146,57 @@ def _md_cell(text: str) -> str:
 
 
 def render_markdown(report: Report) -> str:
-    """The report as Markdown (plots are referenced, not embedded)."""
+    """The report as Markdown (plots are left to the HTML): verdict, what to fix, each section."""
     report = _scrubbed(report)
-    out = [f"# {report.title}", "", f"**Overall verdict: {report.verdict.upper()}**", ""]
-    for s in report.sections:
-        out += [f"## {s.title} — {s.verdict.upper()}", "", s.summary, ""]
-        out += [f"> {n}" for n in s.notes]
-        if s.rows:
-            out += ["| requirement | item | status | measured | expected | message |",
+    lang = report.lang
+    v = view(report)
+    out = [f"# {report.title}", "", f"**{tr('overall', lang)}: {v['verdict_word']}**", "",
+           f"## {tr('to_fix', lang)}", ""]
+    for f in v["fixes"]:
+        reg = f" — {tr('regulation', lang)}: {'；'.join(f['regulation'])}" if f["regulation"] else ""
+        cons = f" ({tr('to_fix.consequence', lang)})" if not f["primary"] else ""
+        out.append(f"- **{f['verdict_word']}** {f['requirement']} {_md_cell(f['name'])}{cons}: "
+                   f"{_md_cell(f['text'])}{reg}. {_md_cell(f['message'])}".rstrip())
+    if not v["fixes"]:
+        out.append(tr("to_fix.none", lang))
+    if v["more"]:
+        out.append(f"- {v['more']}")
+    out.append("")
+    head = [tr(k, lang) for k in ("requirement", "item", "verdict", "measured", "expected", "message")]
+    for s in v["sections"]:
+        out += [f"## {s['title']} — {s['verdict_word']}", "", s["summary"], ""]
+        out += [f"> {n}" for n in s["notes"]]
+        out += [f"> {q}" for q in s["quiet"]]
+        for t in s["tables"]:
+            out += ["", f"### {t['title']}", "", "| " + " | ".join(t["columns"]) + " |",
+                    "|" + "---|" * len(t["columns"])]
+            out += ["| " + " | ".join(f"**{_md_cell(c)}**" if r["mark"] and c else _md_cell(c)
+                                      for c in r["cells"]) + " |" for r in t["rows"]]
+        if s["problems"]:
+            out += ["", f"### {s['problems_title']}", "", "| " + " | ".join(head) + " |",
                     "|---|---|---|---|---|---|"]
-            out += [f"| {r.requirement} | {_md_cell(r.name)} | {r.status} | {_md_cell(r.measured)} | "
-                    f"{_md_cell(r.expected)} | {_md_cell(r.message)} |" for r in s.rows]
-            out.append("")
+            out += [f"| {r.requirement} | {_md_cell(r.name)} | {verdict_word(r.verdict.value, lang)} | "
+                    f"{_md_cell(r.measured)} | {_md_cell(r.expected)} | {_md_cell(r.message)} |"
+                    for r in s["problems"]]
+        if s["folded"]:
+            out += ["", f"### {s['folded_title']}", ""]
+            out += [f"- {g['requirement']} {_md_cell(g['text'])}: {g['counts']}" for g in s["folded"]]
+        out.append("")
     return "\n".join(out) + "\n"
 
 
 def report_json(report: Report) -> dict[str, Any]:
-    """The report as plain JSON data (plots omitted)."""
+    """The report as plain JSON data (plots omitted); verdicts are :class:`Verdict` values."""
+    def row(r: Row) -> dict[str, Any]:
+        return {**asdict(r), "verdict": r.verdict.value}
+
     data = {
-        "title": report.title, "version": report.version, "verdict": report.verdict,
+        "title": report.title, "version": report.version, "lang": report.lang,
+        "verdict": report.verdict.value, "exit_code": report.verdict.exit_code,
         "sections": [
-            {"key": s.key, "title": s.title, "verdict": s.verdict, "summary": s.summary,
-             "notes": list(s.notes), "artifacts": list(s.artifacts),
-             "rows": [asdict(r) for r in s.rows]}
+            {"key": s.key, "title": s.title, "verdict": s.verdict.value, "summary": s.summary,
+             "notes": list(s.notes), "quiet": list(s.quiet), "artifacts": list(s.artifacts),
+             "rows": [row(r) for r in s.rows]}
             for s in report.sections
         ],
     }
@@ -88,11 +204,26 @@ def report_json(report: Report) -> dict[str, Any]:
     return scrubbed
 
 
-def junit_cases(section: Section) -> list[Case]:
+def junit_cases(report: Report) -> Iterator[Case]:
     """One JUnit case a row, named by requirement id first."""
-    return [Case(name=f"{r.requirement} {r.name}".strip(), classname=f"yzt.{section.key}",
-                 status=r.status, message=r.message or f"measured {r.measured}, expected {r.expected}",
-                 details=f"measured: {r.measured}\nexpected: {r.expected}") for r in section.rows]
+    for s in report.sections:
+        for r in s.rows:
+            yield Case(name=f"{r.requirement} {r.name}".strip(), classname=f"yzt.{s.key}",
+                       verdict=r.verdict,
+                       message=r.message or f"{r.requirement} {r.name}: measured {r.measured}, "
+                       f"expected {r.expected}",
+                       details=f"measured: {r.measured}\nexpected: {r.expected}"
+                       if r.measured or r.expected else "")
+
+
+def conform_pages(document: dict[str, Any], lang: Lang, title: str) -> dict[str, bytes]:
+    """``report.html`` and ``junit.xml`` of one conform run, from its ``results.json`` document
+    (for the certification bundle, which holds them beside the records)."""
+    from yzt.reports.readers import read_conform, report_of
+
+    report = report_of([read_conform(document, lang)], lang, title)
+    return {"report.html": render_html(report).encode("utf-8"),
+            "junit.xml": to_xml(title, junit_cases(report))}
 
 
 def write_report(report: Report, out_dir: Path, stem: str = "report") -> dict[str, Path]:
@@ -108,5 +239,5 @@ def write_report(report: Report, out_dir: Path, stem: str = "report") -> dict[st
     paths["markdown"].write_text(render_markdown(report), encoding="utf-8")
     paths["json"].write_text(json.dumps(report_json(report), ensure_ascii=False, indent=2) + "\n",
                              encoding="utf-8")
-    write_junit(paths["junit"], report.title, [c for s in report.sections for c in junit_cases(s)])
+    write_junit(paths["junit"], report.title, junit_cases(report))
     return paths

@@ -18,6 +18,7 @@ from yzt import __version__
 from yzt.sim.records import ReplicationRecords
 from yzt.sim.scenario import Scenario
 from yzt.sim.stats import estimate
+from yzt.verdict import Verdict, run_verdict
 
 Metrics = dict[str, dict[str, float]]
 """Scope ("platform" or an operator id) → metric name → value of one replication."""
@@ -158,21 +159,18 @@ def summarise(per_rep: Sequence[Metrics]) -> dict[str, dict[str, dict[str, Any]]
     return out
 
 
-def _verdict(ok: bool | None) -> str:
-    return "not_testable" if ok is None else ("pass" if ok else "fail")
+def _verdict(ok: bool | None) -> Verdict:
+    """``not_applicable`` when the scenario drew no such event (nothing to judge), else pass/fail."""
+    return Verdict.NOT_APPLICABLE if ok is None else (Verdict.PASS if ok else Verdict.FAIL)
 
 
-def _row(sla: str, scope: str, target: str, value: float | None, ok: bool | None,
-         **extra: float | None) -> dict[str, Any]:
-    """One SLA row, in the shape the report readers take (requirement/name/status/...)."""
-    measured = "no cases" if value is None else f"{value:.4%}"
-    if "abandonment" in extra and extra["abandonment"] is not None:
-        measured += f", abandonment {extra['abandonment']:.2%}"
-    status = _verdict(ok)
-    return {"requirement": sla, "name": scope, "status": status, "measured": measured,
-            "expected": target, "value": value, **extra,
-            "message": "" if status == "pass" else
-            ("nothing to judge in this scenario" if ok is None else "breached (mean over replications)")}
+def _row(sla: str, scope: str, expected: str, value: float | None, ok: bool | None,
+         ci: tuple[float | None, float | None] = (None, None), **extra: float | None
+         ) -> dict[str, Any]:
+    """One SLA row: requirement, scope, verdict (``status``), the mean with its 95 % CI, the target."""
+    verdict = _verdict(ok)
+    return {"requirement": sla, "name": scope, "status": verdict.value, "expected": expected,
+            "value": value, "ci_low": ci[0], "ci_high": ci[1], **extra}
 
 
 def sla_verdicts(sc: Scenario, summary: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -180,12 +178,20 @@ def sla_verdicts(sc: Scenario, summary: dict[str, dict[str, dict[str, Any]]]) ->
 
     def mean(scope: str, name: str) -> float | None:
         v = summary[scope][name]["mean"]
-        return None if v is None else float(v)
+        return None if v is None or math.isnan(v) else float(v)
+
+    def ci(scope: str, name: str) -> tuple[float | None, float | None]:
+        e = summary[scope][name]
+        low, high = e.get("ci_low"), e.get("ci_high")
+        if low is None or high is None or math.isnan(low) or math.isnan(high):
+            return None, None
+        return float(low), float(high)
 
     rows: list[dict[str, Any]] = []
     e2e = mean("platform", "e2e_within_deadline_share")
     rows.append(_row("SLA-E2E-1", "platform", f"100 % replied within {sc.deadline_h:g} h", e2e,
-                     None if e2e is None else e2e >= 1.0))
+                     None if e2e is None else e2e >= 1.0, ci("platform", "e2e_within_deadline_share"),
+                     target=1.0))
     for op in sc.operators:
         if not op.hotline.enabled:
             continue
@@ -194,9 +200,13 @@ def sla_verdicts(sc: Scenario, summary: dict[str, dict[str, dict[str, Any]]]) ->
         hot = op.sla.hotline
         ok = None if sl is None or ab is None else (
             sl >= hot.answered_share_min and ab <= hot.abandonment_max)
+        ab_low, ab_high = ci(op.id, "hotline_abandonment")
         rows.append(_row("SLA-HOT-1", op.id,
                          f"≥ {hot.answered_share_min:.0%} answered within {hot.answer_within_s:g} s,"
-                         f" abandonment ≤ {hot.abandonment_max:.0%}", sl, ok, abandonment=ab))
+                         f" abandonment ≤ {hot.abandonment_max:.0%}", sl, ok,
+                         ci(op.id, "hotline_service_level"), abandonment=ab,
+                         abandonment_ci_low=ab_low, abandonment_ci_high=ab_high,
+                         target=hot.answered_share_min, abandonment_max=hot.abandonment_max))
     for sla, metric, what in (("SLA-DSP-1", "dispute_within_deadline_share", "disputes"),
                               ("SLA-CXL-1", "cancellation_within_deadline_share", "cancellations")):
         for op in sc.operators:
@@ -204,7 +214,7 @@ def sla_verdicts(sc: Scenario, summary: dict[str, dict[str, dict[str, Any]]]) ->
             limit = (f"{op.sla.dispute_days:g} days" if sla == "SLA-DSP-1"
                      else f"{op.sla.cancellation_hours:g} h")
             rows.append(_row(sla, op.id, f"100 % of {what} within {limit}", v,
-                             None if v is None else v >= 1.0))
+                             None if v is None else v >= 1.0, ci(op.id, metric), target=1.0))
     return rows
 
 
@@ -225,12 +235,13 @@ def build_results(sc: Scenario, seed: int, per_rep: Sequence[dict[str, Any]],
     why ``auto`` did not use the fast one."""
     summary = summarise([r["metrics"] for r in per_rep])
     sla = sla_verdicts(sc, summary)
-    failed = sum(r["status"] == "fail" for r in sla)
+    failed = sum(r["status"] == Verdict.FAIL.value for r in sla)
     series = mean_timeseries([r["timeseries"] for r in per_rep])
     series["t_hours"] = series.pop("t_h")
     return {
         "summary": f"{len(per_rep)} replications, {engine} engine, sampling 1 in {sc.one_in}: "
                    + (f"{failed} SLA row(s) breached" if failed else "all SLAs hold"),
+        "verdict": sla_run_verdict(sla).value,
         "yzt_version": __version__,
         "scenario": {"name": sc.name, "description": sc.description, "document": sc.document},
         "seed": seed,
@@ -272,9 +283,15 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
+def sla_run_verdict(sla: Sequence[dict[str, Any]]) -> Verdict:
+    """The run's verdict: the worst SLA row, rows with nothing to judge left out
+    (:func:`yzt.verdict.run_verdict`)."""
+    return run_verdict(Verdict.parse(r["status"]) for r in sla)
+
+
 def breached(results: dict[str, Any]) -> list[dict[str, Any]]:
     """The SLA rows that failed."""
-    return [r for r in results["sla"] if r["status"] == "fail"]
+    return [r for r in results["sla"] if r["status"] == Verdict.FAIL.value]
 
 
 def _fmt(v: float | None, pct: bool = True) -> str:
@@ -313,14 +330,14 @@ def summary_text(results: dict[str, Any]) -> str:
     for r in rows:
         if r["requirement"] in ("SLA-DSP-1", "SLA-CXL-1") and r["status"] != "fail":
             continue
-        shown = {"pass": "pass", "fail": "FAIL"}.get(r["status"], "n/a")
+        shown = {"pass": "pass", "fail": "FAIL"}.get(r["status"], "n/a")  # n/a: not_applicable
         lines.append(f"  {r['requirement']:<10} {r['name']:<9} {_fmt(r['value']):>8} "
                      f"{_fmt(r.get('abandonment')) if 'abandonment' in r else '':>8}  "
                      f"{shown:<7}  {r['expected']}")
     for sla in ("SLA-DSP-1", "SLA-CXL-1"):
         mine = [r for r in rows if r["requirement"] == sla]
         ok = sum(r["status"] == "pass" for r in mine)
-        na = sum(r["status"] == "not_testable" for r in mine)
+        na = sum(r["status"] == Verdict.NOT_APPLICABLE.value for r in mine)
         lines.append(f"  {sla:<10} {'all':<9} {ok} pass, {len(mine) - ok - na} FAIL, {na} n/a "
                      "(no cases) of the operators")
     bad = breached(results)

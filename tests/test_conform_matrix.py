@@ -22,10 +22,11 @@ from pathlib import Path
 import pytest
 
 from yzt.conformance.bundle import RunSettings, read_bundle, rejudge, verdicts_by_requirement, write_bundle
-from yzt.conformance.runner import RunFinished
+from yzt.conformance.runner import RunFinished, results_document
 from yzt.conformance.session import open_context, run_suite
 from yzt.domain.topology import load_topology
 from yzt.fixtures import generate_fixtures
+from yzt.reports.render import conform_pages
 from yzt.server.defects import DEFECTS
 from yzt.server.testing import DEFAULT_SECRET, running_server
 from yzt.verdict import Verdict
@@ -78,7 +79,8 @@ def _run(defect: str | None) -> RunFinished:
         finally:
             ctx.client.close()
     write_bundle(_bundle_path(defect), run, ctx,
-                 RunSettings("k1", {"seed": 7, "subjects": 200}, today="2026-12-01"))
+                 RunSettings("k1", {"seed": 7, "subjects": 200}, today="2026-12-01"),
+                 conform_pages(results_document(run), "en", f"yzt conform — {url}"))
     return run
 
 

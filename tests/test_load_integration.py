@@ -73,7 +73,8 @@ def test_passes_at_a_modest_rate_and_writes_every_output(plain_server, tmp_path)
     assert 8 <= doc["offered_rate"] <= 30
     assert doc["generator"]["offered_share"] == 1.0
     assert doc["notes"][0].endswith("responses validated against the JSON Schemas")
-    for name in ("latency.png", "junit.xml", "locust/report.html", "locust/locust_stats.csv"):
+    for name in ("latency.png", "junit.xml", "report.html", "locust/report.html",
+                 "locust/locust_stats.csv"):
         assert (tmp_path / name).stat().st_size > 0, name
     junit = (tmp_path / "junit.xml").read_text(encoding="utf-8")
     assert 'name="SLA-LAT-1 card-count p95&lt;=300ms"' in junit and "<failure" not in junit
@@ -83,12 +84,14 @@ def test_passes_at_a_modest_rate_and_writes_every_output(plain_server, tmp_path)
     assert not find_pii((tmp_path / "results.json").read_text(encoding="utf-8"))
 
 
-def test_inconclusive_far_beyond_the_generator(plain_server, tmp_path):
+def test_incomplete_far_beyond_the_generator(plain_server, tmp_path):
     run = yzt_load(plain_server, tmp_path, rate=20000, duration="3s")
     assert run.returncode == 3, run.stdout + run.stderr
-    assert "verdict: INCONCLUSIVE" in run.stdout and "PASS" not in run.stdout
+    assert "verdict: INCOMPLETE" in run.stdout and "PASS" not in run.stdout
     doc = results(tmp_path)
-    assert doc["verdict"] == "inconclusive"
+    assert doc["verdict"] == "incomplete"
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["verdict"] == "incomplete" and report["exit_code"] == 3
     assert "cannot generate this rate" in doc["reasons"][0]
 
 

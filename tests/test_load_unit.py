@@ -19,7 +19,12 @@ from yzt.errors import InputFileError, UserError
 from yzt.loadtests import results as res
 from yzt.loadtests import shapes, thresholds
 from yzt.loadtests.traffic import KINDS, Mix, Person, RequestBuilder, RunConfig, classify
+from yzt.reports.junit import Case
+from yzt.reports.model import Report
+from yzt.reports.readers import read_load
+from yzt.reports.render import junit_cases
 from yzt.signing import signature_matches, ticket_matches
+from yzt.verdict import Verdict
 
 SECRET = b"unit-secret"
 
@@ -250,6 +255,12 @@ def _write_run(raw: Path, lat_ms, kinds=None, *, scheduled=None, cpu=0.05, endpo
         "schema_checked": 3, "schema_examples": [], "schema_validation": True}), encoding="utf-8")
 
 
+def _junit_cases(r: res.RunResult) -> list[Case]:
+    section = read_load(json.loads(json.dumps(r.to_json())), "en")
+    report = Report("t", "0", "en", (section,), {})
+    return list(junit_cases(report))
+
+
 def _limits():
     return thresholds.from_profile(load_topology().get("R07").sla)
 
@@ -257,7 +268,7 @@ def _limits():
 def test_verdict_pass(tmp_path):
     _write_run(tmp_path, [5.0] * 190 + [250.0] * 10)
     r = res.evaluate(tmp_path, _limits(), 20, 10)
-    assert r.verdict == "pass" and r.exit_code == 0
+    assert r.verdict is Verdict.PASS and r.exit_code == 0
     cc = r.endpoints["card-count"]
     assert (cc.count, cc.p50_ms, cc.p95_ms, cc.max_ms) == (200, 5.0, 5.0, 250.0)
     assert cc.rate == 20
@@ -267,17 +278,17 @@ def test_verdict_pass(tmp_path):
 def test_verdict_fail_names_the_threshold_with_exact_value(tmp_path):
     _write_run(tmp_path, [5.0] * 180 + [301.0] * 20)  # p95 = 301 ms: 1 ms over; Locust would say 300
     r = res.evaluate(tmp_path, _limits(), 20, 10)
-    assert r.verdict == "fail" and r.exit_code == 1
+    assert r.verdict is Verdict.FAIL and r.exit_code == 1
     assert r.reasons == ["SLA-LAT-1 card-count p95<=300ms breached — measured 301.0 ms"]
-    case = next(c for c in res.junit_cases(r) if c.name == "SLA-LAT-1 card-count p95<=300ms")
-    assert case.status == "failed"
+    case = next(c for c in _junit_cases(r) if c.name == "SLA-LAT-1 card-count p95<=300ms")
+    assert case.verdict is Verdict.FAIL and case.verdict.junit == "failure"
 
 
 def test_verdict_fail_on_errors_by_kind(tmp_path):
     kinds = [0] * 195 + [KINDS.index("http_5xx")] * 3 + [KINDS.index("schema")] * 2
     _write_run(tmp_path, [5.0] * 200, kinds)
     r = res.evaluate(tmp_path, _limits(), 20, 10)
-    assert r.verdict == "fail"
+    assert r.verdict is Verdict.FAIL
     assert r.endpoints["card-count"].to_json()["errors_by_kind"] == {"http_5xx": 3, "schema": 2}
     assert any(x.startswith("SLA-ERR-1 card-count error_ratio<=0.1% breached — measured 2.500 %")
                for x in r.reasons)
@@ -286,38 +297,42 @@ def test_verdict_fail_on_errors_by_kind(tmp_path):
 def test_404_is_reported_but_not_an_sla_error(tmp_path):
     _write_run(tmp_path, [5.0] * 200, [0] * 199 + [KINDS.index("http_404")])
     r = res.evaluate(tmp_path, _limits(), 20, 10)
-    assert r.verdict == "pass"
+    assert r.verdict is Verdict.PASS
     assert r.endpoints["card-count"].by_kind["http_404"] == 1
 
 
 def test_inconclusive_when_the_generator_fell_behind(tmp_path):
     _write_run(tmp_path, [5.0] * 200, scheduled=1000)
     r = res.evaluate(tmp_path, _limits(), 100, 10)
-    assert r.verdict == "inconclusive" and r.exit_code == 3
+    assert r.verdict is Verdict.INCOMPLETE and r.exit_code == 3
     assert "offered only 20.0 req/s of the target 100 req/s" in r.reasons[0]
 
 
 def test_inconclusive_beats_pass_when_cpu_saturated(tmp_path):
     _write_run(tmp_path, [5.0] * 200, cpu=0.97)
     r = res.evaluate(tmp_path, _limits(), 20, 10)
-    assert r.verdict == "inconclusive"
+    assert r.verdict is Verdict.INCOMPLETE
     assert "used 97 % of a CPU core: it was saturated" in r.reasons[0]
-    statuses = {c.status for c in res.junit_cases(r)}
-    assert "passed" not in statuses
+    offered = next(c for c in _junit_cases(r) if c.name == "LOAD-GEN offered load")
+    assert offered.verdict is Verdict.INCOMPLETE and "saturated" in offered.message
 
 
 def test_inconclusive_when_on_time_slots_left_late(tmp_path):
     _write_run(tmp_path, [5.0] * 200, lag_s=0.2)
     r = res.evaluate(tmp_path, _limits(), 20, 10)
-    assert r.verdict == "inconclusive" and "event loop" in r.reasons[0]
+    assert r.verdict is Verdict.INCOMPLETE and "event loop" in r.reasons[0]
 
 
 def test_no_requests_is_not_judged(tmp_path):
     _write_run(tmp_path, [5.0] * 200)
     r = res.evaluate(tmp_path, _limits(), 20, 10)
     disputes = [t for t in r.thresholds if t.threshold.endpoint == "disputes"]
-    assert disputes and all(t.passed is None and t.mark == "–" for t in disputes)
-    assert "SLA-LAT-3 disputes: no requests, not judged" in r.notes
+    assert disputes and all(t.verdict is Verdict.NOT_APPLICABLE and t.mark == "–" for t in disputes)
+    assert r.verdict is Verdict.PASS  # endpoints without traffic are left out, not failed
+    assert any(line.startswith("– SLA-LAT-3 disputes ") and line.endswith(": no requests, not judged")
+               for line in res.console_summary(r).splitlines())
+    doc = r.to_json()
+    assert {t["verdict"] for t in doc["thresholds"] if t["endpoint"] == "disputes"} == {"not_applicable"}
 
 
 def test_results_json_and_histogram_png(tmp_path):
@@ -326,8 +341,9 @@ def test_results_json_and_histogram_png(tmp_path):
     doc = json.loads(json.dumps(r.to_json()))
     assert doc["endpoints"]["card-count"]["p95_ms"] == 50.0
     assert len(doc["histogram_edges_ms"]) == len(doc["endpoints"]["card-count"]["histogram_counts"]) + 1
-    res.plot_histogram(r, tmp_path / "latency.png")
-    assert (tmp_path / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    section = read_load(doc, "en")
+    assert section.plots and section.plots[0].png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert doc["thresholds"][0]["verdict"] == "pass"
     assert "verdict: PASS" in res.console_summary(r)
 
 

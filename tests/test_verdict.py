@@ -44,3 +44,13 @@ def test_parse_names_the_known_words() -> None:
     assert Verdict.parse("not_applicable") is Verdict.NOT_APPLICABLE
     with pytest.raises(ValueError, match="unknown verdict 'passed'; known verdicts: pass, warning"):
         Verdict.parse("passed")
+
+
+@pytest.mark.parametrize("verdict", list(Verdict))
+def test_a_step_exit_status_reads_back_as_the_worst_verdict_behind_it(verdict: Verdict) -> None:
+    from yzt.verdict import from_exit_code
+
+    back = from_exit_code(verdict.exit_code)
+    assert back.exit_code == verdict.exit_code
+    assert back is (Verdict.PASS if verdict.ok else verdict)
+    assert from_exit_code(-9) is Verdict.ERROR and from_exit_code(130) is Verdict.ERROR

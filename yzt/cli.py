@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from yzt import __version__
 from yzt.domain.masking import install_masking
 from yzt.errors import UserError
+from yzt.verdict import EXIT_INTERRUPTED
 
 #: Subcommand modules, in the order ``yzt --help`` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -26,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "yzt.commands.conform",
     "yzt.commands.fixtures",
     "yzt.commands.load",
+    "yzt.commands.report",
     "yzt.commands.serve",
     "yzt.commands.sim",
     "yzt.commands.validate",
@@ -75,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"yzt {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # the reader went away (``yzt conform --list | head``): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

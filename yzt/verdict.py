@@ -93,3 +93,26 @@ def worst(verdicts: Iterable[Verdict]) -> Verdict:
     if not found:
         return Verdict.INCOMPLETE
     return max(found, key=lambda v: v.rank)
+
+
+def run_verdict(verdicts: Iterable[Verdict]) -> Verdict:
+    """A run's verdict from its items': the worst, leaving out those not applicable (a production
+    run whose other checks pass is a pass); ``not_applicable`` only when nothing else was judged,
+    ``incomplete`` when there was nothing at all. Conform, load and sim all judge a run with it."""
+    found = list(verdicts)
+    judged = [v for v in found if v is not Verdict.NOT_APPLICABLE]
+    return worst(judged) if judged else (Verdict.NOT_APPLICABLE if found else Verdict.INCOMPLETE)
+
+
+def from_exit_code(code: int) -> Verdict:
+    """The verdict a child ``yzt`` command reported through its exit status.
+
+    Several verdicts share an exit status (0 is pass, warning, waived or not applicable), so this
+    gives the worst verdict behind the status: :attr:`Verdict.PASS` for 0, :attr:`Verdict.FAIL` for
+    1, :attr:`Verdict.INCOMPLETE` for 3, and :attr:`Verdict.ERROR` for anything else (2, a crash, a
+    signal), because a step that could not say what it judged was not judged.
+    """
+    for verdict in (Verdict.PASS, Verdict.FAIL, Verdict.INCOMPLETE):
+        if verdict.exit_code == code:
+            return verdict
+    return Verdict.ERROR

@@ -2,7 +2,8 @@
 
 It writes fixtures, starts the reference operator on loopback, runs the conformance suite and a
 short load test against it, runs a simulation scenario, and writes one report (HTML with plots,
-Markdown, JSON, JUnit) from the records those runs left. Each step is the same public command a
+Markdown, JSON, JUnit) from the records those runs left, with ``check.json`` naming the steps, so
+``yzt report`` on the same folder renders the same report again. Each step is the same public command a
 user would run (``yzt serve``, ``yzt conform``, ``yzt load``, ``yzt sim``), run as a child process,
 so the check exercises exactly what users get, and a step that fails leaves the others' results.
 """
@@ -10,6 +11,7 @@ so the check exercises exactly what users get, and a step that fails leaves the 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import subprocess
@@ -19,14 +21,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from yzt.commands.common import add_subjects_argument, output_dir
+from yzt.commands.common import add_lang_argument, add_subjects_argument, output_dir
 from yzt.errors import UserError
+from yzt.verdict import Verdict, from_exit_code
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-#: Exit statuses of the sub-commands that mean "ran, and judged" rather than "could not run".
-_JUDGED = {0: "pass", 1: "fail", 3: "incomplete"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -51,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    "(OIF-ERR-2) can be judged; keep it above --load-rate (default 150)")
     p.add_argument("--skip", action="append", default=[], choices=["conform", "load", "sim"],
                    help="leave out a step (repeatable)")
+    add_lang_argument(p)
     p.set_defaults(func=run)
 
 
@@ -85,8 +86,8 @@ def _reference_operator(args: argparse.Namespace, fixtures: Path, env: dict[str,
             stop_process(proc)
 
 
-def _step(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout: float) -> str:
-    """Run one sub-command; return its verdict word (pass, fail, incomplete or error)."""
+def _step(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout: float) -> Verdict:
+    """Run one sub-command; return the verdict its exit status tells."""
     print(f"yzt check: {name} …", file=sys.stderr, flush=True)
     started = time.monotonic()
     with log.open("w", encoding="utf-8") as log_fh:
@@ -95,20 +96,18 @@ def _step(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout: fl
                                   timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             print(f"yzt check: {name} did not finish within {timeout:.0f} s (see {log})", file=sys.stderr)
-            return "error"
-    verdict = _JUDGED.get(proc.returncode, "error")
-    print(f"yzt check: {name}: {verdict} ({time.monotonic() - started:.1f} s, log {log})",
+            return Verdict.ERROR
+    verdict = from_exit_code(proc.returncode)
+    print(f"yzt check: {name}: {verdict.value} ({time.monotonic() - started:.1f} s, log {log})",
           file=sys.stderr, flush=True)
     return verdict
 
 
 def run(args: argparse.Namespace) -> int:
-    from yzt import __version__
     from yzt.domain.topology import load_topology
     from yzt.fixtures import generate_fixtures, write_fixtures
-    from yzt.reports.model import Report
+    from yzt.reports.readers import read_dirs
     from yzt.reports.render import write_report
-    from yzt.reports.sections import conform_section, load_section, missing_section, sim_section
 
     if args.replications < 1:
         raise UserError(f"--replications must be at least 1, got {args.replications}")
@@ -124,8 +123,9 @@ def run(args: argparse.Namespace) -> int:
     write_fixtures(generate_fixtures(operator, args.seed, args.subjects), fixtures_path)
     # The secret is made here, handed to children in their environment, and never written down.
     env = {**os.environ, "YZT_SECRET": secrets.token_hex(32)}
-    common = ["--operator", args.operator, "--key-id", "yzt-check", "--fixtures", str(fixtures_path)]
-    verdicts: dict[str, str] = {}
+    common = ["--operator", args.operator, "--key-id", "yzt-check", "--fixtures", str(fixtures_path),
+              "--lang", args.lang]
+    verdicts: dict[str, Verdict] = {}
     if not {"conform", "load"} <= set(args.skip):
         with _reference_operator(args, fixtures_path, env, logs / "serve.log") as url:
             if "conform" not in args.skip:
@@ -143,15 +143,10 @@ def run(args: argparse.Namespace) -> int:
                                "--seed", str(args.seed), "--out", str(out / "sim"), "--quiet"),
             env, logs / "sim.log", timeout=1800)
 
-    sections = []
-    readers = {"conform": (conform_section, out / "conform" / "results.json"),
-               "load": (load_section, out / "load" / "results.json"),
-               "sim": (sim_section, out / "sim" / "sim-results.json")}
-    for key, verdict in verdicts.items():
-        reader, path = readers[key]
-        sections.append(reader(path) if path.exists() else missing_section(key, verdict, path))
-    report = Report(title=f"yzt check — {args.operator} (reference operator, embedded defaults)",
-                    version=__version__, sections=tuple(sections))
+    record = {"operator": args.operator, "steps": {k: v.value for k, v in verdicts.items()}}
+    (out / "check.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    report = read_dirs([out], args.lang, out_dir=out)
     paths = write_report(report, out)
-    print(f"yzt check: verdict {report.verdict.upper()} — report {paths['html']}", file=sys.stderr)
-    return {"pass": 0, "fail": 1, "incomplete": 3}.get(report.verdict, 1)
+    print(f"yzt check: verdict {report.verdict.value.upper()} — report {paths['html']}",
+          file=sys.stderr)
+    return report.verdict.exit_code

@@ -1,4 +1,5 @@
-"""Pieces every subcommand shares: the shared secret and the flag types, checked the same way.
+"""Pieces every subcommand shares: the shared secret, the report language and the flag types,
+checked the same way.
 
 Flag types run while the command line is parsed, so a bad value exits 2 with
 ``yzt CMD: error: argument --timeout: …`` naming the flag, before anything starts. Output paths:
@@ -67,6 +68,15 @@ def read_secret(args: argparse.Namespace) -> bytes:
         raise UserError("YZT_SECRET holds binary data or control characters: the secret is one line "
                         "of printable text")
     return text.encode("utf-8")
+
+
+def add_lang_argument(parser: argparse.ArgumentParser) -> None:
+    """``--lang zh|en``: the language of the report; the default follows the locale."""
+    from yzt.reports.i18n import LANGS, default_lang
+
+    parser.add_argument("--lang", choices=LANGS, default=default_lang(),
+                        help="report language: zh or en (default from the locale: LC_ALL, "
+                        "LC_MESSAGES, LANG)")
 
 
 def add_subjects_argument(parser: argparse.ArgumentParser) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from yzt.commands.common import (
+    add_lang_argument,
     add_secret_argument,
     add_subjects_argument,
     make_dir,
@@ -74,6 +75,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    "(refused when the output is not a terminal: never to a file)")
     p.add_argument("--list", action="store_true", help="print requirement → checks and exit")
     p.add_argument("--verbose-checks", action="store_true", help="print every check, passed too")
+    add_lang_argument(p)
     p.set_defaults(func=run)
 
 
@@ -135,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from yzt.conformance import reporters
     from yzt.conformance.bundle import RunSettings, write_bundle
-    from yzt.conformance.runner import Listener
+    from yzt.conformance.runner import Listener, results_document
     from yzt.conformance.session import open_context, run_suite
     from yzt.conformance.waivers import load_waivers
     from yzt.domain.topology import load_topology
@@ -168,11 +170,9 @@ def run(args: argparse.Namespace) -> int:
     listeners: list[Listener] = [reporters.ConsoleReporter(verbose=args.verbose_checks)]
     if args.out:
         make_dir(args.out)
-        listeners += [reporters.write_results_json(args.out / "results.json"),
-                      reporters.write_html(args.out / "report.html")]
+        listeners.append(reporters.write_results_json(args.out / "results.json"))
     if args.junit:
         make_parent(args.junit, "--junit")
-        listeners.append(reporters.write_junit_xml(args.junit))
     ctx = open_context(args.target, args.operator, args.key_id, secret, fixtures,
                        timeout=args.timeout, run_seed=args.run_seed, profile=args.profile,
                        fixture_source=fixture_source(args))
@@ -183,20 +183,46 @@ def run(args: argparse.Namespace) -> int:
                              listeners=listeners, today=today, strict=args.strict,
                              reproduce=lambda checks: reproduce_command(args, seed, checks))
         if args.evidence:
+            from yzt.reports.render import conform_pages
+
             digest = ({"file": args.fixtures.name, "sha256": _sha256_file(args.fixtures)}
                       if args.fixtures else {"seed": args.seed, "subjects": args.subjects})
             write_bundle(args.evidence, finished, ctx,
                          RunSettings(args.key_id, digest, tuple(args.only), tuple(waivers),
-                                     today.isoformat()))
+                                     today.isoformat()),
+                         conform_pages(results_document(finished), args.lang, _title(args)))
         if args.show_exchanges:
             show_exchanges(ctx.client.recorded, sys.stdout)
     finally:
         ctx.client.close()
+    _write_reports(args, results_document(finished))
     if args.out:
-        print(f"results: {args.out / 'results.json'}", file=sys.stderr)
+        print(f"results: {args.out / 'results.json'}, report: {args.out / 'report.html'}",
+              file=sys.stderr)
     if args.evidence:
         print(f"certification bundle: {args.evidence}", file=sys.stderr)
     return finished.verdict.exit_code
+
+
+def _write_reports(args: argparse.Namespace, document: dict[str, Any]) -> None:
+    """The HTML report (with --out) and JUnit (with --junit), rendered from the run's records."""
+    if not args.out and not args.junit:
+        return
+    from yzt.reports.junit import write_junit
+    from yzt.reports.readers import read_conform, report_of
+    from yzt.reports.render import junit_cases, write_report
+
+    report = report_of([read_conform(document, args.lang)], args.lang, _title(args))
+    if args.out:
+        write_report(report, args.out)
+    if args.junit:
+        write_junit(args.junit, report.title, junit_cases(report))
+
+
+def _title(args: argparse.Namespace) -> str:
+    from yzt.domain.masking import scrub
+
+    return f"yzt conform — {scrub(args.target)}"
 
 
 def _sha256_file(path: Path) -> str:

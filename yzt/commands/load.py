@@ -1,7 +1,9 @@
 """``yzt load``: an open-model Locust load test of one operator endpoint, judged against its SLA.
 
-Exit status: 0 every threshold holds, 1 an SLA threshold is breached, 2 usage or connection error,
-3 inconclusive (the generator could not offer the target rate, or its CPU was saturated).
+Exit status (:class:`yzt.verdict.Verdict`): 0 every threshold holds, 1 an SLA threshold is breached,
+2 usage or connection error, 3 incomplete (the generator could not offer the target rate, or its
+CPU was saturated). The run writes ``results.json``; the report (HTML, JUnit, the latency histogram)
+is rendered from it by ``yzt.reports``, as ``yzt report`` would.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from yzt.commands.common import (
+    add_lang_argument,
     add_secret_argument,
     add_subjects_argument,
     make_dir,
@@ -22,6 +25,7 @@ from yzt.commands.common import (
     target_url,
 )
 from yzt.errors import UserError
+from yzt.verdict import Verdict
 
 #: Longest load run (--duration) and per-request deadline (--timeout) accepted: a day, five minutes.
 MAX_DURATION_S = 24 * 3600.0
@@ -35,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         description="Offer signed, verified platform traffic at a target arrival rate (open model: "
         "latency counts from the intended send time) and judge SLA-LAT-1…3 and SLA-ERR-1 per "
         "endpoint from exact latencies. Exit 0 pass, 1 SLA breached, 2 usage or connection error, "
-        "3 inconclusive (the generator could not offer the rate or was CPU-bound). "
+        "3 incomplete (the generator could not offer the rate or was CPU-bound). "
         "The secret comes from YZT_SECRET or --secret-file.",
     )
     p.add_argument("target", metavar="TARGET_URL", type=target_url, help="the operator's base URL")
@@ -78,6 +82,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--capacity-steps", type=int, default=8, help="most steps of --find-capacity")
     p.add_argument("--out", type=output_dir, default=Path("out/load"),
                    help="output folder, created if missing (default out/load)")
+    add_lang_argument(p)
     p.set_defaults(func=run)
 
 
@@ -174,7 +179,8 @@ def _one_run(shape: Any, out: Path, *, args: argparse.Namespace, secret: bytes, 
     from yzt.loadtests import results as res
     from yzt.loadtests import runner, shapes
     from yzt.loadtests.traffic import RunConfig
-    from yzt.reports.junit import write_junit
+    from yzt.reports.readers import read_dirs
+    from yzt.reports.render import write_report
 
     processes = args.workers + args.remote_workers
     config = RunConfig(
@@ -220,11 +226,13 @@ def _one_run(shape: Any, out: Path, *, args: argparse.Namespace, secret: bytes, 
                     locust_elapsed_s=round(outcome.elapsed_s, 2))
     (out / "results.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
                                       encoding="utf-8")
-    write_junit(out / "junit.xml", f"yzt load {args.operator}", res.junit_cases(result))
-    res.plot_histogram(result, out / "latency.png")
+    report = read_dirs([out], args.lang, out_dir=out)
+    write_report(report, out)
+    for plot in report.sections[0].plots[:1]:
+        (out / "latency.png").write_bytes(plot.png)
     if not quiet:
         print(res.console_summary(result))
-        print(f"\nresults: {out / 'results.json'}, {out / 'latency.png'}, {out / 'junit.xml'}, "
+        print(f"\nresults: {out / 'results.json'}, {out / 'report.html'}, {out / 'junit.xml'}, "
               f"{out / 'locust'}/", file=sys.stderr)
     return result.exit_code, result
 
@@ -235,26 +243,27 @@ def _find_capacity(shape: Any, *, args: argparse.Namespace, secret: bytes, limit
     steps: list[dict[str, Any]] = []
     best: float | None = None
     stop_reason = f"no SLA broke within {args.capacity_steps} steps"
-    status = 0
+    status = Verdict.PASS
     factor = 1.0
     for i in range(args.capacity_steps):
         current = shape.scaled(factor)
         rate = current.expected_requests() / current.duration
-        code, result = _one_run(current, args.out / f"step-{i + 1:02d}", args=args, secret=secret,
+        _, result = _one_run(current, args.out / f"step-{i + 1:02d}", args=args, secret=secret,
                                 limits=limits, timeout=timeout, quiet=True)
-        steps.append({"rate": round(rate, 3), "verdict": result.verdict, "reasons": result.reasons})
-        print(f"  step {i + 1}: {rate:.1f} req/s → {result.verdict}"
+        steps.append({"rate": round(rate, 3), "verdict": result.verdict.value,
+                      "reasons": result.reasons})
+        print(f"  step {i + 1}: {rate:.1f} req/s → {result.verdict.value}"
               + (f" ({result.reasons[0]})" if result.reasons else ""))
-        if code == 0:
+        if result.verdict.ok:
             best = rate
             factor *= args.capacity_factor
             continue
-        if code == 3:
+        if result.verdict is Verdict.INCOMPLETE:
             stop_reason = "the generator reached its own limit before the operator broke an SLA"
-            status = 3
+            status = Verdict.INCOMPLETE
         else:
             stop_reason = f"SLA broke at {rate:.1f} req/s"
-            status = 0 if best is not None else 1
+            status = Verdict.PASS if best is not None else result.verdict
         break
     summary = {"highest_sustainable_rate": best, "stopped": stop_reason, "steps": steps}
     (args.out / "capacity.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
@@ -262,6 +271,6 @@ def _find_capacity(shape: Any, *, args: argparse.Namespace, secret: bytes, limit
     if best is None:
         print(f"capacity: below {steps[0]['rate']:g} req/s — {stop_reason}")
     else:
-        bound = "at least " if status == 3 or "no SLA broke" in stop_reason else ""
+        bound = "at least " if status is Verdict.INCOMPLETE or "no SLA broke" in stop_reason else ""
         print(f"capacity: highest sustainable rate {bound}{best:.1f} req/s — {stop_reason}")
-    return status
+    return status.exit_code

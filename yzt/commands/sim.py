@@ -1,6 +1,7 @@
 """``yzt sim``: run the capacity-planning simulation of a scenario and judge the SLAs.
 
-Exit status: 0 when every SLA holds in the results, 1 when one is breached, 2 on a usage error.
+Exit status (:class:`yzt.verdict.Verdict`): 0 when every SLA holds in the results, 1 when one is
+breached, 2 on a usage error, 3 when no SLA could be judged at all.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from yzt.sim.replicate import choose_engine, run_replications
     from yzt.sim.results import breached, build_results, dumps, summary_text
     from yzt.sim.scenario import load_scenario, with_overrides
+    from yzt.verdict import Verdict
 
     sc = load_scenario(args.scenario)
     if args.hours is not None:
@@ -86,4 +88,4 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(summary_text(results))
         print(f"results: {target}")
-    return 1 if bad else 0
+    return Verdict.parse(results["verdict"]).exit_code

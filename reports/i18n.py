@@ -1,0 +1,134 @@
+"""The report's one message catalogue, in English and Chinese, and the choice of language.
+
+Every label, heading and sentence a report shows comes from :data:`MESSAGES` through :func:`tr`;
+a test keeps both languages complete and their ``{placeholders}`` identical. Requirement texts
+come from the requirement catalogue (``text`` and ``text_zh``), not from here.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+Lang = Literal["en", "zh"]
+LANGS: tuple[Lang, ...] = ("en", "zh")
+
+#: key → (English, Chinese). Placeholders are ``str.format`` fields and must match.
+MESSAGES: dict[str, tuple[str, str]] = {
+    # verdict words
+    "verdict.pass": ("pass", "通过"),
+    "verdict.warning": ("warning", "警告"),
+    "verdict.waived": ("waived", "已豁免"),
+    "verdict.not_applicable": ("not applicable", "不适用"),
+    "verdict.incomplete": ("incomplete", "未完成"),
+    "verdict.fail": ("fail", "不通过"),
+    "verdict.error": ("error", "错误"),
+    # page frame
+    "title.check": ("yzt check — {operator} (reference operator, embedded defaults)",
+                    "yzt 检查 — {operator}（参考运营商接口，内置默认配置）"),
+    "title.report": ("yzt report — {parts}", "yzt 报告 — {parts}"),
+    "overall": ("Overall verdict", "总体结论"),
+    "to_fix": ("What to fix", "需要整改的问题"),
+    "to_fix.none": ("Nothing to fix: every judged item passed.", "无需整改：所有评判项均已通过。"),
+    "to_fix.consequence": ("follows from a failure above", "由上方的问题导致"),
+    "to_fix.more": ("{n} more items: see the sections below.", "另有 {n} 项，见下文各节。"),
+    "regulation": ("Regulation", "监管要求"),
+    "ci": ("95% CI", "95% 置信区间"),
+    "requirement": ("Requirement", "要求"),
+    "item": ("Item", "项目"),
+    "verdict": ("Verdict", "结论"),
+    "measured": ("Measured", "实测"),
+    "expected": ("Expected", "要求值"),
+    "message": ("Details", "说明"),
+    "evidence": ("Evidence (what was sent and received)", "证据（发送与接收的内容）"),
+    "passed_folded": ("Passed: {n} items under {m} requirements (expand to see)",
+                      "已通过：{m} 项要求下的 {n} 个项目（展开查看）"),
+    "problems": ("Items that did not pass", "未通过的项目"),
+    "breaches": ("Breaches", "未达标项"),
+    "breaches.none": ("No breaches.", "无未达标项。"),
+    "files": ("Files", "文件"),
+    "footer": ("yzt {version} · personal data in this report is synthetic and masked.",
+               "yzt {version} · 本报告中的个人信息均为合成数据并已脱敏。"),
+    # sections
+    "section.conform": ("Conformance (yzt conform)", "接口符合性（yzt conform）"),
+    "section.load": ("Load test (yzt load)", "负载测试（yzt load）"),
+    "section.sim": ("Simulation (yzt sim {scenario})", "容量仿真（yzt sim {scenario}）"),
+    "section.missing": ("The {step} step ended {verdict} and wrote no {file}; see logs/{step}.log.",
+                        "{step} 步骤结论为“{verdict}”，未写出 {file}；请查看 logs/{step}.log。"),
+    "conform.summary": ("{n} checks against operator {operator}: {counts}; {requests} requests in "
+                        "{seconds} s.",
+                        "针对运营商 {operator} 执行 {n} 项检查：{counts}；"
+                        "{seconds} 秒内发出 {requests} 个请求。"),
+    "conform.chart": ("Checks by protocol area", "按协议领域统计的检查结果"),
+    "conform.chart.alt": ("Stacked bars of passed, failing and unjudged checks in each protocol area",
+                          "各协议领域中通过、未通过和未评判检查数量的堆叠柱状图"),
+    "conform.chart.ylabel": ("checks", "检查数"),
+    "conform.group.ok": ("passed or waived", "通过或已豁免"),
+    "conform.group.bad": ("failed or error", "不通过或错误"),
+    "conform.group.unjudged": ("not judged", "未评判"),
+    "load.summary": ("Target {rate} req/s for {duration} s: {sent} of {scheduled} scheduled requests "
+                     "sent ({offered} req/s offered).",
+                     "目标速率 {rate} 次/秒，持续 {duration} 秒：计划 {scheduled} 个请求，已发出 {sent} 个"
+                     "（实际 {offered} 次/秒）。"),
+    "load.no_requests": ("no requests", "无请求"),
+    "load.exact": ("exact over {n} requests", "基于全部 {n} 个请求精确计算"),
+    "load.hist": ("Latency from intended send time, all endpoints", "自计划发送时刻起的时延（全部接口）"),
+    "load.hist.alt": ("Histogram of request latencies in ms, log scale",
+                      "请求时延直方图（毫秒，对数刻度）"),
+    "load.hist.x": ("latency (ms, log scale)", "时延（毫秒，对数刻度）"),
+    "load.hist.y": ("requests", "请求数"),
+    "load.hist.empty": ("No request completed, so there is no latency to show.",
+                        "没有完成的请求，因此没有可展示的时延。"),
+    "load.no_traffic": ("no requests to this endpoint in the run", "本次运行未向该接口发送请求"),
+    "sim.summary": ("{reps} replications of scenario {scenario}, seed {seed}, sampling 1 in {one_in}; "
+                    "means with 95 % confidence intervals.",
+                    "场景 {scenario} 共 {reps} 次重复仿真，种子 {seed}，抽样比例 1/{one_in}；"
+                    "数值为均值及 95% 置信区间。"),
+    "sim.hot.chart": ("Hotline service level and abandonment per operator",
+                      "各运营商客服热线服务水平与放弃率"),
+    "sim.hot.alt": ("Two bar charts with 95 % confidence bars: the share of calls answered in time per "
+                    "operator against its target, and the abandonment share against its limit",
+                    "两幅带 95% 置信区间的柱状图：各运营商按时接听比例与目标值，以及放弃率与上限"),
+    "sim.hot.sl": ("answered in time", "按时接听比例"),
+    "sim.hot.ab": ("abandoned", "放弃率"),
+    "sim.hot.target": ("target", "目标"),
+    "sim.hot.limit": ("limit", "上限"),
+    "sim.flat": ("{what} stayed at {value} over all {hours} simulated hours.",
+                 "在全部 {hours} 个仿真小时内，{what} 始终为 {value}。"),
+    "sim.series.x": ("hour", "小时"),
+    "sim.series.y": ("mean over replications", "各次重复的均值"),
+    "sim.series.alt": ("Line chart of {what} over the simulated hours", "{what} 随仿真时间变化的折线图"),
+    "sim.nothing": ("nothing to judge in this scenario", "本场景中没有可评判的事件"),
+    "sim.breached": ("breached (mean over replications)", "未达标（各次重复的均值）"),
+    "sim.abandonment": ("abandonment {value}", "放弃率 {value}"),
+    "sim.no_cases": ("no cases", "无案例"),
+    # sim time series names
+    "series.sms_backlog": ("SMS backlog", "短信积压量"),
+    "series.fanout_in_flight": ("fan-out requests in flight", "进行中的分发请求数"),
+    "series.fanout_queue": ("fan-out queue", "分发排队数"),
+    "series.hotline_queue": ("hotline queue", "热线排队数"),
+    "series.backoffice_backlog": ("back-office backlog (disputes and cancellations)",
+                                  "后台积压（申诉与解绑工单）"),
+}
+
+
+def tr(key: str, lang: Lang, **fields: object) -> str:
+    """The message ``key`` in ``lang`` with its fields filled; KeyError for an unknown key."""
+    en, zh = MESSAGES[key]
+    text = zh if lang == "zh" else en
+    return text.format(**fields) if fields else text
+
+
+def verdict_word(value: str, lang: Lang) -> str:
+    """A verdict's word in ``lang`` (``value`` is a :class:`~yzt.verdict.Verdict` value)."""
+    return tr(f"verdict.{value}", lang)
+
+
+def default_lang(environ: dict[str, str] | None = None) -> Lang:
+    """``zh`` when the locale (LC_ALL, LC_MESSAGES or LANG, in POSIX order) is Chinese, else ``en``."""
+    env = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"

@@ -1,0 +1,308 @@
+"""Readers: the records a run left in its directory → report :class:`~yzt.reports.model.Section`.
+
+One reader per results format, and nothing else reads them: ``results.json`` of ``yzt conform``
+(it has ``checks``), ``results.json`` of ``yzt load`` (it has ``thresholds``), ``sim-results.json``
+of ``yzt sim``, and ``check.json`` of ``yzt check`` (which names the steps whose directories sit
+beside it). A missing optional part gives a partial section, never a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from yzt.errors import UserError
+from yzt.reports import fmt, plots
+from yzt.reports.i18n import Lang, tr, verdict_word
+from yzt.reports.model import Plot, Report, Requirement, Row, Section
+from yzt.verdict import Verdict
+
+#: The record file of each kind of result directory.
+RECORD_FILES = {"check": "check.json", "conform": "results.json", "load": "results.json",
+                "sim": "sim-results.json"}
+#: Where ``yzt check`` puts each step's results, below its --out.
+CHECK_STEPS = {"conform": "conform", "load": "load", "sim": "sim"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One result directory to read, and how its files are named from the report's folder."""
+
+    kind: str
+    path: Path
+    shown_as: str
+
+
+def _load(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: cannot read the results ({exc})") from None
+
+
+def _verdict(word: object, where: str) -> Verdict:
+    try:
+        return Verdict.parse(str(word))
+    except ValueError as exc:
+        raise UserError(f"{where}: {exc}") from None
+
+
+def kind_of(directory: Path) -> str:
+    """What wrote ``directory``: ``check``, ``conform``, ``load`` or ``sim`` (UserError otherwise)."""
+    if (directory / "check.json").is_file():
+        return "check"
+    if (directory / "sim-results.json").is_file():
+        return "sim"
+    results = directory / "results.json"
+    if results.is_file():
+        data = _load(results)
+        if isinstance(data, dict) and "checks" in data:
+            return "conform"
+        if isinstance(data, dict) and "thresholds" in data:
+            return "load"
+    raise UserError(f"{directory}: not a result directory of yzt check, conform, load or sim (it "
+                    "needs check.json, results.json or sim-results.json); give the folder a command "
+                    "wrote with --out")
+
+
+def requirements(lang: Lang) -> dict[str, Requirement]:
+    """Every requirement the report may cite, with its text in ``lang`` (English where no Chinese)."""
+    from yzt.conformance.requirements import load_requirements, load_unnumbered
+
+    out: dict[str, Requirement] = {}
+    for rid, req in {**load_requirements(), **load_unnumbered()}.items():
+        text_zh = getattr(req, "text_zh", None)
+        text = text_zh if lang == "zh" and text_zh else req.text
+        out[rid] = Requirement(rid, text, tuple(req.regulation))
+    return out
+
+
+def _plot_lang(lang: Lang) -> Lang:
+    """Plots speak ``lang`` when a CJK font is installed; English labels beat boxes otherwise."""
+    return lang if lang == "en" or plots.cjk_font() else "en"
+
+
+def missing_section(key: str, verdict: Verdict, file: str, lang: Lang) -> Section:
+    """A step that left no records: an error, and the report says where to look."""
+    return Section(key=key, title=tr(f"section.{key}", lang, scenario="").replace(" )", ")"),
+                   verdict=Verdict.ERROR,
+                   summary=tr("section.missing", lang, step=key, verdict=verdict_word(verdict.value, lang),
+                              file=file))
+
+
+# --- conform -------------------------------------------------------------------------------------
+
+def read_conform(data: dict[str, Any], lang: Lang, shown_as: str = "results.json") -> Section:
+    """``yzt conform`` results (parsed by conform's own reader, :mod:`yzt.conformance.results`):
+    one row per check, consequences of another failure marked, a chart of verdicts by area."""
+    from yzt.conformance.results import parse_results
+
+    run = parse_results(data, shown_as)
+    rows = tuple(
+        Row(requirement=c.requirement, name=c.check, verdict=c.verdict, message=c.message,
+            primary=not c.consequence_of, severity=c.severity,
+            evidence=json.dumps(list(c.evidence), ensure_ascii=False, indent=1) if c.evidence else "")
+        for c in run.checks)
+    by_verdict = Counter(r.verdict for r in rows)
+    counts = ", ".join(f"{by_verdict[v]} {verdict_word(v.value, lang)}" for v in Verdict if by_verdict[v])
+    plot_lang = _plot_lang(lang)
+    areas = sorted({r.requirement.rsplit("-", 1)[0] for r in rows if "-" in r.requirement})
+    groups = {tr("conform.group.ok", plot_lang): (Verdict.PASS, Verdict.WARNING, Verdict.WAIVED),
+              tr("conform.group.bad", plot_lang): (Verdict.FAIL, Verdict.ERROR),
+              tr("conform.group.unjudged", plot_lang): (Verdict.INCOMPLETE, Verdict.NOT_APPLICABLE)}
+    series = {label: [sum(1 for r in rows if r.requirement.startswith(a + "-") and r.verdict in kinds)
+                      for a in areas]
+              for label, kinds in groups.items()}
+    chart: tuple[Plot, ...] = ()
+    if areas:
+        title = tr("conform.chart", plot_lang)
+        chart = (Plot(title, plots.stacked_bars(title, areas, series,
+                                                ylabel=tr("conform.chart.ylabel", plot_lang)),
+                      tr("conform.chart.alt", lang)),)
+    summary = tr("conform.summary", lang, n=len(rows), operator=run.operator_id or "?",
+                 counts=counts or "–", requests=run.requests, seconds=fmt.number(run.duration_s))
+    return Section(key="conform", title=tr("section.conform", lang), verdict=run.verdict,
+                   summary=summary, rows=rows, plots=chart, artifacts=(shown_as,),
+                   notes=tuple(str(n) for n in run.notes))
+
+
+# --- load ----------------------------------------------------------------------------------------
+
+def read_load(data: dict[str, Any], lang: Lang, shown_as: str = "results.json") -> Section:
+    """``yzt load`` results: a row per threshold with its exact value, the offered load, a histogram."""
+    endpoints = data.get("endpoints", {})
+    verdict = _verdict(data.get("verdict", "error"), f"{shown_as}: verdict")
+    rows: list[Row] = []
+    for i, t in enumerate(data.get("thresholds", [])):
+        measured = t.get("measured")
+        count = int((endpoints.get(t.get("endpoint")) or {}).get("count") or 0)
+        if measured is None or not count:
+            shown = tr("load.no_requests", lang)
+        elif t.get("metric") == "error_ratio":
+            low, high = fmt.wilson(round(measured * count), count)
+            shown = fmt.pct_ci(measured, low, high, lang)
+        else:
+            shown = f"{fmt.ms(measured)} ({tr('load.exact', lang, n=count)})"
+        row_verdict = _verdict(t.get("verdict", "error"), f"{shown_as}: thresholds[{i}].verdict")
+        rows.append(Row(
+            requirement=str(t.get("requirement", "")),
+            name=f"{t.get('endpoint', '')} {t.get('expression', '')}".strip(),
+            verdict=row_verdict, measured=shown, expected=str(t.get("expression", "")),
+            message=tr("load.no_traffic", lang) if row_verdict is Verdict.NOT_APPLICABLE else ""))
+    offered = Verdict.INCOMPLETE if verdict is Verdict.INCOMPLETE else Verdict.PASS
+    rows.append(Row(requirement="LOAD-GEN", name="offered load", verdict=offered,
+                    measured=f"{data.get('offered_rate', '?')} req/s",
+                    expected=f"{data.get('target_rate', '?')} req/s",
+                    message="; ".join(str(r) for r in data.get("reasons", []))
+                    if offered is Verdict.INCOMPLETE else ""))
+    plot_lang = _plot_lang(lang)
+    edges = data.get("histogram_edges_ms") or []
+    counts = (endpoints.get("all") or {}).get("histogram_counts") or []
+    chart: tuple[Plot, ...] = ()
+    quiet: tuple[str, ...] = ()
+    if edges and len(counts) == len(edges) - 1 and any(counts):
+        title = tr("load.hist", plot_lang)
+        chart = (Plot(title, plots.histogram(title, edges, counts, xlabel=tr("load.hist.x", plot_lang),
+                                             ylabel=tr("load.hist.y", plot_lang), log_x=True),
+                      tr("load.hist.alt", lang)),)
+    else:
+        quiet = (tr("load.hist.empty", lang),)
+    summary = tr("load.summary", lang, rate=data.get("target_rate", "?"),
+                 duration=data.get("duration_s", "?"), sent=data.get("sent", "?"),
+                 scheduled=data.get("scheduled", "?"), offered=data.get("offered_rate", "?"))
+    return Section(key="load", title=tr("section.load", lang), verdict=verdict, summary=summary,
+                   rows=tuple(rows), plots=chart, quiet=quiet, artifacts=(shown_as,),
+                   notes=tuple(str(n) for n in data.get("notes", [])))
+
+
+# --- sim -----------------------------------------------------------------------------------------
+
+def _sim_row(s: dict[str, Any], i: int, lang: Lang, shown_as: str) -> Row:
+    verdict = _verdict(s.get("status", "error"), f"{shown_as}: sla[{i}].status")
+    if s.get("value") is None:
+        measured = tr("sim.no_cases", lang)
+    else:
+        measured = fmt.pct_ci(s["value"], s.get("ci_low"), s.get("ci_high"), lang)
+    if s.get("abandonment") is not None:
+        shown = fmt.pct_ci(s["abandonment"], s.get("abandonment_ci_low"), s.get("abandonment_ci_high"),
+                           lang)
+        measured += "; " + tr("sim.abandonment", lang, value=shown)
+    message = ("" if verdict is Verdict.PASS else tr("sim.nothing", lang)
+               if verdict is Verdict.NOT_APPLICABLE else tr("sim.breached", lang))
+    return Row(requirement=str(s.get("requirement", "")), name=str(s.get("name", "")), verdict=verdict,
+               measured=measured, expected=str(s.get("expected", "")), message=message)
+
+
+def _hotline_chart(sla: Sequence[dict[str, Any]], lang: Lang) -> tuple[Plot, ...]:
+    hot = [s for s in sla if s.get("requirement") == "SLA-HOT-1" and s.get("value") is not None
+           and s.get("abandonment") is not None and s.get("target") is not None]
+    if not hot:
+        return ()
+
+    def triple(s: dict[str, Any], key: str, prefix: str) -> tuple[float, float, float]:
+        mean = float(s[key])
+        low, high = s.get(f"{prefix}ci_low"), s.get(f"{prefix}ci_high")
+        return mean, mean if low is None else float(low), mean if high is None else float(high)
+
+    plot_lang = _plot_lang(lang)
+    title = tr("sim.hot.chart", plot_lang)
+    png = plots.share_panels(title, [str(s["name"]) for s in hot], [
+        (tr("sim.hot.sl", plot_lang), [triple(s, "value", "") for s in hot],
+         [float(s["target"]) for s in hot], tr("sim.hot.target", plot_lang), True),
+        (tr("sim.hot.ab", plot_lang), [triple(s, "abandonment", "abandonment_") for s in hot],
+         [float(s["abandonment_max"]) for s in hot], tr("sim.hot.limit", plot_lang), False),
+    ])
+    return (Plot(title, png, tr("sim.hot.alt", lang)),)
+
+
+def read_sim(data: dict[str, Any], lang: Lang, shown_as: str = "sim-results.json") -> Section:
+    """``yzt sim`` results: SLA rows with CIs, the hotline chart, one plot per queue that moved."""
+    sla = data.get("sla", [])
+    rows = tuple(_sim_row(s, i, lang, shown_as) for i, s in enumerate(sla))
+    charts = list(_hotline_chart(sla, lang))
+    quiet: list[str] = []
+    plot_lang = _plot_lang(lang)
+    series = data.get("timeseries") or {}
+    t = series.get("t_hours") or []
+    hours = fmt.number(t[-1]) if t else "0"
+    for name, values in sorted(series.items()):
+        if name == "t_hours" or not isinstance(values, list) or not values or not t:
+            continue
+        key = f"series.{name}"
+        what = tr(key, lang) if key in _series_keys() else name.replace("_", " ")
+        if plots.is_flat(values):
+            quiet.append(tr("sim.flat", lang, what=what, value=fmt.number(values[0]), hours=hours))
+            continue
+        shown = tr(key, plot_lang) if key in _series_keys() else what
+        charts.append(Plot(shown, plots.line_chart(shown, t, {shown: values},
+                                                   xlabel=tr("sim.series.x", plot_lang),
+                                                   ylabel=tr("sim.series.y", plot_lang)),
+                           tr("sim.series.alt", lang, what=what)))
+    scenario = (data.get("scenario") or {}).get("name", "")
+    summary = tr("sim.summary", lang, reps=data.get("replications", "?"), scenario=scenario or "?",
+                 seed=data.get("seed", "?"), one_in=(data.get("sampling") or {}).get("one_in", "?"))
+    return Section(key="sim", title=tr("section.sim", lang, scenario=scenario).replace(" )", ")"),
+                   verdict=_verdict(data.get("verdict", "error"), f"{shown_as}: verdict"),
+                   summary=summary, rows=rows, plots=tuple(charts), quiet=tuple(quiet),
+                   artifacts=(shown_as,), charted=("SLA-HOT-1",))
+
+
+def _series_keys() -> frozenset[str]:
+    from yzt.reports.i18n import MESSAGES
+
+    return frozenset(k for k in MESSAGES if k.startswith("series."))
+
+
+# --- directories → report ------------------------------------------------------------------------
+
+_READERS = {"conform": read_conform, "load": read_load, "sim": read_sim}
+
+
+def _shown(path: Path, out_dir: Path | None) -> str:
+    if out_dir is None:
+        return path.name
+    return Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix()
+
+
+def report_of(sections: Sequence[Section], lang: Lang, title: str) -> Report:
+    """A report over sections read in memory (a command rendering its own records as it ends)."""
+    from yzt import __version__
+
+    return Report(title=title, version=__version__, lang=lang, sections=tuple(sections),
+                  requirements=requirements(lang))
+
+
+def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> Report:
+    """One report over any set of result directories (a ``yzt check`` folder counts as its steps)."""
+    from yzt import __version__
+
+    sections: list[Section] = []
+    titles: list[str] = []
+    for directory in dirs:
+        kind = kind_of(directory)
+        if kind == "check":
+            check = _load(directory / "check.json")
+            titles.append(tr("title.check", lang, operator=check.get("operator", "?")))
+            for step, word in (check.get("steps") or {}).items():
+                if step not in CHECK_STEPS:
+                    raise UserError(f"{directory / 'check.json'}: unknown step {step!r}")
+                sub = directory / CHECK_STEPS[step]
+                record = sub / RECORD_FILES[step]
+                if record.is_file():
+                    sections.append(_READERS[step](_load(record), lang, _shown(record, out_dir)))
+                else:
+                    sections.append(missing_section(step, _verdict(word, f"check.json: steps.{step}"),
+                                                    RECORD_FILES[step], lang))
+            continue
+        record = directory / RECORD_FILES[kind]
+        sections.append(_READERS[kind](_load(record), lang, _shown(record, out_dir)))
+        titles.append(kind)
+    title = titles[0] if len(dirs) == 1 and kind_of(dirs[0]) == "check" else \
+        tr("title.report", lang, parts=", ".join(titles))
+    return Report(title=title, version=__version__, lang=lang, sections=tuple(sections),
+                  requirements=requirements(lang))

@@ -1,0 +1,97 @@
+"""Runners write records and ``reports/`` reads them: no runner imports a reporter. Locust (which
+patches the interpreter with gevent) is imported only by the load generator's own files."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Folders that run and judge: they write records and must not import ``reports/``.
+RUNNERS = ("conformance", "loadtests", "sim")
+#: The only folder whose files may import locust or gevent.
+LOCUST_HOME = "loadtests"
+SKIP = {".venv", ".git", "build", "dist", "node_modules", "__pycache__"}
+
+
+def imported(path: Path, root: Path) -> set[str]:
+    """Every module ``path`` imports, at any depth (inside functions too), relative ones resolved."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = _package_of(path, root)
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) \
+                in ("import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant):
+            found.add(str(node.args[0].value))
+    return found
+
+
+def _package_of(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    top = parts[0]
+    return ".".join(["yzt", *parts[:-1]] if top in (*RUNNERS, "reports", "scenarios") else parts[:-1])
+
+
+def _python_files(root: Path) -> list[Path]:
+    """The project's Python files, each once (not again through a symlinked folder)."""
+    def through_link(p: Path) -> bool:
+        return any((root / parent).is_symlink() for parent in p.relative_to(root).parents)
+    return [p for p in root.rglob("*.py")
+            if not SKIP & set(p.relative_to(root).parts) and not through_link(p)]
+
+
+def _is(module: str, name: str) -> bool:
+    return module == name or module.startswith(name + ".")
+
+
+def boundary_problems(root: Path) -> list[str]:
+    """Every import that crosses a boundary, as ``file: module`` lines."""
+    problems: list[str] = []
+    for path in sorted(_python_files(root)):
+        rel = path.relative_to(root)
+        top = rel.parts[0]
+        for module in sorted(imported(path, root)):
+            if top in RUNNERS and (_is(module, "yzt.reports") or _is(module, "reports")):
+                problems.append(f"{rel.as_posix()}: imports {module} (runners write records; "
+                                "reports/ reads them)")
+            if top != LOCUST_HOME and (_is(module, "locust") or _is(module, "gevent")):
+                problems.append(f"{rel.as_posix()}: imports {module} (only loadtests/ may)")
+    return problems
+
+
+def test_the_repository_keeps_its_import_boundaries() -> None:
+    assert len(_python_files(ROOT)) > 50  # the scan sees the project
+    assert boundary_problems(ROOT) == []
+
+
+@pytest.mark.parametrize(("path", "source", "expected"), [
+    ("sim/bad.py", "from yzt.reports.plots import line_chart\n", "sim/bad.py: imports yzt.reports"),
+    ("conformance/bad.py", "def f():\n    from ..reports import render\n",
+     "conformance/bad.py: imports yzt.reports"),
+    ("loadtests/bad.py", "import yzt.reports.junit\n", "loadtests/bad.py: imports yzt.reports.junit"),
+    ("yzt/commands/bad.py", "import locust\n", "yzt/commands/bad.py: imports locust"),
+    ("tests/test_bad.py", "from gevent import monkey\n", "tests/test_bad.py: imports gevent"),
+    ("sim/lazy.py", "import importlib\nimportlib.import_module('locust.env')\n",
+     "sim/lazy.py: imports locust.env"),
+])
+def test_a_seeded_crossing_is_caught(tmp_path: Path, path: str, source: str, expected: str) -> None:
+    file = tmp_path / path
+    file.parent.mkdir(parents=True)
+    file.write_text(source, encoding="utf-8")
+    (tmp_path / "loadtests").mkdir(exist_ok=True)
+    (tmp_path / "loadtests" / "ok.py").write_text("import locust\nimport gevent\n", encoding="utf-8")
+    found = boundary_problems(tmp_path)
+    assert any(p.startswith(expected) for p in found), found
+    assert not any(p.startswith("loadtests/ok.py") for p in found)

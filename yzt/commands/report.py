@@ -1,0 +1,49 @@
+"""``yzt report``: render one report from result directories, without running anything again.
+
+Any mix of folders written by ``yzt check``, ``yzt conform --out``, ``yzt load --out`` and
+``yzt sim --out`` goes into one report; on the folder of a ``yzt check`` run it renders the same
+report that run wrote. The exit status is the report's verdict (:class:`yzt.verdict.Verdict`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from yzt.commands.common import add_lang_argument
+from yzt.errors import UserError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "report",
+        help="render one report (HTML, Markdown, JSON, JUnit) from result directories",
+        description="Read the records in each DIR (written by yzt check, conform, load or sim with "
+        "--out) and write report.html, report.md, report.json and junit.xml to --out. Exit status "
+        "is the report's verdict: 0 pass, 1 fail, 2 error, 3 incomplete.",
+    )
+    p.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="result directories")
+    p.add_argument("--out", type=Path,
+                   help="output folder (default: the DIR itself when there is one DIR, else "
+                   "out/report)")
+    add_lang_argument(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from yzt.reports.readers import read_dirs
+    from yzt.reports.render import write_report
+
+    for directory in args.dirs:
+        if not directory.is_dir():
+            raise UserError(f"{directory}: no such directory (give folders that yzt check, conform, "
+                            "load or sim wrote with --out)")
+    out: Path = args.out or (args.dirs[0] if len(args.dirs) == 1 else Path("out/report"))
+    report = read_dirs(args.dirs, args.lang, out_dir=out)
+    try:
+        paths = write_report(report, out)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot write the report ({exc.strerror})") from None
+    print(f"yzt report: verdict {report.verdict.value.upper()} — {paths['html']}", file=sys.stderr)
+    return report.verdict.exit_code
