@@ -31,6 +31,7 @@ produces the model's records plans the same way; metrics come from :mod:`yzt.sim
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -45,7 +46,7 @@ from yzt.sim.records import ReplicationRecords
 from yzt.sim.results import Metrics, replication_metrics, sla_verdicts
 from yzt.sim.scenario import Scenario, Shift, from_document, merge
 from yzt.sim.stats import estimate
-from yzt.sim.theory import erlang_a, erlang_c
+from yzt.sim.theory import _erlang_a_chain, erlang_a, erlang_c
 from yzt.verdict import Verdict
 
 Engine = Callable[[Scenario, int, int], ReplicationRecords]
@@ -68,6 +69,22 @@ MAX_TABLE_HOURS = 72
 CURVE_OFFSETS = (-2, -1, 1, 2)
 #: Bound on search rounds per stage (a bracket of 2^20 units needs 40 at most).
 MAX_ROUNDS = 40
+
+
+def fast_engine(sc: Scenario, seed: int, replication: int) -> ReplicationRecords:
+    """The fast engine on one thread: the plan's parallelism is its Executor's workers."""
+    from yzt.sim.fast import run_replication_fast
+
+    return run_replication_fast(sc, seed, replication, threads=1)
+
+
+def engine_function(name: str) -> Engine:
+    """``fast`` or ``simpy`` (resolve ``auto`` with :func:`yzt.sim.replicate.choose_engine`)."""
+    if name == "fast":
+        return fast_engine
+    from yzt.sim.engine import run_replication
+
+    return run_replication
 
 
 # -- the worker ------------------------------------------------------------------------------------
@@ -202,11 +219,35 @@ def with_values(sc: Scenario, values: dict[ItemKey, Value]) -> Scenario:
 
 
 # -- analytic first guesses ------------------------------------------------------------------------
+def _meets(c: int, rate: float, handle_s: float, patience_s: float | None, target_s: float,
+           sl_min: float, abandon_max: float) -> bool:
+    """Does ``c`` agents meet both targets? Cheap bounds first, the full Erlang A SL only between.
+
+    Calls answered at once are within any target, so ``1 - P(wait) >= sl_min`` already passes;
+    answered calls are at most ``1 - P(abandon)``, so ``1 - P(abandon) < sl_min`` already fails.
+    """
+    if patience_s is None:
+        if c <= rate * handle_s:
+            return False
+        q = erlang_c(c, rate, handle_s, target_s)
+        return q.service_level >= sl_min
+    p = _erlang_a_chain(c, rate, 1.0 / handle_s, 1.0 / patience_s)
+    p_wait = float(p[c:].sum())
+    lq = float((p * np.maximum(np.arange(p.size) - c, 0)).sum())
+    p_abandon = lq / patience_s / rate
+    if p_abandon > abandon_max or 1.0 - p_abandon < sl_min:
+        return False
+    if 1.0 - p_wait >= sl_min:
+        return True
+    return erlang_a(c, rate, handle_s, patience_s, target_s).service_level >= sl_min
+
+
+@functools.lru_cache(maxsize=4096)
 def erlang_required(rate_per_s: float, handle_s: float, patience_s: float | None, target_s: float,
                     sl_min: float, abandon_max: float) -> int:
     """Least agents meeting SL ≥ ``sl_min`` within ``target_s`` and abandonment ≤ ``abandon_max``.
 
-    Erlang A with patience, Erlang C without; bisection between the offered load and a
+    Erlang A with patience, Erlang C without; bisection between a lower bound and a
     square-root-staffing upper bracket ``R + beta*sqrt(R)`` (doubled while it fails).
     """
     if rate_per_s <= 0:
@@ -214,15 +255,9 @@ def erlang_required(rate_per_s: float, handle_s: float, patience_s: float | None
     load = rate_per_s * handle_s
 
     def ok(c: int) -> bool:
-        if patience_s is None:
-            if c <= load:
-                return False
-            q = erlang_c(c, rate_per_s, handle_s, target_s)
-        else:
-            q = erlang_a(c, rate_per_s, handle_s, patience_s, target_s)
-        return q.service_level >= sl_min and q.p_abandon <= abandon_max
+        return c > 0 and _meets(c, rate_per_s, handle_s, patience_s, target_s, sl_min, abandon_max)
 
-    lo = max(0, math.floor(load) - 1 if patience_s is None else 0)
+    lo = max(0, math.floor(load * (1.0 - abandon_max if patience_s is not None else 1.0)) - 1)
     beta = 3.0
     hi = max(1, math.ceil(load + beta * math.sqrt(load) + 1))
     while not ok(hi):
@@ -231,7 +266,7 @@ def erlang_required(rate_per_s: float, handle_s: float, patience_s: float | None
             raise ValueError("no agent count meets the target")
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if mid > 0 and ok(mid):
+        if ok(mid):
             hi = mid
         else:
             lo = mid
@@ -479,7 +514,10 @@ class Planner:
                 cap = max(4 * g, g + 50, *current_value(sc, key))
                 items.append(Item(key, current_value(sc, key), guess, 1, cap))
         for it in items:
-            it.step = max(1, math.ceil(math.sqrt(max(max(it.guess), 1)) / 2))
+            # shifts: the analytic guess is within about sqrt(R) of the answer (square-root
+            # staffing); single values start from the scenario's, so bracket geometrically
+            it.step = (max(1, it.guess[0] // 4) if it.single
+                       else max(1, math.ceil(math.sqrt(max(max(it.guess), 1)) / 2)))
             reason = infeasible_reason(sc, it.key)
             if reason:  # try the search bound once: it gives the best value reached
                 it.infeasible_note = reason
@@ -560,7 +598,7 @@ def _fmt_value(v: Value) -> list[int]:
     return [int(x) for x in v]
 
 
-def plan(sc: Scenario, options: PlanOptions, executor: Executor, engine: Engine,
+def plan(sc: Scenario, options: PlanOptions, executor: Executor, engine: Engine = fast_engine,
          progress: Progress | None = None) -> dict[str, Any]:
     """Plan ``sc``; returns the ``plan.json`` document (deterministic for one seed)."""
     pl = Planner(sc, options, executor, engine, progress)

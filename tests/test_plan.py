@@ -22,10 +22,12 @@ import yaml
 from yzt.cli import main
 from yzt.sim.engine import run_replication
 from yzt.sim.plan import (
+    Engine,
     ItemKey,
-    PlanOptions,
     Planner,
+    PlanOptions,
     erlang_required,
+    fast_engine,
     judge,
     plan,
     with_values,
@@ -68,10 +70,13 @@ def small_scenario(tmp: Path, **over: Any) -> Path:
 
 
 # -- Erlang A agreement -----------------------------------------------------------------------------
-@pytest.mark.parametrize(("calls_per_h", "handle_s", "patience_s"),
-                         [(60.0, 120.0, 300.0), (100.0, 180.0, 300.0), (400.0, 120.0, 300.0)])
+@pytest.mark.parametrize(("calls_per_h", "handle_s", "patience_s", "engine"),
+                         [(60.0, 120.0, 300.0, fast_engine), (100.0, 180.0, 300.0, fast_engine),
+                          (400.0, 120.0, 300.0, fast_engine), (100.0, 180.0, 300.0, run_replication)],
+                         ids=["60-120-300-fast", "100-180-300-fast", "400-120-300-fast",
+                              "100-180-300-simpy"])
 def test_plan_equals_least_erlang_a_c(tmp_path: Path, calls_per_h: float, handle_s: float,
-                                      patience_s: float) -> None:
+                                      patience_s: float, engine: Engine) -> None:
     lam = calls_per_h / 3600.0
     c = erlang_required(lam, handle_s, patience_s, TARGET, SL_MIN, AB_MAX)
     at_c = erlang_a(c, lam, handle_s, patience_s, TARGET)
@@ -83,8 +88,7 @@ def test_plan_equals_least_erlang_a_c(tmp_path: Path, calls_per_h: float, handle
     assert SL_MIN - below.service_level >= 0.04 or below.p_abandon - AB_MAX >= 0.02
 
     sc = load_scenario(erlang_scenario(tmp_path, calls_per_h, handle_s, patience_s))
-    doc = plan(sc, PlanOptions(operators=("R01",), resources=("hotline",)), SerialExecutor(),
-               run_replication)
+    doc = plan(sc, PlanOptions(operators=("R01",), resources=("hotline",)), SerialExecutor(), engine)
     (item,) = doc["items"]
     assert item["planned"] == [c]
     assert item["at_planned"]["holds"] is True  # re-simulated at c: holds
@@ -131,7 +135,7 @@ def test_one_unit_less_breaks_an_sla(small_plan: tuple[Path, Path]) -> None:
     less = tuple(v - 1 for v in e["planned"])
     assert min(less) >= 1
     s = with_values(sc, {key: less})
-    pl = Planner(s, PlanOptions(), SerialExecutor(), run_replication)
+    pl = Planner(s, PlanOptions(), SerialExecutor(), fast_engine)
     judged = judge(s, [o["metrics"] for o in pl.simulate([s])[0]], 0.95)
     assert judged.holds("hotline", e["operator"]) is False
     assert judged.status("SLA-HOT-1", e["operator"]) == "fail"
@@ -238,12 +242,12 @@ def test_same_seed_same_plan_on_local_and_dask(tmp_path: Path) -> None:
     sc = load_scenario(erlang_scenario(tmp_path, 120.0, 180.0, 300.0, agents=3))
     opts = PlanOptions(operators=("R01",), resources=("hotline",), replications=4, seed=5)
     with make_executor("processes:2") as ex:
-        local = dumps(plan(sc, opts, ex, run_replication))
+        local = dumps(plan(sc, opts, ex, fast_engine))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         host, port = cluster.scheduler_address.removeprefix("tcp://").rsplit(":", 1)
         with make_executor(f"dask://{host}:{port}") as ex:
-            remote = dumps(plan(sc, opts, ex, run_replication))
+            remote = dumps(plan(sc, opts, ex, fast_engine))
     assert remote == local
     assert json.loads(local)["items"][0]["planned"] != [3]  # the search moved: a real plan
 
@@ -254,8 +258,8 @@ def test_what_if_scales_the_plan(tmp_path: Path) -> None:
     sc = load_scenario(erlang_scenario(tmp_path, 100.0, 180.0, 300.0))
     assert scale_load(sc, 2.0).operator("R01").hotline.background_calls_per_h == 200.0
     opts = PlanOptions(operators=("R01",), resources=("hotline",), replications=4)
-    main_doc = plan(sc, opts, SerialExecutor(), run_replication)
-    rows = what_if(sc, opts, SerialExecutor(), run_replication, (1.0, 2.0), main_doc)
+    main_doc = plan(sc, opts, SerialExecutor(), fast_engine)
+    rows = what_if(sc, opts, SerialExecutor(), fast_engine, (1.0, 2.0), main_doc)
     one, two = (r["items"][0]["planned"][0] for r in rows)
     assert one == main_doc["items"][0]["planned"][0]
     assert two > one

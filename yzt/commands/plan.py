@@ -35,6 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--confidence", type=float, default=0.95, help="0.95 (default) or 0.99")
     p.add_argument("--replications", "-n", type=int,
                    help="replications per candidate (default: the scenario's)")
+    p.add_argument("--engine", default="auto", choices=("auto", "fast", "simpy"),
+                   help="auto (default, as yzt sim): the fast engine when it represents the scenario "
+                        "exactly, SimPy otherwise")
     p.add_argument("--seed", type=int, default=1, help="root seed (default 1, as yzt sim)")
     p.add_argument("--executor", default="local",
                    help="local (default) | serial | processes:N | dask://HOST:PORT")
@@ -114,8 +117,7 @@ def run(args: argparse.Namespace) -> int:
 
     from yzt.sim import plan as planning
     from yzt.sim.calibrate import apply_calibration, calibration_overrides, e2e_outlook, fit_load_run
-    from yzt.sim.engine import run_replication
-    from yzt.sim.replicate import make_executor
+    from yzt.sim.replicate import choose_engine, make_executor
     from yzt.sim.results import dumps
     from yzt.sim.scenario import load_scenario
     from yzt.verdict import Verdict
@@ -136,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
         sc = apply_calibration(sc, op_id, cal)
         calibration_doc = planning.merge_docs(calibration_doc, calibration_overrides(sc, op_id, cal))
         calibrations.append((op_id, cal))
+    engine_name, engine_note = choose_engine(sc, args.engine)
+    engine = planning.engine_function(engine_name)
     options = planning.PlanOptions(operators=parsed["operators"], resources=parsed["resources"],
                                    confidence=args.confidence, replications=args.replications,
                                    seed=args.seed)
@@ -150,14 +154,17 @@ def run(args: argparse.Namespace) -> int:
             bar.update(1)
 
         with make_executor(args.executor) as ex:
-            document = planning.plan(sc, options, ex, run_replication, progress)
+            document = planning.plan(sc, options, ex, engine, progress)
+            document["engine"] = engine_name
+            if engine_note:
+                document["engine_note"] = engine_note
             if calibrations:
                 document["calibration"] = [
                     {"operator": op_id, **cal.as_dict(),
                      "outlook": e2e_outlook(sc, op_id, cal, document)}
                     for op_id, cal in calibrations]
             if parsed["what_if"]:
-                document["what_if"] = planning.what_if(sc, options, ex, run_replication,
+                document["what_if"] = planning.what_if(sc, options, ex, engine,
                                                        parsed["what_if"], document, progress)
     document["scenario"]["extends"] = _extends(sc.source, sc.name, args.out)
     planned_doc = planning.planned_document(sc, document, calibration_doc,
