@@ -201,7 +201,7 @@ def plan_section(path: Path) -> Section:
         if cost:
             tables.append(Table(
                 title=f"{e['operator']} hotline: cost of the last points of service level (SIPP)",
-                columns=("service level", "agent-hours a day", "extra agent-hours", "peak agents"),
+                columns=("service level", "agent-hours, busiest day", "extra agent-hours", "peak agents"),
                 rows=tuple((f"{c['service_level']:.0%}", str(c["agent_hours"]),
                             str(c.get("extra_agent_hours", "-")), str(c["peak_agents"]))
                            for c in cost)))

@@ -726,19 +726,17 @@ COST_TARGETS = (0.80, 0.85, 0.90, 0.95)
 
 
 def service_level_cost(sc: Scenario, op_id: str, table: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Agent-hours a day (SIPP, Erlang A) for each service-level target at the busiest day's rates."""
+    """Agent-hours on the busiest day (SIPP, Erlang A) for each service-level target."""
     op = sc.operator(op_id)
     h, hot = op.hotline, op.sla.hotline
+    days = [table[d:d + 24] for d in range(0, len(table), 24)]
+    busiest = max(days, key=lambda day: sum(r["calls"] for r in day)) if days else []
     out = []
     for target in COST_TARGETS:
-        hours = 0
-        peak = 0
-        for row in table[:24 * max(1, len(table) // 24)]:
-            need = erlang_required(row["calls"] / 3600.0, h.handle_time_mean_s, h.patience_mean_s,
-                                   hot.answer_within_s, target, hot.abandonment_max)
-            hours += need
-            peak = max(peak, need)
-        out.append({"service_level": target, "agent_hours": hours, "peak_agents": peak})
+        needs = [erlang_required(r["calls"] / 3600.0, h.handle_time_mean_s, h.patience_mean_s,
+                                 hot.answer_within_s, target, hot.abandonment_max) for r in busiest]
+        out.append({"service_level": target, "agent_hours": sum(needs),
+                    "peak_agents": max(needs, default=0)})
     for a, b in itertools.pairwise(out):
         b["extra_agent_hours"] = b["agent_hours"] - a["agent_hours"]
     return out
