@@ -62,7 +62,9 @@ def small_scenario(tmp: Path, **over: Any) -> Path:
     doc: dict[str, Any] = {"version": 1, "extends": "baseline", "name": "small", "horizon_h": 24,
                            "drain_h": 96, "replications": 4, "arrivals": {"queries_per_day": 4000},
                            "after_reply": {"dispute_share": 0, "hotline_share": 0.5,
-                                           "cancellation_share": 0.2}}
+                                           "cancellation_share": 0.2},
+                           "operators": {"defaults": {"reseller": {"hotline": {
+                               "shifts": [{"start_h": 9, "end_h": 21, "agents": 1}]}}}}}
     doc = merge(doc, over)
     path = tmp / "small.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
@@ -97,13 +99,13 @@ def test_plan_equals_least_erlang_a_c(tmp_path: Path, calls_per_h: float, handle
     assert doc["verdict"] == "pass"
 
 
-# -- a small day end to end: minimality, planned.yaml, report ---------------------------------------
+# -- a small day end to end: every operator's hotline and back office planned -----------------------
 @pytest.fixture(scope="module")
 def small_plan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     tmp = tmp_path_factory.mktemp("plan")
     src = small_scenario(tmp)
     out = tmp / "out"
-    code = main(["plan", str(src), "--operators", "R01,R02", "--resources", "hotline,backoffice",
+    code = main(["plan", str(src), "--resources", "hotline,backoffice",
                  "--executor", "serial", "--out", str(out), "--quiet"])
     assert code == 0
     return src, out
@@ -281,3 +283,23 @@ def test_planned_values_are_validated_like_a_scenario_file() -> None:
                          ItemKey("backoffice", "R05"): (4,)})
     assert s.sms.channels == 3 and s.operator("R05").backoffice.shifts[0].agents == 4
     assert s.operator("R06").backoffice.shifts[0].agents == 1
+
+
+def test_plan_report_renders_in_chromium(small_plan: tuple[Path, Path], chromium: Any) -> None:
+    _, out = small_plan
+    page = chromium.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto((out / "report.html").as_uri())
+    assert page.locator("section#plan").get_attribute("data-verdict") == "pass"
+    data = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    changed = sum(1 for e in data["items"] if any(e["difference"]))
+    assert changed >= 1  # one agent per reseller hotline is too few: the plan adds some
+    assert page.locator("section#plan table.free").first.locator("tr.m-changed").count() == changed
+    if changed:  # the difference is highlighted, not only marked in the markup
+        bg = page.eval_on_selector("tr.m-changed td", "td => getComputedStyle(td).backgroundColor")
+        assert bg == "rgb(255, 248, 197)"
+    width = page.eval_on_selector("section#plan figure img", "img => img.naturalWidth")
+    assert width > 100  # a staffing curve was drawn
+    assert problems == []
+    page.close()
