@@ -432,6 +432,8 @@ class Item:
 
 @dataclass(frozen=True)
 class PlanOptions:
+    """What to plan (``operators=None``: all) and how surely (``confidence`` 0.95 or 0.99)."""
+
     operators: tuple[str, ...] | None = None
     resources: tuple[str, ...] = RESOURCES
     confidence: float = 0.95
@@ -686,18 +688,15 @@ def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
             entry["hourly"] = table
             entry["service_level_cost"] = service_level_cost(sc, it.key.operator, table)
         entries.append(entry)
-    verdict = Verdict.PASS
-    for e in entries:
-        if e["verdict"] == Verdict.FAIL.value:
-            verdict = Verdict.FAIL
     breached = [r for r in final.rows_confident if r["status"] == "fail"]
-    judged_ops = set(pl.operators())
-    relevant = [r for r in breached if r["name"] in judged_ops or r["name"] == "platform"]
-    if relevant:
-        verdict = Verdict.FAIL
+    judged = {("platform" if it.key.resource in ("connections", "sms") else it.key.operator, sla)
+              for it in items for sla in RESOURCE_SLAS[it.key.resource]}
+    mine = [r for r in breached if (r["name"], r["requirement"]) in judged]
+    verdict = Verdict.FAIL if mine or any(e["verdict"] == Verdict.FAIL.value for e in entries) \
+        else Verdict.PASS
     return {
         "yzt_plan": 1,
-        "scenario": {"name": sc.name, "source_name": sc.name},
+        "scenario": {"name": sc.name},
         "seed": opt.seed, "replications": pl.n, "confidence": opt.confidence,
         "resources": list(opt.resources),
         "operators": pl.operators(),
@@ -707,7 +706,8 @@ def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
         "simulations": pl.runs,
         "items": entries,
         "confirmation": {"rows": final.rows_confident, "rows_at_mean": final.rows_mean,
-                         "breached": breached},
+                         "breached": breached,
+                         "breached_outside_plan": [r for r in breached if r not in mine]},
         "current_rows": current.rows_mean,
         "overrides": overrides(sc, dict(planned.items())),
     }
@@ -819,5 +819,9 @@ def summary_text(document: dict[str, Any]) -> str:
         changed = sum(1 for i in w["items"] if i["infeasible"])
         lines.append(f"  what-if load ×{w['load']:g}: {w['verdict']}"
                      + (f" ({changed} infeasible)" if changed else ""))
+    outside = document["confirmation"]["breached_outside_plan"]
+    if outside:
+        lines.append(f"  {len(outside)} SLA row(s) of capacities not planned here still breach "
+                     "(widen --operators/--resources to plan them)")
     lines.append(f"verdict: {document['verdict']}")
     return "\n".join(lines)
