@@ -1,9 +1,17 @@
-"""Speed of the SimPy model: queries/s and events/s of one replication at several scales.
+"""Speed of the simulation engines.
 
-Usage: ``python benchmarks/sim_bench.py [--scales 1000,10000,50000] [--markdown]``. Each scale
-runs the baseline scenario (42 operators, one node each) with ``queries_per_day`` chosen so that
-about that many queries are verified in a 24 h horizon; the wall time covers the event run only
-(the front door is vectorised and included). A future fast engine is measured against this.
+``python benchmarks/sim_bench.py [--scales 1000,10000,50000] [--markdown]``: the SimPy model's
+queries/s and events/s of one replication of the baseline scenario (42 operators, one node each)
+at several scales; the wall time covers the event run only.
+
+``python benchmarks/sim_bench.py --fast [--scale-down 50]``: the fast engine on the national day,
+every query (1 M queries/day, 93 provincial carrier nodes + 39 resellers):
+
+1. ``yzt sim national-day --engine fast --replications 1`` as a child process, timed wall clock,
+   with its peak resident memory (run twice: the first run may compile the numba kernels into
+   their on-disk cache, the second is the steady state);
+2. the same scenario at 1/``scale-down`` of the volume, one replication on each engine in this
+   process, for the speed ratio (wall time of SimPy ÷ wall time of the fast engine).
 """
 
 from __future__ import annotations
@@ -41,15 +49,71 @@ def bench(queries: int, seed: int = 1) -> tuple[int, int, float]:
     return len(model.verified), model.env.events, seconds
 
 
+def national_day_cli(out: Path) -> tuple[float, float, float, int]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MiB) of
+    ``yzt sim national-day --engine fast --replications 1``, and its exit code."""
+    import resource
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "yzt", "sim", "national-day", "--engine", "fast",
+           "--replications", "1", "--quiet", "--out", str(out)]
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    peak = r1.ru_maxrss
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
+    return wall, cpu, peak / 1024.0, proc.returncode
+
+
+def ratio(scale_down: int, seed: int = 1) -> tuple[int, float, float]:
+    """Verified queries and wall seconds of SimPy and of the fast engine at 1/scale_down volume."""
+    from yzt.sim.engine import run_replication
+    from yzt.sim.fast import run_replication_fast
+
+    sc = load_scenario("national-day")
+    sc = with_overrides(sc, arrivals={"queries_per_day": sc.arrivals.queries_per_day / scale_down})
+    run_replication_fast(sc, seed, 0)  # load the compiled kernels first
+    gc.collect()
+    start = time.perf_counter()
+    rec = run_replication_fast(sc, seed, 0)
+    fast = time.perf_counter() - start
+    gc.collect()
+    start = time.perf_counter()
+    run_replication(sc, seed, 0)
+    simpy = time.perf_counter() - start
+    return len(rec.verified_at), simpy, fast
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scales", default="1000,10000,50000")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--fast", action="store_true", help="benchmark the fast engine")
+    parser.add_argument("--scale-down", type=int, default=50)
     args = parser.parse_args()
     import os
     import sys
 
     print(f"machine: nproc={os.cpu_count()}, CPU {cpu_model()}, Python {sys.version.split()[0]}")
+    print(f"load: {os.getloadavg()}")
+    if args.fast:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            for label in ("first run", "second run"):
+                wall, cpu, peak, code = national_day_cli(Path(tmp))
+                print(f"yzt sim national-day --engine fast --replications 1 ({label}): "
+                      f"{wall:.2f} s wall, {cpu:.2f} s CPU, peak RSS {peak:.0f} MiB, exit {code}")
+        q, simpy, fast = ratio(args.scale_down)
+        print(f"national-day at 1/{args.scale_down} ({q} verified queries, one replication): "
+              f"SimPy {simpy:.2f} s, fast {fast:.3f} s, ratio {simpy / fast:.0f}x")
+        print(f"load: {os.getloadavg()}")
+        return
     rows = []
     for n in (int(s) for s in args.scales.split(",")):
         q, ev, sec = bench(n)

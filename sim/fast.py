@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,7 +128,7 @@ def _run_node(sc: Scenario, streams: Streams, nid: str, op: OperatorParams, arr:
     o_start = np.asarray([o.start_h * 3600.0 for o in op.outages], dtype=np.float64)
     o_end = np.asarray([(o.start_h + o.duration_h) * 3600.0 for o in op.outages], dtype=np.float64)
     o_refuse = np.asarray([1 if o.mode == "refuse" else 0 for o in op.outages], dtype=np.int64)
-    size = [n + n // 8 + 256, n + n // 8 + 256, n // 16 + 256]
+    size = [n + n // 32 + 256, n + n // 32 + 256, n // 16 + 256]
     if op.outages:
         size = [2 * s for s in size]
     while True:
@@ -200,19 +201,26 @@ def run_replication_fast(sc: Scenario, seed: int, replication: int, threads: int
     nodes = [(nid, op) for op in sc.operators for nid in node_ids(sc, op)]
     threads = max(1, min(threads or os.cpu_count() or 1, len(nodes)))
 
-    def work(part: list[tuple[str, OperatorParams]]) -> _NodeAcc:
-        acc = _NodeAcc(np.full(n, -math.inf), np.zeros(n, bool), np.zeros(n, bool),
-                       np.zeros(m, np.int64), np.zeros(m, np.int64))
-        for nid, op in part:
-            _run_node(sc, streams, nid, op, verified, end_s, step, acc, keep)
-        return acc
+    accs: list[_NodeAcc] = []
+    local = threading.local()
+    lock = threading.Lock()
 
-    parts = [nodes[k::threads] for k in range(threads)]
+    def work(node: tuple[str, OperatorParams]) -> None:
+        acc = getattr(local, "acc", None)
+        if acc is None:  # one accumulator per thread; nodes are handed out one at a time
+            acc = local.acc = _NodeAcc(np.full(n, -math.inf), np.zeros(n, bool),
+                                       np.zeros(n, bool), np.zeros(m, np.int64),
+                                       np.zeros(m, np.int64))
+            with lock:
+                accs.append(acc)
+        _run_node(sc, streams, node[0], node[1], verified, end_s, step, acc, keep)
+
     if threads == 1:
-        accs = [work(parts[0])]
+        for node in nodes:
+            work(node)
     else:
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            accs = list(pool.map(work, parts))
+            list(pool.map(work, nodes))
     done_max = accs[0].done_max
     done_fail = accs[0].done_fail
     done_nd = accs[0].done_nd

@@ -151,14 +151,15 @@ def fanout_node(arr: np.ndarray, deadline_s: float, servers: int, lat: np.ndarra
     arrivals = started = 0
     lat_sum = wait_sum = svc_sum = q_area = b_area = 0.0
     max_q = 0
+    t_ret = INF  # heads of the two heaps, kept up to date on each push and pop
+    t_fail = INF
     while True:
         t_new = arr[i] if i < n else INF
-        t_ret = retry_h[0][0] if len(retry_h) else INF
-        t_fail = fail_h[0][0] if len(fail_h) else INF
         if t_fail == INF and t_new == INF and t_ret == INF:
             break
         if t_fail <= t_new and t_fail <= t_ret:
             f, _s, q, att, outcome = heapq.heappop(fail_h)
+            t_fail = fail_h[0][0] if len(fail_h) else INF
             if f >= end_s:
                 done_nd[q] = True
                 continue
@@ -183,6 +184,7 @@ def fanout_node(arr: np.ndarray, deadline_s: float, servers: int, lat: np.ndarra
             else:
                 retries += 1
                 heapq.heappush(retry_h, (f + backoff, seq, q, att))
+                t_ret = retry_h[0][0]
                 seq += 1
             continue
         if t_new <= t_ret:
@@ -192,6 +194,7 @@ def fanout_node(arr: np.ndarray, deadline_s: float, servers: int, lat: np.ndarra
             i += 1
         else:
             a, _s2, q, att = heapq.heappop(retry_h)
+            t_ret = retry_h[0][0] if len(retry_h) else INF
         if a >= end_s:
             done_nd[q] = True
             continue
@@ -295,6 +298,7 @@ def fanout_node(arr: np.ndarray, deadline_s: float, servers: int, lat: np.ndarra
                 done_nd[q] = True
         else:
             heapq.heappush(fail_h, (f, seq, q, att, outcome))
+            t_fail = fail_h[0][0]
             seq += 1
     out[F_ATTEMPTS] = attempts
     out[F_SUCCESSES] = successes

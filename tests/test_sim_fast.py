@@ -179,8 +179,12 @@ OPERATOR_METRICS = ("attempts_per_query", "error_share", "gave_up_queries",
 def shortened(name: str) -> Scenario:
     """A shipped scenario cut to a size SimPy runs in about a second a replication."""
     sc = load_scenario(name)
-    per_day = min(sc.arrivals.queries_per_day, 40_000.0)
-    return with_overrides(sc, horizon_h=3.0, drain_h=72.0, arrivals={"queries_per_day": per_day})
+    arrivals: dict[str, Any] = {"queries_per_day": min(sc.arrivals.queries_per_day, 40_000.0)}
+    if sc.arrivals.surges:  # keep the first surge, moved inside the shortened horizon
+        s = sc.arrivals.surges[0]
+        arrivals["surges"] = [{"start_h": 1.0, "peak_multiplier": s.peak_multiplier,
+                               "decay_h": 1.0}]
+    return with_overrides(sc, horizon_h=3.0, drain_h=72.0, arrivals=arrivals)
 
 
 def compare(sc: Scenario, reps: int, seed: int = 1) -> list[tuple[str, str, Any, Any]]:
@@ -323,3 +327,34 @@ def test_engines_agree_on_random_small_scenarios(sc: Scenario) -> None:
     rows = compare(sc, reps=4, seed=7)
     bad = [(s, m, a_, b_) for s, m, a_, b_ in rows if not overlap(a_, b_)]
     assert not bad, bad
+
+
+# -- engine choice ---------------------------------------------------------------------------------
+
+
+def test_engine_choice_refuses_or_falls_back_naming_the_feature(monkeypatch: pytest.MonkeyPatch) -> None:
+    from yzt.errors import UserError
+    from yzt.sim import replicate
+
+    sc = shortened("baseline")
+    assert choose_engine(sc, "fast") == ("fast", "")
+    assert choose_engine(sc, "simpy") == ("simpy", "")
+    monkeypatch.setattr(replicate, "refusals", lambda _sc: ["a platform-wide concurrency cap"])
+    with pytest.raises(UserError, match="platform-wide concurrency cap"):
+        choose_engine(sc, "fast")
+    engine, note = choose_engine(sc, "auto")
+    assert engine == "simpy" and "platform-wide concurrency cap" in note
+
+
+def test_cli_records_the_engine(tmp_path: Any) -> None:
+    import json
+
+    from yzt.cli import main
+
+    for flag, expected in ((["--engine", "simpy"], "simpy"), ([], "fast")):
+        out = tmp_path / expected
+        assert main(["sim", "baseline", "-n", "2", "--hours", "0.5", "--executor", "serial",
+                     "--quiet", "--out", str(out), *flag]) == 0
+        data = json.loads((out / "sim-results.json").read_text(encoding="utf-8"))
+        assert data["engine"] == expected and data["engine_note"] == ""
+        assert f"{expected} engine" in data["summary"]

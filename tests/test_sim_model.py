@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from yzt.sim.engine import run_replication
+from yzt.sim.fast import run_replication_fast
 from yzt.sim.replicate import run_replications
 from yzt.sim.results import build_results, dumps
 from yzt.sim.scenario import Scenario, load_scenario, with_overrides
@@ -27,12 +28,17 @@ def _ideal_fanout() -> Scenario:
                   operators={"defaults": {"carrier": ideal, "reseller": ideal}})
 
 
-def test_fanout_completion_follows_max_of_latencies() -> None:
+ENGINES = pytest.mark.parametrize("run", [run_replication, run_replication_fast],
+                                  ids=["simpy", "fast"])
+
+
+@ENGINES
+def test_fanout_completion_follows_max_of_latencies(run: Any) -> None:
     # Tolerance: Kolmogorov-Smirnov p-value > 0.01 on ~2 000 queries, and the 50/90/99 %
     # quantiles within 3 % of the analytic ones.
     stats = pytest.importorskip("scipy.stats")
     sc = _ideal_fanout()
-    rec = run_replication(sc, seed=11, replication=0)
+    rec = run(sc, seed=11, replication=0)
     t = np.asarray(rec.fanout_done) - np.asarray(rec.verified_at)
     assert t.size > 1000 and not np.isnan(t).any()
     cdfs = [lognormal_cdf(op.latency.median, op.latency.sigma) for op in sc.operators]
@@ -47,13 +53,14 @@ def test_fanout_completion_follows_max_of_latencies() -> None:
         assert np.quantile(t, q) == pytest.approx(lo, rel=0.03), q
 
 
-def test_littles_law_on_every_queue() -> None:
+@ENGINES
+def test_littles_law_on_every_queue(run: Any) -> None:
     # The outage scenario queues at R07's connections, the SMS gateway, hotlines and back offices.
     # L (time-average queue from the area under the queue length) must equal λ·W (arrivals per
     # second × mean wait of the jobs, recorded one by one): relative tolerance 1 %, or 1e-6
     # absolute for queues that are nearly always empty. Queues with no waits at all are skipped.
     sc = _short("reseller-outage", hours=12.0, sms={"rate_per_s": 0.5, "channels": 1})
-    rec = run_replication(sc, seed=3, replication=0)
+    rec = run(sc, seed=3, replication=0)
     checked = 0
     kinds: set[str] = set()
     for st in rec.stations:
@@ -69,9 +76,10 @@ def test_littles_law_on_every_queue() -> None:
     assert checked >= 10
 
 
-def test_outage_delays_only_the_down_reseller_and_retries_recover() -> None:
+@ENGINES
+def test_outage_delays_only_the_down_reseller_and_retries_recover(run: Any) -> None:
     sc = _short("reseller-outage", hours=14.0)
-    rec = run_replication(sc, seed=5, replication=0)
+    rec = run(sc, seed=5, replication=0)
     r07, r08 = rec.operators["R07"], rec.operators["R08"]
     assert r07.outage_failures > 0 and r08.outage_failures == 0
     assert r07.retries > r08.retries
@@ -88,11 +96,12 @@ def test_same_seed_gives_identical_json_and_other_seed_differs() -> None:
     assert a != c
 
 
-def test_common_random_numbers_changing_r07_leaves_others_untouched() -> None:
+@ENGINES
+def test_common_random_numbers_changing_r07_leaves_others_untouched(run: Any) -> None:
     base = _short(hours=1.0)
     slower = _short(hours=1.0, operators={"R07": {"latency": {"median_ms": 900, "sigma": 0.8}}})
-    r1 = run_replication(base, seed=4, replication=0)
-    r2 = run_replication(slower, seed=4, replication=0)
+    r1 = run(base, seed=4, replication=0)
+    r2 = run(slower, seed=4, replication=0)
     for other in ("CMCC", "R01", "R08", "R39"):
         assert r1.operators[other].durations == r2.operators[other].durations, other
     assert r1.operators["R07"].durations != r2.operators["R07"].durations
