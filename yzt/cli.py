@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "yzt.commands.fixtures",
     "yzt.commands.load",
     "yzt.commands.report",
+    "yzt.commands.plan",
     "yzt.commands.serve",
     "yzt.commands.sim",
     "yzt.commands.validate",
