@@ -15,7 +15,7 @@ from typing import Any
 from yzt.domain.topology import LatencySla, SlaProfile
 from yzt.errors import InputFileError
 
-METRICS = ("p50", "p90", "p95", "p99", "p99.9", "max", "mean", "error_ratio")
+METRICS = ("p50", "p90", "p95", "p99", "p99.9", "max", "mean", "error_ratio", "protocol_violations")
 _EXPR_RE = re.compile(
     r"^\s*(?:p\(?(?P<pct>\d+(?:\.\d+)?)\)?|(?P<name>max|mean|avg|error_ratio))\s*"
     r"(?P<op><=|<)\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|%)?\s*$"
@@ -45,6 +45,8 @@ class Threshold:
 
     @property
     def expression(self) -> str:
+        if self.metric == "protocol_violations":
+            return f"violations{self.op}{self.limit:g}"
         if self.metric == "error_ratio":
             return f"error_ratio{self.op}{self.limit * 100:g}%"
         return f"{self.metric}{self.op}{self.limit:g}ms"
@@ -82,6 +84,12 @@ def parse_expression(text: str, *, requirement: str = "custom", endpoint: str = 
     return Threshold(requirement, endpoint, metric, m["op"], limit)
 
 
+#: The row that judges answers checked against the protocol's schemas during the run: no violation
+#: is allowed. It is apart from SLA-ERR-1, so a defect in every answer reads as a protocol defect,
+#: not as an error ratio.
+PROTOCOL_UNDER_LOAD = Threshold("protocol under load", "all", "protocol_violations", "<=", 0.0)
+
+
 def _latency_thresholds(requirement: str, endpoint: str, sla: LatencySla) -> list[Threshold]:
     out = []
     if sla.p95_ms is not None:
@@ -98,6 +106,7 @@ def from_profile(profile: SlaProfile) -> list[Threshold]:
         out += _latency_thresholds(requirement, endpoint, getattr(profile, attr))
     for endpoint in ENDPOINT_SCOPES:
         out.append(Threshold("SLA-ERR-1", endpoint, "error_ratio", "<=", profile.error_ratio_max))
+    out.append(PROTOCOL_UNDER_LOAD)
     return out
 
 

@@ -274,13 +274,59 @@ def test_verdict_fail_names_the_threshold_with_exact_value(tmp_path):
 
 
 def test_verdict_fail_on_errors_by_kind(tmp_path):
-    kinds = [0] * 195 + [KINDS.index("http_5xx")] * 3 + [KINDS.index("schema")] * 2
+    kinds = [0] * 195 + [KINDS.index("http_5xx")] * 3 + [KINDS.index("timeout")] * 2
     _write_run(tmp_path, [5.0] * 200, kinds)
     r = res.evaluate(tmp_path, _limits(), 20, 10)
     assert r.verdict == "fail"
-    assert r.endpoints["card-count"].to_json()["errors_by_kind"] == {"http_5xx": 3, "schema": 2}
+    assert r.endpoints["card-count"].to_json()["errors_by_kind"] == {"http_5xx": 3, "timeout": 2}
     assert any(x.startswith("SLA-ERR-1 card-count error_ratio<=0.1% breached — measured 2.500 %")
                for x in r.reasons)
+
+
+def _with_protocol(raw: Path, codes: list[int]) -> None:
+    """Give the test run's records a protocol column (the generator writes one per answer)."""
+    path = raw / "rows-test-w0.npy"
+    rows = np.load(path)
+    np.save(path, np.column_stack([rows, np.asarray(codes, dtype=float)]))
+
+
+def test_protocol_violations_are_their_own_row_not_sla_err_1(tmp_path):
+    """A masking defect in every checked answer fails "protocol under load", naming OIF-DET-2, and
+    leaves SLA-ERR-1 at 0 % (it used to read as a 2.8 % error ratio)."""
+    from yzt.loadtests.traffic import PROTOCOL_REQUIREMENTS, PROTOCOL_VALID, PROTOCOL_VIOLATION
+
+    det2 = PROTOCOL_VIOLATION + PROTOCOL_REQUIREMENTS.index("OIF-DET-2")
+    _write_run(tmp_path, [5.0] * 200)
+    _with_protocol(tmp_path, [0] * 150 + [PROTOCOL_VALID] * 10 + [det2] * 40)
+    r = res.evaluate(tmp_path, _limits(), 20, 10)
+    assert r.verdict == "fail" and r.exit_code == 1
+    assert r.endpoints["all"].error_ratio == 0
+    assert r.reasons == ["protocol under load: 40 violations in 50 answers checked (OIF-DET-2 ×40)"]
+    row = next(t.to_json() for t in r.thresholds if t.threshold.metric == "protocol_violations")
+    assert (row["sampled"], row["violations"], row["requirements"]) == (50, 40, {"OIF-DET-2": 40})
+    assert all(t.passed is not False for t in r.thresholds if t.threshold.requirement == "SLA-ERR-1")
+
+
+def test_protocol_row_passes_when_every_checked_answer_is_valid(tmp_path):
+    from yzt.loadtests.traffic import PROTOCOL_VALID
+
+    _write_run(tmp_path, [5.0] * 200)
+    _with_protocol(tmp_path, [PROTOCOL_VALID] * 200)
+    r = res.evaluate(tmp_path, _limits(), 20, 10)
+    assert r.verdict == "pass"
+    line = next(t.describe() for t in r.thresholds if t.threshold.metric == "protocol_violations")
+    assert line == "✓ protocol under load: 0 violations in 200 answers checked"
+
+
+def test_protocol_requirement_of_a_problem():
+    from yzt.loadtests.traffic import protocol_requirement
+
+    assert protocol_requirement("card-details", "at cards[0].msisdn_masked: '13800138000' does not "
+                                "match") == "OIF-DET-2"
+    assert protocol_requirement("card-details", "at cards[0]: 'status' is a required property") == \
+        "OIF-DET-1"
+    assert protocol_requirement("card-count", "at card_count: -1 is less than 0") == "OIF-CNT-2"
+    assert protocol_requirement("cancellations", None) == "OIF-T-1"
 
 
 def test_404_is_reported_but_not_an_sla_error(tmp_path):
