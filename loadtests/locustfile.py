@@ -283,6 +283,18 @@ def handshake_problem(hello: dict[str, Any]) -> str | None:
     return None
 
 
+def _forget_worker(runner: Any, node_id: str) -> None:
+    """Drop a refused worker from the master's books at once, so that it neither counts towards
+    ``--expect-workers`` nor, when it leaves, ends a headless run as "the last worker quit"."""
+    client = runner.clients.get(node_id)
+    if client is None:
+        return
+    del runner.clients[node_id]
+    dispatcher = getattr(runner, "_users_dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.remove_worker(client)
+
+
 def _apply_config(data: dict[str, Any]) -> None:
     """A worker from another machine takes the master's run configuration (and fixture file)."""
     global CONFIG, CONFIGURED, GEN
@@ -324,6 +336,7 @@ def _on_init(environment: Any, **_: Any) -> None:
                 (raw / f"refused-{msg.node_id}.json").write_text(
                     json.dumps({"worker": who, "reason": problem}), encoding="utf-8")
                 runner.send_message("yzt_refused", {"reason": problem}, client_id=msg.node_id)
+                _forget_worker(runner, msg.node_id)
                 return
             fixtures_text = (Path(CONFIG.fixtures).read_text(encoding="utf-8")
                              if CONFIG.fixtures and not msg.data.get("configured") else None)
