@@ -52,6 +52,20 @@ class Plot:
 
 
 @dataclass(frozen=True)
+class Table:
+    """A free table of a section (a capacity plan, an hour-by-hour staffing table).
+
+    ``marks`` holds one CSS-like word per row (``""``, ``changed``, ``warning``) that the writers
+    show as a highlight (HTML row class) or a marker (Markdown ``**``).
+    """
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    marks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Section:
     """The part of a report that one run produced."""
 
@@ -63,6 +77,7 @@ class Section:
     plots: tuple[Plot, ...] = ()
     artifacts: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    tables: tuple[Table, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,10 @@ def _scrub_row(row: Row) -> Row:
 def _scrubbed(report: Report) -> Report:
     sections = tuple(
         replace(s, summary=scrub(s.summary), rows=tuple(_scrub_row(r) for r in s.rows),
-                notes=tuple(scrub(n) for n in s.notes))
+                notes=tuple(scrub(n) for n in s.notes),
+                tables=tuple(replace(t, title=scrub(t.title),
+                                     rows=tuple(tuple(scrub(c) for c in row) for row in t.rows))
+                             for t in s.tables))
         for s in report.sections)
     return replace(report, sections=sections)
 
@@ -44,6 +47,9 @@ def render_html(report: Report) -> str:
     sections = [
         {**{k: getattr(s, k) for k in ("key", "title", "verdict", "summary", "rows", "artifacts",
                                         "notes")},
+         "tables": [{"title": t.title, "columns": t.columns,
+                     "rows": [{"cells": row, "mark": t.marks[i] if i < len(t.marks) else ""}
+                              for i, row in enumerate(t.rows)]} for t in s.tables],
          "plots": [{"title": p.title, "alt": p.alt,
                     "png_b64": base64.b64encode(p.png).decode("ascii")} for p in s.plots]}
         for s in report.sections
@@ -69,6 +75,14 @@ def render_markdown(report: Report) -> str:
                     "|---|---|---|---|---|---|"]
             out += [f"| {r.requirement} | {_md_cell(r.name)} | {r.status} | {_md_cell(r.measured)} | "
                     f"{_md_cell(r.expected)} | {_md_cell(r.message)} |" for r in s.rows]
+            out.append("")
+        for t in s.tables:
+            out += [f"### {t.title}", "", "| " + " | ".join(t.columns) + " |",
+                    "|" + "---|" * len(t.columns)]
+            for i, row in enumerate(t.rows):
+                mark = t.marks[i] if i < len(t.marks) else ""
+                cells = [f"**{_md_cell(c)}**" if mark and c else _md_cell(c) for c in row]
+                out.append("| " + " | ".join(cells) + " |")
             out.append("")
     return "\n".join(out) + "\n"
 

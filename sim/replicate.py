@@ -17,10 +17,32 @@ from typing import Any
 
 from yzt.errors import UserError
 from yzt.sim.engine import run_replication
+from yzt.sim.fast import refusals, run_replication_fast
 from yzt.sim.results import replication_output
 from yzt.sim.scenario import Scenario
 
 EXECUTOR_HELP = "local | serial | processes:N | dask://HOST:PORT"
+ENGINES = ("auto", "fast", "simpy")
+"""``fast``: stage-wise exact queue recursions (:mod:`yzt.sim.fast`); ``simpy``: event by event
+(:mod:`yzt.sim.engine`, the reference); ``auto``: fast when it represents the scenario exactly."""
+
+
+def choose_engine(sc: Scenario, requested: str) -> tuple[str, str]:
+    """The engine to run ``sc`` with and a note for the results (empty when nothing to say).
+
+    ``fast`` refuses a scenario it cannot represent exactly, naming the feature; ``auto`` falls
+    back to SimPy then and says why."""
+    if requested not in ENGINES:
+        raise UserError(f"--engine {requested!r}: use one of {', '.join(ENGINES)}")
+    if requested == "simpy":
+        return "simpy", ""
+    problems = refusals(sc)
+    if not problems:
+        return "fast", ""
+    if requested == "fast":
+        raise UserError(f"--engine fast cannot run scenario {sc.name!r} exactly: "
+                        + "; ".join(problems) + " (use --engine simpy or auto)")
+    return "simpy", "the fast engine cannot represent " + "; ".join(problems) + ": ran SimPy"
 
 
 class SerialExecutor(Executor):
@@ -46,6 +68,9 @@ def make_executor(spec: str, tasks: int | None = None) -> Iterator[Executor]:
         if n < 1:
             raise UserError(f"--executor {spec}: N must be at least 1")
         n = min(n, tasks or n)
+        if n == 1:  # one task: no worker process to start
+            yield SerialExecutor()
+            return
         with ProcessPoolExecutor(max_workers=n) as pool:
             yield pool
         return
@@ -68,8 +93,11 @@ def make_executor(spec: str, tasks: int | None = None) -> Iterator[Executor]:
     raise UserError(f"--executor {spec!r}: use {EXECUTOR_HELP}")
 
 
-def replicate_one(sc: Scenario, seed: int, index: int) -> dict[str, Any]:
-    """Worker entry point: one replication, summarised."""
+def replicate_one(sc: Scenario, seed: int, index: int, engine: str = "simpy",
+                  threads: int | None = None) -> dict[str, Any]:
+    """Worker entry point: one replication with ``engine`` (``fast`` or ``simpy``), summarised."""
+    if engine == "fast":
+        return replication_output(run_replication_fast(sc, seed, index, threads=threads))
     return replication_output(run_replication(sc, seed, index))
 
 
@@ -79,10 +107,20 @@ def run_replications(
     replications: int,
     executor: str = "local",
     progress: Callable[[int], object] | None = None,
+    engine: str = "simpy",
 ) -> list[dict[str, Any]]:
-    """Outputs of replications ``0..n-1`` in index order; ``progress(1)`` after each one."""
+    """Outputs of replications ``0..n-1`` in index order; ``progress(1)`` after each one.
+
+    ``engine`` is ``fast`` or ``simpy`` (resolve ``auto`` with :func:`choose_engine` first). The
+    fast engine runs a replication's fan-out nodes on every CPU when replications run one at a
+    time, and on one thread each when they run in parallel."""
+    if engine not in ("fast", "simpy"):
+        raise ValueError(f"engine {engine!r}: resolve it with choose_engine first")
+    parallel = replications > 1 and executor != "serial"
+    threads = 1 if parallel else None
     with make_executor(executor, replications) as ex:
-        futures = {ex.submit(replicate_one, sc, seed, i): i for i in range(replications)}
+        futures = {ex.submit(replicate_one, sc, seed, i, engine, threads): i
+                   for i in range(replications)}
         out: list[dict[str, Any] | None] = [None] * replications
         for fut in as_completed(futures):
             out[futures[fut]] = fut.result()

@@ -216,20 +216,26 @@ def mean_timeseries(series: Sequence[dict[str, list[float]]]) -> dict[str, list[
     }
 
 
-def build_results(sc: Scenario, seed: int, per_rep: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The JSON document of a run (``per_rep``: outputs of :func:`replication_output`)."""
+def build_results(sc: Scenario, seed: int, per_rep: Sequence[dict[str, Any]],
+                  engine: str = "simpy", engine_note: str = "") -> dict[str, Any]:
+    """The JSON document of a run (``per_rep``: outputs of :func:`replication_output`).
+
+    ``engine``: which engine produced the records (``fast`` or ``simpy``); ``engine_note`` says
+    why ``auto`` did not use the fast one."""
     summary = summarise([r["metrics"] for r in per_rep])
     sla = sla_verdicts(sc, summary)
     failed = sum(r["status"] == "fail" for r in sla)
     series = mean_timeseries([r["timeseries"] for r in per_rep])
     series["t_hours"] = series.pop("t_h")
     return {
-        "summary": f"{len(per_rep)} replications, sampling 1 in {sc.one_in}: "
+        "summary": f"{len(per_rep)} replications, {engine} engine, sampling 1 in {sc.one_in}: "
                    + (f"{failed} SLA row(s) breached" if failed else "all SLAs hold"),
         "yzt_version": __version__,
         "scenario": {"name": sc.name, "description": sc.description, "document": sc.document},
         "seed": seed,
         "replications": len(per_rep),
+        "engine": engine,
+        "engine_note": engine_note,
         "sampling": {
             "one_in": sc.one_in,
             "note": "fan-out and SMS simulate 1 query in one_in with connections and SMS rate "
@@ -288,7 +294,8 @@ def summary_text(results: dict[str, Any]) -> str:
 
     lines = [
         f"scenario {results['scenario']['name']}: {results['replications']} replications, "
-        f"seed {results['seed']}, sampling 1 in {results['sampling']['one_in']} (95 % CI)",
+        f"seed {results['seed']}, {results.get('engine', 'simpy')} engine, "
+        f"sampling 1 in {results['sampling']['one_in']} (95 % CI)",
         f"  queries verified/day      {ci('queries_verified', False)}",
         f"  replied within deadline   {ci('e2e_within_deadline_share')}",
         f"  reply time p95 / max      {_fmt(m['e2e_p95_s']['mean'], False)} s / "

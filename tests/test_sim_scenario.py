@@ -76,10 +76,18 @@ def test_cli_bad_scenario_exits_2_naming_the_field(
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("flag", [["--replications", "1"], ["--executor", "gpu"], ["--hours", "0"]])
+@pytest.mark.parametrize("flag", [["--replications", "0"], ["--executor", "gpu"], ["--hours", "0"]])
 def test_cli_bad_flags_exit_2(tmp_path: Path, flag: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sim", "baseline", "--out", str(tmp_path), "--hours", "0.2", *flag]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_cli_unknown_engine_is_a_usage_error(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["sim", "baseline", "--out", str(tmp_path), "--engine", "gpu"])
+    assert exc.value.code == 2
+    assert "--engine" in capsys.readouterr().err
 
 
 def test_cli_writes_results_and_exit_status_follows_slas(tmp_path: Path,

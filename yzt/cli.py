@@ -26,6 +26,7 @@ COMMANDS: tuple[str, ...] = (
     "yzt.commands.conform",
     "yzt.commands.fixtures",
     "yzt.commands.load",
+    "yzt.commands.plan",
     "yzt.commands.serve",
     "yzt.commands.sim",
     "yzt.commands.validate",

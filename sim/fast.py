@@ -1,0 +1,507 @@
+"""The fast engine: the same model as :mod:`yzt.sim.engine`, stage by stage without an event loop.
+
+The model is feed-forward (front door → fan-out → max over nodes → SMS → hotline and back office),
+so each stage can be run whole once the previous one is known, and each queue is an exact FCFS
+recursion (:mod:`yzt.sim.fastqueue`, compiled with numba):
+
+1. front door: :func:`yzt.sim.arrivals.front_door`, the same code and draws as the SimPy engine;
+2. each fan-out node, independently (on several threads): its queries' calls through
+   ``concurrency`` connections, retries merged back into its queue; per query only the running
+   maximum of answer times and a give-up flag are kept (no queries × nodes matrix);
+3. the SMS gateway over the complete replies, in reply order;
+4. after-reply draws (vectorised), then each hotline and back office as a staffed station.
+
+``run_replication_fast(sc, seed, replication)`` returns the same
+:class:`~yzt.sim.records.ReplicationRecords` as the SimPy engine, so every metric and SLA row is
+computed by :mod:`yzt.sim.results` unchanged.
+
+Random streams are keyed as in :mod:`yzt.sim.rng`. Draw for draw equal to the SimPy engine: the
+front door; each node's latency, failure and back-off draws; the SMS failure and delivery draws;
+hotline handle and patience draws and back-office work draws whenever the arrivals are the same.
+Not draw for draw (same distribution, same keyed stream): the after-reply picks and delays
+(SimPy interleaves buffered uniform and exponential blocks), the hotline background gaps and
+closed-hours offsets (SimPy shares one stream between them in event order), repeat-call draws
+and back-office external delays (SimPy draws them in finish order).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from yzt.sim import fastqueue as fq
+from yzt.sim.arrivals import front_door
+from yzt.sim.callcentre import agents_at
+from yzt.sim.operators import REFUSE_S
+from yzt.sim.records import (
+    CallCounts,
+    CaseRecord,
+    HotlineRecord,
+    OperatorRecord,
+    ReplicationRecords,
+    StationRecord,
+)
+from yzt.sim.rng import Streams
+from yzt.sim.scenario import OperatorParams, Scenario, Shift
+
+#: Above this many verified queries the per-call ``durations`` lists are not kept (they exist
+#: for common-random-number checks; at a national day they would be ~100 M floats).
+KEEP_DURATIONS_MAX_QUERIES = 50_000
+
+
+def refusals(sc: Scenario) -> list[str]:
+    """Features of ``sc`` the fast engine cannot represent exactly (empty: it can run ``sc``).
+
+    Every feature of the current scenario format is feed-forward and is represented exactly, so
+    this is empty today; it is the one place a feature that couples stages (a global concurrency
+    cap, users retrying into the front door) must be named before the fast engine accepts it.
+    """
+    del sc
+    return []
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def _ts_times(sc: Scenario, end_s: float) -> list[float]:
+    """The SimPy sampler's times (seconds), accumulated the same way."""
+    step = sc.sample_every_min * 60.0
+    until = min(end_s, (sc.horizon_h + sc.deadline_h) * 3600.0)
+    out = []
+    t = 0.0
+    while t <= until and (t < end_s or t == 0.0):
+        out.append(t)
+        t = t + step
+    return out
+
+
+def _steps(shifts: tuple[Shift, ...], end_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Servers as a step function: breakpoints (s) and the count from each one on."""
+    points = sorted({h for s in shifts for h in (s.start_h, s.end_h)} | {0.0})
+    days = int(end_s // 86_400.0) + 3
+    ts = [0.0]
+    cs = [float(agents_at(shifts, 0.0))]
+    for d in range(days):
+        for h in points:
+            t = d * 86_400.0 + h * 3600.0
+            if t <= 0.0:
+                continue
+            c = float(agents_at(shifts, t))
+            if t == ts[-1]:
+                cs[-1] = c
+            else:
+                ts.append(t)
+                cs.append(c)
+    return np.asarray(ts), np.asarray(cs)
+
+
+def _cum(inc: np.ndarray, m: int) -> list[float]:
+    return [float(v) for v in np.cumsum(inc)[:m]]
+
+
+def _servers(op: OperatorParams, one_in: int) -> int:
+    conc = op.concurrency
+    return 0 if conc is None else max(1, round(conc / one_in))
+
+
+@dataclass
+class _NodeAcc:
+    """What one thread accumulates over its nodes."""
+
+    done_max: np.ndarray
+    done_fail: np.ndarray
+    done_nd: np.ndarray
+    inc_q: np.ndarray
+    inc_b: np.ndarray
+    results: dict[str, tuple[CallCounts, StationRecord]] = field(default_factory=dict)
+
+
+def _run_node(sc: Scenario, streams: Streams, nid: str, op: OperatorParams, arr: np.ndarray,
+              end_s: float, step: float, acc: _NodeAcc, keep: bool) -> None:
+    n = arr.size
+    m = acc.inc_q.size
+    r = op.retry
+    o_start = np.asarray([o.start_h * 3600.0 for o in op.outages], dtype=np.float64)
+    o_end = np.asarray([(o.start_h + o.duration_h) * 3600.0 for o in op.outages], dtype=np.float64)
+    o_refuse = np.asarray([1 if o.mode == "refuse" else 0 for o in op.outages], dtype=np.int64)
+    size = [n + n // 8 + 256, n + n // 8 + 256, n // 16 + 256]
+    if op.outages:
+        size = [2 * s for s in size]
+    while True:
+        lat = streams.generator(nid, "latency").standard_normal(size[0])
+        fail = streams.generator(nid, "failure").random(size[1])
+        jit = streams.generator(nid, "backoff").random(size[2])
+        inc_q = np.zeros(m, np.int64)
+        inc_b = np.zeros(m, np.int64)
+        durations = np.empty(size[0] if keep else 0, np.float64)
+        out = fq.fanout_node(
+            arr, sc.deadline_h * 3600.0, _servers(op, sc.one_in), lat, fail, jit,
+            op.latency.median, op.latency.sigma, op.timeout_s, op.failure_ratio, o_start, o_end,
+            o_refuse, REFUSE_S, r.backoff_initial_s, r.backoff_factor, r.backoff_max_s, r.jitter,
+            r.max_attempts or 0, end_s, step, inc_q, inc_b, acc.done_max, acc.done_fail,
+            acc.done_nd, durations, keep)
+        status = int(out[fq.F_STATUS])
+        if status == 0:
+            break
+        # a stream ran short: draw a longer prefix of the same streams and run the node again
+        # (the answers of the prefix are identical, so the per-query maxima are unaffected)
+        size[status - 1] *= 2
+    acc.inc_q += inc_q
+    acc.inc_b += inc_b
+    cc = CallCounts(
+        attempts=int(out[fq.F_ATTEMPTS]), successes=int(out[fq.F_SUCCESSES]),
+        errors=int(out[fq.F_ERRORS]), timeouts=int(out[fq.F_TIMEOUTS]),
+        outage_failures=int(out[fq.F_OUTAGE]), retries=int(out[fq.F_RETRIES]),
+        gave_up=int(out[fq.F_GAVE_UP]), latency_sum=float(out[fq.F_LATENCY_SUM]),
+        durations=durations[: int(out[fq.F_N_DURATIONS])].tolist() if keep else [],
+    )
+    st = StationRecord(f"{nid}/fanout", int(out[fq.F_ARRIVALS]), int(out[fq.F_STARTED]), 0,
+                       int(out[fq.F_STARTED]), float(out[fq.F_WAIT_SUM]),
+                       float(out[fq.F_SERVICE_SUM]), float(out[fq.F_QUEUE_AREA]),
+                       float(out[fq.F_BUSY_AREA]), int(out[fq.F_MAX_QUEUE]), end_s)
+    acc.results[nid] = (cc, st)
+
+
+def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Index chosen by ``_Cumulative.pick`` for uniforms ``u``."""
+    total = cum[-1]
+    return np.asarray(np.minimum(np.searchsorted(cum, u * total, side="right"), cum.size - 1))
+
+
+# -- the replication ------------------------------------------------------------------------------
+def run_replication_fast(sc: Scenario, seed: int, replication: int, threads: int | None = None,
+                         keep_durations: bool | None = None) -> ReplicationRecords:
+    """One replication of ``sc`` with the fast engine; same records as the SimPy engine.
+
+    ``threads``: fan-out nodes run on this many threads (default: the CPU count). Results do not
+    depend on it. ``keep_durations``: keep every successful call's duration (default: only for
+    runs of at most :data:`KEEP_DURATIONS_MAX_QUERIES` verified queries).
+    """
+    problems = refusals(sc)
+    if problems:
+        raise ValueError("the fast engine cannot run this scenario exactly: " + "; ".join(problems))
+    from yzt.sim.engine import node_ids
+
+    streams = Streams(seed, replication)
+    end_s = (sc.horizon_h + sc.drain_h) * 3600.0
+    deadline_s = sc.deadline_h * 3600.0
+    step = sc.sample_every_min * 60.0
+    times = _ts_times(sc, end_s)
+    m = len(times)
+    front = front_door(sc, streams)
+    verified = np.ascontiguousarray(front.verified_at, dtype=np.float64)
+    n = verified.size
+    keep = n <= KEEP_DURATIONS_MAX_QUERIES if keep_durations is None else keep_durations
+
+    # fan-out: nodes are independent given the arrivals
+    nodes = [(nid, op) for op in sc.operators for nid in node_ids(sc, op)]
+    threads = max(1, min(threads or os.cpu_count() or 1, len(nodes)))
+
+    def work(part: list[tuple[str, OperatorParams]]) -> _NodeAcc:
+        acc = _NodeAcc(np.full(n, -math.inf), np.zeros(n, bool), np.zeros(n, bool),
+                       np.zeros(m, np.int64), np.zeros(m, np.int64))
+        for nid, op in part:
+            _run_node(sc, streams, nid, op, verified, end_s, step, acc, keep)
+        return acc
+
+    parts = [nodes[k::threads] for k in range(threads)]
+    if threads == 1:
+        accs = [work(parts[0])]
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            accs = list(pool.map(work, parts))
+    done_max = accs[0].done_max
+    done_fail = accs[0].done_fail
+    done_nd = accs[0].done_nd
+    inc_fq = accs[0].inc_q.copy()
+    inc_fb = accs[0].inc_b.copy()
+    node_results: dict[str, tuple[CallCounts, StationRecord]] = dict(accs[0].results)
+    for a in accs[1:]:
+        np.maximum(done_max, a.done_max, out=done_max)
+        done_fail |= a.done_fail
+        done_nd |= a.done_nd
+        inc_fq += a.inc_q
+        inc_fb += a.inc_b
+        node_results.update(a.results)
+    fanout_done = np.where(done_nd, np.nan, done_max)
+    complete = ~done_fail
+
+    # SMS gateway: complete replies in the order their last answer came in
+    send = np.flatnonzero(~done_nd & ~done_fail)
+    order = np.argsort(fanout_done[send], kind="stable")
+    send_q = np.ascontiguousarray(send[order], dtype=np.int64)
+    send_t = np.ascontiguousarray(fanout_done[send_q])
+    sms = sc.sms
+    submit_s = sms.channels / (sms.rate_per_s / sc.one_in)
+    k = send_q.size
+    fsize = k + k // 8 + 256
+    while True:
+        fail_u = streams.generator("sms", "failure").random(fsize)
+        deliv = streams.generator("sms", "delivery").standard_normal(fsize)
+        inc_s = np.zeros(m, np.int64)
+        delivered = np.full(n, np.nan)
+        order_q = np.empty(max(k, 1), np.int64)
+        order_f = np.empty(max(k, 1), np.float64)
+        out = fq.sms_gateway(send_t, send_q, sms.channels, submit_s, sms.failure_ratio,
+                             sms.retry_backoff_s, fail_u, deliv, sms.delivery.median,
+                             sms.delivery.sigma, end_s, step, inc_s, delivered, order_q, order_f)
+        if out[fq.S_STATUS] == 0:
+            break
+        fsize *= 2
+    sms_station = StationRecord("sms", int(out[fq.S_ARRIVALS]), int(out[fq.S_STARTED]), 0,
+                                int(out[fq.S_STARTED]), float(out[fq.S_WAIT_SUM]),
+                                float(out[fq.S_SERVICE_SUM]), float(out[fq.S_QUEUE_AREA]),
+                                float(out[fq.S_BUSY_AREA]), int(out[fq.S_MAX_QUEUE]), end_s)
+    nd = int(out[fq.S_N_JOBS])
+    deliv_q = order_q[:nd]
+    deliv_t = delivered[deliv_q]
+
+    # after the reply: who calls which hotline, who raises which case (vectorised)
+    after = sc.after_reply
+    holds = {op.id: min(1.0, op.card_share * after.customer_factor) for op in sc.operators}
+    hot_ops = [op for op in sc.operators if op.hotline.enabled]
+    all_ids = [op.id for op in sc.operators]
+    picks = [
+        ([op.id for op in hot_ops], [holds[op.id] * after.hotline_share for op in hot_ops]),
+        (all_ids, [holds[i] * after.dispute_share for i in all_ids]),
+        (all_ids, [holds[i] * after.cancellation_share for i in all_ids]),
+    ]
+    g_after = streams.generator("platform", "after-reply")
+    if sc.one_in == 1:
+        u = g_after.random((nd, 3))
+        counts = np.stack([(u[:, j] < (sum(w) if w else 0.0)).astype(np.int64)
+                           for j, (_, w) in enumerate(picks)], axis=1) if nd else np.zeros((0, 3), np.int64)
+    else:
+        g_counts = streams.generator("platform", "after-reply-counts")
+        p = np.asarray([min(sum(w), 1.0) if w else 0.0 for _, w in picks])
+        counts = g_counts.binomial(sc.one_in, p, size=(nd, 3)) if nd else np.zeros((0, 3), np.int64)
+    offers: list[tuple[np.ndarray, np.ndarray]] = []  # per kind: (operator index, time)
+    for j, (ids, w) in enumerate(picks):
+        total = int(counts[:, j].sum()) if nd else 0
+        if total == 0 or not ids:
+            offers.append((np.zeros(0, np.int64), np.zeros(0)))
+            continue
+        base = np.repeat(deliv_t, counts[:, j])
+        who = _pick(np.cumsum(w), g_after.random(total))
+        mean = after.call_delay_mean_min * 60.0 if j == 0 else after.case_delay_mean_h * 3600.0
+        offers.append((who, base + mean * g_after.standard_exponential(total)))
+
+    stations: list[StationRecord] = []
+    inc_h = np.zeros(m, np.int64)
+    inc_bo = np.zeros(m, np.int64)
+    hotlines: dict[str, HotlineRecord] = {}
+    hot_who, hot_when = offers[0]
+    for idx, op in enumerate(hot_ops):
+        rec, st = _hotline(sc, streams, op, hot_when[hot_who == idx], end_s, step, inc_h)
+        hotlines[op.id] = rec
+        stations.append(st)
+    cases: dict[str, CaseRecord] = {}
+    for idx, op in enumerate(sc.operators):
+        rec_c, st = _backoffice(sc, streams, op, offers[1][1][offers[1][0] == idx],
+                                offers[2][1][offers[2][0] == idx], end_s, step, inc_bo)
+        cases[op.id] = rec_c
+        stations.append(st)
+
+    ops: dict[str, OperatorRecord] = {op.id: OperatorRecord(id=op.id) for op in sc.operators}
+    node_stations = []
+    for nid, op in nodes:
+        cc, st = node_results[nid]
+        ops[op.id].add(cc)
+        node_stations.append(st)
+    timeseries = {
+        "t_h": [t / 3600.0 for t in times],
+        "fanout_queue": _cum(inc_fq, m),
+        "fanout_in_flight": _cum(inc_fb, m),
+        "sms_backlog": _cum(inc_s, m),
+        "hotline_queue": _cum(inc_h, m),
+        "backoffice_backlog": _cum(inc_bo, m),
+    }
+    return ReplicationRecords(
+        replication=replication, seed=seed, one_in=sc.one_in,
+        horizon_s=sc.horizon_h * 3600.0, end_s=end_s, deadline_s=deadline_s,
+        attempts=front.attempts, gave_up_verification=front.gave_up,
+        failed_verification=front.failed, refused_24h=front.refused_24h,
+        repeats_accepted=front.repeats_accepted,
+        verified_at=verified.tolist(), fanout_done=fanout_done.tolist(),
+        complete=complete.tolist(), sms_delivered=delivered.tolist(),
+        sms_failures=int(out[fq.S_FAILURES]),
+        operators=ops, hotlines=hotlines, cases=cases,
+        stations=[*node_stations, sms_station, *stations],
+        timeseries=timeseries, events=0,
+    )
+
+
+def _station_record(name: str, out: np.ndarray, end_s: float) -> StationRecord:
+    started = int(out[fq.S_STARTED])
+    abandoned = int(out[fq.S_ABANDONED])
+    return StationRecord(name, int(out[fq.S_ARRIVALS]), started, abandoned, started + abandoned,
+                         float(out[fq.S_WAIT_SUM]), float(out[fq.S_SERVICE_SUM]),
+                         float(out[fq.S_QUEUE_AREA]), float(out[fq.S_BUSY_AREA]),
+                         int(out[fq.S_MAX_QUEUE]), end_s)
+
+
+def _run_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, draws: dict[str, Any],
+                 pat_mean: float, bp: tuple[np.ndarray, np.ndarray], end_s: float,
+                 rep_share: float, rep_mean_s: float, step: float, m: int) -> tuple[
+                     np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Run :func:`fastqueue.staffed_station`, drawing longer prefixes while a stream runs short.
+
+    ``draws``: name → (function of a size giving that many draws, initial size)."""
+    sizes = {k: v[1] for k, v in draws.items()}
+    jobs = arr.size * 2 + 256
+    while True:
+        d = {k: draws[k][0](sizes[k]) for k in draws}
+        inc_q = np.zeros(m, np.int64)
+        inc_b = np.zeros(m, np.int64)
+        j = {"id": np.empty(jobs, np.int64), "arr": np.empty(jobs), "start": np.empty(jobs),
+             "leave": np.empty(jobs), "flags": np.empty(jobs, np.int64)}
+        out = fq.staffed_station(arr, flags, scale, d["patience"], pat_mean, d["service"], bp[0],
+                                 bp[1], end_s, rep_share, rep_mean_s, d["repeat_u"],
+                                 d["repeat_e"], d["offset"], 600.0, step, inc_q, inc_b, j["id"],
+                                 j["arr"], j["start"], j["leave"], j["flags"])
+        status = int(out[fq.S_STATUS])
+        if status == 0:
+            nj = int(out[fq.S_N_JOBS])
+            return out, inc_q, inc_b, {k: v[:nj] for k, v in j.items()}
+        key = {1: "patience", 3: "service", 4: "repeat_u", 5: "repeat_e", 6: "offset"}.get(status)
+        if key is None:
+            jobs *= 2
+        else:
+            sizes[key] *= 2
+
+
+def _hotline(sc: Scenario, streams: Streams, op: OperatorParams, when: np.ndarray, end_s: float,
+             step: float, inc_total: np.ndarray) -> tuple[HotlineRecord, StationRecord]:
+    p = op.hotline
+    owner = op.id
+    until = end_s
+    bp = _steps(p.shifts, end_s)
+    g_bg = streams.generator(owner, "hotline-background")
+    # background calls: a Poisson stream while the hotline is open
+    bg = np.zeros(0)
+    if p.background_calls_per_h > 0:
+        mean = 3600.0 / p.background_calls_per_h
+        chunks = []
+        t0 = 0.0
+        while True:
+            gaps = g_bg.standard_exponential(int(until / mean) + 64) * mean
+            ts = t0 + np.cumsum(gaps)
+            chunks.append(ts[ts < until])
+            if ts[-1] >= until:
+                break
+            t0 = float(ts[-1])
+        bg = np.concatenate(chunks)
+        open_now = bp[1][np.maximum(np.searchsorted(bp[0], bg, side="right") - 1, 0)] > 0
+        bg = bg[open_now]
+    # callers after the reply: at the next opening (+ exponential 10 min) when closed
+    when = np.sort(when)
+    off = g_bg.standard_exponential(when.size + 256)
+    calls = np.empty(when.size)
+    used = 0
+    for i, w in enumerate(when.tolist()):
+        o = fq.next_open(bp[0], bp[1], w)
+        if o < 0.0 or o >= until:
+            calls[i] = math.inf
+            continue
+        if o > w:
+            o += 600.0 * off[used]
+            used += 1
+        calls[i] = o
+    calls = calls[calls < end_s]
+    arr = np.concatenate([calls, bg])
+    flags = np.concatenate([np.full(calls.size, 2, np.int64), np.zeros(bg.size, np.int64)])
+    order = np.argsort(arr, kind="stable")
+    arr = np.ascontiguousarray(arr[order])
+    flags = np.ascontiguousarray(flags[order])
+    n = arr.size
+    if p.handle_time_sigma is None:
+        def service(k: int) -> np.ndarray:
+            g = streams.generator(owner, "hotline-handle")
+            return np.asarray(g.standard_exponential(k) * p.handle_time_mean_s)
+    else:
+        s = float(p.handle_time_sigma)
+
+        def service(k: int) -> np.ndarray:
+            g = streams.generator(owner, "hotline-handle")
+            return np.asarray(p.handle_time_mean_s * math.exp(-s * s / 2.0)
+                              * np.exp(s * g.standard_normal(k)))
+
+    def repeat_u(k: int) -> np.ndarray:
+        return np.asarray(streams.generator(owner, "hotline-repeat").random(k))
+
+    def repeat_e(k: int) -> np.ndarray:
+        g = streams.generator(owner, "hotline-repeat")
+        g.random(k)  # the uniforms come first in the same stream
+        return np.asarray(g.standard_exponential(k))
+
+    def offset(k: int) -> np.ndarray:
+        return np.asarray(off[used:used + k]) if used + k <= off.size else np.concatenate(
+            [off[used:], g_bg.standard_exponential(k - (off.size - used))])
+
+    draws: dict[str, Any] = {
+        "patience": (lambda k: np.asarray(streams.generator(owner, "hotline-patience")
+                                          .standard_exponential(k)), n + n // 2 + 64),
+        "service": (service, n + n // 2 + 64),
+        "repeat_u": (repeat_u, n + n // 2 + 64),
+        "repeat_e": (repeat_e, n + n // 2 + 64),
+        "offset": (offset, 64),
+    }
+    pat = math.inf if p.patience_mean_s is None else float(p.patience_mean_s)
+    out, inc_q, _inc_b, j = _run_station(arr, flags, np.ones(n), draws, pat, bp, end_s,
+                                         p.repeat_call_share, p.repeat_delay_mean_min * 60.0,
+                                         step, inc_total.size)
+    inc_total += inc_q
+    answered = (j["start"] < math.inf) & (j["leave"] < end_s)
+    abandoned = ((j["flags"] & 4) > 0) & (j["leave"] < end_s)
+    logged = answered | abandoned
+    log_order = np.argsort(j["leave"][logged], kind="stable")
+    a = j["arr"][logged][log_order]
+    wait = np.where(answered[logged], j["start"][logged] - j["arr"][logged],
+                    j["leave"][logged] - j["arr"][logged])[log_order]
+    fl = j["flags"][logged][log_order]
+    rec = HotlineRecord(owner, op.sla.hotline.answer_within_s, a.tolist(), wait.tolist(),
+                        answered[logged][log_order].tolist(), ((fl & 1) > 0).tolist(),
+                        ((fl & 2) > 0).tolist())
+    return rec, _station_record(f"{owner}/hotline", out, end_s)
+
+
+def _backoffice(sc: Scenario, streams: Streams, op: OperatorParams, disputes: np.ndarray,
+                cancels: np.ndarray, end_s: float, step: float,
+                inc_total: np.ndarray) -> tuple[CaseRecord, StationRecord]:
+    b = op.backoffice
+    owner = op.id
+    bp = _steps(b.shifts, end_s)
+    raised = np.concatenate([disputes, cancels])
+    is_d = np.concatenate([np.ones(disputes.size, bool), np.zeros(cancels.size, bool)])
+    keep = raised < end_s
+    raised, is_d = raised[keep], is_d[keep]
+    order = np.argsort(raised, kind="stable")
+    raised = np.ascontiguousarray(raised[order])
+    is_d = is_d[order]
+    n = raised.size
+    scale = np.where(is_d, b.dispute_work_mean_min * 60.0, b.cancellation_work_mean_min * 60.0)
+    draws: dict[str, Any] = {
+        "patience": (lambda k: np.zeros(k), 1),
+        "service": (lambda k: np.asarray(streams.generator(owner, "backoffice-work")
+                                         .standard_exponential(k)), n + 64),
+        "repeat_u": (lambda k: np.zeros(k), 1),
+        "repeat_e": (lambda k: np.zeros(k), 1),
+        "offset": (lambda k: np.zeros(k), 1),
+    }
+    out, _inc_q, inc_b, j = _run_station(raised, np.zeros(n, np.int64), np.ascontiguousarray(scale),
+                                         draws, math.inf, bp, end_s, 0.0, 0.0, step,
+                                         inc_total.size)
+    inc_total += inc_b
+    ext_z = streams.generator(owner, "backoffice-external").standard_normal(n)
+    med = np.where(is_d, b.dispute_external.median, b.cancellation_external.median)
+    sig = np.where(is_d, b.dispute_external.sigma, b.cancellation_external.sigma)
+    external = np.where(med > 0, med * np.exp(sig * ext_z), 0.0)
+    finish = j["leave"]
+    closed = np.where((j["start"] < math.inf) & (finish < end_s), finish + external, np.nan)
+    rec = CaseRecord(owner, op.sla.dispute_days * 86_400.0, op.sla.cancellation_hours * 3600.0,
+                     np.where(is_d, "dispute", "cancellation").tolist(), raised.tolist(),
+                     closed.tolist())
+    return rec, _station_record(f"{owner}/backoffice", out, end_s)

@@ -1,0 +1,598 @@
+"""Exact FCFS queue recursions for the fast engine, compiled with numba.
+
+No event loop: jobs are taken in arrival order and each is given the earliest moment a server is
+free for it (``start = max(arrival, earliest free)``, queuecomputer's recursion). Work that
+re-enters a queue later (a retried operator call, a resubmitted SMS, a repeat call) is merged into
+the arrival stream from a time-ordered heap, which keeps the recursion exact. Random draws are
+handed in as arrays and consumed in the order the SimPy model consumes them (latency and failure
+draws in start order, back-off jitter in finish order); when an array runs short the kernel
+returns ``status 1`` and the caller draws a longer prefix of the same stream and runs it again.
+
+Time series: an event at time ``x`` changes every sample taken at ``t_k >= x``; kernels add ±1 at
+``ceil(x / inv)`` into an increment array, the caller takes the cumulative sum.
+
+Outputs are float64 vectors indexed by the ``F_*``/``S_*`` constants below.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numba
+import numpy as np
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _compiled(fn: _F) -> _F:
+    """numba ``njit`` (cached on disk, releases the GIL so nodes run on several threads)."""
+    return cast(_F, numba.njit(cache=True, nogil=True)(fn))
+
+
+INF = math.inf
+
+# Fan-out node outputs.
+(F_STATUS, F_ATTEMPTS, F_SUCCESSES, F_ERRORS, F_TIMEOUTS, F_OUTAGE, F_RETRIES, F_GAVE_UP,
+ F_LATENCY_SUM, F_ARRIVALS, F_STARTED, F_WAIT_SUM, F_SERVICE_SUM, F_QUEUE_AREA, F_BUSY_AREA,
+ F_MAX_QUEUE, F_N_DURATIONS, F_SIZE) = range(18)
+
+# Station (hotline, back office) outputs.
+(S_STATUS, S_ARRIVALS, S_STARTED, S_ABANDONED, S_WAIT_SUM, S_SERVICE_SUM, S_QUEUE_AREA,
+ S_BUSY_AREA, S_MAX_QUEUE, S_N_JOBS, S_FAILURES, S_SIZE) = range(12)
+
+
+# -- a binary min-heap of float64 in an array -------------------------------------------------------
+@_compiled
+def _hpush(h: np.ndarray, n: int, x: float) -> int:
+    i = n
+    h[i] = x
+    while i > 0:
+        p = (i - 1) >> 1
+        if h[p] <= x:
+            break
+        h[i] = h[p]
+        i = p
+    h[i] = x
+    return n + 1
+
+
+@_compiled
+def _hpop(h: np.ndarray, n: int) -> int:
+    """Remove the root; return the new size."""
+    n -= 1
+    if n == 0:
+        return 0
+    x = h[n]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and h[c + 1] < h[c]:
+            c += 1
+        if h[c] >= x:
+            break
+        h[i] = h[c]
+        i = c
+    h[i] = x
+    return n
+
+
+@_compiled
+def _grow(h: np.ndarray) -> np.ndarray:
+    out = np.empty(2 * h.size, np.float64)
+    out[: h.size] = h
+    return out
+
+
+@_compiled
+def _tick(inc: np.ndarray, x: float, inv_step: float, d: int) -> None:
+    """Samples at ``t_k = k * step >= x`` see the event: +d from index ceil(x / step) on."""
+    if x < INF:
+        k = int(x * inv_step) + 1
+        if k < inc.size:
+            inc[k] += d
+
+
+@_compiled
+def _servers_at(bp_t: np.ndarray, bp_c: np.ndarray, t: float) -> float:
+    k = int(np.searchsorted(bp_t, t, side="right")) - 1
+    return float(bp_c[max(k, 0)])
+
+
+@_compiled
+def next_open(bp_t: np.ndarray, bp_c: np.ndarray, t: float) -> float:
+    """First time >= t with a server on duty (-1 if none in the step function)."""
+    k = max(int(np.searchsorted(bp_t, t, side="right")) - 1, 0)
+    if bp_c[k] > 0:
+        return t
+    for j in range(k + 1, bp_t.size):
+        if bp_c[j] > 0:
+            return float(bp_t[j])
+    return -1.0
+
+
+# -- one fan-out node ----------------------------------------------------------------------------
+@_compiled
+def fanout_node(arr: np.ndarray, deadline_s: float, servers: int, lat: np.ndarray,
+                fail: np.ndarray, jit: np.ndarray, median: float, sigma: float, timeout_s: float,
+                failure_ratio: float, o_start: np.ndarray, o_end: np.ndarray,
+                o_refuse: np.ndarray, refuse_s: float, r_init: float, r_factor: float,
+                r_max: float, r_jitter: float, r_max_attempts: int, end_s: float, step: float,
+                inc_q: np.ndarray, inc_b: np.ndarray, done_max: np.ndarray,
+                done_fail: np.ndarray, done_nd: np.ndarray, durations: np.ndarray,
+                keep: bool) -> np.ndarray:
+    """Every call of every query at one node: FCFS over ``servers`` connections (<= 0: no limit),
+    retries re-entering the queue; per query the final answer time goes into ``done_max`` (max),
+    a give-up into ``done_fail``, an answer after the end of the run into ``done_nd``."""
+    out = np.zeros(F_SIZE)
+    inv = 1.0 / step
+    n = arr.size
+    # Finish times of the calls holding a connection, sorted, in ring[head:tail]: most calls end
+    # soon after they start, so an insertion from the top is nearly always O(1).
+    ring = np.empty(1024, np.float64)
+    r_head = 0
+    r_tail = 0
+    fifo = np.empty(1024, np.float64)  # starts of queued jobs (monotone): queue length
+    f_head = 0
+    f_tail = 0
+    retry_h = [(0.0, 0, 0, 0)]
+    retry_h.pop()
+    fail_h = [(0.0, 0, 0, 0, 0)]
+    fail_h.pop()
+    kl = kf = kj = kd = 0
+    seq = 0
+    i = 0
+    n_out = o_start.size
+    attempts = successes = errors = timeouts = outage = retries = gave_up = 0
+    arrivals = started = 0
+    lat_sum = wait_sum = svc_sum = q_area = b_area = 0.0
+    max_q = 0
+    while True:
+        t_new = arr[i] if i < n else INF
+        t_ret = retry_h[0][0] if len(retry_h) else INF
+        t_fail = fail_h[0][0] if len(fail_h) else INF
+        if t_fail == INF and t_new == INF and t_ret == INF:
+            break
+        if t_fail <= t_new and t_fail <= t_ret:
+            f, _s, q, att, outcome = heapq.heappop(fail_h)
+            if f >= end_s:
+                done_nd[q] = True
+                continue
+            if outcome == 1:
+                errors += 1
+            elif outcome == 2:
+                timeouts += 1
+            else:
+                outage += 1
+            backoff = min(r_max, r_init * r_factor ** (att - 1))
+            if r_jitter != 0.0:
+                if kj >= jit.size:
+                    out[F_STATUS] = 3
+                    return out
+                backoff *= 1.0 + r_jitter * (2.0 * jit[kj] - 1.0)
+                kj += 1
+            if (r_max_attempts > 0 and att >= r_max_attempts) or f + backoff >= arr[q] + deadline_s:
+                gave_up += 1
+                done_fail[q] = True
+                if f > done_max[q]:
+                    done_max[q] = f
+            else:
+                retries += 1
+                heapq.heappush(retry_h, (f + backoff, seq, q, att))
+                seq += 1
+            continue
+        if t_new <= t_ret:
+            a = t_new
+            q = i
+            att = 0
+            i += 1
+        else:
+            a, _s2, q, att = heapq.heappop(retry_h)
+        if a >= end_s:
+            done_nd[q] = True
+            continue
+        arrivals += 1
+        # the earliest free connection
+        if servers <= 0:
+            s = a
+        else:
+            while r_head < r_tail and ring[r_head] <= a:
+                r_head += 1
+            if r_tail - r_head < servers:
+                s = a
+            else:
+                s = ring[r_head]
+                r_head += 1
+        # queue length bookkeeping (starts are monotone: the queue is a FIFO of start times)
+        while f_head < f_tail and fifo[f_head] <= a:
+            f_head += 1
+        if s > a:
+            if f_tail >= fifo.size:
+                if f_head > 0:
+                    fifo[: f_tail - f_head] = fifo[f_head:f_tail]
+                    f_tail -= f_head
+                    f_head = 0
+                if f_tail >= fifo.size:
+                    fifo = _grow(fifo)
+            fifo[f_tail] = s
+            f_tail += 1
+            if f_tail - f_head > max_q:
+                max_q = f_tail - f_head
+        if s >= end_s:
+            q_area += end_s - a
+            _tick(inc_q, a, inv, 1)
+            done_nd[q] = True
+            continue
+        started += 1
+        wait_sum += s - a
+        q_area += s - a
+        if s > a:
+            _tick(inc_q, a, inv, 1)
+            _tick(inc_q, s, inv, -1)
+        _tick(inc_b, s, inv, 1)
+        att += 1
+        attempts += 1
+        mode = -1
+        for k in range(n_out):
+            if o_start[k] <= s < o_end[k]:
+                mode = o_refuse[k]
+                break
+        if mode >= 0:
+            outcome = 3
+            dur = refuse_s if mode == 1 else timeout_s
+        else:
+            if kl >= lat.size:
+                out[F_STATUS] = 1
+                return out
+            latency = median * math.exp(sigma * lat[kl])
+            kl += 1
+            if latency > timeout_s:
+                outcome = 2
+                dur = timeout_s
+            else:
+                if kf >= fail.size:
+                    out[F_STATUS] = 2
+                    return out
+                outcome = 1 if fail[kf] < failure_ratio else 0
+                kf += 1
+                dur = latency
+                if outcome == 0:
+                    lat_sum += latency
+                    if keep:
+                        if kd >= durations.size:
+                            out[F_STATUS] = 1
+                            return out
+                        durations[kd] = latency
+                        kd += 1
+        svc_sum += dur
+        f = s + dur
+        if servers > 0:
+            if r_tail >= ring.size:
+                if r_head > 0:
+                    ring[: r_tail - r_head] = ring[r_head:r_tail]
+                    r_tail -= r_head
+                    r_head = 0
+                if r_tail >= ring.size:
+                    ring = _grow(ring)
+            k = r_tail
+            while k > r_head and ring[k - 1] > f:
+                ring[k] = ring[k - 1]
+                k -= 1
+            ring[k] = f
+            r_tail += 1
+        b_area += min(f, end_s) - s
+        _tick(inc_b, f, inv, -1)
+        if outcome == 0:
+            if f < end_s:
+                successes += 1
+                if f > done_max[q]:
+                    done_max[q] = f
+            else:
+                done_nd[q] = True
+        else:
+            heapq.heappush(fail_h, (f, seq, q, att, outcome))
+            seq += 1
+    out[F_ATTEMPTS] = attempts
+    out[F_SUCCESSES] = successes
+    out[F_ERRORS] = errors
+    out[F_TIMEOUTS] = timeouts
+    out[F_OUTAGE] = outage
+    out[F_RETRIES] = retries
+    out[F_GAVE_UP] = gave_up
+    out[F_LATENCY_SUM] = lat_sum
+    out[F_ARRIVALS] = arrivals
+    out[F_STARTED] = started
+    out[F_WAIT_SUM] = wait_sum
+    out[F_SERVICE_SUM] = svc_sum
+    out[F_QUEUE_AREA] = q_area
+    out[F_BUSY_AREA] = b_area
+    out[F_MAX_QUEUE] = max_q
+    out[F_N_DURATIONS] = kd
+    return out
+
+
+# -- the SMS gateway ------------------------------------------------------------------------------
+@_compiled
+def sms_gateway(arr: np.ndarray, query: np.ndarray, channels: int, submit_s: float,
+                failure_ratio: float, retry_s: float, fail: np.ndarray, deliv: np.ndarray,
+                d_median: float, d_sigma: float, end_s: float, step: float, inc: np.ndarray,
+                delivered: np.ndarray, order_q: np.ndarray, order_f: np.ndarray) -> np.ndarray:
+    """FCFS over ``channels`` lanes of constant ``submit_s``; a failed submit re-enters after
+    ``retry_s``. Finishes are monotone in start order, so the failure draw taken at each finish
+    is the SimPy one, and the resubmissions form a FIFO. ``order_q``/``order_f`` receive the
+    delivered messages in finish order (for the after-reply draws)."""
+    out = np.zeros(S_SIZE)
+    inv = 1.0 / step
+    n = arr.size
+    busy = np.empty(max(channels, 1), np.float64)
+    nb = 0
+    r_t = np.empty(max(fail.size, 1), np.float64)
+    r_q = np.empty(max(fail.size, 1), np.int64)
+    r_head = r_tail = 0
+    fifo = np.empty(1024, np.float64)
+    f_head = f_tail = 0
+    i = kf = kd = n_out = 0
+    arrivals = started = failures = 0
+    wait_sum = svc_sum = q_area = b_area = 0.0
+    max_q = 0
+    while True:
+        t_new = arr[i] if i < n else INF
+        t_ret = r_t[r_head] if r_head < r_tail else INF
+        if t_new == INF and t_ret == INF:
+            break
+        if t_new <= t_ret:
+            a = t_new
+            q = query[i]
+            i += 1
+        else:
+            a = t_ret
+            q = r_q[r_head]
+            r_head += 1
+        if a >= end_s:
+            continue
+        arrivals += 1
+        _tick(inc, a, inv, 1)
+        while nb > 0 and busy[0] <= a:
+            nb = _hpop(busy, nb)
+        if nb < channels:
+            s = a
+        else:
+            s = busy[0]
+            nb = _hpop(busy, nb)
+        while f_head < f_tail and fifo[f_head] <= a:
+            f_head += 1
+        if s > a:
+            if f_tail >= fifo.size:
+                if f_head > 0:
+                    fifo[: f_tail - f_head] = fifo[f_head:f_tail]
+                    f_tail -= f_head
+                    f_head = 0
+                if f_tail >= fifo.size:
+                    fifo = _grow(fifo)
+            fifo[f_tail] = s
+            f_tail += 1
+            if f_tail - f_head > max_q:
+                max_q = f_tail - f_head
+        if s >= end_s:
+            q_area += end_s - a
+            continue
+        started += 1
+        wait_sum += s - a
+        q_area += s - a
+        svc_sum += submit_s
+        f = s + submit_s
+        nb = _hpush(busy, nb, f)
+        b_area += min(f, end_s) - s
+        _tick(inc, f, inv, -1)
+        if f >= end_s:
+            continue
+        if kf >= fail.size:
+            out[S_STATUS] = 1
+            return out
+        u = fail[kf]
+        kf += 1
+        if u < failure_ratio:
+            failures += 1
+            r_t[r_tail] = f + retry_s
+            r_q[r_tail] = q
+            r_tail += 1
+            continue
+        if kd >= deliv.size:
+            out[S_STATUS] = 2
+            return out
+        delivered[q] = f + d_median * math.exp(d_sigma * deliv[kd])
+        kd += 1
+        order_q[n_out] = q
+        order_f[n_out] = f
+        n_out += 1
+    out[S_ARRIVALS] = arrivals
+    out[S_STARTED] = started
+    out[S_WAIT_SUM] = wait_sum
+    out[S_SERVICE_SUM] = svc_sum
+    out[S_QUEUE_AREA] = q_area
+    out[S_BUSY_AREA] = b_area
+    out[S_MAX_QUEUE] = max_q
+    out[S_N_JOBS] = n_out
+    out[S_FAILURES] = failures
+    return out
+
+
+# -- a staffed station: hotline or back office ------------------------------------------------------
+@_compiled
+def staffed_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, pat_e: np.ndarray,
+                    pat_mean: float, svc: np.ndarray, bp_t: np.ndarray, bp_c: np.ndarray,
+                    end_s: float, rep_share: float, rep_mean_s: float, rep_u: np.ndarray,
+                    rep_e: np.ndarray, off_e: np.ndarray, off_mean_s: float, step: float,
+                    inc_q: np.ndarray, inc_b: np.ndarray, j_id: np.ndarray, j_arr: np.ndarray,
+                    j_start: np.ndarray, j_leave: np.ndarray, j_flags: np.ndarray) -> np.ndarray:
+    """FCFS over a step function of servers (``bp_t``/``bp_c``: a lowered count lets busy servers
+    finish), with exponential patience (``pat_mean`` inf: none) in exact FCFS order: a caller whose
+    start would come after arrival + patience leaves at that moment and takes no server. Service
+    of the k-th start is ``svc[k] * scale[job]``. Served jobs (finish before ``end_s``) call again
+    with probability ``rep_share`` after an exponential delay, at the next opening (+ exponential
+    ``off_mean_s``) when closed. ``flags``: bit 0 repeat, bit 1 from the platform.
+
+    Per processed job (arrival order): ``j_id`` input index (-1: a repeat), arrival, start (inf:
+    not started), leave (finish, abandonment time, or inf), flags (bit 2 set: abandoned)."""
+    out = np.zeros(S_SIZE)
+    inv = 1.0 / step
+    n = arr.size
+    busy = np.empty(64, np.float64)
+    nb = 0
+    waitq = np.empty(64, np.float64)  # leave-queue times of waiting jobs (min-heap)
+    nw = 0
+    rep_h = [(0.0, 0, 0)]
+    rep_h.pop()
+    i = kp = ks = kr = ke = ko = nj = seq = 0
+    last_start = 0.0
+    blocked = 0.0
+    arrivals = started = abandoned = 0
+    wait_sum = svc_sum = q_area = b_area = 0.0
+    max_q = 0
+    while True:
+        t_new = arr[i] if i < n else INF
+        t_rep = rep_h[0][0] if len(rep_h) else INF
+        if t_new == INF and t_rep == INF:
+            break
+        if t_new <= t_rep:
+            a = t_new
+            jid = i
+            fl = flags[i]
+            sc = scale[i]
+            i += 1
+        else:
+            a, _s, fl = heapq.heappop(rep_h)
+            jid = -1
+            sc = 1.0
+        if a >= end_s:
+            continue
+        arrivals += 1
+        if pat_mean < INF:
+            if kp >= pat_e.size:
+                out[S_STATUS] = 1
+                return out
+            pat = pat_mean * pat_e[kp]
+            kp += 1
+        else:
+            pat = INF
+        _tick(inc_q, a, inv, 1)
+        _tick(inc_b, a, inv, 1)
+        # earliest t >= max(a, last start) with busy(t) < servers(t)
+        # FCFS: not before the caller ahead started, nor before a caller ahead who waited in
+        # vain left (no server came free while they waited)
+        t = max(a, last_start, blocked)
+        give_up = a + pat
+        abandon = False
+        while True:
+            if t > give_up:  # (also when the caller ahead starts only after this one's patience)
+                abandon = True
+                break
+            if t >= end_s:
+                break
+            while nb > 0 and busy[0] <= t:
+                nb = _hpop(busy, nb)
+            if nb < _servers_at(bp_t, bp_c, t):
+                break
+            k = int(np.searchsorted(bp_t, t, side="right"))
+            nxt = bp_t[k] if k < bp_t.size else INF
+            if nb > 0 and busy[0] < nxt:
+                nxt = busy[0]
+            t = nxt
+        if abandon:
+            leave = give_up
+            s = INF
+            if give_up > blocked:
+                blocked = give_up
+        else:
+            s = t
+            leave = s
+        # queue length
+        while nw > 0 and waitq[0] <= a:
+            nw = _hpop(waitq, nw)
+        if leave > a:
+            if nw >= waitq.size:
+                waitq = _grow(waitq)
+            nw = _hpush(waitq, nw, leave)
+            if nw > max_q:
+                max_q = nw
+        if nj >= j_id.size:
+            out[S_STATUS] = 2
+            return out
+        j_id[nj] = jid
+        j_arr[nj] = a
+        if abandon:
+            q_area += min(give_up, end_s) - a
+            _tick(inc_q, give_up, inv, -1)
+            _tick(inc_b, give_up, inv, -1)
+            if give_up < end_s:
+                abandoned += 1
+                wait_sum += give_up - a
+            j_start[nj] = INF
+            j_leave[nj] = give_up
+            j_flags[nj] = fl | 4
+            nj += 1
+            continue
+        if s >= end_s:
+            q_area += end_s - a
+            j_start[nj] = INF
+            j_leave[nj] = INF
+            j_flags[nj] = fl
+            nj += 1
+            continue
+        last_start = s
+        started += 1
+        wait_sum += s - a
+        q_area += s - a
+        _tick(inc_q, s, inv, -1)
+        if ks >= svc.size:
+            out[S_STATUS] = 3
+            return out
+        dur = svc[ks] * sc
+        ks += 1
+        svc_sum += dur
+        f = s + dur
+        if nb >= busy.size:
+            busy = _grow(busy)
+        nb = _hpush(busy, nb, f)
+        b_area += min(f, end_s) - s
+        _tick(inc_b, f, inv, -1)
+        j_start[nj] = s
+        j_leave[nj] = f
+        j_flags[nj] = fl
+        nj += 1
+        if rep_share > 0.0 and f < end_s:
+            if kr >= rep_u.size:
+                out[S_STATUS] = 4
+                return out
+            u = rep_u[kr]
+            kr += 1
+            if u < rep_share:
+                if ke >= rep_e.size:
+                    out[S_STATUS] = 5
+                    return out
+                when = f + rep_mean_s * rep_e[ke]
+                ke += 1
+                opening = next_open(bp_t, bp_c, when)
+                if opening >= 0.0 and opening < end_s:
+                    if opening > when:
+                        if ko >= off_e.size:
+                            out[S_STATUS] = 6
+                            return out
+                        opening += off_mean_s * off_e[ko]
+                        ko += 1
+                    heapq.heappush(rep_h, (opening, seq, (fl & 2) | 1))
+                    seq += 1
+    out[S_ARRIVALS] = arrivals
+    out[S_STARTED] = started
+    out[S_ABANDONED] = abandoned
+    out[S_WAIT_SUM] = wait_sum
+    out[S_SERVICE_SUM] = svc_sum
+    out[S_QUEUE_AREA] = q_area
+    out[S_BUSY_AREA] = b_area
+    out[S_MAX_QUEUE] = max_q
+    out[S_N_JOBS] = nj
+    return out

@@ -1,0 +1,787 @@
+"""Capacity planning: the least capacity per operator, resource and shift that meets every SLA.
+
+Method (docs/planning.md):
+
+1. **Current run.** The scenario is simulated as it stands (replications ``0..n-1`` of one seed).
+   Its SLA rows give the "current" column, and its records give each hotline's offered calls per
+   hour and each back office's cases per day.
+2. **Analytic first guesses.** Per hour, the least agents that Erlang A (M/M/c+M, or Erlang C
+   without patience) says meets SLA-HOT-1 at that hour's measured arrival rate (SIPP), searched by
+   bisection from a square-root-staffing bracket ``R + beta*sqrt(R)``; a shift gets the largest
+   hourly requirement it covers. Back offices start from the fluid bound (a day's work over the
+   staffed hours); connections and the SMS gateway start from their current values.
+3. **Bisection in simulation.** Each (operator, resource) is one *item* with an integer search
+   variable. A bracket is found by steps that double (starting at ``sqrt(guess)``), then bisected.
+   Every candidate is judged on the same seed and replications (common random numbers: every
+   stream is keyed by owner and purpose, so changing one operator leaves every other draw as it
+   was). An item *holds* when each of its SLA rows holds at the chosen confidence: the pessimistic
+   end of the Student-t interval (lower for shares, upper for abandonment) meets the target, judged
+   by :func:`yzt.sim.results.sla_verdicts`, the code that judges ``yzt sim``.
+4. **Stages.** The model is feed-forward (fan-out → SMS → hotline and back office, nothing flows
+   back), so the SMS gateway, then the connections, are planned first against SLA-E2E-1; then every
+   hotline and back office is planned at once: they are independent given the replies, so one
+   simulation judges every operator's candidate (their rows depend on their own capacity only).
+   Connections share one platform row, so their candidates are judged one operator at a time
+   (in parallel), after a joint try of every candidate together.
+5. **Confirmation.** The planned scenario is simulated once more; its rows are the plan's verdict.
+
+The engine is a parameter (``scenario, seed, replication → ReplicationRecords``), so any engine that
+produces the model's records plans the same way; metrics come from :mod:`yzt.sim.results` only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from yzt.errors import UserError
+from yzt.sim.records import ReplicationRecords
+from yzt.sim.results import Metrics, replication_metrics, sla_verdicts
+from yzt.sim.scenario import Scenario, Shift, from_document, merge
+from yzt.sim.stats import estimate
+from yzt.sim.theory import erlang_a, erlang_c
+from yzt.verdict import Verdict
+
+Engine = Callable[[Scenario, int, int], ReplicationRecords]
+"""``(scenario, seed, replication) → records``: :func:`yzt.sim.engine.run_replication` or another."""
+
+RESOURCES = ("hotline", "backoffice", "connections", "sms")
+#: SLA rows that judge each resource (a row's ``requirement`` and the scope it is judged for).
+RESOURCE_SLAS = {"hotline": ("SLA-HOT-1",), "backoffice": ("SLA-DSP-1", "SLA-CXL-1"),
+                 "connections": ("SLA-E2E-1",), "sms": ("SLA-E2E-1",)}
+#: Metrics an SLA row reads, and which end of the interval is the pessimistic one.
+_PESSIMISTIC = {"e2e_within_deadline_share": "ci_low", "hotline_service_level": "ci_low",
+                "hotline_abandonment": "ci_high", "dispute_within_deadline_share": "ci_low",
+                "cancellation_within_deadline_share": "ci_low"}
+_ITEM_METRICS = {"hotline": ("hotline_service_level", "hotline_abandonment"),
+                 "backoffice": ("dispute_within_deadline_share", "cancellation_within_deadline_share"),
+                 "connections": ("e2e_within_deadline_share",), "sms": ("e2e_within_deadline_share",)}
+#: Hours of the hour-by-hour table: the day of arrivals and the reply deadline after it.
+MAX_TABLE_HOURS = 72
+#: Offsets around the plan simulated for each hotline's staffing curve.
+CURVE_OFFSETS = (-2, -1, 1, 2)
+#: Bound on search rounds per stage (a bracket of 2^20 units needs 40 at most).
+MAX_ROUNDS = 40
+
+
+# -- the worker ------------------------------------------------------------------------------------
+def evaluate_replication(engine: Engine, sc: Scenario, seed: int, index: int,
+                         hours: int) -> dict[str, Any]:
+    """Worker entry point: one replication's metrics and each hotline's calls per hour."""
+    rec = engine(sc, seed, index)
+    hourly = {}
+    for op_id, h in rec.hotlines.items():
+        arrived = np.asarray(h.arrived, dtype=float) / 3600.0
+        counts, _ = np.histogram(arrived, bins=hours, range=(0.0, float(hours)))
+        hourly[op_id] = [int(c) for c in counts]
+    cases_per_day = {}
+    days = max(rec.end_s / 86_400.0, 1e-9)
+    for op_id, c in rec.cases.items():
+        cases_per_day[op_id] = {"dispute": sum(k == "dispute" for k in c.kind) / days,
+                                "cancellation": sum(k == "cancellation" for k in c.kind) / days}
+    return {"metrics": replication_metrics(rec), "hourly": hourly, "cases_per_day": cases_per_day}
+
+
+# -- judging ---------------------------------------------------------------------------------------
+def _summary(per_rep: Sequence[Metrics], confidence: float) -> dict[str, dict[str, dict[str, Any]]]:
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for scope in per_rep[0]:
+        out[scope] = {name: estimate([r[scope][name] for r in per_rep], confidence).as_dict()
+                      for name in per_rep[0][scope]}
+    return out
+
+
+def _pessimistic(summary: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """The summary with each judged metric's mean replaced by its pessimistic interval end."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for scope, metrics in summary.items():
+        out[scope] = {}
+        for name, e in metrics.items():
+            end = _PESSIMISTIC.get(name)
+            bound = e.get(end) if end else None
+            out[scope][name] = {**e, "mean": e["mean"] if bound is None else bound}
+    return out
+
+
+@dataclass
+class Judged:
+    """The SLA rows of one simulated scenario: at the mean and at the chosen confidence."""
+
+    summary: dict[str, dict[str, dict[str, Any]]]
+    rows_mean: list[dict[str, Any]]
+    rows_confident: list[dict[str, Any]]
+
+    def status(self, requirement: str, scope: str, confident: bool = True) -> str:
+        rows = self.rows_confident if confident else self.rows_mean
+        for r in rows:
+            if r["requirement"] == requirement and r["name"] == scope:
+                return str(r["status"])
+        return "not_testable"
+
+    def holds(self, resource: str, scope: str, confident: bool = True) -> bool:
+        sc = "platform" if resource in ("connections", "sms") else scope
+        return all(self.status(req, sc, confident) != "fail" for req in RESOURCE_SLAS[resource])
+
+    def evidence(self, resource: str, scope: str) -> dict[str, Any]:
+        sc = "platform" if resource in ("connections", "sms") else scope
+        return {
+            "holds": self.holds(resource, scope),
+            "holds_at_mean": self.holds(resource, scope, confident=False),
+            "metrics": {m: self.summary.get(sc, {}).get(m) for m in _ITEM_METRICS[resource]},
+        }
+
+
+def judge(sc: Scenario, per_rep: Sequence[Metrics], confidence: float) -> Judged:
+    """Rows of ``sc`` from per-replication metrics, by :func:`yzt.sim.results.sla_verdicts`."""
+    summary = _summary(per_rep, confidence)
+    return Judged(summary, sla_verdicts(sc, summary), sla_verdicts(sc, _pessimistic(summary)))
+
+
+# -- capacities as document overrides -------------------------------------------------------------
+Value = tuple[int, ...]
+"""A capacity: head count per shift, or a one-element tuple (connections, SMS rate or channels)."""
+
+
+@dataclass(frozen=True)
+class ItemKey:
+    resource: str
+    operator: str
+    """An operator id, or ``platform`` for the SMS gateway."""
+    part: str = ""
+    """``rate_per_s`` or ``channels`` for the SMS gateway."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.operator} {self.resource}" + (f".{self.part}" if self.part else "")
+
+
+def current_value(sc: Scenario, key: ItemKey) -> Value:
+    if key.resource == "sms":
+        return (round(sc.sms.rate_per_s),) if key.part == "rate_per_s" else (sc.sms.channels,)
+    op = sc.operator(key.operator)
+    if key.resource == "connections":
+        return (op.concurrency or 0,)
+    shifts = op.hotline.shifts if key.resource == "hotline" else op.backoffice.shifts
+    return tuple(s.agents for s in shifts)
+
+
+def _shifts_doc(shifts: tuple[Shift, ...], value: Value) -> list[dict[str, Any]]:
+    return [{"start_h": s.start_h, "end_h": s.end_h, "agents": int(v)}
+            for s, v in zip(shifts, value, strict=True)]
+
+
+def overrides(sc: Scenario, values: dict[ItemKey, Value]) -> dict[str, Any]:
+    """The scenario fields that set ``values`` (what ``planned.yaml`` writes over its parent)."""
+    doc: dict[str, Any] = {}
+    for key, value in sorted(values.items(), key=lambda kv: kv[0].label):
+        if key.resource == "sms":
+            doc.setdefault("sms", {})[key.part] = int(value[0])
+            continue
+        op = sc.operator(key.operator)
+        ops = doc.setdefault("operators", {}).setdefault(key.operator, {})
+        if key.resource == "connections":
+            ops["concurrency"] = int(value[0])
+        elif key.resource == "hotline":
+            ops.setdefault("hotline", {})["shifts"] = _shifts_doc(op.hotline.shifts, value)
+        else:
+            ops.setdefault("backoffice", {})["shifts"] = _shifts_doc(op.backoffice.shifts, value)
+    return doc
+
+
+def with_values(sc: Scenario, values: dict[ItemKey, Value]) -> Scenario:
+    """``sc`` with capacities replaced, validated like any scenario file."""
+    if not values:
+        return sc
+    return from_document(merge(sc.document, overrides(sc, values)), sc.source)
+
+
+# -- analytic first guesses ------------------------------------------------------------------------
+def erlang_required(rate_per_s: float, handle_s: float, patience_s: float | None, target_s: float,
+                    sl_min: float, abandon_max: float) -> int:
+    """Least agents meeting SL ≥ ``sl_min`` within ``target_s`` and abandonment ≤ ``abandon_max``.
+
+    Erlang A with patience, Erlang C without; bisection between the offered load and a
+    square-root-staffing upper bracket ``R + beta*sqrt(R)`` (doubled while it fails).
+    """
+    if rate_per_s <= 0:
+        return 0
+    load = rate_per_s * handle_s
+
+    def ok(c: int) -> bool:
+        if patience_s is None:
+            if c <= load:
+                return False
+            q = erlang_c(c, rate_per_s, handle_s, target_s)
+        else:
+            q = erlang_a(c, rate_per_s, handle_s, patience_s, target_s)
+        return q.service_level >= sl_min and q.p_abandon <= abandon_max
+
+    lo = max(0, math.floor(load) - 1 if patience_s is None else 0)
+    beta = 3.0
+    hi = max(1, math.ceil(load + beta * math.sqrt(load) + 1))
+    while not ok(hi):
+        lo, hi = hi, hi * 2
+        if hi > 1_000_000:
+            raise ValueError("no agent count meets the target")
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if mid > 0 and ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def sipp_table(sc: Scenario, op_id: str, calls_per_hour: Sequence[float]) -> list[dict[str, Any]]:
+    """Hour by hour: offered calls, the Erlang A requirement (SIPP) and the shift plan's agents."""
+    op = sc.operator(op_id)
+    h, hot = op.hotline, op.sla.hotline
+    rows = []
+    for i, calls in enumerate(calls_per_hour):
+        need = erlang_required(calls / 3600.0, h.handle_time_mean_s, h.patience_mean_s,
+                               hot.answer_within_s, hot.answered_share_min, hot.abandonment_max)
+        rows.append({"hour": i, "calls": round(float(calls), 3), "required": need,
+                     "load_erlangs": round(calls * h.handle_time_mean_s / 3600.0, 4)})
+    return rows
+
+
+def _covers(shift: Shift, hour: int) -> bool:
+    return shift.start_h <= (hour % 24) + 0.5 < shift.end_h
+
+
+def shift_guess(shifts: tuple[Shift, ...], required: Sequence[int]) -> Value:
+    """Head count per shift: the largest hourly requirement each shift covers, net of the others."""
+    guess = [0] * len(shifts)
+    for _ in range(3):
+        for s, shift in enumerate(shifts):
+            needs = [required[hr] - sum(guess[o] for o, other in enumerate(shifts)
+                                        if o != s and _covers(other, hr))
+                     for hr in range(len(required)) if _covers(shift, hr)]
+            guess[s] = max([1, *needs])
+    return tuple(guess)
+
+
+def agents_by_hour(shifts: tuple[Shift, ...], value: Value, hours: int) -> list[int]:
+    return [sum(v for s, v in zip(shifts, value, strict=True) if _covers(s, hr)) for hr in range(hours)]
+
+
+# -- the search ------------------------------------------------------------------------------------
+@dataclass
+class Item:
+    """One (operator, resource) searched over an integer ``k`` mapped to a capacity.
+
+    A single value (connections, SMS rate or channels) is ``k`` itself. Shifts are searched as one
+    offset ``k`` over the analytic guess (each shift ``max(minimum, guess + k)``); with several
+    shifts, the plan is then refined one shift at a time, one unit lower while the item holds.
+    """
+
+    key: ItemKey
+    current: Value
+    guess: Value
+    minimum: int
+    cap: int
+    """Largest ``k`` the search may try (the search bound)."""
+    lo: int | None = None
+    """Largest ``k`` known to fail (``None``: none yet)."""
+    hi: int | None = None
+    """Smallest ``k`` known to hold."""
+    step: int = 1
+    tried: dict[int, dict[str, Any]] = field(default_factory=dict)
+    refine: list[int] = field(default_factory=list)
+    """Shifts still to try one unit lower (several shifts only)."""
+    refined: dict[int, dict[str, Any]] = field(default_factory=dict)
+    base: Value = ()
+    """The refined value (several shifts only)."""
+    infeasible: str | None = None
+    curve: dict[Value, dict[str, Any]] = field(default_factory=dict)
+    """Extra points of the staffing curve around the plan."""
+    infeasible_note: str | None = None
+    """Why no capacity can work, known before simulating."""
+    pending: tuple[str, int] = ("k", 0)
+
+    @property
+    def single(self) -> bool:
+        return self.key.resource in ("connections", "sms")
+
+    def value(self, k: int) -> Value:
+        if self.single:
+            return (k,)
+        return tuple(max(self.minimum, g + k) for g in self.guess)
+
+    def k_min(self) -> int:
+        return self.minimum if self.single else self.minimum - max(self.guess)
+
+    def k_start(self) -> int:
+        return self.guess[0] if self.single else 0
+
+    def bracketed(self) -> bool:
+        return self.hi is not None and (self.hi <= self.k_min() or
+                                        (self.lo is not None and self.hi - self.lo <= 1))
+
+    @property
+    def done(self) -> bool:
+        return bool(self.infeasible) or (self.bracketed() and not self.refine)
+
+    def planned(self) -> Value:
+        if self.hi is None:
+            return self.current
+        return self.base or self.value(self.hi)
+
+    def propose(self) -> Value | None:
+        """The next capacity to simulate, or ``None`` when the search has ended."""
+        if self.infeasible:
+            return None
+        if self.bracketed():
+            if not self.refine:
+                return None
+            s = self.refine[0]
+            lowered = list(self.base)
+            lowered[s] -= 1
+            self.pending = ("refine", s)
+            return tuple(lowered)
+        if not self.tried:
+            k = self.k_start()
+        elif self.hi is None:  # expand upwards
+            assert self.lo is not None
+            if self.lo >= self.cap:
+                self.infeasible = "no capacity up to the search bound meets the SLA"
+                return None
+            k = min(self.cap, self.lo + self.step)
+            self.step *= 2
+        elif self.lo is None:  # expand downwards
+            k = max(self.k_min(), self.hi - self.step)
+            self.step *= 2
+        else:
+            k = (self.lo + self.hi) // 2
+        self.pending = ("k", k)
+        return self.value(k)
+
+    def record(self, value: Value, evidence: dict[str, Any]) -> None:
+        """The simulation's answer for ``value`` narrows the bracket (or the refinement)."""
+        kind, k = self.pending
+        if kind == "refine":
+            self.refined[k] = {"value": list(value), **evidence}
+            if evidence["holds"]:
+                self.base = value
+                if value[k] <= self.minimum:
+                    self.refine.pop(0)
+            else:
+                self.refine.pop(0)
+            return
+        self.tried[k] = {"value": list(value), **evidence}
+        if evidence["holds"]:
+            self.hi = k if self.hi is None else min(self.hi, k)
+        else:
+            self.lo = k if self.lo is None else max(self.lo, k)
+        if self.bracketed() and len(self.guess) > 1 and not self.base:
+            assert self.hi is not None
+            self.base = self.value(self.hi)
+            self.refine = [s for s in range(len(self.guess)) if self.base[s] > self.minimum]
+
+    def one_unit_less(self) -> list[dict[str, Any]]:
+        """Evidence that each planned unit is needed: the failing try just below the plan."""
+        if self.infeasible or self.hi is None:
+            return []
+        out: list[dict[str, Any]] = []
+        if self.lo is not None and self.hi - self.lo <= 1 and self.lo in self.tried:
+            out.append({"shift": None, **self.tried[self.lo]})
+        out += [{"shift": s, **t} for s, t in sorted(self.refined.items()) if not t["holds"]]
+        return out
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    operators: tuple[str, ...] | None = None
+    resources: tuple[str, ...] = RESOURCES
+    confidence: float = 0.95
+    replications: int | None = None
+    seed: int = 1
+
+
+Progress = Callable[[str], object]
+
+
+class Planner:
+    """Runs the stages of a plan through an Executor (see the module docstring)."""
+
+    def __init__(self, sc: Scenario, options: PlanOptions, executor: Executor, engine: Engine,
+                 progress: Progress | None = None) -> None:
+        self.sc = sc
+        self.opt = options
+        self.ex = executor
+        self.engine = engine
+        self.progress = progress or (lambda _m: None)
+        self.n = options.replications or sc.replications
+        if self.n < 2:
+            raise UserError("--replications must be at least 2 (confidence intervals need 2)")
+        self.hours = int(min(MAX_TABLE_HOURS, math.ceil(sc.horizon_h + sc.deadline_h)))
+        self.runs = 0
+
+    # -- simulation --------------------------------------------------------------------------
+    def simulate(self, scenarios: Sequence[Scenario]) -> list[list[dict[str, Any]]]:
+        """Replications 0..n-1 of each scenario (same seed: common random numbers)."""
+        futures = [[self.ex.submit(evaluate_replication, self.engine, s, self.opt.seed, i, self.hours)
+                    for i in range(self.n)] for s in scenarios]
+        out = [[f.result() for f in fs] for fs in futures]
+        self.runs += len(scenarios)
+        return out
+
+    def judge(self, sc: Scenario, outs: Sequence[dict[str, Any]]) -> Judged:
+        return judge(sc, [o["metrics"] for o in outs], self.opt.confidence)
+
+    # -- items -------------------------------------------------------------------------------
+    def operators(self) -> list[str]:
+        ids = [op.id for op in self.sc.operators]
+        if self.opt.operators is None:
+            return ids
+        return [i for i in ids if i in self.opt.operators]
+
+    def make_items(self, base: Sequence[dict[str, Any]]) -> list[Item]:
+        sc = self.sc
+        items: list[Item] = []
+        hourly = {op: np.mean([o["hourly"][op] for o in base], axis=0).tolist()
+                  for op in base[0]["hourly"]}
+        self.sipp: dict[str, list[dict[str, Any]]] = {}
+        if "sms" in self.opt.resources:
+            for part in ("rate_per_s", "channels"):
+                key = ItemKey("sms", "platform", part)
+                cur = current_value(sc, key)
+                items.append(Item(key, cur, cur, 1, max(4 * cur[0], cur[0] + 64)))
+        for op_id in self.operators():
+            op = sc.operator(op_id)
+            if "connections" in self.opt.resources and op.concurrency is not None:
+                key = ItemKey("connections", op_id)
+                cur = current_value(sc, key)
+                items.append(Item(key, cur, cur, 1, max(4 * cur[0], cur[0] + 64)))
+            if "hotline" in self.opt.resources and op.hotline.enabled:
+                key = ItemKey("hotline", op_id)
+                table = sipp_table(sc, op_id, hourly.get(op_id, [0.0] * self.hours))
+                self.sipp[op_id] = table
+                guess = shift_guess(op.hotline.shifts, [r["required"] for r in table])
+                cap = max(4 * max(guess), max(guess) + 50, *current_value(sc, key))
+                items.append(Item(key, current_value(sc, key), guess, 1, cap))
+            if "backoffice" in self.opt.resources:
+                key = ItemKey("backoffice", op_id)
+                b = op.backoffice
+                per_day = np.mean([[o["cases_per_day"][op_id]["dispute"],
+                                    o["cases_per_day"][op_id]["cancellation"]] for o in base], axis=0)
+                work_h = (per_day[0] * b.dispute_work_mean_min
+                          + per_day[1] * b.cancellation_work_mean_min) / 60.0
+                staffed_h = sum(s.end_h - s.start_h for s in b.shifts) or 1.0
+                g = max(1, math.ceil(work_h / staffed_h))
+                guess = tuple(g for _ in b.shifts)
+                cap = max(4 * g, g + 50, *current_value(sc, key))
+                items.append(Item(key, current_value(sc, key), guess, 1, cap))
+        for it in items:
+            it.step = max(1, math.ceil(math.sqrt(max(max(it.guess), 1)) / 2))
+            reason = infeasible_reason(sc, it.key)
+            if reason:  # try the search bound once: it gives the best value reached
+                it.infeasible_note = reason
+                it.lo = it.k_start()
+                it.tried[it.lo] = {"value": list(it.value(it.lo)), "holds": False,
+                                   "holds_at_mean": False, "metrics": {}, "note": reason}
+                it.step = max(1, it.cap - it.lo)
+        return items
+
+    # -- stages ------------------------------------------------------------------------------
+    def run_separable(self, items: list[Item], fixed: dict[ItemKey, Value], stage: str) -> None:
+        """Items whose rows depend on their own capacity only: one simulation per round."""
+        for rnd in range(MAX_ROUNDS):
+            proposals = {it.key: v for it in items if (v := it.propose()) is not None}
+            if not proposals:
+                return
+            self.progress(f"{stage}: round {rnd + 1}, {len(proposals)} item(s) searching")
+            values = {**fixed, **{it.key: it.planned() for it in items if it.hi is not None},
+                      **proposals}
+            sc = with_values(self.sc, values)
+            judged = self.judge(sc, self.simulate([sc])[0])
+            for it in items:
+                if it.key in proposals:
+                    it.record(proposals[it.key], judged.evidence(it.key.resource, it.key.operator))
+        for it in items:
+            if not it.done:
+                it.infeasible = it.infeasible or f"search stopped after {MAX_ROUNDS} rounds"
+
+    def run_coupled(self, items: list[Item], fixed: dict[ItemKey, Value], stage: str) -> None:
+        """Items judged on one shared row: a joint try, then one simulation per item if it fails."""
+        for rnd in range(MAX_ROUNDS):
+            proposals = {it.key: v for it in items if (v := it.propose()) is not None}
+            if not proposals:
+                return
+            self.progress(f"{stage}: round {rnd + 1}, {len(proposals)} item(s) searching")
+            held = {it.key: it.planned() for it in items if it.hi is not None}
+            current = {it.key: it.current for it in items if it.hi is None}
+            base = {**fixed, **current, **held}
+            joint_sc = with_values(self.sc, {**base, **proposals})
+            joint = self.judge(joint_sc, self.simulate([joint_sc])[0])
+            by_item = {it.key: it for it in items}
+            if all(joint.holds(k.resource, k.operator) for k in proposals) or len(proposals) == 1:
+                for k, v in proposals.items():
+                    by_item[k].record(v, joint.evidence(k.resource, k.operator))
+                continue
+            keys = list(proposals)
+            scs = [with_values(self.sc, {**base, k: proposals[k]}) for k in keys]
+            for k, s, outs in zip(keys, scs, self.simulate(scs), strict=True):
+                by_item[k].record(proposals[k], self.judge(s, outs).evidence(k.resource, k.operator))
+        for it in items:
+            if not it.done:
+                it.infeasible = it.infeasible or f"search stopped after {MAX_ROUNDS} rounds"
+
+
+def infeasible_reason(sc: Scenario, key: ItemKey) -> str | None:
+    """A reason no capacity of ``key`` can meet its SLA, known before simulating (or ``None``)."""
+    if key.resource == "connections":
+        op = sc.operator(key.operator)
+        for o in op.outages:
+            if o.duration_h >= sc.deadline_h and o.start_h < sc.horizon_h:
+                return (f"outage at {o.start_h:g} h lasts {o.duration_h:g} h, longer than the "
+                        f"{sc.deadline_h:g} h reply deadline (SLA-E2E-1)")
+    if key.resource == "backoffice":
+        op = sc.operator(key.operator)
+        b, sla = op.backoffice, op.sla
+        if b.cancellation_external.median >= sla.cancellation_hours * 3600.0:
+            return ("the external cancellation delay alone (median "
+                    f"{b.cancellation_external.median / 3600:g} h) exceeds the {sla.cancellation_hours:g} h "
+                    "deadline (SLA-CXL-1)")
+        if b.dispute_external.median >= sla.dispute_days * 86_400.0:
+            return ("the external dispute delay alone (median "
+                    f"{b.dispute_external.median / 86_400:g} days) exceeds the {sla.dispute_days:g} day "
+                    "deadline (SLA-DSP-1)")
+    return None
+
+
+def _fmt_value(v: Value) -> list[int]:
+    return [int(x) for x in v]
+
+
+def plan(sc: Scenario, options: PlanOptions, executor: Executor, engine: Engine,
+         progress: Progress | None = None) -> dict[str, Any]:
+    """Plan ``sc``; returns the ``plan.json`` document (deterministic for one seed)."""
+    pl = Planner(sc, options, executor, engine, progress)
+    pl.progress("current capacities: simulating")
+    base_outs = pl.simulate([sc])[0]
+    current = pl.judge(sc, base_outs)
+    items = pl.make_items(base_outs)
+    fixed: dict[ItemKey, Value] = {}
+    sms = [it for it in items if it.key.resource == "sms"]
+    for it in sms:  # rate first, then channels at the planned rate
+        pl.run_coupled([it], fixed, f"sms {it.key.part}")
+        fixed[it.key] = it.planned() if not it.infeasible else it.current
+    conn = [it for it in items if it.key.resource == "connections"]
+    if conn:
+        pl.run_coupled(conn, fixed, "connections")
+        fixed.update({it.key: it.planned() if not it.infeasible else it.current for it in conn})
+    sep = [it for it in items if it.key.resource in ("hotline", "backoffice")]
+    if sep:
+        pl.run_separable(sep, fixed, "hotlines and back offices")
+    planned = {it.key: (it.planned() if not it.infeasible else it.current) for it in items}
+    curve = [it for it in sep if it.key.resource == "hotline" and not it.infeasible]
+    for d in CURVE_OFFSETS:  # the staffing curve around the plan: one run judges every hotline
+        values = {it.key: tuple(max(1, v + d) for v in planned[it.key]) for it in curve}
+        values = {k: v for k, v in values.items() if v != planned[k]}
+        if not values:
+            continue
+        pl.progress(f"staffing curve: plan {d:+d}")
+        s = with_values(sc, {**planned, **values})
+        judged = pl.judge(s, pl.simulate([s])[0])
+        for it in curve:
+            if it.key in values:
+                it.curve[values[it.key]] = {"value": list(values[it.key]),
+                                            **judged.evidence("hotline", it.key.operator)}
+    final_sc = with_values(sc, dict(planned.items()))
+    pl.progress("planned capacities: confirming")
+    final_outs = pl.simulate([final_sc])[0]
+    final = pl.judge(final_sc, final_outs)
+    return _document(sc, options, pl, items, planned, current, final, final_sc)
+
+
+def _curve(it: Item) -> list[dict[str, Any]]:
+    """Every capacity simulated for ``it``, once each, ordered by total head count."""
+    seen: dict[tuple[int, ...], dict[str, Any]] = {}
+    for t in [*it.tried.values(), *it.refined.values(), *it.curve.values()]:
+        seen.setdefault(tuple(t["value"]), {"value": t["value"], "holds": t["holds"],
+                                            "metrics": t["metrics"]})
+    return [seen[k] for k in sorted(seen, key=lambda v: (sum(v), v))]
+
+
+def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
+              planned: dict[ItemKey, Value], current: Judged, final: Judged,
+              final_sc: Scenario) -> dict[str, Any]:
+    entries = []
+    for it in items:
+        value = planned[it.key]
+        less = it.one_unit_less()
+        at_plan = final.evidence(it.key.resource, it.key.operator)
+        entry: dict[str, Any] = {
+            "operator": it.key.operator, "resource": it.key.resource, "part": it.key.part or None,
+            "current": _fmt_value(it.current), "planned": _fmt_value(value),
+            "analytic_guess": _fmt_value(it.guess),
+            "difference": [int(p) - int(c) for p, c in zip(value, it.current, strict=True)],
+            "slas": list(RESOURCE_SLAS[it.key.resource]),
+            "at_current": current.evidence(it.key.resource, it.key.operator),
+            "at_planned": at_plan, "one_unit_less": less,
+            "minimum_value": it.minimum,
+            "at_minimum": bool(all(v <= it.minimum for v in value)),
+            "verdict": (Verdict.FAIL if it.infeasible or not at_plan["holds"] else Verdict.PASS).value,
+            "infeasible": None,
+            "curve": _curve(it),
+        }
+        if it.infeasible:
+            best = max(it.tried.items(), key=lambda kv: kv[0])[1] if it.tried else {}
+            entry["infeasible"] = {"reason": _infeasible_text(it), "best_value": best.get("value"),
+                                   "best_metrics": best.get("metrics"), "search_bound": it.cap}
+        if it.key.resource == "hotline" and it.key.operator in pl.sipp:
+            op = sc.operator(it.key.operator)
+            table = pl.sipp[it.key.operator]
+            agents = agents_by_hour(op.hotline.shifts, value, len(table))
+            cur = agents_by_hour(op.hotline.shifts, it.current, len(table))
+            for row, a, c in zip(table, agents, cur, strict=True):
+                row["planned_agents"] = a
+                row["current_agents"] = c
+                row["occupancy"] = round(row["load_erlangs"] / a, 4) if a else None
+            entry["hourly"] = table
+            entry["service_level_cost"] = service_level_cost(sc, it.key.operator, table)
+        entries.append(entry)
+    verdict = Verdict.PASS
+    for e in entries:
+        if e["verdict"] == Verdict.FAIL.value:
+            verdict = Verdict.FAIL
+    breached = [r for r in final.rows_confident if r["status"] == "fail"]
+    judged_ops = set(pl.operators())
+    relevant = [r for r in breached if r["name"] in judged_ops or r["name"] == "platform"]
+    if relevant:
+        verdict = Verdict.FAIL
+    return {
+        "yzt_plan": 1,
+        "scenario": {"name": sc.name, "source_name": sc.name},
+        "seed": opt.seed, "replications": pl.n, "confidence": opt.confidence,
+        "resources": list(opt.resources),
+        "operators": pl.operators(),
+        "rule": (f"an item holds when each of its SLA rows holds at the {opt.confidence:.0%} "
+                 "pessimistic confidence bound (lower bound of shares, upper bound of abandonment)"),
+        "verdict": verdict.value,
+        "simulations": pl.runs,
+        "items": entries,
+        "confirmation": {"rows": final.rows_confident, "rows_at_mean": final.rows_mean,
+                         "breached": breached},
+        "current_rows": current.rows_mean,
+        "overrides": overrides(sc, dict(planned.items())),
+    }
+
+
+def _infeasible_text(it: Item) -> str:
+    slas = "/".join(RESOURCE_SLAS[it.key.resource])
+    why = it.infeasible_note or it.infeasible or "no capacity within the search bound meets it"
+    if not it.infeasible_note:
+        why += f" (bound: {list(it.value(it.cap))})"
+    return f"{it.key.operator} {it.key.resource}: {slas} cannot be met: {why}"
+
+
+#: Service-level targets of the cost table (the share answered within the SLA's target time).
+COST_TARGETS = (0.80, 0.85, 0.90, 0.95)
+
+
+def service_level_cost(sc: Scenario, op_id: str, table: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Agent-hours a day (SIPP, Erlang A) for each service-level target at the busiest day's rates."""
+    op = sc.operator(op_id)
+    h, hot = op.hotline, op.sla.hotline
+    out = []
+    for target in COST_TARGETS:
+        hours = 0
+        peak = 0
+        for row in table[:24 * max(1, len(table) // 24)]:
+            need = erlang_required(row["calls"] / 3600.0, h.handle_time_mean_s, h.patience_mean_s,
+                                   hot.answer_within_s, target, hot.abandonment_max)
+            hours += need
+            peak = max(peak, need)
+        out.append({"service_level": target, "agent_hours": hours, "peak_agents": peak})
+    for a, b in itertools.pairwise(out):
+        b["extra_agent_hours"] = b["agent_hours"] - a["agent_hours"]
+    return out
+
+
+# -- what-if, planned.yaml, console ----------------------------------------------------------------
+def merge_docs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge of two override documents (``b`` wins)."""
+    out: dict[str, Any] = merge(a, b)
+    return out
+
+
+def scale_load(sc: Scenario, factor: float) -> Scenario:
+    """``sc`` at ``factor`` times the volume: queries a day and every hotline's background calls."""
+    ops = {op.id: {"hotline": {"background_calls_per_h": op.hotline.background_calls_per_h * factor}}
+           for op in sc.operators}
+    doc = merge(sc.document, {"arrivals": {"queries_per_day": sc.arrivals.queries_per_day * factor},
+                              "operators": ops})
+    return from_document(doc, sc.source)
+
+
+def what_if(sc: Scenario, options: PlanOptions, executor: Executor, engine: Engine,
+            factors: Sequence[float], main: dict[str, Any],
+            progress: Progress | None = None) -> list[dict[str, Any]]:
+    """The same plan at scaled volumes: one row per factor (factor 1 is the main plan)."""
+    out = []
+    for f in factors:
+        def scaled(message: str, f: float = f) -> None:
+            if progress:
+                progress(f"load ×{f:g}: {message}")
+
+        doc = main if f == 1.0 else plan(scale_load(sc, f), options, executor, engine, scaled)
+        out.append({"load": f, "verdict": doc["verdict"],
+                    "items": [{"operator": e["operator"], "resource": e["resource"], "part": e["part"],
+                               "planned": e["planned"],
+                               "infeasible": bool(e["infeasible"])} for e in doc["items"]]})
+    return out
+
+
+def planned_document(sc: Scenario, document: dict[str, Any], calibration: dict[str, Any],
+                     extends: str) -> dict[str, Any]:
+    """The scenario that extends the input and sets every planned capacity (and calibration)."""
+    doc: dict[str, Any] = {"version": 1, "extends": extends, "name": f"{sc.name}-planned",
+                           "description": f"{sc.name} with the capacities yzt plan found "
+                                          f"(seed {document['seed']}, {document['replications']} "
+                                          "replications).",
+                           "replications": document["replications"]}
+    doc.update(merge(calibration, document["overrides"]))
+    return doc
+
+
+def planned_yaml(doc: dict[str, Any], document: dict[str, Any]) -> str:
+    import yaml
+
+    seed = document["seed"]
+    run = "yzt sim planned.yaml" + (f" --seed {seed}" if seed != 1 else "")
+    head = (f"# Written by yzt plan ({document['verdict']}). Reproduce the verdict with: {run}\n"
+            "# Only the capacities the plan sized (and any --calibrate fit) are set here.\n")
+    return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+
+
+def summary_text(document: dict[str, Any]) -> str:
+    """Console table: current against planned per item, then the infeasible answers."""
+    lines = [f"plan of {document['scenario']['name']}: {document['replications']} replications, "
+             f"seed {document['seed']}, {document['confidence']:.0%} confidence, "
+             f"{document['simulations']} simulations",
+             f"  {'operator':<9} {'resource':<22} {'current':>12} {'planned':>12}  verdict"]
+    for e in document["items"]:
+        name = e["resource"] + (f".{e['part']}" if e["part"] else "")
+        cur = ",".join(str(x) for x in e["current"])
+        new = ",".join(str(x) for x in e["planned"])
+        diff = "" if e["current"] == e["planned"] else " *"
+        lines.append(f"  {e['operator']:<9} {name:<22} {cur:>12} {new:>12}{diff:<2} {e['verdict']}")
+    for e in document["items"]:
+        if e["infeasible"]:
+            inf = e["infeasible"]
+            lines.append(f"INFEASIBLE {inf['reason']}; best value reached {inf['best_value']} "
+                         f"with {inf['best_metrics']}")
+    for w in document.get("what_if", []):
+        changed = sum(1 for i in w["items"] if i["infeasible"])
+        lines.append(f"  what-if load ×{w['load']:g}: {w['verdict']}"
+                     + (f" ({changed} infeasible)" if changed else ""))
+    lines.append(f"verdict: {document['verdict']}")
+    return "\n".join(lines)

@@ -1,0 +1,325 @@
+"""The fast engine against the SimPy engine (the reference) and against queueing theory.
+
+Three kinds of evidence:
+
+- exact: the same (arrival, service, patience) arrays through a SimPy ``Station`` and through the
+  compiled recursion give identical start and leave times, with shifts and abandonment; and whole
+  replications give identical fan-out and SMS records (same keyed streams, same draw order);
+- statistical: on every shipped scenario (shortened), each compared metric's 95 % confidence
+  intervals over replications of the two engines overlap; the same on random small scenarios
+  (hypothesis);
+- theory: Erlang C and Erlang A at scenario level (one hotline open around the clock, background
+  calls only), with the tolerances of tests/test_sim_theory.py.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+import simpy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from yzt.sim import fastqueue as fq
+from yzt.sim.callcentre import agents_at, roster
+from yzt.sim.engine import run_replication
+from yzt.sim.fast import _steps, refusals, run_replication_fast
+from yzt.sim.replicate import choose_engine
+from yzt.sim.results import replication_metrics
+from yzt.sim.scenario import Scenario, Shift, load_scenario, shipped_scenarios, with_overrides
+from yzt.sim.station import Job, Station
+from yzt.sim.stats import estimate
+from yzt.sim.theory import erlang_a, erlang_c
+
+# -- exact: one station, identical inputs ------------------------------------------------------------
+
+
+class _Fixed(Job):
+    __slots__ = ("leave", "service")
+
+    def __init__(self, service: float) -> None:
+        super().__init__()
+        self.service = service
+        self.leave = math.nan
+
+    def begin(self, now: float) -> float:
+        return self.service
+
+    def finish(self, now: float) -> None:
+        self.leave = now
+
+    def abandon(self, now: float) -> None:
+        self.leave = now
+
+
+def _simpy_station(arr: np.ndarray, svc: np.ndarray, pat: np.ndarray, shifts: tuple[Shift, ...],
+                   end: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start and leave times (inf: never) and the arrival times SimPy's clock actually took
+    (``now + (a - now)`` may differ from ``a`` in the last bit)."""
+    env = simpy.Environment()
+    station = Station(env, "s", agents_at(shifts, 0.0))
+    env.process(roster(env, station, shifts, end))
+    jobs = [_Fixed(float(s)) for s in svc]
+
+    def feed() -> Any:
+        for job, a, p in zip(jobs, arr, pat, strict=True):
+            yield env.timeout(float(a) - env.now)
+            station.arrive(job, float(p))
+
+    env.process(feed())
+    env.run(until=end)
+    start = np.array([math.inf if math.isnan(j.started) else j.started for j in jobs])
+    leave = np.array([j.leave if not math.isnan(j.leave) else math.inf for j in jobs])
+    return start, leave, np.array([j.arrived for j in jobs])
+
+
+def _fast_station(arr: np.ndarray, svc: np.ndarray, pat: np.ndarray, shifts: tuple[Shift, ...],
+                  end: float) -> tuple[np.ndarray, np.ndarray]:
+    bp = _steps(shifts, end)
+    n = arr.size
+    inc = np.zeros(10, np.int64)
+    j = {k: np.empty(n) for k in ("arr", "start", "leave")}
+    jid = np.empty(n, np.int64)
+    jfl = np.empty(n, np.int64)
+    empty = np.zeros(1)
+    out = fq.staffed_station(arr, np.zeros(n, np.int64), svc, pat, 1.0, np.ones(n), bp[0], bp[1],
+                             end, 0.0, 0.0, empty, empty, empty, 600.0, 3600.0, inc, inc.copy(),
+                             jid, j["arr"], j["start"], j["leave"], jfl)
+    assert out[fq.S_STATUS] == 0
+    start = np.where(j["start"] < end, j["start"], math.inf)
+    leave = np.where(j["leave"] < end, j["leave"], math.inf)
+    return start, leave
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_station_departures_match_simpy_exactly(seed: int) -> None:
+    # Overloaded at times (shift changes from 3 to 1 to 0 agents), exponential patience: the
+    # start and leave time of every job must be bit for bit the SimPy ones.
+    rng = np.random.default_rng(seed)
+    end = 2 * 86_400.0
+    arr = np.sort(rng.uniform(0.0, end * 0.9, 1500))
+    svc = rng.exponential(300.0, arr.size)
+    pat = rng.exponential(600.0, arr.size)
+    shifts = (Shift(0.0, 8.0, 1), Shift(8.0, 18.0, 3), Shift(18.0, 22.0, 1))
+    s_start, s_leave, arrived = _simpy_station(arr, svc, pat, shifts, end)
+    f_start, f_leave = _fast_station(arrived, svc, pat, shifts, end)
+    assert np.isinf(s_start).sum() > 50, "the case must include abandonment"
+    assert np.array_equal(s_start, f_start)
+    assert np.array_equal(s_leave, f_leave)
+
+
+def test_station_departures_detect_swapped_service_times() -> None:
+    # The comparison is sharp: the same service times given to other jobs change departures.
+    rng = np.random.default_rng(9)
+    arr = np.sort(rng.uniform(0.0, 3600.0, 200))
+    svc = rng.exponential(40.0, arr.size)
+    pat = np.full(arr.size, math.inf)
+    shifts = (Shift(0.0, 24.0, 2),)
+    s_start, _, arrived = _simpy_station(arr, svc, pat, shifts, 86_400.0)
+    f_start, _ = _fast_station(arrived, svc, pat, shifts, 86_400.0)
+    assert np.array_equal(s_start, f_start)
+    f_start, _ = _fast_station(arrived, svc[::-1].copy(), pat, shifts, 86_400.0)
+    assert not np.array_equal(s_start, f_start)
+
+
+# -- exact: fan-out and SMS of whole replications -------------------------------------------------
+
+
+def _congested() -> Scenario:
+    """Small pools, an outage of each mode, a slow SMS gateway: queues everywhere."""
+    return with_overrides(
+        load_scenario("reseller-outage"), horizon_h=3.0, drain_h=72.0,
+        operators={"defaults": {"reseller": {"concurrency": 1}, "carrier": {"concurrency": 2}},
+                   "R05": {"outages": [{"start_h": 1, "duration_h": 1, "mode": "refuse"}]},
+                   "R07": {"outages": [{"start_h": 0.5, "duration_h": 1, "mode": "timeout"}],
+                           "retry": {"max_attempts": 3}}},
+        sms={"rate_per_s": 0.2, "channels": 2})
+
+
+def test_fanout_and_sms_are_the_simpy_records_draw_for_draw() -> None:
+    sc = _congested()
+    a = run_replication(sc, seed=3, replication=1)
+    b = run_replication_fast(sc, seed=3, replication=1)
+    assert a.verified_at == b.verified_at
+    assert np.array_equal(np.array(a.fanout_done), np.array(b.fanout_done), equal_nan=True)
+    assert a.complete == b.complete and not all(a.complete)  # R07 gives up on some
+    assert np.array_equal(np.array(a.sms_delivered), np.array(b.sms_delivered), equal_nan=True)
+    assert a.sms_failures == b.sms_failures
+    for op in a.operators:
+        assert a.operators[op] == b.operators[op], op
+    queued = 0
+    for x, y in zip(a.stations, b.stations, strict=True):
+        assert x.name == y.name
+        if x.name.endswith(("/fanout", "sms")):
+            assert (x.arrivals, x.started, x.max_queue) == (y.arrivals, y.started, y.max_queue), x.name
+            for f in ("wait_sum", "queue_area", "busy_area", "service_sum"):
+                assert getattr(y, f) == pytest.approx(getattr(x, f), rel=1e-9, abs=1e-9), (x.name, f)
+            queued += x.max_queue > 0
+    assert queued > 10
+    for k in ("t_h", "fanout_queue", "fanout_in_flight", "sms_backlog"):
+        assert a.timeseries[k] == b.timeseries[k], k
+
+
+# -- statistical: every shipped scenario -----------------------------------------------------------
+
+#: Metrics compared between engines (platform scope and, for operators, the first of each kind).
+PLATFORM_METRICS = (
+    "e2e_p50_s", "e2e_p95_s", "e2e_p99_s", "e2e_within_deadline_share", "fanout_p99_s",
+    "sms_backlog_max", "sms_failures", "hotline_offered", "hotline_service_level",
+    "hotline_abandonment", "disputes", "dispute_within_deadline_share", "cancellations",
+    "cancellation_within_deadline_share",
+)
+OPERATOR_METRICS = ("attempts_per_query", "error_share", "gave_up_queries",
+                    "hotline_service_level", "hotline_abandonment")
+
+
+def shortened(name: str) -> Scenario:
+    """A shipped scenario cut to a size SimPy runs in about a second a replication."""
+    sc = load_scenario(name)
+    per_day = min(sc.arrivals.queries_per_day, 40_000.0)
+    return with_overrides(sc, horizon_h=3.0, drain_h=72.0, arrivals={"queries_per_day": per_day})
+
+
+def compare(sc: Scenario, reps: int, seed: int = 1) -> list[tuple[str, str, Any, Any]]:
+    """(scope, metric, SimPy estimate, fast estimate) for the compared metrics."""
+    ma = [replication_metrics(run_replication(sc, seed, r)) for r in range(reps)]
+    mb = [replication_metrics(run_replication_fast(sc, seed, r)) for r in range(reps)]
+    rows = []
+    scopes = [("platform", PLATFORM_METRICS), ("CMCC", OPERATOR_METRICS), ("R07", OPERATOR_METRICS)]
+    for scope, names in scopes:
+        for name in names:
+            if name not in ma[0][scope]:
+                continue
+            rows.append((scope, name, estimate([m[scope][name] for m in ma]),
+                         estimate([m[scope][name] for m in mb])))
+    return rows
+
+
+def overlap(a: Any, b: Any) -> bool:
+    if a.n == 0 and b.n == 0:
+        return True
+    if math.isnan(a.low) or math.isnan(b.low):  # fewer than 2 values: compare the means
+        return bool(a.mean == b.mean)
+    return bool(a.low <= b.high and b.low <= a.high)
+
+
+@pytest.mark.parametrize("name", sorted(shipped_scenarios()))
+def test_engines_agree_on_every_shipped_scenario(name: str) -> None:
+    sc = shortened(name)
+    assert choose_engine(sc, "auto") == ("fast", "")
+    rows = compare(sc, reps=6)
+    assert len(rows) >= 20
+    bad = [f"{s}.{m}: SimPy {a.mean:.4g} [{a.low:.4g}, {a.high:.4g}] fast {b.mean:.4g} "
+           f"[{b.low:.4g}, {b.high:.4g}]" for s, m, a, b in rows if not overlap(a, b)]
+    assert not bad, bad
+
+
+def test_agreement_check_detects_a_real_difference() -> None:
+    # The same comparison flags a hotline with 1 agent instead of 2 (run on the fast engine).
+    sc = shortened("baseline")
+    fewer = with_overrides(sc, operators={"R07": {"hotline": {"shifts": [
+        {"start_h": 9, "end_h": 21, "agents": 1}]}}})
+    a = [replication_metrics(run_replication_fast(sc, 1, r))["R07"] for r in range(6)]
+    b = [replication_metrics(run_replication_fast(fewer, 1, r))["R07"] for r in range(6)]
+    ea = estimate([m["hotline_service_level"] for m in a])
+    eb = estimate([m["hotline_service_level"] for m in b])
+    assert not overlap(ea, eb), (ea, eb)
+
+
+# -- theory: Erlang C and A at scenario level ------------------------------------------------------
+
+LAM = 100 / 1800.0
+AHT = 180.0
+TARGET = 20.0
+
+
+def _erlang_scenario(agents: int, patience: float | None) -> Scenario:
+    """R01's hotline open 24 h with Poisson background calls only; every other hotline off."""
+    off = {"hotline": {"enabled": False}}
+    hot = {"enabled": True, "shifts": [{"start_h": 0, "end_h": 24, "agents": agents}],
+           "handle_time_mean_s": AHT, "handle_time_sigma": None, "patience_mean_s": patience,
+           "background_calls_per_h": LAM * 3600.0, "repeat_call_share": 0.0}
+    return with_overrides(load_scenario("baseline"), horizon_h=24.0, drain_h=0.0,
+                          arrivals={"queries_per_day": 100},
+                          after_reply={"hotline_share": 0.0},
+                          operators={"defaults": {"reseller": off}, "R01": {"hotline": hot}})
+
+
+@pytest.mark.parametrize(("agents", "patience"), [(11, None), (14, None), (14, 300.0)],
+                         ids=["C-c11", "C-c14", "A-c14"])
+def test_fast_hotline_matches_erlang(agents: int, patience: float | None) -> None:
+    # Tolerance as tests/test_sim_theory.py: the reference inside the 99 % CI of 20 replications of
+    # 24 h (first hour discarded), CI half-width < 0.06.
+    sc = _erlang_scenario(agents, patience)
+    reps = []
+    for r in range(20):
+        h = run_replication_fast(sc, 2024, r).hotlines["R01"]
+        keep = np.asarray(h.arrived) >= 3600.0
+        wait = np.asarray(h.wait)[keep]
+        ans = np.asarray(h.answered, dtype=bool)[keep]
+        reps.append(((wait > 0).mean(), (ans & (wait <= TARGET)).mean(), (~ans).mean()))
+    theory = erlang_c(agents, LAM, AHT, TARGET) if patience is None else erlang_a(
+        agents, LAM, AHT, patience, TARGET)
+    for k, (name, expected) in enumerate(
+        (("P(wait)", theory.p_wait), ("SL", theory.service_level), ("P(abandon)", theory.p_abandon))
+    ):
+        est = estimate([float(r[k]) for r in reps], confidence=0.99)
+        if expected == 0.0:
+            assert est.mean == 0.0, name
+            continue
+        assert est.contains(expected), f"{name}: theory {expected:.4f} outside 99 % CI {est}"
+        assert est.half_width < 0.06, f"{name}: CI too wide to mean anything ({est})"
+
+
+# -- property: random small scenarios --------------------------------------------------------------
+
+
+@st.composite
+def small_scenarios(draw: st.DrawFn) -> Scenario:
+    def op() -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "concurrency": draw(st.sampled_from([None, 1, 2, 5])),
+            "latency": {"median_ms": draw(st.integers(50, 2000)),
+                        "sigma": draw(st.floats(0.1, 1.2))},
+            "failure_ratio": draw(st.sampled_from([0.0, 0.01, 0.1, 0.3])),
+            "timeout_s": draw(st.sampled_from([2, 10])),
+        }
+        if draw(st.booleans()):
+            out["outages"] = [{"start_h": draw(st.floats(0.0, 1.5)),
+                               "duration_h": draw(st.floats(0.1, 2.0)),
+                               "mode": draw(st.sampled_from(["timeout", "refuse"]))}]
+        return out
+
+    start = draw(st.integers(0, 12))
+    shifts = [{"start_h": start, "end_h": draw(st.integers(start + 1, 24)),
+               "agents": draw(st.integers(1, 3))}]
+    ops = {k: op() for k in ("CMCC", "R03", "R07")}
+    ops["R07"]["hotline"] = {"shifts": shifts, "patience_mean_s": draw(st.sampled_from([None, 60, 300])),
+                             "handle_time_sigma": draw(st.sampled_from([None, 0.8]))}
+    ops["R03"]["backoffice"] = {"shifts": shifts}
+    return with_overrides(load_scenario("baseline"), horizon_h=2.0, drain_h=48.0,
+                          arrivals={"queries_per_day": draw(st.integers(2000, 20000))},
+                          sms={"rate_per_s": draw(st.sampled_from([0.5, 5.0, 200.0])),
+                               "channels": draw(st.integers(1, 4))},
+                          after_reply={"hotline_share": 0.3},
+                          operators=ops)
+
+
+@settings(max_examples=6, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(sc=small_scenarios())
+def test_engines_agree_on_random_small_scenarios(sc: Scenario) -> None:
+    assert refusals(sc) == []
+    a = run_replication(sc, 5, 0)
+    b = run_replication_fast(sc, 5, 0)
+    # fan-out and SMS: the same records
+    assert np.array_equal(np.array(a.fanout_done), np.array(b.fanout_done), equal_nan=True)
+    assert np.array_equal(np.array(a.sms_delivered), np.array(b.sms_delivered), equal_nan=True)
+    assert all(a.operators[k] == b.operators[k] for k in a.operators)
+    # hotlines and back offices: statistically the same
+    rows = compare(sc, reps=4, seed=7)
+    bad = [(s, m, a_, b_) for s, m, a_, b_ in rows if not overlap(a_, b_)]
+    assert not bad, bad
