@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from yzt.loadtests.thresholds import Threshold
+from yzt.loadtests.traffic import COLUMNS as COLUMNS  # re-exported: readers of raw records use it
 from yzt.loadtests.traffic import (
-    COLUMNS,
     ENDPOINT_NAMES,
     ERROR_KINDS,
     KINDS,
