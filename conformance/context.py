@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -58,6 +59,16 @@ class RecordingClient(PlatformClient):
         self.recorded: list[Recorded] = []
         self.current_check = "(setup)"
         self._timeouts_in_a_row = 0
+        self._ids = random.Random()
+
+    def seed_ids(self, seed: int, salt: str) -> None:
+        """Draw request ids (query_id, dispute_id, …) from ``seed`` and ``salt``: a recorded run can
+        be replayed exactly, while a new run with the same seed (a reproduction) sends new ids, so
+        the operator's idempotency store does not mistake it for a replay of the old one."""
+        self._ids = random.Random(f"yzt-conform-ids-{seed}-{salt}")
+
+    def new_id(self) -> str:  # type: ignore[override]  # an instance's seeded stream, not uuid4
+        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
 
     def send(self, method: str, path: str, *, retry_overload: bool = True,
              **kwargs: Any) -> Exchange:
@@ -70,9 +81,13 @@ class RecordingClient(PlatformClient):
         for _ in range(MAX_OVERLOAD_RETRIES if retry_overload else 0):
             if exchange.status not in (429, 503):
                 break
-            time.sleep(_retry_after(exchange.response_headers.get("retry-after", "")))
+            self.wait(_retry_after(exchange.response_headers.get("retry-after", "")))
             exchange = self._send_once(method, path, **kwargs)
         return exchange
+
+    def wait(self, seconds: float) -> None:
+        """Wait out a Retry-After (a replay of a recorded run does not)."""
+        time.sleep(seconds)
 
     def _send_once(self, method: str, path: str, **kwargs: Any) -> Exchange:
         if self._timeouts_in_a_row >= MAX_CONSECUTIVE_TIMEOUTS:
@@ -101,6 +116,11 @@ class RunContext:
     clock_note: str = ""
     rng: random.Random = field(default_factory=random.Random)
     run_seed: int | None = None
+    #: ``sandbox`` or ``production`` (see :data:`yzt.conformance.runner.PROFILES`).
+    profile: str = "sandbox"
+    preflight_note: str = ""
+    #: Mixed into the request ids with the run seed (recorded in bundles, so replays match).
+    id_salt: str = ""
     _cache: dict[str, Any] = field(default_factory=dict)
     _taken: set[str] = field(default_factory=set)
     _secrets: dict[str, str] = field(default_factory=dict)
@@ -117,7 +137,13 @@ class RunContext:
 
     # -- setup ------------------------------------------------------------------------------
     def detect_sandbox_clock(self) -> None:
-        """Read the sandbox clock (``advance_seconds: 0``); a 404 means deadline checks cannot run."""
+        """Read the sandbox clock (``advance_seconds: 0``); a 404 means deadline checks cannot run.
+
+        A production profile never touches the clock: its deadline checks are not applicable.
+        """
+        if self.profile == "production":
+            self.clock_note = "production profile: the sandbox clock is not used"
+            return
         exchange = self.client.advance_clock(0)
         self.sandbox_clock = exchange.status == 200 and self.client.clock_offset is not None \
             and isinstance((exchange.json() or {}).get("now"), str)
@@ -140,6 +166,10 @@ class RunContext:
             self._cache[key] = flow()
         result: T = self._cache[key]
         return result
+
+    def cached(self, key: str) -> Any:
+        """What :meth:`once` stored under ``key``, or ``None`` when that flow has not run."""
+        return self._cache.get(key)
 
     # -- subjects ---------------------------------------------------------------------------
     def pick(self, predicate: Callable[[Subject], bool], *, mutable: bool = False) -> Subject | None:

@@ -14,18 +14,22 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from yzt.verdict import Verdict
+
 if TYPE_CHECKING:
     from yzt.client import Exchange
     from yzt.conformance.context import RunContext
 
-FindingStatus = Literal["failed", "not_testable"]
+#: What a finding may say: a violation, a warning, or why the check could not (or need not) judge.
+FINDING_VERDICTS = frozenset({Verdict.FAIL, Verdict.WARNING, Verdict.INCOMPLETE,
+                              Verdict.NOT_APPLICABLE})
 #: ``main`` checks run first, then ``late`` probes (e.g. overload), then ``sweep`` checks that
 #: judge every exchange recorded during the run.
 Phase = Literal["main", "late", "sweep"]
 _PHASES: tuple[Phase, ...] = ("main", "late", "sweep")
 CheckFunc = Callable[["RunContext"], Iterable["Finding"] | None]
 
-#: What a check may need from the target; missing needs make it ``not_testable``.
+#: What a check may need from the target; missing needs make it ``incomplete``.
 NEEDS = frozenset({"sandbox_clock"})
 _REQUIREMENT_RE = re.compile(r"(OIF|SLA)-[A-Z]+-[0-9]+")
 _NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
@@ -36,25 +40,47 @@ CHECK_MODULES = ("info", "transport", "auth", "verification", "subject", "count"
 
 @dataclass(frozen=True)
 class Finding:
-    """What a check saw that the protocol does not allow (or why it could not look)."""
+    """What a check saw that the protocol does not allow (or why it could not look).
 
-    status: FindingStatus
+    ``consequence_of`` names the check whose failure this one follows from
+    (``"OIF-CXL-1 remote_cancellation_accepted"``): one root cause, one primary failure. The runner
+    keeps the mark only when that check did fail, so a consequence never hides a primary failure.
+    """
+
+    status: Verdict
     message: str
     exchanges: tuple[Exchange, ...] = ()
+    consequence_of: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in FINDING_VERDICTS:
+            raise ValueError(f"a finding cannot be {self.status.value!r}")
 
 
-def failed(received: str, expected: str, *exchanges: Exchange) -> Finding:
+def failed(received: str, expected: str, *exchanges: Exchange,
+           consequence_of: str | None = None) -> Finding:
     """A violation, phrased ``Received: … / Expected: …``."""
-    return Finding("failed", f"Received: {received} / Expected: {expected}", exchanges)
+    return Finding(Verdict.FAIL, f"Received: {received} / Expected: {expected}", exchanges,
+                   consequence_of)
+
+
+def warning(message: str, *exchanges: Exchange) -> Finding:
+    """Allowed, but worth a look (an extra response member); a failure only under ``--strict``."""
+    return Finding(Verdict.WARNING, message, exchanges)
 
 
 def not_testable(reason: str, *exchanges: Exchange) -> Finding:
     """The check could not run against this target; never counted as a pass."""
-    return Finding("not_testable", reason, exchanges)
+    return Finding(Verdict.INCOMPLETE, reason, exchanges)
+
+
+def not_applicable(reason: str) -> Finding:
+    """Left out of the verdict on purpose, with the reason (a sandbox-only probe in production)."""
+    return Finding(Verdict.NOT_APPLICABLE, reason)
 
 
 class NothingToJudge(Exception):
-    """Raised inside a check when the run gave it nothing to look at: the check ends not_testable."""
+    """Raised inside a check when the run gave it nothing to look at: the check ends incomplete."""
 
 
 @dataclass(frozen=True)
@@ -120,11 +146,32 @@ class Registry:
             out.setdefault(spec.requirement, []).append(spec.name)
         return {k: out[k] for k in sorted(out, key=requirement_sort_key)}
 
-    def select(self, prefix: str | None) -> list[CheckSpec]:
-        """Checks whose requirement id (or name) starts with ``prefix``; all when it is empty."""
-        if not prefix:
+    def select(self, patterns: Iterable[str] = ()) -> list[CheckSpec]:
+        """Checks matching any of ``patterns`` (all when there are none), in run order.
+
+        A pattern is a check name, a requirement id, or a prefix of whole id segments: ``OIF-AUTH``
+        selects ``OIF-AUTH-3`` but ``OIF-ID`` does not select ``OIF-IDEM-1``.
+        """
+        wanted = [p for p in patterns if p]
+        if not wanted:
             return list(self)
-        return [s for s in self if s.requirement.startswith(prefix) or s.name.startswith(prefix)]
+        return [s for s in self if any(matches(p, s) for p in wanted)]
+
+    def unknown(self, patterns: Iterable[str]) -> list[str]:
+        """The patterns that select no check (to name them in a usage error)."""
+        return [p for p in patterns if not any(matches(p, s) for s in self)]
+
+
+def matches(pattern: str, spec: CheckSpec) -> bool:
+    """True when ``pattern`` names ``spec``'s check, its requirement, or whole leading id segments."""
+    pattern = pattern.strip()
+    return (pattern == spec.name or pattern == spec.requirement
+            or spec.requirement.startswith(pattern.rstrip("-") + "-"))
+
+
+def split_patterns(values: Iterable[str]) -> list[str]:
+    """``["OIF-AUTH,OIF-DET", "OIF-T"]`` → ``["OIF-AUTH", "OIF-DET", "OIF-T"]`` (repeatable, commas)."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
 def requirement_sort_key(requirement: str) -> tuple[str, int]:

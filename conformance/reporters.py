@@ -8,10 +8,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from yzt.conformance.runner import (
     CheckFinished,
+    CheckResult,
     Event,
     RunFinished,
     RunStarted,
@@ -20,13 +21,16 @@ from yzt.conformance.runner import (
 )
 from yzt.domain.masking import scrub
 from yzt.reports.junit import Case, write_junit
+from yzt.verdict import Verdict
 
-SYMBOL = {"passed": "ok", "failed": "FAIL", "not_testable": "n/t", "error": "ERROR",
-          "waived": "waived"}
+SYMBOL = {Verdict.PASS: "ok", Verdict.WARNING: "warn", Verdict.WAIVED: "waived",
+          Verdict.NOT_APPLICABLE: "n/a", Verdict.INCOMPLETE: "n/t", Verdict.FAIL: "FAIL",
+          Verdict.ERROR: "ERROR"}
 
 
 class ConsoleReporter:
-    """One line per check that did not pass (all with ``verbose``), then a summary."""
+    """One line per check that did not pass (all with ``verbose``), then a summary that lists
+    primary failures first, each with the command that reproduces it."""
 
     def __init__(self, stream: TextIO | None = None, *, verbose: bool = False) -> None:
         self.stream = stream or sys.stdout
@@ -41,15 +45,37 @@ class ConsoleReporter:
                 print(f"  note: {note}", file=out)
         elif isinstance(event, CheckFinished):
             r = event.result
-            if self.verbose or r.status != "passed":
-                print(f"  {SYMBOL[r.status]:>6}  {r.requirement:<11} {r.check}: {r.message}", file=out)
+            if self.verbose or r.verdict is not Verdict.PASS:
+                print(f"  {SYMBOL[r.verdict]:>6}  {r.requirement:<11} {r.check}: {r.message}",
+                      file=out)
         elif isinstance(event, RunFinished):
-            counts = ", ".join(f"{n} {s}" for s, n in sorted(event.counts.items()))
-            print(f"verdict: {event.verdict.upper()} — {counts}; {event.requests} requests in "
-                  f"{event.duration_s:.1f} s", file=out)
-            if event.verdict == "incomplete":
-                print("  (incomplete: some checks could not run against this target and are NOT "
-                      "counted as passed)", file=out)
+            self.summary(event)
+
+    def summary(self, run: RunFinished) -> None:
+        out = self.stream
+        primary, knock_on = run.primary_failures, run.consequential_failures
+        if primary:
+            print(f"primary failures ({len(primary)}):", file=out)
+            for r in primary:
+                print(f"  {r.requirement} {r.check}: {r.message}", file=out)
+                if r.reproduce:
+                    print(f"    reproduce: {r.reproduce}", file=out)
+        if knock_on:
+            print(f"consequences of those failures, counted apart ({len(knock_on)}):", file=out)
+            for r in knock_on:
+                print(f"  {r.requirement} {r.check}: {r.message}", file=out)
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(run.counts.items()))
+        split = (f" ({len(primary)} primary, {len(knock_on)} consequences)"
+                 if primary or knock_on else "")
+        print(f"verdict: {run.verdict.value.upper()} — {counts}{split}; {run.requests} requests in "
+              f"{run.duration_s:.1f} s", file=out)
+        if run.verdict is Verdict.INCOMPLETE:
+            print("  (incomplete: some checks could not run against this target and are NOT "
+                  "counted as passed)", file=out)
+        warned = run.counts.get(Verdict.WARNING.value, 0)
+        if warned:
+            print(f"  ({warned} warning(s): allowed, shown for review; --strict makes them "
+                  "failures)", file=out)
 
 
 def on_finish(write: Callable[[RunFinished], None]) -> Callable[[Event], None]:
@@ -68,9 +94,13 @@ def write_results_json(path: Path) -> Callable[[Event], None]:
 
 
 def junit_cases(run: RunFinished) -> list[Case]:
+    """One case per check; a warning is a passed case whose output says what to review."""
+    def details(r: CheckResult) -> str:
+        evidence = dumps(list(r.evidence)) if r.evidence else ""
+        return f"warning: {r.message}\n{evidence}" if r.verdict is Verdict.WARNING else evidence
     return [Case(name=f"{r.requirement} {r.check}", classname=f"yzt.conform.{r.requirement}",
-                 status=r.status, message=r.message,
-                 details=dumps(list(r.evidence)) if r.evidence else "", time_s=r.duration_s)
+                 status=r.verdict.value, message=r.message, details=details(r),
+                 time_s=r.duration_s)
             for r in run.results]
 
 
@@ -80,10 +110,17 @@ def write_junit_xml(path: Path) -> Callable[[Event], None]:
     return on_finish(write)
 
 
+def render_html(document: dict[str, Any]) -> str:
+    """The HTML page of a conform run, from its ``results.json`` document: the one place conform
+    asks ``reports/`` for a page, so the renderer can change behind it."""
+    from yzt.conformance.results import parse_results
+    from yzt.reports.conform_html import render
+
+    return render(parse_results(document))
+
+
 def write_html(path: Path) -> Callable[[Event], None]:
     def write(run: RunFinished) -> None:
-        from yzt.reports.conform_html import render
-
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(run), encoding="utf-8")
+        path.write_text(render_html(results_document(run)), encoding="utf-8")
     return on_finish(write)

@@ -2,8 +2,9 @@
 
 The runner knows nothing of reports: it emits dataclass events (:class:`RunStarted`,
 :class:`CheckFinished`, :class:`RunFinished`) to listener callables, and the console, JSON, JUnit
-and HTML writers subscribe. A check that raises ends ``error``; a check whose needs the target lacks
-ends ``not_testable``; neither is ever counted as a pass.
+and HTML writers subscribe. Verdicts are :class:`yzt.verdict.Verdict`: a check that raises ends
+``error``; a check whose needs the target lacks ends ``incomplete`` (``not_applicable`` when the
+profile leaves it out on purpose); neither is ever counted as a pass.
 """
 
 from __future__ import annotations
@@ -12,42 +13,63 @@ import json
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Any
 
 from yzt.client import Exchange
 from yzt.conformance.context import RunContext
 from yzt.conformance.registry import CheckSpec, Finding, NothingToJudge
 from yzt.conformance.waivers import Waiver, find_waiver
+from yzt.verdict import Verdict, worst
 
-Status = Literal["passed", "failed", "not_testable", "error", "waived"]
-Verdict = Literal["pass", "fail", "incomplete"]
 #: Requirement areas whose failure lets a person's data out or an unverified request in.
 CRITICAL_AREAS = ("OIF-AUTH-", "OIF-VER-", "OIF-PII-", "OIF-ID-")
 EXCERPT_CHARS = 600
 MAX_EVIDENCE = 3
+#: ``sandbox``: the operator's test deployment (sandbox clock, overload probe). ``production``: a
+#: live endpoint, where sandbox-only checks are left out of the verdict as not applicable.
+PROFILES = ("sandbox", "production")
+_FAILING = (Verdict.FAIL, Verdict.ERROR)
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One check's outcome, with the context the runner adds."""
+    """One check's outcome, with the context the runner adds.
+
+    ``consequence_of`` is set when this check failed only because the named earlier check failed
+    (``OIF-CXL-1 remote_cancellation_accepted``); such failures are counted apart from primary ones.
+    ``reproduce`` is a command that re-runs this check alone against the same target.
+    """
 
     requirement: str
     check: str
-    status: Status
+    verdict: Verdict
     message: str
     evidence: tuple[dict[str, Any], ...]
     endpoint: str
     severity: str
     duration_s: float
     requests: int
+    consequence_of: str | None = None
+    reproduce: str = ""
+
+    @property
+    def primary(self) -> bool:
+        """A failure (or error) that is not the consequence of another check's failure."""
+        return self.verdict in _FAILING and self.consequence_of is None
+
+    @property
+    def consequential(self) -> bool:
+        return self.verdict in _FAILING and self.consequence_of is not None
 
     def to_json(self) -> dict[str, Any]:
-        return {"requirement": self.requirement, "check": self.check, "status": self.status,
-                "message": self.message, "evidence": list(self.evidence),
-                "endpoint": self.endpoint, "severity": self.severity,
-                "duration_s": round(self.duration_s, 4), "requests": self.requests}
+        return {"requirement": self.requirement, "check": self.check, "verdict": self.verdict.value,
+                "primary": self.primary, "consequence_of": self.consequence_of,
+                "message": self.message, "reproduce": self.reproduce,
+                "evidence": list(self.evidence), "endpoint": self.endpoint,
+                "severity": self.severity, "duration_s": round(self.duration_s, 4),
+                "requests": self.requests}
 
 
 @dataclass(frozen=True)
@@ -66,6 +88,8 @@ class CheckFinished:
 
 @dataclass(frozen=True)
 class RunFinished:
+    """The whole run: results ordered primary failures first, then consequences, then the rest."""
+
     target: str
     operator_id: str
     verdict: Verdict
@@ -76,20 +100,30 @@ class RunFinished:
     counts: dict[str, int] = field(default_factory=dict)
     #: ``"401 signature_invalid"`` → how many answers of the run carried it (coverage of the table).
     codes_seen: dict[str, int] = field(default_factory=dict)
+    profile: str = "sandbox"
+    strict: bool = False
+    run_seed: int | None = None
+    started_at: str = ""
+    finished_at: str = ""
+
+    @property
+    def primary_failures(self) -> tuple[CheckResult, ...]:
+        return tuple(r for r in self.results if r.primary)
+
+    @property
+    def consequential_failures(self) -> tuple[CheckResult, ...]:
+        return tuple(r for r in self.results if r.consequential)
 
 
 Event = RunStarted | CheckFinished | RunFinished
 Listener = Callable[[Event], None]
+#: Check names → a command that re-runs those checks alone (the CLI knows the flags, the runner
+#: does not). A sweep check's failure is re-run with the checks that sent the exchanges it judged.
+Reproducer = Callable[[Sequence[str]], str]
 
 
-def verdict_of(statuses: Iterable[str]) -> Verdict:
-    """``fail`` if anything failed or errored, else ``incomplete`` if anything was not testable."""
-    seen = set(statuses)
-    if seen & {"failed", "error"}:
-        return "fail"
-    if "not_testable" in seen:
-        return "incomplete"
-    return "pass"
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _excerpt(data: bytes, ctx: RunContext) -> str:
@@ -104,6 +138,8 @@ def evidence_of(exchange: Exchange, ctx: RunContext) -> dict[str, Any]:
              if k in ("content-type", "content-length", "retry-after")}
     out: dict[str, Any] = {
         "request": f"{exchange.method} {exchange.path}",
+        # every header the platform sent: key id, timestamp, nonce and signature (never the secret)
+        "request_headers": {k: ctx.mask(v) for k, v in exchange.request_headers.items()},
         "request_content_type": exchange.request_headers.get("Content-Type", ""),
         "request_body": _excerpt(exchange.request_body, ctx),
         "status": exchange.status,
@@ -120,13 +156,16 @@ class Runner:
 
     def __init__(self, ctx: RunContext, specs: Sequence[CheckSpec], *, target: str = "",
                  waivers: Sequence[Waiver] = (), listeners: Sequence[Listener] = (),
-                 today: date | None = None) -> None:
+                 today: date | None = None, strict: bool = False,
+                 reproduce: Reproducer | None = None) -> None:
         self.ctx = ctx
         self.specs = list(specs)
         self.target = target
         self.waivers = list(waivers)
         self.listeners = list(listeners)
         self.today = today or date.today()
+        self.strict = strict
+        self.reproduce = reproduce
 
     def emit(self, event: Event) -> None:
         for listener in self.listeners:
@@ -134,8 +173,10 @@ class Runner:
 
     def run(self) -> RunFinished:
         started = time.perf_counter()
+        started_at = _now_iso()
         seed = f"run seed {self.ctx.run_seed} (--run-seed)" if self.ctx.run_seed is not None else ""
-        notes = tuple(n for n in (self.ctx.clock_note, seed) if n)
+        profile = f"profile {self.ctx.profile}" + (", --strict" if self.strict else "")
+        notes = tuple(n for n in (profile, self.ctx.preflight_note, self.ctx.clock_note, seed) if n)
         self.emit(RunStarted(self.target, self.ctx.operator_id, tuple(s.name for s in self.specs),
                              self.ctx.sandbox_clock, notes))
         results = []
@@ -143,9 +184,10 @@ class Runner:
             result = self.run_one(spec)
             results.append(result)
             self.emit(CheckFinished(result))
+        results = order_results(resolve_consequences(results))
         counts: dict[str, int] = {}
         for r in results:
-            counts[r.status] = counts.get(r.status, 0) + 1
+            counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
         codes: dict[str, int] = {}
         for rec in self.ctx.client.recorded:
             code = rec.exchange.problem_code if (rec.exchange.status or 0) >= 400 else None
@@ -153,9 +195,10 @@ class Runner:
                 key = f"{rec.exchange.status} {code}"
                 codes[key] = codes.get(key, 0) + 1
         finished = RunFinished(self.target, self.ctx.operator_id,
-                               verdict_of(r.status for r in results), tuple(results),
+                               run_verdict(r.verdict for r in results), tuple(results),
                                time.perf_counter() - started, len(self.ctx.client.recorded),
-                               notes, counts, dict(sorted(codes.items())))
+                               notes, counts, dict(sorted(codes.items())), self.ctx.profile,
+                               self.strict, self.ctx.run_seed, started_at, _now_iso())
         self.emit(finished)
         return finished
 
@@ -165,63 +208,125 @@ class Runner:
         before = len(ctx.client.recorded)
         started = time.perf_counter()
         findings: list[Finding] = []
-        status: Status
-        if "sandbox_clock" in spec.needs and not ctx.sandbox_clock:
-            status, message = "not_testable", ctx.clock_note or "needs the sandbox clock"
+        consequence: str | None = None
+        verdict: Verdict
+        if "sandbox_clock" in spec.needs and ctx.profile == "production":
+            verdict, message = Verdict.NOT_APPLICABLE, (
+                "not applicable in the production profile: needs the sandbox clock "
+                "(POST /v1/sandbox/clock), which a production endpoint does not offer")
+        elif "sandbox_clock" in spec.needs and not ctx.sandbox_clock:
+            verdict, message = Verdict.INCOMPLETE, ctx.clock_note or "needs the sandbox clock"
         else:
             try:
                 findings = spec.run(ctx)
             except NothingToJudge as exc:
-                status, message = "not_testable", str(exc)
+                verdict, message = Verdict.INCOMPLETE, str(exc)
             except Exception as exc:  # a broken check must not stop the run
                 where = traceback.extract_tb(exc.__traceback__)[-1]
-                status = "error"
+                verdict = Verdict.ERROR
                 message = ctx.mask(f"the check raised {type(exc).__name__}: {exc} "
                                    f"(at {where.name}:{where.lineno})")
             else:
-                status, message = self._judge(findings)
+                verdict, message, consequence = judge(findings)
         evidence: list[dict[str, Any]] = []
         for finding in findings:
             for exchange in finding.exchanges:
                 if len(evidence) < MAX_EVIDENCE:
                     evidence.append(evidence_of(exchange, ctx))
-        if status == "passed" and not evidence and len(ctx.client.recorded) > before:
+        if verdict is Verdict.PASS and not evidence and len(ctx.client.recorded) > before:
             evidence.append(evidence_of(ctx.client.recorded[-1].exchange, ctx))
-        if status in ("failed", "error"):
-            status, message = self._waive(spec, status, message)
+        if verdict is Verdict.WARNING and self.strict:
+            verdict, message = Verdict.FAIL, f"{message} (a warning, made a failure by --strict)"
+        if verdict in (Verdict.FAIL, Verdict.ERROR, Verdict.INCOMPLETE):
+            verdict, message = self._waive(spec, verdict, message)
         severity = "critical" if spec.requirement.startswith(CRITICAL_AREAS) else "major"
-        return CheckResult(spec.requirement, spec.name, status, ctx.mask(message), tuple(evidence),
+        reproduce = ""
+        if self.reproduce and verdict in _FAILING:
+            reproduce = self.reproduce(self._to_rerun(spec, findings))
+        return CheckResult(spec.requirement, spec.name, verdict, ctx.mask(message), tuple(evidence),
                            spec.endpoint, severity, time.perf_counter() - started,
-                           len(ctx.client.recorded) - before)
+                           len(ctx.client.recorded) - before, consequence, reproduce)
 
-    @staticmethod
-    def _judge(findings: list[Finding]) -> tuple[Status, str]:
-        bad = [f for f in findings if f.status == "failed"]
-        if bad:
-            messages = list(dict.fromkeys(f.message for f in bad))
-            more = f" (and {len(messages) - 3} more)" if len(messages) > 3 else ""
-            return "failed", "; ".join(messages[:3]) + more
-        untestable = [f.message for f in findings if f.status == "not_testable"]
-        if untestable:
-            return "not_testable", "; ".join(dict.fromkeys(untestable))
-        return "passed", "as expected"
+    def _to_rerun(self, spec: CheckSpec, findings: Sequence[Finding]) -> list[str]:
+        """The check itself and, for a sweep, the checks whose exchanges its findings cite."""
+        if spec.phase != "sweep":
+            return [spec.name]
+        cited = {id(ex) for f in findings if f.status is Verdict.FAIL for ex in f.exchanges}
+        senders = [r.check for r in self.ctx.client.recorded
+                   if id(r.exchange) in cited and not r.check.startswith("(")]
+        return list(dict.fromkeys([*senders, spec.name]))
 
-    def _waive(self, spec: CheckSpec, status: Status, message: str) -> tuple[Status, str]:
+    def _waive(self, spec: CheckSpec, verdict: Verdict, message: str) -> tuple[Verdict, str]:
         waiver, expired = find_waiver(self.waivers, spec.requirement, spec.name, self.today)
         if waiver is not None and not expired:
-            return "waived", (f"{message} — waived until {waiver.expires.isoformat()} "
-                              f"(approved by {waiver.approver}: {waiver.reason})")
+            return Verdict.WAIVED, (f"{message} — {verdict.value}, waived until "
+                                    f"{waiver.expires.isoformat()} (approved by {waiver.approver}: "
+                                    f"{waiver.reason})")
         if waiver is not None:
-            return status, (f"{message} — waiver expired on {waiver.expires.isoformat()} "
-                            f"(approved by {waiver.approver}); not applied")
-        return status, message
+            return verdict, (f"{message} — waiver expired on {waiver.expires.isoformat()} "
+                             f"(approved by {waiver.approver}); not applied")
+        return verdict, message
+
+
+def run_verdict(verdicts: Iterable[Verdict]) -> Verdict:
+    """A run's verdict: the worst of its checks', leaving out those not applicable (a production run
+    whose other checks pass is a pass); not applicable only when nothing else was judged."""
+    found = list(verdicts)
+    judged = [v for v in found if v is not Verdict.NOT_APPLICABLE]
+    return worst(judged) if judged else (Verdict.NOT_APPLICABLE if found else Verdict.INCOMPLETE)
+
+
+def judge(findings: Sequence[Finding]) -> tuple[Verdict, str, str | None]:
+    """A check's verdict from its findings (the worst wins), its message and, for a failure that
+    only follows from another check's, that check (``"OIF-CXL-1 remote_cancellation_accepted"``)."""
+    if not findings:
+        return Verdict.PASS, "as expected", None
+    verdict = worst(f.status for f in findings)
+    chosen = [f for f in findings if f.status is verdict]
+    messages = list(dict.fromkeys(f.message for f in chosen))
+    more = f" (and {len(messages) - 3} more)" if len(messages) > 3 else ""
+    message = "; ".join(messages[:3]) + more
+    causes = {f.consequence_of for f in chosen}
+    consequence = causes.pop() if verdict is Verdict.FAIL and len(causes) == 1 else None
+    if consequence:
+        message = f"consequence of {consequence}: {message}"
+    return verdict, message, consequence
+
+
+def resolve_consequences(results: Sequence[CheckResult]) -> list[CheckResult]:
+    """Keep a consequence mark only when the named check did fail; otherwise the failure is primary."""
+    by_name = {r.check: r for r in results}
+    out = []
+    for r in results:
+        if r.consequence_of:
+            cause = by_name.get(r.consequence_of.rpartition(" ")[2])
+            if cause is None or cause.verdict not in (*_FAILING, Verdict.WAIVED):
+                shown = "ran" if cause is not None else "did not run"
+                r = replace(r, consequence_of=None,
+                            message=f"{r.message} (counted as primary: {r.consequence_of} {shown} "
+                                    "without failing)")
+        out.append(r)
+    return out
+
+
+def order_results(results: Sequence[CheckResult]) -> list[CheckResult]:
+    """Primary failures first, then failures that are consequences, then the rest in run order."""
+    return ([r for r in results if r.primary] + [r for r in results if r.consequential]
+            + [r for r in results if r.verdict not in _FAILING])
 
 
 def results_document(run: RunFinished) -> dict[str, Any]:
-    """The ``results.json`` document."""
-    return {"verdict": run.verdict, "target": run.target, "operator_id": run.operator_id,
+    """The ``results.json`` document (read back with :func:`yzt.conformance.results.read_results`)."""
+    from yzt.conformance.requirements import protocol_version
+
+    return {"verdict": run.verdict.value, "exit_code": run.verdict.exit_code,
+            "protocol_version": protocol_version(), "target": run.target,
+            "operator_id": run.operator_id, "profile": run.profile, "strict": run.strict,
+            "run_seed": run.run_seed, "started_at": run.started_at, "finished_at": run.finished_at,
             "duration_s": round(run.duration_s, 3), "requests": run.requests,
-            "counts": run.counts, "notes": list(run.notes), "codes_seen": run.codes_seen,
+            "counts": run.counts, "primary_failures": len(run.primary_failures),
+            "consequential_failures": len(run.consequential_failures),
+            "notes": list(run.notes), "codes_seen": run.codes_seen,
             "checks": [r.to_json() for r in run.results]}
 
 

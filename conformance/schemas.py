@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from importlib import resources
@@ -175,6 +176,41 @@ def describe(error: jsonschema.ValidationError) -> str:
 def validate(name: str, instance: Any) -> list[str]:
     """Problems of ``instance`` against schema ``name``, each naming the field path; ``[]`` if valid."""
     return [describe(e) for e in errors(name, instance)]
+
+
+@dataclass(frozen=True)
+class ResponseJudgement:
+    """A response judged the protocol's way (v1.2 "Extra members": responses are open).
+
+    ``problems`` break the schema; ``extra_members`` (``history[0].note``) are members the protocol
+    does not name, which the platform ignores and a conformance run reports as warnings.
+    """
+
+    problems: list[str]
+    extra_members: list[str]
+
+
+def _extra_names(error: jsonschema.ValidationError) -> list[str]:
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    named = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
+    where = field_path(error.absolute_path)
+    prefix = "" if where == "(root)" else where + "."
+    return [prefix + str(key) for key in instance if key not in named]
+
+
+def judge_response(name: str, instance: Any) -> ResponseJudgement:
+    """Judge a response body against ``name``: the schemas list exactly the named members, and
+    ``additionalProperties: false`` in a response schema means "report it", not "refuse it"."""
+    if name in REQUEST_SCHEMAS:
+        raise ValueError(f"{name!r} is a request schema: requests are closed; use validate()")
+    problems: list[str] = []
+    extras: list[str] = []
+    for error in errors(name, instance):
+        if error.validator == "additionalProperties":
+            extras += [scrub(e) for e in _extra_names(error)]
+        else:
+            problems.append(describe(error))
+    return ResponseJudgement(problems, extras)
 
 
 def is_valid(name: str, instance: Any) -> bool:

@@ -7,52 +7,80 @@ drive exactly what users run (with an ``httpx.MockTransport`` when they want can
 from __future__ import annotations
 
 import random
+import secrets
 from collections.abc import Sequence
 from datetime import date
 
 import httpx
 
-from yzt.conformance.context import RunContext, new_client
-from yzt.conformance.registry import load_checks
-from yzt.conformance.runner import Listener, RunFinished, Runner
+from yzt.conformance.context import RecordingClient, RunContext, new_client
+from yzt.conformance.registry import CheckSpec, load_checks, split_patterns
+from yzt.conformance.runner import PROFILES, Listener, Reproducer, RunFinished, Runner
 from yzt.conformance.waivers import Waiver
 from yzt.errors import UserError
 from yzt.fixtures import FixtureSet
+from yzt.preflight import preflight
 
 
 def open_context(target: str, operator_id: str, key_id: str, secret: bytes, fixtures: FixtureSet,
                  *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None,
-                 run_seed: int | None = None) -> RunContext:
-    """A ready context; a target that refuses connections is a usage error (exit 2).
+                 run_seed: int | None = None, profile: str = "sandbox",
+                 fixture_source: str = "the fixtures given", client: RecordingClient | None = None,
+                 check_first: bool = True, id_salt: str | None = None) -> RunContext:
+    """A ready context, after the preflight (:mod:`yzt.preflight`): exit 2 when it fails.
 
-    ``run_seed`` picks the subjects that disputes and cancellations change (a random one by
-    default, so that a rerun against the same sandbox picks fresh subjects).
+    ``run_seed`` picks the subjects that disputes and cancellations change and the request ids (a
+    random seed by default, so that a rerun against the same sandbox picks fresh subjects; the
+    seed is printed, and giving it again re-runs the same requests). ``client`` replaces the
+    network client (``yzt validate`` replays a recorded run through one). ``check_first=False``
+    skips the preflight (unit tests of single checks against canned answers).
     """
     if not target.startswith(("http://", "https://")):
         raise UserError(f"TARGET_URL must start with http:// or https://, got {target!r}")
     if fixtures.operator_id != operator_id:
         raise UserError(f"the fixtures are for {fixtures.operator_id}, not --operator {operator_id}")
-    client = new_client(target, key_id, secret, timeout=timeout, transport=transport)
-    first = client.send("GET", "/v1/service-info", sign=False)
-    if first.error and first.error.startswith("cannot connect"):
-        client.close()
-        reason = "connection refused" if "refused" in first.error.lower() else first.error
-        raise UserError(f"cannot reach {target} — {reason}")
+    if profile not in PROFILES:
+        raise UserError(f"--profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    if client is None:
+        client = new_client(target, key_id, secret, timeout=timeout, transport=transport)
     seed = run_seed if run_seed is not None else random.SystemRandom().randrange(1 << 31)
-    # A sandbox clock moved by an earlier run is days ahead: follow its Date header first, so the
-    # signed clock read below is not refused for timestamp skew.
-    client.sync_clock()
-    ctx = RunContext(client, fixtures, operator_id, rng=random.Random(seed), run_seed=seed)
-    ctx.detect_sandbox_clock()
+    salt = id_salt if id_salt is not None else secrets.token_hex(8)
+    client.seed_ids(seed, salt)
+    try:
+        # A sandbox clock moved by an earlier run is days ahead: follow its Date header first, so
+        # the signed requests below are not refused for timestamp skew.
+        client.sync_clock()
+        ctx = RunContext(client, fixtures, operator_id, rng=random.Random(seed), run_seed=seed,
+                         profile=profile, id_salt=salt)
+        if check_first:
+            client.current_check = "(preflight)"
+            ctx.preflight_note = preflight(client, fixtures, operator_id=operator_id,
+                                           fixture_source=fixture_source).note()
+            client.current_check = "(setup)"
+        ctx.detect_sandbox_clock()
+    except BaseException:
+        client.close()
+        raise
     return ctx
 
 
-def run_suite(ctx: RunContext, *, target: str = "", only: str | None = None,
+def run_suite(ctx: RunContext, *, target: str = "", only: Sequence[str] = (),
               waivers: Sequence[Waiver] = (), listeners: Sequence[Listener] = (),
-              today: date | None = None) -> RunFinished:
-    """Run the registered checks (those under ``only`` when given) and return the final event."""
-    specs = load_checks().select(only)
-    if not specs:
-        raise UserError(f"--only {only!r} selects no check (see yzt conform --list)")
+              today: date | None = None, strict: bool = False,
+              reproduce: Reproducer | None = None) -> RunFinished:
+    """Run the registered checks (those ``only`` selects, when given) and return the final event."""
+    specs = select_checks(only)
     return Runner(ctx, specs, target=target, waivers=waivers, listeners=listeners,
-                  today=today).run()
+                  today=today, strict=strict, reproduce=reproduce).run()
+
+
+def select_checks(only: Sequence[str] = ()) -> list[CheckSpec]:
+    """The checks ``--only`` selects (all without it); a pattern that selects none is a usage
+    error, raised before any request is sent."""
+    registry = load_checks()
+    patterns = split_patterns(only)
+    if unknown := registry.unknown(patterns):
+        raise UserError(f"--only {', '.join(unknown)} selects no check: give a check name, a "
+                        "requirement id, or whole id segments such as OIF-AUTH (see yzt conform "
+                        "--list)")
+    return registry.select(patterns)

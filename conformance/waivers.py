@@ -9,8 +9,10 @@ A waiver file is YAML, validated at load time so that a typo names the field::
         approver: 王工 (platform onboarding)
         expires: 2026-12-31
 
-A waived failure shows as ``waived`` in every output; after ``expires`` the waiver no longer
-applies and the failure's message says so.
+A waived failure (or a check that could not be judged) shows as ``waived`` in every output; after
+``expires`` the waiver no longer applies and the message says so. A waiver naming a requirement or
+a check that does not exist is refused at load time, naming its line: a typo must not waive nothing
+in silence.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 import yaml
 
 from yzt.errors import InputFileError
-from yzt.validation import read_yaml, schema_problems
+from yzt.validation import read_text, read_yaml, schema_problems
 
 WAIVER_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -77,8 +79,45 @@ def _read(path: Path) -> Any:
     return read_yaml(path, loader=_NoDatesLoader)
 
 
+def _item_lines(path: Path) -> list[int]:
+    """The line of each item of ``waivers:`` (1-based), for messages."""
+    try:
+        root = yaml.compose(read_text(path), Loader=_NoDatesLoader)  # safe loader's composer
+    except yaml.YAMLError:
+        return []
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key, value in root.value:
+        if key.value == "waivers" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def _unknown(waivers: Sequence[Waiver], lines: Sequence[int]) -> list[str]:
+    """Waivers naming a requirement or check that does not exist, or a check of another id."""
+    from yzt.conformance.registry import load_checks
+    from yzt.conformance.requirements import load_requirements
+
+    requirements = load_requirements()
+    registry = load_checks()
+    names = {spec.name: spec.requirement for spec in registry}
+    problems = []
+    for i, w in enumerate(waivers):
+        where = f"line {lines[i]}: " if i < len(lines) else ""
+        if w.requirement not in requirements:
+            problems.append(f"{where}at waivers[{i}].requirement: {w.requirement} is not a "
+                            "requirement of the protocol (see yzt conform --list)")
+        elif w.check is not None and w.check not in names:
+            problems.append(f"{where}at waivers[{i}].check: no check is named {w.check!r} (see yzt "
+                            "conform --list)")
+        elif w.check is not None and names[w.check] != w.requirement:
+            problems.append(f"{where}at waivers[{i}].check: {w.check} judges {names[w.check]}, not "
+                            f"{w.requirement}")
+    return problems
+
+
 def load_waivers(path: Path) -> list[Waiver]:
-    """Load and validate a waiver file; :class:`InputFileError` names each bad field."""
+    """Load and validate a waiver file; :class:`InputFileError` names each bad field and its line."""
     document = _read(path)
     problems = schema_problems(document, WAIVER_SCHEMA)
     waivers: list[Waiver] = []
@@ -91,6 +130,8 @@ def load_waivers(path: Path) -> list[Waiver]:
                 continue
             waivers.append(Waiver(item["requirement"], item["reason"].strip(),
                                   item["approver"].strip(), expires, item.get("check")))
+        if not problems:
+            problems = _unknown(waivers, _item_lines(path))
     if problems:
         raise InputFileError(str(path), problems)
     return waivers

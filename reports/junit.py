@@ -17,7 +17,7 @@ from yzt.domain.masking import scrub
 #: Verdicts that JUnit shows as failures, errors and skips; everything else is a pass.
 _FAILED = {"failed", "fail", "breached"}
 _ERROR = {"error"}
-_SKIPPED = {"not_testable", "waived", "skipped", "inconclusive"}
+_SKIPPED = {"not_testable", "waived", "skipped", "inconclusive", "incomplete", "not_applicable"}
 
 
 @dataclass(frozen=True)

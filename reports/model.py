@@ -14,7 +14,8 @@ VERDICT_ORDER = ("fail", "error", "incomplete", "pass")
 _ROW_TO_VERDICT = {
     "failed": "fail", "fail": "fail", "breached": "fail", "error": "error",
     "not_testable": "incomplete", "inconclusive": "incomplete", "incomplete": "incomplete",
-    "passed": "pass", "pass": "pass", "waived": "pass", "ok": "pass",
+    "passed": "pass", "pass": "pass", "waived": "pass", "ok": "pass", "warning": "pass",
+    "not_applicable": "pass",
 }
 
 

@@ -33,25 +33,28 @@ def _fmt(value: Any, unit: str = "") -> str:
 
 
 def conform_section(path: Path) -> Section:
-    """``yzt conform`` results: one row per check, a chart of statuses by protocol area."""
-    data = _load(path)
-    checks = data.get("checks", [])
+    """``yzt conform`` results: one row per check (primary failures first), a chart by area."""
+    from yzt.conformance.results import read_results
+
+    run = read_results(path)
     rows = tuple(
-        Row(requirement=str(c.get("requirement", "")), name=str(c.get("check", "")),
-            status=str(c.get("status", "error")), message=str(c.get("message", "")))
-        for c in checks)
+        Row(requirement=c.requirement, name=c.check, status=c.verdict.value,
+            message=(c.message if c.primary or not c.consequence_of
+                     else f"(consequence) {c.message}"))
+        for c in run.checks)
     by_status = Counter(r.status for r in rows)
     areas = sorted({r.requirement.rsplit("-", 1)[0] for r in rows})
-    groups = {"passed or waived": ("passed", "waived"), "failed or error": ("failed", "error"),
-              "not testable": ("not_testable",)}
+    groups = {"passed, warned or waived": ("pass", "warning", "waived", "not_applicable"),
+              "failed or error": ("fail", "error"), "not testable": ("incomplete",)}
     counts = {label: [sum(1 for r in rows if r.requirement.startswith(a + "-") and r.status in kinds)
                       for a in areas] for label, kinds in groups.items()}
     chart = plots.stacked_bars("Checks by protocol area", areas, counts, ylabel="checks") if areas else None
     summary = (f"{len(rows)} checks: " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
-               + f". Verdict: {data.get('verdict', 'unknown')}.")
+               + f" ({len(run.primary_failures)} primary failures, "
+               f"{len(run.consequential_failures)} consequences). Verdict: {run.verdict.value}.")
     return Section(
         key="conform", title="Conformance (yzt conform)",
-        verdict=verdict_of(str(data.get("verdict", "error"))), summary=summary, rows=rows,
+        verdict=verdict_of(run.verdict.value), summary=summary, rows=rows,
         plots=_plot(chart, "Checks by protocol area",
                     "Stacked bar chart of passed, failed and not testable checks in each protocol area"),
         artifacts=("conform/results.json",))

@@ -34,7 +34,7 @@ def test_check_passes_on_the_reference_and_writes_every_format(check_run) -> Non
     assert [s["key"] for s in report["sections"]] == ["conform", "load", "sim"]
     assert all(s["verdict"] == "pass" for s in report["sections"])
     conform_rows = report["sections"][0]["rows"]
-    assert len(conform_rows) > 50 and all(r["status"] == "passed" for r in conform_rows)
+    assert len(conform_rows) > 50 and all(r["status"] == "pass" for r in conform_rows)
     assert any(r["requirement"] == "SLA-LAT-1" for r in report["sections"][1]["rows"])
     assert any(r["requirement"] == "SLA-E2E-1" for r in report["sections"][2]["rows"])
     for name in ("report.html", "report.md", "junit.xml", "conform/results.json", "load/results.json",

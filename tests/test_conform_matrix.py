@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from yzt.conformance.bundle import RunSettings, read_bundle, rejudge, verdicts_by_requirement, write_bundle
 from yzt.conformance.runner import RunFinished
 from yzt.conformance.session import open_context, run_suite
 from yzt.domain.topology import load_topology
 from yzt.fixtures import generate_fixtures
 from yzt.server.defects import DEFECTS
 from yzt.server.testing import DEFAULT_SECRET, running_server
+from yzt.verdict import Verdict
 
 pytestmark = pytest.mark.integration
 
@@ -54,31 +60,47 @@ MATRIX = [name for name, d in DEFECTS.items() if name not in NOT_CONFORMANCE]
 FIXTURES = generate_fixtures(load_topology().get("R07"), 7, 200)
 
 
+BUNDLES = Path(tempfile.mkdtemp(prefix="yzt-matrix-bundles-"))
+
+
+def _bundle_path(defect: str | None) -> Path:
+    return BUNDLES / f"{defect or 'clean'}.zip"
+
+
 def _run(defect: str | None) -> RunFinished:
+    """One conform run against a server with ``defect``; its certification bundle is kept."""
     with running_server(defects=(defect,) if defect else (), extra_args=RATE_LIMIT) as url:
-        ctx = open_context(url, "R07", "k1", DEFAULT_SECRET, FIXTURES, timeout=5, run_seed=1)
+        ctx = open_context(url, "R07", "k1", DEFAULT_SECRET, FIXTURES, timeout=5, run_seed=1,
+                           fixture_source="--seed 7 --subjects 200")
         try:
-            return run_suite(ctx, target=url)
+            run = run_suite(ctx, target=url, today=date(2026, 12, 1))
         finally:
             ctx.client.close()
+    write_bundle(_bundle_path(defect), run, ctx,
+                 RunSettings("k1", {"seed": 7, "subjects": 200}, today="2026-12-01"))
+    return run
 
 
 @pytest.fixture(scope="module")
-def matrix() -> dict[str | None, RunFinished]:
+def matrix() -> Iterator[dict[str | None, RunFinished]]:
     names: list[str | None] = [None, *MATRIX]
     with ThreadPoolExecutor(2) as pool:
-        return dict(zip(names, pool.map(_run, names), strict=True))
+        yield dict(zip(names, pool.map(_run, names), strict=True))
+    shutil.rmtree(BUNDLES, ignore_errors=True)
 
 
 def _failed(run: RunFinished) -> set[str]:
-    return {r.requirement for r in run.results if r.status in ("failed", "error")}
+    """Requirements with a primary failure (consequences of another check's failure left out)."""
+    return {r.requirement for r in run.results if r.primary}
 
 
 def test_clean_reference_passes_every_check_quickly(matrix):
     run = matrix[None]
-    assert [(r.check, r.status, r.message) for r in run.results if r.status != "passed"] == []
-    assert run.verdict == "pass"
-    assert run.duration_s < 4.0, f"the suite took {run.duration_s:.1f} s against the reference"
+    assert [(r.check, r.verdict, r.message) for r in run.results
+            if r.verdict is not Verdict.PASS] == []
+    assert run.verdict is Verdict.PASS
+    # a bound against hangs on a shared machine, not a speed measurement (benchmarks/ does that)
+    assert run.duration_s < 60.0, f"the suite took {run.duration_s:.1f} s against the reference"
     assert run.requests < 400
 
 
@@ -102,7 +124,23 @@ def test_defect_fails_its_requirement_and_only_listed_knock_ons(matrix, defect):
     assert failed - {own} <= KNOCK_ONS.get(defect, set()), (
         f"{defect} also failed {sorted(failed - {own} - KNOCK_ONS.get(defect, set()))}: "
         + "; ".join(r.message for r in run.results if r.requirement in failed - {own}))
-    assert run.verdict == "fail"
+    assert run.verdict is Verdict.FAIL
+    # primary failures come first in every output
+    kinds = [0 if r.primary else 1 if r.consequential else 2 for r in run.results]
+    assert kinds == sorted(kinds)
+
+
+@pytest.mark.parametrize("defect", [None, *MATRIX])
+def test_bundle_rejudged_offline_gives_the_same_verdicts(matrix, defect):
+    """``yzt validate FILE.zip`` replays the run from its masked HAR through the same checks."""
+    run = matrix[defect]
+    bundle = read_bundle(_bundle_path(defect))
+    again, left_over = rejudge(bundle)
+    assert verdicts_by_requirement(again.results) == verdicts_by_requirement(run.results)
+    assert {r.check: r.verdict for r in again.results} == {r.check: r.verdict for r in run.results}
+    assert {r.check for r in again.primary_failures} == {r.check for r in run.primary_failures}
+    assert again.verdict is run.verdict
+    assert left_over == 0
 
 
 def test_knock_on_table_names_only_real_defects():
@@ -126,13 +164,13 @@ def test_without_sandbox_clock_deadlines_are_not_testable_and_run_is_incomplete(
     assert "NOT counted as passed" in done.stdout
     results = json.loads((tmp_path / "results.json").read_text("utf-8"))
     assert results["verdict"] == "incomplete"
-    untestable = {c["check"] for c in results["checks"] if c["status"] == "not_testable"}
+    untestable = {c["check"] for c in results["checks"] if c["verdict"] == "incomplete"}
     assert {"resolved_by_deadline", "completed_by_deadline", "dispute_outcome_effect",
             "outcome_agrees_with_truth"} <= untestable
     assert all("sandbox clock" in c["message"] for c in results["checks"]
-               if c["status"] == "not_testable")
-    assert {c["status"] for c in results["checks"]} == {"passed", "not_testable"}
-    assert 'skipped message="not_testable' in (tmp_path / "junit.xml").read_text("utf-8")
+               if c["verdict"] == "incomplete")
+    assert {c["verdict"] for c in results["checks"]} == {"pass", "incomplete"}
+    assert 'skipped message="incomplete' in (tmp_path / "junit.xml").read_text("utf-8")
     assert (tmp_path / "report.html").exists()
     assert elapsed < 30
 
@@ -152,4 +190,4 @@ def test_base_url_with_a_path_prefix_is_signed_without_it(tmp_path: Path):
     assert done.returncode == 0, done.stdout + done.stderr
     checks = json.loads((tmp_path / "results.json").read_text("utf-8"))["checks"]
     assert {c["requirement"] for c in checks} == {"OIF-T-1", "OIF-T-2", "OIF-T-3"}
-    assert {c["status"] for c in checks} == {"passed"}
+    assert {c["verdict"] for c in checks} == {"pass"}

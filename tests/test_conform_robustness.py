@@ -14,6 +14,8 @@ import pytest
 from yzt.conformance.session import open_context, run_suite
 from yzt.domain.topology import load_topology
 from yzt.fixtures import generate_fixtures
+from yzt.preflight import PreflightError
+from yzt.verdict import Verdict
 
 FIXTURES = generate_fixtures(load_topology().get("R07"), 3, 30)
 HUGE = 10 * 1024 * 1024
@@ -84,17 +86,32 @@ def misbehaving(mode: str) -> Iterator[str]:
 def test_misbehaving_endpoint_fails_with_cause_and_completes(mode, cause):
     started = time.monotonic()
     with misbehaving(mode) as url:
-        ctx = open_context(url, "R07", "k1", b"secret", FIXTURES, timeout=0.5, run_seed=1)
+        # the checks themselves must cope; the preflight (which stops such a run at once) is
+        # shown below
+        ctx = open_context(url, "R07", "k1", b"secret", FIXTURES, timeout=0.5, run_seed=1,
+                           check_first=False)
         try:
             run = run_suite(ctx, target=url)
         finally:
             ctx.client.close()
     elapsed = time.monotonic() - started
     assert elapsed < 20, f"{mode}: the run took {elapsed:.1f} s"
-    assert run.verdict == "fail"
-    failed = [r for r in run.results if r.status == "failed"]
+    assert run.verdict is Verdict.FAIL
+    failed = [r for r in run.results if r.verdict is Verdict.FAIL]
     assert len(failed) >= 20
     assert any(cause in r.message for r in failed), [r.message for r in failed][:5]
     # Nothing passes but the PII scan of answers that did arrive (an HTML page, 1 MiB of spaces).
-    passed = {r.check for r in run.results if r.status not in ("failed", "not_testable")}
+    passed = {r.check for r in run.results
+              if r.verdict not in (Verdict.FAIL, Verdict.INCOMPLETE, Verdict.NOT_APPLICABLE)}
     assert passed <= ({"no_pii_in_responses"} if mode in ("nonjson", "huge") else set())
+
+
+@pytest.mark.parametrize(("mode", "cause"), [
+    ("hang", "preflight health: cannot reach {url} — timed out"),
+    ("nonjson", "preflight health: GET /v1/health answered 200 ''; expected 200 {{status: ok|degraded}}"),
+])
+def test_preflight_stops_a_misbehaving_endpoint_with_its_cause(mode, cause):
+    with misbehaving(mode) as url, pytest.raises(PreflightError) as caught:
+        open_context(url, "R07", "k1", b"secret", FIXTURES, timeout=0.5, run_seed=1)
+    assert str(caught.value).startswith(cause.format(url=url))
+    assert caught.value.exit_code == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from yzt.conformance.session import open_context
 from yzt.conformance.waivers import load_waivers
 from yzt.domain.topology import load_topology
 from yzt.fixtures import generate_fixtures
+from yzt.verdict import Verdict
 
 FIXTURES = generate_fixtures(load_topology().get("R07"), 5, 40)
 SUBJECTS = FIXTURES.subjects()
@@ -43,7 +44,7 @@ def context(handler: Handler) -> RunContext:
             return httpx.Response(200, json={})
         return handler(request)
     return open_context("http://operator.test", "R07", "k1", b"s3cret", FIXTURES,
-                        transport=httpx.MockTransport(outer), run_seed=1)
+                        transport=httpx.MockTransport(outer), run_seed=1, check_first=False)
 
 
 def run_checks(handler: Handler, *names: str, **kwargs) -> RunFinished:
@@ -57,9 +58,9 @@ def body_of(request: httpx.Request) -> dict:
 
 def test_missing_signature_passes_on_401_and_fails_on_200():
     good = run_checks(lambda r: problem(401, "signature_invalid"), "missing_signature")
-    assert good.results[0].status == "passed"
+    assert good.results[0].verdict is Verdict.PASS
     bad = run_checks(lambda r: httpx.Response(200, json={}), "missing_signature")
-    assert bad.results[0].status == "failed"
+    assert bad.results[0].verdict is Verdict.FAIL
     assert bad.results[0].message == "Received: 200 / Expected: 401 signature_invalid"
     assert bad.results[0].evidence[0]["request"] == "POST /v1/card-count"
 
@@ -69,8 +70,9 @@ def test_wrong_code_fails_but_missing_code_is_left_to_err_1():
     assert wrong.results[0].message == ("Received: 401 timestamp_skew / Expected: 401 "
                                         "signature_invalid")
     plain = run_checks(lambda r: httpx.Response(401, text="nope"), "wrong_signature", "problem_shape")
-    assert [r.status for r in plain.results] == ["passed", "failed"]
-    assert "Content-Type 'text/plain' on 401" in plain.results[1].message
+    assert [(r.check, r.verdict) for r in plain.results] == [("problem_shape", Verdict.FAIL),
+                                                             ("wrong_signature", Verdict.PASS)]
+    assert "Content-Type 'text/plain' on 401" in plain.results[0].message
 
 
 def _counting(off_by: int) -> Handler:
@@ -85,9 +87,9 @@ def _counting(off_by: int) -> Handler:
 
 def test_count_against_fixture_truth():
     assert run_checks(_counting(0), "count_matches_fixtures", "unknown_subject_counts_zero",
-                      "count_answers_schema").verdict == "pass"
+                      "count_answers_schema").verdict is Verdict.PASS
     bad = run_checks(_counting(1), "count_matches_fixtures").results[0]
-    assert bad.status == "failed"
+    assert bad.verdict is Verdict.FAIL
     assert bad.message.startswith("Received: card_count ")
     assert "Expected: " in bad.message and "live" in bad.message
 
@@ -102,8 +104,8 @@ def test_pii_sweep_finds_an_echoed_name_and_masks_it():
                                          "detail": f"no ticket for {body['subject']['name']}"},
                               headers={"Content-Type": "application/problem+json"})
     run = run_checks(echo, "ticket_forged", "no_pii_in_responses")
-    pii = run.results[1]
-    assert pii.status == "failed"
+    pii = next(r for r in run.results if r.check == "no_pii_in_responses")
+    assert pii.verdict is Verdict.FAIL
     assert subject.name[0] + "*" * (len(subject.name) - 1) in pii.message
     dumped = json.dumps([r.to_json() for r in run.results], ensure_ascii=False)
     assert subject.name not in dumped and subject.id_number not in dumped
@@ -112,23 +114,23 @@ def test_pii_sweep_finds_an_echoed_name_and_masks_it():
 def test_nothing_to_judge_is_not_testable_never_passed():
     run = run_checks(lambda r: httpx.Response(500, text="boom"), "card_ref_opaque",
                      "dispute_answers_schema")
-    assert [r.status for r in run.results] == ["not_testable", "not_testable"]
-    assert run.verdict == "incomplete"
+    assert [r.verdict for r in run.results] == [Verdict.INCOMPLETE, Verdict.INCOMPLETE]
+    assert run.verdict is Verdict.INCOMPLETE
 
 
 def test_deadline_checks_need_the_sandbox_clock():
     run = run_checks(lambda r: httpx.Response(404), "resolved_by_deadline")
-    assert run.results[0].status == "not_testable"
+    assert run.results[0].verdict is Verdict.INCOMPLETE
     assert "no sandbox clock" in run.results[0].message
 
 
-def test_a_crashing_check_is_an_error_and_fails_the_run():
+def test_a_crashing_check_is_an_error_and_the_run_an_error():
     ctx = context(lambda r: httpx.Response(200, json={}))
     ctx.readonly = []  # every check that needs a subject now raises IndexError
     run = Runner(ctx, [load_checks().get("missing_signature")]).run()
-    assert run.results[0].status == "error"
+    assert run.results[0].verdict is Verdict.ERROR
     assert "IndexError" in run.results[0].message
-    assert run.verdict == "fail"
+    assert run.verdict is Verdict.ERROR and run.verdict.exit_code == 2
 
 
 # -- waivers ------------------------------------------------------------------------------------
@@ -143,13 +145,13 @@ def test_waiver_applies_until_it_expires(tmp_path):
     accept_all = lambda r: httpx.Response(200, json={})  # noqa: E731
     waivers = load_waivers(_waivers(tmp_path, "2026-12-31"))
     live = run_checks(accept_all, "missing_signature", waivers=waivers, today=date(2026, 7, 1))
-    assert live.results[0].status == "waived"
+    assert live.results[0].verdict is Verdict.WAIVED
     assert "waived until 2026-12-31 (approved by 王工: fix in release 2.4)" in live.results[0].message
-    assert live.verdict == "pass"
+    assert live.verdict is Verdict.WAIVED and live.verdict.exit_code == 0
     expired = run_checks(accept_all, "missing_signature", waivers=waivers, today=date(2027, 1, 1))
-    assert expired.results[0].status == "failed"
+    assert expired.results[0].verdict is Verdict.FAIL
     assert "waiver expired on 2026-12-31 (approved by 王工); not applied" in expired.results[0].message
-    assert expired.verdict == "fail"
+    assert expired.verdict is Verdict.FAIL
 
 
 @pytest.mark.parametrize(("text", "field"), [
@@ -197,7 +199,7 @@ def test_outputs_are_masked_escaped_and_well_formed(tmp_path):
     assert "script" not in parser.tags and "&lt;script&gt;" in html
     results = json.loads((tmp_path / "results.json").read_text("utf-8"))
     assert results["verdict"] == "fail"
-    assert {"requirement", "check", "status", "message", "evidence"} <= set(results["checks"][0])
+    assert {"requirement", "check", "verdict", "primary", "message", "evidence"} <= set(results["checks"][0])
     names = [c.get("name") for c in ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")]
     assert names == ["OIF-AUTH-1 missing_signature", "OIF-CNT-2 count_echoes_query",
                      "OIF-PII-1 no_pii_in_responses"]
@@ -228,3 +230,136 @@ def test_html_page_renders_in_chromium(tmp_path, chromium):
     assert subject.id_number not in text and subject.name not in text
     assert problems == []
     page.close()
+
+
+# -- selection, waivers, attribution, defaults --------------------------------------------------
+def test_only_is_repeatable_takes_commas_and_matches_whole_segments():
+    from yzt.conformance.registry import split_patterns
+
+    registry = load_checks()
+    patterns = split_patterns(["OIF-AUTH,OIF-DET", "OIF-T-1"])
+    assert patterns == ["OIF-AUTH", "OIF-DET", "OIF-T-1"]
+    chosen = {s.requirement for s in registry.select(patterns)}
+    assert chosen == {"OIF-AUTH-1", "OIF-AUTH-2", "OIF-AUTH-3", "OIF-AUTH-4", "OIF-DET-1",
+                      "OIF-DET-2", "OIF-DET-3", "OIF-T-1"}
+    assert {s.requirement for s in registry.select(["OIF-ID"])} == {"OIF-ID-1"}
+    assert {s.requirement for s in registry.select(["OIF-IDEM"])} == {"OIF-IDEM-1", "OIF-IDEM-2"}
+    assert [s.name for s in registry.select(["replayed_nonce"])] == ["replayed_nonce"]
+    assert registry.unknown(["OIF-AUTH", "OIF-AUT", "no_such_check"]) == ["OIF-AUT", "no_such_check"]
+
+
+def test_only_selecting_nothing_is_a_usage_error_before_any_request(capsys, monkeypatch):
+    monkeypatch.setenv("YZT_SECRET", "s")
+    from yzt.conformance.session import run_suite
+
+    ctx = context(lambda r: httpx.Response(200, json={}))
+    with pytest.raises(Exception, match="--only OIF-AUT selects no check"):
+        run_suite(ctx, only=["OIF-AUTH,OIF-AUT"])
+
+
+@pytest.mark.parametrize(("item", "message"), [
+    ("requirement: OIF-AUTH-9", "line 6: at waivers[1].requirement: OIF-AUTH-9 is not a requirement"),
+    ("requirement: OIF-AUTH-1\n    check: replay_nonce",
+     "line 6: at waivers[1].check: no check is named 'replay_nonce'"),
+    ("requirement: OIF-AUTH-1\n    check: content_types",
+     "line 6: at waivers[1].check: content_types judges OIF-T-1, not OIF-AUTH-1"),
+])
+def test_waiver_naming_an_unknown_requirement_or_check_names_its_line(tmp_path, item, message):
+    from yzt.errors import InputFileError
+
+    path = tmp_path / "w.yaml"
+    path.write_text("waivers:\n"
+                    "  - requirement: OIF-T-1\n    reason: r\n    approver: a\n    expires: 2026-01-01\n"
+                    f"  - {item}\n    reason: r\n    approver: a\n    expires: 2026-01-01\n", "utf-8")
+    with pytest.raises(InputFileError) as caught:
+        load_waivers(path)
+    assert message in str(caught.value)
+
+
+def test_a_consequence_whose_cause_passed_counts_as_primary():
+    from yzt.conformance.runner import CheckResult, order_results, resolve_consequences
+
+    def result(name: str, verdict: Verdict, cause: str | None = None) -> CheckResult:
+        return CheckResult("OIF-CXL-2", name, verdict, "m", (), "", "major", 0.0, 0, cause)
+    cause = "OIF-CXL-1 remote_cancellation_accepted"
+    passed = resolve_consequences([result("remote_cancellation_accepted", Verdict.PASS),
+                                   result("complete_by_within_72h", Verdict.FAIL, cause)])
+    assert passed[1].primary and "counted as primary" in passed[1].message
+    failed = order_results(resolve_consequences([
+        result("other", Verdict.PASS), result("complete_by_within_72h", Verdict.FAIL, cause),
+        result("remote_cancellation_accepted", Verdict.FAIL)]))
+    assert [(r.check, r.primary, r.consequential) for r in failed] == [
+        ("remote_cancellation_accepted", True, False), ("complete_by_within_72h", False, True),
+        ("other", False, False)]
+
+
+def test_extra_members_are_reported_apart_from_schema_problems():
+    from yzt.conformance.schemas import judge_response
+
+    status = {"dispute_id": "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f", "state": "received",
+              "history": [{"state": "received", "at": "2026-06-30T08:00:00Z", "by": "x"}],
+              "resolve_by": "2026-07-15T08:00:00Z", "received_at": "2026-06-30T08:00:00Z"}
+    judged = judge_response("dispute_status", status)
+    assert judged.problems == []
+    assert judged.extra_members == ["received_at", "history[0].by"] or \
+        sorted(judged.extra_members) == ["history[0].by", "received_at"]
+    del status["resolve_by"]
+    assert judge_response("dispute_status", status).problems == [
+        "at (root): 'resolve_by' is a required property (add it)"]
+    with pytest.raises(ValueError, match="requests are closed"):
+        judge_response("card_count_request", {})
+
+
+def test_every_command_has_the_same_default_subjects():
+    from yzt.cli import build_parser
+    from yzt.fixtures import DEFAULT_SUBJECTS
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    defaults = {name: p.get_default("subjects") for name, p in sub.choices.items()  # type: ignore[attr-defined]
+                if any(a.dest == "subjects" for a in p._actions)}
+    assert set(defaults) >= {"conform", "fixtures", "serve", "load", "check"}
+    assert set(defaults.values()) == {DEFAULT_SUBJECTS}
+
+
+def test_only_that_selects_nothing_exits_2_before_reaching_the_target(capsys, monkeypatch):
+    monkeypatch.setenv("YZT_SECRET", "s")
+    status = main(["conform", "http://127.0.0.1:9", "--operator", "R07", "--key-id", "k1",
+                   "--seed", "1", "--only", "OIF-AUTH", "--only", "OIF-ID,OIF-IDEMX"])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "--only OIF-IDEMX selects no check" in err and "cannot reach" not in err
+
+
+def test_preflight_follows_the_operator_clock_and_names_the_skew_when_refused():
+    from email.utils import format_datetime
+
+    from yzt.client import PlatformClient
+    from yzt.preflight import PreflightError, preflight, probe_subject
+
+    ahead = datetime.now(UTC) + timedelta(days=3)
+    probe = probe_subject(FIXTURES)
+    assert probe is not None
+
+    def operator(verdict: int) -> Handler:
+        def handle(request: httpx.Request) -> httpx.Response:
+            date_header = {"Date": format_datetime(ahead, usegmt=True)}
+            if request.url.path == "/v1/health":
+                return httpx.Response(200, json={"status": "ok"}, headers=date_header)
+            if request.url.path == "/v1/service-info":
+                return httpx.Response(200, json={"operator_id": "R07"})
+            signed_at = int(request.headers["X-YZT-Timestamp"])
+            if verdict != 200 or abs(signed_at - ahead.timestamp()) > 300:
+                return problem(401, "signature_invalid")
+            return httpx.Response(200, json={"card_count": len(probe.live_cards)})
+        return handle
+
+    with PlatformClient("http://op.test", "k1", b"s", transport=httpx.MockTransport(operator(200))) as c:
+        found = preflight(c, FIXTURES, operator_id="R07", fixture_source="--seed 5 --subjects 40")
+    assert found.card_count == len(probe.live_cards) and 3 * 86400 - 5 < found.clock_skew_s < 3 * 86400 + 5
+    with PlatformClient("http://op.test", "k9", b"s", transport=httpx.MockTransport(operator(401))) as c, \
+            pytest.raises(PreflightError) as caught:
+        preflight(c, FIXTURES, operator_id="R07", fixture_source="--seed 5 --subjects 40")
+    message = str(caught.value)
+    assert "key id 'k9'" in message and "the likely cause" in message
+    assert f"the operator's Date header says {ahead:%Y-%m-%d %H:%M:%S} UTC" in message

@@ -1,4 +1,4 @@
-"""``yzt validate``: recorded exchanges (JSON Lines, HAR) judged against the schemas and PII rules."""
+"""``yzt validate``: recorded exchanges (JSON Lines, HAR) judged by the live suite's sweep checks."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def test_good_recording_passes(tmp_path, capsys):
         {"request": REQUEST, "response": {"status": 401, "headers": PROBLEM_JSON, "body": PROBLEM}},
     ])
     assert main(["validate", str(path)]) == 0
-    assert "2 exchange(s), 0 problem(s)" in capsys.readouterr().out
+    assert "2 exchange(s), 0 problem(s); verdict pass" in capsys.readouterr().out
 
 
 def test_bad_recording_names_requirement_and_masks(tmp_path, capsys):
@@ -47,11 +47,14 @@ def test_bad_recording_names_requirement_and_masks(tmp_path, capsys):
     ])
     assert main(["validate", str(path)]) == 1
     out = capsys.readouterr().out
-    assert "line 1 (POST /v1/card-count → 200): OIF-CNT-2 card_count_response: at (root): 'as_of' is a " \
-           "required property" in out
-    assert "line 2 (POST /v1/card-count → 422): OIF-ERR-1 Content-Type 'text/plain'" in out
-    assert "OIF-PII-1 full personal data in the response: 110105***********X, 张**" in out
-    assert "line 3 (POST /v1/card-count → 429): OIF-ERR-2 429 without Retry-After" in out
+    assert ("line 1 (POST /v1/card-count → 200): OIF-CNT-2 count_answers_schema: Received: at (root): "
+            "'as_of' is a required property") in out
+    assert ("line 2 (POST /v1/card-count → 422): OIF-ERR-1 problem_shape: Received: Content-Type "
+            "'text/plain'") in out
+    assert ("line 2 (POST /v1/card-count → 422): OIF-PII-1 no_pii_in_responses: Received: "
+            "110105***********X, 张** in the 422 answer") in out
+    assert ("line 3 (POST /v1/card-count → 429): OIF-ERR-2 overload_answers_retry_after: Received: 429 "
+            "without Retry-After") in out
     assert ID not in out and "张三丰" not in out
 
 
@@ -71,10 +74,45 @@ def test_har_file(tmp_path, capsys):
     path.write_text(json.dumps(har), "utf-8")
     assert main(["validate", str(path)]) == 1
     out = capsys.readouterr().out
-    assert "entry 1 (POST /v1/card-count → 200): OIF-PII-1 full personal data in the response: " \
+    assert "entry 1 (POST /v1/card-count → 200): OIF-PII-1 no_pii_in_responses: Received: " \
            "165****5678" in out
     assert "entry 0" not in out
-    assert "2 exchange(s), 1 problem(s)" in out
+    assert "2 exchange(s), 1 problem(s); verdict fail" in out
+
+
+DETAILS_REQUEST = dict(REQUEST, path="/v1/card-details")
+
+
+def _details(mask: str, **extra: object) -> dict:
+    return {"query_id": GOOD_COUNT["query_id"], "operator_id": "R07", "as_of": "2026-06-30T08:00:00Z",
+            "cards": [{"card_ref": "c-1", "msisdn_masked": mask, "status": "active",
+                       "activated_on": "2024-01-02", "home_region": "北京", **extra}]}
+
+
+def test_a_bad_mask_is_oif_det_2_and_an_extra_member_a_warning(tmp_path, capsys):
+    path = _jsonl(tmp_path / "det.jsonl", [
+        {"request": DETAILS_REQUEST, "response": {"status": 200, "headers": JSON,
+                                                  "body": _details("1651****567")}},
+        {"request": DETAILS_REQUEST, "response": {"status": 200, "headers": JSON,
+                                                  "body": _details("165****5678", nickname="x")}},
+    ])
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "line 1 (POST /v1/card-details → 200): OIF-DET-2 every_msisdn_masked_3_4_4: Received: " \
+           "msisdn_masked '1651****567'" in out
+    assert "line 1 (POST /v1/card-details → 200): OIF-DET-1" not in out
+    assert "line 2 (POST /v1/card-details → 200): OIF-DET-1 details_answers_schema: warning: extra " \
+           "members cards[0].nickname" in out
+
+
+def test_extra_members_alone_pass_with_a_warning_unless_strict(tmp_path, capsys):
+    path = _jsonl(tmp_path / "extra.jsonl", [
+        {"request": REQUEST, "response": {"status": 200, "headers": JSON,
+                                          "body": dict(GOOD_COUNT, served_by="node-3")}},
+    ])
+    assert main(["validate", str(path)]) == 0
+    assert "warning: extra members served_by" in capsys.readouterr().out
+    assert main(["validate", str(path), "--strict"]) == 1
 
 
 def test_unreadable_file_is_a_usage_error(tmp_path, capsys):
@@ -84,3 +122,14 @@ def test_unreadable_file_is_a_usage_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "line 1: not a record" in err
     assert "line 2: not valid JSON" in err
+
+
+def test_a_status_that_is_not_http_is_a_bad_file(tmp_path, capsys):
+    path = _jsonl(tmp_path / "odd.jsonl", [
+        {"request": REQUEST, "response": {"status": -1, "headers": JSON, "body": GOOD_COUNT}},
+        {"request": REQUEST, "response": {"status": 1e308, "headers": JSON, "body": GOOD_COUNT}},
+    ])
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "line 1: not a record" in err and "status -1 (an HTTP status is 100-599)" in err
+    assert "line 2: not a record" in err

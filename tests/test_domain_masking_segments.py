@@ -96,3 +96,18 @@ def test_logging_filter_masks_tracebacks_too() -> None:
     text = logging.Formatter().format(record)
     assert "KeyError" in text and "138****5678" in text
     assert "13812345678" not in text
+
+
+def test_marked_masks_round_trip_and_leave_uuids_alone():
+    from yzt.domain.masking import mark_pii, unmark_pii
+
+    known = {"16512345678": "165****5678", "11010519491231002X": "110105***********X", "张三丰": "张**"}
+    text = ('{"query_id": "6f1c2d4e-8a9b-4c3d-9e8f-a13812345678", "detail": "张三丰 11010519491231002X",'
+            ' "card_ref": "r-16512345678", "note": "call 13900001111"}')
+    marked = mark_pii(text, known)
+    assert "张三丰" not in marked and "11010519491231002X" not in marked and "16512345678" not in marked
+    assert "«张**»" in marked and "«139****1111»" in marked
+    assert "a13812345678" in marked  # inside a UUID: not personal data, left alone
+    assert unmark_pii(marked, known) == text  # every value known, or of the 0-filled shape
+    blind = unmark_pii(marked, {})  # without the truth: same shapes, so a leak still reads as one
+    assert "r-16500005678" in blind and "11010500000000000X" in blind and "张**" in blind

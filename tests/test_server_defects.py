@@ -168,6 +168,15 @@ def _non_genuine_outcome(c: PlatformClient) -> str:
     return str(c.send("GET", f"/v1/disputes/{body['dispute_id']}").json()["outcome"])
 
 
+def _remote_cancel_submit_state(c: PlatformClient) -> str:
+    for s in subjects():
+        for ref, card in refs(c, s).items():
+            if card.home_region != "北京":
+                answer = c.send("POST", "/v1/cancellations", body=cancellation(c, s, ref))
+                return f"{answer.status} {answer.json()['state']}"
+    raise AssertionError("no card outside 北京")
+
+
 def _remote_cancel_state(c: PlatformClient) -> str:
     for s in subjects():
         for ref, card in refs(c, s).items():
@@ -265,6 +274,7 @@ CASES: dict[str, tuple[Probe, tuple[str, ...]]] = {
     "slow-dispute-resolution": (_resolve_span, ()),
     "dispute-ignores-truth": (_non_genuine_outcome, ()),
     "refuse-remote-cancellation": (_remote_cancel_state, ()),
+    "refuse-remote-cancellation-at-submit": (_remote_cancel_submit_state, ()),
     "slow-cancellation": (_complete_span, ()),
     "cancel-any-card": (_other_card_cancel, ()),
     "no-idempotency": (_replay_same, ()),

@@ -40,6 +40,12 @@ MINORITY_FAMILY = ("艾买提", "依明", "吾买尔", "阿不都", "沙吾提",
 FIXTURE_EPOCH = date(2026, 6, 30)
 
 
+#: The default number of fixture subjects, for every command that generates fixtures from a seed
+#: (``yzt fixtures``, ``serve``, ``conform``, ``load``, ``check``): the same seed then means the
+#: same cards everywhere.
+DEFAULT_SUBJECTS = 200
+
+
 @dataclass(frozen=True)
 class FixtureCard:
     """One line of a fixture file: a card and the truth about it."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from yzt.client import Exchange
 from yzt.conformance import schemas
-from yzt.conformance.registry import Finding, failed
+from yzt.conformance.registry import Finding, failed, warning
 
 UUID_PATH = "[0-9a-fA-F-]{36}"
 ENDPOINT_SCHEMAS: tuple[tuple[str, re.Pattern[str], int, str], ...] = (
@@ -60,14 +60,21 @@ def schema_for(ex: Exchange) -> str | None:
     return None
 
 
-def schema_findings(ex: Exchange, name: str, *, ignore: tuple[str, ...] = ()) -> Iterator[Finding]:
-    """Schema problems of the answer; problems at paths containing an ``ignore`` part are skipped
-    (those fields are judged by their own requirement)."""
+def schema_findings(ex: Exchange, name: str, *, ignore: tuple[str, ...] = (),
+                    consequence_of: str | None = None) -> Iterator[Finding]:
+    """Schema problems of the answer (failures) and its extra members (warnings: responses are
+    open, protocol v1.2). Problems at paths containing an ``ignore`` part are skipped (those fields
+    are judged by their own requirement)."""
     body = ex.json()
     if body is None:
-        yield failed(f"{outcome(ex)} with a body that is not JSON", f"JSON valid against {name}", ex)
+        yield failed(f"{outcome(ex)} with a body that is not JSON", f"JSON valid against {name}", ex,
+                     consequence_of=consequence_of)
         return
-    problems = [p for p in schemas.validate(name, body)
-                if not any(part in p.split(":")[0] for part in ignore)]
+    judged = schemas.judge_response(name, body)
+    problems = [p for p in judged.problems if not any(part in p.split(":")[0] for part in ignore)]
     if problems:
-        yield failed("; ".join(problems[:3]), f"a body valid against the {name} schema", ex)
+        yield failed("; ".join(problems[:3]), f"a body valid against the {name} schema", ex,
+                     consequence_of=consequence_of)
+    if judged.extra_members:
+        yield warning(f"extra members {', '.join(judged.extra_members[:6])} in {name} answers "
+                      "(allowed: responses are open and the platform ignores them)", ex)

@@ -24,6 +24,10 @@ COMPLETE_WITHIN = timedelta(hours=72)
 HOME = "北京"
 
 
+#: The check every refusal of the flow's cancellation is attributed to (one root cause).
+ACCEPTANCE = "OIF-CXL-1 remote_cancellation_accepted"
+
+
 @dataclass
 class Flow:
     subject: Subject
@@ -37,6 +41,23 @@ class Flow:
     def last(self) -> dict[str, Any]:
         body = self.polls[-1].json() if self.polls else None
         return body if isinstance(body, dict) else {}
+
+    def refusal(self) -> str | None:
+        """How the POST answer itself refuses the cancellation, or ``None`` when it accepts it."""
+        return _refusal(self.submit)
+
+
+def _refusal(submit: Exchange) -> str | None:
+    """A POST answer that refuses a cancellation: any status but 202, or a 202 whose state is not
+    ``accepted`` (protocol v1.2 "Refusals": the refusal breaks OIF-CXL-1 wherever it shows)."""
+    if submit.status != 202:
+        return outcome(submit)
+    body = submit.json()
+    state = body.get("state") if isinstance(body, dict) else None
+    if state != "accepted":
+        reason = body.get("reason") if isinstance(body, dict) else None
+        return f"202 with state {state!r}" + (f" ({reason})" if reason else "")
+    return None
 
 
 def _time(value: Any) -> datetime | None:
@@ -86,15 +107,18 @@ def flow(ctx: RunContext) -> Flow | Finding:
 
 @check("OIF-CXL-1", endpoint=f"POST {CANCELLATIONS}")
 def remote_cancellation_accepted(ctx: RunContext) -> Iterator[Finding]:
-    """A face-verified cancellation of a card from another region is accepted and never rejected."""
+    """A face-verified cancellation of a card from another region is accepted and never rejected,
+    whether the refusal shows in the POST answer itself or in a later status."""
     result = flow(ctx)
     if isinstance(result, Finding):
         yield result
         return
-    answer = json_answer(result.submit, 202)
-    if isinstance(answer, Finding):
-        yield failed(f"{outcome(result.submit)} for a card registered in {result.card.home_region}",
-                     "202 accepted from any region", result.submit)
+    refused = result.refusal()
+    if refused is not None:
+        yield failed(f"{ctx.mask(refused)} in the POST answer for a face-verified cancellation of a "
+                     f"card registered in {result.card.home_region}",
+                     "202 accepted from any region: home region is never a reason to refuse",
+                     result.submit)
         return
     for ex in result.polls:
         body = ex.json() if isinstance(ex.json(), dict) else {}
@@ -104,6 +128,15 @@ def remote_cancellation_accepted(ctx: RunContext) -> Iterator[Finding]:
                          "accepted and completed: home region is never a reason to refuse", ex)
 
 
+def _refused(result: Flow, judged: str) -> Finding | None:
+    """A failure that follows from the refusal OIF-CXL-1 judges, or ``None`` when there was none."""
+    refused = result.refusal()
+    if refused is None:
+        return None
+    return failed(f"the cancellation was refused ({refused}): no {judged} to judge",
+                  f"an accepted cancellation with {judged}", result.submit, consequence_of=ACCEPTANCE)
+
+
 @check("OIF-CXL-2", endpoint=f"POST {CANCELLATIONS}")
 def complete_by_within_72h(ctx: RunContext) -> Iterator[Finding]:
     """complete_by is at most 72 h after accepted_at."""
@@ -111,10 +144,12 @@ def complete_by_within_72h(ctx: RunContext) -> Iterator[Finding]:
     if isinstance(result, Finding):
         yield result
         return
+    if (refused := _refused(result, "complete_by")) is not None:
+        yield refused
+        return
     answer = json_answer(result.submit, 202)
     if isinstance(answer, Finding):
-        yield not_testable(f"the cancellation was not accepted ({outcome(result.submit)}; "
-                           "judged by OIF-CXL-1)", result.submit)
+        yield answer
         return
     start, by = _time(answer.get("accepted_at")), _time(answer.get("complete_by"))
     if start is None or by is None:
@@ -131,13 +166,13 @@ def completed_by_deadline(ctx: RunContext) -> Iterator[Finding]:
     if isinstance(result, Finding):
         yield result
         return
-    if result.submit.status != 202:
-        yield not_testable(f"the cancellation was not accepted ({outcome(result.submit)}; "
-                           "judged by OIF-CXL-1)", result.submit)
+    if (refused := _refused(result, "completion")) is not None:
+        yield refused
         return
     state = result.last().get("state")
     if state == "rejected":
-        yield not_testable("the cancellation was rejected (judged by OIF-CXL-1)", result.polls[-1])
+        yield failed("the cancellation was rejected after it was accepted: it never completes",
+                     "completed by complete_by", result.polls[-1], consequence_of=ACCEPTANCE)
         return
     if state != "completed":
         yield failed(f"state {state!r} after complete_by passed", "completed", result.polls[-1])
@@ -160,13 +195,18 @@ def completed_by_deadline(ctx: RunContext) -> Iterator[Finding]:
 
 @check("OIF-CXL-2", endpoint=CANCELLATIONS, phase="sweep")
 def cancellation_answers_schema(ctx: RunContext) -> Iterator[Finding]:
-    """Every 202 cancellation answer and cancellation status is valid against its schema."""
+    """Every 202 cancellation answer and cancellation status is valid against its schema.
+
+    A POST answer that refuses the cancellation (state other than accepted) is OIF-CXL-1's
+    failure; its schema problems here are marked as that failure's consequence.
+    """
     judged = 0
     for ex in ctx.exchanges():
         name = schema_for(ex)
         if name in ("cancellation_accepted", "cancellation_status"):
             judged += 1
-            yield from schema_findings(ex, name)
+            refusal = name == "cancellation_accepted" and _refusal(ex) is not None
+            yield from schema_findings(ex, name, consequence_of=ACCEPTANCE if refusal else None)
     if not judged:
         raise NothingToJudge("no accepted cancellation or cancellation status was received in this run")
 

@@ -29,7 +29,7 @@ UNUSABLE = "card-details gave no usable answer to judge (its failure is details_
 
 
 def usable_samples(ctx: RunContext) -> Iterator[tuple[Subject, Exchange, list[dict[str, Any]]]]:
-    """The sample's details answers that list cards; nothing usable yields one not_testable."""
+    """The sample's details answers that list cards; nothing usable yields one incomplete finding."""
     seen = False
     for s, _count_ex, details_ex in details_sample(ctx):
         cards = cards_of(details_ex)
@@ -103,6 +103,31 @@ def details_answers_schema(ctx: RunContext) -> Iterator[Finding]:
                                        ignore=("msisdn_masked", "status", "card_ref"))
     if not seen:
         yield not_testable("no 200 card-details answer was seen in this run")
+
+
+MASK_PATTERN = re.compile(r"[0-9]{3}\*{4}[0-9]{4}")
+
+
+@check("OIF-DET-2", endpoint=f"POST {DETAILS}", phase="sweep")
+def every_msisdn_masked_3_4_4(ctx: RunContext) -> Iterator[Finding]:
+    """Every msisdn_masked in every 200 card-details answer of the run has the 3 + **** + 4 shape."""
+    seen = 0
+    for ex in ctx.exchanges():
+        if ex.method != "POST" or ex.path != DETAILS or ex.status != 200:
+            continue
+        body = ex.json()
+        cards = body.get("cards") if isinstance(body, dict) else None
+        if not isinstance(cards, list):
+            continue  # its shape is details_answers_schema's
+        seen += 1
+        for card in cards:
+            shown = card.get("msisdn_masked") if isinstance(card, dict) else None
+            if not isinstance(shown, str) or not MASK_PATTERN.fullmatch(shown):
+                yield failed(f"msisdn_masked {ctx.mask(str(shown))!r}",
+                             "first 3 digits + **** + last 4 digits", ex)
+                break
+    if not seen:
+        raise NothingToJudge("no 200 card-details answer with a list of cards was seen in this run")
 
 
 @check("OIF-DET-2", endpoint=f"POST {DETAILS}")

@@ -16,7 +16,14 @@ from yzt.conformance import schemas
 from yzt.conformance.checks._expect import outcome, problem
 from yzt.conformance.checks.transport import MAX_BODY
 from yzt.conformance.context import RunContext, make_id
-from yzt.conformance.registry import Finding, NothingToJudge, check, failed, not_testable
+from yzt.conformance.registry import (
+    Finding,
+    NothingToJudge,
+    check,
+    failed,
+    not_applicable,
+    not_testable,
+)
 
 COUNT = "/v1/card-count"
 #: The overload probe: at most this many unsigned service-info requests, for at most this long.
@@ -66,16 +73,31 @@ def _overload_seen(ctx: RunContext) -> list[Exchange]:
     return [ex for ex in ctx.exchanges() if ex.status in (429, 503)]
 
 
+def _judge_overload(seen: list[Exchange]) -> Iterator[Finding]:
+    for ex in seen:
+        code = "rate_limited" if ex.status == 429 else "unavailable"
+        retry = ex.response_headers.get("retry-after", "")
+        if not retry.strip():
+            yield failed(f"{ex.status} without Retry-After", f"{ex.status} {code} with Retry-After", ex)
+        elif ex.problem_code not in (None, code):
+            yield failed(outcome(ex), f"{ex.status} {code}", ex)
+
+
 @check("OIF-ERR-2", endpoint="GET /v1/service-info", phase="late")
 def overload_has_retry_after(ctx: RunContext) -> Iterator[Finding]:
-    """Every 429 / 503 carries Retry-After and the right code; a short burst provokes one if needed.
+    """Provoke overload if the run saw none: every 429 / 503 carries Retry-After and the right code.
 
     The burst is at most 400 unsigned service-info requests within 3 s, stopped at the first 429 or
-    503. An operator that sheds no load under it cannot be judged: not_testable, never passed.
+    503. An operator that sheds no load under it cannot be judged: incomplete, never passed. The
+    production profile sends no burst (load is ``yzt load``'s business): not applicable there.
     """
     seen = _overload_seen(ctx)
     sent = 0
     started = time.monotonic()
+    if not seen and ctx.profile == "production":
+        yield not_applicable("not applicable in the production profile: no overload was seen and "
+                             "none is provoked against a production endpoint")
+        return
     if not seen:
         with ThreadPoolExecutor(PROBE_WORKERS) as pool:
             while sent < PROBE_REQUESTS and time.monotonic() - started < PROBE_SECONDS:
@@ -91,13 +113,18 @@ def overload_has_retry_after(ctx: RunContext) -> Iterator[Finding]:
                            f"{time.monotonic() - started:.1f} s); run the sandbox with a rate limit "
                            "to test OIF-ERR-2")
         return
-    for ex in seen:
-        code = "rate_limited" if ex.status == 429 else "unavailable"
-        retry = ex.response_headers.get("retry-after", "")
-        if not retry.strip():
-            yield failed(f"{ex.status} without Retry-After", f"{ex.status} {code} with Retry-After", ex)
-        elif ex.problem_code not in (None, code):
-            yield failed(outcome(ex), f"{ex.status} {code}", ex)
+    yield from _judge_overload(seen)
+
+
+@check("OIF-ERR-2", endpoint="(every 429 and 503)", phase="sweep")
+def overload_answers_retry_after(ctx: RunContext) -> Iterator[Finding]:
+    """Every 429 / 503 answer seen in the run carries Retry-After and the matching code."""
+    seen = _overload_seen(ctx)
+    if not seen:
+        yield not_applicable("no 429 or 503 answer in this run (overload_has_retry_after judges "
+                             "whether one can be provoked)")
+        return
+    yield from _judge_overload(seen)
 
 
 @check("OIF-ERR-3", endpoint=f"POST {COUNT}")

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from yzt.commands.common import add_secret_argument, read_secret
+from yzt.commands.common import add_secret_argument, add_subjects_argument, read_secret
 from yzt.errors import UserError
 from yzt.verdict import Verdict
 
@@ -65,7 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--fixtures", type=Path, metavar="FILE",
                    help="with TARGET_URL: the fixture file your endpoint loaded (else --seed/--subjects)")
     p.add_argument("--seed", type=int, default=7, help="seed for fixtures and simulation (default 7)")
-    p.add_argument("--subjects", type=int, default=300, help="fixture subjects (default 300)")
+    add_subjects_argument(p)
     add_secret_argument(p)
     p.add_argument("--load-rate", type=float,
                    help="load test rate, req/s (default: 20 on the embedded reference; with TARGET_URL "

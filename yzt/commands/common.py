@@ -29,3 +29,11 @@ def read_secret(args: argparse.Namespace) -> bytes:
     if not secret:
         raise UserError("no secret: set YZT_SECRET or pass --secret-file FILE")
     return secret
+
+
+def add_subjects_argument(parser: argparse.ArgumentParser) -> None:
+    """``--subjects N``: how many subjects fixtures generated from ``--seed`` hold (one default)."""
+    from yzt.fixtures import DEFAULT_SUBJECTS
+
+    parser.add_argument("--subjects", type=int, default=DEFAULT_SUBJECTS,
+                        help=f"subjects of fixtures generated from --seed (default {DEFAULT_SUBJECTS})")

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
+from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
+from typing import Any
 
-from yzt.commands.common import add_secret_argument, read_secret
+from yzt.commands.common import add_secret_argument, add_subjects_argument, read_secret
 from yzt.errors import UserError
 
-EXIT = {"pass": 0, "fail": 1, "incomplete": 3}
+PROFILE_HELP = ("sandbox: the operator's test deployment, with the sandbox clock and an overload "
+                "probe (default); production: a live endpoint, where checks that need the sandbox "
+                "clock are not applicable and no overload is provoked")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -18,24 +24,40 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="run the conformance suite against an operator endpoint",
         description="Act as the platform against TARGET_URL: sign requests, mint verification "
         "tickets, and judge every answer against the protocol and the fixture truth the operator "
-        "loaded. Exit 0 pass, 1 fail, 2 usage or connection error, 3 incomplete (some checks "
-        "could not run). The secret comes from YZT_SECRET or --secret-file.",
+        "loaded. A preflight first checks health, service-info, one signed request and one card "
+        "count, so a wrong secret, key id, clock or fixture file stops the run with its fix. "
+        "Exit 0 pass (warnings, waivers and not-applicable checks included), 1 fail, 2 usage, "
+        "connection or preflight error, 3 incomplete (some checks could not run). The secret "
+        "comes from YZT_SECRET or --secret-file.",
     )
     p.add_argument("target", nargs="?", metavar="TARGET_URL", help="the operator's base URL")
     p.add_argument("--operator", help="operator id: CMCC, CUCC, CTCC or R01…R39")
     p.add_argument("--key-id", help="the key id the platform signs with (X-YZT-Key-Id)")
     p.add_argument("--fixtures", type=Path, metavar="FILE", help="the fixture file the operator loaded")
     p.add_argument("--seed", type=int, help="…or regenerate the fixtures from this seed")
-    p.add_argument("--subjects", type=int, help="…and this many subjects")
+    add_subjects_argument(p)
     add_secret_argument(p)
+    p.add_argument("--profile", choices=("sandbox", "production"), default="sandbox",
+                   help=PROFILE_HELP)
+    p.add_argument("--strict", action="store_true",
+                   help="count warnings (extra response members) as failures")
     p.add_argument("--out", type=Path, help="write results.json and report.html here")
     p.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML here")
-    p.add_argument("--only", metavar="PREFIX", help="run only checks whose requirement starts with "
-                   "PREFIX (e.g. OIF-AUTH)")
+    p.add_argument("--evidence", type=Path, metavar="FILE.zip",
+                   help="write a certification bundle: results, JUnit, HTML, every exchange as "
+                   "HAR (masked) and a manifest; yzt validate FILE.zip re-judges it")
+    p.add_argument("--only", action="append", default=[], metavar="IDS",
+                   help="run only these checks: check names, requirement ids or whole id "
+                   "segments (OIF-AUTH selects OIF-AUTH-1…4, not OIF-AUTHX); repeatable, and "
+                   "takes commas")
     p.add_argument("--waivers", type=Path, metavar="FILE", help="YAML file of waivers")
     p.add_argument("--timeout", type=float, default=5.0, help="per-request timeout in s (default 5)")
     p.add_argument("--run-seed", type=int, help="seed choosing the subjects that disputes and "
-                   "cancellations change (default: random; printed in the results)")
+                   "cancellations change, and the request ids (default: random; printed in the "
+                   "results and in every reproduce command)")
+    p.add_argument("--show-exchanges", action="store_true",
+                   help="print every exchange of the run in full, unmasked, to the terminal "
+                   "(refused when the output is not a terminal: never to a file)")
     p.add_argument("--list", action="store_true", help="print requirement → checks and exit")
     p.add_argument("--verbose-checks", action="store_true", help="print every check, passed too")
     p.set_defaults(func=run)
@@ -52,11 +74,53 @@ def print_list() -> None:
             print(f"  {name:<34} {spec.doc}")
 
 
+def fixture_source(args: argparse.Namespace) -> str:
+    """How the fixtures were given, as flags (for messages and reproduce commands)."""
+    if args.fixtures:
+        return f"--fixtures {shlex.quote(str(args.fixtures))}"
+    return f"--seed {args.seed} --subjects {args.subjects}"
+
+
+def reproduce_command(args: argparse.Namespace, run_seed: int, checks: Sequence[str]) -> str:
+    """One command that re-runs ``checks`` alone against the same target with the same run seed
+    and prints their exchanges in full (to the terminal only)."""
+    parts = ["yzt", "conform", shlex.quote(args.target), "--operator", args.operator,
+             "--key-id", shlex.quote(args.key_id), fixture_source(args), "--run-seed",
+             str(run_seed), "--profile", args.profile, "--only", ",".join(checks),
+             "--show-exchanges"]
+    if args.secret_file:
+        parts += ["--secret-file", shlex.quote(str(args.secret_file))]
+    if args.timeout != 5.0:
+        parts += ["--timeout", f"{args.timeout:g}"]
+    return " ".join(parts)
+
+
+def show_exchanges(recorded: Any, stream: Any) -> None:
+    """Every exchange of the run, unmasked: the terminal is the one place full values may go."""
+    for i, rec in enumerate(recorded, start=1):
+        ex = rec.exchange
+        print(f"--- exchange {i} ({rec.check}) ---", file=stream)
+        print(f"> {ex.method} {ex.path}", file=stream)
+        for k, v in ex.request_headers.items():
+            print(f"> {k}: {v}", file=stream)
+        if ex.request_body:
+            print(f">\n{ex.request_body.decode('utf-8', errors='replace')}", file=stream)
+        if ex.error:
+            print(f"< (no answer: {ex.error})", file=stream)
+            continue
+        print(f"< {ex.status}", file=stream)
+        for k, v in ex.response_headers.items():
+            print(f"< {k}: {v}", file=stream)
+        if ex.response_body:
+            print(f"<\n{ex.response_body.decode('utf-8', errors='replace')}", file=stream)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.list:
         print_list()
         return 0
     from yzt.conformance import reporters
+    from yzt.conformance.bundle import RunSettings, write_bundle
     from yzt.conformance.runner import Listener
     from yzt.conformance.session import open_context, run_suite
     from yzt.conformance.waivers import load_waivers
@@ -67,18 +131,28 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("TARGET_URL is required (e.g. yzt conform http://127.0.0.1:8700 ...)")
     if not args.operator or not args.key_id:
         raise UserError("--operator and --key-id are required")
-    if args.timeout <= 0:
+    if not args.timeout > 0:
         raise UserError(f"--timeout must be positive, got {args.timeout}")
+    if args.show_exchanges and not sys.stdout.isatty():
+        raise UserError("--show-exchanges prints personal data unmasked and only to a terminal; "
+                        "the output is redirected (run it in a terminal, without > or |)")
+    if args.evidence and args.evidence.suffix.lower() != ".zip":
+        raise UserError(f"--evidence {args.evidence}: the bundle is a zip file; name it FILE.zip")
     topology = load_topology()
     operator = topology.get(args.operator)
-    if args.fixtures and (args.seed is not None or args.subjects is not None):
-        raise UserError("give either --fixtures FILE or --seed N --subjects M, not both")
+    if args.fixtures and args.seed is not None:
+        raise UserError("give either --fixtures FILE or --seed N [--subjects M], not both")
     if args.fixtures:
         fixtures = load_fixtures(args.fixtures, topology, args.operator)
-    elif args.seed is not None and args.subjects is not None:
+    elif args.seed is not None:
+        if not 1 <= args.subjects <= 1_000_000:
+            raise UserError(f"--subjects must be between 1 and 1000000, got {args.subjects}")
         fixtures = generate_fixtures(operator, args.seed, args.subjects)
     else:
-        raise UserError("the fixture truth is needed: --fixtures FILE, or --seed N --subjects M")
+        raise UserError("the fixture truth is needed: --fixtures FILE, or --seed N [--subjects M]")
+    from yzt.conformance.session import select_checks
+
+    select_checks(args.only)  # a pattern that selects nothing is refused before any request
     waivers = load_waivers(args.waivers) if args.waivers else []
     secret = read_secret(args)
     listeners: list[Listener] = [reporters.ConsoleReporter(verbose=args.verbose_checks)]
@@ -88,12 +162,32 @@ def run(args: argparse.Namespace) -> int:
     if args.junit:
         listeners.append(reporters.write_junit_xml(args.junit))
     ctx = open_context(args.target, args.operator, args.key_id, secret, fixtures,
-                       timeout=args.timeout, run_seed=args.run_seed)
+                       timeout=args.timeout, run_seed=args.run_seed, profile=args.profile,
+                       fixture_source=fixture_source(args))
+    seed = ctx.run_seed if ctx.run_seed is not None else 0
+    today = date.today()
     try:
         finished = run_suite(ctx, target=args.target, only=args.only, waivers=waivers,
-                             listeners=listeners)
+                             listeners=listeners, today=today, strict=args.strict,
+                             reproduce=lambda checks: reproduce_command(args, seed, checks))
+        if args.evidence:
+            digest = ({"file": args.fixtures.name, "sha256": _sha256_file(args.fixtures)}
+                      if args.fixtures else {"seed": args.seed, "subjects": args.subjects})
+            write_bundle(args.evidence, finished, ctx,
+                         RunSettings(args.key_id, digest, tuple(args.only), tuple(waivers),
+                                     today.isoformat()))
+        if args.show_exchanges:
+            show_exchanges(ctx.client.recorded, sys.stdout)
     finally:
         ctx.client.close()
     if args.out:
         print(f"results: {args.out / 'results.json'}", file=sys.stderr)
-    return EXIT[finished.verdict]
+    if args.evidence:
+        print(f"certification bundle: {args.evidence}", file=sys.stderr)
+    return finished.verdict.exit_code
+
+
+def _sha256_file(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from yzt.commands.common import add_subjects_argument
 from yzt.errors import InputFileError, UserError
 
 
@@ -18,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     p.add_argument("--operator", help="operator id: CMCC, CUCC, CTCC or R01…R39")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument("--subjects", type=int, default=500, help="number of subjects (default 500)")
+    add_subjects_argument(p)
     p.add_argument("--out", type=Path, help="output file (default: standard output)")
     p.add_argument("--check", type=Path, metavar="FILE", help="check FILE instead of generating")
     p.add_argument("--topology", type=Path, help="topology file (default: the embedded one)")

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from yzt.commands.common import add_secret_argument, read_secret
+from yzt.commands.common import add_secret_argument, add_subjects_argument, read_secret
 from yzt.errors import UserError
 
 
@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     src = p.add_mutually_exclusive_group()
     src.add_argument("--fixtures", type=Path, metavar="FILE", help="the fixture file the operator loaded")
     src.add_argument("--seed", type=int, help="regenerate the operator's fixtures from this seed")
-    p.add_argument("--subjects", type=int, default=500, help="subjects of --seed fixtures (default 500)")
+    add_subjects_argument(p)
     add_secret_argument(p)
     p.add_argument("--rate", type=float, help="target arrival rate in requests/s (the contracted rate)")
     p.add_argument("--duration", default="60s", help="run length: 60s, 2m, 1m30s (default 60s)")
@@ -236,14 +236,8 @@ def run_preflight(target: str, key_id: str, secret: bytes, fixtures: Any, operat
     """Health, service-info, one signed count for a fixture subject: a wrong secret, key id, clock
     or fixture set stops the run here with exit 2 and the fix, not as a wall of failed requests."""
     from yzt.client import PlatformClient
+    from yzt.preflight import preflight
 
-    try:
-        from yzt.preflight import preflight  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:  # TEMPORARY until the preflight module lands
-        from yzt.loadtests.runner import check_reachable
-
-        check_reachable(target)
-        return "preflight: health ok"
     with PlatformClient(target, key_id, secret, timeout=timeout) as client:
         result = preflight(client, fixtures, operator_id=operator_id, fixture_source=source)
     return str(result.note())

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from yzt.commands.common import add_secret_argument, read_secret
+from yzt.commands.common import add_secret_argument, add_subjects_argument, read_secret
 from yzt.errors import UserError
 
 
@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     src = p.add_mutually_exclusive_group()
     src.add_argument("--fixtures", type=Path, metavar="FILE", help="fixture file (JSON Lines)")
     src.add_argument("--seed", type=int, help="generate fixtures from this seed (default 1)")
-    p.add_argument("--subjects", type=int, default=200, help="subjects to generate (default 200)")
+    add_subjects_argument(p)
     p.add_argument("--key-id", help="the key id the platform signs with (X-YZT-Key-Id)")
     add_secret_argument(p)
     p.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
@@ -34,6 +34,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--list-defects", action="store_true", help="list the seeded defects and exit")
     p.add_argument("--no-sandbox-clock", action="store_true",
                    help="answer POST /v1/sandbox/clock with 404 like a production operator")
+    p.add_argument("--extra-members", action="store_true",
+                   help="add members the protocol does not name to dispute and cancellation status "
+                   "answers (received_at, accepted_at, complete_by), as some operators do: allowed, "
+                   "reported by yzt conform as warnings")
     p.add_argument("--bench-hello", action="store_true",
                    help="add GET /bench/hello, a bare endpoint for benchmarks")
     p.add_argument("--faults", type=Path, metavar="FILE", help="fault profile (YAML)")
@@ -132,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
                 db=args.db or Path(tmp) / "operator.sqlite", fixtures=args.fixtures,
                 seed=args.seed if args.seed is not None else 1, subjects=args.subjects,
                 base_path=args.base_path, defects=frozenset(args.defect),
-                sandbox_clock=not args.no_sandbox_clock, bench_hello=args.bench_hello, faults=faults)
+                sandbox_clock=not args.no_sandbox_clock, extra_members=args.extra_members,
+                bench_hello=args.bench_hello, faults=faults)
         except ValueError as exc:
             raise UserError(str(exc)) from None
         app = create_app(config)

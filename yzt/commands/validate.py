@@ -1,4 +1,4 @@
-"""``yzt validate``: check recorded exchanges (JSON Lines or HAR) against the schemas and PII rules."""
+"""``yzt validate``: judge recorded exchanges, or re-judge a certification bundle, offline."""
 
 from __future__ import annotations
 
@@ -9,31 +9,85 @@ from pathlib import Path
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "validate",
-        help="check recorded request/response exchanges offline",
-        description="For operators that cannot expose an endpoint: check every recorded answer in "
-        "FILE (JSON Lines of {request, response}, or a HAR file) against the protocol's JSON "
-        "Schemas, the problem+json rules and OIF-PII-1. Exit 0 clean, 1 problems found, 2 bad file.",
+        help="judge recorded exchanges or a certification bundle offline",
+        description="FILE.zip (a bundle of yzt conform --evidence): replay the run through the same "
+        "checks and compare every requirement's verdict with the bundle's results. FILE.har or "
+        "FILE.jsonl (exchanges an operator recorded, JSON Lines of {request, response}): run the "
+        "conformance suite's sweep checks over every exchange (schemas, problem+json, Retry-After, "
+        "content types, masks, OIF-PII-1). Exit 0 clean (warnings allowed), 1 problems found, "
+        "2 bad file, or a bundle whose verdicts the replay does not reproduce.",
     )
-    p.add_argument("file", type=Path, metavar="FILE", help="recorded exchanges (.jsonl or .har)")
+    p.add_argument("file", type=Path, metavar="FILE", help="FILE.zip, FILE.har or FILE.jsonl")
     p.add_argument("--fixtures", type=Path, metavar="FILE",
-                   help="fixture file: also look for its MSISDNs, ID numbers and names")
+                   help="fixture file: also look for its MSISDNs, ID numbers and names (for a "
+                   "bundle: the fixture file its run used, when it was given as a file)")
+    p.add_argument("--operator", help="operator whose fixtures --fixtures holds (recordings only)")
+    p.add_argument("--strict", action="store_true", help="count warnings as failures")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from yzt.conformance.offline import validate_file
-    from yzt.domain.masking import mask_id_number, mask_msisdn, mask_name
-    from yzt.fixtures import load_fixtures
+    if args.file.suffix.lower() == ".zip":
+        return _bundle(args)
+    return _recording(args)
 
-    known: dict[str, str] = {}
-    if args.fixtures:
-        for card in load_fixtures(args.fixtures).cards:
-            known[card.msisdn] = mask_msisdn(card.msisdn)
-            known[card.id_number] = mask_id_number(card.id_number)
-            if len(card.name) >= 2:
-                known[card.name] = mask_name(card.name)
-    count, problems = validate_file(args.file, known)
-    for problem in problems:
-        print(problem)
-    print(f"{args.file}: {count} exchange(s), {len(problems)} problem(s)")
-    return 1 if problems else 0
+
+def _recording(args: argparse.Namespace) -> int:
+    from yzt.conformance.recorded import read_exchanges
+    from yzt.conformance.replay import sweep_recording
+    from yzt.conformance.runner import run_verdict
+    from yzt.domain.masking import scrub
+    from yzt.fixtures import load_fixtures
+    from yzt.verdict import Verdict
+
+    records = read_exchanges(args.file)
+    fixtures = load_fixtures(args.fixtures, None, args.operator) if args.fixtures else None
+    results = sweep_recording(records, fixtures)
+    verdicts = []
+    problems = 0
+    for result in results:
+        verdict = result.verdict
+        if verdict is Verdict.WARNING and args.strict:
+            verdict = Verdict.FAIL
+        verdicts.append(verdict)
+        for where, finding in result.findings:
+            if finding.status in (Verdict.FAIL, Verdict.WARNING):
+                problems += finding.status is Verdict.FAIL
+                ex = finding.exchanges[0] if finding.exchanges else None
+                label = f"{where} ({ex.describe()})" if ex is not None else where
+                word = "" if finding.status is Verdict.FAIL else "warning: "
+                print(scrub(f"{label}: {result.spec.requirement} {result.spec.name}: {word}"
+                            f"{finding.message}"))
+    overall = run_verdict(verdicts)
+    print(f"{args.file}: {len(records)} exchange(s), {problems} problem(s); verdict "
+          f"{overall.value}")
+    return overall.exit_code
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from yzt.conformance.bundle import read_bundle, rejudge, verdicts_by_requirement
+    from yzt.conformance.reporters import ConsoleReporter
+    from yzt.errors import UserError
+
+    bundle = read_bundle(args.file)
+    run_, left_over = rejudge(bundle, args.fixtures)
+    recorded = verdicts_by_requirement(bundle.results.checks)
+    replayed = verdicts_by_requirement(run_.results)
+    ConsoleReporter().summary(run_)
+    differ = sorted(r for r in recorded.keys() | replayed.keys()
+                    if recorded.get(r) != replayed.get(r))
+    for requirement in differ:
+        was, now = recorded.get(requirement), replayed.get(requirement)
+        print(f"  {requirement}: the bundle says {was.value if was else '(absent)'}, the replay "
+              f"{now.value if now else '(absent)'}")
+    print(f"{args.file}: {len(replayed)} requirement(s) re-judged from "
+          f"{bundle.manifest.get('exchanges', '?')} exchange(s): verdict {run_.verdict.value} "
+          f"(the bundle says {bundle.results.verdict.value})")
+    if differ or run_.verdict is not bundle.results.verdict:
+        raise UserError(f"{args.file}: the replay does not reproduce the bundle's verdicts "
+                        f"({', '.join(differ) or 'overall verdict'}); the bundle may have been "
+                        "edited, or was written by another yzt version "
+                        f"({bundle.manifest.get('yzt_version')})")
+    if left_over:
+        print(f"  note: {left_over} recorded exchange(s) were not asked for by the replay")
+    return run_.verdict.exit_code

@@ -78,3 +78,45 @@ def install_masking(logger: logging.Logger | None = None) -> None:
     for handler in logger.handlers:
         if not any(isinstance(f, MaskingFilter) for f in handler.filters):
             handler.addFilter(MaskingFilter())
+
+
+#: Marks around personal data masked in a recorded exchange (certification bundles): the mark keeps
+#: the fact that a full value stood there, so the exchange can be judged again without it.
+MARK_OPEN, MARK_CLOSE = "«", "»"
+_MARKED = re.compile(f"{MARK_OPEN}([^{MARK_CLOSE}]{{1,40}}){MARK_CLOSE}")
+
+
+# Stand-alone numbers (not inside a longer run of letters, digits, '-' or '_'): the shapes OIF-PII-1
+# counts as personal data when their value is not known, so UUIDs and opaque refs stay as they are.
+_ID_ALONE = re.compile(r"(?<![0-9A-Za-z_-])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z_-])")
+_MSISDN_ALONE = re.compile(r"(?<![0-9A-Za-z_-])1[3-9][0-9]{9}(?![0-9A-Za-z_-])")
+
+
+def mark_pii(text: str, known: dict[str, str]) -> str:
+    """Mask ``known`` values (full → masked) wherever they stand, and stand-alone numbers shaped
+    like a full ID number or MSISDN, each between « », so :func:`unmark_pii` can put a value of the
+    same shape back (a UUID that happens to hold 11 digits is left alone, as OIF-PII-1 leaves it)."""
+    for value in sorted(known, key=len, reverse=True):
+        if value and value in text:
+            text = text.replace(value, f"{MARK_OPEN}{known[value]}{MARK_CLOSE}")
+    text = _ID_ALONE.sub(lambda m: f"{MARK_OPEN}{mask_id_number(m.group(0))}{MARK_CLOSE}", text)
+    return _MSISDN_ALONE.sub(lambda m: f"{MARK_OPEN}{mask_msisdn(m.group(0))}{MARK_CLOSE}", text)
+
+
+def unmark_pii(text: str, known: dict[str, str]) -> str:
+    """Undo :func:`mark_pii` as far as ``known`` (full → masked) allows: a masked value that one of
+    them has is restored; any other becomes a value of the same shape (``*`` → ``0``), so a check
+    still sees that a full number stood there."""
+    reverse: dict[str, str] = {}
+    for value, masked in known.items():
+        reverse.setdefault(masked, value)
+
+    def restore(match: re.Match[str]) -> str:
+        masked = match.group(1)
+        if masked in reverse:
+            return reverse[masked]
+        return masked.replace("*", "0") if _NUMBER_MASK.fullmatch(masked) else masked
+    return _MARKED.sub(restore, text)
+
+
+_NUMBER_MASK = re.compile(r"[0-9]{3}\*{4}[0-9]{4}|[1-9][0-9]{5}\*{11}[0-9Xx]")

@@ -60,6 +60,11 @@ SLOW_SECONDS = 1.2  # the ``slow`` defect
 NONCE_PRUNE_EVERY = 1000
 MAX_ADVANCE_SECONDS = 100 * 366 * 86400
 MAX_CLOCK = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
+#: Unix seconds before year 9000 have at most 12 digits; longer is never converted with int().
+TIMESTAMP_MAX_DIGITS = 12
+_TIMESTAMP = re.compile(f"[0-9]{{1,{TIMESTAMP_MAX_DIGITS}}}")
+SIGNATURE_LENGTH = 64  # lower-case hex HMAC-SHA256
+MAX_SIGNED_FIELD = 8190  # no header field is longer (the HTTP layer's bound); HMAC work is bounded
 ACCESS_LOG = logging.getLogger("yzt.server.access")
 _STATUS_PATH = re.compile(r"/v1/(disputes|cancellations)/([^/]+)")
 
@@ -69,6 +74,22 @@ STORE_KEY: web.AppKey[Store] = web.AppKey("store", Store)
 
 def _json(doc: Any) -> bytes:
     return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+
+def parse_timestamp(value: str) -> int | None:
+    """``X-YZT-Timestamp`` as Unix seconds, or None for anything else (sign, space, >12 digits…)."""
+    return int(value) if _TIMESTAMP.fullmatch(value) else None
+
+
+def _signature_ok(secret: bytes, method: str, target: str, ts: str, nonce: str, body: bytes,
+                  sig: str) -> bool:
+    """The HMAC check, false (never an exception) for any header that could not have been signed."""
+    if len(sig) != SIGNATURE_LENGTH or not sig.isascii() or len(ts) > MAX_SIGNED_FIELD:
+        return False
+    try:
+        return signature_matches(secret, method, target, ts, nonce, body, sig)
+    except UnicodeError:  # a lone surrogate from undecodable header or path bytes
+        return False
 
 
 def _iso(ts: float) -> str:
@@ -270,7 +291,12 @@ class Operator:
             raise Problem("unsupported_media_type", "send Content-Type: application/json")
 
     def _authenticate(self, request: web.Request, target: str, body: bytes, now: float) -> None:
-        """OIF-AUTH-1…3: signature (and key id, nonce shape), then timestamp skew, then replay."""
+        """OIF-AUTH-1…3: signature (and key id, nonce shape), then timestamp skew, then replay.
+
+        Fails closed: a timestamp that is not 1-12 ASCII digits is never converted with ``int()``
+        (which raises on >4,300 digits) and is answered ``timestamp_skew`` like any other time the
+        operator cannot place within 300 s of its clock.
+        """
         h = request.headers
         key_id, ts, nonce, sig = (h.get(HEADER_KEY_ID), h.get(HEADER_TIMESTAMP), h.get(HEADER_NONCE),
                                   h.get(HEADER_SIGNATURE))
@@ -284,16 +310,17 @@ class Operator:
                 raise Problem("signature_invalid", "unknown key id")
             if not NONCE_RE.fullmatch(nonce):
                 raise Problem("signature_invalid", "the nonce must be 16-64 characters of [A-Za-z0-9_-]")
-            if not ts.isascii() or not ts.isdigit():
-                raise Problem("signature_invalid", "X-YZT-Timestamp must be Unix seconds")
-            if not signature_matches(self.config.secret, request.method, target, ts, nonce, body,
-                                     sig):
+            if not _signature_ok(self.config.secret, request.method, target, ts, nonce, body, sig):
                 raise Problem("signature_invalid", "the signature does not match")
-        try:
-            stamp = int(ts)
-        except ValueError:
-            return
-        if abs(stamp - now) > SKEW_SECONDS and not self.config.has("ignore-timestamp-skew"):
+        stamp = parse_timestamp(ts)
+        ignore_skew = self.config.has("ignore-timestamp-skew")
+        if stamp is None:
+            if not ignore_skew:
+                raise Problem("timestamp_skew", "X-YZT-Timestamp must be Unix seconds "
+                              f"(1-{TIMESTAMP_MAX_DIGITS} ASCII digits) within 300 s of the "
+                              "operator's clock")
+            stamp = int(now)
+        if abs(stamp - now) > SKEW_SECONDS and not ignore_skew:
             raise Problem("timestamp_skew", "X-YZT-Timestamp is more than 300 s from the operator's clock")
         # kept until the timestamp could no longer pass the skew check
         expires = max(stamp, int(now)) + SKEW_SECONDS + 1
@@ -423,7 +450,8 @@ class Operator:
         t = self.timings
         accepted = int(now)
         final, reason, complete_at = None, None, accepted + t.cancel_complete
-        if self.config.has("refuse-remote-cancellation") and card.home_region != "北京":
+        at_submit = self.config.has("refuse-remote-cancellation-at-submit")
+        if (self.config.has("refuse-remote-cancellation") or at_submit) and card.home_region != "北京":
             final, complete_at = "rejected", accepted
             reason = f"号码归属地为{card.home_region}，请到归属地营业厅办理 (visit a shop in the home region)"
         c = Cancellation(key, card.ref, accepted, complete_at, accepted + t.cancel_complete_by,
@@ -431,8 +459,11 @@ class Operator:
         self.store.put_cancellation(c)
         if final is None:
             self._schedule(complete_at)
-        out = _json({"cancellation_id": key, "state": "accepted", "accepted_at": _iso(accepted),
-                     "complete_by": _iso(c.complete_by)})
+        if at_submit and final == "rejected":
+            out = _json({"cancellation_id": key, "state": "rejected", "reason": reason})
+        else:
+            out = _json({"cancellation_id": key, "state": "accepted", "accepted_at": _iso(accepted),
+                         "complete_by": _iso(c.complete_by)})
         result = self._remember("cancellations", key, body_hash, 202, out)
         self.store.commit(durable=True)
         return result
@@ -451,6 +482,8 @@ class Operator:
                 doc["outcome"] = d.outcome
             doc["history"] = [{"state": s, "at": _iso(at)} for s, at in history]
             doc["resolve_by"] = _iso(d.resolve_by)
+            if self.config.extra_members:
+                doc["received_at"] = _iso(d.received_at)
             return 200, _json(doc)
         c = self.store.get_cancellation(key)
         if c is None:
@@ -460,6 +493,9 @@ class Operator:
         if reason:
             cdoc["reason"] = reason
         cdoc["history"] = [{"state": s, "at": _iso(at)} for s, at in chistory]
+        if self.config.extra_members:
+            cdoc["accepted_at"] = _iso(c.accepted_at)
+            cdoc["complete_by"] = _iso(c.complete_by)
         return 200, _json(cdoc)
 
     def sandbox_clock(self, doc: Any, now: float) -> Result:

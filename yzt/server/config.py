@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from yzt.fixtures import DEFAULT_SUBJECTS
 from yzt.server.defects import DEFECTS
 from yzt.server.faults import FaultProfile
 
@@ -23,10 +24,12 @@ class ServerConfig:
     db: Path
     fixtures: Path | None = None
     seed: int = 1
-    subjects: int = 200
+    subjects: int = DEFAULT_SUBJECTS
     base_path: str = ""
     defects: frozenset[str] = frozenset()
     sandbox_clock: bool = True
+    #: Status answers carry members the protocol does not name (allowed: responses are open).
+    extra_members: bool = False
     bench_hello: bool = False
     faults: FaultProfile = field(default_factory=FaultProfile)
 

@@ -49,6 +49,9 @@ _DEFECTS = (
     Defect("dispute-ignores-truth", "OIF-DSP-5", "confirms ownership of non-genuine cards"),
     Defect("refuse-remote-cancellation", "OIF-CXL-1",
            "rejects cancellations of cards whose home region is not 北京"),
+    Defect("refuse-remote-cancellation-at-submit", "OIF-CXL-1",
+           "answers cancellations of cards whose home region is not 北京 with state rejected in "
+           "the POST answer itself"),
     Defect("slow-cancellation", "OIF-CXL-2", "sets complete_by 96 h out and completes late"),
     Defect("cancel-any-card", "OIF-CXL-3", "accepts cancellations of another subject's card"),
     Defect("no-idempotency", "OIF-IDEM-1", "answers a replayed id afresh (new as_of, new effect)"),

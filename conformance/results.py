@@ -1,0 +1,120 @@
+"""The one reader of ``yzt conform`` records: ``results.json`` back into typed, frozen objects.
+
+Reports, ``yzt check`` and ``yzt validate`` read conform results only through :func:`read_results`
+(or :func:`parse_results` for a document already in memory), so the file's shape is known in one
+place beside the writer (:func:`yzt.conformance.runner.results_document`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from yzt.errors import InputFileError
+from yzt.verdict import Verdict
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """One check of a conform run as ``results.json`` holds it."""
+
+    requirement: str
+    check: str
+    verdict: Verdict
+    message: str
+    primary: bool = False
+    consequence_of: str | None = None
+    reproduce: str = ""
+    evidence: tuple[dict[str, Any], ...] = ()
+    endpoint: str = ""
+    severity: str = "major"
+    duration_s: float = 0.0
+    requests: int = 0
+
+
+@dataclass(frozen=True)
+class ConformResults:
+    """A whole conform run: its verdict, its context and its checks (primary failures first)."""
+
+    verdict: Verdict
+    target: str
+    operator_id: str
+    checks: tuple[CheckRecord, ...]
+    profile: str = "sandbox"
+    strict: bool = False
+    run_seed: int | None = None
+    protocol_version: str = ""
+    started_at: str = ""
+    finished_at: str = ""
+    duration_s: float = 0.0
+    requests: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    codes_seen: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def primary_failures(self) -> tuple[CheckRecord, ...]:
+        return tuple(c for c in self.checks if c.primary)
+
+    @property
+    def consequential_failures(self) -> tuple[CheckRecord, ...]:
+        return tuple(c for c in self.checks if c.consequence_of and c.verdict in (Verdict.FAIL,
+                                                                                   Verdict.ERROR))
+
+    @property
+    def warnings(self) -> tuple[CheckRecord, ...]:
+        return tuple(c for c in self.checks if c.verdict is Verdict.WARNING)
+
+    def by_requirement(self) -> dict[str, Verdict]:
+        """Requirement id → the worst verdict of its checks."""
+        out: dict[str, Verdict] = {}
+        for c in self.checks:
+            seen = out.get(c.requirement)
+            out[c.requirement] = c.verdict if seen is None or c.verdict.rank > seen.rank else seen
+        return out
+
+
+def _check(raw: dict[str, Any]) -> CheckRecord:
+    return CheckRecord(
+        requirement=str(raw["requirement"]), check=str(raw["check"]),
+        verdict=Verdict.parse(str(raw["verdict"])), message=str(raw.get("message", "")),
+        primary=bool(raw.get("primary", False)), consequence_of=raw.get("consequence_of"),
+        reproduce=str(raw.get("reproduce") or ""),
+        evidence=tuple(raw.get("evidence") or ()), endpoint=str(raw.get("endpoint", "")),
+        severity=str(raw.get("severity", "major")), duration_s=float(raw.get("duration_s", 0.0)),
+        requests=int(raw.get("requests", 0)))
+
+
+def parse_results(document: dict[str, Any], where: str = "results.json") -> ConformResults:
+    """A results document → :class:`ConformResults`; :class:`InputFileError` names a bad field."""
+    try:
+        return ConformResults(
+            verdict=Verdict.parse(str(document["verdict"])), target=str(document.get("target", "")),
+            operator_id=str(document.get("operator_id", "")),
+            checks=tuple(_check(c) for c in document.get("checks", [])),
+            profile=str(document.get("profile", "sandbox")),
+            strict=bool(document.get("strict", False)), run_seed=document.get("run_seed"),
+            protocol_version=str(document.get("protocol_version", "")),
+            started_at=str(document.get("started_at", "")),
+            finished_at=str(document.get("finished_at", "")),
+            duration_s=float(document.get("duration_s", 0.0)),
+            requests=int(document.get("requests", 0)), counts=dict(document.get("counts") or {}),
+            notes=tuple(document.get("notes") or ()),
+            codes_seen=dict(document.get("codes_seen") or {}))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputFileError(where, [f"not a yzt conform results document ({exc})"]) from None
+
+
+def read_results(path: Path) -> ConformResults:
+    """Read a ``results.json`` written by ``yzt conform``."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputFileError(str(path), [f"cannot read ({exc.strerror})"]) from None
+    except ValueError as exc:
+        raise InputFileError(str(path), [f"not JSON ({exc})"]) from None
+    if not isinstance(document, dict):
+        raise InputFileError(str(path), ["not a yzt conform results document"])
+    return parse_results(document, str(path))
