@@ -21,6 +21,7 @@ import hmac
 import json
 import os
 import random
+import signal
 import socket
 import tempfile
 import time
@@ -366,6 +367,16 @@ def _on_init(environment: Any, **_: Any) -> None:
                                           "configured": CONFIGURED})
     if CONFIGURED:
         GEN = Generator()
+    gevent.signal_handler(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm() -> None:
+    """Stopped mid-run (``yzt load`` got SIGTERM or SIGINT): write what was measured, then end as
+    SIGTERM ends a process. Locust's own handler does not run while a load shape drives the test."""
+    if GEN is not None and GEN.started and not GEN.finished:
+        GEN.finish(interrupted=True)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 REFUSED: list[str] = []

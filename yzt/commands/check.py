@@ -286,7 +286,7 @@ def _endpoint(args: argparse.Namespace, work: Path, verdicts: dict[str, Verdict]
         verdicts["load"] = _step(
             f"load test at {rate:g} req/s",
             _yzt("load", args.target, *common, "--rate", f"{rate:g}", "--duration", args.load_duration,
-                 "--out", str(out / "load")),
+                 "--schema-sample", "all", "--out", str(out / "load")),
             env, logs / "load.log", timeout=900)
     if "capacity" not in args.skip:  # 4. the capacity finder, bisecting
         verdicts["capacity"] = _step(
@@ -329,7 +329,7 @@ def _calibrated_sim(args: argparse.Namespace, work: Path, env: dict[str, str], o
             at_rate = fit_load_run(out / "load", operator)
             calibration = replace(at_rate, capacity_rps=calibration.capacity_rps)
     document = {"extends": str(resolve(args.scenario).resolve()),
-                "name": f"{scenario.name}-{operator}-measured",
+                "name": f"{scenario.name}-{operator.lower()}-measured",
                 "description": f"{scenario.name} with {operator}'s endpoint as measured by yzt check",
                 **calibration_overrides(scenario, operator, calibration)}
     path = work / "calibrated-scenario.yaml"
@@ -376,14 +376,15 @@ def _write(args: argparse.Namespace, verdicts: dict[str, Verdict], interrupted: 
             if key == "sim" and (out / "sim" / "calibration.json").exists():
                 outlook = json.loads((out / "sim" / "calibration.json").read_text(encoding="utf-8"))
                 cal = outlook["calibration"]
+                capacity = (f"capacity {cal['capacity_rps']:g} req/s" if cal["capacity_rps"]
+                            else "capacity not measured")
                 section = Section(
                     key=section.key, title=f"{section.title} — {args.operator} as measured",
                     verdict=section.verdict, rows=section.rows, plots=section.plots,
                     artifacts=(*section.artifacts, "sim/calibration.json"),
                     summary=(f"{args.operator} measured: median {cal['median_ms']:.1f} ms, sigma "
                              f"{cal['sigma']:.2f}, error ratio {cal['error_ratio'] * 100:.3f} %, "
-                             f"capacity {cal['capacity_rps'] or 'not measured'} req/s. "
-                             f"{outlook['outlook']['meaning']} {section.summary}"),
+                             f"{capacity}. {outlook['outlook']['meaning']} {section.summary}"),
                     notes=section.notes)
             sections.append(section)
         else:

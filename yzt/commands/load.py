@@ -376,7 +376,7 @@ def _write_partial(out: Path, args: argparse.Namespace, shape: Any, limits: list
         result = res.evaluate(out / "raw", limits, shape.expected_requests() / shape.duration,
                               shape.duration)
         result.verdict = "incomplete"
-        result.reasons = [reason, *result.reasons]
+        result.reasons = [reason]  # the generator's health is not judged on a run cut short
         _write_outputs(out, args, shape, result, interrupted=signal_name)
     except (RuntimeError, OSError, ValueError):
         out.mkdir(parents=True, exist_ok=True)
