@@ -76,7 +76,5 @@ def test_signal_stops_every_child_and_keeps_partial_results(tmp_path, sig, statu
     doc = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     assert doc["verdict"] == "incomplete" and doc["interrupted"] == signal.Signals(sig).name
     assert doc["reasons"][0].startswith(f"interrupted by {signal.Signals(sig).name}")
-    console = (tmp_path / "locust" / "console.log").read_text(encoding="utf-8", errors="replace")
-    gens = [p.read_text() for p in (tmp_path / "raw").glob("gen-*.json")]
-    assert 0 < doc.get("sent", 0) < 20 * 60, (gens, doc.get("generator"), console[-800:])  # some requests, far fewer than the full minute
+    assert 0 < doc["sent"] < 20 * 60, doc.get("generator")  # some requests, far fewer than a minute
     assert (tmp_path / "report.html").exists()
