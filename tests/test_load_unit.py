@@ -414,10 +414,22 @@ def test_cli_unreachable_target_exits_2_without_importing_locust(monkeypatch, ca
 
 
 def test_cli_requires_fixtures_or_seed(monkeypatch, capsys):
-    with pytest.raises(SystemExit) as info:
-        _cli(["http://127.0.0.1:9", "--operator", "R07", "--key-id", "k1", "--rate", "5"], monkeypatch)
-    assert info.value.code == 2
-    assert "one of the arguments --fixtures --seed is required" in capsys.readouterr().err
+    code = _cli(["http://127.0.0.1:9", "--operator", "R07", "--key-id", "k1", "--rate", "5"], monkeypatch)
+    assert code == 2
+    assert "one of --fixtures FILE or --seed N is required" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--operator", "R07", "--key-id", "k1", "--seed", "1", "--rate", "5"], "TARGET_URL is required"),
+    (["http://127.0.0.1:9", "--key-id", "k1", "--seed", "1"], "--operator is required"),
+    (["--worker"], "--worker needs --master-host"),
+    (["--worker", "--master-host", "h", "http://127.0.0.1:9"], "--worker takes no TARGET_URL"),
+    (["http://127.0.0.1:9", "--operator", "R07", "--key-id", "k1", "--seed", "1", "--rate", "5",
+      "--workers", "0"], "--workers must be between 1 and 64 (0 only with --remote-workers)"),
+])
+def test_cli_usage_errors_name_the_flag(monkeypatch, capsys, argv, message):
+    assert _cli(argv, monkeypatch) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_scenario_surge_takes_the_curve_of_launch_day():

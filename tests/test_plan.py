@@ -23,8 +23,8 @@ from yzt.cli import main
 from yzt.sim.engine import run_replication
 from yzt.sim.plan import (
     ItemKey,
-    PlanOptions,
     Planner,
+    PlanOptions,
     erlang_required,
     judge,
     plan,
