@@ -394,6 +394,8 @@ def _write(args: argparse.Namespace, verdicts: dict[str, Verdict], interrupted: 
                                 summary=f"The check was stopped by {interrupted} before every step "
                                 "ran; the sections above hold what finished."))
     failed = [(s, r) for s in sections for r in s.rows if r.status in ("failed", "fail", "error")]
+    failed += [(s, Row(requirement=s.key, name="search", status="failed", message=s.summary))
+               for s in sections if s.key == "capacity" and s.verdict == "fail"]
     failed += [(s, Row(requirement=s.key, name="step", status="error", message=s.summary))
                for s in sections if s.verdict == "error" and not s.rows]
     if failed:
