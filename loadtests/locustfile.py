@@ -16,12 +16,17 @@ uses exact latencies rather than Locust's rounded percentiles.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import random
+import signal
 import socket
+import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,14 +41,23 @@ from yzt.loadtests.shapes import intended_times
 from yzt.loadtests.traffic import (
     COLUMNS,
     ENDPOINT_NAMES,
+    PROTOCOL_REQUIREMENTS,
+    PROTOCOL_UNCHECKED,
+    PROTOCOL_VALID,
+    PROTOCOL_VIOLATION,
     RequestBuilder,
     RunConfig,
     classify,
     load_record,
     people_for,
+    protocol_requirement,
 )
 
-CONFIG = RunConfig.load(Path(os.environ["YZT_LOAD_CONFIG"]))
+#: The run's configuration: from the file named by ``YZT_LOAD_CONFIG``, or, in a worker that joined
+#: from another machine (``yzt load --worker``), from the master's ``yzt_config`` message.
+CONFIG: RunConfig = (RunConfig.load(Path(os.environ["YZT_LOAD_CONFIG"])) if os.environ.get("YZT_LOAD_CONFIG")
+                     else RunConfig.placeholder())
+CONFIGURED = bool(os.environ.get("YZT_LOAD_CONFIG"))
 SECRET = os.environ.get("YZT_SECRET", "").encode("utf-8")
 ROW_CHUNK = 5000
 #: Bodies are read up to this size; a larger answer is cut, counted as a broken answer ("schema").
@@ -68,7 +82,7 @@ class Generator:
         self.started = False
         self.exhausted = False
         self.finished = False
-        self.rows: list[tuple[float, float, float, float, float, float]] = []
+        self.rows: list[tuple[float, ...]] = []
         self.scheduled = 0
         self.dropped = 0
         self.in_flight: dict[int, tuple[int, float, float]] = {}
@@ -137,22 +151,29 @@ class Generator:
                 error = repr(resp.error) if getattr(resp, "error", None) else None
                 status = int(resp.status_code or 0)
                 kind = classify(status, error, prep.expected)
-                sample = VALIDATE is not None and self.builder.rng.random() < CONFIG.schema_sample
+                sample = VALIDATE is not None and (CONFIG.schema_sample >= 1.0 or
+                                                   self.builder.rng.random() < CONFIG.schema_sample)
+                protocol = PROTOCOL_UNCHECKED
                 if kind == "ok" and too_large:
+                    self.schema_checked += 1
                     self._example(f"{prep.endpoint}: body over {MAX_BODY_BYTES} bytes")
-                    kind = "schema"
+                    protocol = PROTOCOL_VIOLATION + PROTOCOL_REQUIREMENTS.index(
+                        protocol_requirement(prep.endpoint, None))
                 elif kind == "ok" and (sample or prep.endpoint == "card-details"):
-                    kind = self._inspect(prep.endpoint, prep.schema, prep.person, content, sample)
+                    protocol = self._inspect(prep.endpoint, prep.schema, prep.person, content, sample)
                 resp.request_meta["response_time"] = (t_done - self.origin - at) * 1000
                 resp.request_meta["response_length"] = len(content)
-                if kind == "ok":
-                    resp.success()
-                else:
+                if kind != "ok":
                     resp.failure(f"{kind} (HTTP {status})")
+                elif protocol >= PROTOCOL_VIOLATION:
+                    resp.failure("protocol violation "
+                                 f"({PROTOCOL_REQUIREMENTS[protocol - PROTOCOL_VIOLATION]})")
+                else:
+                    resp.success()
         except gevent.Timeout as fired:
             if fired is not deadline:
                 raise
-            t_done, kind = time.perf_counter(), "timeout"
+            t_done, kind, protocol = time.perf_counter(), "timeout", PROTOCOL_UNCHECKED
             events.request.fire(  # type: ignore[no-untyped-call]
                 request_type=prep.method, name=prep.endpoint, response_length=0,
                 response_time=(t_done - self.origin - at) * 1000, context={},
@@ -161,25 +182,29 @@ class Generator:
             deadline.close()
             self.in_flight.pop(key, None)
         self.rows.append(load_record(code, at, t_send - self.origin - at, t_done - self.origin - at,
-                                     kind, early))
+                                     kind, early, protocol))
 
     def _inspect(self, endpoint: str, schema: str, person: int, content: bytes | None,
-                 sample: bool) -> str:
+                 sample: bool) -> int:
+        """Check a served answer against its schema; the protocol code of the raw record."""
         assert self.builder is not None
         try:
             body = json.loads(content or b"")
         except ValueError:
+            self.schema_checked += 1
             self._example(f"{endpoint}: response is not JSON")
-            return "schema"
+            return PROTOCOL_VIOLATION + PROTOCOL_REQUIREMENTS.index(protocol_requirement(endpoint, None))
         if endpoint == "card-details":
             self.builder.learn(person, body)
-        if sample:
-            self.schema_checked += 1
-            problems = VALIDATE(schema, body)
-            if problems:
-                self._example(f"{endpoint}: {problems[0]}")
-                return "schema"
-        return "ok"
+        if not sample:
+            return PROTOCOL_UNCHECKED
+        self.schema_checked += 1
+        problems = VALIDATE(schema, body)
+        if problems:
+            self._example(f"{endpoint}: {problems[0]}")
+            requirement = protocol_requirement(endpoint, problems[0])
+            return PROTOCOL_VIOLATION + PROTOCOL_REQUIREMENTS.index(requirement)
+        return PROTOCOL_VALID
 
     def _example(self, text: str) -> None:
         if len(self.schema_examples) < 5:
@@ -201,7 +226,8 @@ class Generator:
             if (self.exhausted and not self.in_flight and self.cpu_window) or now > hard_end:
                 break
         for code, at, t_send in list(self.in_flight.values()):  # still unanswered at the hard end
-            self.rows.append(load_record(code, at, t_send - self.origin - at, now - at, "timeout", False))
+            self.rows.append(load_record(code, at, t_send - self.origin - at, now - at, "timeout", False,
+                                         PROTOCOL_UNCHECKED))
         self.finish()
 
     def summary(self) -> dict[str, Any]:
@@ -219,16 +245,22 @@ class Generator:
             "schema_examples": self.schema_examples, "schema_validation": VALIDATE is not None,
         }
 
-    def finish(self) -> None:
+    def finish(self, interrupted: bool = False) -> None:
+        if self.finished:
+            return
+        self.finished = True
         runner = ENV.runner if ENV is not None else None
         summary = self.summary()
+        summary["interrupted"] = interrupted
+        if interrupted:  # requests still in flight are cut short, not timed out: leave them out
+            self.in_flight.clear()
         if isinstance(runner, WorkerRunner):
             for i in range(0, len(self.rows), ROW_CHUNK):
                 runner.send_message("yzt_rows", {"tag": self.tag, "rows": self.rows[i:i + ROW_CHUNK]})
             runner.send_message("yzt_done", summary)
+            print(f"yzt load worker {self.index}: sent {summary['sent']} requests", flush=True)
         else:
             write_records(summary, self.rows)
-        self.finished = True
 
 
 def _read_capped(resp: Any) -> tuple[bytes, bool]:
@@ -262,13 +294,72 @@ ENV: Any = None
 GEN: Generator | None = None
 MASTER_ROWS: dict[str, list[Any]] = {}
 MASTER_DONE: list[str] = []
+#: Workers the master accepted (their Locust client ids) after the version handshake.
+ACCEPTED: set[str] = set()
+PENDING_START: list[int] = []
+
+
+def _versions() -> dict[str, str]:
+    from yzt import __version__
+    from yzt.conformance.requirements import protocol_version
+
+    return {"yzt": __version__, "protocol": protocol_version()}
+
+
+def _key_proof(nonce: str) -> str:
+    """Proof that a worker holds the run's secret, without sending it: HMAC over a fresh nonce."""
+    return hmac.new(SECRET, f"yzt-worker|{nonce}".encode(), hashlib.sha256).hexdigest()
+
+
+def handshake_problem(hello: dict[str, Any]) -> str | None:
+    """Why the master refuses a worker (``None``: accepted): another yzt or protocol version, or
+    another secret (its requests would all be rejected)."""
+    mine = _versions()
+    for key, label in (("yzt", "yzt version"), ("protocol", "protocol version")):
+        if hello.get(key) != mine[key]:
+            return (f"{label} {hello.get(key)!r} differs from the master's {mine[key]!r}: install the "
+                    "same yzt on every load machine")
+    if not hmac.compare_digest(str(hello.get("key_proof", "")), _key_proof(str(hello.get("nonce", "")))):
+        return "the worker's secret differs from the master's: set the same YZT_SECRET on every machine"
+    return None
+
+
+def _forget_worker(runner: Any, node_id: str) -> None:
+    """Drop a refused worker from the master's books at once, so that it neither counts towards
+    ``--expect-workers`` nor, when it leaves, ends a headless run as "the last worker quit"."""
+    client = runner.clients.get(node_id)
+    if client is None:
+        return
+    del runner.clients[node_id]
+    dispatcher = getattr(runner, "_users_dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.remove_worker(client)
+
+
+def _apply_config(data: dict[str, Any]) -> None:
+    """A worker from another machine takes the master's run configuration (and fixture file)."""
+    global CONFIG, CONFIGURED, GEN
+    config = RunConfig.from_json(data["config"])
+    if data.get("fixtures_text") is not None:
+        folder = Path(tempfile.mkdtemp(prefix="yzt-worker-"))  # mode 0700: synthetic, still private
+        path = folder / "fixtures.jsonl"
+        path.write_text(data["fixtures_text"], encoding="utf-8")
+        path.chmod(0o600)
+        config = replace(config, fixtures=str(path))
+    CONFIG, CONFIGURED = config, True
+    PlatformUser.host = config.target
+    PlatformUser.network_timeout = PlatformUser.connection_timeout = config.timeout_s
+    GEN = Generator()
+    if PENDING_START:
+        GEN.start(PENDING_START.pop())
 
 
 @events.init.add_listener  # type: ignore[untyped-decorator]
 def _on_init(environment: Any, **_: Any) -> None:
     global ENV, GEN
     ENV = environment
-    if isinstance(environment.runner, MasterRunner):
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
         def on_rows(msg: Any, **_kw: Any) -> None:
             MASTER_ROWS.setdefault(msg.data["tag"], []).extend(msg.data["rows"])
 
@@ -276,17 +367,71 @@ def _on_init(environment: Any, **_: Any) -> None:
             write_records(msg.data, MASTER_ROWS.pop(msg.data["tag"], []))
             MASTER_DONE.append(msg.data["tag"])
 
-        environment.runner.register_message("yzt_rows", on_rows)
-        environment.runner.register_message("yzt_done", on_done)
-    else:
+        def on_hello(msg: Any, **_kw: Any) -> None:
+            problem = handshake_problem(msg.data)
+            who = f"{msg.data.get('host', '?')} (pid {msg.data.get('pid', '?')})"
+            if problem:
+                print(f"yzt load: refused worker {who}: {problem}", flush=True)
+                raw = Path(CONFIG.out_dir) / "raw"
+                raw.mkdir(parents=True, exist_ok=True)
+                (raw / f"refused-{msg.node_id}.json").write_text(
+                    json.dumps({"worker": who, "reason": problem}), encoding="utf-8")
+                runner.send_message("yzt_refused", {"reason": problem}, client_id=msg.node_id)
+                _forget_worker(runner, msg.node_id)
+                return
+            fixtures_text = (Path(CONFIG.fixtures).read_text(encoding="utf-8")
+                             if CONFIG.fixtures and not msg.data.get("configured") else None)
+            runner.send_message("yzt_config", {"config": CONFIG.to_json(), "fixtures_text": fixtures_text},
+                                client_id=msg.node_id)
+            ACCEPTED.add(msg.node_id)
+
+        runner.register_message("yzt_rows", on_rows)
+        runner.register_message("yzt_done", on_done)
+        runner.register_message("yzt_hello", on_hello)
+        return
+    if isinstance(runner, WorkerRunner):
+        def on_config(msg: Any, **_kw: Any) -> None:
+            if not CONFIGURED:
+                _apply_config(msg.data)
+
+        def on_refused(msg: Any, **_kw: Any) -> None:
+            print(f"yzt load worker: the master refused this worker: {msg.data['reason']}", flush=True)
+            REFUSED.append(str(msg.data["reason"]))
+            gevent.spawn_later(0.1, runner.quit)
+
+        runner.register_message("yzt_config", on_config)
+        runner.register_message("yzt_refused", on_refused)
+        nonce = os.urandom(16).hex()
+        runner.send_message("yzt_hello", {**_versions(), "nonce": nonce, "key_proof": _key_proof(nonce),
+                                          "host": socket.gethostname(), "pid": os.getpid(),
+                                          "configured": CONFIGURED})
+    if CONFIGURED:
         GEN = Generator()
+    gevent.signal_handler(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm() -> None:
+    """Stopped mid-run (``yzt load`` got SIGTERM or SIGINT): write what was measured, then end as
+    SIGTERM ends a process. Locust's own handler does not run while a load shape drives the test."""
+    if GEN is not None and GEN.started and not GEN.finished:
+        GEN.finish(interrupted=True)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+REFUSED: list[str] = []
 
 
 @events.test_start.add_listener  # type: ignore[untyped-decorator]
 def _on_test_start(environment: Any, **_: Any) -> None:
-    if GEN is not None and not GEN.started:
-        runner = environment.runner
-        GEN.start(int(getattr(runner, "worker_index", 0)) if isinstance(runner, WorkerRunner) else 0)
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        return
+    index = int(getattr(runner, "worker_index", 0)) if isinstance(runner, WorkerRunner) else 0
+    if GEN is None:
+        PENDING_START.append(index)  # the configuration has not arrived yet
+    elif not GEN.started:
+        GEN.start(index)
 
 
 @events.quitting.add_listener  # type: ignore[untyped-decorator]
@@ -295,20 +440,32 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     if isinstance(environment.runner, MasterRunner):
         ok = len(MASTER_DONE) >= CONFIG.workers
     else:
-        ok = GEN is not None and GEN.finished
+        if GEN is not None and GEN.started and not GEN.finished:
+            GEN.finish(interrupted=True)  # stopped early (SIGTERM): keep what was measured
+        ok = GEN is not None and GEN.finished and not REFUSED
     environment.process_exit_code = 0 if ok else 2
 
 
 class OpenModelShape(LoadTestShape):
-    """Holds the user pool constant until every generating process has finished its schedule."""
+    """Holds the user pool constant until every generating process has finished its schedule.
+
+    A master spawns no users until every expected worker passed the version handshake and received
+    the configuration, so no worker starts without it.
+    """
 
     def tick(self) -> tuple[int, float] | None:
+        elapsed: float = self.get_run_time()  # type: ignore[no-untyped-call]
+        users = CONFIG.users_per_process * max(1, CONFIG.workers)
+        if GEN is None:  # the master
+            if len(ACCEPTED) < CONFIG.workers:
+                return (0, float(users)) if elapsed < CONFIG.join_s else None
+            if not hasattr(self, "began"):
+                self.began = elapsed
+            elapsed -= self.began
         hard = CONFIG.lead_s + CONFIG.shape.duration + CONFIG.grace_s + 5.0
         done = len(MASTER_DONE) >= CONFIG.workers if GEN is None else GEN.finished
-        elapsed: float = self.get_run_time()  # type: ignore[no-untyped-call]
         if done or elapsed > hard:
             return None
-        users = CONFIG.users_per_process * max(1, CONFIG.workers)
         return users, float(users)
 
 

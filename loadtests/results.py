@@ -22,7 +22,16 @@ from typing import Any
 import numpy as np
 
 from yzt.loadtests.thresholds import Threshold
-from yzt.loadtests.traffic import COLUMNS, ENDPOINT_NAMES, ERROR_KINDS, KINDS, Col
+from yzt.loadtests.traffic import (
+    COLUMNS,
+    ENDPOINT_NAMES,
+    ERROR_KINDS,
+    KINDS,
+    PROTOCOL_REQUIREMENTS,
+    PROTOCOL_VALID,
+    PROTOCOL_VIOLATION,
+    Col,
+)
 from yzt.verdict import Verdict, run_verdict
 
 #: The generator offered too little when fewer than this share of the scheduled slots went out.
@@ -51,8 +60,13 @@ class EndpointStats:
     by_kind: dict[str, int]
     histogram: list[int]
     latencies_ms: np.ndarray = field(repr=False)
+    #: Answers checked against the protocol's schemas, and violations by requirement id.
+    protocol_checked: int = 0
+    protocol_violations: dict[str, int] = field(default_factory=dict)
 
     def metric(self, name: str) -> float | None:
+        if name == "protocol_violations":
+            return float(sum(self.protocol_violations.values())) if self.protocol_checked else None
         if name == "error_ratio":
             return self.error_ratio if self.count else None
         if self.count == 0:
@@ -68,6 +82,8 @@ class EndpointStats:
                 "p95_ms": _r(self.p95_ms), "p99_ms": _r(self.p99_ms), "max_ms": _r(self.max_ms),
                 "mean_ms": _r(self.mean_ms), "error_ratio": self.error_ratio,
                 "errors_by_kind": {k: v for k, v in self.by_kind.items() if k != "ok" and v},
+                "protocol_checked": self.protocol_checked,
+                "protocol_violations": dict(self.protocol_violations),
                 "histogram_counts": self.histogram}
 
 
@@ -76,6 +92,9 @@ class ThresholdResult:
     threshold: Threshold
     measured: float | None
     passed: bool | None  # None: no requests to judge
+    #: For the protocol row: answers checked, and violations by requirement id.
+    checked: int = 0
+    violations: tuple[tuple[str, int], ...] = ()
 
     @property
     def verdict(self) -> Verdict:
@@ -89,6 +108,12 @@ class ThresholdResult:
 
     def describe(self) -> str:
         t = self.threshold
+        if t.metric == "protocol_violations":
+            if self.measured is None:
+                return f"{self.mark} protocol under load: no answers checked, not judged"
+            ids = ", ".join(f"{req} ×{n}" for req, n in self.violations)
+            return (f"{self.mark} protocol under load: {self.measured:.0f} violations in {self.checked} "
+                    f"answers checked" + (f" ({ids})" if ids else ""))
         if self.measured is None:
             shown = "no requests, not judged"
         elif t.metric == "error_ratio":
@@ -99,9 +124,14 @@ class ThresholdResult:
 
     def to_json(self) -> dict[str, Any]:
         t = self.threshold
-        return {"requirement": t.requirement, "endpoint": t.endpoint, "metric": t.metric,
-                "op": t.op, "limit": t.limit, "expression": t.expression,
-                "measured": _r(self.measured, 6), "verdict": self.verdict.value}
+        out: dict[str, Any] = {
+            "requirement": t.requirement, "endpoint": t.endpoint, "metric": t.metric,
+            "op": t.op, "limit": t.limit, "expression": t.expression,
+            "measured": _r(self.measured, 6), "verdict": self.verdict.value}
+        if t.metric == "protocol_violations":
+            out.update(sampled=self.checked, violations=int(self.measured or 0),
+                       requirements=dict(self.violations))
+        return out
 
 
 @dataclass
@@ -149,9 +179,17 @@ def percentile(values: np.ndarray, pct: float) -> float:
     return float(ordered[rank - 1])
 
 
+def _read_rows(path: Path) -> np.ndarray:
+    array: np.ndarray = np.load(path)
+    array = array.reshape(-1, array.shape[-1] if array.ndim == 2 else len(COLUMNS))
+    if array.shape[1] < len(COLUMNS):  # records written before the protocol column existed
+        array = np.pad(array, ((0, 0), (0, len(COLUMNS) - array.shape[1])))
+    return array
+
+
 def load_raw(raw_dir: Path) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """All raw records of a run and the generator processes' summaries."""
-    arrays = [np.load(p).reshape(-1, len(COLUMNS)) for p in sorted(raw_dir.glob("rows-*.npy"))]
+    arrays = [_read_rows(p) for p in sorted(raw_dir.glob("rows-*.npy"))]
     rows = np.concatenate(arrays) if arrays else np.empty((0, len(COLUMNS)))
     gens = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(raw_dir.glob("gen-*.json"))]
     return rows, gens
@@ -164,19 +202,30 @@ def endpoint_stats(name: str, rows: np.ndarray, duration_s: float) -> EndpointSt
     errors = sum(by_kind[k] for k in ERROR_KINDS)
     n = int(rows.shape[0])
     hist, _ = np.histogram(np.clip(lat_ms, HIST_EDGES_MS[0], HIST_EDGES_MS[-1]), bins=HIST_EDGES_MS)
+    protocol = rows[:, Col.PROTOCOL].astype(int)
+    violations = {req: int(np.sum(protocol == PROTOCOL_VIOLATION + k))
+                  for k, req in enumerate(PROTOCOL_REQUIREMENTS)}
     return EndpointStats(
         endpoint=name, count=n, rate=n / duration_s if duration_s else 0.0,
         p50_ms=percentile(lat_ms, 50) if n else None, p95_ms=percentile(lat_ms, 95) if n else None,
         p99_ms=percentile(lat_ms, 99) if n else None, max_ms=float(lat_ms.max()) if n else None,
         mean_ms=float(lat_ms.mean()) if n else None, error_ratio=errors / n if n else 0.0,
-        by_kind=by_kind, histogram=[int(c) for c in hist], latencies_ms=lat_ms)
+        by_kind=by_kind, histogram=[int(c) for c in hist], latencies_ms=lat_ms,
+        protocol_checked=int(np.sum(protocol >= PROTOCOL_VALID)),
+        protocol_violations={k: v for k, v in violations.items() if v})
 
 
 def judge(thresholds: Iterable[Threshold], stats: dict[str, EndpointStats]) -> list[ThresholdResult]:
     out = []
     for t in thresholds:
-        measured = stats[t.endpoint].metric(t.metric) if t.endpoint in stats else None
-        out.append(ThresholdResult(t, measured, None if measured is None else t.holds(measured)))
+        s = stats.get(t.endpoint)
+        measured = s.metric(t.metric) if s is not None else None
+        passed = None if measured is None else t.holds(measured)
+        if t.metric == "protocol_violations" and s is not None:
+            out.append(ThresholdResult(t, measured, passed, s.protocol_checked,
+                                       tuple(sorted(s.protocol_violations.items()))))
+        else:
+            out.append(ThresholdResult(t, measured, passed))
     return out
 
 
@@ -229,13 +278,14 @@ def evaluate(raw_dir: Path, thresholds: Sequence[Threshold], target_rate: float,
     notes: list[str] = []
     if not all(g.get("schema_validation") for g in gens):
         notes.append("schema validation off: yzt.conformance.schemas is not available")
-    checked = sum(int(g.get("schema_checked", 0)) for g in gens)
+    checked = stats["all"].protocol_checked
     notes.append(f"{checked} responses validated against the JSON Schemas")
     examples = [e for g in gens for e in g.get("schema_examples", [])]
     notes += [f"schema problem: {e}" for e in examples[:5]]
     verdict = decide(results, reasons)
     if verdict is Verdict.FAIL:
-        reasons = [f"{r.describe()[2:].replace(': ', ' breached — measured ', 1)}"
+        reasons = [r.describe()[2:] if r.threshold.metric == "protocol_violations"
+                   else f"{r.describe()[2:].replace(': ', ' breached — measured ', 1)}"
                    for r in results if r.verdict is Verdict.FAIL]
     return RunResult(verdict, reasons, target_rate, duration_s, info["scheduled"], info["sent"],
                      stats, results, info, notes)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from yzt.errors import UserError
 from yzt.loadtests.traffic import RunConfig
+from yzt.shutdown import stop_tree
 
 #: Seconds allowed for Locust to start, connect its workers and write its reports.
 STARTUP_SLACK_S = 30.0
@@ -112,7 +112,7 @@ def run_locust(config: RunConfig, secret: bytes, launch: Launch,
     reports = ["--csv", str(out / "locust" / "locust"), "--html", str(out / "locust" / "report.html"),
                "--only-summary"]
     commands: list[list[str]] = []
-    if launch.expect_workers <= 1 and launch.local_workers <= 1:
+    if launch.expect_workers <= 1 and launch.local_workers == launch.expect_workers:
         commands.append(base + reports)
     else:
         port = launch.master_port or free_port(launch.master_bind_host)
@@ -122,9 +122,7 @@ def run_locust(config: RunConfig, secret: bytes, launch: Launch,
         connect = "127.0.0.1" if launch.master_bind_host in ("0.0.0.0", "") else launch.master_bind_host
         for _ in range(launch.local_workers):
             commands.append([*base, "--worker", "--master-host", connect, "--master-port", str(port)])
-    remote = launch.expect_workers > launch.local_workers
-    limit = config.lead_s + config.shape.duration + config.grace_s + (
-        REMOTE_JOIN_S if remote else STARTUP_SLACK_S)
+    limit = config.lead_s + config.shape.duration + config.grace_s + config.join_s + STARTUP_SLACK_S
     console = out / "locust" / "console.log"
     started = time.monotonic()
     procs: list[subprocess.Popen[bytes]] = []
@@ -141,8 +139,7 @@ def run_locust(config: RunConfig, secret: bytes, launch: Launch,
                     p.wait(timeout=0 if timed_out else 15)
         finally:
             for p in procs:
-                if p.poll() is None:
-                    _kill(p)
+                stop_tree(p)
     code = procs[0].returncode if procs and not timed_out else -1
     return LocustOutcome(code, time.monotonic() - started, timed_out, console)
 
@@ -183,25 +180,24 @@ def _wait_with_progress(master: subprocess.Popen[bytes], limit: float, expected_
     return True
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate one Locust process group we started, then kill it if it lingers."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=5)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+def worker_command(master_host: str, port: int) -> str:
+    """The command to run on another machine to join a master as one more generator process: it
+    needs yzt and the secret, nothing else (the configuration comes from the master)."""
+    return f"YZT_SECRET=... yzt load --worker --master-host {master_host} --master-port {port}"
 
 
-def worker_command(master_host: str, port: int, config_path: Path) -> str:
-    """The command to run on another machine to join a master as one more generator process."""
-    return (f"YZT_SECRET=... YZT_LOAD_CONFIG={config_path} {Path(sys.executable).name} -m locust -f "
-            f"\"$(python -c 'import yzt.loadtests.runner as r; print(r.locustfile_path())')\" "
-            f"--worker --master-host {master_host} --master-port {port}")
+def run_worker(master_host: str, port: int, secret: bytes, python: str = sys.executable) -> int:
+    """Run one Locust worker that joins ``master_host:port`` and takes its run configuration from the
+    master; return its exit status (0 when it generated its share and sent its records)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_") and k != "YZT_LOAD_CONFIG"}
+    env.update(YZT_SECRET=secret.decode("utf-8"), PYTHONUNBUFFERED="1")
+    cmd = [python, "-m", "locust", "-f", str(locustfile_path()), "--worker", "--master-host",
+           master_host, "--master-port", str(port), "--loglevel", "WARNING"]
+    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        return proc.wait()
+    finally:
+        stop_tree(proc)
 
 
 def tail(path: Path, lines: int = 15) -> str:

@@ -44,6 +44,8 @@ class Threshold:
 
     @property
     def expression(self) -> str:
+        if self.metric == "protocol_violations":
+            return f"violations{self.op}{self.limit:g}"
         if self.metric == "error_ratio":
             return f"error_ratio{self.op}{self.limit * 100:g}%"
         return f"{self.metric}{self.op}{self.limit:g}ms"
@@ -81,6 +83,12 @@ def parse_expression(text: str, *, requirement: str = "custom", endpoint: str = 
     return Threshold(requirement, endpoint, metric, m["op"], limit)
 
 
+#: The row that judges answers checked against the protocol's schemas during the run: no violation
+#: is allowed. It is apart from SLA-ERR-1, so a defect in every answer reads as a protocol defect,
+#: not as an error ratio.
+PROTOCOL_UNDER_LOAD = Threshold("protocol under load", "all", "protocol_violations", "<=", 0.0)
+
+
 def _latency_thresholds(requirement: str, endpoint: str, sla: LatencySla) -> list[Threshold]:
     out = []
     if sla.p95_ms is not None:
@@ -97,6 +105,7 @@ def from_profile(profile: SlaProfile) -> list[Threshold]:
         out += _latency_thresholds(requirement, endpoint, getattr(profile, attr))
     for endpoint in ENDPOINT_SCOPES:
         out.append(Threshold("SLA-ERR-1", endpoint, "error_ratio", "<=", profile.error_ratio_max))
+    out.append(PROTOCOL_UNDER_LOAD)
     return out
 
 

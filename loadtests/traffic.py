@@ -39,6 +39,7 @@ class Col(IntEnum):
     LATENCY_S = 3  # latency measured from the intended time, seconds
     KIND = 4  # outcome kind, index into KINDS
     AHEAD = 5  # 1.0 when the slot was picked ahead of its time (on time), else 0.0
+    PROTOCOL = 6  # protocol check code (PROTOCOL_* below)
 
 
 #: Column names of a raw record, in file order.
@@ -46,18 +47,38 @@ COLUMNS: tuple[str, ...] = tuple(c.name.lower() for c in Col)
 
 
 def load_record(endpoint: int, intended_s: float, send_lag_s: float, latency_s: float, kind: str,
-                ahead: bool) -> tuple[float, float, float, float, float, float]:
+                ahead: bool, protocol: int) -> tuple[float, float, float, float, float, float, float]:
     """One raw record, its columns in :class:`Col` order."""
     return (float(endpoint), intended_s, send_lag_s, latency_s, float(KINDS.index(kind)),
-            1.0 if ahead else 0.0)
+            1.0 if ahead else 0.0, float(protocol))
 
 
 #: Outcome kinds, in the order the raw files code them (index = code).
 KINDS: tuple[str, ...] = ("ok", "http_5xx", "http_429", "timeout", "connection", "schema",
                           "http_401_403", "http_404", "unexpected_status")
-#: Kinds that count against SLA-ERR-1 (5xx + timeouts + 429, plus connection failures and schema
-#: violations: an answer that breaks the contract under load is not a served request).
-ERROR_KINDS: frozenset[str] = frozenset({"http_5xx", "http_429", "timeout", "connection", "schema"})
+#: Kinds that count against SLA-ERR-1: 5xx, 429, timeouts and connection failures. A served answer
+#: that breaks the protocol is not an SLA error: it is judged on its own row, "protocol under load"
+#: (see :data:`PROTOCOL_REQUIREMENTS`). ``schema`` stays a kind so that old raw files still read.
+ERROR_KINDS: frozenset[str] = frozenset({"http_5xx", "http_429", "timeout", "connection"})
+
+#: The requirement a schema violation in each endpoint's answer breaks (the conformance suite judges
+#: the same schemas under these ids). A masking-pattern problem in card details is OIF-DET-2.
+PROTOCOL_REQUIREMENTS: tuple[str, ...] = ("OIF-CNT-2", "OIF-DET-1", "OIF-DET-2", "OIF-DSP-2",
+                                          "OIF-CXL-2", "OIF-T-1")
+_ENDPOINT_REQUIREMENT = {"card-count": "OIF-CNT-2", "card-details": "OIF-DET-1",
+                         "disputes": "OIF-DSP-2", "cancellations": "OIF-CXL-2"}
+#: Codes of the raw records' ``protocol`` column: answer not checked, checked and valid; a violation
+#: of requirement ``PROTOCOL_REQUIREMENTS[k]`` is coded ``PROTOCOL_VIOLATION + k``.
+PROTOCOL_UNCHECKED, PROTOCOL_VALID, PROTOCOL_VIOLATION = 0, 1, 2
+
+
+def protocol_requirement(endpoint: str, problem: str | None) -> str:
+    """The requirement a problem in ``endpoint``'s answer breaks (``None``: the body is not JSON)."""
+    if problem is None:
+        return "OIF-T-1"
+    if endpoint == "card-details" and "msisdn_masked" in problem:
+        return "OIF-DET-2"
+    return _ENDPOINT_REQUIREMENT[endpoint]
 
 
 @dataclass(frozen=True)
@@ -103,6 +124,15 @@ class RunConfig:
     traffic_seed: int = 0
     #: The operator's clock minus ours (a sandbox clock moved forward by a conformance run).
     clock_offset_s: float = 0.0
+    #: Seconds a master waits for every expected worker to join and pass the version handshake.
+    join_s: float = 30.0
+
+    @classmethod
+    def placeholder(cls) -> RunConfig:
+        """Stands in until a worker from another machine receives the master's configuration."""
+        from yzt.loadtests.shapes import steady
+
+        return cls(target="http://127.0.0.1", operator="", key_id="", shape=steady(1.0, 1.0), out_dir="")
 
     def to_json(self) -> str:
         raw = asdict(self)

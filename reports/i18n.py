@@ -53,6 +53,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "section.conform": ("Conformance (yzt conform)", "接口符合性（yzt conform）"),
     "section.load": ("Load test (yzt load)", "负载测试（yzt load）"),
     "section.sim": ("Simulation (yzt sim {scenario})", "容量仿真（yzt sim {scenario}）"),
+    "section.capacity": ("Capacity (yzt load --find-capacity)", "容量测定（yzt load --find-capacity）"),
+    "section.plan": ("Capacity plan (yzt plan {scenario})", "容量规划（yzt plan {scenario}）"),
+    "section.interrupted": ("Interrupted", "运行中断"),
+    "check.interrupted": ("The check was stopped by {signal} before every step ran; the sections "
+                          "above hold what finished.",
+                          "检查在全部步骤完成前被 {signal} 中止；以上各节为已完成部分的结果。"),
+    "check.calibrated": ("{operator} as measured: median {median} ms, sigma {sigma}, error ratio "
+                         "{errors}, {capacity}. {meaning}",
+                         "{operator} 实测：中位时延 {median} ms，sigma {sigma}，错误率 {errors}，{capacity}。"
+                         "{meaning}"),
+    "check.capacity": ("capacity {rate} req/s", "容量 {rate} 次/秒"),
+    "check.no_capacity": ("capacity not measured", "容量未测定"),
     "section.missing": ("The {step} step ended {verdict} and wrote no {file}; see logs/{step}.log.",
                         "{step} 步骤结论为“{verdict}”，未写出 {file}；请查看 logs/{step}.log。"),
     "conform.summary": ("{n} checks against operator {operator}: {counts}; {requests} requests in "

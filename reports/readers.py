@@ -12,7 +12,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,9 @@ from yzt.verdict import Verdict
 
 #: The record file of each kind of result directory.
 RECORD_FILES = {"check": "check.json", "conform": "results.json", "load": "results.json",
-                "sim": "sim-results.json", "plan": "plan.json"}
+                "sim": "sim-results.json", "plan": "plan.json", "capacity": "capacity.json"}
 #: Where ``yzt check`` puts each step's results, below its --out.
-CHECK_STEPS = {"conform": "conform", "load": "load", "sim": "sim"}
+CHECK_STEPS = {"conform": "conform", "load": "load", "capacity": "capacity", "sim": "sim"}
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,11 @@ def kind_of(directory: Path) -> str:
             return "conform"
         if isinstance(data, dict) and "thresholds" in data:
             return "load"
+    if (directory / "capacity.json").is_file():
+        return "capacity"
     raise UserError(f"{directory}: not a result directory of yzt check, conform, load, sim or plan "
-                    "(it needs check.json, results.json, sim-results.json or plan.json); give the folder "
-                    "a command wrote with --out")
+                    "(it needs check.json, results.json, sim-results.json, plan.json or "
+                    "capacity.json); give the folder a command wrote with --out")
 
 
 def requirements(lang: Lang) -> dict[str, Requirement]:
@@ -364,6 +366,25 @@ def read_plan(data: dict[str, Any], lang: Lang, shown_as: str = "plan.json") -> 
                    artifacts=(shown_as, str(Path(shown_as).with_name("planned.yaml"))))
 
 
+def read_capacity(data: dict[str, Any], lang: Lang, shown_as: str = "capacity.json") -> Section:
+    """``yzt load --find-capacity``: one row per load run of the search (texts in English).
+
+    A run that broke an SLA is what the search looks for, not a failure of the endpoint: each row
+    says what happened at its rate; only a run the generator could not judge is incomplete."""
+    words = {"pass": "held every SLA", "fail": "broke an SLA"}
+    rows = tuple(Row(requirement="capacity", name=f"run {i} ({s['phase']})",
+                     verdict=Verdict.PASS if s["verdict"] in words else Verdict.INCOMPLETE,
+                     measured=f"{s['rate']:g} req/s: {words.get(s['verdict'], s['verdict'])}",
+                     message="; ".join(s.get("reasons", [])[:2]))
+                 for i, s in enumerate(data.get("steps", []), 1))
+    best = data.get("highest_sustainable_rate")
+    summary = (f"Highest sustainable rate: {best:g} req/s. {data.get('stopped', '')}."
+               if best is not None else f"No rate held. {data.get('stopped', '')}.")
+    return Section(key="capacity", title="Capacity (yzt load --find-capacity)",
+                   verdict=_verdict(data.get("verdict", "incomplete"), f"{shown_as}: verdict"),
+                   summary=summary, rows=rows, artifacts=(shown_as,))
+
+
 def _series_keys() -> frozenset[str]:
     from yzt.reports.i18n import MESSAGES
 
@@ -372,13 +393,28 @@ def _series_keys() -> frozenset[str]:
 
 # --- directories → report ------------------------------------------------------------------------
 
-_READERS = {"conform": read_conform, "load": read_load, "sim": read_sim, "plan": read_plan}
+_READERS = {"conform": read_conform, "load": read_load, "sim": read_sim, "plan": read_plan,
+            "capacity": read_capacity}
 
 
 def _shown(path: Path, out_dir: Path | None) -> str:
     if out_dir is None:
         return path.name
     return Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix()
+
+
+def _with_calibration(section: Section, doc: dict[str, Any], operator: str, lang: Lang) -> Section:
+    """The simulation of ``yzt check URL`` says which measured endpoint it stands for."""
+    cal = doc.get("calibration") or {}
+    rate = cal.get("capacity_rps")
+    capacity = (tr("check.capacity", lang, rate=fmt.number(rate)) if rate
+                else tr("check.no_capacity", lang))
+    note = tr("check.calibrated", lang, operator=operator,
+              median=fmt.number(cal.get("median_ms", 0.0)), sigma=f"{cal.get('sigma', 0.0):.2f}",
+              errors=f"{cal.get('error_ratio', 0.0) * 100:.3f} %", capacity=capacity,
+              meaning=(doc.get("outlook") or {}).get("meaning", ""))
+    return replace(section, summary=f"{note} {section.summary}",
+                   artifacts=(*section.artifacts, "sim/calibration.json"))
 
 
 def report_of(sections: Sequence[Section], lang: Lang, title: str) -> Report:
@@ -406,10 +442,19 @@ def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> 
                 sub = directory / CHECK_STEPS[step]
                 record = sub / RECORD_FILES[step]
                 if record.is_file():
-                    sections.append(_READERS[step](_load(record), lang, _shown(record, out_dir)))
+                    section = _READERS[step](_load(record), lang, _shown(record, out_dir))
+                    calibration = sub / "calibration.json"
+                    if step == "sim" and calibration.is_file():
+                        section = _with_calibration(section, _load(calibration),
+                                                    str(check.get("operator", "?")), lang)
+                    sections.append(section)
                 else:
                     sections.append(missing_section(step, _verdict(word, f"check.json: steps.{step}"),
                                                     RECORD_FILES[step], lang))
+            if check.get("interrupted"):
+                sections.append(Section(
+                    key="interrupted", title=tr("section.interrupted", lang), verdict=Verdict.INCOMPLETE,
+                    summary=tr("check.interrupted", lang, signal=check["interrupted"])))
             continue
         record = directory / RECORD_FILES[kind]
         sections.append(_READERS[kind](_load(record), lang, _shown(record, out_dir)))

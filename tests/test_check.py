@@ -177,4 +177,21 @@ def test_bad_flag_is_a_usage_error(tmp_path: Path) -> None:
 def test_report_of_a_folder_that_holds_no_results_is_a_usage_error(tmp_path: Path) -> None:
     proc = _yzt("report", str(tmp_path))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "not a result directory of yzt check, conform, load or sim" in proc.stderr
+    assert "not a result directory of yzt check, conform, load, sim or plan" in proc.stderr
+def test_no_file_check_writes_holds_a_full_id_number_or_msisdn(check_run) -> None:
+    """Every file under --out, binary ones included, searched for every fixture ID number and MSISDN:
+    fixtures and the database live in the private work folder, which is gone after the run."""
+    from yzt.domain.topology import load_topology
+    from yzt.fixtures import generate_fixtures
+
+    out, proc = check_run
+    assert proc.returncode == 0, proc.stderr
+    fixtures = generate_fixtures(load_topology().get("R07"), 7, 150)
+    secrets = {c.id_number for c in fixtures.cards} | {c.msisdn for c in fixtures.cards}
+    assert len(secrets) > 300
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(files) > 10 and not any(p.name in ("fixtures.jsonl", "operator.sqlite") for p in files)
+    for path in files:
+        text = path.read_bytes().decode("utf-8", errors="ignore")
+        found = [s[:3] + "…" for s in secrets if s in text]
+        assert not found, f"{path.relative_to(out)} holds {len(found)} fixture values"

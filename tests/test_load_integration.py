@@ -73,8 +73,11 @@ def test_passes_at_a_modest_rate_and_writes_every_output(plain_server, tmp_path)
     assert 8 <= doc["offered_rate"] <= 30
     assert doc["generator"]["offered_share"] == 1.0
     assert doc["notes"][0].endswith("responses validated against the JSON Schemas")
-    for name in ("latency.png", "junit.xml", "report.html", "locust/report.html",
-                 "locust/locust_stats.csv"):
+    row = next(t for t in doc["thresholds"] if t["metric"] == "protocol_violations")
+    assert row["verdict"] == "pass" and row["sampled"] > 0 and row["violations"] == 0
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "SLA-LAT-1" in page and "protocol under load" in page and "<img" in page
+    for name in ("latency.png", "junit.xml", "locust/report.html", "locust/locust_stats.csv"):
         assert (tmp_path / name).stat().st_size > 0, name
     junit = (tmp_path / "junit.xml").read_text(encoding="utf-8")
     assert 'name="SLA-LAT-1 card-count p95&lt;=300ms"' in junit and "<failure" not in junit

@@ -285,13 +285,59 @@ def test_verdict_fail_names_the_threshold_with_exact_value(tmp_path):
 
 
 def test_verdict_fail_on_errors_by_kind(tmp_path):
-    kinds = [0] * 195 + [KINDS.index("http_5xx")] * 3 + [KINDS.index("schema")] * 2
+    kinds = [0] * 195 + [KINDS.index("http_5xx")] * 3 + [KINDS.index("timeout")] * 2
     _write_run(tmp_path, [5.0] * 200, kinds)
     r = res.evaluate(tmp_path, _limits(), 20, 10)
     assert r.verdict is Verdict.FAIL
-    assert r.endpoints["card-count"].to_json()["errors_by_kind"] == {"http_5xx": 3, "schema": 2}
+    assert r.endpoints["card-count"].to_json()["errors_by_kind"] == {"http_5xx": 3, "timeout": 2}
     assert any(x.startswith("SLA-ERR-1 card-count error_ratio<=0.1% breached — measured 2.500 %")
                for x in r.reasons)
+
+
+def _with_protocol(raw: Path, codes: list[int]) -> None:
+    """Give the test run's records a protocol column (the generator writes one per answer)."""
+    path = raw / "rows-test-w0.npy"
+    rows = np.load(path)
+    np.save(path, np.column_stack([rows, np.asarray(codes, dtype=float)]))
+
+
+def test_protocol_violations_are_their_own_row_not_sla_err_1(tmp_path):
+    """A masking defect in every checked answer fails "protocol under load", naming OIF-DET-2, and
+    leaves SLA-ERR-1 at 0 % (it used to read as a 2.8 % error ratio)."""
+    from yzt.loadtests.traffic import PROTOCOL_REQUIREMENTS, PROTOCOL_VALID, PROTOCOL_VIOLATION
+
+    det2 = PROTOCOL_VIOLATION + PROTOCOL_REQUIREMENTS.index("OIF-DET-2")
+    _write_run(tmp_path, [5.0] * 200)
+    _with_protocol(tmp_path, [0] * 150 + [PROTOCOL_VALID] * 10 + [det2] * 40)
+    r = res.evaluate(tmp_path, _limits(), 20, 10)
+    assert r.verdict is Verdict.FAIL and r.exit_code == 1
+    assert r.endpoints["all"].error_ratio == 0
+    assert r.reasons == ["protocol under load: 40 violations in 50 answers checked (OIF-DET-2 ×40)"]
+    row = next(t.to_json() for t in r.thresholds if t.threshold.metric == "protocol_violations")
+    assert (row["sampled"], row["violations"], row["requirements"]) == (50, 40, {"OIF-DET-2": 40})
+    assert all(t.passed is not False for t in r.thresholds if t.threshold.requirement == "SLA-ERR-1")
+
+
+def test_protocol_row_passes_when_every_checked_answer_is_valid(tmp_path):
+    from yzt.loadtests.traffic import PROTOCOL_VALID
+
+    _write_run(tmp_path, [5.0] * 200)
+    _with_protocol(tmp_path, [PROTOCOL_VALID] * 200)
+    r = res.evaluate(tmp_path, _limits(), 20, 10)
+    assert r.verdict is Verdict.PASS
+    line = next(t.describe() for t in r.thresholds if t.threshold.metric == "protocol_violations")
+    assert line == "✓ protocol under load: 0 violations in 200 answers checked"
+
+
+def test_protocol_requirement_of_a_problem():
+    from yzt.loadtests.traffic import protocol_requirement
+
+    assert protocol_requirement("card-details", "at cards[0].msisdn_masked: '13800138000' does not "
+                                "match") == "OIF-DET-2"
+    assert protocol_requirement("card-details", "at cards[0]: 'status' is a required property") == \
+        "OIF-DET-1"
+    assert protocol_requirement("card-count", "at card_count: -1 is less than 0") == "OIF-CNT-2"
+    assert protocol_requirement("cancellations", None) == "OIF-T-1"
 
 
 def test_404_is_reported_but_not_an_sla_error(tmp_path):
@@ -384,10 +430,22 @@ def test_cli_unreachable_target_exits_2_without_importing_locust(monkeypatch, ca
 
 
 def test_cli_requires_fixtures_or_seed(monkeypatch, capsys):
-    with pytest.raises(SystemExit) as info:
-        _cli(["http://127.0.0.1:9", "--operator", "R07", "--key-id", "k1", "--rate", "5"], monkeypatch)
-    assert info.value.code == 2
-    assert "one of the arguments --fixtures --seed is required" in capsys.readouterr().err
+    code = _cli(["http://127.0.0.1:9", "--operator", "R07", "--key-id", "k1", "--rate", "5"], monkeypatch)
+    assert code == 2
+    assert "one of --fixtures FILE or --seed N is required" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--operator", "R07", "--key-id", "k1", "--seed", "1", "--rate", "5"], "TARGET_URL is required"),
+    (["http://127.0.0.1:9", "--key-id", "k1", "--seed", "1"], "--operator is required"),
+    (["--worker"], "--worker needs --master-host"),
+    (["--worker", "--master-host", "h", "http://127.0.0.1:9"], "--worker takes no TARGET_URL"),
+    (["http://127.0.0.1:9", "--operator", "R07", "--key-id", "k1", "--seed", "1", "--rate", "5",
+      "--workers", "0"], "--workers must be between 1 and 64 (0 only with --remote-workers)"),
+])
+def test_cli_usage_errors_name_the_flag(monkeypatch, capsys, argv, message):
+    assert _cli(argv, monkeypatch) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_scenario_surge_takes_the_curve_of_launch_day():
@@ -427,10 +485,11 @@ def test_wait_with_progress_reports_overrun_and_completion(tmp_path):
 
 
 def test_load_record_columns_are_named_in_file_order() -> None:
-    from yzt.loadtests.traffic import COLUMNS, KINDS, Col, load_record
+    from yzt.loadtests.traffic import COLUMNS, KINDS, PROTOCOL_VALID, Col, load_record
 
-    assert COLUMNS == ("endpoint", "intended_s", "send_lag_s", "latency_s", "kind", "ahead")
-    row = load_record(2, 1.5, 0.01, 0.2, "timeout", True)
+    assert COLUMNS == ("endpoint", "intended_s", "send_lag_s", "latency_s", "kind", "ahead", "protocol")
+    row = load_record(2, 1.5, 0.01, 0.2, "timeout", True, PROTOCOL_VALID)
     assert len(row) == len(COLUMNS)
     assert row[Col.ENDPOINT] == 2 and row[Col.INTENDED_S] == 1.5 and row[Col.SEND_LAG_S] == 0.01
     assert row[Col.LATENCY_S] == 0.2 and KINDS[int(row[Col.KIND])] == "timeout" and row[Col.AHEAD] == 1.0
+    assert row[Col.PROTOCOL] == PROTOCOL_VALID

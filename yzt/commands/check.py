@@ -1,57 +1,96 @@
-"""``yzt check``: the whole job on the embedded default, in one command.
+"""``yzt check [TARGET_URL]``: the whole job in one command, one report, one exit status.
 
-It writes fixtures, starts the reference operator on loopback, runs the conformance suite and a
-short load test against it, runs a simulation scenario, and writes one report (HTML with plots,
-Markdown, JSON, JUnit) from the records those runs left, with ``check.json`` naming the steps, so
-``yzt report`` on the same folder renders the same report again. Each step is the same public command a
-user would run (``yzt serve``, ``yzt conform``, ``yzt load``, ``yzt sim``), run as a child process,
-so the check exercises exactly what users get, and a step that fails leaves the others' results.
+Without a URL it judges the embedded reference operator: fixtures, ``yzt serve`` on loopback,
+conformance, a short load test and a simulation scenario. With a URL it judges the operator's own
+endpoint, in five steps: preflight (credentials, clock and fixtures), conformance, a load test at
+the rate the scenario's busiest minute asks of every operator, the capacity finder (bisection to
+within 10 %), and a simulation of the scenario with that operator's latency, error ratio and
+capacity replaced by the measured ones, judging SLA-E2E-1 and the operator's own SLAs at the
+scenario's national volume.
+
+Each step is the public command a user would run (``yzt conform``, ``yzt load``, ``yzt sim``), as
+a child process in its own process group, so the check exercises exactly what users get and a step
+that fails leaves the others' results. Fixtures, the reference operator's database and the server
+log live in a private work folder (mode 0700, removed at the end unless ``--keep-work``): the
+``--out`` folder holds only masked records and reports, safe to attach to a ticket.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from yzt.commands.common import add_lang_argument, add_subjects_argument, output_dir
+from yzt.commands.common import (
+    add_lang_argument,
+    add_secret_argument,
+    add_subjects_argument,
+    output_dir,
+    read_secret,
+)
 from yzt.errors import UserError
 from yzt.verdict import Verdict, from_exit_code
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+#: Key id of the embedded reference operator (its secret is made afresh for each run).
+EMBEDDED_KEY_ID = "yzt-check"
+STEPS = ("conform", "load", "capacity", "sim")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "check",
-        help="run everything on the embedded default and write one report",
-        description="Generate fixtures, start the reference operator on 127.0.0.1, run the "
-        "conformance suite, a short load test and a simulation scenario, then write a report "
-        "(report.html, report.md, report.json, junit.xml) to --out.",
+        help="judge an operator endpoint end to end (or the embedded reference) and write one report",
+        description="Without TARGET_URL: generate fixtures, start the reference operator on "
+        "127.0.0.1, run the conformance suite, a short load test and a simulation scenario. With "
+        "TARGET_URL (your endpoint): preflight, conformance, a load test at the scenario's busiest "
+        "rate, the capacity finder, and a simulation of what the measured endpoint means for "
+        "SLA-E2E-1 and your SLAs. Writes report.html, report.md, report.json and junit.xml to "
+        "--out. Exit 0 pass, 1 a requirement or SLA failed, 2 usage, connection or credential "
+        "error, 3 incomplete (130 after Ctrl-C). The secret comes from YZT_SECRET or --secret-file.",
     )
+    p.add_argument("target", metavar="TARGET_URL", nargs="?",
+                   help="your operator endpoint's base URL (default: the embedded reference)")
     p.add_argument("--out", type=output_dir, default=Path("out/check"),
                    help="output folder, created if missing (default out/check)")
-    p.add_argument("--operator", default="R07", help="operator id to impersonate (default R07)")
+    p.add_argument("--operator", default="R07", help="operator id (default R07)")
+    p.add_argument("--key-id", help=f"with TARGET_URL: the key id your endpoint knows the secret by "
+                   f"(default {EMBEDDED_KEY_ID!r})")
+    p.add_argument("--fixtures", type=Path, metavar="FILE",
+                   help="with TARGET_URL: the fixture file your endpoint loaded (else --seed/--subjects)")
     p.add_argument("--seed", type=int, default=7, help="seed for fixtures and simulation (default 7)")
     add_subjects_argument(p)
-    p.add_argument("--load-rate", type=float, default=20.0, help="load test rate, req/s (default 20)")
+    add_secret_argument(p)
+    p.add_argument("--load-rate", type=float,
+                   help="load test rate, req/s (default: 20 on the embedded reference; with TARGET_URL "
+                   "the rate the scenario's busiest minute asks of every operator, at least 1)")
     p.add_argument("--load-duration", default="10s", help="load test duration (default 10s)")
+    p.add_argument("--capacity-duration", default="4s",
+                   help="length of each capacity-finder run (default 4s)")
+    p.add_argument("--capacity-runs", type=int, default=10,
+                   help="most load runs of the capacity finder (default 10)")
     p.add_argument("--scenario", default="baseline", help="simulation scenario (default baseline)")
-    p.add_argument("--replications", type=int, default=4, help="simulation replications (default 4)")
+    p.add_argument("--replications", type=int, default=4, help="simulation replications (default 4, "
+                   "at least 2)")
     p.add_argument("--rate-limit", type=float, default=150.0,
-                   help="the reference operator answers 429 above this rate, so that overload handling "
-                   "(OIF-ERR-2) can be judged; keep it above --load-rate (default 150)")
-    p.add_argument("--skip", action="append", default=[], choices=["conform", "load", "sim"],
+                   help="embedded reference only: it answers 429 above this rate, so that overload "
+                   "handling (OIF-ERR-2) can be judged; keep it above --load-rate (default 150)")
+    p.add_argument("--skip", action="append", default=[], choices=list(STEPS),
                    help="leave out a step (repeatable)")
     add_lang_argument(p)
+    p.add_argument("--keep-work", action="store_true",
+                   help="keep the private work folder (fixtures, database, server log) and print it")
     p.set_defaults(func=run)
 
 
@@ -59,44 +98,100 @@ def _yzt(*args: str) -> list[str]:
     return [sys.executable, "-m", "yzt", *args]
 
 
+def _validate(args: argparse.Namespace) -> None:
+    """Every flag checked before anything starts; each message names its flag."""
+    from yzt.loadtests.shapes import parse_duration
+
+    if args.replications < 2 or args.replications > 1000:
+        raise UserError(f"--replications must be between 2 and 1000 (confidence intervals need 2), "
+                        f"got {args.replications}")
+    if not 1 <= args.subjects <= 100_000:
+        raise UserError(f"--subjects must be between 1 and 100000, got {args.subjects}")
+    if not 1 <= args.capacity_runs <= 30:
+        raise UserError(f"--capacity-runs must be between 1 and 30, got {args.capacity_runs}")
+    for flag in ("--load-duration", "--capacity-duration"):
+        seconds = parse_duration(getattr(args, flag[2:].replace("-", "_")), flag)
+        if seconds > 3600:
+            raise UserError(f"{flag} must be at most 1h, got {seconds:g} s")
+    if args.load_rate is not None and not (math.isfinite(args.load_rate) and 0 < args.load_rate <= 100_000):
+        raise UserError(f"--load-rate must be between 0 and 100000 req/s, got {args.load_rate:g}")
+    if "sim" not in args.skip:
+        from yzt.sim.scenario import load_scenario
+
+        try:
+            load_scenario(args.scenario)
+        except UserError as exc:
+            raise UserError(f"--scenario {args.scenario}: {exc}") from None
+    if args.target is None:
+        if args.key_id or args.fixtures:
+            raise UserError("--key-id and --fixtures are for TARGET_URL; the embedded reference makes "
+                            "its own")
+        if (args.load_rate or 20.0) >= args.rate_limit:
+            raise UserError(f"--load-rate ({args.load_rate or 20.0:g}) must stay below --rate-limit "
+                            f"({args.rate_limit:g}), or the load test measures the rate limit")
+    elif not args.key_id:
+        raise UserError("--key-id is required with TARGET_URL: the key id your endpoint knows the "
+                        "secret by")
+
+
+@contextmanager
+def _work_folder(keep: bool) -> Iterator[Path]:
+    """A private folder (0700) for fixtures, the database and the server log; removed at the end
+    unless ``keep``."""
+    work = Path(tempfile.mkdtemp(prefix="yzt-check-"))
+    work.chmod(0o700)
+    try:
+        yield work
+    finally:
+        if keep:
+            print(f"yzt check: work folder kept (fixtures, database, server log): {work}",
+                  file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 @contextmanager
 def _reference_operator(args: argparse.Namespace, fixtures: Path, env: dict[str, str],
-                        log: Path) -> Iterator[str]:
-    """Start ``yzt serve`` on a free loopback port; yield its base URL; stop it with SIGTERM."""
-    from yzt.server.testing import free_port, stop_process, wait_healthy
+                        work: Path) -> Iterator[str]:
+    """Start ``yzt serve`` on a free loopback port; yield its base URL; stop its process tree."""
+    from yzt.server.testing import free_port, wait_healthy
+    from yzt.shutdown import stop_tree
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    db = args.out / "operator.sqlite"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    log = work / "serve.log"
     with log.open("w", encoding="utf-8") as log_fh:
         proc = subprocess.Popen(
             _yzt("serve", "--operator", args.operator, "--fixtures", str(fixtures), "--key-id",
-                 "yzt-check", "--host", "127.0.0.1", "--port", str(port), "--db", str(db),
-                 "--rate-limit", str(args.rate_limit)),
-            env=env, stdout=log_fh, stderr=subprocess.STDOUT)
+                 EMBEDDED_KEY_ID, "--host", "127.0.0.1", "--port", str(port), "--db",
+                 str(work / "operator.sqlite"), "--rate-limit", str(args.rate_limit)),
+            env=env, stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             try:
                 wait_healthy(url, proc)
             except RuntimeError as exc:
-                raise UserError(f"the reference operator did not start: {exc}; see {log}") from None
+                raise UserError(f"the reference operator did not start: {exc}") from None
             yield url
         finally:
-            stop_process(proc)
+            stop_tree(proc)
 
 
 def _step(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout: float) -> Verdict:
-    """Run one sub-command; return the verdict its exit status tells."""
+    """Run one sub-command in its own process group; its verdict from its exit status."""
+    from yzt.shutdown import stop_tree
+
     print(f"yzt check: {name} …", file=sys.stderr, flush=True)
     started = time.monotonic()
     with log.open("w", encoding="utf-8") as log_fh:
+        proc = subprocess.Popen(cmd, env=env, stdout=log_fh, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
         try:
-            proc = subprocess.run(cmd, env=env, stdout=log_fh, stderr=subprocess.STDOUT,
-                                  timeout=timeout, check=False)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             print(f"yzt check: {name} did not finish within {timeout:.0f} s (see {log})", file=sys.stderr)
             return Verdict.ERROR
+        finally:
+            stop_tree(proc)  # a no-op when it ended; on SIGTERM to us, stops its whole tree
     verdict = from_exit_code(proc.returncode)
     print(f"yzt check: {name}: {verdict.value} ({time.monotonic() - started:.1f} s, log {log})",
           file=sys.stderr, flush=True)
@@ -104,38 +199,59 @@ def _step(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout: fl
 
 
 def run(args: argparse.Namespace) -> int:
+    from yzt.shutdown import Interrupted, interruptible
+
+    _validate(args)
+    out: Path = args.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "logs").mkdir(exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
+    verdicts: dict[str, Verdict] = {}
+    interrupted: str | None = None
+    status: int | None = None
+    with interruptible(), _work_folder(args.keep_work) as work:
+        try:
+            if args.target is None:
+                _embedded(args, work, verdicts)
+            else:
+                _endpoint(args, work, verdicts)
+        except Interrupted as exc:
+            interrupted = exc.name
+            status = exc.exit_code
+            print(f"yzt check: stopped by {exc.name}; the report marks the run incomplete",
+                  file=sys.stderr)
+        verdict = _write(args, verdicts, interrupted)
+    if status is not None:
+        return status
+    return verdict.exit_code
+
+
+def _embedded(args: argparse.Namespace, work: Path, verdicts: dict[str, Verdict]) -> None:
     from yzt.domain.topology import load_topology
     from yzt.fixtures import generate_fixtures, write_fixtures
-    from yzt.reports.readers import read_dirs
-    from yzt.reports.render import write_report
 
-    if args.replications < 1:
-        raise UserError(f"--replications must be at least 1, got {args.replications}")
-    if args.load_rate >= args.rate_limit:
-        raise UserError(f"--load-rate ({args.load_rate:g}) must stay below --rate-limit "
-                        f"({args.rate_limit:g}), or the load test measures the rate limit")
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    logs = out / "logs"
-    logs.mkdir(exist_ok=True)
     operator = load_topology().get(args.operator)
-    fixtures_path = out / "fixtures.jsonl"
+    fixtures_path = work / "fixtures.jsonl"
     write_fixtures(generate_fixtures(operator, args.seed, args.subjects), fixtures_path)
+    fixtures_path.chmod(0o600)
     # The secret is made here, handed to children in their environment, and never written down.
     env = {**os.environ, "YZT_SECRET": secrets.token_hex(32)}
-    common = ["--operator", args.operator, "--key-id", "yzt-check", "--fixtures", str(fixtures_path),
+    common = ["--operator", args.operator, "--key-id", EMBEDDED_KEY_ID, "--fixtures", str(fixtures_path),
               "--lang", args.lang]
-    verdicts: dict[str, Verdict] = {}
+    logs = out / "logs"
     if not {"conform", "load"} <= set(args.skip):
-        with _reference_operator(args, fixtures_path, env, logs / "serve.log") as url:
+        with _reference_operator(args, fixtures_path, env, work) as url:
             if "conform" not in args.skip:
                 verdicts["conform"] = _step(
                     "conformance suite", _yzt("conform", url, *common, "--out", str(out / "conform")),
                     env, logs / "conform.log", timeout=300)
             if "load" not in args.skip:
                 verdicts["load"] = _step(
-                    "load test", _yzt("load", url, *common, "--rate", str(args.load_rate), "--duration",
-                                      args.load_duration, "--out", str(out / "load")),
+                    "load test", _yzt("load", url, *common, "--rate", str(args.load_rate or 20.0),
+                                      "--duration", args.load_duration, "--out", str(out / "load")),
                     env, logs / "load.log", timeout=600)
     if "sim" not in args.skip:
         verdicts["sim"] = _step(
@@ -143,10 +259,114 @@ def run(args: argparse.Namespace) -> int:
                                "--seed", str(args.seed), "--out", str(out / "sim"), "--quiet"),
             env, logs / "sim.log", timeout=1800)
 
-    record = {"operator": args.operator, "steps": {k: v.value for k, v in verdicts.items()}}
+
+def _endpoint(args: argparse.Namespace, work: Path, verdicts: dict[str, Verdict]) -> None:
+    """The five steps against the operator's own endpoint."""
+    from yzt.commands.load import run_preflight
+    from yzt.domain.topology import load_topology
+    from yzt.fixtures import generate_fixtures, load_fixtures
+
+    out: Path = args.out
+    logs = out / "logs"
+    topology = load_topology()
+    operator = topology.get(args.operator)
+    secret = read_secret(args)
+    if args.fixtures:
+        fixtures = load_fixtures(args.fixtures, topology, operator.id)
+        source = ["--fixtures", str(args.fixtures.resolve())]
+    else:
+        fixtures = generate_fixtures(operator, args.seed, args.subjects)
+        source = ["--seed", str(args.seed), "--subjects", str(args.subjects)]
+    # 1. preflight: a wrong secret, key id, clock or fixture set stops here (exit 2)
+    note = run_preflight(args.target, args.key_id, secret, fixtures, operator.id, " ".join(source))
+    print(f"yzt check: {note}", file=sys.stderr)
+    (out / "preflight.json").write_text(json.dumps({"verdict": "pass", "note": note}, ensure_ascii=False)
+                                        + "\n", encoding="utf-8")
+    env = {**os.environ, "YZT_SECRET": secret.decode("utf-8")}
+    common = ["--operator", operator.id, "--key-id", args.key_id, *source, "--lang", args.lang]
+    rate = args.load_rate or _scenario_rate(args.scenario)
+    if "conform" not in args.skip:  # 2. conformance
+        verdicts["conform"] = _step(
+            "conformance suite", _yzt("conform", args.target, *common, "--out", str(out / "conform")),
+            env, logs / "conform.log", timeout=600)
+    if "load" not in args.skip:  # 3. load at the scenario's busiest rate
+        verdicts["load"] = _step(
+            f"load test at {rate:g} req/s",
+            _yzt("load", args.target, *common, "--rate", f"{rate:g}", "--duration", args.load_duration,
+                 "--schema-sample", "all", "--out", str(out / "load")),
+            env, logs / "load.log", timeout=900)
+    if "capacity" not in args.skip:  # 4. the capacity finder, bisecting
+        verdicts["capacity"] = _step(
+            "capacity finder",
+            _yzt("load", args.target, *common, "--rate", f"{rate:g}", "--duration",
+                 args.capacity_duration, "--find-capacity", "--capacity-steps", str(args.capacity_runs),
+                 "--arrivals", "constant", "--out", str(out / "capacity")),
+            env, logs / "capacity.log", timeout=1800)
+    if "sim" not in args.skip:  # 5. what the measured endpoint means at national volume
+        verdicts["sim"] = _calibrated_sim(args, work, env, operator.id)
+
+
+def _scenario_rate(name: str) -> float:
+    """The rate the scenario's busiest minute asks of every operator (each is asked every query)."""
+    from yzt.sim.calibrate import peak_demand_rps
+    from yzt.sim.scenario import load_scenario
+
+    return max(1.0, round(peak_demand_rps(load_scenario(name)), 2))
+
+
+def _calibrated_sim(args: argparse.Namespace, work: Path, env: dict[str, str], operator: str) -> Verdict:
+    """The scenario with ``operator``'s endpoint as measured (latency, errors, capacity), simulated."""
+    import yaml
+
+    from yzt.sim.calibrate import calibration_overrides, e2e_outlook, fit_load_run
+    from yzt.sim.scenario import load_scenario, resolve
+
+    out: Path = args.out
+    measured = out / ("capacity" if (out / "capacity" / "capacity.json").exists() else "load")
+    scenario = load_scenario(args.scenario)
+    try:
+        calibration = fit_load_run(measured, operator)
+    except UserError as exc:
+        (out / "logs" / "sim.log").write_text(f"no calibration: {exc}\n", encoding="utf-8")
+        print(f"yzt check: simulation: no calibration ({exc})", file=sys.stderr)
+        return Verdict.INCOMPLETE
+    if measured.name == "capacity" and (out / "load" / "raw").is_dir():
+        # latency and errors at the operating rate when that run has enough samples
+        with contextlib.suppress(UserError):
+            at_rate = fit_load_run(out / "load", operator)
+            calibration = replace(at_rate, capacity_rps=calibration.capacity_rps)
+    document = {"extends": str(resolve(args.scenario).resolve()),
+                "name": f"{scenario.name}-{operator.lower()}-measured",
+                "description": f"{scenario.name} with {operator}'s endpoint as measured by yzt check",
+                **calibration_overrides(scenario, operator, calibration)}
+    path = work / "calibrated-scenario.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (out / "sim").mkdir(parents=True, exist_ok=True)
+    (out / "sim" / "calibration.json").write_text(json.dumps(
+        {"calibration": calibration.as_dict(),
+         "scenario_changes": calibration_overrides(scenario, operator, calibration),
+         "outlook": e2e_outlook(scenario, operator, calibration)}, indent=2, ensure_ascii=False)
+        + "\n", encoding="utf-8")
+    return _step("simulation with the measured endpoint",
+                 _yzt("sim", str(path), "--replications", str(args.replications), "--seed",
+                      str(args.seed), "--out", str(out / "sim"), "--quiet"),
+                 env, out / "logs" / "sim.log", timeout=1800)
+
+
+def _write(args: argparse.Namespace, verdicts: dict[str, Verdict], interrupted: str | None) -> Verdict:
+    """``check.json`` naming the steps, then one report read from the records the steps left
+    (``yzt report`` on the same folder renders the same report again)."""
+    from yzt.reports.readers import read_dirs
+    from yzt.reports.render import write_report
+
+    out: Path = args.out
+    record: dict[str, object] = {"operator": args.operator, "target": args.target,
+                                 "steps": {k: v.value for k, v in verdicts.items()}}
+    if interrupted:
+        record["interrupted"] = interrupted
     (out / "check.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     report = read_dirs([out], args.lang, out_dir=out)
     paths = write_report(report, out)
     print(f"yzt check: verdict {report.verdict.value.upper()} — report {paths['html']}",
           file=sys.stderr)
-    return report.verdict.exit_code
+    return report.verdict

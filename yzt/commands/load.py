@@ -42,10 +42,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "3 incomplete (the generator could not offer the rate or was CPU-bound). "
         "The secret comes from YZT_SECRET or --secret-file.",
     )
-    p.add_argument("target", metavar="TARGET_URL", type=target_url, help="the operator's base URL")
-    p.add_argument("--operator", required=True, help="operator id: CMCC, CUCC, CTCC or R01…R39")
-    p.add_argument("--key-id", required=True, help="the key id the operator knows the secret by")
-    src = p.add_mutually_exclusive_group(required=True)
+    p.add_argument("target", metavar="TARGET_URL", nargs="?", type=target_url,
+                   help="the operator's base URL (not with --worker)")
+    p.add_argument("--operator", help="operator id: CMCC, CUCC, CTCC or R01…R39 (required)")
+    p.add_argument("--key-id", help="the key id the operator knows the secret by (required)")
+    src = p.add_mutually_exclusive_group()
     src.add_argument("--fixtures", type=Path, metavar="FILE", help="the fixture file the operator loaded")
     src.add_argument("--seed", type=int, help="regenerate the operator's fixtures from this seed")
     add_subjects_argument(p)
@@ -66,24 +67,50 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--sla", type=Path, metavar="FILE", help="SLA file overriding the operator's profile")
     p.add_argument("--topology", type=Path, help="topology file (default: the embedded one)")
     p.add_argument("--workers", type=int, default=1,
-                   help="local Locust worker processes (more than 1 starts a master plus workers)")
+                   help="local Locust worker processes (more than 1 starts a master plus workers; 0 "
+                   "with --remote-workers: a master only)")
     p.add_argument("--remote-workers", type=int, default=0,
-                   help="workers that join from other machines with --master-host (see docs/load.md)")
+                   help="workers that join from other machines with 'yzt load --worker --master-host "
+                   "THIS_HOST' (see docs/load.md)")
+    p.add_argument("--worker", action="store_true",
+                   help="be one generator process of a master on another machine: takes the run "
+                   "configuration from the master; needs only --master-host and the secret")
+    p.add_argument("--master-host", help="with --worker: the master's address")
     p.add_argument("--master-bind-host", default="127.0.0.1",
                    help="address the master listens on for workers (0.0.0.0 for other machines)")
-    p.add_argument("--master-port", type=int, help="master port (default: a free one)")
+    p.add_argument("--master-port", type=int,
+                   help="master port (default: a free one; with --worker: 5557, Locust's default)")
     p.add_argument("--users", type=int, help="concurrency cap per generator process (default: auto)")
     p.add_argument("--timeout", default="5s", help="request timeout, counted as an error (default 5s)")
-    p.add_argument("--schema-sample", type=float, default=0.05,
-                   help="share of responses validated against the JSON Schemas (default 0.05)")
+    p.add_argument("--schema-sample", type=_share_or_all, default=0.05, metavar="SHARE|all",
+                   help="share of answers checked against the protocol's JSON Schemas, judged as the "
+                   "'protocol under load' row (default 0.05; 'all' checks every answer)")
+    p.add_argument("--skip-preflight", action="store_true",
+                   help="only check that the target answers health, instead of the preflight "
+                   "(service-info, one signed request, one count against the fixtures); for "
+                   "endpoints whose other answers are themselves under test")
     p.add_argument("--find-capacity", action="store_true",
-                   help="raise the rate step by step until an SLA breaks; report the highest that held")
-    p.add_argument("--capacity-factor", type=float, default=1.5, help="rate multiple between steps")
-    p.add_argument("--capacity-steps", type=int, default=8, help="most steps of --find-capacity")
+                   help="raise the rate until an SLA breaks, then bisect to the highest rate that "
+                   "holds (within --capacity-tolerance)")
+    p.add_argument("--capacity-factor", type=float, default=2.0,
+                   help="rate multiple while growing (default 2)")
+    p.add_argument("--capacity-steps", type=int, default=12,
+                   help="most load runs of --find-capacity (default 12)")
+    p.add_argument("--capacity-tolerance", type=float, default=0.10,
+                   help="stop when the breaking rate is within this share of the holding one (0.10)")
     p.add_argument("--out", type=output_dir, default=Path("out/load"),
                    help="output folder, created if missing (default out/load)")
     add_lang_argument(p)
     p.set_defaults(func=run)
+
+
+def _share_or_all(text: str) -> float:
+    if text.strip().lower() == "all":
+        return 1.0
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share (0…1) or 'all'") from None
 
 
 def scenario_surge(name: str) -> tuple[float, float, float, float]:
@@ -110,12 +137,19 @@ def scenario_surge(name: str) -> tuple[float, float, float, float]:
 
 
 def _validate_args(args: argparse.Namespace) -> None:
+    for flag, value in (("TARGET_URL", args.target), ("--operator", args.operator),
+                        ("--key-id", args.key_id)):
+        if not value:
+            raise UserError(f"{flag} is required (unless --worker)")
+    if args.fixtures is None and args.seed is None:
+        raise UserError("one of --fixtures FILE or --seed N is required: the fixtures the operator loaded")
     if args.rate is None:
         raise UserError("--rate is required (requests/s, e.g. --rate 50) unless --scenario gives it")
     if not math.isfinite(args.rate) or args.rate <= 0 or args.rate > 1_000_000:
         raise UserError(f"--rate must be between 0 and 1000000 requests/s, got {args.rate:g}")
-    if args.workers < 1 or args.workers > 64:
-        raise UserError(f"--workers must be between 1 and 64, got {args.workers}")
+    if args.workers < 0 or args.workers > 64 or (args.workers == 0 and not args.remote_workers):
+        raise UserError(f"--workers must be between 1 and 64 (0 only with --remote-workers), got "
+                        f"{args.workers}")
     if args.remote_workers < 0 or args.remote_workers > 256:
         raise UserError(f"--remote-workers must be between 0 and 256, got {args.remote_workers}")
     if not 0 <= args.schema_sample <= 1:
@@ -126,12 +160,52 @@ def _validate_args(args: argparse.Namespace) -> None:
         raise UserError(f"--subjects must be between 1 and 1000000, got {args.subjects}")
     if args.find_capacity and (args.capacity_factor <= 1 or not 1 <= args.capacity_steps <= 30):
         raise UserError("--capacity-factor must be above 1 and --capacity-steps between 1 and 30")
+    if args.find_capacity and not 0.01 <= args.capacity_tolerance < 1:
+        raise UserError(f"--capacity-tolerance must be in [0.01, 1), got {args.capacity_tolerance:g}")
 
 
 def run(args: argparse.Namespace) -> int:
+    from yzt.shutdown import Interrupted, interruptible
+
+    if args.worker:
+        return _run_worker(args)
+    with interruptible():
+        try:
+            return _run(args)
+        except Interrupted as exc:
+            print(f"yzt load: stopped by {exc.name}; partial results are marked incomplete",
+                  file=sys.stderr)
+            return exc.exit_code
+
+
+def _run_worker(args: argparse.Namespace) -> int:
+    """``yzt load --worker --master-host H``: one generator process of a master elsewhere."""
+    from yzt.loadtests.runner import run_worker
+    from yzt.shutdown import Interrupted, interruptible
+
+    if not args.master_host:
+        raise UserError("--worker needs --master-host: the address of the machine running the master")
+    if args.target or args.find_capacity:
+        raise UserError("--worker takes no TARGET_URL and no --find-capacity: the master sends the "
+                        "run configuration")
+    port = args.master_port or 5557
+    secret = read_secret(args)
+    print(f"yzt load: worker joining the master at {args.master_host}:{port}", file=sys.stderr)
+    with interruptible():
+        try:
+            code = run_worker(args.master_host, port, secret)
+        except Interrupted as exc:
+            return exc.exit_code
+    if code != 0:
+        print(f"yzt load: the worker ended with status {code} (refused by the master, or the master "
+              "went away)", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
     from yzt.domain.topology import load_topology
     from yzt.loadtests import shapes, thresholds
-    from yzt.loadtests.runner import check_reachable
 
     scenario_rate = None
     if args.scenario:
@@ -144,11 +218,8 @@ def run(args: argparse.Namespace) -> int:
     timeout = shapes.parse_duration(args.timeout, "--timeout", max_s=MAX_TIMEOUT_S)
     topology = load_topology(args.topology)
     operator = topology.get(args.operator)
-    if args.fixtures:
-        from yzt.fixtures import load_fixtures
-
-        load_fixtures(args.fixtures, topology, operator.id)  # fail now, naming the line, not in Locust
     secret = read_secret(args)
+    fixtures = _fixtures(args, topology, operator)  # fail now, naming the line, not in Locust
     limits = (thresholds.load_sla_file(args.sla, operator.sla) if args.sla
               else thresholds.from_profile(operator.sla))
     shape = shapes.build_shape(args.shape, args.rate, duration, steps=args.steps, peak=args.surge_peak,
@@ -157,13 +228,45 @@ def run(args: argparse.Namespace) -> int:
         print(f"yzt load: surge of scenario {args.scenario}: ×{args.surge_peak:g} at "
               f"{args.surge_start:.0%} of the run on a base of {args.rate:g} req/s (the scenario's "
               f"busiest hour: {scenario_rate:.2f} req/s)", file=sys.stderr)
-    check_reachable(args.target)
+    if args.skip_preflight:
+        from yzt.loadtests.runner import check_reachable
+
+        check_reachable(args.target)
+    else:
+        note = run_preflight(args.target, args.key_id, secret, fixtures, operator.id,
+                             _fixture_source(args))
+        print(f"yzt load: {note}", file=sys.stderr)
     make_dir(args.out)
     common: dict[str, Any] = {"args": args, "secret": secret, "limits": limits, "timeout": timeout}
     if not args.find_capacity:
         result_code, _ = _one_run(shape, args.out, **common)
         return result_code
     return _find_capacity(shape, **common)
+
+
+def _fixtures(args: argparse.Namespace, topology: Any, operator: Any) -> Any:
+    from yzt.fixtures import generate_fixtures, load_fixtures
+
+    if args.fixtures:
+        return load_fixtures(args.fixtures, topology, operator.id)
+    return generate_fixtures(operator, args.seed, args.subjects)
+
+
+def _fixture_source(args: argparse.Namespace) -> str:
+    return (f"--fixtures {args.fixtures}" if args.fixtures
+            else f"--seed {args.seed} --subjects {args.subjects}")
+
+
+def run_preflight(target: str, key_id: str, secret: bytes, fixtures: Any, operator_id: str,
+                  source: str, timeout: float = 5.0) -> str:
+    """Health, service-info, one signed count for a fixture subject: a wrong secret, key id, clock
+    or fixture set stops the run here with exit 2 and the fix, not as a wall of failed requests."""
+    from yzt.client import PlatformClient
+    from yzt.preflight import preflight
+
+    with PlatformClient(target, key_id, secret, timeout=timeout) as client:
+        result = preflight(client, fixtures, operator_id=operator_id, fixture_source=source)
+    return str(result.note())
 
 
 def _users_for(peak_per_process: float, timeout: float, explicit: int | None) -> int:
@@ -179,8 +282,7 @@ def _one_run(shape: Any, out: Path, *, args: argparse.Namespace, secret: bytes, 
     from yzt.loadtests import results as res
     from yzt.loadtests import runner, shapes
     from yzt.loadtests.traffic import RunConfig
-    from yzt.reports.readers import read_dirs
-    from yzt.reports.render import write_report
+    from yzt.shutdown import Interrupted
 
     processes = args.workers + args.remote_workers
     config = RunConfig(
@@ -190,7 +292,8 @@ def _one_run(shape: Any, out: Path, *, args: argparse.Namespace, secret: bytes, 
         users_per_process=_users_for(shape.peak_rate / processes, timeout, args.users),
         poisson=args.arrivals == "poisson", timeout_s=timeout, grace_s=timeout + 2.0,
         schema_sample=args.schema_sample, traffic_seed=args.seed or 0,
-        clock_offset_s=runner.operator_clock_offset(args.target, args.key_id, secret))
+        clock_offset_s=runner.operator_clock_offset(args.target, args.key_id, secret),
+        join_s=runner.REMOTE_JOIN_S if args.remote_workers else runner.STARTUP_SLACK_S)
     port = args.master_port
     if args.remote_workers and port is None:
         port = runner.free_port(args.master_bind_host)
@@ -198,17 +301,24 @@ def _one_run(shape: Any, out: Path, *, args: argparse.Namespace, secret: bytes, 
                            master_bind_host=args.master_bind_host, master_port=port)
     if args.remote_workers:
         assert port is not None
-        print(f"yzt load: waiting for {args.remote_workers} worker(s) from other machines; copy "
-              f"{out / 'run-config.json'} there and run:\n  "
-              f"{runner.worker_command('<this-host>', port, Path('run-config.json'))}", file=sys.stderr)
+        print(f"yzt load: waiting for {args.remote_workers} worker(s) from other machines; on each, "
+              f"run:\n  {runner.worker_command('<this-host>', port)}", file=sys.stderr, flush=True)
     print(f"yzt load: {shapes.describe(shape)} against {args.target} ({args.operator}), "
           f"{processes} generator process(es) × {config.users_per_process} users", file=sys.stderr)
-    outcome = runner.run_locust(config, secret, launch)
-    if outcome.timed_out:
-        raise UserError(f"Locust overran its time limit and was stopped; see {outcome.console_log}")
-    if outcome.exit_code != 0:
+    try:
+        outcome = runner.run_locust(config, secret, launch)
+    except Interrupted as exc:
+        _write_partial(out, args, shape, limits, exc.name)
+        raise
+    refused = sorted((out / "raw").glob("refused-*.json"))
+    if outcome.timed_out or outcome.exit_code != 0:
+        why = "".join(f"\n  refused worker: {json.loads(p.read_text(encoding='utf-8'))['reason']}"
+                      for p in refused)
+        if outcome.timed_out:
+            raise UserError(f"Locust overran its time limit and was stopped; see "
+                            f"{outcome.console_log}{why}")
         raise UserError(f"Locust failed (exit {outcome.exit_code}); last lines of "
-                        f"{outcome.console_log}:\n{runner.tail(outcome.console_log)}")
+                        f"{outcome.console_log}:\n{runner.tail(outcome.console_log)}{why}")
     try:
         result = res.evaluate(out / "raw", limits, shape.expected_requests() / shape.duration,
                               shape.duration)
@@ -220,16 +330,7 @@ def _one_run(shape: Any, out: Path, *, args: argparse.Namespace, secret: bytes, 
     if res.auth_reject_share(result) > res.MAX_AUTH_REJECTS:
         raise UserError(f"the operator rejected {res.auth_reject_share(result) * 100:.1f} % of requests "
                         "with 401/403: check --key-id, the secret, --operator and the fixtures")
-    document = result.to_json()
-    document.update(target=args.target, operator=args.operator, shape=shape.to_json(),
-                    sla_source=str(args.sla) if args.sla else f"topology profile {args.operator}",
-                    locust_elapsed_s=round(outcome.elapsed_s, 2))
-    (out / "results.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
-                                      encoding="utf-8")
-    report = read_dirs([out], args.lang, out_dir=out)
-    write_report(report, out)
-    for plot in report.sections[0].plots[:1]:
-        (out / "latency.png").write_bytes(plot.png)
+    _write_outputs(out, args, shape, result, elapsed_s=outcome.elapsed_s)
     if not quiet:
         print(res.console_summary(result))
         print(f"\nresults: {out / 'results.json'}, {out / 'report.html'}, {out / 'junit.xml'}, "
@@ -237,40 +338,88 @@ def _one_run(shape: Any, out: Path, *, args: argparse.Namespace, secret: bytes, 
     return result.exit_code, result
 
 
+def _write_outputs(out: Path, args: argparse.Namespace, shape: Any, result: Any, *,
+                   elapsed_s: float | None = None, interrupted: str | None = None) -> None:
+    """results.json (the record), then what ``yzt.reports`` renders from it: report.html/.md/.json,
+    junit.xml and latency.png."""
+    document = result.to_json()
+    document.update(target=args.target, operator=args.operator, shape=shape.to_json(),
+                    sla_source=str(args.sla) if args.sla else f"topology profile {args.operator}")
+    if elapsed_s is not None:
+        document["locust_elapsed_s"] = round(elapsed_s, 2)
+    if interrupted:
+        document["interrupted"] = interrupted
+    path = out / "results.json"
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_html(out, args.lang)
+
+
+def write_html(out: Path, lang: Any) -> Path:
+    """The report of a load run (thresholds, verdict, histogram) and its latency.png, rendered by
+    ``yzt.reports`` from the folder's records (a capacity search's capacity.json too)."""
+    from yzt.reports.readers import read_dirs
+    from yzt.reports.render import write_report
+
+    report = read_dirs([out], lang, out_dir=out)
+    write_report(report, out)
+    for plot in report.sections[0].plots[:1]:
+        (out / "latency.png").write_bytes(plot.png)
+    return out / "report.html"
+
+
+def _write_partial(out: Path, args: argparse.Namespace, shape: Any, limits: list[Any],
+                   signal_name: str) -> None:
+    """After SIGTERM or SIGINT: what the generators recorded before they stopped, marked incomplete."""
+    from yzt.loadtests import results as res
+
+    reason = f"interrupted by {signal_name}: partial results of an unfinished run"
+    try:
+        result = res.evaluate(out / "raw", limits, shape.expected_requests() / shape.duration,
+                              shape.duration)
+        result.verdict = Verdict.INCOMPLETE
+        result.reasons = [reason]  # the generator's health is not judged on a run cut short
+        _write_outputs(out, args, shape, result, interrupted=signal_name)
+    except (RuntimeError, OSError, ValueError):
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps(
+            {"verdict": "incomplete", "exit_code": 3, "reasons": [reason, "no requests were recorded"],
+             "interrupted": signal_name, "target": args.target, "operator": args.operator,
+             "shape": shape.to_json()}, indent=2) + "\n", encoding="utf-8")
+
+
 def _find_capacity(shape: Any, *, args: argparse.Namespace, secret: bytes, limits: list[Any],
                    timeout: float) -> int:
-    """Raise the rate by ``--capacity-factor`` per step until a threshold breaks (bounded steps)."""
-    steps: list[dict[str, Any]] = []
-    best: float | None = None
-    stop_reason = f"no SLA broke within {args.capacity_steps} steps"
-    status = Verdict.PASS
-    factor = 1.0
-    for i in range(args.capacity_steps):
-        current = shape.scaled(factor)
-        rate = current.expected_requests() / current.duration
-        _, result = _one_run(current, args.out / f"step-{i + 1:02d}", args=args, secret=secret,
+    """Grow the rate ×``--capacity-factor`` until an SLA breaks, then bisect (bounded runs)."""
+    from yzt.loadtests.capacity import find_capacity
+    from yzt.verdict import Verdict
+
+    base = shape.expected_requests() / shape.duration
+    counter = [0]
+
+    def probe(rate: float, phase: str) -> tuple[Verdict, tuple[str, ...]]:
+        counter[0] += 1
+        current = shape.scaled(rate / base)
+        code, result = _one_run(current, args.out / f"step-{counter[0]:02d}", args=args, secret=secret,
                                 limits=limits, timeout=timeout, quiet=True)
-        steps.append({"rate": round(rate, 3), "verdict": result.verdict.value,
-                      "reasons": result.reasons})
-        print(f"  step {i + 1}: {rate:.1f} req/s → {result.verdict.value}"
-              + (f" ({result.reasons[0]})" if result.reasons else ""))
-        if result.verdict.ok:
-            best = rate
-            factor *= args.capacity_factor
-            continue
-        if result.verdict is Verdict.INCOMPLETE:
-            stop_reason = "the generator reached its own limit before the operator broke an SLA"
-            status = Verdict.INCOMPLETE
-        else:
-            stop_reason = f"SLA broke at {rate:.1f} req/s"
-            status = Verdict.PASS if best is not None else result.verdict
-        break
-    summary = {"highest_sustainable_rate": best, "stopped": stop_reason, "steps": steps}
-    (args.out / "capacity.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
-                                            encoding="utf-8")
-    if best is None:
-        print(f"capacity: below {steps[0]['rate']:g} req/s — {stop_reason}")
+        verdict = {0: Verdict.PASS, 1: Verdict.FAIL}.get(code, Verdict.INCOMPLETE)
+        print(f"  run {counter[0]} ({phase}): {rate:.1f} req/s → {verdict.value}"
+              + (f" ({result.reasons[0]})" if result.reasons else ""), flush=True)
+        return verdict, tuple(result.reasons)
+
+    cap = find_capacity(probe, base, factor=args.capacity_factor, tolerance=args.capacity_tolerance,
+                        max_probes=args.capacity_steps)
+    (args.out / "capacity.json").write_text(json.dumps(cap.to_json(), indent=2, ensure_ascii=False)
+                                            + "\n", encoding="utf-8")
+    write_capacity_html(args)
+    if cap.highest_sustainable_rate is None:
+        print(f"capacity: below {cap.probes[-1].rate:.1f} req/s — {cap.stopped}")
     else:
-        bound = "at least " if status is Verdict.INCOMPLETE or "no SLA broke" in stop_reason else ""
-        print(f"capacity: highest sustainable rate {bound}{best:.1f} req/s — {stop_reason}")
-    return status.exit_code
+        bound = "" if cap.converged else "at least "
+        print(f"capacity: highest sustainable rate {bound}{cap.highest_sustainable_rate:.1f} req/s — "
+              f"{cap.stopped}")
+    return cap.verdict.exit_code
+
+
+def write_capacity_html(args: argparse.Namespace) -> None:
+    """The capacity page: the search's runs (rendered by ``yzt.reports`` from capacity.json)."""
+    write_html(args.out, args.lang)

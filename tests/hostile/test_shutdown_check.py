@@ -1,0 +1,57 @@
+"""SIGTERM to ``yzt check`` mid-run: the reference operator, the load step and Locust all stop; the
+report is written, marked incomplete; the private work folder is gone."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.hostile.test_shutdown_load import survivors
+
+pytestmark = pytest.mark.integration
+
+
+def test_sigterm_to_check_leaves_no_child(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "yzt", "check", "--out", str(out), "--subjects", "100",
+                             "--skip", "conform", "--load-duration", "60s", "--keep-work"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        tree: list[psutil.Process] = []
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            tree = psutil.Process(proc.pid).children(recursive=True)
+            if any("locust" in " ".join(p.cmdline()) for p in tree if p.is_running()):
+                break
+            time.sleep(0.3)
+        else:
+            raise AssertionError("the load step's Locust never started")
+        time.sleep(2.0)
+        tree = psutil.Process(proc.pid).children(recursive=True)
+        kinds = " ".join(" ".join(p.cmdline()) for p in tree)
+        assert "serve" in kinds and "load" in kinds and "locust" in kinds
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3, err
+    time.sleep(0.5)
+    assert survivors(tree) == []
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["verdict"] == "incomplete"
+    assert report["sections"][-1]["key"] == "interrupted"
+    load = json.loads((out / "load" / "results.json").read_text(encoding="utf-8"))
+    assert load["verdict"] == "incomplete" and load["interrupted"] == "SIGTERM"
+    kept = next(line for line in err.splitlines() if "work folder kept" in line).rsplit(": ", 1)[1]
+    assert Path(kept).stat().st_mode & 0o777 == 0o700  # the private work folder
+    shutil.rmtree(kept)

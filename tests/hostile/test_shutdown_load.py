@@ -1,0 +1,80 @@
+"""SIGTERM and SIGINT to ``yzt load`` mid-run: no child survives, partial results marked incomplete.
+
+The process tree is read from the process table (psutil) while Locust is generating; after the
+signal, every process of that tree must be gone, whatever its session or parent is by then.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from yzt.loadtests.runner import _requests_so_far
+from yzt.server.testing import DEFAULT_SECRET, running_server
+
+pytestmark = pytest.mark.integration
+
+
+def start_load(url: str, out: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "yzt", "load", url, "--operator", "R07", "--key-id", "k1", "--seed", "7",
+         "--subjects", "200", "--rate", "20", "--duration", "60s", "--out", str(out)],
+        env=dict(os.environ, YZT_SECRET=DEFAULT_SECRET.decode()), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_traffic(proc: subprocess.Popen[str], out: Path, timeout: float = 60) -> list[psutil.Process]:
+    """The process tree of ``proc`` once Locust has been sending for a while (its stats file has
+    requests in it)."""
+    deadline = time.monotonic() + timeout
+    stats = out / "locust" / "locust_stats.csv"
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        tree = psutil.Process(proc.pid).children(recursive=True)
+        if tree and (_requests_so_far(stats) or 0) > 10:
+            time.sleep(1.0)
+            return psutil.Process(proc.pid).children(recursive=True)
+        time.sleep(0.2)
+    raise AssertionError("Locust did not start sending in time")
+
+
+def survivors(tree: list[psutil.Process]) -> list[str]:
+    alive = []
+    for p in tree:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                alive.append(f"{p.pid} {' '.join(p.cmdline()[:6])}")
+        except psutil.NoSuchProcess:
+            continue
+    return alive
+
+
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 3), (signal.SIGINT, 130)])
+def test_signal_stops_every_child_and_keeps_partial_results(tmp_path, sig, status):
+    with running_server() as url:
+        proc = start_load(url, tmp_path)
+        try:
+            tree = wait_for_traffic(proc, tmp_path)
+            assert any("locust" in " ".join(p.cmdline()) for p in tree)
+            proc.send_signal(sig)
+            _, err = proc.communicate(timeout=40)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == status, err
+    assert f"stopped by {signal.Signals(sig).name}" in err
+    time.sleep(0.5)
+    assert survivors(tree) == []
+    doc = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert doc["verdict"] == "incomplete" and doc["interrupted"] == signal.Signals(sig).name
+    assert doc["reasons"][0].startswith(f"interrupted by {signal.Signals(sig).name}")
+    assert 0 < doc["sent"] < 20 * 60, doc.get("generator")  # some requests, far fewer than a minute
+    assert (tmp_path / "report.html").exists()

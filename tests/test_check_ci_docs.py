@@ -1,0 +1,65 @@
+"""The CI examples under docs/ci/ and the README's onboarding commands: valid YAML, and every yzt
+command they run parses with yzt's own parser (a renamed flag or command fails here)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from yzt.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _yzt_commands(text: str) -> list[list[str]]:
+    """Every ``yzt …`` command line in ``text``, CI variables replaced by sample values."""
+    text = re.sub(r"\$\{\{\s*[^}]+\}\}", "VALUE", text)
+    text = re.sub(r"\"?\$[A-Z_]+\"?", "VALUE", text)
+    out = []
+    for line in re.findall(r"(?:^|[\s-])(yzt (?:[^\n#]|\n(?=\s*--))+)", text):
+        words = shlex.split(line.replace("\n", " "))
+        out.append(words[1:])
+    return out
+
+
+def _parses(argv: list[str]) -> str:
+    args = build_parser().parse_args(argv)
+    assert getattr(args, "func", None), argv
+    return str(args.command)
+
+
+def test_gitlab_job_is_valid_and_runs_yzt_check():
+    doc = yaml.safe_load((ROOT / "docs/ci/gitlab-ci.yml").read_text(encoding="utf-8"))
+    job = doc["yzt-check"]
+    commands = _yzt_commands("\n".join(job["script"]))
+    assert [_parses(c) for c in commands] == ["check"]
+    assert job["artifacts"]["reports"]["junit"] == "out/check/junit.xml"
+
+
+def test_github_workflow_is_valid_and_runs_yzt_check():
+    doc = yaml.safe_load((ROOT / "docs/ci/github-actions.yml").read_text(encoding="utf-8"))
+    steps = doc["jobs"]["yzt-check"]["steps"]
+    runs = "\n".join(s["run"] for s in steps if "run" in s)
+    commands = _yzt_commands(runs)
+    assert [_parses(c) for c in commands] == ["check"]
+    assert any("secrets.YZT_SECRET" in str(s.get("env", {})) for s in steps)
+    assert True in doc or "on" in doc  # PyYAML reads the bare key `on` as True
+
+
+def test_readme_onboarding_commands_parse():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Onboarding your endpoint", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block is not None
+    commands = _yzt_commands(re.sub(r"#.*", "", block.group(1)))
+    assert [_parses(c) for c in commands] == ["fixtures", "check"]
+
+
+@pytest.mark.parametrize("name", ["gitlab-ci.yml", "github-actions.yml"])
+def test_ci_examples_hold_no_secret(name):
+    text = (ROOT / "docs/ci" / name).read_text(encoding="utf-8")
+    assert "YZT_SECRET=" not in text and "--secret-file" not in text

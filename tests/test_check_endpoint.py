@@ -1,0 +1,98 @@
+"""``yzt check TARGET_URL`` against a ``yzt serve`` started by hand: every step, one report.
+
+The clean reference (rate-limited at 40 req/s, so that the capacity finder has something to find)
+passes through preflight, conformance, load, capacity and the calibrated simulation; the same
+endpoint with a seeded masking defect exits 1 and names OIF-DET-2 first; a wrong secret stops at
+the preflight with exit 2, naming key id, secret and clock skew.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from yzt.server.testing import DEFAULT_SECRET, running_server
+
+pytestmark = pytest.mark.integration
+
+SERVER = {"operator": "R12", "seed": 7, "subjects": 200}
+
+
+def _check(url: str, out: Path, *args: str, secret: bytes = DEFAULT_SECRET,
+           timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "yzt", "check", url, "--operator", "R12", "--key-id", "k1",
+           "--seed", "7", "--subjects", "200", "--load-rate", "10", "--load-duration", "4s",
+           "--replications", "2", "--out", str(out), *args]
+    env = dict(os.environ, YZT_SECRET=secret.decode())
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False)
+
+
+def _report(out: Path) -> dict:
+    return json.loads((out / "report.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.timeout(900)
+def test_every_step_against_a_clean_endpoint(tmp_path):
+    with running_server(**SERVER, extra_args=("--rate-limit", "40")) as url:
+        proc = _check(url, tmp_path, "--capacity-duration", "2s", "--capacity-runs", "8",
+                      timeout=880)
+    # exit 3 only when the capacity finder's generator could not offer a rate (CPU contention on
+    # a shared machine): then every other step still passed, and the report says why
+    assert proc.returncode in (0, 3), proc.stderr[-3000:]
+    assert "preflight: health ok, operator R12" in proc.stderr
+    report = _report(tmp_path)
+    assert [s["key"] for s in report["sections"]] == ["conform", "load", "capacity", "sim"]
+    verdicts = {s["key"]: s["verdict"] for s in report["sections"]}
+    assert verdicts["conform"] == verdicts["load"] == verdicts["sim"] == "pass"
+    capacity = json.loads((tmp_path / "capacity" / "capacity.json").read_text(encoding="utf-8"))
+    assert capacity["highest_sustainable_rate"] >= 20
+    if proc.returncode == 0:
+        assert report["verdict"] == "pass" and capacity["converged"]
+        assert any(s["phase"] == "bisect" for s in capacity["steps"])
+    else:
+        assert verdicts["capacity"] == "incomplete" and "generator" in capacity["stopped"]
+    calibration = json.loads((tmp_path / "sim" / "calibration.json").read_text(encoding="utf-8"))
+    assert calibration["calibration"]["capacity_rps"] == capacity["highest_sustainable_rate"]
+    assert "R12" in calibration["scenario_changes"]["operators"]
+    sim = report["sections"][3]
+    assert "R12 measured: median" in sim["summary"]
+    assert any(r["requirement"] == "SLA-E2E-1" for r in sim["rows"])
+    assert (tmp_path / "report.html").stat().st_size > 0
+
+
+def test_a_seeded_defect_fails_and_is_named_first(tmp_path):
+    with running_server(**SERVER, defects=("bad-msisdn-mask",)) as url:
+        proc = _check(url, tmp_path, "--skip", "capacity", "--skip", "sim")
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    report = _report(tmp_path)
+    assert report["verdict"] == "fail"
+    first = report["sections"][0]
+    assert first["key"] == "fix" and first["title"] == "What to fix"
+    assert first["summary"].split("in step order: ", 1)[1].startswith("OIF-DET-2"), first["summary"]
+    # under load the same defect is a protocol violation, not an SLA-ERR-1 error ratio
+    load = json.loads((tmp_path / "load" / "results.json").read_text(encoding="utf-8"))
+    row = next(t for t in load["thresholds"] if t["metric"] == "protocol_violations")
+    assert row["verdict"] == "fail" and "OIF-DET-2" in row["requirements"]
+    assert all(t["verdict"] != "fail" for t in load["thresholds"] if t["requirement"] == "SLA-ERR-1")
+
+
+def test_wrong_secret_stops_at_the_preflight_in_check_and_load(tmp_path):
+    with running_server(**SERVER) as url:
+        check = _check(url, tmp_path / "check", secret=b"not-the-secret")
+        load = subprocess.run(
+            [sys.executable, "-m", "yzt", "load", url, "--operator", "R12", "--key-id", "k1", "--seed",
+             "7", "--subjects", "200", "--rate", "5", "--duration", "2s", "--out", str(tmp_path / "load")],
+            capture_output=True, text=True, timeout=120, check=False,
+            env=dict(os.environ, YZT_SECRET="not-the-secret"))
+    for proc in (check, load):
+        assert proc.returncode == 2, proc.stderr
+        assert "preflight signed request" in proc.stderr
+        for word in ("key id", "secret", "skew"):
+            assert word in proc.stderr, (word, proc.stderr)
+        assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "load" / "results.json").exists()
