@@ -59,7 +59,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "check.interrupted": ("The check was stopped by {signal} before every step ran; the sections "
                           "above hold what finished.",
                           "检查在全部步骤完成前被 {signal} 中止；以上各节为已完成部分的结果。"),
-    "check.calibrated": ("{operator} as measured: median {median} ms, sigma {sigma}, error ratio "
+    "check.calibrated": ("{operator} measured: median {median} ms, sigma {sigma}, error ratio "
                          "{errors}, {capacity}. {meaning}",
                          "{operator} 实测：中位时延 {median} ms，sigma {sigma}，错误率 {errors}，{capacity}。"
                          "{meaning}"),

@@ -193,6 +193,10 @@ def report_json(report: Report) -> dict[str, Any]:
     data = {
         "title": report.title, "version": report.version, "lang": report.lang,
         "verdict": report.verdict.value, "exit_code": report.verdict.exit_code,
+        # what the page opens with: most urgent first, primary failures before their consequences
+        "fixes": [{"section": f.section.key, "requirement": f.row.requirement, "name": f.row.name,
+                   "verdict": f.row.verdict.value, "primary": f.row.primary,
+                   "message": f.row.message} for f in fixes(report)],
         "sections": [
             {"key": s.key, "title": s.title, "verdict": s.verdict.value, "summary": s.summary,
              "notes": list(s.notes), "quiet": list(s.quiet), "artifacts": list(s.artifacts),

@@ -71,9 +71,10 @@ def test_a_seeded_defect_fails_and_is_named_first(tmp_path):
     assert proc.returncode == 1, proc.stderr[-3000:]
     report = _report(tmp_path)
     assert report["verdict"] == "fail"
-    first = report["sections"][0]
-    assert first["key"] == "fix" and first["title"] == "What to fix"
-    assert first["summary"].split("in step order: ", 1)[1].startswith("OIF-DET-2"), first["summary"]
+    first = report["fixes"][0]  # "what to fix", which the page opens with
+    assert first["requirement"] == "OIF-DET-2" and first["primary"], report["fixes"][:3]
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert page.index("What to fix") < page.index("OIF-DET-2")
     # under load the same defect is a protocol violation, not an SLA-ERR-1 error ratio
     load = json.loads((tmp_path / "load" / "results.json").read_text(encoding="utf-8"))
     row = next(t for t in load["thresholds"] if t["metric"] == "protocol_violations")

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-
-from tests.hostile.test_shutdown_load import survivors
+from test_shutdown_load import survivors
 
 pytestmark = pytest.mark.integration
 
