@@ -257,7 +257,7 @@ def read_sim(data: dict[str, Any], lang: Lang, shown_as: str = "sim-results.json
                    artifacts=(shown_as,), charted=("SLA-HOT-1",))
 
 
-# --- yzt plan (tables and curves; its texts are in English) ----------------------------------
+# --- yzt plan (tables and curves) ---------------------------------------------------------------
 
 def _plan_pct(e: dict[str, Any] | None) -> str:
     if not e or e.get("mean") is None:
@@ -275,6 +275,7 @@ def read_plan(data: dict[str, Any], lang: Lang, shown_as: str = "plan.json") -> 
     """``yzt plan`` results: capacity table (current against planned), staffing curves, hour-by-hour
     SIPP table with occupancy, the cost of the last points of service level, what-if table."""
     items = data.get("items", [])
+    plot_lang = _plot_lang(lang)
     rows = []
     cap_rows, cap_marks = [], []
     for e in items:
@@ -284,22 +285,23 @@ def read_plan(data: dict[str, Any], lang: Lang, shown_as: str = "plan.json") -> 
         measured = "; ".join(f"{k} {_plan_pct(v)}" for k, v in (at.get("metrics") or {}).items())
         rows.append(Row(requirement="/".join(e.get("slas", [])), name=name,
                         verdict=_verdict(e.get("verdict", "error"), f"{shown_as}: items"),
-                        measured=f"planned {_plan_values(e.get('planned'))}: {measured}",
-                        expected=f"current {_plan_values(e.get('current'))}",
-                        message=inf["reason"] + f"; best value reached {_plan_values(inf.get('best_value'))}"
+                        measured=tr("plan.planned", lang, values=_plan_values(e.get("planned")),
+                                    metrics=measured),
+                        expected=tr("plan.current", lang, values=_plan_values(e.get("current"))),
+                        message=inf["reason"] + tr("plan.best", lang,
+                                                   values=_plan_values(inf.get("best_value")))
                         if inf else ""))
         less = e.get("one_unit_less") or []
         less_txt = "; ".join(f"{_plan_values(x.get('value'))}: "
                              + ", ".join(f"{k} {_plan_pct(v)}" for k, v in (x.get("metrics") or {}).items())
-                             for x in less) or ("at its minimum" if e.get("at_minimum") else "-")
+                             for x in less) or (tr("plan.at_minimum", lang) if e.get("at_minimum") else "-")
         cap_rows.append((e["operator"], e["resource"] + (f".{e['part']}" if e.get("part") else ""),
                          _plan_values(e.get("current")), _plan_values(e.get("planned")),
                          ",".join(f"{d:+d}" for d in e.get("difference", [])),
                          _plan_values(e.get("analytic_guess")), measured or "-", less_txt))
         cap_marks.append("changed" if any(e.get("difference", [])) else "")
-    tables = [Table(title="Capacity: current against planned (changed rows highlighted)",
-                    columns=("operator", "resource", "current", "planned", "difference",
-                             "analytic guess", "metric at plan (95 % CI)", "one unit less"),
+    tables = [Table(title=tr("plan.table.capacity", lang),
+                    columns=tuple(tr("plan.col.capacity", lang).split("|")),
                     rows=tuple(cap_rows), marks=tuple(cap_marks))]
     charts: list[Plot] = []
     hotlines = sorted((e for e in items if e["resource"] == "hotline" and e.get("hourly")),
@@ -311,30 +313,29 @@ def read_plan(data: dict[str, Any], lang: Lang, shown_as: str = "plan.json") -> 
             x = [float(sum(p["value"])) for p in pts]
             sl = [p["metrics"]["hotline_service_level"]["mean"] or 0.0 for p in pts]
             ab = [p["metrics"]["hotline_abandonment"]["mean"] or 0.0 for p in pts]
-            title = f"{e['operator']} hotline: service level and abandonment against agents"
-            charts.append(Plot(title, alt=f"Line chart of {title}; planned "
-                               f"{_plan_values(e['planned'])}",
-                               png=plots.line_chart(title, x, {"service level": sl, "abandonment": ab},
-                                                    xlabel="agents (sum over shifts)",
-                                                    ylabel="share of offered calls")))
+            title = tr("plan.curve", plot_lang, operator=e["operator"])
+            series = {tr("plan.sl", plot_lang): sl, tr("plan.abandonment", plot_lang): ab}
+            charts.append(Plot(title, alt=tr("plan.curve.alt", lang, title=title,
+                                             values=_plan_values(e["planned"])),
+                               png=plots.line_chart(title, x, series,
+                                                    xlabel=tr("plan.agents", plot_lang),
+                                                    ylabel=tr("plan.share", plot_lang))))
         hourly = [r for r in e["hourly"] if r["calls"] > 0 or r.get("planned_agents")]
         t_rows = tuple((str(r["hour"]), f"{r['calls']:.1f}", f"{r['load_erlangs']:.2f}",
                         str(r["required"]), str(r.get("current_agents", "")),
                         str(r.get("planned_agents", "")),
                         "-" if r.get("occupancy") is None else f"{r['occupancy']:.0%}"
-                        + (" ⚠ above 90 %" if r["occupancy"] > 0.9 else ""))
+                        + (tr("plan.over90", lang) if r["occupancy"] > 0.9 else ""))
                        for r in hourly)
         marks = tuple("warning" if (r.get("occupancy") or 0) > 0.9 else "" for r in hourly)
-        tables.append(Table(title=f"{e['operator']} hotline hour by hour: SIPP requirement (Erlang A) "
-                                  "beside the shift plan", columns=(
-                                      "hour", "calls", "load (erlangs)", "required (SIPP)",
-                                      "current agents", "planned agents", "occupancy"),
+        tables.append(Table(title=tr("plan.table.hourly", lang, operator=e["operator"]),
+                            columns=tuple(tr("plan.col.hourly", lang).split("|")),
                             rows=t_rows, marks=marks))
         cost = e.get("service_level_cost") or []
         if cost:
             tables.append(Table(
-                title=f"{e['operator']} hotline: cost of the last points of service level (SIPP)",
-                columns=("service level", "agent-hours, busiest day", "extra agent-hours", "peak agents"),
+                title=tr("plan.table.cost", lang, operator=e["operator"]),
+                columns=tuple(tr("plan.col.cost", lang).split("|")),
                 rows=tuple((f"{c['service_level']:.0%}", str(c["agent_hours"]),
                             str(c.get("extra_agent_hours", "-")), str(c["peak_agents"]))
                            for c in cost)))
@@ -342,45 +343,48 @@ def read_plan(data: dict[str, Any], lang: Lang, shown_as: str = "plan.json") -> 
     if what:
         labels = [f"{i['operator']} {i['resource']}" + (f".{i['part']}" if i.get("part") else "")
                   for i in what[0]["items"]]
-        w_rows = tuple((lab, *(_plan_values(w["items"][j]["planned"]) + (" (infeasible)" if
+        w_rows = tuple((lab, *(_plan_values(w["items"][j]["planned"]) + (tr("plan.infeasible", lang) if
                                                                      w["items"][j]["infeasible"] else "")
                                for w in what)) for j, lab in enumerate(labels))
-        tables.append(Table(title="What if: planned capacity at scaled volumes",
-                            columns=("item", *(f"load ×{w['load']:g}" for w in what)), rows=w_rows))
+        tables.append(Table(title=tr("plan.table.what_if", lang),
+                            columns=(tr("plan.item", lang),
+                                     *(tr("plan.load", lang, factor=f"{w['load']:g}") for w in what)),
+                            rows=w_rows))
     notes = [str(data.get("rule", ""))]
     for c in data.get("calibration", []):
-        notes.append(f"calibrated {c['operator']} from {c['samples']} requests: median "
-                     f"{c['median_ms']:.1f} ms, sigma {c['sigma']:.3f}, error ratio "
-                     f"{c['error_ratio']:.4f}; {c['outlook'].get('meaning', '')}")
+        notes.append(tr("plan.calibrated", lang, operator=c["operator"], samples=c["samples"],
+                        median=f"{c['median_ms']:.1f}", sigma=f"{c['sigma']:.3f}",
+                        errors=f"{c['error_ratio']:.4f}", meaning=c["outlook"].get("meaning", "")))
     verdict = _verdict(data.get("verdict", "error"), f"{shown_as}: verdict")
     changed = sum(1 for m in cap_marks if m)
     infeasible = sum(1 for e in items if e.get("infeasible"))
-    summary = (f"{len(items)} capacities planned for {data.get('scenario', {}).get('name', '?')} "
-               f"({data.get('replications')} replications, seed {data.get('seed')}, "
-               f"{data.get('simulations')} simulations): {changed} differ from the scenario"
-               + (f", {infeasible} cannot meet their SLA" if infeasible else "")
-               + f". Verdict: {data.get('verdict')}.")
-    return Section(key="plan", title=f"Capacity plan (yzt plan {data.get('scenario', {}).get('name', '')})",
+    scenario = data.get("scenario", {}).get("name", "")
+    summary = (tr("plan.summary", lang, n=len(items), scenario=scenario or "?",
+                  reps=data.get("replications"), seed=data.get("seed"), sims=data.get("simulations"),
+                  changed=changed)
+               + (tr("plan.summary.infeasible", lang, n=infeasible) if infeasible else "")
+               + tr("plan.summary.verdict", lang, verdict=verdict_word(verdict.value, lang)))
+    return Section(key="plan", title=tr("section.plan", lang, scenario=scenario),
                    verdict=verdict, summary=summary, rows=tuple(rows), plots=tuple(charts),
                    notes=tuple(notes), tables=tuple(tables),
                    artifacts=(shown_as, str(Path(shown_as).with_name("planned.yaml"))))
 
 
 def read_capacity(data: dict[str, Any], lang: Lang, shown_as: str = "capacity.json") -> Section:
-    """``yzt load --find-capacity``: one row per load run of the search (texts in English).
+    """``yzt load --find-capacity``: one row per load run of the search.
 
     A run that broke an SLA is what the search looks for, not a failure of the endpoint: each row
     says what happened at its rate; only a run the generator could not judge is incomplete."""
-    words = {"pass": "held every SLA", "fail": "broke an SLA"}
-    rows = tuple(Row(requirement="capacity", name=f"run {i} ({s['phase']})",
+    words = {"pass": tr("capacity.held", lang), "fail": tr("capacity.broke", lang)}
+    rows = tuple(Row(requirement="capacity", name=tr("capacity.run", lang, i=i, phase=s["phase"]),
                      verdict=Verdict.PASS if s["verdict"] in words else Verdict.INCOMPLETE,
                      measured=f"{s['rate']:g} req/s: {words.get(s['verdict'], s['verdict'])}",
                      message="; ".join(s.get("reasons", [])[:2]))
                  for i, s in enumerate(data.get("steps", []), 1))
     best = data.get("highest_sustainable_rate")
-    summary = (f"Highest sustainable rate: {best:g} req/s. {data.get('stopped', '')}."
-               if best is not None else f"No rate held. {data.get('stopped', '')}.")
-    return Section(key="capacity", title="Capacity (yzt load --find-capacity)",
+    summary = (tr("capacity.best", lang, rate=f"{best:g}", stopped=data.get("stopped", ""))
+               if best is not None else tr("capacity.none", lang, stopped=data.get("stopped", "")))
+    return Section(key="capacity", title=tr("section.capacity", lang),
                    verdict=_verdict(data.get("verdict", "incomplete"), f"{shown_as}: verdict"),
                    summary=summary, rows=rows, artifacts=(shown_as,))
 

@@ -39,7 +39,7 @@ def _sources() -> str:
 
 def test_every_key_the_code_asks_for_exists_and_every_message_is_used() -> None:
     code = _sources()
-    asked = set(re.findall(r"""\btr\(\s*["']([a-z_.]+)["']""", code))
+    asked = set(re.findall(r"""\btr\(\s*["']([a-z0-9_.]+)["']""", code))
     labels = set(re.findall(r"report\.label\.([a-z_]+)", code))
     known_labels = {k.replace(".", "_") for k in i18n.MESSAGES}
     assert asked and labels
