@@ -48,8 +48,12 @@ def _python_files(root: Path) -> list[Path]:
     """The project's Python files, each once (not again through a symlinked folder)."""
     def through_link(p: Path) -> bool:
         return any((root / parent).is_symlink() for parent in p.relative_to(root).parents)
+
+    def in_a_virtualenv(p: Path) -> bool:  # any name (.venv-wheel, env, ...): its pyvenv.cfg says so
+        return any((root / parent / "pyvenv.cfg").is_file() for parent in p.relative_to(root).parents)
     return [p for p in root.rglob("*.py")
-            if not SKIP & set(p.relative_to(root).parts) and not through_link(p)]
+            if not SKIP & set(p.relative_to(root).parts) and not through_link(p)
+            and not in_a_virtualenv(p)]
 
 
 def _is(module: str, name: str) -> bool:
