@@ -13,17 +13,9 @@ import os
 import time
 from pathlib import Path
 
+from sim_bench import cpu_model  # the same machine line as the other benchmarks
+
 from yzt.cli import main
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def run() -> None:
