@@ -29,8 +29,9 @@ from __future__ import annotations
 import math
 import os
 import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -109,21 +110,21 @@ def _servers(op: OperatorParams, one_in: int) -> int:
 
 
 @dataclass
-class _NodeAcc:
-    """What one thread accumulates over its nodes."""
+class _NodeRun:
+    """One fan-out node's answers per query and its counts."""
 
     done_max: np.ndarray
     done_fail: np.ndarray
     done_nd: np.ndarray
     inc_q: np.ndarray
     inc_b: np.ndarray
-    results: dict[str, tuple[CallCounts, StationRecord]] = field(default_factory=dict)
+    counts: CallCounts
+    station: StationRecord
 
 
 def _run_node(sc: Scenario, streams: Streams, nid: str, op: OperatorParams, arr: np.ndarray,
-              end_s: float, step: float, acc: _NodeAcc, keep: bool) -> None:
+              end_s: float, step: float, m: int, keep: bool) -> _NodeRun:
     n = arr.size
-    m = acc.inc_q.size
     r = op.retry
     o_start = np.asarray([o.start_h * 3600.0 for o in op.outages], dtype=np.float64)
     o_end = np.asarray([(o.start_h + o.duration_h) * 3600.0 for o in op.outages], dtype=np.float64)
@@ -137,21 +138,22 @@ def _run_node(sc: Scenario, streams: Streams, nid: str, op: OperatorParams, arr:
         jit = streams.generator(nid, "backoff").random(size[2])
         inc_q = np.zeros(m, np.int64)
         inc_b = np.zeros(m, np.int64)
+        done_max = np.full(n, -math.inf)
+        done_fail = np.zeros(n, bool)
+        done_nd = np.zeros(n, bool)
         durations = np.empty(size[0] if keep else 0, np.float64)
         out = fq.fanout_node(
             arr, sc.deadline_h * 3600.0, _servers(op, sc.one_in), lat, fail, jit,
             op.latency.median, op.latency.sigma, op.timeout_s, op.failure_ratio, o_start, o_end,
             o_refuse, REFUSE_S, r.backoff_initial_s, r.backoff_factor, r.backoff_max_s, r.jitter,
-            r.max_attempts or 0, end_s, step, inc_q, inc_b, acc.done_max, acc.done_fail,
-            acc.done_nd, durations, keep)
+            r.max_attempts or 0, end_s, step, inc_q, inc_b, done_max, done_fail, done_nd,
+            durations, keep)
         status = int(out[fq.F_STATUS])
         if status == 0:
             break
         # a stream ran short: draw a longer prefix of the same streams and run the node again
         # (the answers of the prefix are identical, so the per-query maxima are unaffected)
         size[status - 1] *= 2
-    acc.inc_q += inc_q
-    acc.inc_b += inc_b
     cc = CallCounts(
         attempts=int(out[fq.F_ATTEMPTS]), successes=int(out[fq.F_SUCCESSES]),
         errors=int(out[fq.F_ERRORS]), timeouts=int(out[fq.F_TIMEOUTS]),
@@ -163,7 +165,111 @@ def _run_node(sc: Scenario, streams: Streams, nid: str, op: OperatorParams, arr:
                        int(out[fq.F_STARTED]), float(out[fq.F_WAIT_SUM]),
                        float(out[fq.F_SERVICE_SUM]), float(out[fq.F_QUEUE_AREA]),
                        float(out[fq.F_BUSY_AREA]), int(out[fq.F_MAX_QUEUE]), end_s)
-    acc.results[nid] = (cc, st)
+    return _NodeRun(done_max, done_fail, done_nd, inc_q, inc_b, cc, st)
+
+
+@dataclass
+class _Fanout:
+    """Every node's answers combined per query: the reply time is the largest answer.
+
+    With ``second`` set (a product computed node by node), one node can be swapped for a rerun
+    of it exactly (:func:`yzt.sim.fastqueue.fold_node`); a swapped product has no ``second``.
+    """
+
+    node_keys: dict[str, Any]
+    done_max: np.ndarray
+    fail_count: np.ndarray
+    nd_count: np.ndarray
+    inc_q: np.ndarray
+    inc_b: np.ndarray
+    node_fail: dict[str, np.ndarray]
+    """Per node: the queries it gave up on (indices)."""
+    node_nd: dict[str, np.ndarray]
+    node_inc: dict[str, tuple[np.ndarray, np.ndarray]]
+    results: dict[str, tuple[CallCounts, StationRecord]]
+    second: np.ndarray | None = None
+    arg: np.ndarray | None = None
+    send: tuple[np.ndarray, np.ndarray] | None = None
+    """Complete replies in the order their last answer came in (queries, times): the SMS
+    gateway's arrivals."""
+
+    @property
+    def nbytes(self) -> int:
+        arrays = [self.done_max, self.fail_count, self.nd_count, self.second, self.arg,
+                  *(self.send or ())]
+        return sum(a.nbytes for a in arrays if a is not None)
+
+    def add(self, index: int, nid: str, run: _NodeRun) -> None:
+        assert self.second is not None and self.arg is not None
+        fq.fold_node(index, run.done_max, run.done_fail, run.done_nd, self.done_max, self.second,
+                     self.arg, self.fail_count, self.nd_count)
+        self._keep(nid, run)
+        self.inc_q += run.inc_q
+        self.inc_b += run.inc_b
+
+    def _keep(self, nid: str, run: _NodeRun) -> None:
+        self.node_fail[nid] = np.flatnonzero(run.done_fail)
+        self.node_nd[nid] = np.flatnonzero(run.done_nd)
+        self.node_inc[nid] = (run.inc_q, run.inc_b)
+        self.results[nid] = (run.counts, run.station)
+
+    def swapped(self, index: int, nid: str, key: Any, run: _NodeRun) -> _Fanout:
+        """This combination with node ``nid`` (at ``index``) replaced by ``run``."""
+        assert self.second is not None and self.arg is not None
+        others = np.where(self.arg == index, self.second, self.done_max)
+        fc = self.fail_count.copy()
+        fc[self.node_fail[nid]] -= 1
+        fc[run.done_fail] += 1
+        nc = self.nd_count.copy()
+        nc[self.node_nd[nid]] -= 1
+        nc[run.done_nd] += 1
+        old_q, old_b = self.node_inc[nid]
+        out = _Fanout({**self.node_keys, nid: key}, np.maximum(others, run.done_max), fc, nc,
+                      self.inc_q - old_q + run.inc_q, self.inc_b - old_b + run.inc_b,
+                      dict(self.node_fail), dict(self.node_nd), dict(self.node_inc),
+                      dict(self.results))
+        out._keep(nid, run)
+        return out
+
+
+@dataclass
+class _Sms:
+    delivered: np.ndarray
+    delivered_q: np.ndarray
+    """Queries in delivery order."""
+    inc: np.ndarray
+    station: StationRecord
+    failures: int
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.delivered.nbytes + self.delivered_q.nbytes)
+
+
+class _Lru:
+    """A small least-recently-used memo."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[Any, Any] = OrderedDict()
+
+    def get(self, key: Any) -> Any:
+        hit = self.items.get(key)
+        if hit is not None:
+            self.items.move_to_end(key)
+        return hit
+
+    def put(self, key: Any, value: Any) -> Any:
+        self.items[key] = value
+        self.items.move_to_end(key)
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+        return value
+
+
+def _upstream_of(op: OperatorParams) -> OperatorParams:
+    """What a fan-out node reads of its operator: everything but the hotline, back office, SLA."""
+    return replace(op, hotline=None, backoffice=None, sla=None)  # type: ignore[arg-type]
 
 
 def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -173,6 +279,252 @@ def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 # -- the replication ------------------------------------------------------------------------------
+class StagedReplication:
+    """One replication of one seed, stage by stage, each stage memoised on what it reads.
+
+    The model is feed-forward, and every stage draws from its own keyed streams, so a stage's
+    output is a function of its parameters and the outputs before it. Running several variants of a
+    scenario through one ``StagedReplication`` (what ``yzt plan`` does with its candidates) reruns
+    only the stages whose inputs changed: a new hotline head count reruns that hotline, a new
+    connection count reruns that node (swapped into the combination, :class:`_Fanout`), the SMS
+    gateway and what follows. Memo keys are the parameter objects each stage reads (frozen
+    dataclasses), so the records are the same as a fresh run's, bit for bit (tested).
+    """
+
+    def __init__(self, seed: int, replication: int, threads: int | None = None) -> None:
+        self.seed = seed
+        self.replication = replication
+        self.threads = threads
+        self.streams = Streams(seed, replication)
+        self.lock = threading.Lock()
+        """Held by a caller that shares this object between threads (the memo is not
+        thread-safe)."""
+        self._front = _Lru(1)
+        self._fanout = _Lru(2)
+        """Combinations computed node by node (a node can be swapped out of them)."""
+        self._swapped = _Lru(2)
+        """Combinations with one node swapped in."""
+        self._sms = _Lru(3)
+        self._after = _Lru(3)
+        self._stations = _Lru(1024)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the large per-query arrays of the memo."""
+        total = sum(int(f.verified_at.nbytes) for f in self._front.items.values())
+        total += sum(int(f.nbytes) for lru in (self._fanout, self._swapped)
+                     for f in lru.items.values())
+        return total + sum(int(s.nbytes) for s in self._sms.items.values())
+
+    def records(self, sc: Scenario, keep_durations: bool | None = None, arrays: bool = False,
+                upto: str = "all") -> ReplicationRecords:
+        """The records of ``sc`` for this replication; ``arrays``: per-query fields as numpy
+        arrays (shared with the memo, not copied) instead of lists; ``upto="sms"``: stop after
+        the SMS gateway (no hotline and back-office records: what the platform's row needs)."""
+        problems = refusals(sc)
+        if problems:
+            raise ValueError("the fast engine cannot run this scenario exactly: "
+                             + "; ".join(problems))
+        from yzt.sim.engine import node_ids
+
+        end_s = (sc.horizon_h + sc.drain_h) * 3600.0
+        deadline_s = sc.deadline_h * 3600.0
+        step = sc.sample_every_min * 60.0
+        times = _ts_times(sc, end_s)
+        m = len(times)
+        timing = (sc.horizon_h, sc.drain_h, sc.deadline_h, sc.sample_every_min, sc.one_in)
+        front_key = (timing, sc.arrivals, sc.verification)
+        front = self._front.get(front_key) or self._front.put(front_key,
+                                                              front_door(sc, self.streams))
+        verified = np.ascontiguousarray(front.verified_at, dtype=np.float64)
+        n = verified.size
+        keep = n <= KEEP_DURATIONS_MAX_QUERIES if keep_durations is None else keep_durations
+
+        nodes = [(nid, op) for op in sc.operators for nid in node_ids(sc, op)]
+        keys = {nid: _upstream_of(op) for nid, op in nodes}
+        fan_key = (front_key, keep, tuple(keys.items()))
+        fan = self._fanout.get(fan_key) or self._swapped.get(fan_key)
+        if fan is None:
+            fan = self._fanout_stage(sc, nodes, keys, front_key, keep, verified, end_s, step, m)
+            (self._fanout if fan.second is not None else self._swapped).put(fan_key, fan)
+        fanout_done = np.where(fan.nd_count > 0, np.nan, fan.done_max)
+
+        sms_key = (fan_key, sc.sms)
+        sms = self._sms.get(sms_key) or self._sms.put(sms_key, self._sms_stage(
+            sc, fan, fanout_done, n, end_s, step, m))
+
+        hot_ops = [op for op in sc.operators if op.hotline.enabled]
+        if upto == "sms":
+            hot_ops, after_ops = [], []
+        else:
+            after_ops = list(sc.operators)
+        after_key = (sms_key, sc.after_reply,
+                     tuple((op.id, op.card_share, op.hotline.enabled) for op in sc.operators))
+        offers = (self._after.get(after_key) or self._after.put(after_key, self._after_stage(
+            sc, [op for op in sc.operators if op.hotline.enabled],
+            sms.delivered[sms.delivered_q]))) if after_ops else []
+
+        stations: list[StationRecord] = []
+        inc_h = np.zeros(m, np.int64)
+        inc_bo = np.zeros(m, np.int64)
+        hotlines: dict[str, HotlineRecord] = {}
+        hot_who, hot_when = offers[0] if offers else (np.zeros(0, np.int64), np.zeros(0))
+        for idx, op in enumerate(hot_ops):
+            h_key = ("hotline", after_key, op.id, op.hotline, op.sla.hotline)
+            h = self._stations.get(h_key) or self._stations.put(h_key, _hotline(
+                sc, self.streams, op, hot_when[hot_who == idx], end_s, step, m))
+            hotlines[op.id] = h[0]
+            stations.append(h[1])
+            inc_h += h[2]
+        cases: dict[str, CaseRecord] = {}
+        for idx, op in enumerate(after_ops):
+            b_key = ("backoffice", after_key, op.id, op.backoffice, op.sla)
+            b = self._stations.get(b_key) or self._stations.put(b_key, _backoffice(
+                sc, self.streams, op, offers[1][1][offers[1][0] == idx],
+                offers[2][1][offers[2][0] == idx], end_s, step, m))
+            cases[op.id] = b[0]
+            stations.append(b[1])
+            inc_bo += b[2]
+
+        ops: dict[str, OperatorRecord] = {op.id: OperatorRecord(id=op.id) for op in sc.operators}
+        node_stations = []
+        for nid, op in nodes:
+            cc, st = fan.results[nid]
+            ops[op.id].add(cc)
+            node_stations.append(st)
+        timeseries = {
+            "t_h": [t / 3600.0 for t in times],
+            "fanout_queue": _cum(fan.inc_q, m),
+            "fanout_in_flight": _cum(fan.inc_b, m),
+            "sms_backlog": _cum(sms.inc, m),
+            "hotline_queue": _cum(inc_h, m),
+            "backoffice_backlog": _cum(inc_bo, m),
+        }
+        complete = fan.fail_count == 0
+
+        def out(a: np.ndarray) -> Any:
+            return a if arrays else a.tolist()
+
+        return ReplicationRecords(
+            replication=self.replication, seed=self.seed, one_in=sc.one_in,
+            horizon_s=sc.horizon_h * 3600.0, end_s=end_s, deadline_s=deadline_s,
+            attempts=front.attempts, gave_up_verification=front.gave_up,
+            failed_verification=front.failed, refused_24h=front.refused_24h,
+            repeats_accepted=front.repeats_accepted,
+            verified_at=out(verified), fanout_done=out(fanout_done),
+            complete=out(complete), sms_delivered=out(sms.delivered),
+            sms_failures=sms.failures,
+            operators=ops, hotlines=hotlines, cases=cases,
+            stations=[*node_stations, sms.station, *stations],
+            timeseries=timeseries, events=0,
+        )
+
+    # -- stages ----------------------------------------------------------------------------------
+    def _fanout_stage(self, sc: Scenario, nodes: list[tuple[str, OperatorParams]],
+                      keys: dict[str, Any], front_key: Any, keep: bool, verified: np.ndarray,
+                      end_s: float, step: float, m: int) -> _Fanout:
+        """Nodes are independent given the arrivals: swap one into a memoised combination that
+        differs in that node only, else run them all (on ``threads`` threads)."""
+        index = {nid: i for i, (nid, _) in enumerate(nodes)}
+        fan: _Fanout
+        for (f_key, f_keep, _), fan in reversed(self._fanout.items.items()):
+            if fan.second is None or f_key != front_key or f_keep != keep \
+                    or fan.node_keys.keys() != keys.keys():
+                continue
+            differ = [nid for nid in keys if fan.node_keys[nid] != keys[nid]]
+            if len(differ) == 1:
+                nid = differ[0]
+                op = dict(nodes)[nid]
+                run = _run_node(sc, self.streams, nid, op, verified, end_s, step, m, keep)
+                return fan.swapped(index[nid], nid, keys[nid], run)
+        n = verified.size
+        fan = _Fanout(dict(keys), np.full(n, -math.inf), np.zeros(n, np.int16),
+                      np.zeros(n, np.int16), np.zeros(m, np.int64), np.zeros(m, np.int64), {}, {},
+                      {}, {}, second=np.full(n, -math.inf), arg=np.full(n, -1, np.int16))
+        lock = threading.Lock()
+
+        def work(node: tuple[str, OperatorParams]) -> None:
+            run = _run_node(sc, self.streams, node[0], node[1], verified, end_s, step, m, keep)
+            with lock:
+                fan.add(index[node[0]], node[0], run)
+
+        threads = max(1, min(self.threads or os.cpu_count() or 1, len(nodes)))
+        if threads == 1:
+            for node in nodes:
+                work(node)
+        else:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                list(pool.map(work, nodes))
+        return fan
+
+    def _sms_stage(self, sc: Scenario, fan: _Fanout, fanout_done: np.ndarray, n: int,
+                   end_s: float, step: float, m: int) -> _Sms:
+        """Complete replies in the order their last answer came in, through the gateway."""
+        if fan.send is None:  # the same for every SMS gateway after this fan-out
+            send = np.flatnonzero((fan.nd_count == 0) & (fan.fail_count == 0))
+            order = np.argsort(fanout_done[send], kind="stable")
+            send_q = np.ascontiguousarray(send[order], dtype=np.int64)
+            fan.send = (send_q, np.ascontiguousarray(fanout_done[send_q]))
+        send_q, send_t = fan.send
+        sms = sc.sms
+        submit_s = sms.channels / (sms.rate_per_s / sc.one_in)
+        k = send_q.size
+        fsize = k + k // 8 + 256
+        while True:
+            fail_u = self.streams.generator("sms", "failure").random(fsize)
+            deliv = self.streams.generator("sms", "delivery").standard_normal(fsize)
+            inc_s = np.zeros(m, np.int64)
+            delivered = np.full(n, np.nan)
+            order_q = np.empty(max(k, 1), np.int64)
+            order_f = np.empty(max(k, 1), np.float64)
+            out = fq.sms_gateway(send_t, send_q, sms.channels, submit_s, sms.failure_ratio,
+                                 sms.retry_backoff_s, fail_u, deliv, sms.delivery.median,
+                                 sms.delivery.sigma, end_s, step, inc_s, delivered, order_q,
+                                 order_f)
+            if out[fq.S_STATUS] == 0:
+                break
+            fsize *= 2
+        station = StationRecord("sms", int(out[fq.S_ARRIVALS]), int(out[fq.S_STARTED]), 0,
+                                int(out[fq.S_STARTED]), float(out[fq.S_WAIT_SUM]),
+                                float(out[fq.S_SERVICE_SUM]), float(out[fq.S_QUEUE_AREA]),
+                                float(out[fq.S_BUSY_AREA]), int(out[fq.S_MAX_QUEUE]), end_s)
+        return _Sms(delivered, order_q[:int(out[fq.S_N_JOBS])].copy(), inc_s, station,
+                    int(out[fq.S_FAILURES]))
+
+    def _after_stage(self, sc: Scenario, hot_ops: list[OperatorParams],
+                     deliv_t: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Who calls which hotline, who raises which case, and when (vectorised)."""
+        nd = deliv_t.size
+        after = sc.after_reply
+        holds = {op.id: min(1.0, op.card_share * after.customer_factor) for op in sc.operators}
+        all_ids = [op.id for op in sc.operators]
+        picks = [
+            ([op.id for op in hot_ops], [holds[op.id] * after.hotline_share for op in hot_ops]),
+            (all_ids, [holds[i] * after.dispute_share for i in all_ids]),
+            (all_ids, [holds[i] * after.cancellation_share for i in all_ids]),
+        ]
+        g_after = self.streams.generator("platform", "after-reply")
+        if sc.one_in == 1:
+            u = g_after.random((nd, 3))
+            counts = (u < np.asarray([sum(w) if w else 0.0 for _, w in picks])).astype(np.int64)
+        else:
+            g_counts = self.streams.generator("platform", "after-reply-counts")
+            p = np.asarray([min(sum(w), 1.0) if w else 0.0 for _, w in picks])
+            counts = g_counts.binomial(sc.one_in, p, size=(nd, 3)) \
+                if nd else np.zeros((0, 3), np.int64)
+        offers: list[tuple[np.ndarray, np.ndarray]] = []  # per kind: (operator index, time)
+        for j, (ids, w) in enumerate(picks):
+            total = int(counts[:, j].sum()) if nd else 0
+            if total == 0 or not ids:
+                offers.append((np.zeros(0, np.int64), np.zeros(0)))
+                continue
+            base = np.repeat(deliv_t, counts[:, j])
+            who = _pick(np.cumsum(w), g_after.random(total))
+            mean = after.call_delay_mean_min * 60.0 if j == 0 else after.case_delay_mean_h * 3600.0
+            offers.append((who, base + mean * g_after.standard_exponential(total)))
+        return offers
+
+
 def run_replication_fast(sc: Scenario, seed: int, replication: int, threads: int | None = None,
                          keep_durations: bool | None = None) -> ReplicationRecords:
     """One replication of ``sc`` with the fast engine; same records as the SimPy engine.
@@ -181,165 +533,7 @@ def run_replication_fast(sc: Scenario, seed: int, replication: int, threads: int
     depend on it. ``keep_durations``: keep every successful call's duration (default: only for
     runs of at most :data:`KEEP_DURATIONS_MAX_QUERIES` verified queries).
     """
-    problems = refusals(sc)
-    if problems:
-        raise ValueError("the fast engine cannot run this scenario exactly: " + "; ".join(problems))
-    from yzt.sim.engine import node_ids
-
-    streams = Streams(seed, replication)
-    end_s = (sc.horizon_h + sc.drain_h) * 3600.0
-    deadline_s = sc.deadline_h * 3600.0
-    step = sc.sample_every_min * 60.0
-    times = _ts_times(sc, end_s)
-    m = len(times)
-    front = front_door(sc, streams)
-    verified = np.ascontiguousarray(front.verified_at, dtype=np.float64)
-    n = verified.size
-    keep = n <= KEEP_DURATIONS_MAX_QUERIES if keep_durations is None else keep_durations
-
-    # fan-out: nodes are independent given the arrivals
-    nodes = [(nid, op) for op in sc.operators for nid in node_ids(sc, op)]
-    threads = max(1, min(threads or os.cpu_count() or 1, len(nodes)))
-
-    accs: list[_NodeAcc] = []
-    local = threading.local()
-    lock = threading.Lock()
-
-    def work(node: tuple[str, OperatorParams]) -> None:
-        acc = getattr(local, "acc", None)
-        if acc is None:  # one accumulator per thread; nodes are handed out one at a time
-            acc = local.acc = _NodeAcc(np.full(n, -math.inf), np.zeros(n, bool),
-                                       np.zeros(n, bool), np.zeros(m, np.int64),
-                                       np.zeros(m, np.int64))
-            with lock:
-                accs.append(acc)
-        _run_node(sc, streams, node[0], node[1], verified, end_s, step, acc, keep)
-
-    if threads == 1:
-        for node in nodes:
-            work(node)
-    else:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            list(pool.map(work, nodes))
-    done_max = accs[0].done_max
-    done_fail = accs[0].done_fail
-    done_nd = accs[0].done_nd
-    inc_fq = accs[0].inc_q.copy()
-    inc_fb = accs[0].inc_b.copy()
-    node_results: dict[str, tuple[CallCounts, StationRecord]] = dict(accs[0].results)
-    for a in accs[1:]:
-        np.maximum(done_max, a.done_max, out=done_max)
-        done_fail |= a.done_fail
-        done_nd |= a.done_nd
-        inc_fq += a.inc_q
-        inc_fb += a.inc_b
-        node_results.update(a.results)
-    fanout_done = np.where(done_nd, np.nan, done_max)
-    complete = ~done_fail
-
-    # SMS gateway: complete replies in the order their last answer came in
-    send = np.flatnonzero(~done_nd & ~done_fail)
-    order = np.argsort(fanout_done[send], kind="stable")
-    send_q = np.ascontiguousarray(send[order], dtype=np.int64)
-    send_t = np.ascontiguousarray(fanout_done[send_q])
-    sms = sc.sms
-    submit_s = sms.channels / (sms.rate_per_s / sc.one_in)
-    k = send_q.size
-    fsize = k + k // 8 + 256
-    while True:
-        fail_u = streams.generator("sms", "failure").random(fsize)
-        deliv = streams.generator("sms", "delivery").standard_normal(fsize)
-        inc_s = np.zeros(m, np.int64)
-        delivered = np.full(n, np.nan)
-        order_q = np.empty(max(k, 1), np.int64)
-        order_f = np.empty(max(k, 1), np.float64)
-        out = fq.sms_gateway(send_t, send_q, sms.channels, submit_s, sms.failure_ratio,
-                             sms.retry_backoff_s, fail_u, deliv, sms.delivery.median,
-                             sms.delivery.sigma, end_s, step, inc_s, delivered, order_q, order_f)
-        if out[fq.S_STATUS] == 0:
-            break
-        fsize *= 2
-    sms_station = StationRecord("sms", int(out[fq.S_ARRIVALS]), int(out[fq.S_STARTED]), 0,
-                                int(out[fq.S_STARTED]), float(out[fq.S_WAIT_SUM]),
-                                float(out[fq.S_SERVICE_SUM]), float(out[fq.S_QUEUE_AREA]),
-                                float(out[fq.S_BUSY_AREA]), int(out[fq.S_MAX_QUEUE]), end_s)
-    nd = int(out[fq.S_N_JOBS])
-    deliv_q = order_q[:nd]
-    deliv_t = delivered[deliv_q]
-
-    # after the reply: who calls which hotline, who raises which case (vectorised)
-    after = sc.after_reply
-    holds = {op.id: min(1.0, op.card_share * after.customer_factor) for op in sc.operators}
-    hot_ops = [op for op in sc.operators if op.hotline.enabled]
-    all_ids = [op.id for op in sc.operators]
-    picks = [
-        ([op.id for op in hot_ops], [holds[op.id] * after.hotline_share for op in hot_ops]),
-        (all_ids, [holds[i] * after.dispute_share for i in all_ids]),
-        (all_ids, [holds[i] * after.cancellation_share for i in all_ids]),
-    ]
-    g_after = streams.generator("platform", "after-reply")
-    if sc.one_in == 1:
-        u = g_after.random((nd, 3))
-        counts = np.stack([(u[:, j] < (sum(w) if w else 0.0)).astype(np.int64)
-                           for j, (_, w) in enumerate(picks)], axis=1) if nd else np.zeros((0, 3), np.int64)
-    else:
-        g_counts = streams.generator("platform", "after-reply-counts")
-        p = np.asarray([min(sum(w), 1.0) if w else 0.0 for _, w in picks])
-        counts = g_counts.binomial(sc.one_in, p, size=(nd, 3)) if nd else np.zeros((0, 3), np.int64)
-    offers: list[tuple[np.ndarray, np.ndarray]] = []  # per kind: (operator index, time)
-    for j, (ids, w) in enumerate(picks):
-        total = int(counts[:, j].sum()) if nd else 0
-        if total == 0 or not ids:
-            offers.append((np.zeros(0, np.int64), np.zeros(0)))
-            continue
-        base = np.repeat(deliv_t, counts[:, j])
-        who = _pick(np.cumsum(w), g_after.random(total))
-        mean = after.call_delay_mean_min * 60.0 if j == 0 else after.case_delay_mean_h * 3600.0
-        offers.append((who, base + mean * g_after.standard_exponential(total)))
-
-    stations: list[StationRecord] = []
-    inc_h = np.zeros(m, np.int64)
-    inc_bo = np.zeros(m, np.int64)
-    hotlines: dict[str, HotlineRecord] = {}
-    hot_who, hot_when = offers[0]
-    for idx, op in enumerate(hot_ops):
-        rec, st = _hotline(sc, streams, op, hot_when[hot_who == idx], end_s, step, inc_h)
-        hotlines[op.id] = rec
-        stations.append(st)
-    cases: dict[str, CaseRecord] = {}
-    for idx, op in enumerate(sc.operators):
-        rec_c, st = _backoffice(sc, streams, op, offers[1][1][offers[1][0] == idx],
-                                offers[2][1][offers[2][0] == idx], end_s, step, inc_bo)
-        cases[op.id] = rec_c
-        stations.append(st)
-
-    ops: dict[str, OperatorRecord] = {op.id: OperatorRecord(id=op.id) for op in sc.operators}
-    node_stations = []
-    for nid, op in nodes:
-        cc, st = node_results[nid]
-        ops[op.id].add(cc)
-        node_stations.append(st)
-    timeseries = {
-        "t_h": [t / 3600.0 for t in times],
-        "fanout_queue": _cum(inc_fq, m),
-        "fanout_in_flight": _cum(inc_fb, m),
-        "sms_backlog": _cum(inc_s, m),
-        "hotline_queue": _cum(inc_h, m),
-        "backoffice_backlog": _cum(inc_bo, m),
-    }
-    return ReplicationRecords(
-        replication=replication, seed=seed, one_in=sc.one_in,
-        horizon_s=sc.horizon_h * 3600.0, end_s=end_s, deadline_s=deadline_s,
-        attempts=front.attempts, gave_up_verification=front.gave_up,
-        failed_verification=front.failed, refused_24h=front.refused_24h,
-        repeats_accepted=front.repeats_accepted,
-        verified_at=verified.tolist(), fanout_done=fanout_done.tolist(),
-        complete=complete.tolist(), sms_delivered=delivered.tolist(),
-        sms_failures=int(out[fq.S_FAILURES]),
-        operators=ops, hotlines=hotlines, cases=cases,
-        stations=[*node_stations, sms_station, *stations],
-        timeseries=timeseries, events=0,
-    )
+    return StagedReplication(seed, replication, threads).records(sc, keep_durations)
 
 
 def _station_record(name: str, out: np.ndarray, end_s: float) -> StationRecord:
@@ -382,7 +576,7 @@ def _run_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, draws: d
 
 
 def _hotline(sc: Scenario, streams: Streams, op: OperatorParams, when: np.ndarray, end_s: float,
-             step: float, inc_total: np.ndarray) -> tuple[HotlineRecord, StationRecord]:
+             step: float, m: int) -> tuple[HotlineRecord, StationRecord, np.ndarray]:
     p = op.hotline
     owner = op.id
     until = end_s
@@ -460,8 +654,7 @@ def _hotline(sc: Scenario, streams: Streams, op: OperatorParams, when: np.ndarra
     pat = math.inf if p.patience_mean_s is None else float(p.patience_mean_s)
     out, inc_q, _inc_b, j = _run_station(arr, flags, np.ones(n), draws, pat, bp, end_s,
                                          p.repeat_call_share, p.repeat_delay_mean_min * 60.0,
-                                         step, inc_total.size)
-    inc_total += inc_q
+                                         step, m)
     answered = (j["start"] < math.inf) & (j["leave"] < end_s)
     abandoned = ((j["flags"] & 4) > 0) & (j["leave"] < end_s)
     logged = answered | abandoned
@@ -473,12 +666,12 @@ def _hotline(sc: Scenario, streams: Streams, op: OperatorParams, when: np.ndarra
     rec = HotlineRecord(owner, op.sla.hotline.answer_within_s, a.tolist(), wait.tolist(),
                         answered[logged][log_order].tolist(), ((fl & 1) > 0).tolist(),
                         ((fl & 2) > 0).tolist())
-    return rec, _station_record(f"{owner}/hotline", out, end_s)
+    return rec, _station_record(f"{owner}/hotline", out, end_s), inc_q
 
 
 def _backoffice(sc: Scenario, streams: Streams, op: OperatorParams, disputes: np.ndarray,
                 cancels: np.ndarray, end_s: float, step: float,
-                inc_total: np.ndarray) -> tuple[CaseRecord, StationRecord]:
+                m: int) -> tuple[CaseRecord, StationRecord, np.ndarray]:
     b = op.backoffice
     owner = op.id
     bp = _steps(b.shifts, end_s)
@@ -501,8 +694,7 @@ def _backoffice(sc: Scenario, streams: Streams, op: OperatorParams, disputes: np
     }
     out, _inc_q, inc_b, j = _run_station(raised, np.zeros(n, np.int64), np.ascontiguousarray(scale),
                                          draws, math.inf, bp, end_s, 0.0, 0.0, step,
-                                         inc_total.size)
-    inc_total += inc_b
+                                         m)
     ext_z = streams.generator(owner, "backoffice-external").standard_normal(n)
     med = np.where(is_d, b.dispute_external.median, b.cancellation_external.median)
     sig = np.where(is_d, b.dispute_external.sigma, b.cancellation_external.sigma)
@@ -512,4 +704,4 @@ def _backoffice(sc: Scenario, streams: Streams, op: OperatorParams, disputes: np
     rec = CaseRecord(owner, op.sla.dispute_days * 86_400.0, op.sla.cancellation_hours * 3600.0,
                      np.where(is_d, "dispute", "cancellation").tolist(), raised.tolist(),
                      closed.tolist())
-    return rec, _station_record(f"{owner}/backoffice", out, end_s)
+    return rec, _station_record(f"{owner}/backoffice", out, end_s), inc_b

@@ -600,3 +600,29 @@ def staffed_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, pat_e
     out[S_MAX_QUEUE] = max_q
     out[S_N_JOBS] = nj
     return out
+
+
+# -- combining fan-out nodes -----------------------------------------------------------------------
+@_compiled
+def fold_node(index: int, x_max: np.ndarray, x_fail: np.ndarray, x_nd: np.ndarray,
+              m1: np.ndarray, m2: np.ndarray, arg: np.ndarray, fail_count: np.ndarray,
+              nd_count: np.ndarray) -> None:
+    """Fold one node's per-query answers into the running combination of all nodes.
+
+    ``m1`` is the largest answer time over the nodes folded so far (the query's reply time),
+    ``arg`` the node that gave it and ``m2`` the largest of the others, so one node can later be
+    replaced exactly: without node ``i`` the largest is ``m2`` where ``arg == i``, else ``m1``
+    (a tie puts the same value in ``m2``). Give-ups and answers after the run are counted, not
+    or-ed, for the same reason."""
+    for q in range(x_max.size):
+        v = x_max[q]
+        if v > m1[q]:
+            m2[q] = m1[q]
+            m1[q] = v
+            arg[q] = index
+        elif v > m2[q]:
+            m2[q] = v
+        if x_fail[q]:
+            fail_count[q] += 1
+        if x_nd[q]:
+            nd_count[q] += 1

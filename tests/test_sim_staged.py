@@ -1,0 +1,139 @@
+"""The fast engine's stage memo (``StagedReplication``) gives a fresh run's records, bit for bit.
+
+``yzt plan`` pushes dozens of variants of one scenario through one memo per replication; a key
+that missed a parameter would silently reuse a stale stage. Each variant below changes one kind of
+capacity (or a non-capacity parameter a stage reads) and is compared, field by field, with a fresh
+replication that shares nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from yzt.sim.fast import StagedReplication, run_replication_fast
+from yzt.sim.records import ReplicationRecords
+from yzt.sim.results import replication_metrics
+from yzt.sim.scenario import Scenario, load_scenario, with_overrides
+
+
+def _congested() -> Scenario:
+    """Small pools, an outage, a slow SMS gateway, thin hotlines: every stage has a queue."""
+    return with_overrides(
+        load_scenario("reseller-outage"), horizon_h=3.0, drain_h=72.0,
+        operators={"defaults": {"reseller": {"concurrency": 1}, "carrier": {"concurrency": 2}},
+                   "R07": {"outages": [{"start_h": 0.5, "duration_h": 1, "mode": "timeout"}],
+                           "retry": {"max_attempts": 3}},
+                   "R01": {"hotline": {"shifts": [{"start_h": 0, "end_h": 24, "agents": 1}]}}},
+        sms={"rate_per_s": 0.2, "channels": 2},
+        after_reply={"hotline_share": 0.3, "dispute_share": 0.05, "cancellation_share": 0.05})
+
+
+def _variants(sc: Scenario) -> list[tuple[str, Scenario]]:
+    def op(op_id: str, **fields: Any) -> Scenario:
+        return with_overrides(sc, operators={op_id: fields})
+
+    return [
+        ("as is", sc),
+        ("one hotline's agents", op("R01", hotline={"shifts": [{"start_h": 0, "end_h": 24,
+                                                                  "agents": 2}]})),
+        ("one back office's staff", op("CMCC", backoffice={"shifts": [{"start_h": 9, "end_h": 17,
+                                                                         "agents": 1}]})),
+        ("one node's connections", op("R07", concurrency=3)),
+        ("another node's connections", op("R02", concurrency=2)),
+        ("two nodes' connections", with_overrides(sc, operators={"R07": {"concurrency": 3},
+                                                                 "R02": {"concurrency": 2}})),
+        ("SMS rate", with_overrides(sc, sms={"rate_per_s": 0.5})),
+        ("SMS channels", with_overrides(sc, sms={"channels": 1})),
+        ("a node's latency (not a capacity)", op("R03", latency={"median_ms": 900, "sigma": 0.8})),
+        ("after-reply shares", with_overrides(sc, after_reply={"hotline_share": 0.1})),
+        ("hotline handling time", op("R01", hotline={"handle_time_mean_s": 400})),
+        ("as is, again", sc),
+    ]
+
+
+def _same(a: ReplicationRecords, b: ReplicationRecords) -> list[str]:
+    """Fields that differ (per-query arrays compared with NaN equal to NaN)."""
+    bad = []
+    for f in dataclasses.fields(ReplicationRecords):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name in ("verified_at", "fanout_done", "complete", "sms_delivered"):
+            if not np.array_equal(np.asarray(x, dtype=float), np.asarray(y, dtype=float),
+                                  equal_nan=True):
+                bad.append(f.name)
+        elif x != y:
+            bad.append(f.name)
+    return bad
+
+
+def _metrics_equal(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]]) -> bool:
+    """Equal, NaN (a share of nothing) equal to NaN."""
+    return a.keys() == b.keys() and all(
+        a[s].keys() == b[s].keys()
+        and all(x == y or (math.isnan(x) and math.isnan(y))
+                for x, y in ((a[s][k], b[s][k]) for k in a[s]))
+        for s in a)
+
+
+def test_memoised_stages_give_a_fresh_runs_records_bit_for_bit() -> None:
+    sc = _congested()
+    staged = StagedReplication(seed=5, replication=2, threads=2)
+    for name, variant in _variants(sc):
+        memo = staged.records(variant)
+        fresh = run_replication_fast(variant, seed=5, replication=2, threads=1)
+        assert _same(memo, fresh) == [], name
+        as_arrays = staged.records(variant, arrays=True)
+        assert _metrics_equal(replication_metrics(as_arrays), replication_metrics(fresh)), name
+        platform = staged.records(variant, arrays=True, upto="sms")
+        assert platform.hotlines == {} and platform.cases == {}
+        assert replication_metrics(platform, distributions=False)["platform"][
+            "e2e_within_deadline_share"] == replication_metrics(fresh)["platform"][
+            "e2e_within_deadline_share"], name
+
+
+def test_variants_really_change_the_records() -> None:
+    """The comparison above can fail: each variant changes something a fresh run shows."""
+    sc = _congested()
+    base = run_replication_fast(sc, seed=5, replication=2)
+    for name, variant in _variants(sc)[1:-1]:
+        assert _same(run_replication_fast(variant, seed=5, replication=2), base), name
+
+
+def test_a_node_swap_is_taken_and_a_wrong_swap_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One node's new connection count is swapped into the memoised combination (no full rerun),
+    and a swap that forgot to take the old node out would give different reply times."""
+    from yzt.sim import fast
+
+    sc = _congested()
+    staged = StagedReplication(seed=5, replication=2, threads=1)
+    staged.records(sc)
+    runs: list[str] = []
+    real = fast._run_node
+
+    def counting(*args: Any) -> Any:
+        runs.append(args[2])
+        return real(*args)
+
+    monkeypatch.setattr(fast, "_run_node", counting)
+    variant = with_overrides(sc, operators={"R07": {"concurrency": 3}})
+    memo = staged.records(variant)
+    assert runs == ["R07"]
+    fresh = run_replication_fast(variant, seed=5, replication=2)
+    assert _same(memo, fresh) == []
+
+    def keeps_old(self: Any, index: int, nid: str, key: Any, run: Any) -> Any:
+        out = original(self, index, nid, key, run)
+        out.done_max = np.maximum(out.done_max, self.done_max)  # the old node's answers stay in
+        return out
+
+    original = fast._Fanout.swapped
+    monkeypatch.setattr(fast._Fanout, "swapped", keeps_old)
+    slower = with_overrides(sc, operators={"R07": {"concurrency": 50}})
+    staged2 = StagedReplication(seed=5, replication=2, threads=1)
+    staged2.records(sc)
+    assert "fanout_done" in _same(staged2.records(slower),
+                                  run_replication_fast(slower, seed=5, replication=2))
