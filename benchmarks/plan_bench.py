@@ -24,11 +24,12 @@ def run() -> None:
     p.add_argument("--executor", default="local")
     p.add_argument("--resources", default="hotline,backoffice,connections,sms")
     p.add_argument("--out", type=Path, default=Path("out/plan-bench"))
+    p.add_argument("--progress", action="store_true", help="show the plan's progress on stderr")
     args = p.parse_args()
     before = os.getloadavg()
     start = time.perf_counter()
     code = main(["plan", args.scenario, "--executor", args.executor, "--resources", args.resources,
-                 "--out", str(args.out), "--quiet"])
+                 "--out", str(args.out)] + ([] if args.progress else ["--quiet"]))
     seconds = time.perf_counter() - start
     after = os.getloadavg()
     import json

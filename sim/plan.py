@@ -8,22 +8,26 @@ Method (docs/planning.md):
 2. **Analytic first guesses.** Per hour, the least agents that Erlang A (M/M/c+M, or Erlang C
    without patience) says meets SLA-HOT-1 at that hour's measured arrival rate (SIPP), searched by
    bisection from a square-root-staffing bracket ``R + beta*sqrt(R)``; a shift gets the largest
-   hourly requirement it covers. Back offices start from the fluid bound (a day's work over the
-   staffed hours); connections and the SMS gateway start from their current values.
+   hourly requirement it covers. Back offices and connections start from their fluid bounds
+   (the measured work over the time there is to do it); the SMS gateway from its current values.
 3. **Bisection in simulation.** Each (operator, resource) is one *item* with an integer search
-   variable. A bracket is found by steps that double (starting at ``sqrt(guess)``), then bisected.
-   Every candidate is judged on the same seed and replications (common random numbers: every
-   stream is keyed by owner and purpose, so changing one operator leaves every other draw as it
-   was). An item *holds* when each of its SLA rows holds at the chosen confidence: the pessimistic
-   end of the Student-t interval (lower for shares, upper for abandonment) meets the target, judged
-   by :func:`yzt.sim.results.sla_verdicts`, the code that judges ``yzt sim``.
+   variable. A bracket is found by steps that double, then bisected. Every candidate is judged on
+   the same seed and replications (common random numbers: every stream is keyed by owner and
+   purpose, so changing one operator leaves every other draw as it was). An item *holds* when
+   each of its SLA rows holds at the chosen confidence: the pessimistic end of the Student-t
+   interval (lower for shares, upper for abandonment) meets the target, judged by
+   :func:`yzt.sim.results.sla_verdicts`, the code that judges ``yzt sim``.
 4. **Stages.** The model is feed-forward (fan-out → SMS → hotline and back office, nothing flows
-   back), so the SMS gateway, then the connections, are planned first against SLA-E2E-1; then every
-   hotline and back office is planned at once: they are independent given the replies, so one
-   simulation judges every operator's candidate (their rows depend on their own capacity only).
-   Connections share one platform row, so their candidates are judged one operator at a time
-   (in parallel), after a joint try of every candidate together.
+   back), so the connections, then the SMS gateway, are planned first against SLA-E2E-1; then
+   every hotline and back office is planned at once: they are independent given the replies, so
+   one simulation judges every operator's candidate (their rows depend on their own capacity
+   only). Connections share one platform row, so only values that hold jointly are committed
+   (:meth:`Planner.run_coupled`).
 5. **Confirmation.** The planned scenario is simulated once more; its rows are the plan's verdict.
+
+Speed: each round is one Executor task per replication holding every candidate, and the fast
+engine memoises each replication's stages in the worker (:func:`fast_engine`), so a candidate
+reruns only what its capacities change.
 
 The engine is a parameter (``scenario, seed, replication → ReplicationRecords``), so any engine that
 produces the model's records plans the same way; metrics come from :mod:`yzt.sim.results` only.
@@ -34,6 +38,8 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -42,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from yzt.errors import UserError
+from yzt.sim.fast import StagedReplication
 from yzt.sim.records import ReplicationRecords
 from yzt.sim.results import Metrics, replication_metrics, sla_verdicts
 from yzt.sim.scenario import Scenario, Shift, from_document, merge
@@ -71,11 +78,28 @@ CURVE_OFFSETS = (-2, -1, 1, 2)
 MAX_ROUNDS = 40
 
 
-def fast_engine(sc: Scenario, seed: int, replication: int) -> ReplicationRecords:
-    """The fast engine on one thread: the plan's parallelism is its Executor's workers."""
-    from yzt.sim.fast import run_replication_fast
+#: Largest memo of staged replications one process keeps (bytes of per-query arrays); the
+#: oldest replications are dropped first, and the newest is always kept.
+STAGED_BYTES_MAX = 2 * 2**30
+_STAGED: OrderedDict[tuple[int, int], StagedReplication] = OrderedDict()
+_STAGED_LOCK = threading.Lock()
 
-    return run_replication_fast(sc, seed, replication, threads=1)
+
+def fast_engine(sc: Scenario, seed: int, replication: int, upto: str = "all") -> ReplicationRecords:
+    """The fast engine on one thread (the plan's parallelism is its Executor's workers), with each
+    replication's stages memoised in this process: the candidates of a plan differ in a few
+    capacities, so most stages of a candidate are the previous candidates' (exact, see
+    :class:`yzt.sim.fast.StagedReplication`). ``upto="sms"`` stops after the SMS gateway."""
+    key = (seed, replication)
+    with _STAGED_LOCK:
+        staged = _STAGED.pop(key, None) or StagedReplication(seed, replication, threads=1)
+        _STAGED[key] = staged
+    with staged.lock:  # a Dask worker may run two candidates of one replication on two threads
+        rec = staged.records(sc, arrays=True, upto=upto)
+    with _STAGED_LOCK:
+        while len(_STAGED) > 1 and sum(s.nbytes for s in _STAGED.values()) > STAGED_BYTES_MAX:
+            _STAGED.popitem(last=False)
+    return rec
 
 
 def engine_function(name: str) -> Engine:
@@ -88,10 +112,17 @@ def engine_function(name: str) -> Engine:
 
 
 # -- the worker ------------------------------------------------------------------------------------
-def evaluate_replication(engine: Engine, sc: Scenario, seed: int, index: int,
-                         hours: int) -> dict[str, Any]:
-    """Worker entry point: one replication's metrics and each hotline's calls per hour."""
-    rec = engine(sc, seed, index)
+def evaluate_replication(engine: Engine, sc: Scenario, seed: int, index: int, hours: int,
+                         upto: str = "all", details: bool = False) -> dict[str, Any]:
+    """One replication's metrics (those the SLA rows read); with ``details`` also each hotline's
+    calls per hour and each back office's cases per day (the analytic guesses' inputs).
+
+    ``upto="sms"``: only the stages up to the SMS gateway are needed (the platform's row); the
+    fast engine then skips the hotlines and back offices."""
+    rec = fast_engine(sc, seed, index, upto) if engine is fast_engine else engine(sc, seed, index)
+    out: dict[str, Any] = {"metrics": replication_metrics(rec, distributions=False)}
+    if not details:
+        return out
     hourly = {}
     for op_id, h in rec.hotlines.items():
         arrived = np.asarray(h.arrived, dtype=float) / 3600.0
@@ -100,9 +131,17 @@ def evaluate_replication(engine: Engine, sc: Scenario, seed: int, index: int,
     cases_per_day = {}
     days = max(rec.end_s / 86_400.0, 1e-9)
     for op_id, c in rec.cases.items():
-        cases_per_day[op_id] = {"dispute": sum(k == "dispute" for k in c.kind) / days,
-                                "cancellation": sum(k == "cancellation" for k in c.kind) / days}
-    return {"metrics": replication_metrics(rec), "hourly": hourly, "cases_per_day": cases_per_day}
+        cases_per_day[op_id] = {"dispute": c.kind.count("dispute") / days,
+                                "cancellation": c.kind.count("cancellation") / days}
+    return {**out, "hourly": hourly, "cases_per_day": cases_per_day}
+
+
+def evaluate_candidates(engine: Engine, scenarios: Sequence[Scenario], seed: int, index: int,
+                        hours: int, upto: str = "all", details: bool = False
+                        ) -> list[dict[str, Any]]:
+    """Worker entry point: replication ``index`` of every candidate of a round, in one task, so
+    the candidates share that replication's memoised stages in one process."""
+    return [evaluate_replication(engine, sc, seed, index, hours, upto, details) for sc in scenarios]
 
 
 # -- judging ---------------------------------------------------------------------------------------
@@ -273,6 +312,24 @@ def erlang_required(rate_per_s: float, handle_s: float, patience_s: float | None
     return hi
 
 
+def connections_guess(sc: Scenario, op_id: str, base: Sequence[dict[str, Any]]) -> int:
+    """The fluid bound on an operator's connections: its calls' busy time over the run (answers,
+    and timeouts that hold a connection for ``timeout_s``) fitted into the arrivals' horizon plus
+    the reply deadline, ``c × window ≥ busy time``. Fewer connections cannot reply to every query
+    in time; the simulation decides how many more are needed."""
+    op = sc.operator(op_id)
+    window = (sc.horizon_h + sc.deadline_h) * 3600.0
+    works = []
+    for out in base:
+        m = out["metrics"][op_id]
+        attempts = m["attempts_per_query"] * out["metrics"]["platform"]["queries_verified"]
+        answered = attempts * (1.0 - m["error_share"])
+        work = answered * m["latency_mean_ms"] / 1000.0 + m["timeouts"] * op.timeout_s
+        if math.isfinite(work):
+            works.append(work)
+    return max(1, math.ceil(float(np.mean(works)) / window)) if works else 1
+
+
 def sipp_table(sc: Scenario, op_id: str, calls_per_hour: Sequence[float]) -> list[dict[str, Any]]:
     """Hour by hour: offered calls, the Erlang A requirement (SIPP) and the shift plan's agents."""
     op = sc.operator(op_id)
@@ -339,6 +396,9 @@ class Item:
     infeasible_note: str | None = None
     """Why no capacity can work, known before simulating."""
     pending: tuple[str, int] = ("k", 0)
+    step_before: int = 1
+    joint_below: dict[str, Any] | None = None
+    """The joint try of every coupled item one step lower (evidence, not a bracket end)."""
 
     @property
     def single(self) -> bool:
@@ -380,6 +440,7 @@ class Item:
             lowered[s] -= 1
             self.pending = ("refine", s)
             return tuple(lowered)
+        self.step_before = self.step
         if not self.tried:
             k = self.k_start()
         elif self.hi is None:  # expand upwards
@@ -396,6 +457,10 @@ class Item:
             k = (self.lo + self.hi) // 2
         self.pending = ("k", k)
         return self.value(k)
+
+    def defer(self) -> None:
+        """Forget the last proposal (not judged): the next one is the same."""
+        self.step = self.step_before
 
     def record(self, value: Value, evidence: dict[str, Any]) -> None:
         """The simulation's answer for ``value`` narrows the bracket (or the refinement)."""
@@ -461,13 +526,14 @@ class Planner:
         self.runs = 0
 
     # -- simulation --------------------------------------------------------------------------
-    def simulate(self, scenarios: Sequence[Scenario]) -> list[list[dict[str, Any]]]:
+    def simulate(self, scenarios: Sequence[Scenario], upto: str = "all",
+                 details: bool = False) -> list[list[dict[str, Any]]]:
         """Replications 0..n-1 of each scenario (same seed: common random numbers)."""
-        futures = [[self.ex.submit(evaluate_replication, self.engine, s, self.opt.seed, i, self.hours)
-                    for i in range(self.n)] for s in scenarios]
-        out = [[f.result() for f in fs] for fs in futures]
+        futures = [self.ex.submit(evaluate_candidates, self.engine, list(scenarios), self.opt.seed,
+                                  i, self.hours, upto, details) for i in range(self.n)]
+        per_rep = [f.result() for f in futures]
         self.runs += len(scenarios)
-        return out
+        return [[per_rep[i][j] for i in range(self.n)] for j in range(len(scenarios))]
 
     def judge(self, sc: Scenario, outs: Sequence[dict[str, Any]]) -> Judged:
         return judge(sc, [o["metrics"] for o in outs], self.opt.confidence)
@@ -495,7 +561,8 @@ class Planner:
             if "connections" in self.opt.resources and op.concurrency is not None:
                 key = ItemKey("connections", op_id)
                 cur = current_value(sc, key)
-                items.append(Item(key, cur, cur, 1, max(4 * cur[0], cur[0] + 64)))
+                g = connections_guess(sc, op_id, base)
+                items.append(Item(key, cur, (g,), 1, max(4 * cur[0], cur[0] + 64, 4 * g)))
             if "hotline" in self.opt.resources and op.hotline.enabled:
                 key = ItemKey("hotline", op_id)
                 table = sipp_table(sc, op_id, hourly.get(op_id, [0.0] * self.hours))
@@ -517,8 +584,10 @@ class Planner:
                 items.append(Item(key, current_value(sc, key), guess, 1, cap))
         for it in items:
             # shifts: the analytic guess is within about sqrt(R) of the answer (square-root
-            # staffing); single values start from the scenario's, so bracket geometrically
-            it.step = (max(1, it.guess[0] // 4) if it.single
+            # staffing); connections start from a lower bound, so step by one; the SMS gateway
+            # starts from the scenario's values, so bracket geometrically
+            it.step = (1 if it.key.resource == "connections"
+                       else max(1, it.guess[0] // 4) if it.single
                        else max(1, math.ceil(math.sqrt(max(max(it.guess), 1)) / 2)))
             reason = infeasible_reason(sc, it.key)
             if reason:  # try the search bound once: it gives the best value reached
@@ -549,7 +618,17 @@ class Planner:
                 it.infeasible = it.infeasible or f"search stopped after {MAX_ROUNDS} rounds"
 
     def run_coupled(self, items: list[Item], fixed: dict[ItemKey, Value], stage: str) -> None:
-        """Items judged on one shared row: a joint try, then one simulation per item if it fails."""
+        """Items judged on one shared row (connections: SLA-E2E-1 of the platform).
+
+        The values that every item meets on its own do not meet the row together (each
+        operator's answers are late by a little, and the reply waits for the latest), so the
+        committed values always hold *jointly*: first one common offset over every item's
+        analytic guess is searched with joint tries; then each item is tried one unit lower on
+        its own (the others at the committed values), and the lower values that held are
+        committed only after a joint try of them together holds."""
+        if len(items) > 1:
+            self._common_offset(items, fixed, stage)
+        known_bad: set[tuple[tuple[ItemKey, Value], ...]] = set()
         for rnd in range(MAX_ROUNDS):
             proposals = {it.key: v for it in items if (v := it.propose()) is not None}
             if not proposals:
@@ -558,20 +637,104 @@ class Planner:
             held = {it.key: it.planned() for it in items if it.hi is not None}
             current = {it.key: it.current for it in items if it.hi is None}
             base = {**fixed, **current, **held}
-            joint_sc = with_values(self.sc, {**base, **proposals})
-            joint = self.judge(joint_sc, self.simulate([joint_sc])[0])
             by_item = {it.key: it for it in items}
-            if all(joint.holds(k.resource, k.operator) for k in proposals) or len(proposals) == 1:
-                for k, v in proposals.items():
-                    by_item[k].record(v, joint.evidence(k.resource, k.operator))
-                continue
+            together = tuple(sorted({**base, **proposals}.items(), key=lambda kv: kv[0].label))
+            if len(proposals) == 1 or together not in known_bad:
+                joint_sc = with_values(self.sc, {**base, **proposals})
+                joint = self.judge(joint_sc, self.simulate([joint_sc], "sms")[0])
+                if all(joint.holds(k.resource, k.operator) for k in proposals) or len(proposals) == 1:
+                    for k, v in proposals.items():
+                        by_item[k].record(v, joint.evidence(k.resource, k.operator))
+                    continue
+                known_bad.add(together)
             keys = list(proposals)
             scs = [with_values(self.sc, {**base, k: proposals[k]}) for k in keys]
-            for k, s, outs in zip(keys, scs, self.simulate(scs), strict=True):
-                by_item[k].record(proposals[k], self.judge(s, outs).evidence(k.resource, k.operator))
+            # the base goes first in each replication's task: every candidate differs from it in
+            # one operator, so the engine's memo reruns only that operator's node
+            base_sc = with_values(self.sc, base)
+            alone = {}
+            for k, s, outs in zip(keys, scs, self.simulate([base_sc, *scs], "sms")[1:], strict=True):
+                alone[k] = self.judge(s, outs).evidence(k.resource, k.operator)
+            for k in keys:  # fails on its own: fails with the others lower still (monotone)
+                if not alone[k]["holds"]:
+                    by_item[k].record(proposals[k], alone[k])
+            good = [k for k in keys if alone[k]["holds"]]
+            committed = self._commit(good, proposals, base, alone, known_bad)
+            for k in good:
+                if k in committed:
+                    by_item[k].record(proposals[k], committed[k])
+                else:
+                    by_item[k].defer()
         for it in items:
             if not it.done:
                 it.infeasible = it.infeasible or f"search stopped after {MAX_ROUNDS} rounds"
+
+    def _commit(self, good: list[ItemKey], proposals: dict[ItemKey, Value],
+                base: dict[ItemKey, Value], alone: dict[ItemKey, dict[str, Any]],
+                known_bad: set[tuple[tuple[ItemKey, Value], ...]]) -> dict[ItemKey, dict[str, Any]]:
+        """The lower values that held on their own and also hold together (with their evidence):
+        all of them, else the first half, else the first one (which held alone, with the others at
+        the base)."""
+        if len(good) <= 1:
+            return {k: alone[k] for k in good}
+        for part in (good, good[: len(good) // 2]):
+            if len(part) == 1:
+                break
+            values = {**base, **{k: proposals[k] for k in part}}
+            together = tuple(sorted(values.items(), key=lambda kv: kv[0].label))
+            if together in known_bad:
+                continue
+            sc = with_values(self.sc, values)
+            judged = self.judge(sc, self.simulate([sc], "sms")[0])
+            if all(judged.holds(k.resource, k.operator) for k in part):
+                return {k: judged.evidence(k.resource, k.operator) for k in part}
+            known_bad.add(together)
+        return {good[0]: alone[good[0]]}
+
+    def _common_offset(self, items: list[Item], fixed: dict[ItemKey, Value], stage: str) -> None:
+        """Every item at ``max(minimum, guess + k)`` for one ``k``: the least ``k`` whose joint try
+        holds, by doubling steps then bisection. Each item then starts from its value there."""
+        k_min = min(it.minimum - it.guess[0] for it in items)
+        k_max = max(it.cap - it.guess[0] for it in items)
+
+        def values(k: int) -> dict[ItemKey, Value]:
+            return {it.key: (max(it.minimum, min(it.cap, it.guess[0] + k)),) for it in items}
+
+        tried: dict[int, Judged] = {}
+        lo: int | None = None
+        hi: int | None = None
+        k, step = 0, 1
+        for rnd in range(MAX_ROUNDS):
+            self.progress(f"{stage}: common offset {k:+d} over the analytic guesses "
+                          f"(round {rnd + 1})")
+            sc = with_values(self.sc, {**fixed, **values(k)})
+            tried[k] = judged = self.judge(sc, self.simulate([sc], "sms")[0])
+            if all(judged.holds(it.key.resource, it.key.operator) for it in items):
+                hi = k
+            else:
+                lo = k
+            if hi is not None and (hi <= k_min or (lo is not None and hi - lo <= 1)):
+                break
+            if hi is None:
+                if k >= k_max:
+                    break
+                k = min(k_max, k + step)
+            elif lo is None:
+                k = max(k_min, k - step)
+            else:
+                k = (lo + hi) // 2
+            step *= 2
+        if hi is None:  # no common offset within the bound: search each item from its bound
+            return
+        for it in items:
+            v = values(hi)[it.key]
+            it.hi = v[0]
+            it.tried[v[0]] = {"value": list(v), **tried[hi].evidence(it.key.resource,
+                                                                      it.key.operator)}
+            if lo is not None and values(lo)[it.key] == (v[0] - 1,):
+                it.joint_below = {"value": [v[0] - 1],
+                                  **tried[lo].evidence(it.key.resource, it.key.operator)}
+            it.step = 1
 
 
 def infeasible_reason(sc: Scenario, key: ItemKey) -> str | None:
@@ -605,18 +768,18 @@ def plan(sc: Scenario, options: PlanOptions, executor: Executor, engine: Engine 
     """Plan ``sc``; returns the ``plan.json`` document (deterministic for one seed)."""
     pl = Planner(sc, options, executor, engine, progress)
     pl.progress("current capacities: simulating")
-    base_outs = pl.simulate([sc])[0]
+    base_outs = pl.simulate([sc], details=True)[0]
     current = pl.judge(sc, base_outs)
     items = pl.make_items(base_outs)
     fixed: dict[ItemKey, Value] = {}
-    sms = [it for it in items if it.key.resource == "sms"]
-    for it in sms:  # rate first, then channels at the planned rate
-        pl.run_coupled([it], fixed, f"sms {it.key.part}")
-        fixed[it.key] = it.planned() if not it.infeasible else it.current
     conn = [it for it in items if it.key.resource == "connections"]
     if conn:
         pl.run_coupled(conn, fixed, "connections")
         fixed.update({it.key: it.planned() if not it.infeasible else it.current for it in conn})
+    sms = [it for it in items if it.key.resource == "sms"]
+    for it in sms:  # rate, then channels at the planned rate, at the planned connections
+        pl.run_coupled([it], fixed, f"sms {it.key.part}")
+        fixed[it.key] = it.planned() if not it.infeasible else it.current
     sep = [it for it in items if it.key.resource in ("hotline", "backoffice")]
     if sep:
         pl.run_separable(sep, fixed, "hotlines and back offices")

@@ -39,8 +39,33 @@ def _quantiles(xs: np.ndarray, qs: Sequence[float]) -> list[float]:
     return [float(v) for v in np.quantile(xs, qs, method="inverted_cdf")]
 
 
-def replication_metrics(rec: ReplicationRecords) -> Metrics:
-    """The metrics of one replication."""
+def _distributions(p: dict[str, float], rec: ReplicationRecords, verified: np.ndarray,
+                   fanout: np.ndarray, complete: np.ndarray, judged: np.ndarray, e2e: np.ndarray,
+                   n_judged: int) -> None:
+    """Quantiles of the reply and fan-out times and the lateness buckets, into ``p``."""
+    done = e2e[judged & ~np.isnan(e2e)]
+    for q, v in zip((0.5, 0.95, 0.99, 1.0), _quantiles(done, (0.5, 0.95, 0.99, 1.0)), strict=True):
+        p[f"e2e_{'max' if q == 1.0 else f'p{round(q * 100)}'}_s"] = v
+    late = done[done > rec.deadline_s] - rec.deadline_s
+    p["lateness_mean_h"] = float(late.mean() / 3600.0) if late.size else 0.0
+    e2e_j = np.where(np.isnan(e2e[judged]), np.inf, e2e[judged]) / 3600.0
+    lo = 0.0
+    for hi in (*E2E_BUCKETS_H, math.inf):
+        name = f"e2e_share_{lo:g}_{hi:g}h" if hi < math.inf else f"e2e_share_over_{lo:g}h_or_never"
+        p[name] = _share(int(((e2e_j > lo) & (e2e_j <= hi)).sum()) if lo else int((e2e_j <= hi).sum()),
+                         n_judged)
+        lo = hi
+    fo = (fanout - verified)[complete & ~np.isnan(fanout)]
+    for q, v in zip((0.5, 0.95, 0.99), _quantiles(fo, (0.5, 0.95, 0.99)), strict=True):
+        p[f"fanout_p{round(q * 100)}_s"] = v
+
+
+def replication_metrics(rec: ReplicationRecords, distributions: bool = True) -> Metrics:
+    """The metrics of one replication.
+
+    ``distributions=False`` leaves out the platform's quantiles and lateness buckets (sorting
+    every query's reply time): what :func:`sla_verdicts` reads is all there, which is what
+    ``yzt plan`` needs for each of its candidates."""
     scale = rec.one_in
     verified = np.asarray(rec.verified_at)
     delivered = np.asarray(rec.sms_delivered)
@@ -59,21 +84,8 @@ def replication_metrics(rec: ReplicationRecords) -> Metrics:
         "e2e_within_deadline_share": _share(int(within.sum()), n_judged),
         "incomplete_share": _share(int((~complete & judged).sum()), n_judged),
     }
-    done = e2e[judged & ~np.isnan(e2e)]
-    for q, v in zip((0.5, 0.95, 0.99, 1.0), _quantiles(done, (0.5, 0.95, 0.99, 1.0)), strict=True):
-        p[f"e2e_{'max' if q == 1.0 else f'p{round(q * 100)}'}_s"] = v
-    late = done[done > rec.deadline_s] - rec.deadline_s
-    p["lateness_mean_h"] = float(late.mean() / 3600.0) if late.size else 0.0
-    e2e_j = np.where(np.isnan(e2e[judged]), np.inf, e2e[judged]) / 3600.0
-    lo = 0.0
-    for hi in (*E2E_BUCKETS_H, math.inf):
-        name = f"e2e_share_{lo:g}_{hi:g}h" if hi < math.inf else f"e2e_share_over_{lo:g}h_or_never"
-        p[name] = _share(int(((e2e_j > lo) & (e2e_j <= hi)).sum()) if lo else int((e2e_j <= hi).sum()),
-                         n_judged)
-        lo = hi
-    fo = (fanout - verified)[complete & ~np.isnan(fanout)]
-    for q, v in zip((0.5, 0.95, 0.99), _quantiles(fo, (0.5, 0.95, 0.99)), strict=True):
-        p[f"fanout_p{round(q * 100)}_s"] = v
+    if distributions:
+        _distributions(p, rec, verified, fanout, complete, judged, e2e, n_judged)
     stations = {s.name: s for s in rec.stations}
     sms = stations["sms"]
     p["sms_wait_mean_s"] = sms.mean_wait
@@ -118,7 +130,10 @@ def replication_metrics(rec: ReplicationRecords) -> Metrics:
             all_offered += offered
             all_in_target += in_target
             all_abandoned += abandoned
-        c = rec.cases[op_id]
+        c = rec.cases.get(op_id)
+        if c is None:  # records that stop before the back offices (``yzt plan``'s platform stage)
+            out[op_id] = m
+            continue
         kind = np.asarray(c.kind)
         took = np.asarray(c.closed) - np.asarray(c.raised)
         took = np.where(np.isnan(took), np.inf, took)
@@ -177,11 +192,13 @@ def sla_verdicts(sc: Scenario, summary: dict[str, dict[str, dict[str, Any]]]) ->
     """One verdict per SLA and scope, judged on the mean over replications."""
 
     def mean(scope: str, name: str) -> float | None:
+        if name not in summary.get(scope, {}):  # a stage the records stopped before
+            return None
         v = summary[scope][name]["mean"]
         return None if v is None or math.isnan(v) else float(v)
 
     def ci(scope: str, name: str) -> tuple[float | None, float | None]:
-        e = summary[scope][name]
+        e = summary.get(scope, {}).get(name, {})
         low, high = e.get("ci_low"), e.get("ci_high")
         if low is None or high is None or math.isnan(low) or math.isnan(high):
             return None, None

@@ -301,3 +301,49 @@ def test_plan_report_renders_in_chromium(small_plan: tuple[Path, Path], chromium
     assert width > 100  # a staffing curve was drawn
     assert problems == []
     page.close()
+
+
+# -- coupled items: connections share SLA-E2E-1 ------------------------------------------------------
+class _JointRule(Planner):
+    """A planner whose 'simulation' is a rule: the operators' connections must add up to 10, so
+    from 3 each, any one can give up a connection on its own but not all of them together."""
+
+    OPS = ("R01", "R02", "R03", "R04")
+
+    @staticmethod
+    def rule(values: dict[str, int]) -> bool:
+        return sum(values.values()) >= 10
+
+    def simulate(self, scenarios: Any, upto: str = "all", details: bool = False) -> Any:
+        self.runs += len(scenarios)
+        return [[{"scenario": s}] * self.n for s in scenarios]
+
+    def judge(self, sc: Any, outs: Any) -> Any:
+        ok = self.rule({op: sc.operator(op).concurrency for op in self.OPS})
+
+        class Verdicts:
+            def holds(self, resource: str, scope: str, confident: bool = True) -> bool:
+                return ok
+
+            def evidence(self, resource: str, scope: str) -> dict[str, Any]:
+                return {"holds": ok, "holds_at_mean": ok, "metrics": {}}
+
+        return Verdicts()
+
+
+def test_coupled_connections_are_committed_only_when_they_hold_together() -> None:
+    from yzt.sim.plan import Item
+
+    sc = load_scenario("baseline")
+    pl = _JointRule(sc, PlanOptions(), SerialExecutor(), fast_engine)
+    items = [Item(ItemKey("connections", op), (8,), (1,), 1, 32) for op in _JointRule.OPS]
+    for it in items:
+        it.step = 1
+    pl.run_coupled(items, {}, "connections")
+    planned = {it.key.operator: it.planned()[0] for it in items}
+    assert not any(it.infeasible for it in items)
+    assert _JointRule.rule(planned), planned  # the plan holds together
+    for op in _JointRule.OPS:  # and no operator can give up one connection
+        assert not _JointRule.rule({**planned, op: planned[op] - 1}), (op, planned)
+        less = items[_JointRule.OPS.index(op)].one_unit_less()
+        assert less and not less[0]["holds"] and less[0]["value"] == [planned[op] - 1]
