@@ -128,12 +128,9 @@ def evaluate_replication(engine: Engine, sc: Scenario, seed: int, index: int, ho
         arrived = np.asarray(h.arrived, dtype=float) / 3600.0
         counts, _ = np.histogram(arrived, bins=hours, range=(0.0, float(hours)))
         hourly[op_id] = [int(c) for c in counts]
-    cases_per_day = {}
-    days = max(rec.end_s / 86_400.0, 1e-9)
-    for op_id, c in rec.cases.items():
-        cases_per_day[op_id] = {"dispute": c.kind.count("dispute") / days,
-                                "cancellation": c.kind.count("cancellation") / days}
-    return {**out, "hourly": hourly, "cases_per_day": cases_per_day}
+    cases = {op_id: {"dispute": c.kind.count("dispute"),
+                     "cancellation": c.kind.count("cancellation")} for op_id, c in rec.cases.items()}
+    return {**out, "hourly": hourly, "cases": cases}
 
 
 def evaluate_candidates(engine: Engine, scenarios: Sequence[Scenario], seed: int, index: int,
@@ -328,6 +325,21 @@ def connections_guess(sc: Scenario, op_id: str, base: Sequence[dict[str, Any]]) 
         if math.isfinite(work):
             works.append(work)
     return max(1, math.ceil(float(np.mean(works)) / window)) if works else 1
+
+
+def backoffice_guess(sc: Scenario, op_id: str, base: Sequence[dict[str, Any]]) -> int:
+    """The fluid bound on a back office's staff: the run's case work (measured counts times the
+    mean work per kind) over the staffed hours from the start to the day's last reply deadline
+    plus the cancellation deadline; by then nearly every case has been raised and must be
+    closed (FCFS mixes disputes with cancellations, so all work counts)."""
+    b = sc.operator(op_id).backoffice
+    counts = np.mean([[o["cases"][op_id]["dispute"], o["cases"][op_id]["cancellation"]]
+                      for o in base], axis=0)
+    work_h = (counts[0] * b.dispute_work_mean_min + counts[1] * b.cancellation_work_mean_min) / 60.0
+    window_h = min(sc.horizon_h + sc.drain_h,
+                   sc.horizon_h + sc.deadline_h + sc.operator(op_id).sla.cancellation_hours)
+    staffed_h = sum(s.end_h - s.start_h for s in b.shifts) * window_h / 24.0 or 1.0
+    return max(1, math.ceil(float(work_h / staffed_h)))
 
 
 def sipp_table(sc: Scenario, op_id: str, calls_per_hour: Sequence[float]) -> list[dict[str, Any]]:
@@ -573,12 +585,7 @@ class Planner:
             if "backoffice" in self.opt.resources:
                 key = ItemKey("backoffice", op_id)
                 b = op.backoffice
-                per_day = np.mean([[o["cases_per_day"][op_id]["dispute"],
-                                    o["cases_per_day"][op_id]["cancellation"]] for o in base], axis=0)
-                work_h = (per_day[0] * b.dispute_work_mean_min
-                          + per_day[1] * b.cancellation_work_mean_min) / 60.0
-                staffed_h = sum(s.end_h - s.start_h for s in b.shifts) or 1.0
-                g = max(1, math.ceil(work_h / staffed_h))
+                g = backoffice_guess(sc, op_id, base)
                 guess = tuple(g for _ in b.shifts)
                 cap = max(4 * g, g + 50, *current_value(sc, key))
                 items.append(Item(key, current_value(sc, key), guess, 1, cap))
