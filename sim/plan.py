@@ -115,7 +115,7 @@ def engine_function(name: str) -> Engine:
 def evaluate_replication(engine: Engine, sc: Scenario, seed: int, index: int, hours: int,
                          upto: str = "all", details: bool = False) -> dict[str, Any]:
     """One replication's metrics (those the SLA rows read); with ``details`` also each hotline's
-    calls per hour and each back office's cases per day (the analytic guesses' inputs).
+    calls per hour and each back office's cases of each kind (the analytic guesses' inputs).
 
     ``upto="sms"``: only the stages up to the SMS gateway are needed (the platform's row); the
     fast engine then skips the hotlines and back offices."""
@@ -409,8 +409,6 @@ class Item:
     """Why no capacity can work, known before simulating."""
     pending: tuple[str, int] = ("k", 0)
     step_before: int = 1
-    joint_below: dict[str, Any] | None = None
-    """The joint try of every coupled item one step lower (evidence, not a bracket end)."""
 
     @property
     def single(self) -> bool:
@@ -738,9 +736,6 @@ class Planner:
             it.hi = v[0]
             it.tried[v[0]] = {"value": list(v), **tried[hi].evidence(it.key.resource,
                                                                       it.key.operator)}
-            if lo is not None and values(lo)[it.key] == (v[0] - 1,):
-                it.joint_below = {"value": [v[0] - 1],
-                                  **tried[lo].evidence(it.key.resource, it.key.operator)}
             it.step = 1
 
 
