@@ -112,9 +112,10 @@ def _deadline_transport(backend: _DeadlineBackend) -> httpx.HTTPTransport:
     httpx takes no ``network_backend`` argument, so the pool is replaced after construction with an
     equivalent one that uses it; tests/hostile/test_client_deadlines.py shows it holds.
     """
-    transport = httpx.HTTPTransport()
+    ssl_context = httpx.create_ssl_context()  # one context (loading the CA store costs CPU), not two
+    transport = httpx.HTTPTransport(verify=ssl_context)
     transport._pool = httpcore.ConnectionPool(  # private: see the docstring
-        ssl_context=httpx.create_ssl_context(), max_connections=100, max_keepalive_connections=20,
+        ssl_context=ssl_context, max_connections=100, max_keepalive_connections=20,
         keepalive_expiry=5.0, network_backend=backend)
     return transport
 
