@@ -34,7 +34,7 @@ from yzt.conformance.requirements import protocol_version
 from yzt.conformance.results import ConformResults, parse_results
 from yzt.conformance.runner import RunFinished, dumps, results_document
 from yzt.conformance.waivers import Waiver
-from yzt.domain.masking import mark_pii
+from yzt.domain.masking import PiiMarks
 from yzt.errors import InputFileError, UserError
 from yzt.fixtures import FixtureSet
 from yzt.verdict import Verdict
@@ -80,9 +80,8 @@ def write_bundle(path: Path, run: RunFinished, ctx: RunContext, settings: RunSet
     if missing:
         raise ValueError(f"write_bundle needs the rendered {', '.join(missing)}")
     document = results_document(run)
-    known = ctx.sensitive_values()
-    har = to_har(run.target, ((r.check, r.exchange) for r in ctx.client.recorded),
-                 lambda text: mark_pii(text, known))
+    marks = PiiMarks(ctx.sensitive_values())
+    har = to_har(run.target, ((r.check, r.exchange) for r in ctx.client.recorded), marks.mark)
     files = {
         "results.json": (dumps(document) + "\n").encode("utf-8"),
         "junit.xml": rendered["junit.xml"],

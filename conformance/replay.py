@@ -24,7 +24,7 @@ from yzt.client import Exchange
 from yzt.conformance.context import RecordingClient, RunContext
 from yzt.conformance.recorded import RecordedExchange, iter_requests
 from yzt.conformance.registry import CheckSpec, Finding, NothingToJudge, load_checks
-from yzt.domain.masking import mask_id_number, mask_msisdn, mask_name, unmark_pii
+from yzt.domain.masking import PiiMarks, mask_id_number, mask_msisdn, mask_name
 from yzt.fixtures import FixtureSet
 from yzt.verdict import Verdict, worst
 
@@ -84,13 +84,15 @@ def _recorded(check: str, exchange: Exchange) -> Any:
 
 
 def _restored(ex: Exchange, known: dict[str, str]) -> Exchange:
+    unmark = PiiMarks(known).unmark
+
     def back(data: bytes) -> bytes:
-        return unmark_pii(data.decode("utf-8", errors="replace"), known).encode("utf-8")
-    return Exchange(ex.method, ex.path, {k: unmark_pii(v, known) for k, v in ex.request_headers.items()},
+        return unmark(data.decode("utf-8", errors="replace")).encode("utf-8")
+    return Exchange(ex.method, ex.path, {k: unmark(v) for k, v in ex.request_headers.items()},
                     back(ex.request_body), ex.status,
-                    {k: unmark_pii(v, known) for k, v in ex.response_headers.items()},
+                    {k: unmark(v) for k, v in ex.response_headers.items()},
                     back(ex.response_body), ex.elapsed_s,
-                    unmark_pii(ex.error, known) if ex.error else None)
+                    unmark(ex.error) if ex.error else None)
 
 
 # -- sweeps over an operator's own recording --------------------------------------------------
