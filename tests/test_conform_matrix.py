@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from yzt.conformance.bundle import RunSettings, read_bundle, rejudge, verdicts_by_requirement, write_bundle
+from yzt.conformance.checks.errors import PROBE_REQUESTS
 from yzt.conformance.runner import RunFinished, results_document
 from yzt.conformance.session import open_context, run_suite
 from yzt.domain.topology import load_topology
@@ -104,7 +105,9 @@ def test_clean_reference_passes_every_check_quickly(matrix):
     assert run.verdict is Verdict.PASS
     # a bound against hangs on a shared machine, not a speed measurement (benchmarks/ does that)
     assert run.duration_s < 60.0, f"the suite took {run.duration_s:.1f} s against the reference"
-    assert run.requests < 400
+    # about 230 requests; on a loaded machine the suite may not reach the sandbox's rate limit by
+    # itself, and the OIF-ERR-2 probe then adds up to PROBE_REQUESTS quick ones
+    assert run.requests < 300 + PROBE_REQUESTS
 
 
 def test_every_protocol_error_code_is_provoked(matrix):
