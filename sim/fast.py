@@ -321,6 +321,8 @@ class StagedReplication:
         """The records of ``sc`` for this replication; ``arrays``: per-query fields as numpy
         arrays (shared with the memo, not copied) instead of lists; ``upto="sms"``: stop after
         the SMS gateway (no hotline and back-office records: what the platform's row needs)."""
+        if upto not in ("all", "sms"):
+            raise ValueError(f"upto must be 'all' or 'sms', not {upto!r}")
         problems = refusals(sc)
         if problems:
             raise ValueError("the fast engine cannot run this scenario exactly: "
@@ -353,16 +355,14 @@ class StagedReplication:
         sms = self._sms.get(sms_key) or self._sms.put(sms_key, self._sms_stage(
             sc, fan, fanout_done, n, end_s, step, m))
 
-        hot_ops = [op for op in sc.operators if op.hotline.enabled]
-        if upto == "sms":
-            hot_ops, after_ops = [], []
-        else:
-            after_ops = list(sc.operators)
+        # the stages after the gateway (replies' calls and cases), unless the caller stops there
+        after = upto != "sms"
+        hot_ops = [op for op in sc.operators if op.hotline.enabled] if after else []
+        after_ops = list(sc.operators) if after else []
         after_key = (sms_key, sc.after_reply,
                      tuple((op.id, op.card_share, op.hotline.enabled) for op in sc.operators))
         offers = (self._after.get(after_key) or self._after.put(after_key, self._after_stage(
-            sc, [op for op in sc.operators if op.hotline.enabled],
-            sms.delivered[sms.delivered_q]))) if after_ops else []
+            sc, hot_ops, sms.delivered[sms.delivered_q]))) if after else []
 
         stations: list[StationRecord] = []
         inc_h = np.zeros(m, np.int64)

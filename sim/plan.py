@@ -40,7 +40,7 @@ import itertools
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,8 +56,10 @@ from yzt.sim.stats import estimate
 from yzt.sim.theory import _erlang_a_chain, erlang_a, erlang_c
 from yzt.verdict import Verdict
 
-Engine = Callable[[Scenario, int, int], ReplicationRecords]
-"""``(scenario, seed, replication) → records``: :func:`yzt.sim.engine.run_replication` or another."""
+Engine = Callable[[Scenario, int, int, str], ReplicationRecords]
+"""``(scenario, seed, replication, upto) → records``: :func:`fast_engine`, :func:`simpy_engine`
+or another. ``upto="sms"`` says only the stages up to the SMS gateway are read; an engine may run
+more."""
 
 RESOURCES = ("hotline", "backoffice", "connections", "sms")
 #: SLA rows that judge each resource (a row's ``requirement`` and the scope it is judged for).
@@ -102,13 +104,16 @@ def fast_engine(sc: Scenario, seed: int, replication: int, upto: str = "all") ->
     return rec
 
 
-def engine_function(name: str) -> Engine:
-    """``fast`` or ``simpy`` (resolve ``auto`` with :func:`yzt.sim.replicate.choose_engine`)."""
-    if name == "fast":
-        return fast_engine
+def simpy_engine(sc: Scenario, seed: int, replication: int, upto: str = "all") -> ReplicationRecords:
+    """The SimPy model; it has no stages to stop at, so ``upto`` runs the whole replication."""
     from yzt.sim.engine import run_replication
 
-    return run_replication
+    return run_replication(sc, seed, replication)
+
+
+def engine_function(name: str) -> Engine:
+    """``fast`` or ``simpy`` (resolve ``auto`` with :func:`yzt.sim.replicate.choose_engine`)."""
+    return fast_engine if name == "fast" else simpy_engine
 
 
 # -- the worker ------------------------------------------------------------------------------------
@@ -119,7 +124,7 @@ def evaluate_replication(engine: Engine, sc: Scenario, seed: int, index: int, ho
 
     ``upto="sms"``: only the stages up to the SMS gateway are needed (the platform's row); the
     fast engine then skips the hotlines and back offices."""
-    rec = fast_engine(sc, seed, index, upto) if engine is fast_engine else engine(sc, seed, index)
+    rec = engine(sc, seed, index, upto)
     out: dict[str, Any] = {"metrics": replication_metrics(rec, distributions=False)}
     if not details:
         return out
@@ -214,6 +219,15 @@ class ItemKey:
         return f"{self.operator} {self.resource}" + (f".{self.part}" if self.part else "")
 
 
+ConfigKey = tuple[tuple[ItemKey, Value], ...]
+
+
+def config_key(values: Mapping[ItemKey, Value]) -> ConfigKey:
+    """Planned values in one order (by label): what ``planned.yaml`` writes in, and a set member
+    for the joint tries that failed."""
+    return tuple(sorted(values.items(), key=lambda kv: kv[0].label))
+
+
 def current_value(sc: Scenario, key: ItemKey) -> Value:
     if key.resource == "sms":
         return (round(sc.sms.rate_per_s),) if key.part == "rate_per_s" else (sc.sms.channels,)
@@ -232,7 +246,7 @@ def _shifts_doc(shifts: tuple[Shift, ...], value: Value) -> list[dict[str, Any]]
 def overrides(sc: Scenario, values: dict[ItemKey, Value]) -> dict[str, Any]:
     """The scenario fields that set ``values`` (what ``planned.yaml`` writes over its parent)."""
     doc: dict[str, Any] = {}
-    for key, value in sorted(values.items(), key=lambda kv: kv[0].label):
+    for key, value in config_key(values):
         if key.resource == "sms":
             doc.setdefault("sms", {})[key.part] = int(value[0])
             continue
@@ -633,7 +647,7 @@ class Planner:
         committed only after a joint try of them together holds."""
         if len(items) > 1:
             self._common_offset(items, fixed, stage)
-        known_bad: set[tuple[tuple[ItemKey, Value], ...]] = set()
+        known_bad: set[ConfigKey] = set()
         for rnd in range(MAX_ROUNDS):
             proposals = {it.key: v for it in items if (v := it.propose()) is not None}
             if not proposals:
@@ -643,7 +657,7 @@ class Planner:
             current = {it.key: it.current for it in items if it.hi is None}
             base = {**fixed, **current, **held}
             by_item = {it.key: it for it in items}
-            together = tuple(sorted({**base, **proposals}.items(), key=lambda kv: kv[0].label))
+            together = config_key({**base, **proposals})
             if len(proposals) == 1 or together not in known_bad:
                 joint_sc = with_values(self.sc, {**base, **proposals})
                 joint = self.judge(joint_sc, self.simulate([joint_sc], "sms")[0])
@@ -676,7 +690,7 @@ class Planner:
 
     def _commit(self, good: list[ItemKey], proposals: dict[ItemKey, Value],
                 base: dict[ItemKey, Value], alone: dict[ItemKey, dict[str, Any]],
-                known_bad: set[tuple[tuple[ItemKey, Value], ...]]) -> dict[ItemKey, dict[str, Any]]:
+                known_bad: set[ConfigKey]) -> dict[ItemKey, dict[str, Any]]:
         """The lower values that held on their own and also hold together (with their evidence):
         all of them, else the first half, else the first one (which held alone, with the others at
         the base)."""
@@ -686,7 +700,7 @@ class Planner:
             if len(part) == 1:
                 break
             values = {**base, **{k: proposals[k] for k in part}}
-            together = tuple(sorted(values.items(), key=lambda kv: kv[0].label))
+            together = config_key(values)
             if together in known_bad:
                 continue
             sc = with_values(self.sc, values)

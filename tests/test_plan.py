@@ -20,7 +20,6 @@ import pytest
 import yaml
 
 from yzt.cli import main
-from yzt.sim.engine import run_replication
 from yzt.sim.plan import (
     Engine,
     ItemKey,
@@ -30,6 +29,7 @@ from yzt.sim.plan import (
     fast_engine,
     judge,
     plan,
+    simpy_engine,
     with_values,
 )
 from yzt.sim.replicate import SerialExecutor, make_executor
@@ -74,7 +74,7 @@ def small_scenario(tmp: Path, **over: Any) -> Path:
 # -- Erlang A agreement -----------------------------------------------------------------------------
 @pytest.mark.parametrize(("calls_per_h", "handle_s", "patience_s", "engine"),
                          [(60.0, 120.0, 300.0, fast_engine), (100.0, 180.0, 300.0, fast_engine),
-                          (400.0, 120.0, 300.0, fast_engine), (100.0, 180.0, 300.0, run_replication)],
+                          (400.0, 120.0, 300.0, fast_engine), (100.0, 180.0, 300.0, simpy_engine)],
                          ids=["60-120-300-fast", "100-180-300-fast", "400-120-300-fast",
                               "100-180-300-simpy"])
 def test_plan_equals_least_erlang_a_c(tmp_path: Path, calls_per_h: float, handle_s: float,
