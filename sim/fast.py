@@ -192,6 +192,9 @@ class _Fanout:
     send: tuple[np.ndarray, np.ndarray] | None = None
     """Complete replies in the order their last answer came in (queries, times): the SMS
     gateway's arrivals."""
+    base: _Fanout | None = None
+    """For a swapped product: the product it was swapped from (its ``send`` is merged with the
+    queries whose reply changed instead of sorting every reply again)."""
 
     @property
     def nbytes(self) -> int:
@@ -227,9 +230,41 @@ class _Fanout:
         out = _Fanout({**self.node_keys, nid: key}, np.maximum(others, run.done_max), fc, nc,
                       self.inc_q - old_q + run.inc_q, self.inc_b - old_b + run.inc_b,
                       dict(self.node_fail), dict(self.node_nd), dict(self.node_inc),
-                      dict(self.results))
+                      dict(self.results), base=self)
         out._keep(nid, run)
         return out
+
+    def complete(self) -> np.ndarray:
+        """Queries every node answered in the run (a reply is sent for them)."""
+        complete: np.ndarray = (self.nd_count == 0) & (self.fail_count == 0)
+        return complete
+
+    def send_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """:attr:`send`, computed once: complete replies sorted by reply time, ties by query. A
+        swapped product keeps its base's order for the replies that did not change and merges
+        the changed ones in (the same order as a full sort, in linear time)."""
+        if self.send is not None:
+            return self.send
+        complete = self.complete()
+        base = self.base
+        if base is not None and base.send is not None:
+            b_q, b_t = base.send
+            changed = (self.done_max != base.done_max) | (complete != base.complete())
+            kept = ~changed[b_q]
+            new_q = np.flatnonzero(changed & complete)
+            new_q = new_q[np.argsort(self.done_max[new_q], kind="stable")]
+            k = int(kept.sum()) + new_q.size
+            send_q, send_t = np.empty(k, np.int64), np.empty(k, np.float64)
+            fq.merge_sorted(b_t[kept], b_q[kept], np.ascontiguousarray(self.done_max[new_q]),
+                            new_q.astype(np.int64), send_t, send_q)
+        else:
+            send = np.flatnonzero(complete)
+            send_q = np.ascontiguousarray(send[np.argsort(self.done_max[send], kind="stable")],
+                                          dtype=np.int64)
+            send_t = np.ascontiguousarray(self.done_max[send_q])
+        self.send = (send_q, send_t)
+        self.base = None  # the order is known: the base may leave the memo
+        return self.send
 
 
 @dataclass
@@ -307,6 +342,7 @@ class StagedReplication:
         self._sms = _Lru(3)
         self._after = _Lru(3)
         self._stations = _Lru(1024)
+        self._sms_u: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def nbytes(self) -> int:
@@ -314,6 +350,7 @@ class StagedReplication:
         total = sum(int(f.verified_at.nbytes) for f in self._front.items.values())
         total += sum(int(f.nbytes) for lru in (self._fanout, self._swapped)
                      for f in lru.items.values())
+        total += sum(int(a.nbytes) for a in self._sms_u or ())
         return total + sum(int(s.nbytes) for s in self._sms.items.values())
 
     def records(self, sc: Scenario, keep_durations: bool | None = None, arrays: bool = False,
@@ -353,7 +390,7 @@ class StagedReplication:
 
         sms_key = (fan_key, sc.sms)
         sms = self._sms.get(sms_key) or self._sms.put(sms_key, self._sms_stage(
-            sc, fan, fanout_done, n, end_s, step, m))
+            sc, fan, n, end_s, step, m))
 
         # the stages after the gateway (replies' calls and cases), unless the caller stops there
         after = upto != "sms"
@@ -457,22 +494,16 @@ class StagedReplication:
                 list(pool.map(work, nodes))
         return fan
 
-    def _sms_stage(self, sc: Scenario, fan: _Fanout, fanout_done: np.ndarray, n: int,
-                   end_s: float, step: float, m: int) -> _Sms:
+    def _sms_stage(self, sc: Scenario, fan: _Fanout, n: int, end_s: float, step: float,
+                   m: int) -> _Sms:
         """Complete replies in the order their last answer came in, through the gateway."""
-        if fan.send is None:  # the same for every SMS gateway after this fan-out
-            send = np.flatnonzero((fan.nd_count == 0) & (fan.fail_count == 0))
-            order = np.argsort(fanout_done[send], kind="stable")
-            send_q = np.ascontiguousarray(send[order], dtype=np.int64)
-            fan.send = (send_q, np.ascontiguousarray(fanout_done[send_q]))
-        send_q, send_t = fan.send
+        send_q, send_t = fan.send_order()  # the same for every SMS gateway after this fan-out
         sms = sc.sms
         submit_s = sms.channels / (sms.rate_per_s / sc.one_in)
         k = send_q.size
         fsize = k + k // 8 + 256
         while True:
-            fail_u = self.streams.generator("sms", "failure").random(fsize)
-            deliv = self.streams.generator("sms", "delivery").standard_normal(fsize)
+            fail_u, deliv = self._sms_draws(fsize)
             inc_s = np.zeros(m, np.int64)
             delivered = np.full(n, np.nan)
             order_q = np.empty(max(k, 1), np.int64)
@@ -490,6 +521,15 @@ class StagedReplication:
                                 float(out[fq.S_BUSY_AREA]), int(out[fq.S_MAX_QUEUE]), end_s)
         return _Sms(delivered, order_q[:int(out[fq.S_N_JOBS])].copy(), inc_s, station,
                     int(out[fq.S_FAILURES]))
+
+    def _sms_draws(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """The gateway's failure and delivery draws, at least ``size`` of each. They are prefixes
+        of their streams, and the kernel reads them in order, so one longer draw serves every
+        candidate (the kernel stops at the same draws with a longer array)."""
+        if self._sms_u is None or self._sms_u[0].size < size:
+            self._sms_u = (self.streams.generator("sms", "failure").random(size),
+                           self.streams.generator("sms", "delivery").standard_normal(size))
+        return self._sms_u
 
     def _after_stage(self, sc: Scenario, hot_ops: list[OperatorParams],
                      deliv_t: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -627,3 +627,31 @@ def fold_node(index: int, x_max: np.ndarray, x_fail: np.ndarray, x_nd: np.ndarra
             fail_count[q] += 1
         if x_nd[q]:
             nd_count[q] += 1
+
+
+@_compiled
+def merge_sorted(t1: np.ndarray, q1: np.ndarray, t2: np.ndarray, q2: np.ndarray,
+                 t_out: np.ndarray, q_out: np.ndarray) -> None:
+    """Merge two runs sorted by (time, query) into one: the order a stable argsort by time of
+    the union in query order gives, so a swapped fan-out's SMS arrivals need no full sort."""
+    i = j = k = 0
+    while i < t1.size and j < t2.size:
+        if t2[j] < t1[i] or (t2[j] == t1[i] and q2[j] < q1[i]):
+            t_out[k] = t2[j]
+            q_out[k] = q2[j]
+            j += 1
+        else:
+            t_out[k] = t1[i]
+            q_out[k] = q1[i]
+            i += 1
+        k += 1
+    while i < t1.size:
+        t_out[k] = t1[i]
+        q_out[k] = q1[i]
+        i += 1
+        k += 1
+    while j < t2.size:
+        t_out[k] = t2[j]
+        q_out[k] = q2[j]
+        j += 1
+        k += 1
