@@ -78,6 +78,10 @@ MAX_TABLE_HOURS = 72
 CURVE_OFFSETS = (-2, -1, 1, 2)
 #: Bound on search rounds per stage (a bracket of 2^20 units needs 40 at most).
 MAX_ROUNDS = 40
+#: Replications a platform-row try runs before the rest: a try that already fails a 100 % row
+#: there is decided (:meth:`Planner.simulate_deciding`). Fixed, so that a plan does not depend on
+#: the machine; two keeps both CPUs of a small machine busy.
+DECIDING_REPLICATIONS = 2
 
 
 #: Largest memo of staged replications one process keeps (bytes of per-query arrays); the
@@ -88,15 +92,16 @@ _STAGED_LOCK = threading.Lock()
 
 
 def fast_engine(sc: Scenario, seed: int, replication: int, upto: str = "all") -> ReplicationRecords:
-    """The fast engine on one thread (the plan's parallelism is its Executor's workers), with each
-    replication's stages memoised in this process: the candidates of a plan differ in a few
-    capacities, so most stages of a candidate are the previous candidates' (exact, see
-    :class:`yzt.sim.fast.StagedReplication`). ``upto="sms"`` stops after the SMS gateway."""
+    """The fast engine with each replication's stages memoised in this process: the candidates
+    of a plan differ in a few capacities, so most stages of a candidate are the previous
+    candidates' (exact, see :class:`yzt.sim.fast.StagedReplication`). A stage that reruns every
+    fan-out node spreads them over the CPUs (the Executor's other task may be idle: five
+    replications on two threads); ``upto="sms"`` stops after the SMS gateway."""
     key = (seed, replication)
     with _STAGED_LOCK:
-        staged = _STAGED.pop(key, None) or StagedReplication(seed, replication, threads=1)
+        staged = _STAGED.pop(key, None) or StagedReplication(seed, replication)
         _STAGED[key] = staged
-    with staged.lock:  # a Dask worker may run two candidates of one replication on two threads
+    with staged.lock:  # two threads may hold tasks of one replication
         rec = staged.records(sc, arrays=True, upto=upto)
     with _STAGED_LOCK:
         while len(_STAGED) > 1 and sum(s.nbytes for s in _STAGED.values()) > STAGED_BYTES_MAX:
@@ -185,6 +190,14 @@ class Judged:
     def holds(self, resource: str, scope: str, confident: bool = True) -> bool:
         sc = "platform" if resource in ("connections", "sms") else scope
         return all(self.status(req, sc, confident) != "fail" for req in RESOURCE_SLAS[resource])
+
+    def fails_outright(self, resource: str, scope: str) -> bool:
+        """A row of ``resource`` that asks for 100 % (SLA-E2E-1, -DSP-1, -CXL-1) fails at the mean.
+        A share is at most 100 %, so a mean over more replications that include these fails
+        too, at the mean and at any confidence: the try is decided whatever the others show."""
+        sc = "platform" if resource in ("connections", "sms") else scope
+        return any(r["requirement"] in RESOURCE_SLAS[resource] and r["name"] == sc
+                   and r.get("target") == 1.0 and r["status"] == "fail" for r in self.rows_mean)
 
     def evidence(self, resource: str, scope: str) -> dict[str, Any]:
         sc = "platform" if resource in ("connections", "sms") else scope
@@ -550,14 +563,33 @@ class Planner:
         self.runs = 0
 
     # -- simulation --------------------------------------------------------------------------
-    def simulate(self, scenarios: Sequence[Scenario], upto: str = "all",
-                 details: bool = False) -> list[list[dict[str, Any]]]:
-        """Replications 0..n-1 of each scenario (same seed: common random numbers)."""
+    def simulate(self, scenarios: Sequence[Scenario], upto: str = "all", details: bool = False,
+                 reps: Sequence[int] | None = None) -> list[list[dict[str, Any]]]:
+        """Replications ``reps`` (default 0..n-1) of each scenario (same seed: common random
+        numbers)."""
+        reps = range(self.n) if reps is None else reps
         futures = [self.ex.submit(evaluate_candidates, self.engine, list(scenarios), self.opt.seed,
-                                  i, self.hours, upto, details) for i in range(self.n)]
+                                  i, self.hours, upto, details) for i in reps]
         per_rep = [f.result() for f in futures]
-        self.runs += len(scenarios)
-        return [[per_rep[i][j] for i in range(self.n)] for j in range(len(scenarios))]
+        if reps and reps[0] == 0:
+            self.runs += len(scenarios)
+        return [[per_rep[i][j] for i in range(len(per_rep))] for j in range(len(scenarios))]
+
+    def simulate_deciding(self, scenarios: Sequence[Scenario], resource: str,
+                          upto: str = "sms") -> list[list[dict[str, Any]]]:
+        """As :meth:`simulate` for tries judged on the platform's row (``resource`` connections or
+        sms), but a scenario that fails a 100 % row of ``resource`` in its first
+        :data:`DECIDING_REPLICATIONS` replications is not run further
+        (:meth:`Judged.fails_outright`: the verdict is the same; its evidence says ``n``)."""
+        first = min(self.n, DECIDING_REPLICATIONS)
+        outs = self.simulate(scenarios, upto, reps=range(first))
+        go_on = [j for j, sc in enumerate(scenarios)
+                 if not self.judge(sc, outs[j]).fails_outright(resource, "platform")]
+        if go_on and first < self.n:
+            rest = self.simulate([scenarios[j] for j in go_on], upto, reps=range(first, self.n))
+            for j, more in zip(go_on, rest, strict=True):
+                outs[j] = outs[j] + more
+        return outs
 
     def judge(self, sc: Scenario, outs: Sequence[dict[str, Any]]) -> Judged:
         return judge(sc, [o["metrics"] for o in outs], self.opt.confidence)
@@ -660,7 +692,7 @@ class Planner:
             together = config_key({**base, **proposals})
             if len(proposals) == 1 or together not in known_bad:
                 joint_sc = with_values(self.sc, {**base, **proposals})
-                joint = self.judge(joint_sc, self.simulate([joint_sc], "sms")[0])
+                joint = self.judge(joint_sc, self.simulate_deciding([joint_sc], "connections")[0])
                 if all(joint.holds(k.resource, k.operator) for k in proposals) or len(proposals) == 1:
                     for k, v in proposals.items():
                         by_item[k].record(v, joint.evidence(k.resource, k.operator))
@@ -672,7 +704,8 @@ class Planner:
             # one operator, so the engine's memo reruns only that operator's node
             base_sc = with_values(self.sc, base)
             alone = {}
-            for k, s, outs in zip(keys, scs, self.simulate([base_sc, *scs], "sms")[1:], strict=True):
+            tries = self.simulate_deciding([base_sc, *scs], "connections")[1:]
+            for k, s, outs in zip(keys, scs, tries, strict=True):
                 alone[k] = self.judge(s, outs).evidence(k.resource, k.operator)
             for k in keys:  # fails on its own: fails with the others lower still (monotone)
                 if not alone[k]["holds"]:
@@ -704,7 +737,7 @@ class Planner:
             if together in known_bad:
                 continue
             sc = with_values(self.sc, values)
-            judged = self.judge(sc, self.simulate([sc], "sms")[0])
+            judged = self.judge(sc, self.simulate_deciding([sc], "connections")[0])
             if all(judged.holds(k.resource, k.operator) for k in part):
                 return {k: judged.evidence(k.resource, k.operator) for k in part}
             known_bad.add(together)
@@ -727,7 +760,7 @@ class Planner:
             self.progress(f"{stage}: common offset {k:+d} over the analytic guesses "
                           f"(round {rnd + 1})")
             sc = with_values(self.sc, {**fixed, **values(k)})
-            tried[k] = judged = self.judge(sc, self.simulate([sc], "sms")[0])
+            tried[k] = judged = self.judge(sc, self.simulate_deciding([sc], "connections")[0])
             if all(judged.holds(it.key.resource, it.key.operator) for it in items):
                 hi = k
             else:

@@ -243,6 +243,8 @@ def test_same_seed_same_plan_on_local_and_dask(tmp_path: Path) -> None:
     opts = PlanOptions(operators=("R01",), resources=("hotline",), replications=4, seed=5)
     with make_executor("processes:2") as ex:
         local = dumps(plan(sc, opts, ex, fast_engine))
+    with make_executor("local", threads=True) as ex:  # what `yzt plan` uses on the fast engine
+        assert dumps(plan(sc, opts, ex, fast_engine)) == local
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         host, port = cluster.scheduler_address.removeprefix("tcp://").rsplit(":", 1)
@@ -314,9 +316,10 @@ class _JointRule(Planner):
     def rule(values: dict[str, int]) -> bool:
         return sum(values.values()) >= 10
 
-    def simulate(self, scenarios: Any, upto: str = "all", details: bool = False) -> Any:
+    def simulate(self, scenarios: Any, upto: str = "all", details: bool = False,
+                 reps: Any = None) -> Any:
         self.runs += len(scenarios)
-        return [[{"scenario": s}] * self.n for s in scenarios]
+        return [[{"scenario": s}] * len(reps or range(self.n)) for s in scenarios]
 
     def judge(self, sc: Any, outs: Any) -> Any:
         ok = self.rule({op: sc.operator(op).concurrency for op in self.OPS})
@@ -324,6 +327,9 @@ class _JointRule(Planner):
         class Verdicts:
             def holds(self, resource: str, scope: str, confident: bool = True) -> bool:
                 return ok
+
+            def fails_outright(self, resource: str, scope: str) -> bool:
+                return not ok
 
             def evidence(self, resource: str, scope: str) -> dict[str, Any]:
                 return {"holds": ok, "holds_at_mean": ok, "metrics": {}}
@@ -347,3 +353,50 @@ def test_coupled_connections_are_committed_only_when_they_hold_together() -> Non
         assert not _JointRule.rule({**planned, op: planned[op] - 1}), (op, planned)
         less = items[_JointRule.OPS.index(op)].one_unit_less()
         assert less and not less[0]["holds"] and less[0]["value"] == [planned[op] - 1]
+
+
+# -- tries decided by their first replications -----------------------------------------------------
+def test_fails_outright_only_on_rows_that_ask_for_all() -> None:
+    """A 100 % row failing in some replications decides the try; a service level below its 85 %
+    target in some replications does not (the others may lift the mean)."""
+    sc = load_scenario("baseline")
+    ops = {op.id: {} for op in sc.operators}
+    late = {"platform": {"e2e_within_deadline_share": 0.999}, **ops}
+    r01 = {"hotline_service_level": 0.80, "hotline_abandonment": 0.01}
+    low_sl = {"platform": {"e2e_within_deadline_share": 1.0}, **ops, "R01": r01}
+    assert judge(sc, [late], 0.95).fails_outright("connections", "platform")
+    assert not judge(sc, [low_sl], 0.95).fails_outright("connections", "platform")
+    assert not judge(sc, [low_sl], 0.95).fails_outright("hotline", "R01")
+    assert not judge(sc, [low_sl], 0.95).holds("hotline", "R01")
+
+
+def test_tries_decided_early_give_the_same_plan(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connections planned with tries decided by their first two replications, and with every
+    try run to all four: the same plan and the same verdict at every point tried."""
+    import yzt.sim.plan as planning
+
+    src = tmp_path / "slow-resellers.yaml"
+    src.write_text(yaml.safe_dump({
+        "version": 1, "extends": "baseline", "name": "slow-resellers", "horizon_h": 24,
+        "drain_h": 72, "replications": 4, "arrivals": {"queries_per_day": 150000},
+        "operators": {op: {"latency": {"median_ms": ms, "sigma": 0.5}}
+                      for op, ms in (("R01", 1500), ("R02", 2500), ("R03", 3500), ("R04", 4500))}}),
+        encoding="utf-8")
+    opts = PlanOptions(operators=("R01", "R02", "R03", "R04"), resources=("connections",))
+
+    def points(deciding: int) -> tuple[list[Any], list[int]]:
+        monkeypatch.setattr(planning, "DECIDING_REPLICATIONS", deciding)
+        doc = plan(load_scenario(str(src)), opts, SerialExecutor(), fast_engine)
+        tried = [(it["operator"], it["planned"], [(t["value"], t["holds"]) for t in it["curve"]],
+                  [(t["value"], t["holds"], t["holds_at_mean"]) for t in it["one_unit_less"]])
+                 for it in doc["items"]]
+        ns = [t["metrics"]["e2e_within_deadline_share"]["n"] for it in doc["items"]
+              for t in it["curve"]]
+        return tried, ns
+
+    early, early_n = points(2)
+    full, full_n = points(4)
+    assert early == full
+    assert set(full_n) == {4}
+    assert 2 in early_n and 4 in early_n, early_n  # some tries were decided early, some not

@@ -48,7 +48,7 @@ def test_planned_rows_hold_and_one_unit_less_breaks_each(launch_plan: Path) -> N
         less = tuple(v - 1 for v in e["planned"])
         assert min(less) >= 1
         variants.append((op, resource, with_values(planned, {ItemKey(resource, op): less})))
-    with make_executor("local") as ex:
+    with make_executor("local", threads=True) as ex:  # as the command: the memo it built
         pl = Planner(planned, PlanOptions(), ex, fast_engine)
         outs = pl.simulate([planned, *(v[2] for v in variants)])
     at_plan = judge(planned, [o["metrics"] for o in outs[0]], 0.95)

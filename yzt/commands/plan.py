@@ -41,7 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         "exactly, SimPy otherwise")
     p.add_argument("--seed", type=int, default=1, help="root seed (default 1, as yzt sim)")
     p.add_argument("--executor", default="local",
-                   help="local (default) | serial | processes:N | dask://HOST:PORT")
+                   help="local (default: a thread per CPU on the fast engine, a process per CPU on "
+                        "SimPy) | serial | processes:N | dask://HOST:PORT")
     p.add_argument("--out", type=output_dir, default=Path("out/plan"),
                    help="output folder, created if missing (default ./out/plan)")
     add_lang_argument(p)
@@ -156,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(message)
             bar.update(1)
 
-        with make_executor(args.executor) as ex:
+        with make_executor(args.executor, threads=engine_name == "fast") as ex:
             document = planning.plan(sc, options, ex, engine, progress)
             document["engine"] = engine_name
             if engine_note:
