@@ -571,7 +571,7 @@ class Planner:
         futures = [self.ex.submit(evaluate_candidates, self.engine, list(scenarios), self.opt.seed,
                                   i, self.hours, upto, details) for i in reps]
         per_rep = [f.result() for f in futures]
-        if reps and reps[0] == 0:
+        if reps and reps[0] == 0:  # a scenario counts once, in the pass that starts it
             self.runs += len(scenarios)
         return [[per_rep[i][j] for i in range(len(per_rep))] for j in range(len(scenarios))]
 

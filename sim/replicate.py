@@ -78,8 +78,10 @@ def make_executor(spec: str, tasks: int | None = None, *, threads: bool = False
             return
         pool: Executor = (ThreadPoolExecutor(max_workers=n) if threads and spec == "local"
                           else ProcessPoolExecutor(max_workers=n))
-        with pool:
+        try:
             yield pool
+        finally:  # interrupted (Ctrl-C): the tasks not started yet are dropped, not run first
+            pool.shutdown(wait=True, cancel_futures=True)
         return
     m = re.fullmatch(r"dask://([^:/]+):(\d+)", spec)
     if m:
