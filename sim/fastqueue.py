@@ -105,20 +105,19 @@ def _room(buf: np.ndarray, head: int, tail: int) -> tuple[np.ndarray, int, int]:
 
 @_inlined
 def _queue_join(fifo: np.ndarray, head: int, tail: int, a: float, s: float,
-                max_q: int) -> tuple[np.ndarray, int, int, int]:
+                max_q: int) -> tuple[int, int, int]:
     """Queue-length bookkeeping for a job arriving at ``a`` that starts at ``s``: starts are
     monotone, so the waiting jobs are a FIFO of start times in ``fifo[head:tail]``. Those started
-    by ``a`` leave; a job that waits joins; ``max_q`` is the longest queue seen."""
+    by ``a`` leave; a job that waits joins (the caller has made room at ``fifo[tail]``, see
+    :func:`_room`); ``max_q`` is the longest queue seen. Returns ``head, tail, max_q``."""
     while head < tail and fifo[head] <= a:
         head += 1
     if s > a:
-        if tail >= fifo.size:
-            fifo, head, tail = _room(fifo, head, tail)
         fifo[tail] = s
         tail += 1
         if tail - head > max_q:
             max_q = tail - head
-    return fifo, head, tail, max_q
+    return head, tail, max_q
 
 
 @_compiled
@@ -243,7 +242,9 @@ def fanout_node(arr: np.ndarray, deadline_s: float, servers: int, lat: np.ndarra
             else:
                 s = ring[r_head]
                 r_head += 1
-        fifo, f_head, f_tail, max_q = _queue_join(fifo, f_head, f_tail, a, s, max_q)
+        if f_tail >= fifo.size:
+            fifo, f_head, f_tail = _room(fifo, f_head, f_tail)
+        f_head, f_tail, max_q = _queue_join(fifo, f_head, f_tail, a, s, max_q)
         if s >= end_s:
             q_area += end_s - a
             _tick(inc_q, a, inv, 1)
@@ -381,7 +382,9 @@ def sms_gateway(arr: np.ndarray, query: np.ndarray, channels: int, submit_s: flo
         else:
             s = busy[0]
             nb = _hpop(busy, nb)
-        fifo, f_head, f_tail, max_q = _queue_join(fifo, f_head, f_tail, a, s, max_q)
+        if f_tail >= fifo.size:
+            fifo, f_head, f_tail = _room(fifo, f_head, f_tail)
+        f_head, f_tail, max_q = _queue_join(fifo, f_head, f_tail, a, s, max_q)
         if s >= end_s:
             q_area += end_s - a
             continue
