@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from yzt.client import PlatformClient
 from yzt.domain.topology import load_topology
 from yzt.fixtures import Subject, generate_fixtures
-from yzt.server.testing import DEFAULT_SECRET
+from yzt.server.testing import DEFAULT_SECRET, free_port, serve_command, wait_healthy
 
 OPERATOR, SEED, SUBJECTS = "R07", 7, 200
 
@@ -79,3 +84,21 @@ def cancellation(c: PlatformClient, s: Subject, ref: str, method: str = "face") 
     body = dict(query(c, s, method=method), card_ref=ref)
     body["cancellation_id"] = body.pop("query_id")
     return body
+
+
+@contextmanager
+def server_process(db: Path, output: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``yzt serve`` (R07, seed 7, 200 subjects) on ``db`` as a child process the test may kill,
+    its stdout and stderr appended to ``output``; killed on exit if it still runs."""
+    port = free_port()
+    cmd = serve_command(OPERATOR, SEED, SUBJECTS, port, "k1", db, (), list(extra))
+    with output.open("ab") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=out,
+                                env=dict(os.environ, YZT_SECRET=DEFAULT_SECRET.decode()))
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from server_helpers import client, query, subject_with
+from server_helpers import client, query, server_process, subject_with
 
 from yzt.client import PlatformClient
-from yzt.server.testing import DEFAULT_SECRET, free_port, serve_command, wait_healthy
 from yzt.signing import parse_time
 
 pytestmark = pytest.mark.integration
 
 
-@contextmanager
-def server(db: Path, log: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    cmd = serve_command("R07", 7, 200, port, "k1", db, (), ["--access-log", str(log), *extra])
-    env = dict(os.environ, YZT_SECRET=DEFAULT_SECRET.decode())
-    with (log.parent / "stderr.txt").open("ab") as err:
-        proc = subprocess.Popen(cmd, stdout=err, stderr=err, env=env)
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}", proc)
-        yield f"http://127.0.0.1:{port}", proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+def server(db: Path, log: Path, *extra: str) -> AbstractContextManager[tuple[str, subprocess.Popen[bytes]]]:
+    return server_process(db, log.parent / "stderr.txt", "--access-log", str(log), *extra)
 
 
 def test_sigkill_loses_no_accepted_work(tmp_path: Path) -> None:

@@ -13,16 +13,15 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
-from server_helpers import cancellation, client, dispute, query, subject_with
+from server_helpers import cancellation, client, dispute, query, server_process, subject_with
 
 from yzt.client import Exchange
 from yzt.fixtures import Subject
-from yzt.server.testing import DEFAULT_SECRET, free_port, serve_command, stop_process, wait_healthy
+from yzt.server.testing import DEFAULT_SECRET, free_port, serve_command, stop_process
 
 pytestmark = pytest.mark.integration
 
@@ -33,19 +32,8 @@ ENV = dict(os.environ, YZT_SECRET=DEFAULT_SECRET.decode())
 Accepted = dict[str, tuple[str, dict[str, object], bytes]]  # id → (path, request, answer bytes)
 
 
-@contextmanager
-def server(db: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    with log.open("ab") as out:
-        proc = subprocess.Popen(serve_command("R07", 7, 200, port, "k1", db, (), ("--no-access-log",)),
-                                stdout=out, stderr=out, env=ENV)
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}", proc)
-        yield f"http://127.0.0.1:{port}", proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+def server(db: Path, log: Path) -> AbstractContextManager[tuple[str, subprocess.Popen[bytes]]]:
+    return server_process(db, log, "--no-access-log")
 
 
 def cards(url: str) -> list[tuple[Subject, str]]:
