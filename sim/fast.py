@@ -515,12 +515,9 @@ class StagedReplication:
             if out[fq.S_STATUS] == 0:
                 break
             fsize *= 2
-        station = StationRecord("sms", int(out[fq.S_ARRIVALS]), int(out[fq.S_STARTED]), 0,
-                                int(out[fq.S_STARTED]), float(out[fq.S_WAIT_SUM]),
-                                float(out[fq.S_SERVICE_SUM]), float(out[fq.S_QUEUE_AREA]),
-                                float(out[fq.S_BUSY_AREA]), int(out[fq.S_MAX_QUEUE]), end_s)
-        return _Sms(delivered, order_q[:int(out[fq.S_N_JOBS])].copy(), inc_s, station,
-                    int(out[fq.S_FAILURES]))
+        # the gateway abandons nothing (its kernel leaves S_ABANDONED at 0)
+        return _Sms(delivered, order_q[:int(out[fq.S_N_JOBS])].copy(), inc_s,
+                    _station_record("sms", out, end_s), int(out[fq.S_FAILURES]))
 
     def _sms_draws(self, size: int) -> tuple[np.ndarray, np.ndarray]:
         """The gateway's failure and delivery draws, at least ``size`` of each. They are prefixes
