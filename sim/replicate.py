@@ -88,7 +88,8 @@ def make_executor(spec: str, tasks: int | None = None, *, threads: bool = False
         try:
             import distributed
         except ImportError:  # pragma: no cover - dask is an optional extra
-            raise UserError("--executor dask://… needs dask: pip install 'yzt[dask]'") from None
+            raise UserError("--executor dask://… needs dask: pip install \"dask[distributed]>=2024.8\" "
+                            "in yzt's environment") from None
         try:
             dist: Any = distributed
             client = dist.Client(f"tcp://{m.group(1)}:{m.group(2)}", timeout=10)

@@ -40,7 +40,7 @@ def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out),
                            str(source)], capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
-    (wheel,) = out.glob("yzt-*.whl")
+    (wheel,) = out.glob("yzt_harness-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         return set(archive.namelist())
 
@@ -63,4 +63,6 @@ def test_wheel_holds_every_tracked_file_of_the_package(wheel_names: set[str]) ->
 @pytest.mark.integration
 def test_wheel_installs_nothing_outside_yzt(wheel_names: set[str]) -> None:
     tops = {name.split("/", 1)[0] for name in wheel_names}
-    assert tops == {"yzt", "yzt-0.1.0.dist-info"}, tops
+    from yzt import __version__
+
+    assert tops == {"yzt", f"yzt_harness-{__version__}.dist-info"}, tops

@@ -69,6 +69,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    f"(default {EMBEDDED_KEY_ID!r})")
     p.add_argument("--fixtures", type=Path, metavar="FILE",
                    help="with TARGET_URL: the fixture file your endpoint loaded (else --seed/--subjects)")
+    p.add_argument("--waivers", type=Path, metavar="FILE",
+                   help="YAML file of waivers the platform approved, handed to the conformance step "
+                   "(format: docs/conformance.md)")
     p.add_argument("--seed", type=int, default=7, help="seed for fixtures and simulation (default 7)")
     add_subjects_argument(p)
     add_secret_argument(p)
@@ -98,6 +101,11 @@ def _yzt(*args: str) -> list[str]:
     return [sys.executable, "-m", "yzt", *args]
 
 
+def _waivers(args: argparse.Namespace) -> list[str]:
+    """``--waivers FILE`` for the conformance step, when given."""
+    return ["--waivers", str(args.waivers.resolve())] if args.waivers is not None else []
+
+
 def _validate(args: argparse.Namespace) -> None:
     """Every flag checked before anything starts; each message names its flag."""
     from yzt.loadtests.shapes import parse_duration
@@ -122,6 +130,8 @@ def _validate(args: argparse.Namespace) -> None:
             load_scenario(args.scenario)
         except UserError as exc:
             raise UserError(f"--scenario {args.scenario}: {exc}") from None
+    if args.waivers is not None and not args.waivers.is_file():
+        raise UserError(f"--waivers {args.waivers}: no such file (the waiver file the platform approved)")
     if args.target is None:
         if args.key_id or args.fixtures:
             raise UserError("--key-id and --fixtures are for TARGET_URL; the embedded reference makes "
@@ -246,7 +256,8 @@ def _embedded(args: argparse.Namespace, work: Path, verdicts: dict[str, Verdict]
         with _reference_operator(args, fixtures_path, env, work) as url:
             if "conform" not in args.skip:
                 verdicts["conform"] = _step(
-                    "conformance suite", _yzt("conform", url, *common, "--out", str(out / "conform")),
+                    "conformance suite", _yzt("conform", url, *common, *_waivers(args),
+                                              "--out", str(out / "conform")),
                     env, logs / "conform.log", timeout=300)
             if "load" not in args.skip:
                 verdicts["load"] = _step(
@@ -287,7 +298,8 @@ def _endpoint(args: argparse.Namespace, work: Path, verdicts: dict[str, Verdict]
     rate = args.load_rate or _scenario_rate(args.scenario)
     if "conform" not in args.skip:  # 2. conformance
         verdicts["conform"] = _step(
-            "conformance suite", _yzt("conform", args.target, *common, "--out", str(out / "conform")),
+            "conformance suite", _yzt("conform", args.target, *common, *_waivers(args),
+                                      "--out", str(out / "conform")),
             env, logs / "conform.log", timeout=600)
     if "load" not in args.skip:  # 3. load at the scenario's busiest rate
         verdicts["load"] = _step(
