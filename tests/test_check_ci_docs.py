@@ -22,7 +22,8 @@ def _yzt_commands(text: str) -> list[list[str]]:
     out = []
     for line in re.findall(r"(?:^|[\s-])(yzt (?:[^\n#]|\n(?=\s*--))+)", text):
         words = shlex.split(line.replace("\n", " "))
-        out.append(words[1:])
+        ends = [i for i, w in enumerate(words) if w in {"||", "&&", ";", "|"}]
+        out.append(words[1:ends[0]] if ends else words[1:])
     return out
 
 
@@ -38,6 +39,7 @@ def test_gitlab_job_is_valid_and_runs_yzt_check():
     commands = _yzt_commands("\n".join(job["script"]))
     assert [_parses(c) for c in commands] == ["check"]
     assert job["artifacts"]["reports"]["junit"] == "out/check/junit.xml"
+    assert job["allow_failure"]["exit_codes"] == [3]  # incomplete is a warning, not a red job
 
 
 def test_github_workflow_is_valid_and_runs_yzt_check():
@@ -63,3 +65,21 @@ def test_readme_onboarding_commands_parse():
 def test_ci_examples_hold_no_secret(name):
     text = (ROOT / "docs/ci" / name).read_text(encoding="utf-8")
     assert "YZT_SECRET=" not in text and "--secret-file" not in text
+
+
+@pytest.mark.parametrize("name", ["gitlab-ci.yml", "github-actions.yml"])
+def test_ci_examples_pass_the_fixture_file_and_the_waivers(name):
+    doc = yaml.safe_load((ROOT / "docs/ci" / name).read_text(encoding="utf-8"))
+    job = doc["yzt-check"] if "yzt-check" in doc else doc["jobs"]["yzt-check"]
+    scripts = job.get("script") or [s["run"] for s in job["steps"] if "run" in s]
+    (command,) = [c for c in _yzt_commands("\n".join(scripts)) if c and c[0] == "check"]
+    args = build_parser().parse_args(command)
+    assert str(args.fixtures) == "yzt-fixtures.jsonl" and str(args.waivers) == "yzt-waivers.yaml"
+    assert "--seed" not in command
+
+
+def test_example_waiver_file_loads():
+    from yzt.conformance.waivers import load_waivers
+
+    waivers = load_waivers(ROOT / "docs/ci/yzt-waivers.yaml")
+    assert [w.requirement for w in waivers] == ["OIF-ERR-2"]

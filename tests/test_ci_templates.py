@@ -1,0 +1,225 @@
+"""The CI templates under docs/ci/ run as written and never install yzt from the public index.
+
+The name ``yzt`` on the public package index belongs to an unrelated project that also installs a
+``yzt`` command: a CI job that ran ``pip install yzt`` would run a stranger's program with
+``YZT_SECRET`` in its environment. So (1) no doc, template or script in this repository installs a
+distribution called ``yzt`` (or ``yzt-harness``) by bare name from an index, and (2) both
+templates, run as written in a clean virtual environment with the variables a CI would set, install
+yzt from a tagged clone of this repository and judge a reference operator on loopback with exit 0.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from yzt.fixtures import generate_fixtures, write_fixtures
+from yzt.server.testing import DEFAULT_SECRET, running_server
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXT_SUFFIXES = {".md", ".yml", ".yaml", ".py", ".toml", ".sh", ".txt", ".cfg", ".html", ".ini"}
+
+#: Distribution names that mean yzt: none of them may come from an index by bare name.
+_OUR_NAMES = {"yzt", "yzt-harness"}
+_PIP = re.compile(r"\bpip3?\s+install\b(?P<args>[^\n]*)")
+
+
+def _bare_requirement(token: str) -> bool:
+    """A requirement token that names yzt without a direct reference or a local path."""
+    token = token.strip("\"'")
+    if "@" in token or "/" in token or token.startswith(".") or token.endswith(".whl"):
+        return False
+    name = re.match(r"[A-Za-z0-9_.-]+", token)
+    return bool(name) and re.sub(r"[-_.]+", "-", name.group(0)).lower() in _OUR_NAMES
+
+
+def _tracked_text_files() -> list[Path]:
+    proc = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:  # not a git checkout (an sdist): walk the tree instead
+        names = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*") if p.is_file()
+                 and ".venv" not in p.parts and ".git" not in p.parts]
+    else:
+        names = proc.stdout.splitlines()
+    files = [ROOT / n for n in names if Path(n).suffix in TEXT_SUFFIXES or n == ".ci/run"]
+    return [f for f in files if f.is_file()]
+
+
+def bare_installs(text: str) -> list[str]:
+    """The lines of ``text`` that install yzt's distribution by bare name from an index."""
+    found = []
+    for line in text.splitlines():
+        for match in _PIP.finditer(line):
+            command = re.split(r"&&|\|\||;|\|", match.group("args"))[0]
+            try:
+                words = shlex.split(command)
+            except ValueError:
+                words = command.split()
+            requirements = [w for w in words if not w.startswith("-")]
+            if any(_bare_requirement(w) for w in requirements):
+                found.append(line.strip())
+                break
+    return found
+
+
+@pytest.mark.parametrize("line", [
+    "pip install yzt",
+    "python -m pip install yzt",
+    "pip install -U yzt==0.2.0",
+    "pip install 'yzt[dask]'",
+    "    - pip install yzt-harness",
+    'pip install "yzt-harness>=0.2"',
+    "pip3 install --user yzt_harness",
+])
+def test_a_bare_install_is_found(line):
+    assert bare_installs(line) == [line.strip()]
+
+
+@pytest.mark.parametrize("line", [
+    'pip install "yzt-harness @ $YZT_SOURCE"',
+    "pip install 'yzt-harness @ git+https://example.org/yzt.git@v0.2.0'",
+    'pip install -e ".[dev]"',
+    "pip install -e .",
+    "pip install dist/yzt_harness-0.2.0-py3-none-any.whl",
+    "pip install ./yzt",
+    'pip install "dask[distributed]>=2024.8"',
+])
+def test_a_pinned_or_local_install_is_allowed(line):
+    assert bare_installs(line) == []
+
+
+def test_no_file_installs_yzt_from_the_index():
+    found = {str(f.relative_to(ROOT)): hits for f in _tracked_text_files()
+             if f.name != Path(__file__).name
+             and (hits := bare_installs(f.read_text(encoding="utf-8", errors="replace")))}
+    assert not found, ("these install a distribution named yzt from the public index, where the "
+                       f"name belongs to an unrelated project: {found}")
+
+
+def test_the_distribution_is_not_called_yzt():
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert meta["name"] == "yzt-harness"
+    assert meta["scripts"] == {"yzt": "yzt.cli:main"}
+
+
+# -- the templates, run as written -------------------------------------------------------------
+
+OPERATOR, KEY_ID = "R07", "ci-key"
+
+
+def _clean_env(tmp: Path, extra: dict[str, str]) -> dict[str, str]:
+    """The environment of a fresh CI job: no virtualenv of ours on PATH, yzt's state in ``tmp``."""
+    ours = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
+                           if p and p != ours and ".venv" not in p)
+    keep = {k: v for k, v in os.environ.items()
+            if k in {"HOME", "LANG", "LC_ALL", "TMPDIR", "PIP_CONFIG_FILE", "PIP_INDEX_URL",
+                     "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CONSTRAINT", "PYENV_ROOT",
+                     "PYENV_VERSION", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"}}
+    return {**keep, "PATH": path, "CI": "true", "YZT_STATE_DIR": str(tmp / "state"), **extra}
+
+
+@pytest.fixture(scope="module")
+def tagged_source(tmp_path_factory) -> str:
+    """A clone of this checkout's HEAD with a release tag: the ``YZT_SOURCE`` a CI variable holds."""
+    if not (ROOT / ".git").exists():
+        pytest.fail("the CI templates are tested from a git checkout")
+    src = tmp_path_factory.mktemp("yzt-src") / "yzt"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(src)], check=True, timeout=120)
+    subprocess.run(["git", "-C", str(src), "-c", "user.name=yzt", "-c", "user.email=yzt@localhost",
+                    "tag", "v0.0.0-ci-test"], check=True)
+    return f"git+file://{src}@v0.0.0-ci-test"
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    """A reference operator with a rate limit, and the job folder a reseller's repository holds."""
+    from yzt.domain.topology import load_topology
+
+    job = tmp_path_factory.mktemp("job")
+    fixtures = job / "yzt-fixtures.jsonl"
+    write_fixtures(generate_fixtures(load_topology().get(OPERATOR), 11, 200), fixtures)
+    shutil.copy(ROOT / "docs/ci/yzt-waivers.yaml", job / "yzt-waivers.yaml")
+    with running_server(operator=OPERATOR, key_id=KEY_ID,
+                        extra_args=["--fixtures", str(fixtures), "--rate-limit", "150"]) as url:
+        yield url, job
+
+
+def _variables(url: str, source: str) -> dict[str, str]:
+    return {"YZT_SOURCE": source, "YZT_TARGET_URL": url, "YZT_OPERATOR": OPERATOR,
+            "YZT_KEY_ID": KEY_ID, "YZT_SECRET": DEFAULT_SECRET.decode()}
+
+
+def _run(script: str, cwd: Path, env: dict[str, str], log: Path) -> int:
+    with log.open("w", encoding="utf-8") as fh:
+        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+                              cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL, timeout=1200, check=False)
+    return proc.returncode
+
+
+def _installed_from_source(python: Path, env: dict[str, str]) -> None:
+    """yzt-harness came from the tagged clone (a direct URL), and nothing called yzt is installed."""
+    probe = ("import importlib.metadata as m, json\n"
+             "d = m.distribution('yzt-harness')\n"
+             "print(json.dumps({'url': json.loads(d.read_text('direct_url.json') or '{}'),"
+             " 'names': sorted(x.metadata['Name'].lower() for x in m.distributions())}))\n")
+    out = subprocess.run([str(python), "-c", probe], env=env, capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    import json
+
+    facts = json.loads(out)
+    assert facts["url"].get("vcs_info", {}).get("requested_revision") == "v0.0.0-ci-test", facts["url"]
+    assert "yzt" not in facts["names"], "a distribution called yzt was installed"
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(encoding="utf-8", errors="replace")[-4000:]
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(1500)
+def test_gitlab_template_runs_as_written(tagged_source, sandbox, tmp_path):
+    url, job = sandbox
+    doc = yaml.safe_load((ROOT / "docs/ci/gitlab-ci.yml").read_text(encoding="utf-8"))["yzt-check"]
+    workdir = tmp_path / "gitlab"
+    shutil.copytree(job, workdir)
+    env = _clean_env(tmp_path, _variables(url, tagged_source))
+    log = tmp_path / "gitlab.log"
+    status = _run("\n".join(doc["script"]), workdir, env, log)
+    assert status == 0, _tail(log)
+    _installed_from_source(workdir / ".venv/bin/python", env)
+    assert (workdir / doc["artifacts"]["reports"]["junit"]).is_file()
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(1500)
+def test_github_template_runs_as_written(tagged_source, sandbox, tmp_path):
+    url, job = sandbox
+    doc = yaml.safe_load((ROOT / "docs/ci/github-actions.yml").read_text(encoding="utf-8"))
+    steps = doc["jobs"]["yzt-check"]["steps"]
+    workdir = tmp_path / "github"
+    shutil.copytree(job, workdir)  # actions/checkout: the reseller's repository
+    venv = tmp_path / "setup-python"  # actions/setup-python: a fresh interpreter first on PATH
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    values = _variables(url, tagged_source)
+    base = _clean_env(tmp_path, {})
+    base["PATH"] = f"{venv / 'bin'}{os.pathsep}{base['PATH']}"
+    for index, step in enumerate(s for s in steps if "run" in s):
+        step_env = {k: re.sub(r"\$\{\{\s*(?:vars|secrets)\.(\w+)\s*\}\}",
+                              lambda m: values[m.group(1)], str(v))
+                    for k, v in (step.get("env") or {}).items()}
+        log = tmp_path / f"github-{index}.log"
+        status = _run(step["run"], workdir, {**base, **step_env}, log)
+        assert status == 0, f"step {step.get('name')!r} exited {status}:\n{_tail(log)}"
+    _installed_from_source(venv / "bin/python", base)
+    assert (workdir / "out/check/junit.xml").is_file()
