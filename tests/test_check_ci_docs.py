@@ -55,9 +55,9 @@ def test_github_workflow_is_valid_and_runs_yzt_check():
 def test_readme_onboarding_commands_parse():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Onboarding your endpoint", 1)[1].split("\n## ", 1)[0]
-    block = re.search(r"```sh\n(.*?)```", section, re.S)
-    assert block is not None
-    commands = _yzt_commands(re.sub(r"#.*", "", block.group(1)))
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    assert blocks
+    commands = _yzt_commands(re.sub(r"#.*", "", "\n".join(blocks)))
     assert [_parses(c) for c in commands] == ["fixtures", "check"]
 
 

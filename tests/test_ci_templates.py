@@ -137,7 +137,8 @@ def tagged_source(tmp_path_factory) -> str:
     subprocess.run(["git", "clone", "-q", str(ROOT), str(src)], check=True, timeout=120)
     subprocess.run(["git", "-C", str(src), "-c", "user.name=yzt", "-c", "user.email=yzt@localhost",
                     "tag", "v0.0.0-ci-test"], check=True)
-    return f"git+file://{src}@v0.0.0-ci-test"
+    # pip parses a direct reference to file:///… as a path; file://localhost/… is the same URL
+    return f"git+file://localhost{src}@v0.0.0-ci-test"
 
 
 @pytest.fixture(scope="module")
