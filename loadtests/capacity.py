@@ -43,19 +43,33 @@ class Capacity:
     converged: bool = False
     stopped: str = ""
     probes: list[Probe] = field(default_factory=list)
+    #: The rate the endpoint must hold (the search's first rate: ``--rate``, the contracted rate).
+    required_rate: float | None = None
 
     @property
     def verdict(self) -> Verdict:
-        """PASS when the bracket converged (or nothing broke up to the limit the search could offer
-        with the generator healthy), FAIL when even the lowest rate tried broke, INCOMPLETE when the
-        generator or the probe budget ran out before the bracket closed."""
-        if self.highest_sustainable_rate is None:
-            return Verdict.FAIL if self.lowest_breaking_rate is not None else Verdict.INCOMPLETE
-        return Verdict.PASS if self.converged else Verdict.INCOMPLETE
+        """The gate is the required rate; the capacity found beyond it is a measurement.
+
+        FAIL when a rate at or below the required one broke an SLA; PASS when a rate at or above it
+        held, however precise the bracket (an endpoint faster than the generator, or a run budget
+        that ended before the bracket closed, still holds what it must: the report says "at least");
+        INCOMPLETE when nothing was judged at the required rate (the generator could not offer it).
+        """
+        required = self.required_rate if self.required_rate is not None else (
+            self.probes[0].rate if self.probes else None)
+        if required is None:
+            return Verdict.INCOMPLETE
+        if self.lowest_breaking_rate is not None and self.lowest_breaking_rate <= required * (1 + 1e-9):
+            return Verdict.FAIL
+        if self.highest_sustainable_rate is not None and \
+                self.highest_sustainable_rate >= required * (1 - 1e-9):
+            return Verdict.PASS
+        return Verdict.INCOMPLETE
 
     def to_json(self) -> dict[str, Any]:
         return {"highest_sustainable_rate": _r(self.highest_sustainable_rate),
                 "lowest_breaking_rate": _r(self.lowest_breaking_rate), "converged": self.converged,
+                "required_rate": _r(self.required_rate),
                 "verdict": self.verdict.value, "stopped": self.stopped,
                 "steps": [p.to_json() for p in self.probes]}
 
@@ -74,7 +88,7 @@ def find_capacity(probe: Callable[[float, str], tuple[Verdict, tuple[str, ...]]]
     """
     if start <= 0 or factor <= 1 or not 0 < tolerance < 1 or max_probes < 1:
         raise ValueError("start > 0, factor > 1, 0 < tolerance < 1 and max_probes >= 1 are needed")
-    cap = Capacity()
+    cap = Capacity(required_rate=start)
     lo: float | None = None
     hi: float | None = None
 

@@ -41,21 +41,21 @@ def test_every_step_against_a_clean_endpoint(tmp_path):
     with running_server(**SERVER, extra_args=("--rate-limit", "40")) as url:
         proc = _check(url, tmp_path, "--capacity-duration", "2s", "--capacity-runs", "8",
                       timeout=880)
-    # exit 3 only when the capacity finder's generator could not offer a rate (CPU contention on
-    # a shared machine): then every other step still passed, and the report says why
-    assert proc.returncode in (0, 3), proc.stderr[-3000:]
+    # the capacity gate is the load rate: an endpoint that holds it passes, however far the search
+    # got beyond it (a generator slowed by CPU contention only leaves the bracket open)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     assert "preflight: health ok, operator R12" in proc.stderr
     report = _report(tmp_path)
     assert [s["key"] for s in report["sections"]] == ["conform", "load", "capacity", "sim"]
     verdicts = {s["key"]: s["verdict"] for s in report["sections"]}
-    assert verdicts["conform"] == verdicts["load"] == verdicts["sim"] == "pass"
+    assert verdicts == {"conform": "pass", "load": "pass", "capacity": "pass", "sim": "pass"}
+    assert report["verdict"] == "pass"
     capacity = json.loads((tmp_path / "capacity" / "capacity.json").read_text(encoding="utf-8"))
     assert capacity["highest_sustainable_rate"] >= 20
-    if proc.returncode == 0:
-        assert report["verdict"] == "pass" and capacity["converged"]
+    if capacity["converged"]:
         assert any(s["phase"] == "bisect" for s in capacity["steps"])
     else:
-        assert verdicts["capacity"] == "incomplete" and "generator" in capacity["stopped"]
+        assert "at least" in capacity["stopped"] or "budget" in capacity["stopped"]
     calibration = json.loads((tmp_path / "sim" / "calibration.json").read_text(encoding="utf-8"))
     assert calibration["calibration"]["capacity_rps"] == capacity["highest_sustainable_rate"]
     assert "R12" in calibration["scenario_changes"]["operators"]
