@@ -122,6 +122,10 @@ class RecordingClient(PlatformClient):
         return exchange
 
 
+#: Most card-details reads one mutable pick spends looking for a subject no earlier run changed.
+UNTOUCHED_PROBES = 8
+
+
 @dataclass
 class RunContext:
     """Everything a check may use: the client, the truth, the target's abilities, shared flows."""
@@ -138,6 +142,11 @@ class RunContext:
     preflight_note: str = ""
     #: Mixed into the request ids with the run seed (recorded in bundles, so replays match).
     id_salt: str = ""
+    #: Before a flow changes a subject, ask the sandbox whether an earlier run changed it already
+    #: (a second run on the same sandbox must not judge a card an earlier run cancelled).
+    verify_untouched: bool = False
+    #: Mutable subjects passed over because the sandbox shows an earlier run changed them.
+    changed_subjects: int = 0
     _cache: dict[str, Any] = field(default_factory=dict)
     _taken: set[str] = field(default_factory=set)
     _secrets: dict[str, str] = field(default_factory=dict)
@@ -191,15 +200,47 @@ class RunContext:
 
     # -- subjects ---------------------------------------------------------------------------
     def pick(self, predicate: Callable[[Subject], bool], *, mutable: bool = False) -> Subject | None:
-        """A subject matching ``predicate``; mutable picks are exclusive to one flow."""
+        """A subject matching ``predicate``; mutable picks are exclusive to one flow.
+
+        With :attr:`verify_untouched`, a mutable pick skips subjects whose cards the sandbox shows
+        changed (an earlier run disputed or cancelled one), asking at most
+        :data:`UNTOUCHED_PROBES` times; when none of those looks untouched (an operator whose
+        details are wrong for every subject) it falls back to the first candidate, so a defect is
+        judged by its own check rather than starving the flows.
+        """
         pool = self.mutable if mutable else self.readonly
-        for subject in pool:
-            if subject.id_number in self._taken or not predicate(subject):
-                continue
-            if mutable:
+        candidates = (s for s in pool if s.id_number not in self._taken and predicate(s))
+        first: Subject | None = None
+        for probes, subject in enumerate(candidates):
+            if not mutable:
+                return subject
+            first = first or subject
+            if not self.verify_untouched or probes >= UNTOUCHED_PROBES:
+                break
+            if self._untouched(subject):
                 self._taken.add(subject.id_number)
-            return subject
-        return None
+                return subject
+            self.changed_subjects += 1
+        if first is not None:
+            self._taken.add(first.id_number)
+        return first
+
+    def _untouched(self, subject: Subject) -> bool:
+        """True unless the sandbox's card details show a live fixture card gone or changed."""
+        from collections import Counter
+
+        body = {"query_id": self.client.new_id(),
+                "subject": {"name": subject.name, "id_type": "resident_id",
+                            "id_number": subject.id_number},
+                "verification": self.client.verification(subject.name, subject.id_number)}
+        answer = self.client.send("POST", "/v1/card-details", body=body)
+        doc = answer.json()
+        cards = doc.get("cards") if answer.status == 200 and isinstance(doc, dict) else None
+        if not isinstance(cards, list):
+            return True  # no usable answer: the flow's own checks judge the endpoint
+        listed = Counter((c.get("msisdn_masked"), c.get("status")) for c in cards if isinstance(c, dict))
+        wanted = Counter((mask_msisdn(c.msisdn), c.status) for c in subject.live_cards)
+        return not (wanted - listed)
 
     def unknown_subject(self) -> tuple[str, str]:
         """(name, id_number) of a valid subject that is not in the fixtures."""

@@ -51,7 +51,7 @@ def open_context(target: str, operator_id: str, key_id: str, secret: bytes, fixt
         # the signed requests below are not refused for timestamp skew.
         client.sync_clock()
         ctx = RunContext(client, fixtures, operator_id, rng=random.Random(seed), run_seed=seed,
-                         profile=profile, id_salt=salt)
+                         profile=profile, id_salt=salt, verify_untouched=check_first)
         if check_first:
             client.current_check = "(preflight)"
             ctx.preflight_note = preflight(client, fixtures, operator_id=operator_id,
