@@ -16,6 +16,9 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -116,8 +119,8 @@ def test_the_distribution_is_not_called_yzt():
 OPERATOR, KEY_ID = "R07", "ci-key"
 
 
-def _clean_env(tmp: Path, extra: dict[str, str]) -> dict[str, str]:
-    """The environment of a fresh CI job: no virtualenv of ours on PATH, yzt's state in ``tmp``."""
+def _clean_env(state: Path, extra: dict[str, str]) -> dict[str, str]:
+    """The environment of a fresh CI job: no virtualenv of ours on PATH, yzt's state in ``state``."""
     ours = str(Path(sys.executable).parent)
     path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
                            if p and p != ours and ".venv" not in p)
@@ -125,7 +128,7 @@ def _clean_env(tmp: Path, extra: dict[str, str]) -> dict[str, str]:
             if k in {"HOME", "LANG", "LC_ALL", "TMPDIR", "PIP_CONFIG_FILE", "PIP_INDEX_URL",
                      "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CONSTRAINT", "PYENV_ROOT",
                      "PYENV_VERSION", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"}}
-    return {**keep, "PATH": path, "CI": "true", "YZT_STATE_DIR": str(tmp / "state"), **extra}
+    return {**keep, "PATH": path, "CI": "true", "YZT_STATE_DIR": str(state), **extra}
 
 
 @pytest.fixture(scope="module")
@@ -142,17 +145,23 @@ def tagged_source(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    """A reference operator with a rate limit, and the job folder a reseller's repository holds."""
+def job_files(tmp_path_factory) -> Path:
+    """What a reseller's repository holds for the job: the fixture file and the waiver file."""
     from yzt.domain.topology import load_topology
 
     job = tmp_path_factory.mktemp("job")
-    fixtures = job / "yzt-fixtures.jsonl"
-    write_fixtures(generate_fixtures(load_topology().get(OPERATOR), 11, 200), fixtures)
+    write_fixtures(generate_fixtures(load_topology().get(OPERATOR), 11, 200), job / "yzt-fixtures.jsonl")
     shutil.copy(ROOT / "docs/ci/yzt-waivers.yaml", job / "yzt-waivers.yaml")
+    return job
+
+
+@contextmanager
+def _sandbox(job: Path) -> Iterator[str]:
+    """A reference operator with a rate limit that loaded the job's fixture file."""
     with running_server(operator=OPERATOR, key_id=KEY_ID,
-                        extra_args=["--fixtures", str(fixtures), "--rate-limit", "150"]) as url:
-        yield url, job
+                        extra_args=["--fixtures", str(job / "yzt-fixtures.jsonl"),
+                                    "--rate-limit", "150", "--no-access-log"]) as url:
+        yield url
 
 
 def _variables(url: str, source: str) -> dict[str, str]:
@@ -187,40 +196,53 @@ def _tail(log: Path) -> str:
     return log.read_text(encoding="utf-8", errors="replace")[-4000:]
 
 
-@pytest.mark.integration
-@pytest.mark.timeout(1500)
-def test_gitlab_template_runs_as_written(tagged_source, sandbox, tmp_path):
-    url, job = sandbox
+def _gitlab(source: str, job: Path, tmp: Path) -> str:
+    """Run the GitLab job's script as written; '' when it exited 0, else why not."""
     doc = yaml.safe_load((ROOT / "docs/ci/gitlab-ci.yml").read_text(encoding="utf-8"))["yzt-check"]
-    workdir = tmp_path / "gitlab"
-    shutil.copytree(job, workdir)
-    env = _clean_env(tmp_path, _variables(url, tagged_source))
-    log = tmp_path / "gitlab.log"
-    status = _run("\n".join(doc["script"]), workdir, env, log)
-    assert status == 0, _tail(log)
+    workdir = tmp / "gitlab"
+    shutil.copytree(job, workdir)  # the job's checkout of the reseller's repository
+    with _sandbox(job) as url:
+        env = _clean_env(tmp / "gitlab-state", _variables(url, source))
+        log = tmp / "gitlab.log"
+        status = _run("\n".join(doc["script"]), workdir, env, log)
+    if status != 0:
+        return f"GitLab job exited {status}:\n{_tail(log)}"
     _installed_from_source(workdir / ".venv/bin/python", env)
     assert (workdir / doc["artifacts"]["reports"]["junit"]).is_file()
+    return ""
+
+
+def _github(source: str, job: Path, tmp: Path) -> str:
+    """Run the GitHub workflow's steps as written; '' when every step exited 0, else why not."""
+    doc = yaml.safe_load((ROOT / "docs/ci/github-actions.yml").read_text(encoding="utf-8"))
+    steps = doc["jobs"]["yzt-check"]["steps"]
+    workdir = tmp / "github"
+    shutil.copytree(job, workdir)  # actions/checkout: the reseller's repository
+    venv = tmp / "setup-python"  # actions/setup-python: a fresh interpreter first on PATH
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    with _sandbox(job) as url:
+        values = _variables(url, source)
+        base = _clean_env(tmp / "github-state", {})
+        base["PATH"] = f"{venv / 'bin'}{os.pathsep}{base['PATH']}"
+        for index, step in enumerate(s for s in steps if "run" in s):
+            step_env = {k: re.sub(r"\$\{\{\s*(?:vars|secrets)\.(\w+)\s*\}\}",
+                                  lambda m: values[m.group(1)], str(v))
+                        for k, v in (step.get("env") or {}).items()}
+            log = tmp / f"github-{index}.log"
+            status = _run(step["run"], workdir, {**base, **step_env}, log)
+            if status != 0:
+                return f"GitHub step {step.get('name')!r} exited {status}:\n{_tail(log)}"
+    _installed_from_source(venv / "bin/python", base)
+    assert (workdir / "out/check/junit.xml").is_file()
+    return ""
 
 
 @pytest.mark.integration
 @pytest.mark.timeout(1500)
-def test_github_template_runs_as_written(tagged_source, sandbox, tmp_path):
-    url, job = sandbox
-    doc = yaml.safe_load((ROOT / "docs/ci/github-actions.yml").read_text(encoding="utf-8"))
-    steps = doc["jobs"]["yzt-check"]["steps"]
-    workdir = tmp_path / "github"
-    shutil.copytree(job, workdir)  # actions/checkout: the reseller's repository
-    venv = tmp_path / "setup-python"  # actions/setup-python: a fresh interpreter first on PATH
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    values = _variables(url, tagged_source)
-    base = _clean_env(tmp_path, {})
-    base["PATH"] = f"{venv / 'bin'}{os.pathsep}{base['PATH']}"
-    for index, step in enumerate(s for s in steps if "run" in s):
-        step_env = {k: re.sub(r"\$\{\{\s*(?:vars|secrets)\.(\w+)\s*\}\}",
-                              lambda m: values[m.group(1)], str(v))
-                    for k, v in (step.get("env") or {}).items()}
-        log = tmp_path / f"github-{index}.log"
-        status = _run(step["run"], workdir, {**base, **step_env}, log)
-        assert status == 0, f"step {step.get('name')!r} exited {status}:\n{_tail(log)}"
-    _installed_from_source(venv / "bin/python", base)
-    assert (workdir / "out/check/junit.xml").is_file()
+def test_both_templates_run_as_written(tagged_source, job_files, tmp_path):
+    """Both at once, each on its own sandbox (they are independent jobs; this halves the wait)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        gitlab = pool.submit(_gitlab, tagged_source, job_files, tmp_path)
+        github = pool.submit(_github, tagged_source, job_files, tmp_path)
+        problems = [p for p in (gitlab.result(), github.result()) if p]
+    assert not problems, "\n\n".join(problems)
