@@ -39,6 +39,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def run(args: argparse.Namespace) -> int:
     if args.file.suffix.lower() == ".zip":
         return _bundle(args)
+    if args.trust:
+        from yzt.errors import UserError
+
+        raise UserError("--trust checks the signature of a bundle (FILE.zip); a recording "
+                        f"({args.file.name}) is not signed")
     return _recording(args)
 
 
