@@ -363,3 +363,11 @@ def test_personal_data_in_any_member_is_a_named_failure(small_bundle: Path, key:
     assert "verdict fail" in out.out
     for value in (card.id_number, card.msisdn, card.name):
         assert value not in out.out + out.err
+
+
+def test_trust_on_a_recording_is_refused(tmp_path: Path, key: Path, capsys):
+    recording = tmp_path / "rec.jsonl"
+    recording.write_text('{"request": {"method": "GET", "path": "/v1/health"}, '
+                         '"response": {"status": 200}}\n', "utf-8")
+    assert main(["validate", str(recording), "--trust", str(_pub(key))]) == 2
+    assert "a recording (rec.jsonl) is not signed" in capsys.readouterr().err
