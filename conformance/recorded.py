@@ -120,7 +120,7 @@ def from_har(where: str, document: Any,
                 {k: restore(v) for k, v in _har_headers(resp.get("headers")).items()}, raw,
                 str(error) if error else None, float(entry.get("time") or 0.0) / 1000.0),
                 str(entry.get("_yzt_check") or "")))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputFileError(where, [f"not a HAR file log.entries[…] with request and response "
                                      f"(missing or bad {exc})"]) from None
     return out

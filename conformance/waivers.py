@@ -9,6 +9,11 @@ A waiver file is YAML, validated at load time so that a typo names the field::
         approver: 王工 (platform onboarding)
         expires: 2026-12-31
 
+The approver may sign the file (``yzt waiver sign WAIVERS.yaml --key KEY`` writes
+``WAIVERS.yaml.sig``, an Ed25519 signature of its exact bytes). A certification bundle carries the
+file and its signature; ``yzt validate --trust`` counts a bundle's waivers only when a trusted key
+other than the run's own signed them.
+
 A waived failure (or a check that could not be judged) shows as ``waived`` in every output; after
 ``expires`` the waiver no longer applies and the message says so. A waiver naming a requirement or
 a check that does not exist is refused at load time, naming its line: a typo must not waive nothing
@@ -26,7 +31,7 @@ from typing import Any
 import yaml
 
 from yzt.errors import InputFileError
-from yzt.validation import read_text, read_yaml, schema_problems
+from yzt.validation import MAX_YAML_BYTES, parse_yaml, read_text, schema_problems
 
 WAIVER_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -75,14 +80,10 @@ _NoDatesLoader.yaml_implicit_resolvers = {
 }
 
 
-def _read(path: Path) -> Any:
-    return read_yaml(path, loader=_NoDatesLoader)
-
-
-def _item_lines(path: Path) -> list[int]:
+def _item_lines(text: str) -> list[int]:
     """The line of each item of ``waivers:`` (1-based), for messages."""
     try:
-        root = yaml.compose(read_text(path), Loader=_NoDatesLoader)  # safe loader's composer
+        root = yaml.compose(text, Loader=_NoDatesLoader)  # safe loader's composer
     except yaml.YAMLError:
         return []
     if not isinstance(root, yaml.MappingNode):
@@ -118,7 +119,12 @@ def _unknown(waivers: Sequence[Waiver], lines: Sequence[int]) -> list[str]:
 
 def load_waivers(path: Path) -> list[Waiver]:
     """Load and validate a waiver file; :class:`InputFileError` names each bad field and its line."""
-    document = _read(path)
+    return parse_waivers(read_text(path, max_bytes=MAX_YAML_BYTES), str(path))
+
+
+def parse_waivers(text: str, where: str) -> list[Waiver]:
+    """Validate a waiver file's text (``where`` names it in messages: a path, or a bundle member)."""
+    document = parse_yaml(text, where, loader=_NoDatesLoader)
     problems = schema_problems(document, WAIVER_SCHEMA)
     waivers: list[Waiver] = []
     if not problems:
@@ -131,10 +137,40 @@ def load_waivers(path: Path) -> list[Waiver]:
             waivers.append(Waiver(item["requirement"], item["reason"].strip(),
                                   item["approver"].strip(), expires, item.get("check")))
         if not problems:
-            problems = _unknown(waivers, _item_lines(path))
+            problems = _unknown(waivers, _item_lines(text))
     if problems:
-        raise InputFileError(str(path), problems)
+        raise InputFileError(where, problems)
     return waivers
+
+
+@dataclass(frozen=True)
+class WaiverFile:
+    """A waiver file as given: its waivers, its exact bytes and its approver's signature (if any)."""
+
+    waivers: tuple[Waiver, ...]
+    text: bytes
+    signature: bytes | None = None
+
+
+def signature_path(path: Path) -> Path:
+    """Where the approver's signature of a waiver file lives: ``WAIVERS.yaml.sig``."""
+    return path.with_name(path.name + ".sig")
+
+
+def read_waiver_file(path: Path) -> WaiverFile:
+    """Load a waiver file and, when ``FILE.sig`` lies beside it, its signature, which must sign these
+    very bytes (a file changed after it was signed is refused here, not at the platform)."""
+    from yzt.conformance.signatures import WAIVERS_CONTEXT, verify
+
+    read_text(path, max_bytes=MAX_YAML_BYTES)  # a missing, binary or huge file: named
+    data = path.read_bytes()  # the exact bytes the approver signed (no newline translation)
+    waivers = tuple(parse_waivers(data.decode("utf-8"), str(path)))
+    sig_path = signature_path(path)
+    if not sig_path.exists():
+        return WaiverFile(waivers, data)
+    signature = read_text(sig_path, max_bytes=4096).encode("utf-8")
+    verify(str(sig_path), signature, WAIVERS_CONTEXT, data, None)
+    return WaiverFile(waivers, data, signature)
 
 
 def find_waiver(waivers: Sequence[Waiver], requirement: str, check: str,

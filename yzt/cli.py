@@ -26,12 +26,14 @@ COMMANDS: tuple[str, ...] = (
     "yzt.commands.check",
     "yzt.commands.conform",
     "yzt.commands.fixtures",
+    "yzt.commands.keygen",
     "yzt.commands.load",
     "yzt.commands.report",
     "yzt.commands.plan",
     "yzt.commands.serve",
     "yzt.commands.sim",
     "yzt.commands.validate",
+    "yzt.commands.waiver",
 )
 
 

@@ -111,17 +111,23 @@ class _Bounded:
 def read_yaml(path: Path, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> Any:
     """Parse a YAML (or JSON) file with a safe ``loader``, bounded in size, depth and aliases; a
     syntax error names the line and column."""
-    text = read_text(path, max_bytes=MAX_YAML_BYTES)
+    return parse_yaml(read_text(path, max_bytes=MAX_YAML_BYTES), str(path), loader)
+
+
+def parse_yaml(text: str, where: str, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> Any:
+    """:func:`read_yaml` for text already read (a member of a bundle); ``where`` names it."""
+    if len(text) > MAX_YAML_BYTES:
+        raise InputFileError(where, [f"more than the {MAX_YAML_BYTES} bytes a YAML input may hold"])
     bounded = type(f"Bounded{loader.__name__}", (_Bounded, loader), {})
     try:
         return yaml.load(text, Loader=bounded)  # safe: loader is SafeLoader or a subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise InputFileError(str(path), [f"{where}not valid YAML: {problem}"]) from None
+        raise InputFileError(where, [f"{at}not valid YAML: {problem}"]) from None
     except RecursionError:  # a limit above should have caught it; never a traceback
-        raise InputFileError(str(path), [f"nested too deep (at most {MAX_DEPTH} levels)"]) from None
+        raise InputFileError(where, [f"nested too deep (at most {MAX_DEPTH} levels)"]) from None
 
 
 class TooDeepError(ValueError):

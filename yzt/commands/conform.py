@@ -60,6 +60,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--evidence", type=output_file, metavar="FILE.zip",
                    help="write a certification bundle: results, JUnit, HTML, every exchange as "
                    "HAR (masked) and a manifest; yzt validate FILE.zip re-judges it")
+    p.add_argument("--sign", type=Path, metavar="KEY",
+                   help="sign the bundle's manifest with this private key (yzt keygen); "
+                   "yzt validate FILE.zip --trust KEY.pub then certifies it")
     p.add_argument("--only", action="append", default=[], metavar="IDS",
                    help="run only these checks: check names, requirement ids or whole id "
                    "segments (OIF-AUTH selects OIF-AUTH-1…4, not OIF-AUTHX); repeatable, and "
@@ -139,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
     from yzt.conformance.bundle import RunSettings, write_bundle
     from yzt.conformance.runner import Listener, results_document
     from yzt.conformance.session import open_context, run_suite
-    from yzt.conformance.waivers import load_waivers
+    from yzt.conformance.signatures import load_private_key
+    from yzt.conformance.waivers import read_waiver_file
     from yzt.domain.topology import load_topology
     from yzt.fixtures import generate_fixtures, load_fixtures
 
@@ -152,6 +156,9 @@ def run(args: argparse.Namespace) -> int:
                         "the output is redirected (run it in a terminal, without > or |)")
     if args.evidence and args.evidence.suffix.lower() != ".zip":
         raise UserError(f"--evidence {args.evidence}: the bundle is a zip file; name it FILE.zip")
+    if args.sign and not args.evidence:
+        raise UserError("--sign KEY signs the bundle: give --evidence FILE.zip too")
+    signing_key = load_private_key(args.sign) if args.sign else None
     topology = load_topology()
     operator = topology.get(args.operator)
     if args.fixtures and args.seed is not None:
@@ -165,7 +172,8 @@ def run(args: argparse.Namespace) -> int:
     from yzt.conformance.session import select_checks
 
     select_checks(args.only)  # a pattern that selects nothing is refused before any request
-    waivers = load_waivers(args.waivers) if args.waivers else []
+    waiver_file = read_waiver_file(args.waivers) if args.waivers else None
+    waivers = list(waiver_file.waivers) if waiver_file else []
     secret = read_secret(args)
     listeners: list[Listener] = [reporters.ConsoleReporter(verbose=args.verbose_checks)]
     if args.out:
@@ -189,8 +197,9 @@ def run(args: argparse.Namespace) -> int:
                       if args.fixtures else {"seed": args.seed, "subjects": args.subjects})
             write_bundle(args.evidence, finished, ctx,
                          RunSettings(args.key_id, digest, tuple(args.only), tuple(waivers),
-                                     today.isoformat()),
-                         conform_pages(results_document(finished), args.lang, _title(args)))
+                                     today.isoformat(), waiver_file),
+                         conform_pages(results_document(finished), args.lang, _title(args)),
+                         key=signing_key)
         if args.show_exchanges:
             show_exchanges(ctx.client.recorded, sys.stdout)
     finally:
@@ -200,7 +209,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"results: {args.out / 'results.json'}, report: {args.out / 'report.html'}",
               file=sys.stderr)
     if args.evidence:
-        print(f"certification bundle: {args.evidence}", file=sys.stderr)
+        signed = " (signed)" if signing_key else " (unsigned: --sign KEY to sign it)"
+        print(f"certification bundle: {args.evidence}{signed}", file=sys.stderr)
     return finished.verdict.exit_code
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from yzt.conformance.bundle import Bundle
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -15,7 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "FILE.jsonl (exchanges an operator recorded, JSON Lines of {request, response}): run the "
         "conformance suite's sweep checks over every exchange (schemas, problem+json, Retry-After, "
         "content types, masks, OIF-PII-1). Exit 0 clean (warnings allowed), 1 problems found, "
-        "2 bad file, or a bundle whose verdicts the replay does not reproduce.",
+        "2 bad file, or a bundle whose verdicts the replay does not reproduce. A bundle is "
+        "certified only with --trust: without it, validate shows that the bundle is "
+        "self-consistent and nothing more.",
     )
     p.add_argument("file", type=Path, metavar="FILE", help="FILE.zip, FILE.har or FILE.jsonl")
     p.add_argument("--fixtures", type=Path, metavar="FILE",
@@ -23,12 +29,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    "bundle: the fixture file its run used, when it was given as a file)")
     p.add_argument("--operator", help="operator whose fixtures --fixtures holds (recordings only)")
     p.add_argument("--strict", action="store_true", help="count warnings as failures")
+    p.add_argument("--trust", type=Path, action="append", default=[], metavar="PUBKEY",
+                   help="a public key (KEY.pub of yzt keygen) whose signature on a bundle is "
+                   "trusted, and whose signature on its waiver file approves the waivers "
+                   "(repeatable). The bundle's signature is checked before anything else is read")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.file.suffix.lower() == ".zip":
         return _bundle(args)
+    if args.trust:
+        from yzt.errors import UserError
+
+        raise UserError("--trust checks the signature of a bundle (FILE.zip); a recording "
+                        f"({args.file.name}) is not signed")
     return _recording(args)
 
 
@@ -65,29 +80,60 @@ def _recording(args: argparse.Namespace) -> int:
 
 
 def _bundle(args: argparse.Namespace) -> int:
-    from yzt.conformance.bundle import read_bundle, rejudge, verdicts_by_requirement
+    from yzt.conformance.bundle import (
+        bundle_fixtures,
+        counted_waivers,
+        pii_problems,
+        read_bundle,
+        rejudge,
+        verdicts_by_requirement,
+    )
     from yzt.conformance.reporters import ConsoleReporter
+    from yzt.conformance.signatures import load_public_key
     from yzt.errors import UserError
+    from yzt.verdict import Verdict, worst
 
-    bundle = read_bundle(args.file)
-    run_, left_over = rejudge(bundle, args.fixtures)
+    trusted = [load_public_key(path) for path in args.trust] if args.trust else None
+    bundle = read_bundle(args.file, trusted)
+    fixtures = bundle_fixtures(bundle, args.fixtures)
+    leaks = pii_problems(bundle, fixtures[0])
+    waivers, not_counted = counted_waivers(bundle, trusted)
+    run_, left_over = rejudge(bundle, fixtures=fixtures, waivers=waivers)
     recorded = verdicts_by_requirement(bundle.results.checks)
     replayed = verdicts_by_requirement(run_.results)
     ConsoleReporter().summary(run_)
+    for note in not_counted:
+        print(f"  {note}")
+    for leak in leaks:
+        print(f"  FAIL  OIF-PII-1 {leak} (the bundle must carry masked values only)")
     differ = sorted(r for r in recorded.keys() | replayed.keys()
                     if recorded.get(r) != replayed.get(r))
     for requirement in differ:
         was, now = recorded.get(requirement), replayed.get(requirement)
         print(f"  {requirement}: the bundle says {was.value if was else '(absent)'}, the replay "
               f"{now.value if now else '(absent)'}")
+    verdict = worst([run_.verdict, Verdict.FAIL]) if leaks else run_.verdict
     print(f"{args.file}: {len(replayed)} requirement(s) re-judged from "
-          f"{bundle.manifest.get('exchanges', '?')} exchange(s): verdict {run_.verdict.value} "
+          f"{bundle.manifest['exchanges']} exchange(s): verdict {verdict.value} "
           f"(the bundle says {bundle.results.verdict.value})")
     if differ or run_.verdict is not bundle.results.verdict:
+        cause = "; waivers that do not count were applied by the run" if not_counted else ""
         raise UserError(f"{args.file}: the replay does not reproduce the bundle's verdicts "
-                        f"({', '.join(differ) or 'overall verdict'}); the bundle may have been "
-                        "edited, or was written by another yzt version "
-                        f"({bundle.manifest.get('yzt_version')})")
+                        f"({', '.join(differ) or 'overall verdict'}{cause}); the bundle may have "
+                        "been edited, or was written by another yzt version "
+                        f"({bundle.manifest['yzt_version']})")
     if left_over:
         print(f"  note: {left_over} recorded exchange(s) were not asked for by the replay")
-    return run_.verdict.exit_code
+    print(f"{args.file}: {_standing(bundle)}")
+    return verdict.exit_code
+
+
+def _standing(bundle: Bundle) -> str:
+    """What the bundle's check shows: certification needs a signature by a trusted key."""
+    if bundle.signer is None:
+        return "unsigned: shows only that the bundle is self-consistent"
+    if not bundle.trusted:
+        return (f"signature by {bundle.signer.fingerprint} not checked against any trusted key "
+                "(give --trust PUBKEY): shows only that the bundle is self-consistent")
+    return (f"certified: signed by trusted key {bundle.signer.fingerprint}, every member as "
+            "signed, verdicts reproduced")
