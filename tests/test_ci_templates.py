@@ -183,8 +183,9 @@ def _installed_from_source(python: Path, env: dict[str, str]) -> None:
              "d = m.distribution('yzt-harness')\n"
              "print(json.dumps({'url': json.loads(d.read_text('direct_url.json') or '{}'),"
              " 'names': sorted(x.metadata['Name'].lower() for x in m.distributions())}))\n")
-    out = subprocess.run([str(python), "-c", probe], env=env, capture_output=True, text=True,
-                         check=True, timeout=60).stdout
+    # -I: not the current folder first on sys.path (a checkout's egg-info would answer instead)
+    out = subprocess.run([str(python), "-I", "-c", probe], env=env, capture_output=True, text=True,
+                         check=True, timeout=60, cwd=python.parent).stdout
     import json
 
     facts = json.loads(out)
