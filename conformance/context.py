@@ -238,8 +238,10 @@ class RunContext:
         cards = doc.get("cards") if answer.status == 200 and isinstance(doc, dict) else None
         if not isinstance(cards, list):
             return True  # no usable answer: the flow's own checks judge the endpoint
-        listed = Counter((c.get("msisdn_masked"), c.get("status")) for c in cards if isinstance(c, dict))
-        wanted = Counter((mask_msisdn(c.msisdn), c.status) for c in subject.live_cards)
+        listed: Counter[tuple[object, object]] = Counter(
+            (c.get("msisdn_masked"), c.get("status")) for c in cards if isinstance(c, dict))
+        wanted: Counter[tuple[object, object]] = Counter(
+            (mask_msisdn(c.msisdn), c.status) for c in subject.live_cards)
         return not (wanted - listed)
 
     def unknown_subject(self) -> tuple[str, str]:
