@@ -115,3 +115,27 @@ def test_db_in_a_missing_folder(tmp_path: Path) -> None:
 def test_host_that_cannot_be_listened_on(tmp_path: Path, host: str) -> None:
     message = refused("--host", host, "--db", str(tmp_path / "op.sqlite"))
     assert f"--host '{host}' is not an address this machine can listen on" in message
+
+
+def test_access_log_that_is_a_directory(tmp_path: Path) -> None:
+    message = refused("--access-log", str(tmp_path), "--db", str(tmp_path / "op.sqlite"))
+    assert f"--access-log {tmp_path} is a directory; give a file path" in message
+
+
+def test_access_log_that_cannot_be_written(tmp_path: Path) -> None:
+    """A missing folder, and a path even root cannot open for writing (a socket: ENXIO); without
+    root, a read-only folder too."""
+    missing = tmp_path / "nope" / "access.log"
+    message = refused("--access-log", str(missing), "--db", str(tmp_path / "op.sqlite"))
+    assert f"--access-log {missing}: cannot write to it (its folder does not exist)" in message
+    with socket.socket(socket.AF_UNIX) as s:
+        sock = tmp_path / "sock"
+        s.bind(str(sock))
+        message = refused("--access-log", str(sock), "--db", str(tmp_path / "op.sqlite"))
+    assert f"--access-log {sock}: cannot write to it (" in message
+    assert "leave the flag out to log to standard error" in message
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        message = refused("--access-log", str(locked / "a.log"), "--db", str(tmp_path / "op.sqlite"))
+        assert "cannot write to it (Permission denied)" in message
