@@ -69,8 +69,9 @@ class HeadDeadlineHandler(RequestHandler):
         self._arm_head_timer()
 
     def _waiting_for_head(self) -> bool:
-        return (not self._messages and not self._request_in_progress
-                and self._current_request is None)
+        """No request queued, being read or handled (attributes of aiohttp 3.10+'s handler)."""
+        return (not self._messages and not getattr(self, "_request_in_progress", False)
+                and getattr(self, "_current_request", None) is None)
 
     def _arm_head_timer(self) -> None:
         if self._head_timer is None and self.head_timeout > 0:
