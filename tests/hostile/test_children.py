@@ -24,8 +24,9 @@ from yzt.spawn import python_command, yzt_command
 pytestmark = pytest.mark.integration
 
 #: The console script installed beside this interpreter: how users start yzt (its own folder, not
-#: the current one, is first on sys.path).
-YZT = str(Path(sys.executable).with_name("yzt"))
+#: the current one, is first on sys.path); without one, the same through ``-P``.
+_SCRIPT = Path(sys.executable).with_name("yzt")
+YZT = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-P", "-m", "yzt"]
 HOSTILE = """import pathlib
 pathlib.Path({marker!r}).write_text("the yzt/ folder of the current directory ran")
 raise SystemExit(1)
@@ -60,7 +61,7 @@ def test_child_commands_ignore_modules_in_the_current_directory(tmp_path: Path) 
 def test_check_does_not_run_a_yzt_folder_in_the_current_directory(tmp_path: Path) -> None:
     cwd, marker = hostile_folder(tmp_path)
     out = tmp_path / "out"
-    done = subprocess.run([YZT, "check", "--out", str(out), "--subjects", "50", "--skip", "conform",
+    done = subprocess.run([*YZT, "check", "--out", str(out), "--subjects", "50", "--skip", "conform",
                            "--skip", "sim", "--load-duration", "2s"],
                           cwd=cwd, capture_output=True, text=True, timeout=240)
     assert not marker.exists(), done.stderr[-2000:]
@@ -71,7 +72,7 @@ def test_check_does_not_run_a_yzt_folder_in_the_current_directory(tmp_path: Path
 
 def _start_check(tmp_path: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
     env = dict(os.environ, TMPDIR=str(tmp_path / "tmp"))  # its private folder goes here
-    return subprocess.Popen([YZT, "check", "--out", str(out), "--subjects", "100", *extra], env=env,
+    return subprocess.Popen([*YZT, "check", "--out", str(out), "--subjects", "100", *extra], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
