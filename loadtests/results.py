@@ -4,7 +4,10 @@ Percentiles are nearest-rank over every recorded latency (an observed value, nev
 rounded to Locust's two significant figures). The verdict is a :class:`~yzt.verdict.Verdict`:
 ``pass``, ``fail`` (an SLA threshold breached) or ``incomplete`` (the generator did not offer the
 target load, or was CPU-bound): an incomplete run is never reported as a pass, whatever its
-thresholds say. A threshold of an endpoint the run sent nothing to is ``not_applicable``.
+thresholds say. When the target load was not offered because the endpoint's answers were so slow
+that every user was waiting on one (:func:`endpoint_bound`), the generator is not blamed: the
+run is judged on what was sent, and the reason names the endpoint's slowness. A threshold of an
+endpoint the run sent nothing to is ``not_applicable``.
 
 This module writes records only; the JUnit file and the latency histogram come from ``yzt.reports``
 reading ``results.json``.
@@ -40,6 +43,10 @@ MIN_OFFERED = 0.95
 CPU_SATURATED = 0.90
 #: Slots picked ahead of time that still left this late (p95) mean the event loop fell behind.
 MAX_WAKE_LAG_S = 0.050
+#: The users were all waiting on the endpoint when, at the answers' measured duration, they could
+#: send less than this multiple of the target rate (Little's law: users / seconds per answer; the
+#: headroom over 1 allows for bursts of Poisson arrivals).
+ENDPOINT_BOUND_SHARE = 1.1
 #: More than this share of 401/403 answers means our credentials are wrong, not the operator slow.
 MAX_AUTH_REJECTS = 0.01
 #: Histogram bin edges in ms (log-spaced, 0.1 ms … 100 s).
@@ -229,14 +236,44 @@ def judge(thresholds: Iterable[Threshold], stats: dict[str, EndpointStats]) -> l
     return out
 
 
+def endpoint_bound(rows: np.ndarray, gens: Sequence[dict[str, Any]], target_rate: float) -> str | None:
+    """Why the target rate could not be offered when the endpoint, not the generator, held it back
+    (``None`` when it did not): its answers took so long that every user was waiting on one.
+
+    A user sends its next slot only once its previous request has ended, so ``users`` users whose
+    requests each take ``s`` seconds send at most ``users / s`` requests a second (Little's law).
+    When that is below the target rate, the slots left unsent are the endpoint's doing; adding
+    generator processes would only add more users waiting.
+    """
+    users = sum(int(g.get("users", 0)) for g in gens)
+    if not users or rows.shape[0] == 0 or target_rate <= 0:
+        return None
+    took = rows[:, Col.LATENCY_S] - rows[:, Col.SEND_LAG_S]  # send to answer (or timeout), seconds
+    mean = float(took.mean())
+    if mean <= 0 or users / mean >= ENDPOINT_BOUND_SHARE * target_rate:
+        return None
+    timeouts = int(np.sum(rows[:, Col.KIND].astype(int) == KINDS.index("timeout")))
+    timed_out = f"; {timeouts} of {rows.shape[0]} timed out" if timeouts else ""
+    return (f"the endpoint answered too slowly for the target rate: its answers took {mean:.1f} s on "
+            f"average (median {percentile(took, 50):.1f} s{timed_out}), so all {users} users were "
+            f"waiting on it and at most {users / mean:.1f} of the target {target_rate:g} req/s could "
+            "be sent — the endpoint's slowness, not the load generator, held the rate back "
+            "(--users raises the number of users, to offer the full rate anyway)")
+
+
 def generator_health(rows: np.ndarray, gens: Sequence[dict[str, Any]], target_rate: float,
                      duration_s: float) -> tuple[list[str], dict[str, Any]]:
-    """Reasons the generator's run cannot be trusted (empty when it can), and its numbers."""
+    """Reasons the generator's run cannot be trusted (empty when it can), and its numbers.
+
+    A rate not offered because the endpoint kept every user waiting is no fault of the generator:
+    it is not among the reasons but in ``info["endpoint_bound"]`` (see :func:`endpoint_bound`).
+    """
     reasons: list[str] = []
     scheduled = sum(int(g["scheduled"]) for g in gens)
     sent = int(rows.shape[0])
     offered_rate = sent / duration_s if duration_s else 0.0
-    if scheduled and sent < MIN_OFFERED * scheduled:
+    short = scheduled and sent < MIN_OFFERED * scheduled
+    if short:
         reasons.append(
             f"the generator offered only {offered_rate:.1f} req/s of the target {target_rate:g} req/s "
             f"({sent} of {scheduled} scheduled requests sent): it cannot generate this rate — add "
@@ -252,6 +289,9 @@ def generator_health(rows: np.ndarray, gens: Sequence[dict[str, Any]], target_ra
         reasons.append(f"the generator's event loop sent on-time slots {wake_lag * 1000:.0f} ms late "
                        f"(p95 > {MAX_WAKE_LAG_S * 1000:.0f} ms): it was starved of CPU")
     late_picked = int(np.sum(rows[:, Col.AHEAD] < 0.5)) if sent else 0
+    slow = endpoint_bound(rows, gens, target_rate) if short and len(reasons) == 1 else None
+    if slow:  # the only problem was the unsent slots, and the endpoint's slowness explains them
+        reasons.clear()
     info = {
         "processes": list(gens), "scheduled": scheduled, "sent": sent,
         "offered_rate": round(offered_rate, 3),
@@ -260,6 +300,8 @@ def generator_health(rows: np.ndarray, gens: Sequence[dict[str, Any]], target_ra
         "slots_taken_late": late_picked,
         "cpu_fraction_max": max((float(g["cpu_fraction"]) for g in gens), default=0.0),
     }
+    if slow:
+        info["endpoint_bound"] = slow
     return reasons, info
 
 
@@ -287,6 +329,10 @@ def evaluate(raw_dir: Path, thresholds: Sequence[Threshold], target_rate: float,
         reasons = [r.describe()[2:] if r.threshold.metric == "protocol_violations"
                    else f"{r.describe()[2:].replace(': ', ' breached — measured ', 1)}"
                    for r in results if r.verdict is Verdict.FAIL]
+    slow = info.get("endpoint_bound")
+    if slow:  # judged on what was sent; never a pass with the target rate not offered
+        verdict = Verdict.FAIL if verdict is Verdict.FAIL else Verdict.INCOMPLETE
+        reasons.append(str(slow))
     return RunResult(verdict, reasons, target_rate, duration_s, info["scheduled"], info["sent"],
                      stats, results, info, notes)
 

@@ -2,7 +2,9 @@
 
 Standalone (one process) by default; with ``workers > 1`` a master plus local workers, and the master
 can wait for more workers joining from other machines (``--master-host``). Every run is bounded: a
-hard wall-clock limit kills the whole process group on overrun.
+hard wall-clock limit kills the whole process group on overrun. Locust runs as
+:func:`yzt.spawn.python_command` starts it: never from the current directory, and killed with
+``yzt load`` even when ``yzt load`` is killed with SIGKILL.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from yzt.errors import UserError
 from yzt.loadtests.traffic import RunConfig
 from yzt.shutdown import stop_tree
+from yzt.spawn import python_command
 
 #: Seconds allowed for Locust to start, connect its workers and write its reports.
 STARTUP_SLACK_S = 30.0
@@ -107,8 +110,8 @@ def run_locust(config: RunConfig, secret: bytes, launch: Launch,
     config_path = out / "run-config.json"
     config_path.write_text(config.to_json(), encoding="utf-8")
     env = _env(config_path, secret)
-    base = [python, "-m", "locust", "-f", str(locustfile_path()), "--headless",
-            "--loglevel", "WARNING", "--logfile", str(out / "locust" / "locust.log")]
+    base = python_command("locust", "-f", str(locustfile_path()), "--headless", "--loglevel", "WARNING",
+                          "--logfile", str(out / "locust" / "locust.log"), python=python)
     reports = ["--csv", str(out / "locust" / "locust"), "--html", str(out / "locust" / "report.html"),
                "--only-summary"]
     commands: list[list[str]] = []
@@ -191,8 +194,8 @@ def run_worker(master_host: str, port: int, secret: bytes, python: str = sys.exe
     master; return its exit status (0 when it generated its share and sent its records)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_") and k != "YZT_LOAD_CONFIG"}
     env.update(YZT_SECRET=secret.decode("utf-8"), PYTHONUNBUFFERED="1")
-    cmd = [python, "-m", "locust", "-f", str(locustfile_path()), "--worker", "--master-host",
-           master_host, "--master-port", str(port), "--loglevel", "WARNING"]
+    cmd = python_command("locust", "-f", str(locustfile_path()), "--worker", "--master-host",
+                         master_host, "--master-port", str(port), "--loglevel", "WARNING", python=python)
     proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         return proc.wait()

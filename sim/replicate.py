@@ -20,6 +20,7 @@ from yzt.sim.engine import run_replication
 from yzt.sim.fast import refusals, run_replication_fast
 from yzt.sim.results import replication_output
 from yzt.sim.scenario import Scenario
+from yzt.spawn import die_with_parent
 
 EXECUTOR_HELP = "local | serial | processes:N | dask://HOST:PORT"
 ENGINES = ("auto", "fast", "simpy")
@@ -77,7 +78,7 @@ def make_executor(spec: str, tasks: int | None = None, *, threads: bool = False
             yield SerialExecutor()
             return
         pool: Executor = (ThreadPoolExecutor(max_workers=n) if threads and spec == "local"
-                          else ProcessPoolExecutor(max_workers=n))
+                          else ProcessPoolExecutor(max_workers=n, initializer=die_with_parent))
         try:
             yield pool
         finally:  # interrupted (Ctrl-C): the tasks not started yet are dropped, not run first

@@ -7,15 +7,21 @@ the direct child gets SIGTERM and a grace period to stop its own children (Locus
 records, ``yzt serve`` closes its database), then whatever is left of the tree, process groups
 included, is killed. The tree is read from the process table before the first signal, so a
 grandchild re-parented to PID 1 when its parent died is still found.
+
+``kill -9`` allows no clean-up at all: children then die with the command (:mod:`yzt.spawn`), and
+the private folder it leaves is removed by the next run (:func:`remove_orphan_folders`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
+import stat
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from types import FrameType
 
 import psutil
@@ -95,3 +101,67 @@ def stop_tree(proc: subprocess.Popen[bytes] | subprocess.Popen[str], grace: floa
     psutil.wait_procs(alive, timeout=5.0)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5.0)
+
+
+# -- private folders of runs that were killed ---------------------------------------------------
+#: The file in a private work folder that names the process owning it.
+OWNER_FILE = ".yzt-owner"
+
+
+def _start_time(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def claim_folder(folder: Path) -> None:
+    """Mark ``folder`` as this process's: its pid and start time (so a reused pid is not taken
+    for the owner) in :data:`OWNER_FILE`."""
+    (folder / OWNER_FILE).write_text(f"{os.getpid()} {_start_time(os.getpid())!r}\n", encoding="ascii")
+
+
+def release_folder(folder: Path) -> None:
+    """Unmark ``folder``: it is kept on purpose and no later run may remove it."""
+    with contextlib.suppress(FileNotFoundError):
+        (folder / OWNER_FILE).unlink()
+
+
+def _owner(folder: Path) -> tuple[int, float | None] | None:
+    try:
+        pid_text, started = (folder / OWNER_FILE).read_text(encoding="ascii").split()
+        return int(pid_text), (None if started == "None" else float(started))
+    except (OSError, ValueError):
+        return None
+
+
+def remove_orphan_folders(parent: Path, prefix: str) -> list[tuple[Path, int]]:
+    """Remove the folders ``parent/prefix*`` of ours whose owning process is gone (killed before it
+    could clean up); return each with the owner's pid.
+
+    A folder without an owner file (one being created right now, or kept with ``--keep-work``),
+    another user's, or one whose owner still runs is left alone.
+    """
+    removed: list[tuple[Path, int]] = []
+    try:
+        candidates = sorted(parent.glob(prefix + "*"))
+    except OSError:
+        return removed
+    for folder in candidates:
+        try:
+            st = folder.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            continue
+        owner = _owner(folder)
+        if owner is None:
+            continue
+        pid, started = owner
+        alive = _start_time(pid)
+        if alive is not None and (started is None or abs(alive - started) < 1.0):
+            continue  # its owner is still running
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            removed.append((folder, pid))
+    return removed

@@ -58,3 +58,26 @@ def test_load_refuses_a_target_whose_health_probe_drips(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "cannot reach" in done.stderr and "timed out" in done.stderr
     assert took < 3.0 + 15.0
+
+
+def test_a_dripping_endpoint_is_blamed_for_the_rate_not_the_generator(tmp_path: Path) -> None:
+    """Every answer drips until the 5 s timeout: the 40 users (2 s of arrivals at 20 req/s) are all
+    waiting, so only about 8 req/s go out. That is the endpoint's slowness, judged as such (exit 1,
+    SLA breaches plus the reason), never "the generator cannot generate this rate — add --workers"."""
+    with running("drip", health_ok=True) as url:
+        env = {**os.environ, "YZT_SECRET": "hostile-test-secret"}
+        done = subprocess.run(
+            [sys.executable, "-m", "yzt", "load", url, "--operator", "R07", "--key-id", "k", "--seed", "7",
+             "--subjects", "40", "--rate", "20", "--duration", "4s", "--out", str(tmp_path),
+             "--skip-preflight"], env=env, capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in done.stderr
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert results["sent"] < 0.95 * results["scheduled"]  # the rate was indeed not offered
+    assert done.returncode == 1, (done.stdout[-2000:], done.stderr[-2000:])
+    assert results["verdict"] == "fail"
+    reasons = " | ".join(results["reasons"])
+    assert "--workers" not in reasons and "cannot generate" not in reasons, reasons
+    slow = next(r for r in results["reasons"] if r.startswith("the endpoint answered too slowly"))
+    assert "all 40 users were waiting on it" in slow and "timed out" in slow
+    assert results["generator"]["endpoint_bound"] == slow
+    assert slow in done.stdout  # the console says it too

@@ -46,6 +46,8 @@ from yzt.verdict import Verdict, from_exit_code
 #: Key id of the embedded reference operator (its secret is made afresh for each run).
 EMBEDDED_KEY_ID = "yzt-check"
 STEPS = ("conform", "load", "capacity", "sim")
+#: Name prefix of the private work folders under the temporary directory.
+WORK_PREFIX = "yzt-check-"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -98,7 +100,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def _yzt(*args: str) -> list[str]:
-    return [sys.executable, "-m", "yzt", *args]
+    from yzt.spawn import yzt_command
+
+    return yzt_command(*args)
 
 
 def _waivers(args: argparse.Namespace) -> list[str]:
@@ -147,13 +151,20 @@ def _validate(args: argparse.Namespace) -> None:
 @contextmanager
 def _work_folder(keep: bool) -> Iterator[Path]:
     """A private folder (0700) for fixtures, the database and the server log; removed at the end
-    unless ``keep``."""
-    work = Path(tempfile.mkdtemp(prefix="yzt-check-"))
+    unless ``keep``. Folders a killed run left behind are removed first, each named."""
+    from yzt.shutdown import claim_folder, release_folder, remove_orphan_folders
+
+    for orphan, pid in remove_orphan_folders(Path(tempfile.gettempdir()), WORK_PREFIX):
+        print(f"yzt check: removed the work folder of an earlier run that was killed (pid {pid}): "
+              f"{orphan}", file=sys.stderr)
+    work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX))
     work.chmod(0o700)
+    claim_folder(work)
     try:
         yield work
     finally:
         if keep:
+            release_folder(work)  # kept on purpose: no later run removes it
             print(f"yzt check: work folder kept (fixtures, database, server log): {work}",
                   file=sys.stderr)
         else:
@@ -175,12 +186,15 @@ def _reference_operator(args: argparse.Namespace, fixtures: Path, env: dict[str,
             _yzt("serve", "--operator", args.operator, "--fixtures", str(fixtures), "--key-id",
                  EMBEDDED_KEY_ID, "--host", "127.0.0.1", "--port", str(port), "--db",
                  str(work / "operator.sqlite"), "--rate-limit", str(args.rate_limit)),
-            env=env, stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True)
+            env=env, stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
+            start_new_session=True)
         try:
             try:
                 wait_healthy(url, proc)
             except RuntimeError as exc:
-                raise UserError(f"the reference operator did not start: {exc}") from None
+                told = "\n".join(log.read_text("utf-8", errors="replace").strip().splitlines()[-12:])
+                raise UserError(f"the reference operator did not start: {exc}"
+                                + (f"; it said:\n{told}" if told else "")) from None
             yield url
         finally:
             stop_tree(proc)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import math
 import sys
 from pathlib import Path
 
@@ -49,8 +51,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--rate-limit", type=float, metavar="RPS", help="answer 429 above this rate")
     p.add_argument("--outage", action="append", default=[], metavar="START:END",
                    help="503 between START and END seconds after start (repeatable)")
-    p.add_argument("--access-log", type=Path, metavar="FILE", help="access log file (default stderr)")
+    p.add_argument("--access-log", type=Path, metavar="FILE",
+                   help="access log file, appended to (default stderr)")
     p.add_argument("--no-access-log", action="store_true", help="no access log (benchmarks)")
+    p.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="close a connection whose request line and headers have not all arrived "
+                   "within this many seconds (default 10; 0: no bound)")
     p.set_defaults(func=run)
 
 
@@ -88,6 +94,23 @@ def _faults(args: argparse.Namespace) -> object:
                         rate_limit=args.rate_limit)
 
 
+def _access_log_handler(path: Path | None) -> logging.Handler:
+    """The access log's handler: ``path`` opened for appending, or standard error. A path that
+    cannot be written is a :class:`UserError` naming ``--access-log`` and the fix."""
+    if path is None:
+        return logging.StreamHandler(sys.stderr)
+    if path.is_dir():
+        raise UserError(f"--access-log {path} is a directory; give a file path, e.g. "
+                        f"--access-log {path / 'access.log'}")
+    try:
+        return logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        folder = "its folder does not exist" if isinstance(exc, FileNotFoundError) else exc.strerror
+        raise UserError(f"--access-log {path}: cannot write to it ({folder}); give a file in a "
+                        "folder you can write to, or leave the flag out to log to standard error"
+                        ) from None
+
+
 def list_defects() -> str:
     """The catalogue as text, one defect a line: name, requirement, description."""
     from yzt.server.defects import DEFECTS
@@ -99,7 +122,6 @@ def list_defects() -> str:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
-    import logging
     import tempfile
 
     from yzt.domain.masking import MaskingFilter
@@ -123,8 +145,12 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--subjects must be between 1 and 1000000, got {args.subjects}")
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be 0-65535, got {args.port}")
+    if not (math.isfinite(args.header_timeout) and 0 <= args.header_timeout <= 3600):
+        raise UserError(f"--header-timeout must be between 0 and 3600 seconds, got "
+                        f"{args.header_timeout:g}")
     secret = read_secret(args)
     faults = _faults(args)
+    handler = _access_log_handler(None if args.no_access_log else args.access_log)
     assert isinstance(faults, FaultProfile)
     from yzt.domain.topology import load_topology
 
@@ -141,8 +167,6 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UserError(str(exc)) from None
         app = create_app(config)
-        handler: logging.Handler = (logging.FileHandler(args.access_log, encoding="utf-8")
-                                    if args.access_log else logging.StreamHandler(sys.stderr))
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         handler.addFilter(MaskingFilter())
         ACCESS_LOG.handlers[:] = [handler]
@@ -157,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(serve(app, args.host, args.port,
                           access_log=None if args.no_access_log else ACCESS_LOG,
                           access_log_class=AccessLogger, on_ready=ready,
-                          problem_errors=not config.has(DefectName.PLAIN_HTTP_ERRORS)))
+                          problem_errors=not config.has(DefectName.PLAIN_HTTP_ERRORS),
+                          header_timeout=args.header_timeout))
         print("yzt serve: stopped", file=sys.stderr, flush=True)
     return 0

@@ -3,8 +3,11 @@
 aiohttp answers what it cannot parse (a bad request line, an oversized header, a bad
 Content-Length…) itself, as ``text/plain`` that quotes the offending bytes. Here those answers
 are problem+json like every other error (OIF-ERR-1) and echo nothing of the request; the
-parser's limits are stated once; and :func:`serve` binds, reports a busy port or a bad host as a
-user error, and stops on SIGTERM or SIGINT.
+parser's limits are stated once; a request head that does not arrive whole within
+:data:`HEADER_TIMEOUT_S` (``yzt serve --header-timeout``) closes its connection, so a client
+that sends half a request line and waits holds no connection for good (aiohttp has no such
+bound); and :func:`serve` binds, reports a busy port or a bad host as a user error, and stops on
+SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 import signal
 import socket
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -29,6 +33,9 @@ MAX_FIELD_SIZE = 8190
 MAX_HEADERS = 64
 #: Seconds a refused request's unread body is drained before the connection closes.
 LINGERING_S = 2.0
+#: Seconds a request head (request line and header fields) may take to arrive, counted from the
+#: connection's opening or the first byte of a later request on it; then the connection closes.
+HEADER_TIMEOUT_S = 10.0
 #: Marks a response made by the HTTP layer (the access log shows no request line for it).
 HTTP_LAYER = "yzt_http_layer_error"
 _LOG = logging.getLogger("yzt.server")
@@ -41,8 +48,63 @@ def _code_for(status: int) -> str:
     return "malformed_request" if status < 500 else "internal_error"
 
 
-class ProblemRequestHandler(RequestHandler):
-    """aiohttp's connection handler with its error page replaced by a problem+json answer."""
+class HeadDeadlineHandler(RequestHandler):
+    """aiohttp's connection handler with a deadline on each request head.
+
+    The timer starts when the connection opens, or when bytes arrive while the connection waits
+    for a request (the first bytes of the next request on a kept-alive connection), and stops
+    when a whole head has been parsed. An idle kept-alive connection is aiohttp's keep-alive
+    timeout's business, not this one's: no bytes, no timer.
+    """
+
+    __slots__ = ("_head_timer", "head_timeout")
+
+    def __init__(self, *args: Any, head_timeout: float = HEADER_TIMEOUT_S, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.head_timeout = head_timeout
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def _waiting_for_head(self) -> bool:
+        """No request queued, being read or handled (attributes of aiohttp 3.10+'s handler)."""
+        return (not self._messages and not getattr(self, "_request_in_progress", False)
+                and getattr(self, "_current_request", None) is None)
+
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is None and self.head_timeout > 0:
+            self._head_timer = self._loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def data_received(self, data: bytes) -> None:
+        """Parse as aiohttp does; start the head's clock on its first bytes, stop it once parsed."""
+        waiting, before = self._waiting_for_head(), self._request_count
+        super().data_received(data)
+        if self._request_count > before:
+            self._stop_head_timer()
+        elif waiting and data:
+            self._arm_head_timer()
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._waiting_for_head() and self.transport is not None:
+            _LOG.info("closed a connection whose request head did not arrive within %g s",
+                      self.head_timeout)
+            self.force_close()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
+
+
+class ProblemRequestHandler(HeadDeadlineHandler):
+    """The handler above with aiohttp's error page replaced by a problem+json answer."""
 
     __slots__ = ()
 
@@ -66,33 +128,47 @@ class ProblemRequestHandler(RequestHandler):
         return resp
 
 
-class ProblemServer(web.Server):
-    """Makes a :class:`ProblemRequestHandler` for each connection."""
+class YztServer(web.Server):
+    """Makes a handler of ``handler_class`` for each connection, with the head deadline set."""
+
+    handler_class: type[HeadDeadlineHandler] = ProblemRequestHandler
+    head_timeout: float = HEADER_TIMEOUT_S
 
     def __call__(self) -> RequestHandler:
-        return ProblemRequestHandler(self, loop=self._loop, **self._kwargs)
+        return self.handler_class(self, loop=self._loop, head_timeout=self.head_timeout, **self._kwargs)
 
 
-class ProblemAppRunner(web.AppRunner):
-    """An AppRunner whose server is a :class:`ProblemServer`."""
+class YztAppRunner(web.AppRunner):
+    """An AppRunner whose server is a :class:`YztServer`."""
+
+    def __init__(self, app: web.Application, *, problem_errors: bool, head_timeout: float,
+                 **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.problem_errors = problem_errors
+        self.head_timeout = head_timeout
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
-        server.__class__ = ProblemServer  # same object, with the handler factory above
+        server.__class__ = YztServer  # same object, with the handler factory above
+        assert isinstance(server, YztServer)
+        server.handler_class = ProblemRequestHandler if self.problem_errors else HeadDeadlineHandler
+        server.head_timeout = self.head_timeout
         return server
 
 
 async def serve(app: web.Application, host: str, port: int, *, access_log: logging.Logger | None,
                 access_log_class: type[AbstractAccessLogger],
-                on_ready: Callable[[int], None], problem_errors: bool = True) -> None:
+                on_ready: Callable[[int], None], problem_errors: bool = True,
+                header_timeout: float = HEADER_TIMEOUT_S) -> None:
     """Serve ``app`` until SIGTERM or SIGINT; ``on_ready(port)`` once listening.
 
     A busy port, or a host that is not an address of this machine, is a :class:`UserError`.
     ``problem_errors=False`` (the ``plain-http-errors`` defect) keeps aiohttp's own error pages.
+    ``header_timeout``: seconds a request head may take to arrive (0: no bound).
     """
-    runner_class = ProblemAppRunner if problem_errors else web.AppRunner
-    runner = runner_class(
-        app, shutdown_timeout=5.0, access_log=access_log, access_log_class=access_log_class,
+    runner = YztAppRunner(
+        app, problem_errors=problem_errors, head_timeout=header_timeout, shutdown_timeout=5.0,
+        access_log=access_log, access_log_class=access_log_class,
         max_line_size=MAX_LINE_SIZE, max_field_size=MAX_FIELD_SIZE, max_headers=MAX_HEADERS,
         lingering_time=LINGERING_S)
     loop = asyncio.get_running_loop()

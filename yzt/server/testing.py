@@ -1,7 +1,8 @@
 """Start ``yzt serve`` as a subprocess for tests: ``with running_server() as base_url: ...``.
 
 The server runs in its own process exactly as users run it, on a free loopback port, with its
-output in a temporary file that is shown when it fails to start.
+output in a temporary file that is shown when it fails to start. It is started as yzt starts every
+child (:mod:`yzt.spawn`): a test process killed outright takes its servers with it.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from yzt.spawn import yzt_command
 
 DEFAULT_SECRET = b"yzt-test-secret-0123456789abcdef"
 START_TIMEOUT_S = 30.0
@@ -32,9 +34,9 @@ def free_port() -> int:
 
 def serve_command(operator: str, seed: int, subjects: int, port: int, key_id: str,
                   db: Path | None, defects: Sequence[str], extra_args: Sequence[str]) -> list[str]:
-    """The ``yzt serve`` command line that :func:`running_server` runs."""
-    cmd = [sys.executable, "-m", "yzt", "serve", "--operator", operator, "--key-id", key_id,
-           "--port", str(port)]
+    """The ``yzt serve`` command line that :func:`running_server` runs; start it from this process
+    (the child dies with the process that built the command)."""
+    cmd = yzt_command("serve", "--operator", operator, "--key-id", key_id, "--port", str(port))
     if "--fixtures" not in extra_args:
         cmd += ["--seed", str(seed), "--subjects", str(subjects)]
     if db is not None:

@@ -1,0 +1,88 @@
+"""The command line of every Python child yzt starts: never code from the current directory, never
+outliving yzt.
+
+``python -m yzt`` puts the current directory first on ``sys.path``, so a ``yzt/`` (or ``locust/``)
+folder wherever the user stands would run in place of the installed code. Children therefore run
+with ``-P`` (Python 3.11+), which leaves that entry out and changes nothing else: ``PYTHONPATH``,
+``PYTHONUNBUFFERED``, the user's site-packages and editable installs (a ``.pth`` file in
+site-packages) still work as they do for the parent, where ``-I`` would break ``pip install
+--user``.
+
+Each child also dies with its parent, ``kill -9`` included: it starts as ``python -P -m yzt.spawn
+PARENT_PID MODULE ARGS…``, which asks the kernel (Linux, ``PR_SET_PDEATHSIG``) for SIGKILL when its
+parent dies, ends at once if the parent is already gone, then runs ``MODULE`` as ``-m`` would. So
+``kill -9`` of ``yzt check`` takes ``yzt serve``, the steps and their Locust processes with it instead
+of leaving a server on its port. Because the request lives in the command line, it holds for every
+``subprocess.Popen`` of such a command, whatever else its caller passes. The kernel sends the signal
+when the *thread* that started the child ends: start children from a thread that outlives them
+(the main thread, or the thread that also stops them). Elsewhere than Linux, children are stopped
+by the parent's own clean-up (:mod:`yzt.shutdown`) only.
+
+This module imports nothing heavy at the top: as the trampoline it runs before Locust's gevent
+patches the standard library.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+#: ``prctl`` option from <linux/prctl.h>.
+PR_SET_PDEATHSIG = 1
+_PRCTL: Any = None
+
+
+def python_command(module: str, *args: str, python: str | None = None) -> list[str]:
+    """``python -P -m MODULE ARGS…`` with this interpreter (or ``python``), through the trampoline
+    that ties the child's life to this process: run it from this process, not another."""
+    return [python or sys.executable, "-P", "-m", "yzt.spawn", str(os.getpid()), module, *args]
+
+
+def yzt_command(*args: str) -> list[str]:
+    """A yzt sub-command (``yzt ARGS…``) as a child process of this one."""
+    return python_command("yzt", *args)
+
+
+def _prctl() -> Any:
+    global _PRCTL
+    if _PRCTL is None:
+        import ctypes
+        import ctypes.util
+
+        _PRCTL = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    return _PRCTL
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """Ask for SIGKILL when this process's parent dies (Linux; elsewhere a no-op).
+
+    ``parent``: the pid the caller expects as parent; when it is already gone (it died before the
+    request took effect) this process ends at once rather than live on as an orphan. Also usable
+    as a ``ProcessPoolExecutor`` initializer (no argument).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        failed = _prctl()(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0
+    except (OSError, AttributeError):  # no usable libc: the parent's clean-up still applies
+        return
+    if not failed and parent is not None and os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _trampoline(argv: list[str]) -> None:
+    """``python -P -m yzt.spawn PARENT_PID MODULE ARGS…``: tie this process to its parent, then run
+    ``MODULE`` as ``python -m MODULE ARGS…`` would."""
+    import runpy
+
+    if len(argv) < 2 or not argv[0].isdigit():
+        raise SystemExit("usage: python -P -m yzt.spawn PARENT_PID MODULE [ARGS…]")
+    die_with_parent(int(argv[0]))
+    sys.argv = [argv[1], *argv[2:]]
+    runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    _trampoline(sys.argv[1:])
