@@ -141,13 +141,16 @@ def test_a_fake_master_gets_nothing_from_a_worker(tmp_path, scenario):
         worker = _worker(port, target, tmp_path)
         try:
             fake.communicate(timeout=40)
-            w_out, w_err = worker.communicate(timeout=40)
+            try:
+                w_out, w_err = worker.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                w_out, w_err = "", "(the worker was still running after the false master left)"
         finally:
             _finish(fake, worker)
         seen = json.loads(out.read_text(encoding="utf-8"))
         types = [m["type"] for m in seen]
         assert "yzt_hello" in types, (types, w_out, w_err)  # the worker did talk to the false master
-        assert hits == [], hits[:3]
+        assert hits == [], f"{len(hits)} requests reached the false master's target, e.g. {hits[0]}"
     assert "yzt_proof" not in types and "yzt_rows" not in types, types
     text = json.dumps(seen, ensure_ascii=False)
     ids, names = _subjects(7, 50)
