@@ -71,7 +71,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    "with --remote-workers: a master only)")
     p.add_argument("--remote-workers", type=int, default=0,
                    help="workers that join from other machines with 'yzt load --worker --master-host "
-                   "THIS_HOST' (see docs/load.md)")
+                   "THIS_HOST --target TARGET_URL' (see docs/load.md)")
     p.add_argument("--worker", action="store_true",
                    help="be one generator process of a master on another machine: authenticates the "
                    "master (both prove the secret), then takes its run configuration; needs "
