@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -223,6 +224,35 @@ def test_a_worker_refuses_a_master_that_sends_another_target(tmp_path):
     assert worker.returncode == 2, (w_out, w_err)
     assert f"master sent target {url}; this worker was started for {other}" in w_err, w_err
     assert "Traceback" not in w_err
+
+
+@pytest.mark.integration
+def test_another_secret_is_named_on_both_sides(tmp_path):
+    """An honest mistake (another YZT_SECRET on the worker): the worker says the master did not prove
+    the secret and sends nothing; the master names the worker that declined."""
+    port = free_port()
+    out = tmp_path / "out"
+    with running_server() as url:
+        master = subprocess.Popen(
+            [sys.executable, "-m", "yzt", "load", url, "--operator", "R07", "--key-id", "k1", "--seed", "7",
+             "--subjects", "200", "--rate", "20", "--duration", "4s", "--workers", "0",
+             "--remote-workers", "1", "--master-port", str(port), "--out", str(out)],
+            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "yzt", "load", "--worker", "--master-host", "127.0.0.1", "--master-port",
+             str(port), "--target", url], cwd=tmp_path, env=dict(ENV, YZT_SECRET="another-secret"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            w_out, w_err = worker.communicate(timeout=90)
+            deadline = time.monotonic() + 20
+            while not list((out / "raw").glob("refused-*.json")) and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            _finish(worker, master)
+    assert worker.returncode == 2, (w_out, w_err)
+    assert "did not prove it holds this worker's secret" in w_err, w_err
+    refusals = [json.loads(p.read_text(encoding="utf-8"))["reason"] for p in (out / "raw").glob("refused-*")]
+    assert any(r.startswith("the worker declined: the master at") for r in refusals), refusals
 
 
 # -- the master's and the worker's address flags ----------------------------------------------
