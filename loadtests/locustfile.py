@@ -16,8 +16,7 @@ uses exact latencies rather than Locust's rounded percentiles.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import contextlib
 import json
 import os
 import random
@@ -37,6 +36,16 @@ from locust import FastHttpUser, LoadTestShape, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
 from yzt.domain.masking import scrub
+from yzt.loadtests.handshake import (
+    config_mac,
+    handshake_key,
+    is_nonce,
+    master_proof,
+    matches,
+    new_nonce,
+    same_target,
+    worker_proof,
+)
 from yzt.loadtests.shapes import intended_times
 from yzt.loadtests.traffic import (
     COLUMNS,
@@ -143,8 +152,8 @@ class Generator:
         # count per socket read, so a body dripping a byte a second would never trip them.
         deadline = gevent.Timeout(CONFIG.timeout_s)
         deadline.start()
-        try:
-            with client.request(prep.method, prep.path, data=prep.body, headers=prep.headers,
+        try:  # the full URL: the target the configuration named, whatever host a spawn message sets
+            with client.request(prep.method, CONFIG.target + prep.path, data=prep.body, headers=prep.headers,
                                 name=prep.endpoint, catch_response=True, stream=True) as resp:
                 content, too_large = _read_capped(resp)
                 t_done = time.perf_counter()
@@ -294,9 +303,13 @@ ENV: Any = None
 GEN: Generator | None = None
 MASTER_ROWS: dict[str, list[Any]] = {}
 MASTER_DONE: list[str] = []
-#: Workers the master accepted (their Locust client ids) after the version handshake.
+#: Workers the master accepted (their Locust client ids): they completed the handshake.
 ACCEPTED: set[str] = set()
 PENDING_START: list[int] = []
+#: The key of the master–worker handshake (:mod:`yzt.loadtests.handshake`), derived from the secret.
+HANDSHAKE_KEY = handshake_key(SECRET)
+#: Seconds a worker waits, after its hello, for a master that proves it holds the secret.
+HANDSHAKE_S = 30.0
 
 
 def _versions() -> dict[str, str]:
@@ -306,22 +319,30 @@ def _versions() -> dict[str, str]:
     return {"yzt": __version__, "protocol": protocol_version()}
 
 
-def _key_proof(nonce: str) -> str:
-    """Proof that a worker holds the run's secret, without sending it: HMAC over a fresh nonce."""
-    return hmac.new(SECRET, f"yzt-worker|{nonce}".encode(), hashlib.sha256).hexdigest()
-
-
 def handshake_problem(hello: dict[str, Any]) -> str | None:
-    """Why the master refuses a worker (``None``: accepted): another yzt or protocol version, or
-    another secret (its requests would all be rejected)."""
+    """Why the master refuses a worker's hello (``None``: go on with the challenge): another yzt or
+    protocol version, or no usable nonce. The secret is proved in the next two messages."""
     mine = _versions()
     for key, label in (("yzt", "yzt version"), ("protocol", "protocol version")):
         if hello.get(key) != mine[key]:
             return (f"{label} {hello.get(key)!r} differs from the master's {mine[key]!r}: install the "
                     "same yzt on every load machine")
-    if not hmac.compare_digest(str(hello.get("key_proof", "")), _key_proof(str(hello.get("nonce", "")))):
-        return "the worker's secret differs from the master's: set the same YZT_SECRET on every machine"
+    if not is_nonce(hello.get("nonce")):
+        return "the worker's hello carries no valid nonce"
     return None
+
+
+#: The worker's side of the handshake: its nonce, the master's (once its proof checked out), and
+#: whether an authenticated configuration arrived. Nothing is sent to any target before that.
+WORKER_NONCE = new_nonce()
+MASTER_NONCE: list[str] = []
+AUTHENTICATED: list[bool] = []
+#: The target a worker from another machine was started for (``yzt load --worker --target URL``).
+WORKER_TARGET = os.environ.get("YZT_WORKER_TARGET", "")
+#: Master side: per worker (Locust client id), its nonce and the master's, until it answers.
+CHALLENGED: dict[str, tuple[str, str]] = {}
+#: Master side: who each worker says it is (host and pid, from its hello), for the messages.
+WORKER_NAMES: dict[str, str] = {}
 
 
 def _forget_worker(runner: Any, node_id: str) -> None:
@@ -336,22 +357,190 @@ def _forget_worker(runner: Any, node_id: str) -> None:
         dispatcher.remove_worker(client)
 
 
-def _apply_config(data: dict[str, Any]) -> None:
+def _apply_config(config: RunConfig, fixtures_text: str | None) -> None:
     """A worker from another machine takes the master's run configuration (and fixture file)."""
     global CONFIG, CONFIGURED, GEN
-    config = RunConfig.from_json(data["config"])
-    if data.get("fixtures_text") is not None:
+    if fixtures_text is not None:
         folder = Path(tempfile.mkdtemp(prefix="yzt-worker-"))  # mode 0700: synthetic, still private
         path = folder / "fixtures.jsonl"
-        path.write_text(data["fixtures_text"], encoding="utf-8")
+        path.write_text(fixtures_text, encoding="utf-8")
         path.chmod(0o600)
         config = replace(config, fixtures=str(path))
     CONFIG, CONFIGURED = config, True
     PlatformUser.host = config.target
     PlatformUser.network_timeout = PlatformUser.connection_timeout = config.timeout_s
     GEN = Generator()
-    if PENDING_START:
-        GEN.start(PENDING_START.pop())
+
+
+def _master_listeners(runner: Any) -> None:
+    def refuse(node_id: str, who: str, problem: str, tell: bool = True) -> None:
+        print(f"yzt load: refused worker {who}: {problem}", flush=True)
+        raw = Path(CONFIG.out_dir) / "raw"
+        raw.mkdir(parents=True, exist_ok=True)
+        (raw / f"refused-{node_id}.json").write_text(
+            json.dumps({"worker": who, "reason": problem}), encoding="utf-8")
+        CHALLENGED.pop(node_id, None)
+        if tell:
+            runner.send_message("yzt_refused", {"reason": problem}, client_id=node_id)
+        _forget_worker(runner, node_id)
+
+    def on_rows(msg: Any, **_kw: Any) -> None:
+        if msg.node_id in ACCEPTED:
+            MASTER_ROWS.setdefault(msg.data["tag"], []).extend(msg.data["rows"])
+
+    def on_done(msg: Any, **_kw: Any) -> None:
+        if msg.node_id in ACCEPTED:
+            write_records(msg.data, MASTER_ROWS.pop(msg.data["tag"], []))
+            MASTER_DONE.append(msg.data["tag"])
+
+    def on_hello(msg: Any, **_kw: Any) -> None:
+        data = msg.data if isinstance(msg.data, dict) else {}
+        who = f"{data.get('host', '?')} (pid {data.get('pid', '?')})"
+        problem = handshake_problem(data)
+        if problem:
+            refuse(msg.node_id, who, problem)
+            return
+        master_nonce = new_nonce()  # fresh for every hello: a replayed hello gets a new challenge
+        CHALLENGED[msg.node_id] = (data["nonce"], master_nonce)
+        WORKER_NAMES[msg.node_id] = who
+        runner.send_message("yzt_challenge", {
+            "nonce": master_nonce, "proof": master_proof(HANDSHAKE_KEY, data["nonce"], master_nonce)},
+            client_id=msg.node_id)
+
+    def on_proof(msg: Any, **_kw: Any) -> None:
+        pending = CHALLENGED.pop(msg.node_id, None)  # one answer per challenge
+        who = WORKER_NAMES.get(msg.node_id, "?")
+        if pending is None:
+            refuse(msg.node_id, who, "a proof without a challenge (a replayed handshake?)")
+            return
+        worker_nonce, master_nonce = pending
+        data = msg.data if isinstance(msg.data, dict) else {}
+        if not matches(worker_proof(HANDSHAKE_KEY, master_nonce, worker_nonce), data.get("proof")):
+            refuse(msg.node_id, who, "the worker did not prove it holds the master's secret (a replayed "
+                   "handshake, or another YZT_SECRET: set the same one on every machine)")
+            return
+        config_text = CONFIG.to_json()
+        fixtures_text = (Path(CONFIG.fixtures).read_text(encoding="utf-8")
+                         if CONFIG.fixtures and not data.get("configured") else None)
+        runner.send_message("yzt_config", {
+            "config": config_text, "fixtures_text": fixtures_text,
+            "mac": config_mac(HANDSHAKE_KEY, worker_nonce, master_nonce, config_text, fixtures_text)},
+            client_id=msg.node_id)
+        ACCEPTED.add(msg.node_id)
+
+    def on_declined(msg: Any, **_kw: Any) -> None:
+        data = msg.data if isinstance(msg.data, dict) else {}
+        reason = scrub(str(data.get("reason", "?")))[:500]
+        ACCEPTED.discard(msg.node_id)
+        refuse(msg.node_id, WORKER_NAMES.get(msg.node_id, "?"), f"the worker declined: {reason}",
+               tell=False)
+
+    # Custom messages carry the sender's id in their payload: take the one ZeroMQ routed them from.
+    handle = runner.handle_message
+
+    def routed(client_id: str, msg: Any) -> None:
+        msg.node_id = client_id
+        handle(client_id, msg)
+
+    runner.handle_message = routed
+    runner.register_message("yzt_rows", on_rows)
+    runner.register_message("yzt_done", on_done)
+    runner.register_message("yzt_hello", on_hello)
+    runner.register_message("yzt_proof", on_proof)
+    runner.register_message("yzt_declined", on_declined)
+
+
+def _worker_listeners(runner: Any) -> None:
+    where = f"{getattr(runner, 'master_host', '?')}:{getattr(runner, 'master_port', '?')}"
+
+    def decline(reason: str, tell: bool = True) -> None:
+        """Stop before anything is sent anywhere: say why here, in the report file, and (when the
+        master proved itself, or to say only that it did not) to the master."""
+        if REFUSED:
+            return
+        print(f"yzt load worker: {reason}", flush=True)
+        REFUSED.append(reason)
+        _report(reason)
+        if tell:
+            runner.send_message("yzt_declined", {"reason": reason})
+        gevent.spawn_later(0.1, runner.quit)
+
+    def on_challenge(msg: Any, **_kw: Any) -> None:
+        data = msg.data if isinstance(msg.data, dict) else {}
+        if MASTER_NONCE or REFUSED:
+            return  # one challenge per hello
+        nonce = data.get("nonce")
+        if not is_nonce(nonce) or not matches(master_proof(HANDSHAKE_KEY, WORKER_NONCE, str(nonce)),
+                                              data.get("proof")):
+            decline(f"the master at {where} did not prove it holds this worker's secret (another "
+                    "YZT_SECRET, or not a yzt master): nothing was sent to any target")
+            return
+        MASTER_NONCE.append(str(nonce))
+        runner.send_message("yzt_proof", {"proof": worker_proof(HANDSHAKE_KEY, str(nonce), WORKER_NONCE),
+                                          "configured": CONFIGURED})
+
+    def on_config(msg: Any, **_kw: Any) -> None:
+        data = msg.data if isinstance(msg.data, dict) else {}
+        if AUTHENTICATED or REFUSED:
+            return
+        text, fixtures_text = data.get("config"), data.get("fixtures_text")
+        if (not MASTER_NONCE or not isinstance(text, str)
+                or not (fixtures_text is None or isinstance(fixtures_text, str))
+                or not matches(config_mac(HANDSHAKE_KEY, WORKER_NONCE, MASTER_NONCE[0], text, fixtures_text),
+                               data.get("mac"))):
+            decline(f"the master at {where} sent a configuration not bound to this worker's handshake: "
+                    "refused, nothing was sent to any target")
+            return
+        if not CONFIGURED:
+            try:
+                config = RunConfig.from_json(text)
+            except (ValueError, TypeError, KeyError) as exc:
+                decline(f"the master's configuration does not read ({exc}): install the same yzt")
+                return
+            if not WORKER_TARGET or not same_target(config.target, WORKER_TARGET):
+                decline(f"master sent target {config.target}; this worker was started for "
+                        f"{WORKER_TARGET or 'no target (give --target URL)'}")
+                return
+            _apply_config(config, fixtures_text)
+        AUTHENTICATED.append(True)
+        if PENDING_START and GEN is not None:
+            GEN.start(PENDING_START.pop())
+
+    def on_refused(msg: Any, **_kw: Any) -> None:
+        data = msg.data if isinstance(msg.data, dict) else {}
+        reason = scrub(str(data.get("reason", "?")))[:500]
+        print(f"yzt load worker: the master refused this worker: {reason}", flush=True)
+        REFUSED.append(reason)
+        _report(f"the master refused this worker: {reason}")
+        gevent.spawn_later(0.1, runner.quit)
+
+    def deadline() -> None:
+        if not AUTHENTICATED:
+            decline(f"no master at {where} completed the handshake within {HANDSHAKE_S:g} s: nothing "
+                    "was sent to any target", tell=False)
+
+    # yzt never changes user classes from the master: a peer must not either (e.g. their host).
+    handle = runner.handle_message
+
+    def guarded(msg: Any) -> None:
+        if msg.type != "update_user_class":
+            handle(msg)
+
+    runner.handle_message = guarded
+    runner.register_message("yzt_challenge", on_challenge)
+    runner.register_message("yzt_config", on_config)
+    runner.register_message("yzt_refused", on_refused)
+    runner.send_message("yzt_hello", {**_versions(), "nonce": WORKER_NONCE, "host": socket.gethostname(),
+                                      "pid": os.getpid(), "configured": CONFIGURED})
+    gevent.spawn_later(HANDSHAKE_S, deadline)
+
+
+def _report(reason: str) -> None:
+    """Leave the reason a worker stopped where ``yzt load --worker`` reads it (``YZT_WORKER_REPORT``)."""
+    path = os.environ.get("YZT_WORKER_REPORT")
+    if path:
+        with contextlib.suppress(OSError):
+            Path(path).write_text(reason, encoding="utf-8")
 
 
 @events.init.add_listener  # type: ignore[untyped-decorator]
@@ -360,51 +549,12 @@ def _on_init(environment: Any, **_: Any) -> None:
     ENV = environment
     runner = environment.runner
     if isinstance(runner, MasterRunner):
-        def on_rows(msg: Any, **_kw: Any) -> None:
-            MASTER_ROWS.setdefault(msg.data["tag"], []).extend(msg.data["rows"])
-
-        def on_done(msg: Any, **_kw: Any) -> None:
-            write_records(msg.data, MASTER_ROWS.pop(msg.data["tag"], []))
-            MASTER_DONE.append(msg.data["tag"])
-
-        def on_hello(msg: Any, **_kw: Any) -> None:
-            problem = handshake_problem(msg.data)
-            who = f"{msg.data.get('host', '?')} (pid {msg.data.get('pid', '?')})"
-            if problem:
-                print(f"yzt load: refused worker {who}: {problem}", flush=True)
-                raw = Path(CONFIG.out_dir) / "raw"
-                raw.mkdir(parents=True, exist_ok=True)
-                (raw / f"refused-{msg.node_id}.json").write_text(
-                    json.dumps({"worker": who, "reason": problem}), encoding="utf-8")
-                runner.send_message("yzt_refused", {"reason": problem}, client_id=msg.node_id)
-                _forget_worker(runner, msg.node_id)
-                return
-            fixtures_text = (Path(CONFIG.fixtures).read_text(encoding="utf-8")
-                             if CONFIG.fixtures and not msg.data.get("configured") else None)
-            runner.send_message("yzt_config", {"config": CONFIG.to_json(), "fixtures_text": fixtures_text},
-                                client_id=msg.node_id)
-            ACCEPTED.add(msg.node_id)
-
-        runner.register_message("yzt_rows", on_rows)
-        runner.register_message("yzt_done", on_done)
-        runner.register_message("yzt_hello", on_hello)
+        _master_listeners(runner)
         return
     if isinstance(runner, WorkerRunner):
-        def on_config(msg: Any, **_kw: Any) -> None:
-            if not CONFIGURED:
-                _apply_config(msg.data)
-
-        def on_refused(msg: Any, **_kw: Any) -> None:
-            print(f"yzt load worker: the master refused this worker: {msg.data['reason']}", flush=True)
-            REFUSED.append(str(msg.data["reason"]))
-            gevent.spawn_later(0.1, runner.quit)
-
-        runner.register_message("yzt_config", on_config)
-        runner.register_message("yzt_refused", on_refused)
-        nonce = os.urandom(16).hex()
-        runner.send_message("yzt_hello", {**_versions(), "nonce": nonce, "key_proof": _key_proof(nonce),
-                                          "host": socket.gethostname(), "pid": os.getpid(),
-                                          "configured": CONFIGURED})
+        _worker_listeners(runner)
+    else:
+        AUTHENTICATED.append(True)  # standalone: no master, nothing to authenticate
     if CONFIGURED:
         GEN = Generator()
     gevent.signal_handler(signal.SIGTERM, _on_sigterm)
@@ -428,8 +578,8 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     if isinstance(runner, MasterRunner):
         return
     index = int(getattr(runner, "worker_index", 0)) if isinstance(runner, WorkerRunner) else 0
-    if GEN is None:
-        PENDING_START.append(index)  # the configuration has not arrived yet
+    if GEN is None or not AUTHENTICATED:
+        PENDING_START.append(index)  # the handshake or the configuration has not completed yet
     elif not GEN.started:
         GEN.start(index)
 

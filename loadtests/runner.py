@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,24 +184,44 @@ def _wait_with_progress(master: subprocess.Popen[bytes], limit: float, expected_
     return True
 
 
-def worker_command(master_host: str, port: int) -> str:
+def worker_command(master_host: str, port: int, target: str) -> str:
     """The command to run on another machine to join a master as one more generator process: it
-    needs yzt and the secret, nothing else (the configuration comes from the master)."""
-    return f"YZT_SECRET=... yzt load --worker --master-host {master_host} --master-port {port}"
+    needs yzt, the secret and the target it may send to (the rest comes from the master)."""
+    return (f"YZT_SECRET=... yzt load --worker --master-host {master_host} --master-port {port} "
+            f"--target {target}")
 
 
-def run_worker(master_host: str, port: int, secret: bytes, python: str = sys.executable) -> int:
-    """Run one Locust worker that joins ``master_host:port`` and takes its run configuration from the
-    master; return its exit status (0 when it generated its share and sent its records)."""
+@dataclass(frozen=True)
+class WorkerOutcome:
+    exit_code: int
+    #: Why the worker stopped without generating (a master that failed the handshake, another target,
+    #: a refusal by the master), or ``None``.
+    reason: str | None
+
+
+def run_worker(master_host: str, port: int, secret: bytes, target: str,
+               python: str = sys.executable) -> WorkerOutcome:
+    """Run one Locust worker that joins ``master_host:port``, authenticates it (both sides prove the
+    secret) and takes its run configuration, for ``target`` only; its exit status (0 when it generated
+    its share and sent its records) and, when it stopped early, why."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_") and k != "YZT_LOAD_CONFIG"}
-    env.update(YZT_SECRET=secret.decode("utf-8"), PYTHONUNBUFFERED="1")
-    cmd = python_command("locust", "-f", str(locustfile_path()), "--worker", "--master-host",
-                         master_host, "--master-port", str(port), "--loglevel", "WARNING", python=python)
-    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        return proc.wait()
-    finally:
-        stop_tree(proc)
+    with tempfile.TemporaryDirectory(prefix="yzt-worker-") as tmp:
+        report = Path(tmp) / "reason.txt"
+        env.update(YZT_SECRET=secret.decode("utf-8"), PYTHONUNBUFFERED="1", YZT_WORKER_TARGET=target,
+                   YZT_WORKER_REPORT=str(report))
+        cmd = python_command("locust", "-f", str(locustfile_path()), "--worker", "--master-host",
+                             master_host, "--master-port", str(port), "--loglevel", "WARNING",
+                             python=python)
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            code = proc.wait()
+        finally:
+            stop_tree(proc)
+        try:
+            reason: str | None = report.read_text(encoding="utf-8").strip() or None
+        except OSError:
+            reason = None
+    return WorkerOutcome(code, reason)
 
 
 def tail(path: Path, lines: int = 15) -> str:

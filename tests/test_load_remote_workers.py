@@ -1,9 +1,10 @@
 """A master and workers started as separate commands: the workers get everything from the master.
 
 Three processes, as on three machines: ``yzt load … --workers 0 --remote-workers 2`` (a master that
-generates nothing itself) and two ``yzt load --worker --master-host 127.0.0.1 --master-port P``
-given only the master's address and the secret. The master's results must be exactly the sum of
-what the two workers say they sent. A worker of another yzt version is refused by name.
+generates nothing itself) and two ``yzt load --worker --master-host 127.0.0.1 --master-port P
+--target URL`` given only the master's address, the target and the secret. The master's results
+must be exactly the sum of what the two workers say they sent. A worker of another yzt version is
+refused by name.
 """
 
 from __future__ import annotations
@@ -32,18 +33,18 @@ def _master(url: str, out: Path, port: int, remote: int) -> subprocess.Popen[str
         env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _worker(port: int, cwd: Path) -> subprocess.Popen[str]:
+def _worker(port: int, cwd: Path, target: str) -> subprocess.Popen[str]:
     # run from an empty folder: the worker has no run-config, no fixtures, nothing copied
     return subprocess.Popen([sys.executable, "-m", "yzt", "load", "--worker", "--master-host", "127.0.0.1",
-                             "--master-port", str(port)], cwd=cwd, env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                             "--master-port", str(port), "--target", target], cwd=cwd, env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def test_master_and_two_workers_as_three_commands(tmp_path):
     port = free_port()
     with running_server() as url:
         master = _master(url, tmp_path / "out", port, 2)
-        workers = [_worker(port, _empty(tmp_path / f"w{i}")) for i in range(2)]
+        workers = [_worker(port, _empty(tmp_path / f"w{i}"), url) for i in range(2)]
         try:
             m_out, m_err = master.communicate(timeout=150)
             w_out = [w.communicate(timeout=60)[0] for w in workers]
@@ -77,7 +78,7 @@ def test_master_refuses_a_worker_of_another_version(tmp_path):
              "--master-host", "127.0.0.1", "--master-port", str(port)],
             cwd=other, env={k: v for k, v in ENV.items() if k != "YZT_LOAD_CONFIG"},
             capture_output=True, text=True, timeout=60, check=False)
-        good = _worker(port, _empty(tmp_path / "good"))
+        good = _worker(port, _empty(tmp_path / "good"), url)
         try:
             m_out, m_err = master.communicate(timeout=150)
             good.communicate(timeout=60)

@@ -71,11 +71,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    "with --remote-workers: a master only)")
     p.add_argument("--remote-workers", type=int, default=0,
                    help="workers that join from other machines with 'yzt load --worker --master-host "
-                   "THIS_HOST' (see docs/load.md)")
+                   "THIS_HOST --target TARGET_URL' (see docs/load.md)")
     p.add_argument("--worker", action="store_true",
-                   help="be one generator process of a master on another machine: takes the run "
-                   "configuration from the master; needs only --master-host and the secret")
+                   help="be one generator process of a master on another machine: authenticates the "
+                   "master (both prove the secret), then takes its run configuration; needs "
+                   "--master-host, --target and the secret")
     p.add_argument("--master-host", help="with --worker: the master's address")
+    p.add_argument("--target", dest="worker_target", type=target_url, metavar="URL",
+                   help="with --worker (required): the operator's base URL this worker may send to; "
+                   "a master that sends another target is refused")
     p.add_argument("--master-bind-host", default="127.0.0.1",
                    help="address the master listens on for workers (0.0.0.0 for other machines)")
     p.add_argument("--master-port", type=int,
@@ -162,6 +166,45 @@ def _validate_args(args: argparse.Namespace) -> None:
         raise UserError("--capacity-factor must be above 1 and --capacity-steps between 1 and 30")
     if args.find_capacity and not 0.01 <= args.capacity_tolerance < 1:
         raise UserError(f"--capacity-tolerance must be in [0.01, 1), got {args.capacity_tolerance:g}")
+    _check_master_flags(args)
+
+
+def _check_master_flags(args: argparse.Namespace) -> None:
+    """The master's flags, before any load: a bad address or a busy port is a usage error naming
+    the flag, not a traceback from Locust after the preflight."""
+    if args.worker_target:
+        raise UserError("--target is for --worker; the master's target is TARGET_URL")
+    _check_port(args.master_port)
+    distributed = args.remote_workers > 0 or args.workers > 1
+    _check_bindable(args.master_bind_host, args.master_port if distributed else None)
+
+
+def _check_port(port: int | None) -> None:
+    if port is not None and not 1 <= port <= 65535:
+        raise UserError(f"--master-port must be between 1 and 65535, got {port}")
+
+
+def _check_bindable(host: str, port: int | None) -> None:
+    """``--master-bind-host`` must be an IPv4 address of this machine (or 0.0.0.0), and
+    ``--master-port``, when given, free on it (ZeroMQ binds with SO_REUSEADDR, so do we)."""
+    import errno
+    import socket
+
+    fix = "give an IPv4 address of this machine, or 0.0.0.0 for all"
+    try:
+        socket.getaddrinfo(host, port or 0, socket.AF_INET, socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UserError(f"--master-bind-host {host!r} is not an address ({exc}): {fix}") from None
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port or 0))
+        except OSError as exc:
+            if port and exc.errno == errno.EADDRINUSE:
+                raise UserError(f"--master-port {port} is already in use on {host}: choose a free port, "
+                                "or leave it out for a free one") from None
+            raise UserError(f"--master-bind-host {host!r}: cannot listen there ({exc.strerror}): "
+                            f"{fix}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -179,26 +222,41 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_worker(args: argparse.Namespace) -> int:
-    """``yzt load --worker --master-host H``: one generator process of a master elsewhere."""
+    """``yzt load --worker --master-host H --target URL``: one generator process of a master
+    elsewhere, which sends to URL only and only once the master proved it holds the secret."""
+    import socket
+
     from yzt.loadtests.runner import run_worker
     from yzt.shutdown import Interrupted, interruptible
 
     if not args.master_host:
         raise UserError("--worker needs --master-host: the address of the machine running the master")
     if args.target or args.find_capacity:
-        raise UserError("--worker takes no TARGET_URL and no --find-capacity: the master sends the "
-                        "run configuration")
+        raise UserError("--worker takes no TARGET_URL and no --find-capacity: give the operator's URL "
+                        "as --target URL; the master sends the rest of the run configuration")
+    if not args.worker_target:
+        raise UserError("--worker needs --target URL: the operator's base URL this worker may send to "
+                        "(a master that sends another target is refused)")
+    _check_port(args.master_port)
     port = args.master_port or 5557
+    try:
+        socket.getaddrinfo(args.master_host, port, socket.AF_INET, socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UserError(f"--master-host {args.master_host!r} does not resolve ({exc}): give the master "
+                        "machine's address") from None
     secret = read_secret(args)
-    print(f"yzt load: worker joining the master at {args.master_host}:{port}", file=sys.stderr)
+    target = args.worker_target.rstrip("/")
+    print(f"yzt load: worker joining the master at {args.master_host}:{port} for {target}", file=sys.stderr)
     with interruptible():
         try:
-            code = run_worker(args.master_host, port, secret)
+            outcome = run_worker(args.master_host, port, secret, target)
         except Interrupted as exc:
             return exc.exit_code
-    if code != 0:
-        print(f"yzt load: the worker ended with status {code} (refused by the master, or the master "
-              "went away)", file=sys.stderr)
+    if outcome.reason:
+        raise UserError(outcome.reason)
+    if outcome.exit_code != 0:
+        print(f"yzt load: the worker ended with status {outcome.exit_code} (refused by the master, or "
+              "the master went away)", file=sys.stderr)
         return 2
     return 0
 
@@ -302,7 +360,8 @@ def _one_run(shape: Any, out: Path, *, args: argparse.Namespace, secret: bytes, 
     if args.remote_workers:
         assert port is not None
         print(f"yzt load: waiting for {args.remote_workers} worker(s) from other machines; on each, "
-              f"run:\n  {runner.worker_command('<this-host>', port)}", file=sys.stderr, flush=True)
+              f"run:\n  {runner.worker_command('<this-host>', port, args.target)}", file=sys.stderr,
+              flush=True)
     print(f"yzt load: {shapes.describe(shape)} against {args.target} ({args.operator}), "
           f"{processes} generator process(es) × {config.users_per_process} users", file=sys.stderr)
     try:
