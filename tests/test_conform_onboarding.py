@@ -184,7 +184,7 @@ def test_evidence_bundle_is_masked_complete_and_rejudged_offline(clean_url: str,
                                         "results.json"]
         texts = {n: z.read(n).decode("utf-8") for n in z.namelist()}
     manifest = json.loads(texts["manifest.json"])
-    assert manifest["protocol_version"] == "1.2" and manifest["verdict"] == verdict
+    assert manifest["protocol_version"] == "1.3" and manifest["verdict"] == verdict
     assert manifest["run_seed"] == 11 and manifest["operator_id"] == "R07"
     assert manifest["target"] == clean_url and manifest["started_at"] <= manifest["finished_at"]
     assert set(manifest["schemas_sha256"]) >= {"card_count_response", "cancellation_status"}
