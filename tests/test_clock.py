@@ -193,10 +193,15 @@ def test_memory_file_is_private_and_holds_only_url_key_offset_and_time(tmp_path:
     assert memory.recall("https://op.example:8443/yzt", "k1") is None
 
 
-def test_memory_that_cannot_be_written_never_stops_a_run(tmp_path: Path) -> None:
+def test_memory_that_cannot_be_written_never_stops_a_run(tmp_path: Path, capsys) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x", "utf-8")
-    assert ClockMemory(blocker / "yzt").remember(URL, "k1", 10) is False
+    memory = ClockMemory(blocker / "yzt")
+    assert memory.remember(URL, "k1", 522000) is False
+    assert memory.remember(URL, "k1", 522001) is False
+    err = capsys.readouterr().err
+    assert err.count("cannot write the clock memory") == 1  # said once, not on every advance
+    assert "--clock-offset 522000" in err and "YZT_STATE_DIR" in err
 
 
 def test_state_folder_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -134,11 +135,13 @@ class ClockMemory:
 
     Files are mode 0600 in a 0700 folder and hold no personal data: the base URL, the key id, the
     offset in seconds and when it was written. A file that cannot be read or written is ignored
-    (the run then relies on ``--clock-offset`` or real time); it never stops a run.
+    (the run then relies on ``--clock-offset`` or real time; a failed write says so once on
+    stderr); it never stops a run.
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._warned = False
 
     @classmethod
     def default(cls) -> ClockMemory:
@@ -180,7 +183,12 @@ class ClockMemory:
                 with contextlib.suppress(OSError):
                     Path(tmp).unlink()
                 raise
-        except OSError:
+        except OSError as exc:
+            if not self._warned:  # once a process: the run goes on, but the next one may not find it
+                self._warned = True
+                print(f"yzt: cannot write the clock memory in {self.folder} ({exc.strerror or exc}); "
+                      f"a later run may need --clock-offset {round(offset_s)}, or set "
+                      f"{STATE_DIR_ENV} to a writable folder", file=sys.stderr)
             return False
         return True
 
