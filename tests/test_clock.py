@@ -303,6 +303,12 @@ def test_an_unreachable_clock_endpoint_is_a_transport_stop() -> None:
         preflight(client, FIXTURES, operator_id="R07", fixture_source=SOURCE)
     assert str(caught.value).startswith("preflight clock: POST /v1/sandbox/clock to http://op.test: "
                                         "cannot connect")
+    # a load run's own requests judge the transport: there the clock read signs on its best guess
+    with PlatformClient(URL, "k1", b"s", transport=httpx.MockTransport(handler)) as client:
+        reading = discover_clock(client, explicit=600, stop_unreachable=False)
+    assert reading.source is ClockSource.UNREADABLE and reading.offset_s == 600
+    assert reading.note().startswith("sandbox clock not readable (POST /v1/sandbox/clock → cannot "
+                                     "connect")
 
 
 def test_tests_keep_the_clock_memory_out_of_the_users_home() -> None:

@@ -261,14 +261,16 @@ def date_header_note(exchange: Exchange) -> str:
             "header carries no sandbox time, protocol v1.3; yzt never signs on it)")
 
 
-def discover_clock(client: PlatformClient, *, explicit: float | None = None) -> ClockReading:
+def discover_clock(client: PlatformClient, *, explicit: float | None = None,
+                   stop_unreachable: bool = True) -> ClockReading:
     """Find the offset to sign with and set ``client.clock_offset`` to it (see the module doc).
 
     Candidates, in order: ``explicit`` (``--clock-offset``/``YZT_CLOCK_OFFSET``), the offset the
     client's :class:`ClockMemory` remembers for its base URL and key id, then 0 (real time). A read
     that succeeds is remembered (by :meth:`PlatformClient.advance_clock`). Raises
-    :class:`PreflightError` (exit 2) when the endpoint cannot be reached or refuses every candidate
-    for timestamp skew.
+    :class:`PreflightError` (exit 2) when the endpoint refuses every candidate for timestamp skew,
+    or cannot be reached; with ``stop_unreachable=False`` (a load run, whose own requests judge the
+    transport) a clock read without an answer signs on the first candidate instead.
     """
     memory: ClockMemory | None = getattr(client, "clock_memory", None)
     candidates: list[tuple[float, str]] = []
@@ -288,7 +290,7 @@ def discover_clock(client: PlatformClient, *, explicit: float | None = None) -> 
         client.clock_offset = offset
         exchange = _read(client)
         exchanges.append(exchange)
-        if exchange.error:
+        if exchange.error and stop_unreachable:
             raise PreflightError("clock", f"POST {CLOCK_PATH} to {client.base_url}: {exchange.error}")
         now = _sandbox_now(exchange)
         if now is not None:  # advance_clock has set the offset from ``now`` (and remembered it)
@@ -300,7 +302,7 @@ def discover_clock(client: PlatformClient, *, explicit: float | None = None) -> 
             continue
         client.clock_offset = unique[0][0]
         return ClockReading(unique[0][0], ClockSource.UNREADABLE,
-                            _answer(exchange) or "no answer", None, tuple(exchanges))
+                            _answer(exchange) or exchange.error or "no answer", None, tuple(exchanges))
     tried = ", ".join(label for _, label in unique)
     raise PreflightError("clock", (
         f"POST {CLOCK_PATH} answered 401 timestamp_skew to every offset tried ({tried}): the "
