@@ -13,6 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -20,10 +21,12 @@ from typing import Any, TypeVar
 import httpx
 
 from yzt.client import Exchange, PlatformClient
+from yzt.clock import ClockMemory
 from yzt.conformance.registry import Finding, not_testable
 from yzt.domain.idnumber import check_digit, generate_id_number
 from yzt.domain.masking import KnownValues, mask_id_number, mask_msisdn, mask_name, scrub
 from yzt.fixtures import FixtureSet, Subject
+from yzt.preflight import Preflight
 
 T = TypeVar("T")
 #: After this many consecutive timeouts the target counts as hung: later requests are not sent.
@@ -68,6 +71,17 @@ class RecordingClient(PlatformClient):
         self._timeouts_in_a_row = 0
         self._timeouts = 0
         self._ids = random.Random()
+        self._recording = True
+
+    @contextmanager
+    def unrecorded(self) -> Iterator[None]:
+        """Exchanges sent inside this block are not recorded: the clock discovery's reads at
+        candidate offsets are the platform finding its own clock, not answers to judge."""
+        self._recording = False
+        try:
+            yield
+        finally:
+            self._recording = True
 
     def seed_ids(self, seed: int, salt: str) -> None:
         """Draw request ids (query_id, dispute_id, …) from ``seed`` and ``salt``: a recorded run can
@@ -118,7 +132,8 @@ class RecordingClient(PlatformClient):
                 self._timeouts += 1
             else:
                 self._timeouts_in_a_row = 0
-        self.recorded.append(Recorded(self.current_check, exchange))
+        if self._recording:
+            self.recorded.append(Recorded(self.current_check, exchange))
         return exchange
 
 
@@ -140,6 +155,8 @@ class RunContext:
     #: ``sandbox`` or ``production`` (see :data:`yzt.conformance.runner.PROFILES`).
     profile: str = "sandbox"
     preflight_note: str = ""
+    #: What the preflight learned (its notes, the clock offset and how it was read), as data.
+    preflight: Preflight | None = None
     #: Mixed into the request ids with the run seed (recorded in bundles, so replays match).
     id_salt: str = ""
     #: Before a flow changes a subject, ask the sandbox whether an earlier run changed it already
@@ -317,5 +334,7 @@ def make_id(prefix17: str) -> str:
 
 
 def new_client(base_url: str, key_id: str, secret: bytes, *, timeout: float,
-               transport: httpx.BaseTransport | None = None) -> RecordingClient:
-    return RecordingClient(base_url, key_id, secret, timeout=timeout, transport=transport)
+               transport: httpx.BaseTransport | None = None,
+               clock_memory: ClockMemory | None = None) -> RecordingClient:
+    return RecordingClient(base_url, key_id, secret, timeout=timeout, transport=transport,
+                           clock_memory=clock_memory)

@@ -19,11 +19,15 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from yzt.errors import UserError
 from yzt.loadtests.traffic import RunConfig
 from yzt.shutdown import stop_tree
 from yzt.spawn import python_command
+
+if TYPE_CHECKING:
+    from yzt.clock import ClockReading
 
 #: Seconds allowed for Locust to start, connect its workers and write its reports.
 STARTUP_SLACK_S = 30.0
@@ -55,19 +59,24 @@ def check_reachable(url: str, timeout: float = 3.0) -> None:
         raise UserError(f"{health} answered HTTP {exchange.status}, expected 200: check the base URL")
 
 
-def operator_clock_offset(url: str, key_id: str, secret: bytes, timeout: float = 3.0) -> float:
-    """Seconds the operator's sandbox clock is ahead of ours (0 without a sandbox clock).
+def read_operator_clock(url: str, key_id: str, secret: bytes, *, explicit: float | None = None,
+                        timeout: float = 3.0) -> ClockReading:
+    """The operator's sandbox clock, found as :func:`yzt.clock.discover_clock` says, for the run's
+    ``clock_offset_s`` (every generator process signs on it).
 
     A conformance run moves a sandbox clock days ahead; requests signed on our clock would then all
-    fail with ``timestamp_skew``. The ``Date`` header gives the clock to the second; a signed read
-    of the sandbox clock (``advance_seconds: 0``, which never moves it) refines it where there is one.
+    fail with ``timestamp_skew``. The clock is read with a signed ``advance_seconds: 0`` (which
+    never moves it) at the offsets ``explicit`` (``--clock-offset``), remembered and real time;
+    0 without a sandbox clock. Raises :class:`yzt.errors.PreflightError` (exit 2) when no offset
+    is accepted; a clock read without an answer signs on the first candidate (the remembered offset
+    the preflight just read, say): the run's own requests judge the endpoint's transport.
     """
     from yzt.client import PlatformClient
+    from yzt.clock import ClockMemory, discover_clock
 
-    with PlatformClient(url, key_id, secret, timeout=timeout) as client:
-        client.sync_clock()
-        client.advance_clock(0)
-        return client.clock_offset
+    with PlatformClient(url, key_id, secret, timeout=timeout,
+                        clock_memory=ClockMemory.default()) as client:
+        return discover_clock(client, explicit=explicit, stop_unreachable=False)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

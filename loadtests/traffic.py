@@ -122,7 +122,9 @@ class RunConfig:
     unknown_share: float = 0.1
     mix: Mix = field(default_factory=Mix)
     traffic_seed: int = 0
-    #: The operator's clock minus ours (a sandbox clock moved forward by a conformance run).
+    #: The operator's sandbox clock minus ours, as read from ``POST /v1/sandbox/clock`` before the
+    #: run (:func:`yzt.clock.discover_clock`; never from the HTTP ``Date`` header). Every worker
+    #: signs and mints ``verified_at`` on it.
     clock_offset_s: float = 0.0
     #: Seconds a master waits for every expected worker to join and pass the version handshake.
     join_s: float = 30.0

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real headless Chromium for report checks."""
+"""Shared fixtures: a private clock memory, a reference operator, a real headless Chromium."""
 
 from __future__ import annotations
 
@@ -11,6 +11,21 @@ import pytest
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clock_memory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """yzt remembers sandbox clocks under YZT_STATE_DIR (yzt.clock): the tests' memory is theirs,
+    shared by one test process and its children, never the user's."""
+    saved = {k: os.environ.get(k) for k in ("YZT_STATE_DIR", "YZT_CLOCK_OFFSET")}
+    os.environ["YZT_STATE_DIR"] = str(tmp_path_factory.mktemp("yzt-state"))
+    os.environ.pop("YZT_CLOCK_OFFSET", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,9 @@
 The clean reference (rate-limited at 40 req/s, so that the capacity finder has something to find)
 passes through preflight, conformance, load, capacity and the calibrated simulation; the same
 endpoint with a seeded masking defect exits 1 and names OIF-DET-2 first; a wrong secret stops at
-the preflight with exit 2, naming key id, secret and clock skew.
+the preflight with exit 2, naming key id, secret and the clocks; a second check on the sandbox
+the first one's conformance step moved days ahead passes too (its steps find the clock through the
+clock memory, not through the HTTP Date header, which is real time).
 """
 
 from __future__ import annotations
@@ -82,6 +84,20 @@ def test_a_seeded_defect_fails_and_is_named_first(tmp_path):
     assert all(t["verdict"] != "fail" for t in load["thresholds"] if t["requirement"] == "SLA-ERR-1")
 
 
+def test_a_second_check_on_the_same_sandbox_passes(tmp_path):
+    """conform moves the clock ~6 days; the load step after it, and every step of a second check,
+    sign on the moved clock (not one 401), found through the clock memory."""
+    with running_server(**SERVER, extra_args=("--rate-limit", "40")) as url:
+        runs = [_check(url, tmp_path / name, "--skip", "capacity", "--skip", "sim")
+                for name in ("first", "second")]
+    for run, name in zip(runs, ("first", "second"), strict=True):
+        assert run.returncode == 0, (name, run.stderr[-3000:])
+        load = json.loads((tmp_path / name / "load" / "results.json").read_text(encoding="utf-8"))
+        assert load["endpoints"]["all"]["errors_by_kind"] == {}, load["endpoints"]["all"]
+        assert load["notes"][0].startswith("sandbox clock: +"), load["notes"][0]
+    assert "sandbox clock: +5" in runs[1].stderr  # the second preflight read the moved clock
+
+
 def test_wrong_secret_stops_at_the_preflight_in_check_and_load(tmp_path):
     with running_server(**SERVER) as url:
         check = _check(url, tmp_path / "check", secret=b"not-the-secret")
@@ -93,7 +109,7 @@ def test_wrong_secret_stops_at_the_preflight_in_check_and_load(tmp_path):
     for proc in (check, load):
         assert proc.returncode == 2, proc.stderr
         assert "preflight signed request" in proc.stderr
-        for word in ("key id", "secret", "skew"):
+        for word in ("key id", "secret", "clock"):
             assert word in proc.stderr, (word, proc.stderr)
         assert "Traceback" not in proc.stderr
     assert not (tmp_path / "load" / "results.json").exists()

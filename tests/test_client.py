@@ -90,14 +90,25 @@ def test_problem_code_reads_problem_bodies() -> None:
     assert ex.content_type == "application/problem+json"
 
 
-def test_sync_clock_follows_the_date_header() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        assert "x-yzt-signature" not in request.headers
-        return httpx.Response(200, json={"status": "ok"},
-                              headers={"date": "Tue, 01 Jan 2030 00:00:00 GMT"})
+def test_advance_clock_follows_the_clock_endpoint_not_the_date_header(tmp_path) -> None:
+    """The offset comes from the clock endpoint's ``now``; a Date header days away changes nothing
+    (protocol v1.3), and the offset is remembered for the next process when there is a memory."""
+    from datetime import UTC, datetime
 
-    with _client(handler) as client:
-        client.sync_clock()
-        assert client.now().year in (2029, 2030)
-        assert abs((client.now() - client.now().replace(year=2030, month=1, day=1, hour=0, minute=0,
-                                                        second=0)).total_seconds()) < 5
+    from yzt.clock import ClockMemory
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/yzt/v1/sandbox/clock" and "x-yzt-signature" in request.headers
+        return httpx.Response(200, json={"now": "2030-01-01T00:00:00Z"},
+                              headers={"date": "Tue, 01 Jan 2041 00:00:00 GMT"})
+
+    memory = ClockMemory(tmp_path)
+    with PlatformClient("http://op.test/yzt", "k1", b"secret", transport=httpx.MockTransport(handler),
+                        clock_memory=memory) as client:
+        client.advance_clock(0)
+        target = datetime(2030, 1, 1, tzinfo=UTC)
+        assert abs((client.now() - target).total_seconds()) < 5
+    remembered = memory.recall("http://op.test/yzt/", "k1")
+    assert remembered is not None
+    assert abs(remembered.offset_s - (target - datetime.now(UTC)).total_seconds()) < 5
+    assert not hasattr(PlatformClient, "sync_clock")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -337,40 +337,6 @@ def test_only_that_selects_nothing_exits_2_before_reaching_the_target(capsys, mo
     assert status == 2
     err = capsys.readouterr().err
     assert "--only OIF-IDEMX selects no check" in err and "cannot reach" not in err
-
-
-def test_preflight_follows_the_operator_clock_and_names_the_skew_when_refused():
-    from email.utils import format_datetime
-
-    from yzt.client import PlatformClient
-    from yzt.preflight import PreflightError, preflight, probe_subject
-
-    ahead = datetime.now(UTC) + timedelta(days=3)
-    probe = probe_subject(FIXTURES)
-    assert probe is not None
-
-    def operator(verdict: int) -> Handler:
-        def handle(request: httpx.Request) -> httpx.Response:
-            date_header = {"Date": format_datetime(ahead, usegmt=True)}
-            if request.url.path == "/v1/health":
-                return httpx.Response(200, json={"status": "ok"}, headers=date_header)
-            if request.url.path == "/v1/service-info":
-                return httpx.Response(200, json={"operator_id": "R07"})
-            signed_at = int(request.headers["X-YZT-Timestamp"])
-            if verdict != 200 or abs(signed_at - ahead.timestamp()) > 300:
-                return problem(401, "signature_invalid")
-            return httpx.Response(200, json={"card_count": len(probe.live_cards)})
-        return handle
-
-    with PlatformClient("http://op.test", "k1", b"s", transport=httpx.MockTransport(operator(200))) as c:
-        found = preflight(c, FIXTURES, operator_id="R07", fixture_source="--seed 5 --subjects 40")
-    assert found.card_count == len(probe.live_cards) and 3 * 86400 - 5 < found.clock_skew_s < 3 * 86400 + 5
-    with PlatformClient("http://op.test", "k9", b"s", transport=httpx.MockTransport(operator(401))) as c, \
-            pytest.raises(PreflightError) as caught:
-        preflight(c, FIXTURES, operator_id="R07", fixture_source="--seed 5 --subjects 40")
-    message = str(caught.value)
-    assert "key id 'k9'" in message and "the likely cause" in message
-    assert f"the operator's Date header says {ahead:%Y-%m-%d %H:%M:%S} UTC" in message
 
 
 def test_huge_timestamp_passes_on_401_and_fails_when_let_through():

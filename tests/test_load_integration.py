@@ -25,11 +25,14 @@ pytestmark = pytest.mark.integration
 
 
 def yzt_load(url: str, out: Path, *args: str, rate: float = 20, duration: str = "8s",
-             timeout: float = 90) -> subprocess.CompletedProcess[str]:
+             timeout: float = 90, state: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``yzt load`` as a user runs it; ``state`` is its clock memory folder (default: the tests')."""
     cmd = [sys.executable, "-m", "yzt", "load", url, "--operator", "R07", "--key-id", "k1",
            "--seed", "7", "--subjects", "200", "--rate", str(rate), "--duration", duration,
            "--out", str(out), *args]
     env = dict(os.environ, YZT_SECRET=DEFAULT_SECRET.decode())
+    if state is not None:
+        env["YZT_STATE_DIR"] = str(state)
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False)
 
 
@@ -72,7 +75,8 @@ def test_passes_at_a_modest_rate_and_writes_every_output(plain_server, tmp_path)
     assert cc["count"] > 80 and cc["errors_by_kind"] == {}
     assert 8 <= doc["offered_rate"] <= 30
     assert doc["generator"]["offered_share"] == 1.0
-    assert doc["notes"][0].endswith("responses validated against the JSON Schemas")
+    assert doc["notes"][0].startswith("sandbox clock: ")  # the offset signed with, to paste
+    assert doc["notes"][1].endswith("responses validated against the JSON Schemas")
     row = next(t for t in doc["thresholds"] if t["metric"] == "protocol_violations")
     assert row["verdict"] == "pass" and row["sampled"] > 0 and row["violations"] == 0
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
@@ -135,18 +139,34 @@ def test_error_ratio_over_budget_fails_naming_sla_err_1(tmp_path):
     assert all(not r.startswith("SLA-LAT") for r in doc["reasons"])
 
 
-def test_follows_a_sandbox_clock_moved_ahead(tmp_path):
-    """After a conformance run moved the sandbox clock days ahead, signatures still pass."""
+def test_a_sandbox_clock_moved_ahead_is_found_or_named(tmp_path):
+    """After someone moved the sandbox clock days ahead, signatures still pass: through the clock
+    memory when a yzt process on this machine moved it, through --clock-offset otherwise; with
+    neither, the run stops before any load (exit 2) naming --clock-offset (protocol v1.3: the
+    reference's Date header is real time, so nothing else could tell the clock)."""
     from yzt.client import PlatformClient
+    from yzt.clock import ClockMemory
 
+    remembered, empty = tmp_path / "state-mover", tmp_path / "state-empty"
     with running_server() as url:
-        with PlatformClient(url, "k1", DEFAULT_SECRET) as client:
+        with PlatformClient(url, "k1", DEFAULT_SECRET, clock_memory=ClockMemory(remembered)) as client:
             assert client.advance_clock(3 * 86400).status == 200
-        run = yzt_load(url, tmp_path, rate=10, duration="4s")
-    assert run.returncode == 0, run.stdout + run.stderr
-    doc = results(tmp_path)
-    assert doc["endpoints"]["card-count"]["count"] > 10
-    assert doc["endpoints"]["all"]["errors_by_kind"] == {}
+            offset = round(client.clock_offset)
+        lost = yzt_load(url, tmp_path / "lost", rate=10, duration="2s", state=empty)
+        told = yzt_load(url, tmp_path / "told", "--clock-offset", str(offset), rate=10,
+                        duration="3s", state=tmp_path / "state-told")
+        found = yzt_load(url, tmp_path / "found", rate=10, duration="3s", state=remembered)
+    assert lost.returncode == 2, lost.stdout + lost.stderr
+    assert "preflight clock: POST /v1/sandbox/clock answered 401 timestamp_skew" in lost.stderr
+    assert "Pass --clock-offset SECONDS" in lost.stderr and "Traceback" not in lost.stderr
+    assert not (tmp_path / "lost" / "results.json").exists()
+    for run, out in ((told, "told"), (found, "found")):
+        assert run.returncode == 0, run.stdout + run.stderr
+        doc = results(tmp_path / out)
+        assert doc["endpoints"]["card-count"]["count"] > 5
+        assert doc["endpoints"]["all"]["errors_by_kind"] == {}  # no 401 timestamp_skew
+        assert doc["notes"][0].startswith("sandbox clock: +2591") or \
+            doc["notes"][0].startswith("sandbox clock: +2592"), doc["notes"][0]
 
 
 def check_step_ramp(doc: dict, times: np.ndarray) -> None:

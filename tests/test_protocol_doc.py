@@ -67,7 +67,11 @@ def test_document_carries(text: str, needed: str) -> None:
 
 
 def test_document_names_its_version(text: str) -> None:
-    assert text.startswith("# YZT Operator Interface, version 1.2\n")
+    assert text.startswith("# YZT Operator Interface, version 1.3\n")
+    # v1.3: the HTTP Date header carries no sandbox time
+    assert ("The HTTP Date header is not part of this protocol: an operator may send real time "
+            "there while its sandbox clock is advanced, so a platform learns the sandbox clock only "
+            "from this endpoint.") in text
 
 
 #: Pointers out of the repository: the shared folder beside a checkout, absolute paths of a machine,

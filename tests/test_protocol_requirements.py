@@ -47,7 +47,7 @@ PHRASES = {
 def test_catalogue_holds_exactly_the_protocol_ids():
     assert len(EXPECTED) == 40
     assert set(load_requirements()) == EXPECTED
-    assert requirements.protocol_version() == "1.2"
+    assert requirements.protocol_version() == "1.3"
 
 
 def test_unnumbered_rules_are_kept_apart():

@@ -17,12 +17,15 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpcore
 import httpx
 
 from yzt.signing import format_time, make_ticket, new_nonce, signed_headers
+
+if TYPE_CHECKING:
+    from yzt.clock import ClockMemory
 
 #: Responses larger than this are cut and recorded as ``error="body too large"``.
 MAX_RESPONSE_BYTES = 1 << 20
@@ -160,7 +163,9 @@ class PlatformClient:
     """Signs and sends protocol requests to one operator's base URL.
 
     ``clock_offset`` follows the operator's sandbox clock: after ``POST /v1/sandbox/clock`` moves it,
-    every timestamp and ``verified_at`` the client sends moves by the same amount.
+    every timestamp and ``verified_at`` the client sends moves by the same amount. Set it with
+    :func:`yzt.clock.discover_clock`, never from the HTTP ``Date`` header (protocol v1.3). With a
+    ``clock_memory`` every clock the client advances or reads is remembered for later commands.
     """
 
     def __init__(
@@ -171,8 +176,10 @@ class PlatformClient:
         *,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        clock_memory: ClockMemory | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.clock_memory = clock_memory
         self.key_id = key_id
         self.secret = secret
         self.clock_offset = 0.0
@@ -281,26 +288,12 @@ class PlatformClient:
         exchange.elapsed_s = time.perf_counter() - started
         return exchange
 
-    def sync_clock(self) -> Exchange:
-        """Follow the operator's clock as its HTTP ``Date`` header shows it (unsigned health check).
-
-        A sandbox clock someone else moved days ahead cannot be read with a signed request (the
-        signature's timestamp would be outside the window), but its ``Date`` header tells the time.
-        """
-        exchange = self.send("GET", "/v1/health", sign=False)
-        date = exchange.response_headers.get("date")
-        if exchange.status is not None and date:
-            from email.utils import parsedate_to_datetime
-
-            try:
-                operator_now = parsedate_to_datetime(date)
-            except (TypeError, ValueError):
-                return exchange
-            self.clock_offset = (operator_now - datetime.now(UTC)).total_seconds()
-        return exchange
-
     def advance_clock(self, seconds: float) -> Exchange:
-        """Move the sandbox clock and follow it (``0`` reads it); see the protocol's sandbox clock."""
+        """Move the sandbox clock and follow it (``0`` reads it); see the protocol's sandbox clock.
+
+        The new offset is written to the client's clock memory, when it has one, so that the next
+        command signing for this base URL and key id finds the clock (:mod:`yzt.clock`).
+        """
         exchange = self.send("POST", "/v1/sandbox/clock", body={"advance_seconds": seconds})
         body = exchange.json()
         if exchange.status == 200 and isinstance(body, dict) and isinstance(body.get("now"), str):
@@ -311,4 +304,6 @@ class PlatformClient:
             except ValueError:
                 return exchange
             self.clock_offset = (operator_now - datetime.now(UTC)).total_seconds()
+            if self.clock_memory is not None:
+                self.clock_memory.remember(self.base_url, self.key_id, self.clock_offset)
         return exchange

@@ -27,3 +27,15 @@ class InputFileError(UserError):
         shown = "\n".join(f"  - {p}" for p in problems[:50])
         more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
         super().__init__(f"{path}: {len(problems)} problem(s):\n{shown}{more}")
+
+
+class PreflightError(UserError):
+    """A run that cannot judge its endpoint as configured (exit 2): transport, signature or clock.
+
+    ``step`` names the preflight step (``health``, ``clock``, ``signed request`` …); the message
+    says what to fix. Defined here because both :mod:`yzt.preflight` and :mod:`yzt.clock` raise it.
+    """
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(f"preflight {step}: {message}", exit_code=2)
+        self.step = step

@@ -34,9 +34,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from yzt.commands.common import (
+    add_clock_offset_argument,
     add_lang_argument,
     add_secret_argument,
     add_subjects_argument,
+    clock_offset_of,
     output_dir,
     read_secret,
 )
@@ -77,6 +79,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--seed", type=int, default=7, help="seed for fixtures and simulation (default 7)")
     add_subjects_argument(p)
     add_secret_argument(p)
+    add_clock_offset_argument(p)
     p.add_argument("--load-rate", type=float,
                    help="load test rate, req/s (default: 20 on the embedded reference; with TARGET_URL "
                    "the rate the scenario's busiest minute asks of every operator, at least 1)")
@@ -303,12 +306,16 @@ def _endpoint(args: argparse.Namespace, work: Path, verdicts: dict[str, Verdict]
         fixtures = generate_fixtures(operator, args.seed, args.subjects)
         source = ["--seed", str(args.seed), "--subjects", str(args.subjects)]
     # 1. preflight: a wrong secret, key id, clock or fixture set stops here (exit 2)
-    note = run_preflight(args.target, args.key_id, secret, fixtures, operator.id, " ".join(source))
+    clock_offset = clock_offset_of(args)
+    note = run_preflight(args.target, args.key_id, secret, fixtures, operator.id, " ".join(source),
+                         clock_offset=clock_offset)
     print(f"yzt check: {note}", file=sys.stderr)
     (out / "preflight.json").write_text(json.dumps({"verdict": "pass", "note": note}, ensure_ascii=False)
                                         + "\n", encoding="utf-8")
     env = {**os.environ, "YZT_SECRET": secret.decode("utf-8")}
     common = ["--operator", operator.id, "--key-id", args.key_id, *source, "--lang", args.lang]
+    if clock_offset is not None:  # each step reads the clock again; this is only its first guess
+        common += ["--clock-offset", repr(clock_offset)]
     rate = args.load_rate or _scenario_rate(args.scenario)
     if "conform" not in args.skip:  # 2. conformance
         verdicts["conform"] = _step(

@@ -88,7 +88,38 @@ def add_subjects_argument(parser: argparse.ArgumentParser) -> None:
                         f"(default {DEFAULT_SUBJECTS})")
 
 
+def add_clock_offset_argument(parser: argparse.ArgumentParser) -> None:
+    """``--clock-offset SECONDS``: the operator's sandbox clock minus ours, when this machine
+    cannot find it (see :mod:`yzt.clock`)."""
+    parser.add_argument("--clock-offset", type=clock_offset, metavar="SECONDS",
+                        help="the operator's sandbox clock minus ours, as a run that moved it "
+                        "printed ('sandbox clock: +522000 s'); tried first when reading the clock. "
+                        "Needed only where no earlier yzt run on this machine moved or read it "
+                        "(also YZT_CLOCK_OFFSET)")
+
+
+def clock_offset_of(args: argparse.Namespace) -> float | None:
+    """``--clock-offset``, else ``YZT_CLOCK_OFFSET`` (a bad value names the variable), else None."""
+    from yzt.clock import explicit_offset
+
+    return explicit_offset(getattr(args, "clock_offset", None))
+
+
 # -- flag types ----------------------------------------------------------------------------------
+def clock_offset(text: str) -> float:
+    """Seconds, finite, within ±100 years; ``+522000``, ``-30`` and ``522000s`` are read."""
+    from yzt.clock import parse_offset
+
+    try:
+        return parse_offset(text, "--clock-offset")
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--clock-offset ")) from None
+
+
+clock_offset.__name__ = "number of seconds"
+
+
+
 def positive_float(maximum: float = math.inf) -> Callable[[str], float]:
     """A finite number in (0, maximum]: ``nan``, ``inf``, ``-1`` and ``0`` are refused."""
 

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from yzt.commands.common import (
+    add_clock_offset_argument,
     add_lang_argument,
     add_secret_argument,
     add_subjects_argument,
+    clock_offset_of,
     make_dir,
     make_parent,
     output_dir,
@@ -68,6 +70,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    "segments (OIF-AUTH selects OIF-AUTH-1…4, not OIF-AUTHX); repeatable, and "
                    "takes commas")
     p.add_argument("--waivers", type=Path, metavar="FILE", help="YAML file of waivers")
+    add_clock_offset_argument(p)
     p.add_argument("--timeout", type=positive_float(600), default=5.0,
                    help="deadline of each exchange in s: connect, headers and whole body (default 5)")
     p.add_argument("--run-seed", type=int, help="seed choosing the subjects that disputes and "
@@ -183,7 +186,8 @@ def run(args: argparse.Namespace) -> int:
         make_parent(args.junit, "--junit")
     ctx = open_context(args.target, args.operator, args.key_id, secret, fixtures,
                        timeout=args.timeout, run_seed=args.run_seed, profile=args.profile,
-                       fixture_source=fixture_source(args))
+                       fixture_source=fixture_source(args),
+                       clock_offset=clock_offset_of(args))
     seed = ctx.run_seed if ctx.run_seed is not None else 0
     today = date.today()
     try:
@@ -211,6 +215,10 @@ def run(args: argparse.Namespace) -> int:
     if args.evidence:
         signed = " (signed)" if signing_key else " (unsigned: --sign KEY to sign it)"
         print(f"certification bundle: {args.evidence}{signed}", file=sys.stderr)
+    if ctx.sandbox_clock:
+        offset = round(ctx.client.clock_offset)
+        print(f"sandbox clock now {offset:+d} s from this machine's clock (remembered here for the "
+              f"next run; on another machine pass --clock-offset {offset})", file=sys.stderr)
     return finished.verdict.exit_code
 
 

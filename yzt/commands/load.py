@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from yzt.commands.common import (
+    add_clock_offset_argument,
     add_lang_argument,
     add_secret_argument,
     add_subjects_argument,
+    clock_offset_of,
     make_dir,
     output_dir,
     read_secret,
@@ -89,6 +91,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--schema-sample", type=_share_or_all, default=0.05, metavar="SHARE|all",
                    help="share of answers checked against the protocol's JSON Schemas, judged as the "
                    "'protocol under load' row (default 0.05; 'all' checks every answer)")
+    add_clock_offset_argument(p)
     p.add_argument("--skip-preflight", action="store_true",
                    help="only check that the target answers health, instead of the preflight "
                    "(service-info, one signed request, one count against the fixtures); for "
@@ -286,13 +289,14 @@ def _run(args: argparse.Namespace) -> int:
         print(f"yzt load: surge of scenario {args.scenario}: ×{args.surge_peak:g} at "
               f"{args.surge_start:.0%} of the run on a base of {args.rate:g} req/s (the scenario's "
               f"busiest hour: {scenario_rate:.2f} req/s)", file=sys.stderr)
+    args.clock_offset = clock_offset_of(args)  # the flag, else YZT_CLOCK_OFFSET; tried first
     if args.skip_preflight:
         from yzt.loadtests.runner import check_reachable
 
         check_reachable(args.target)
     else:
         note = run_preflight(args.target, args.key_id, secret, fixtures, operator.id,
-                             _fixture_source(args))
+                             _fixture_source(args), clock_offset=args.clock_offset)
         print(f"yzt load: {note}", file=sys.stderr)
     make_dir(args.out)
     common: dict[str, Any] = {"args": args, "secret": secret, "limits": limits, "timeout": timeout}
@@ -316,15 +320,20 @@ def _fixture_source(args: argparse.Namespace) -> str:
 
 
 def run_preflight(target: str, key_id: str, secret: bytes, fixtures: Any, operator_id: str,
-                  source: str, timeout: float = 5.0) -> str:
-    """Health, service-info, one signed count for a fixture subject: a wrong secret, key id, clock
-    or fixture set stops the run here with exit 2 and the fix, not as a wall of failed requests."""
+                  source: str, timeout: float = 5.0, *, clock_offset: float | None = None) -> str:
+    """Health, the sandbox clock, service-info, one signed count for a fixture subject: a wrong
+    secret, key id or a clock that cannot be found stops the run here with exit 2 and the fix, not
+    as a wall of failed requests. Returns the preflight's note (its notes included); a count that
+    differs from the fixtures is one of them."""
     from yzt.client import PlatformClient
+    from yzt.clock import ClockMemory
     from yzt.preflight import preflight
 
-    with PlatformClient(target, key_id, secret, timeout=timeout) as client:
-        result = preflight(client, fixtures, operator_id=operator_id, fixture_source=source)
-    return str(result.note())
+    with PlatformClient(target, key_id, secret, timeout=timeout,
+                        clock_memory=ClockMemory.default()) as client:
+        result = preflight(client, fixtures, operator_id=operator_id, fixture_source=source,
+                           clock_offset=clock_offset)
+    return result.note()
 
 
 def _users_for(peak_per_process: float, timeout: float, explicit: int | None) -> int:
@@ -343,6 +352,10 @@ def _one_run(shape: Any, out: Path, *, args: argparse.Namespace, secret: bytes, 
     from yzt.shutdown import Interrupted
 
     processes = args.workers + args.remote_workers
+    clock = runner.read_operator_clock(args.target, args.key_id, secret,
+                                       explicit=getattr(args, "clock_offset", None))
+    if not quiet:
+        print(f"yzt load: {clock.note()}", file=sys.stderr)
     config = RunConfig(
         target=args.target.rstrip("/"), operator=args.operator, key_id=args.key_id, shape=shape,
         out_dir=str(out.resolve()), seed=args.seed, subjects=args.subjects,
@@ -350,7 +363,7 @@ def _one_run(shape: Any, out: Path, *, args: argparse.Namespace, secret: bytes, 
         users_per_process=_users_for(shape.peak_rate / processes, timeout, args.users),
         poisson=args.arrivals == "poisson", timeout_s=timeout, grace_s=timeout + 2.0,
         schema_sample=args.schema_sample, traffic_seed=args.seed or 0,
-        clock_offset_s=runner.operator_clock_offset(args.target, args.key_id, secret),
+        clock_offset_s=clock.offset_s,
         join_s=runner.REMOTE_JOIN_S if args.remote_workers else runner.STARTUP_SLACK_S)
     port = args.master_port
     if args.remote_workers and port is None:
@@ -389,7 +402,7 @@ def _one_run(shape: Any, out: Path, *, args: argparse.Namespace, secret: bytes, 
     if res.auth_reject_share(result) > res.MAX_AUTH_REJECTS:
         raise UserError(f"the operator rejected {res.auth_reject_share(result) * 100:.1f} % of requests "
                         "with 401/403: check --key-id, the secret, --operator and the fixtures")
-    _write_outputs(out, args, shape, result, elapsed_s=outcome.elapsed_s)
+    _write_outputs(out, args, shape, result, elapsed_s=outcome.elapsed_s, clock_note=clock.note())
     if not quiet:
         print(res.console_summary(result))
         print(f"\nresults: {out / 'results.json'}, {out / 'report.html'}, {out / 'junit.xml'}, "
@@ -398,10 +411,13 @@ def _one_run(shape: Any, out: Path, *, args: argparse.Namespace, secret: bytes, 
 
 
 def _write_outputs(out: Path, args: argparse.Namespace, shape: Any, result: Any, *,
-                   elapsed_s: float | None = None, interrupted: str | None = None) -> None:
+                   elapsed_s: float | None = None, interrupted: str | None = None,
+                   clock_note: str = "") -> None:
     """results.json (the record), then what ``yzt.reports`` renders from it: report.html/.md/.json,
     junit.xml and latency.png."""
     document = result.to_json()
+    if clock_note:  # the offset every request was signed with, to paste as --clock-offset
+        document["notes"] = [clock_note, *document.get("notes", [])]
     document.update(target=args.target, operator=args.operator, shape=shape.to_json(),
                     sla_source=str(args.sla) if args.sla else f"topology profile {args.operator}")
     if elapsed_s is not None:

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import secrets
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -568,15 +569,15 @@ def create_app(config: ServerConfig) -> web.Application:
 
     last_date: list[Any] = [0, ""]  # (whole second, its formatted Date): formatted once a second
 
-    async def date_from_operator_clock(_request: web.Request, response: web.StreamResponse) -> None:
-        # HTTP Date is the origin's clock (RFC 9110); here that is the one sandbox clock, so a
-        # platform can find it (and sign within the skew window) after someone else moved it.
-        second = int(store.now())
+    async def date_from_real_time(_request: web.Request, response: web.StreamResponse) -> None:
+        # HTTP Date is the origin's real clock (RFC 9110), not the sandbox clock: protocol v1.3
+        # gives a platform the sandbox clock only through POST /v1/sandbox/clock.
+        second = int(time.time())
         if second != last_date[0]:
             last_date[:] = [second, formatdate(second, usegmt=True)]
         response.headers["Date"] = last_date[1]
 
-    app.on_response_prepare.append(date_from_operator_clock)
+    app.on_response_prepare.append(date_from_real_time)
 
     async def close_store(_app: web.Application) -> None:
         store.close()
