@@ -204,12 +204,16 @@ def _gitlab(source: str, job: Path, tmp: Path) -> str:
     shutil.copytree(job, workdir)  # the job's checkout of the reseller's repository
     with _sandbox(job) as url:
         env = _clean_env(tmp / "gitlab-state", _variables(url, source))
+        env.update({k: str(v).replace("$CI_PROJECT_DIR", str(workdir))
+                    for k, v in (doc.get("variables") or {}).items()})
         log = tmp / "gitlab.log"
         status = _run("\n".join(doc["script"]), workdir, env, log)
     if status != 0:
         return f"GitLab job exited {status}:\n{_tail(log)}"
     _installed_from_source(workdir / ".venv/bin/python", env)
     assert (workdir / doc["artifacts"]["reports"]["junit"]).is_file()
+    # the clock the conformance step moved is remembered in the folder the job caches
+    assert list((workdir / ".yzt-state").iterdir()), "nothing remembered in the cached state folder"
     return ""
 
 
@@ -226,8 +230,8 @@ def _github(source: str, job: Path, tmp: Path) -> str:
         base = _clean_env(tmp / "github-state", {})
         base["PATH"] = f"{venv / 'bin'}{os.pathsep}{base['PATH']}"
         for index, step in enumerate(s for s in steps if "run" in s):
-            step_env = {k: re.sub(r"\$\{\{\s*(?:vars|secrets)\.(\w+)\s*\}\}",
-                                  lambda m: values[m.group(1)], str(v))
+            step_env = {k: re.sub(r"\$\{\{\s*(?:vars|secrets|github)\.(\w+)\s*\}\}",
+                                  lambda m: {**values, "workspace": str(workdir)}[m.group(1)], str(v))
                         for k, v in (step.get("env") or {}).items()}
             log = tmp / f"github-{index}.log"
             status = _run(step["run"], workdir, {**base, **step_env}, log)
@@ -235,6 +239,7 @@ def _github(source: str, job: Path, tmp: Path) -> str:
                 return f"GitHub step {step.get('name')!r} exited {status}:\n{_tail(log)}"
     _installed_from_source(venv / "bin/python", base)
     assert (workdir / "out/check/junit.xml").is_file()
+    assert list((workdir / ".yzt-state").iterdir()), "nothing remembered in the cached state folder"
     return ""
 
 
