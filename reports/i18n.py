@@ -63,10 +63,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "step.no_message": ("the step wrote no results and no error message; see logs/{step}.log",
                         "该步骤未写出结果，也未给出错误信息；请查看 logs/{step}.log"),
     "unfinished.title": ("Checks that could not complete", "未能完成的检查"),
-    "unfinished.intro": ("{n} checks could not be judged against this endpoint, so the run is "
-                         "incomplete (exit 3) unless something failed:",
-                         "有 {n} 项检查无法针对该接口完成评判；即使没有不通过项，本次运行也为“未完成”"
-                         "（退出码 3）："),
+    "unfinished.intro": ("Checks that could not be judged against this endpoint: {n}. They make the "
+                         "run incomplete (exit 3) when nothing failed:",
+                         "无法针对该接口完成评判的检查：{n} 项。即使没有不通过项，它们也使本次运行为"
+                         "“未完成”（退出码 3）："),
     "unfinished.ways": ("Two ways to finish them:", "完成这些检查有两种方式："),
     "unfinished.sandbox": ("make the sandbox able to run them, as each message above says (a rate "
                            "limit that answers 429 or 503 with Retry-After for the overload probes, "
