@@ -159,8 +159,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "load.hist.y": ("requests", "请求数"),
     "load.hist.empty": ("No request completed, so there is no latency to show.",
                         "没有完成的请求，因此没有可展示的时延。"),
-    "load.breached": ("breached: measured {measured}, limit {expected}",
-                      "未达标：实测 {measured}，限值 {expected}"),
     "load.no_traffic": ("no requests to this endpoint in the run", "本次运行未向该接口发送请求"),
     "sim.summary": ("{reps} replications of scenario {scenario}, seed {seed}, sampling 1 in {one_in}; "
                     "means with 95 % confidence intervals.",

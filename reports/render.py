@@ -235,7 +235,8 @@ def report_json(report: Report) -> dict[str, Any]:
         # what the page opens with: most urgent first, primary failures before their consequences
         "fixes": [{"section": f.section.key, "requirement": f.row.requirement, "name": f.row.name,
                    "verdict": f.row.verdict.value, "primary": f.row.primary,
-                   "message": f.row.message, "reproduce": f.row.reproduce} for f in fixes(report)],
+                   "message": f.row.message, "measured": f.row.measured, "expected": f.row.expected,
+                   "reproduce": f.row.reproduce} for f in fixes(report)],
         "notes": list(report.notes),
         "unfinished": unfinished(report),
         "sections": [

@@ -489,7 +489,7 @@ def print_fixes(report: Report, stream: TextIO, limit: int = 15) -> None:
     if found:
         print("yzt check: what to fix:", file=stream)
     for f in found[:limit]:
-        message = " ".join(f.row.message.split())
+        message = " ".join(f.row.message.split()) or f"measured {f.row.measured}, expected {f.row.expected}"
         message = message if len(message) <= 300 else message[:300] + " …"
         what = f"{f.row.requirement} {f.row.name}".strip()
         print(scrub(f"  {f.row.verdict.value.upper()} {what}: {message}"), file=stream)
