@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -343,6 +344,15 @@ def decide(results: Sequence[ThresholdResult], untrusted: Sequence[str]) -> Verd
     if untrusted:
         return Verdict.INCOMPLETE
     return run_verdict(r.verdict for r in results)
+
+
+def reproduce_command(target: str, operator: str, key_id: str, fixtures: Sequence[str], rate: float,
+                      duration_s: float, out: str, extra: Sequence[str] = ()) -> str:
+    """One command that repeats a load run against the same target: the same operator, key id,
+    fixtures, rate and duration (``extra``: the flags that differ from the defaults). The secret is
+    never on the line: the command reads YZT_SECRET (or the ``--secret-file`` in ``extra``)."""
+    return shlex.join(["yzt", "load", target, "--operator", operator, "--key-id", key_id, *fixtures,
+                       "--rate", f"{rate:g}", "--duration", f"{duration_s:g}s", *extra, "--out", out])
 
 
 def auth_reject_share(result: RunResult) -> float:

@@ -26,6 +26,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # page frame
     "title.check": ("yzt check — {operator} (reference operator, embedded defaults)",
                     "yzt 检查 — {operator}（参考运营商接口，内置默认配置）"),
+    "title.check_url": ("yzt check — {operator} at {target}", "yzt 检查 — {operator}（{target}）"),
     "title.report": ("yzt report — {parts}", "yzt 报告 — {parts}"),
     "overall": ("Overall verdict", "总体结论"),
     "to_fix": ("What to fix", "需要整改的问题"),
@@ -56,6 +57,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "section.capacity": ("Capacity (yzt load --find-capacity)", "容量测定（yzt load --find-capacity）"),
     "section.plan": ("Capacity plan (yzt plan {scenario})", "容量规划（yzt plan {scenario}）"),
     "section.interrupted": ("Interrupted", "运行中断"),
+    "section.preflight": ("Preflight", "预检"),
+    "reproduce": ("Reproduce", "复现命令"),
+    "step.skipped": ("The {step} step did not run: {reason}", "{step} 步骤未运行：{reason}"),
+    "step.no_message": ("the step wrote no results and no error message; see logs/{step}.log",
+                        "该步骤未写出结果，也未给出错误信息；请查看 logs/{step}.log"),
+    "unfinished.title": ("Checks that could not complete", "未能完成的检查"),
+    "unfinished.intro": ("Checks that could not be judged against this endpoint: {n}. They make the "
+                         "run incomplete (exit 3) when nothing failed:",
+                         "无法针对该接口完成评判的检查：{n} 项。即使没有不通过项，它们也使本次运行为"
+                         "“未完成”（退出码 3）："),
+    "unfinished.ways": ("Two ways to finish them:", "完成这些检查有两种方式："),
+    "unfinished.sandbox": ("make the sandbox able to run them, as each message above says (a rate "
+                           "limit that answers 429 or 503 with Retry-After for the overload probes, "
+                           "a sandbox clock for deadlines), and run again;",
+                           "按上面各项的说明让沙箱具备相应条件（过载探测需要以 429 或 503 并附 "
+                           "Retry-After 应答的限流，时限检查需要沙箱时钟），然后重新运行；"),
+    "unfinished.waiver": ("or ask the platform for a waiver with an expiry date, save it as a file "
+                          "like this one and pass it with --waivers FILE to yzt check or yzt conform:",
+                          "或向平台申请带有效期的豁免，按下例保存为文件，并以 --waivers FILE 传给 "
+                          "yzt check 或 yzt conform："),
+    "waiver.reason": ("<why the sandbox cannot run this check>", "<沙箱无法执行该检查的原因>"),
+    "waiver.approver": ("<name of the approver at the platform>", "<平台审批人姓名>"),
     "check.interrupted": ("The check was stopped by {signal} before every step ran; the sections "
                           "above hold what finished.",
                           "检查在全部步骤完成前被 {signal} 中止；以上各节为已完成部分的结果。"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from yzt.reports.i18n import Lang
-from yzt.verdict import Verdict, worst
+from yzt.verdict import Verdict, combine_run
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class Row:
     severity: str = ""
     #: What was sent and received (masked), shown with the items that did not pass.
     evidence: str = ""
+    #: One command that re-runs this item alone (no secret on the line), for failures and errors.
+    reproduce: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,11 @@ class Report:
     lang: Lang
     sections: tuple[Section, ...]
     requirements: dict[str, Requirement]
+    #: Notes about the whole run, shown under the title (the preflight's findings).
+    notes: tuple[str, ...] = ()
 
     @property
     def verdict(self) -> Verdict:
-        return worst(s.verdict for s in self.sections)
+        """The sections combined by :func:`~yzt.verdict.combine_run`: a failure anywhere is a
+        failure, an error only when no section could be judged."""
+        return combine_run(s.verdict for s in self.sections)

@@ -92,12 +92,22 @@ def _plot_lang(lang: Lang) -> Lang:
     return lang if lang == "en" or plots.cjk_font() else "en"
 
 
-def missing_section(key: str, verdict: Verdict, file: str, lang: Lang) -> Section:
-    """A step that left no records: an error, and the report says where to look."""
-    return Section(key=key, title=tr(f"section.{key}", lang, scenario="").replace(" )", ")"),
-                   verdict=Verdict.ERROR,
-                   summary=tr("section.missing", lang, step=key, verdict=verdict_word(verdict.value, lang),
-                              file=file))
+def missing_section(key: str, verdict: Verdict, file: str, lang: Lang, message: str = "",
+                    command: str = "", skipped: bool = False) -> Section:
+    """A step that left no records: one row that carries the step's own error (or, for a step
+    skipped because of an earlier one, the reason), so that "what to fix" and JUnit say it.
+
+    A skipped step is ``incomplete`` (it judged nothing, and never passes); any other step without
+    records is an ``error``, whatever its exit status said."""
+    title = tr(f"section.{key}", lang, scenario="").replace(" )", ")")
+    shown = Verdict.INCOMPLETE if skipped else Verdict.ERROR
+    said = message or tr("step.no_message", lang, step=key)
+    summary = (tr("step.skipped", lang, step=key, reason=said) if skipped else said if key == "preflight"
+               else tr("section.missing", lang, step=key, verdict=verdict_word(verdict.value, lang),
+                       file=file))
+    row = Row(requirement="", name=title, verdict=shown, message=said,
+              reproduce=command if shown is Verdict.ERROR else "")
+    return Section(key=key, title=title, verdict=shown, summary=summary, rows=(row,))
 
 
 # --- conform -------------------------------------------------------------------------------------
@@ -111,7 +121,8 @@ def read_conform(data: dict[str, Any], lang: Lang, shown_as: str = "results.json
     rows = tuple(
         Row(requirement=c.requirement, name=c.check, verdict=c.verdict, message=c.message,
             primary=not c.consequence_of, severity=c.severity,
-            evidence=json.dumps(list(c.evidence), ensure_ascii=False, indent=1) if c.evidence else "")
+            evidence=json.dumps(list(c.evidence), ensure_ascii=False, indent=1) if c.evidence else "",
+            reproduce=c.reproduce)
         for c in run.checks)
     by_verdict = Counter(r.verdict for r in rows)
     counts = ", ".join(f"{by_verdict[v]} {verdict_word(v.value, lang)}" for v in Verdict if by_verdict[v])
@@ -158,7 +169,8 @@ def read_load(data: dict[str, Any], lang: Lang, shown_as: str = "results.json") 
             requirement=str(t.get("requirement", "")),
             name=f"{t.get('endpoint', '')} {t.get('expression', '')}".strip(),
             verdict=row_verdict, measured=shown, expected=str(t.get("expression", "")),
-            message=tr("load.no_traffic", lang) if row_verdict is Verdict.NOT_APPLICABLE else ""))
+            message=tr("load.no_traffic", lang) if row_verdict is Verdict.NOT_APPLICABLE else "",
+            reproduce=str(data.get("reproduce") or "") if row_verdict is Verdict.FAIL else ""))
     offered = Verdict.INCOMPLETE if verdict is Verdict.INCOMPLETE else Verdict.PASS
     rows.append(Row(requirement="LOAD-GEN", name="offered load", verdict=offered,
                     measured=f"{data.get('offered_rate', '?')} req/s",
@@ -421,6 +433,74 @@ def _with_calibration(section: Section, doc: dict[str, Any], operator: str, lang
                    artifacts=(*section.artifacts, "sim/calibration.json"))
 
 
+@dataclass(frozen=True)
+class Step:
+    """One step of a ``yzt check`` run as ``check.json`` records it."""
+
+    verdict: Verdict
+    #: ``ran``, or ``skipped`` when an earlier step's outcome left it nothing to run on.
+    state: str = "ran"
+    duration_s: float | None = None
+    #: The step's own error (or why it was skipped), scrubbed; empty when it ran through.
+    message: str = ""
+    #: The command the step ran, as a user would type it (no secret on the line).
+    command: str = ""
+
+
+def read_step(value: object, where: str) -> Step:
+    """A step of ``check.json``: a verdict word (older records) or an object."""
+    if isinstance(value, str):
+        return Step(_verdict(value, where))
+    if not isinstance(value, dict):
+        raise UserError(f"{where}: a step is a verdict word or an object with \"verdict\"")
+    duration = value.get("duration_s")
+    return Step(_verdict(value.get("verdict", "error"), f"{where}.verdict"),
+                str(value.get("state") or "ran"),
+                float(duration) if isinstance(duration, int | float) else None,
+                str(value.get("message") or ""), str(value.get("command") or ""))
+
+
+def check_title(check: dict[str, Any], lang: Lang) -> str:
+    """A URL run is titled by operator and target; the embedded run by its reference operator."""
+    operator = str(check.get("operator", "?"))
+    target = check.get("target")
+    if not target:
+        return tr("title.check", lang, operator=operator)
+    return tr("title.check_url", lang, operator=operator, target=shown_target(str(target)))
+
+
+def shown_target(url: str) -> str:
+    """A target URL as reports show it: without any user:password part."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _preflight_notes(directory: Path) -> tuple[str, ...]:
+    """The notes a check run's preflight left in ``preflight.json`` (``note`` and ``notes``)."""
+    path = directory / "preflight.json"
+    if not path.is_file():
+        return ()
+    data = _load(path)
+    if not isinstance(data, dict):
+        return ()
+    notes = [data["note"]] if isinstance(data.get("note"), str) else []
+    notes += [str(n) for n in data.get("notes") or () if str(n) not in notes]
+    return tuple(n for n in notes if n)
+
+
+def _with_step_reproduce(section: Section, step: Step) -> Section:
+    """Failures and errors of a step's section that name no command of their own get the step's."""
+    if not step.command:
+        return section
+    rows = tuple(replace(r, reproduce=r.reproduce or step.command)
+                 if r.verdict in (Verdict.FAIL, Verdict.ERROR) else r for r in section.rows)
+    return replace(section, rows=rows)
+
+
 def report_of(sections: Sequence[Section], lang: Lang, title: str) -> Report:
     """A report over sections read in memory (a command rendering its own records as it ends)."""
     from yzt import __version__
@@ -435,26 +515,34 @@ def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> 
 
     sections: list[Section] = []
     titles: list[str] = []
+    notes: list[str] = []
     for directory in dirs:
         kind = kind_of(directory)
         if kind == "check":
             check = _load(directory / "check.json")
-            titles.append(tr("title.check", lang, operator=check.get("operator", "?")))
-            for step, word in (check.get("steps") or {}).items():
-                if step not in CHECK_STEPS:
-                    raise UserError(f"{directory / 'check.json'}: unknown step {step!r}")
-                sub = directory / CHECK_STEPS[step]
-                record = sub / RECORD_FILES[step]
-                if record.is_file():
-                    section = _READERS[step](_load(record), lang, _shown(record, out_dir))
+            titles.append(check_title(check, lang))
+            notes += _preflight_notes(directory)
+            for name, value in (check.get("steps") or {}).items():
+                if name != "preflight" and name not in CHECK_STEPS:
+                    raise UserError(f"{directory / 'check.json'}: unknown step {name!r}")
+                step = read_step(value, f"check.json: steps.{name}")
+                if name == "preflight":  # a step only when it stopped the run
+                    sections.append(missing_section(name, step.verdict, "preflight.json", lang,
+                                                    step.message, step.command))
+                    continue
+                sub = directory / CHECK_STEPS[name]
+                record = sub / RECORD_FILES[name]
+                if record.is_file() and step.state != "skipped":
+                    section = _READERS[name](_load(record), lang, _shown(record, out_dir))
                     calibration = sub / "calibration.json"
-                    if step == "sim" and calibration.is_file():
+                    if name == "sim" and calibration.is_file():
                         section = _with_calibration(section, _load(calibration),
                                                     str(check.get("operator", "?")), lang)
-                    sections.append(section)
+                    sections.append(_with_step_reproduce(section, step))
                 else:
-                    sections.append(missing_section(step, _verdict(word, f"check.json: steps.{step}"),
-                                                    RECORD_FILES[step], lang))
+                    sections.append(missing_section(name, step.verdict, RECORD_FILES[name], lang,
+                                                    step.message, step.command,
+                                                    skipped=step.state == "skipped"))
             if check.get("interrupted"):
                 sections.append(Section(
                     key="interrupted", title=tr("section.interrupted", lang), verdict=Verdict.INCOMPLETE,
@@ -466,4 +554,4 @@ def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> 
     title = titles[0] if len(dirs) == 1 and kind_of(dirs[0]) == "check" else \
         tr("title.report", lang, parts=", ".join(titles))
     return Report(title=title, version=__version__, lang=lang, sections=tuple(sections),
-                  requirements=requirements(lang))
+                  requirements=requirements(lang), notes=tuple(dict.fromkeys(notes)))

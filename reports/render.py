@@ -48,7 +48,8 @@ class Fix:
 def _scrubbed(report: Report) -> Report:
     def row(r: Row) -> Row:
         return replace(r, name=scrub(r.name), measured=scrub(r.measured), expected=scrub(r.expected),
-                       message=scrub(r.message), evidence=scrub(r.evidence))
+                       message=scrub(r.message), evidence=scrub(r.evidence),
+                       reproduce=scrub(r.reproduce))
 
     sections = tuple(
         replace(s, summary=scrub(s.summary), rows=tuple(row(r) for r in s.rows),
@@ -57,7 +58,7 @@ def _scrubbed(report: Report) -> Report:
                                      rows=tuple(tuple(scrub(c) for c in r) for r in t.rows))
                              for t in s.tables))
         for s in report.sections)
-    return replace(report, sections=sections)
+    return replace(report, sections=sections, notes=tuple(scrub(n) for n in report.notes))
 
 
 def fixes(report: Report) -> list[Fix]:
@@ -74,6 +75,32 @@ def fixes(report: Report) -> list[Fix]:
                 key = (int(not r.primary), _FIX_ORDER[r.verdict], int(r.severity != "critical"), si, ri)
                 found.append((key, Fix(section, r, report.requirements.get(r.requirement))))
     return [f for _, f in sorted(found, key=lambda kf: kf[0])]
+
+
+#: A waiver's expiry as the snippet shows it: the approver fills in a real date.
+WAIVER_EXPIRY_PLACEHOLDER = "YYYY-MM-DD"
+
+
+def unfinished(report: Report) -> dict[str, Any] | None:
+    """The conformance checks that could not be judged against this target, and the two ways to
+    finish them (make the sandbox able to run them, or a dated waiver), with the waiver file they
+    would need; ``None`` when every check could be judged. Built from the run's rows."""
+    rows = [r for s in report.sections if s.key == "conform" for r in s.rows
+            if r.verdict is Verdict.INCOMPLETE]
+    if not rows:
+        return None
+    lang = report.lang
+    lines = ["waivers:"]
+    for r in rows:
+        lines += [f"  - requirement: {r.requirement}", f"    check: {r.name}",
+                  f"    reason: {json.dumps(tr('waiver.reason', lang), ensure_ascii=False)}",
+                  f"    approver: {json.dumps(tr('waiver.approver', lang), ensure_ascii=False)}",
+                  f"    expires: {WAIVER_EXPIRY_PLACEHOLDER}"]
+    return {"title": tr("unfinished.title", lang), "intro": tr("unfinished.intro", lang, n=len(rows)),
+            "checks": [{"requirement": r.requirement, "check": r.name, "message": r.message}
+                       for r in rows],
+            "ways": tr("unfinished.ways", lang), "sandbox": tr("unfinished.sandbox", lang),
+            "waiver": tr("unfinished.waiver", lang), "waiver_file": "\n".join(lines) + "\n"}
 
 
 def _folded(report: Report, section: Section) -> list[dict[str, Any]]:
@@ -121,6 +148,7 @@ def view(report: Report) -> dict[str, Any]:
         })
     return {
         "lang": lang, "html_lang": "zh-CN" if lang == "zh" else "en", "title": report.title,
+        "notes": report.notes, "unfinished": unfinished(report),
         "verdict": report.verdict.value, "verdict_word": verdict_word(report.verdict.value, lang),
         "label": _labels(report),
         "fixes": [{"section": f.section.title, "requirement": f.row.requirement,
@@ -128,7 +156,8 @@ def view(report: Report) -> dict[str, Any]:
                    "regulation": f.requirement.regulation if f.requirement else (),
                    "name": f.row.name, "verdict": f.row.verdict.value,
                    "verdict_word": verdict_word(f.row.verdict.value, lang), "message": f.row.message,
-                   "measured": f.row.measured, "primary": f.row.primary} for f in found[:MAX_FIXES]],
+                   "measured": f.row.measured, "primary": f.row.primary,
+                   "reproduce": f.row.reproduce} for f in found[:MAX_FIXES]],
         "more": tr("to_fix.more", lang, n=len(found) - MAX_FIXES) if len(found) > MAX_FIXES else "",
         "verdict_words": {v.value: verdict_word(v.value, lang) for v in Verdict},
         "sections": sections,
@@ -150,18 +179,28 @@ def render_markdown(report: Report) -> str:
     report = _scrubbed(report)
     lang = report.lang
     v = view(report)
-    out = [f"# {report.title}", "", f"**{tr('overall', lang)}: {v['verdict_word']}**", "",
-           f"## {tr('to_fix', lang)}", ""]
+    out = [f"# {report.title}", "", f"**{tr('overall', lang)}: {v['verdict_word']}**", ""]
+    out += [f"> {n}" for n in v["notes"]] + ([""] if v["notes"] else [])
+    out += [f"## {tr('to_fix', lang)}", ""]
     for f in v["fixes"]:
         reg = f" — {tr('regulation', lang)}: {'；'.join(f['regulation'])}" if f["regulation"] else ""
         cons = f" ({tr('to_fix.consequence', lang)})" if not f["primary"] else ""
+        text = f"{_md_cell(f['text'])}{reg}. " if f["text"] or reg else ""
         out.append(f"- **{f['verdict_word']}** {f['requirement']} {_md_cell(f['name'])}{cons}: "
-                   f"{_md_cell(f['text'])}{reg}. {_md_cell(f['message'])}".rstrip())
+                   f"{text}{_md_cell(f['message'])}".rstrip())
+        if f["reproduce"]:
+            out.append(f"  {tr('reproduce', lang)}: `{f['reproduce']}`")
     if not v["fixes"]:
         out.append(tr("to_fix.none", lang))
     if v["more"]:
         out.append(f"- {v['more']}")
     out.append("")
+    if v["unfinished"]:
+        u = v["unfinished"]
+        out += [f"## {u['title']}", "", u["intro"], ""]
+        out += [f"- {c['requirement']} {c['check']}: {_md_cell(c['message'])}" for c in u["checks"]]
+        out += ["", u["ways"], "", f"1. {u['sandbox']}", f"2. {u['waiver']}", "", "```yaml",
+                u["waiver_file"].rstrip("\n"), "```", ""]
     head = [tr(k, lang) for k in ("requirement", "item", "verdict", "measured", "expected", "message")]
     for s in v["sections"]:
         out += [f"## {s['title']} — {s['verdict_word']}", "", s["summary"], ""]
@@ -196,7 +235,10 @@ def report_json(report: Report) -> dict[str, Any]:
         # what the page opens with: most urgent first, primary failures before their consequences
         "fixes": [{"section": f.section.key, "requirement": f.row.requirement, "name": f.row.name,
                    "verdict": f.row.verdict.value, "primary": f.row.primary,
-                   "message": f.row.message} for f in fixes(report)],
+                   "message": f.row.message, "measured": f.row.measured, "expected": f.row.expected,
+                   "reproduce": f.row.reproduce} for f in fixes(report)],
+        "notes": list(report.notes),
+        "unfinished": unfinished(report),
         "sections": [
             {"key": s.key, "title": s.title, "verdict": s.verdict.value, "summary": s.summary,
              "notes": list(s.notes), "quiet": list(s.quiet), "artifacts": list(s.artifacts),
@@ -209,15 +251,22 @@ def report_json(report: Report) -> dict[str, Any]:
 
 
 def junit_cases(report: Report) -> Iterator[Case]:
-    """One JUnit case a row, named by requirement id first."""
+    """One JUnit case a row, named by requirement id first; a step that could not run is its
+    section's one row (an ``<error>`` with the step's own message); a failure's or an error's text
+    ends with the command that reproduces it."""
     for s in report.sections:
         for r in s.rows:
+            details = [f"measured: {r.measured}", f"expected: {r.expected}"] \
+                if r.measured or r.expected else []
+            if r.message and r.verdict.junit in ("failure", "error"):
+                details.insert(0, r.message)
+            if r.reproduce:
+                details.append(f"reproduce: {r.reproduce}")
             yield Case(name=f"{r.requirement} {r.name}".strip(), classname=f"yzt.{s.key}",
                        verdict=r.verdict,
                        message=r.message or f"{r.requirement} {r.name}: measured {r.measured}, "
                        f"expected {r.expected}",
-                       details=f"measured: {r.measured}\nexpected: {r.expected}"
-                       if r.measured or r.expected else "")
+                       details="\n".join(details))
 
 
 def conform_pages(document: dict[str, Any], lang: Lang, title: str) -> dict[str, bytes]:

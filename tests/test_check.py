@@ -195,3 +195,15 @@ def test_no_file_check_writes_holds_a_full_id_number_or_msisdn(check_run) -> Non
         text = path.read_bytes().decode("utf-8", errors="ignore")
         found = [s[:3] + "…" for s in secrets if s in text]
         assert not found, f"{path.relative_to(out)} holds {len(found)} fixture values"
+
+
+def test_junit_of_a_clean_run_validates_and_holds_the_reports_cases(check_run) -> None:
+    from junit_helpers import load_junit_schema, same_cases
+
+    out, proc = check_run
+    assert proc.returncode == 0, proc.stderr
+    report, cases = same_cases(out, load_junit_schema())
+    assert len(cases) > 50 and {c["kind"] for c in cases} <= {"passed", "skipped"}
+    assert "参考运营商接口，内置默认配置" in report["title"]  # the embedded run, and only it
+    assert f'<testsuite name="{report["title"]}"' in (out / "junit.xml").read_text(encoding="utf-8")
+    assert "what to fix" not in proc.stderr  # nothing failed: no list on screen

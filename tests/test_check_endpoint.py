@@ -65,6 +65,15 @@ def test_every_step_against_a_clean_endpoint(tmp_path):
     assert "R12 measured: median" in sim["summary"]
     assert any(r["requirement"] == "SLA-E2E-1" for r in sim["rows"])
     assert (tmp_path / "report.html").stat().st_size > 0
+    # titled by operator and target; junit.xml validates and holds the report's cases
+    from junit_helpers import load_junit_schema, same_cases
+
+    assert report["title"] == f"yzt check — R12 at {url}"
+    _, cases = same_cases(tmp_path, load_junit_schema())
+    assert {c["kind"] for c in cases} <= {"passed", "skipped"}
+    check = json.loads((tmp_path / "check.json").read_text(encoding="utf-8"))
+    assert all(step["duration_s"] > 0 and step["command"].startswith("yzt ")
+               for step in check["steps"].values())
 
 
 def test_a_seeded_defect_fails_and_is_named_first(tmp_path):

@@ -54,3 +54,28 @@ def test_a_step_exit_status_reads_back_as_the_worst_verdict_behind_it(verdict: V
     assert back.exit_code == verdict.exit_code
     assert back is (Verdict.PASS if verdict.ok else verdict)
     assert from_exit_code(-9) is Verdict.ERROR and from_exit_code(130) is Verdict.ERROR
+
+
+@pytest.mark.parametrize(("parts", "expected"), [
+    # a failure anywhere is the run's verdict, whatever went wrong later (exit 1, not 2)
+    ([Verdict.FAIL, Verdict.ERROR], Verdict.FAIL),
+    ([Verdict.PASS, Verdict.ERROR, Verdict.FAIL, Verdict.INCOMPLETE], Verdict.FAIL),
+    # an error is the run's verdict only when nothing could be judged
+    ([Verdict.ERROR], Verdict.ERROR),
+    ([Verdict.ERROR, Verdict.INCOMPLETE, Verdict.NOT_APPLICABLE], Verdict.ERROR),
+    # some parts judged, others errored or not judged, none failed: incomplete (exit 3)
+    ([Verdict.PASS, Verdict.ERROR], Verdict.INCOMPLETE),
+    ([Verdict.WAIVED, Verdict.ERROR], Verdict.INCOMPLETE),
+    ([Verdict.PASS, Verdict.INCOMPLETE], Verdict.INCOMPLETE),
+    # otherwise the worst of the rest, not applicable left out
+    ([Verdict.PASS, Verdict.WARNING, Verdict.NOT_APPLICABLE], Verdict.WARNING),
+    ([Verdict.PASS, Verdict.NOT_APPLICABLE], Verdict.PASS),
+    ([Verdict.NOT_APPLICABLE], Verdict.NOT_APPLICABLE),
+    ([], Verdict.INCOMPLETE),
+])
+def test_combine_run(parts: list[Verdict], expected: Verdict) -> None:
+    from yzt.verdict import combine_run, run_verdict
+
+    assert combine_run(parts) is expected
+    assert run_verdict(parts) is expected
+    assert combine_run(reversed(parts)) is expected  # order never matters

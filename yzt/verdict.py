@@ -2,8 +2,10 @@
 
 Conform, load, sim, plan and check all judge with :class:`Verdict`; results files write its
 ``value``; the CLI turns a run's verdict into its exit status with :attr:`Verdict.exit_code`, and the
-JUnit writer maps it with :attr:`Verdict.junit`. The members are ordered from best to worst, so the
-verdict of a run is the worst of its parts (:func:`worst`).
+JUnit writer maps it with :attr:`Verdict.junit`. The members are ordered from best to worst; a run
+combines its parts with :func:`combine_run`, so that CI can act on the status: a failure anywhere is
+a failure, an error is an error only when nothing could be judged, and anything left unjudged
+beside passes makes the run incomplete.
 """
 
 from __future__ import annotations
@@ -95,13 +97,37 @@ def worst(verdicts: Iterable[Verdict]) -> Verdict:
     return max(found, key=lambda v: v.rank)
 
 
-def run_verdict(verdicts: Iterable[Verdict]) -> Verdict:
-    """A run's verdict from its items': the worst, leaving out those not applicable (a production
-    run whose other checks pass is a pass); ``not_applicable`` only when nothing else was judged,
-    ``incomplete`` when there was nothing at all. Conform, load and sim all judge a run with it."""
+#: Verdicts of parts that were judged (a verdict on the target, good or bad).
+_JUDGED = (Verdict.PASS, Verdict.WARNING, Verdict.WAIVED, Verdict.FAIL)
+
+
+def combine_run(verdicts: Iterable[Verdict]) -> Verdict:
+    """The one rule that combines the parts of a run (checks, thresholds, steps) into its verdict.
+
+    - ``fail`` when any part failed, whatever else went wrong: a later step's error must not hide
+      a requirement the target broke (exit 1 is what CI acts on);
+    - ``error`` only when parts errored and nothing at all could be judged (exit 2: usage,
+      connection or credentials);
+    - ``incomplete`` when some parts errored or could not be judged and none failed (exit 3);
+    - otherwise the worst of the rest, parts not applicable left out (a production run whose other
+      checks pass is a pass); ``not_applicable`` when nothing else was there, ``incomplete`` when
+      there was nothing at all.
+    """
     found = list(verdicts)
+    if Verdict.FAIL in found:
+        return Verdict.FAIL
+    if Verdict.ERROR in found:
+        return Verdict.INCOMPLETE if any(v in _JUDGED for v in found) else Verdict.ERROR
+    if Verdict.INCOMPLETE in found:
+        return Verdict.INCOMPLETE
     judged = [v for v in found if v is not Verdict.NOT_APPLICABLE]
     return worst(judged) if judged else (Verdict.NOT_APPLICABLE if found else Verdict.INCOMPLETE)
+
+
+def run_verdict(verdicts: Iterable[Verdict]) -> Verdict:
+    """A run's verdict from its items' (:func:`combine_run`). Conform, load, sim and check all
+    judge a run with it."""
+    return combine_run(verdicts)
 
 
 def from_exit_code(code: int) -> Verdict:

@@ -23,6 +23,7 @@ import json
 import math
 import os
 import secrets
+import shlex
 import shutil
 import subprocess
 import sys
@@ -30,8 +31,9 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from yzt.commands.common import (
     add_clock_offset_argument,
@@ -45,11 +47,69 @@ from yzt.commands.common import (
 from yzt.errors import UserError
 from yzt.verdict import Verdict, from_exit_code
 
+if TYPE_CHECKING:
+    from yzt.reports.model import Report
+
 #: Key id of the embedded reference operator (its secret is made afresh for each run).
 EMBEDDED_KEY_ID = "yzt-check"
 STEPS = ("conform", "load", "capacity", "sim")
 #: Name prefix of the private work folders under the temporary directory.
 WORK_PREFIX = "yzt-check-"
+
+#: At most this many characters of a step's own error go into check.json and the report.
+MAX_STEP_MESSAGE = 1500
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What ``check.json`` records of one step: its verdict, whether it ran, how long it took, its
+    own error (or why it was skipped) and the command it ran, as a user would type it."""
+
+    verdict: Verdict
+    state: str = "ran"
+    duration_s: float | None = None
+    message: str = ""
+    command: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {"verdict": self.verdict.value, "state": self.state,
+                "duration_s": None if self.duration_s is None else round(self.duration_s, 2),
+                "message": self.message, "command": self.command}
+
+
+def skipped(reason: str) -> StepRecord:
+    """A step that did not run because an earlier step left it nothing to run on: it judged
+    nothing (``incomplete``), and the reason says why; an earlier failure stays the run's verdict."""
+    return StepRecord(Verdict.INCOMPLETE, state="skipped", message=_scrubbed(reason))
+
+
+def shown_command(cmd: list[str]) -> str:
+    """A child's command line as a user would type it: ``yzt …`` (the secret is never on it)."""
+    args = cmd[3:] if cmd[1:3] == ["-m", "yzt"] else cmd[1:]
+    return shlex.join(["yzt", *args])
+
+
+def _scrubbed(text: str) -> str:
+    from yzt.domain.masking import scrub
+
+    text = scrub(text.strip())
+    return text if len(text) <= MAX_STEP_MESSAGE else text[:MAX_STEP_MESSAGE] + " …"
+
+
+def step_error(log: Path, command: str) -> str:
+    """A failed step's own error from its log: the ``yzt CMD: error:`` message the CLI prints (with
+    the lines that follow it), else the last lines that are not a traceback's frames; scrubbed."""
+    try:
+        lines = [line.rstrip() for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+                 if line.strip()]
+    except OSError:
+        return ""
+    marker = f"yzt {command}: error: "
+    for i in range(len(lines) - 1, -1, -1):
+        if marker in lines[i]:
+            return _scrubbed("\n".join([lines[i].split(marker, 1)[1], *lines[i + 1:i + 8]]))
+    tail = [line for line in lines if not line.startswith((" ", "\t"))][-3:]
+    return _scrubbed("\n".join(tail))
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -73,9 +133,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    f"(default {EMBEDDED_KEY_ID!r})")
     p.add_argument("--fixtures", type=Path, metavar="FILE",
                    help="with TARGET_URL: the fixture file your endpoint loaded (else --seed/--subjects)")
-    p.add_argument("--waivers", type=Path, metavar="FILE",
-                   help="YAML file of waivers the platform approved, handed to the conformance step "
-                   "(format: docs/conformance.md)")
     p.add_argument("--seed", type=int, default=7, help="seed for fixtures and simulation (default 7)")
     add_subjects_argument(p)
     add_secret_argument(p)
@@ -96,6 +153,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    "handling (OIF-ERR-2) can be judged; keep it above --load-rate (default 150)")
     p.add_argument("--skip", action="append", default=[], choices=list(STEPS),
                    help="leave out a step (repeatable)")
+    p.add_argument("--waivers", type=Path, metavar="FILE",
+                   help="waiver file for the conformance step (yzt conform --waivers): dated, "
+                   "approved exceptions, e.g. for checks a sandbox cannot run")
     add_lang_argument(p)
     p.add_argument("--keep-work", action="store_true",
                    help="keep the private work folder (fixtures, database, server log) and print it")
@@ -130,6 +190,10 @@ def _validate(args: argparse.Namespace) -> None:
             raise UserError(f"{flag} must be at most 1h, got {seconds:g} s")
     if args.load_rate is not None and not (math.isfinite(args.load_rate) and 0 < args.load_rate <= 100_000):
         raise UserError(f"--load-rate must be between 0 and 100000 req/s, got {args.load_rate:g}")
+    if args.waivers is not None:
+        from yzt.conformance.waivers import load_waivers
+
+        load_waivers(args.waivers)  # a bad waiver file stops here, naming its line
     if "sim" not in args.skip:
         from yzt.sim.scenario import load_scenario
 
@@ -137,8 +201,6 @@ def _validate(args: argparse.Namespace) -> None:
             load_scenario(args.scenario)
         except UserError as exc:
             raise UserError(f"--scenario {args.scenario}: {exc}") from None
-    if args.waivers is not None and not args.waivers.is_file():
-        raise UserError(f"--waivers {args.waivers}: no such file (the waiver file the platform approved)")
     if args.target is None:
         if args.key_id or args.fixtures:
             raise UserError("--key-id and --fixtures are for TARGET_URL; the embedded reference makes "
@@ -203,12 +265,18 @@ def _reference_operator(args: argparse.Namespace, fixtures: Path, env: dict[str,
             stop_tree(proc)
 
 
-def _step(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout: float) -> Verdict:
-    """Run one sub-command in its own process group; its verdict from its exit status."""
+def _step(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout: float,
+          results: Path | None = None) -> StepRecord:
+    """Run one sub-command in its own process group; its verdict from its exit status, and on an
+    error its own message from its log. ``results`` (the step's folder) is emptied first, so that
+    a folder reused from an earlier run never reports that run's records as this one's."""
     from yzt.shutdown import stop_tree
 
+    if results is not None:
+        shutil.rmtree(results, ignore_errors=True)
     print(f"yzt check: {name} …", file=sys.stderr, flush=True)
     started = time.monotonic()
+    command = shown_command(cmd)
     with log.open("w", encoding="utf-8") as log_fh:
         proc = subprocess.Popen(cmd, env=env, stdout=log_fh, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
@@ -216,13 +284,16 @@ def _step(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout: fl
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             print(f"yzt check: {name} did not finish within {timeout:.0f} s (see {log})", file=sys.stderr)
-            return Verdict.ERROR
+            return StepRecord(Verdict.ERROR, duration_s=time.monotonic() - started, command=command,
+                              message=f"did not finish within {timeout:.0f} s and was stopped")
         finally:
             stop_tree(proc)  # a no-op when it ended; on SIGTERM to us, stops its whole tree
     verdict = from_exit_code(proc.returncode)
-    print(f"yzt check: {name}: {verdict.value} ({time.monotonic() - started:.1f} s, log {log})",
-          file=sys.stderr, flush=True)
-    return verdict
+    elapsed = time.monotonic() - started
+    message = step_error(log, cmd[3] if len(cmd) > 3 else "") if verdict is Verdict.ERROR else ""
+    print(f"yzt check: {name}: {verdict.value} ({elapsed:.1f} s, log {log})"
+          + (f"\n  {message.splitlines()[0]}" if message else ""), file=sys.stderr, flush=True)
+    return StepRecord(verdict, duration_s=elapsed, message=message, command=command)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -235,9 +306,10 @@ def run(args: argparse.Namespace) -> int:
         (out / "logs").mkdir(exist_ok=True)
     except OSError as exc:
         raise UserError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
-    verdicts: dict[str, Verdict] = {}
+    verdicts: dict[str, StepRecord] = {}
     interrupted: str | None = None
     status: int | None = None
+    stopped: UserError | None = None
     with interruptible(), _work_folder(args.keep_work) as work:
         try:
             if args.target is None:
@@ -249,13 +321,21 @@ def run(args: argparse.Namespace) -> int:
             status = exc.exit_code
             print(f"yzt check: stopped by {exc.name}; the report marks the run incomplete",
                   file=sys.stderr)
-        verdict = _write(args, verdicts, interrupted)
+        except UserError as exc:
+            # the preflight (or the reference operator's start) stopped the run: nothing was judged;
+            # the report and junit.xml still say why, and the CLI prints the message (exit 2)
+            stopped = exc
+            verdicts = {"preflight": StepRecord(Verdict.ERROR, message=_scrubbed(str(exc))),
+                        **verdicts}
+        verdict = _write(args, verdicts, interrupted, summary=stopped is None)
+    if stopped is not None:
+        raise stopped
     if status is not None:
         return status
     return verdict.exit_code
 
 
-def _embedded(args: argparse.Namespace, work: Path, verdicts: dict[str, Verdict]) -> None:
+def _embedded(args: argparse.Namespace, work: Path, verdicts: dict[str, StepRecord]) -> None:
     from yzt.domain.topology import load_topology
     from yzt.fixtures import generate_fixtures, write_fixtures
 
@@ -273,22 +353,22 @@ def _embedded(args: argparse.Namespace, work: Path, verdicts: dict[str, Verdict]
         with _reference_operator(args, fixtures_path, env, work) as url:
             if "conform" not in args.skip:
                 verdicts["conform"] = _step(
-                    "conformance suite", _yzt("conform", url, *common, *_waivers(args),
-                                              "--out", str(out / "conform")),
-                    env, logs / "conform.log", timeout=300)
+                    "conformance suite", _yzt("conform", url, *common, *_waivers(args), "--out",
+                                              str(out / "conform")),
+                    env, logs / "conform.log", timeout=300, results=out / "conform")
             if "load" not in args.skip:
                 verdicts["load"] = _step(
                     "load test", _yzt("load", url, *common, "--rate", str(args.load_rate or 20.0),
                                       "--duration", args.load_duration, "--out", str(out / "load")),
-                    env, logs / "load.log", timeout=600)
+                    env, logs / "load.log", timeout=600, results=out / "load")
     if "sim" not in args.skip:
         verdicts["sim"] = _step(
             "simulation", _yzt("sim", args.scenario, "--replications", str(args.replications),
                                "--seed", str(args.seed), "--out", str(out / "sim"), "--quiet"),
-            env, logs / "sim.log", timeout=1800)
+            env, logs / "sim.log", timeout=1800, results=out / "sim")
 
 
-def _endpoint(args: argparse.Namespace, work: Path, verdicts: dict[str, Verdict]) -> None:
+def _endpoint(args: argparse.Namespace, work: Path, verdicts: dict[str, StepRecord]) -> None:
     """The five steps against the operator's own endpoint."""
     from yzt.commands.load import run_preflight
     from yzt.domain.topology import load_topology
@@ -319,24 +399,24 @@ def _endpoint(args: argparse.Namespace, work: Path, verdicts: dict[str, Verdict]
     rate = args.load_rate or _scenario_rate(args.scenario)
     if "conform" not in args.skip:  # 2. conformance
         verdicts["conform"] = _step(
-            "conformance suite", _yzt("conform", args.target, *common, *_waivers(args),
-                                      "--out", str(out / "conform")),
-            env, logs / "conform.log", timeout=600)
+            "conformance suite", _yzt("conform", args.target, *common, *_waivers(args), "--out",
+                                      str(out / "conform")),
+            env, logs / "conform.log", timeout=600, results=out / "conform")
     if "load" not in args.skip:  # 3. load at the scenario's busiest rate
         verdicts["load"] = _step(
             f"load test at {rate:g} req/s",
             _yzt("load", args.target, *common, "--rate", f"{rate:g}", "--duration", args.load_duration,
                  "--schema-sample", "all", "--out", str(out / "load")),
-            env, logs / "load.log", timeout=900)
+            env, logs / "load.log", timeout=900, results=out / "load")
     if "capacity" not in args.skip:  # 4. the capacity finder, bisecting
         verdicts["capacity"] = _step(
             "capacity finder",
             _yzt("load", args.target, *common, "--rate", f"{rate:g}", "--duration",
                  args.capacity_duration, "--find-capacity", "--capacity-steps", str(args.capacity_runs),
                  "--arrivals", "constant", "--out", str(out / "capacity")),
-            env, logs / "capacity.log", timeout=1800)
+            env, logs / "capacity.log", timeout=1800, results=out / "capacity")
     if "sim" not in args.skip:  # 5. what the measured endpoint means at national volume
-        verdicts["sim"] = _calibrated_sim(args, work, env, operator.id)
+        verdicts["sim"] = _calibrated_sim(args, work, env, operator.id, verdicts)
 
 
 def _scenario_rate(name: str) -> float:
@@ -347,22 +427,35 @@ def _scenario_rate(name: str) -> float:
     return max(1.0, round(peak_demand_rps(load_scenario(name)), 2))
 
 
-def _calibrated_sim(args: argparse.Namespace, work: Path, env: dict[str, str], operator: str) -> Verdict:
-    """The scenario with ``operator``'s endpoint as measured (latency, errors, capacity), simulated."""
+def _calibrated_sim(args: argparse.Namespace, work: Path, env: dict[str, str], operator: str,
+                    earlier: dict[str, StepRecord]) -> StepRecord:
+    """The scenario with ``operator``'s endpoint as measured (latency, errors, capacity), simulated.
+
+    When the load runs left too little to fit (an endpoint so slow or failing that few requests
+    succeeded), the simulation is recorded as skipped with that reason: it judged nothing, and the
+    failure that caused it stays the run's verdict."""
     import yaml
 
     from yzt.sim.calibrate import calibration_overrides, e2e_outlook, fit_load_run
     from yzt.sim.scenario import load_scenario, resolve
 
     out: Path = args.out
+    shutil.rmtree(out / "sim", ignore_errors=True)
     measured = out / ("capacity" if (out / "capacity" / "capacity.json").exists() else "load")
     scenario = load_scenario(args.scenario)
     try:
         calibration = fit_load_run(measured, operator)
     except UserError as exc:
-        (out / "logs" / "sim.log").write_text(f"no calibration: {exc}\n", encoding="utf-8")
-        print(f"yzt check: simulation: no calibration ({exc})", file=sys.stderr)
-        return Verdict.INCOMPLETE
+        failed = [name for name in ("load", "capacity") if name in earlier
+                  and earlier[name].verdict in (Verdict.FAIL, Verdict.ERROR)]
+        after = "".join(f" (after the {name} step "
+                        f"{'failed' if earlier[name].verdict is Verdict.FAIL else 'ended in error'})"
+                        for name in failed[:1])
+        why = str(exc).split(": ", 1)[-1] if str(exc).startswith("--calibrate ") else str(exc)
+        reason = f"no calibration from the {measured.name} run{after}: {why}"
+        (out / "logs" / "sim.log").write_text(f"skipped: {reason}\n", encoding="utf-8")
+        print(f"yzt check: simulation: skipped ({reason})", file=sys.stderr)
+        return skipped(reason)
     if measured.name == "capacity" and (out / "load" / "raw").is_dir():
         # latency and errors at the operating rate when that run has enough samples
         with contextlib.suppress(UserError):
@@ -372,9 +465,10 @@ def _calibrated_sim(args: argparse.Namespace, work: Path, env: dict[str, str], o
                 "name": f"{scenario.name}-{operator.lower()}-measured",
                 "description": f"{scenario.name} with {operator}'s endpoint as measured by yzt check",
                 **calibration_overrides(scenario, operator, calibration)}
-    path = work / "calibrated-scenario.yaml"
-    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    # beside the results (it holds no personal data), so that the step's reproduce command works
     (out / "sim").mkdir(parents=True, exist_ok=True)
+    path = out / "sim" / "calibrated-scenario.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
     (out / "sim" / "calibration.json").write_text(json.dumps(
         {"calibration": calibration.as_dict(),
          "scenario_changes": calibration_overrides(scenario, operator, calibration),
@@ -386,20 +480,48 @@ def _calibrated_sim(args: argparse.Namespace, work: Path, env: dict[str, str], o
                  env, out / "logs" / "sim.log", timeout=1800)
 
 
-def _write(args: argparse.Namespace, verdicts: dict[str, Verdict], interrupted: str | None) -> Verdict:
+def _write(args: argparse.Namespace, verdicts: dict[str, StepRecord], interrupted: str | None,
+           summary: bool = True) -> Verdict:
     """``check.json`` naming the steps, then one report read from the records the steps left
-    (``yzt report`` on the same folder renders the same report again)."""
+    (``yzt report`` on the same folder renders the same report again), then what to fix on stderr."""
     from yzt.reports.readers import read_dirs
     from yzt.reports.render import write_report
 
     out: Path = args.out
     record: dict[str, object] = {"operator": args.operator, "target": args.target,
-                                 "steps": {k: v.value for k, v in verdicts.items()}}
+                                 "steps": {k: v.to_json() for k, v in verdicts.items()}}
     if interrupted:
         record["interrupted"] = interrupted
     (out / "check.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     report = read_dirs([out], args.lang, out_dir=out)
     paths = write_report(report, out)
+    if summary:
+        print_fixes(report, sys.stderr)
     print(f"yzt check: verdict {report.verdict.value.upper()} — report {paths['html']}",
           file=sys.stderr)
     return report.verdict
+
+
+def print_fixes(report: Report, stream: TextIO, limit: int = 15) -> None:
+    """What to fix, on the terminal: each failure or error with its message and the command that
+    reproduces it; the checks that could not complete, named (the report says how to finish them)."""
+    from yzt.domain.masking import scrub
+    from yzt.reports.render import fixes, unfinished
+
+    found = [f for f in fixes(report) if f.row.verdict in (Verdict.FAIL, Verdict.ERROR)]
+    if found:
+        print("yzt check: what to fix:", file=stream)
+    for f in found[:limit]:
+        message = " ".join(f.row.message.split()) or f"measured {f.row.measured}, expected {f.row.expected}"
+        message = message if len(message) <= 300 else message[:300] + " …"
+        what = f"{f.row.requirement} {f.row.name}".strip()
+        print(scrub(f"  {f.row.verdict.value.upper()} {what}: {message}"), file=stream)
+        if f.row.reproduce:
+            print(scrub(f"    reproduce: {f.row.reproduce}"), file=stream)
+    if len(found) > limit:
+        print(f"  … and {len(found) - limit} more in the report", file=stream)
+    left = unfinished(report)
+    if left:
+        names = ", ".join(f"{c['requirement']} {c['check']}" for c in left["checks"])
+        print(f"yzt check: could not complete: {names} (the report says the two ways to finish them)",
+              file=stream)

@@ -420,6 +420,7 @@ def _write_outputs(out: Path, args: argparse.Namespace, shape: Any, result: Any,
         document["notes"] = [clock_note, *document.get("notes", [])]
     document.update(target=args.target, operator=args.operator, shape=shape.to_json(),
                     sla_source=str(args.sla) if args.sla else f"topology profile {args.operator}")
+    document["reproduce"] = _reproduce(out, args, shape)
     if elapsed_s is not None:
         document["locust_elapsed_s"] = round(elapsed_s, 2)
     if interrupted:
@@ -427,6 +428,35 @@ def _write_outputs(out: Path, args: argparse.Namespace, shape: Any, result: Any,
     path = out / "results.json"
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     write_html(out, args.lang)
+
+
+def _reproduce(out: Path, args: argparse.Namespace, shape: Any) -> str:
+    """The command that repeats this run (one run of a capacity search at its own rate)."""
+    from yzt.loadtests.results import reproduce_command
+
+    fixtures = (["--fixtures", str(args.fixtures.resolve())] if args.fixtures
+                else ["--seed", str(args.seed), "--subjects", str(args.subjects)])
+    extra: list[str] = []
+    if args.shape == "steady":
+        rate = shape.expected_requests() / shape.duration if shape.duration else args.rate
+    else:
+        rate = args.rate
+        extra += ["--shape", args.shape, "--steps", str(args.steps), "--surge-peak", f"{args.surge_peak:g}",
+                  "--surge-start", f"{args.surge_start:g}", "--surge-decay", f"{args.surge_decay:g}"]
+    if args.arrivals != "poisson":
+        extra += ["--arrivals", args.arrivals]
+    if args.schema_sample != 0.05:
+        extra += ["--schema-sample", "all" if args.schema_sample >= 1 else f"{args.schema_sample:g}"]
+    for flag, value in (("--sla", args.sla), ("--secret-file", args.secret_file),
+                        ("--topology", args.topology)):
+        if value:
+            extra += [flag, str(Path(value).resolve())]
+    if args.timeout != "5s":
+        extra += ["--timeout", args.timeout]
+    if args.workers != 1:
+        extra += ["--workers", str(args.workers)]
+    return reproduce_command(args.target, args.operator, args.key_id, fixtures, round(rate, 3),
+                             shape.duration, str(out), extra)
 
 
 def write_html(out: Path, lang: Any) -> Path:
