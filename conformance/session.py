@@ -55,7 +55,7 @@ def open_context(target: str, operator_id: str, key_id: str, secret: bytes, fixt
         if check_first:
             client.current_check = "(preflight)"
             ctx.preflight_note = preflight(client, fixtures, operator_id=operator_id,
-                                           fixture_source=fixture_source).note()
+                                           fixture_source=fixture_source).said()
             client.current_check = "(setup)"
         ctx.detect_sandbox_clock()
     except BaseException:

@@ -18,7 +18,7 @@ from typing import Any
 
 from yzt.errors import UserError
 from yzt.reports import fmt, plots
-from yzt.reports.i18n import Lang, tr, verdict_word
+from yzt.reports.i18n import Lang, say, tr, verdict_word
 from yzt.reports.model import Plot, Report, Requirement, Row, Section, Table
 from yzt.verdict import Verdict
 
@@ -109,7 +109,8 @@ def read_conform(data: dict[str, Any], lang: Lang, shown_as: str = "results.json
 
     run = parse_results(data, shown_as)
     rows = tuple(
-        Row(requirement=c.requirement, name=c.check, verdict=c.verdict, message=c.message,
+        Row(requirement=c.requirement, name=c.check, verdict=c.verdict,
+            message=say(c.said, lang) if c.said is not None else c.message,
             primary=not c.consequence_of, severity=c.severity,
             evidence=json.dumps(list(c.evidence), ensure_ascii=False, indent=1) if c.evidence else "")
         for c in run.checks)
@@ -133,7 +134,7 @@ def read_conform(data: dict[str, Any], lang: Lang, shown_as: str = "results.json
                  counts=counts or "–", requests=run.requests, seconds=fmt.number(run.duration_s))
     return Section(key="conform", title=tr("section.conform", lang), verdict=run.verdict,
                    summary=summary, rows=rows, plots=chart, artifacts=(shown_as,),
-                   notes=tuple(str(n) for n in run.notes))
+                   notes=tuple(say(n, lang) for n in run.notes_said or run.notes))
 
 
 # --- load ----------------------------------------------------------------------------------------

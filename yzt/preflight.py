@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from yzt.client import Exchange, PlatformClient
+from yzt.conformance.registry import Said
 from yzt.domain.masking import mask_id_number
 from yzt.errors import UserError
 from yzt.fixtures import FixtureSet, Subject
@@ -44,10 +45,14 @@ class Preflight:
     exchanges: tuple[Exchange, ...]
 
     def note(self) -> str:
-        skew = (f", clocks {round(self.clock_skew_s):+d} s apart" if self.clock_skew_s is not None
-                else "")
-        return (f"preflight: health {self.health}, operator {self.operator_id}{skew}, signed "
-                f"card-count for {self.subject} = {self.card_count} as the fixtures say")
+        return str(self.said())
+
+    def said(self) -> Said:
+        """The note as values, for reports that word it in their own language."""
+        skew = (Said.of("note.preflight_skew", skew=f"{round(self.clock_skew_s):+d}")
+                if self.clock_skew_s is not None else "")
+        return Said.of("note.preflight", health=self.health, operator=self.operator_id, skew=skew,
+                       subject=self.subject, count=str(self.card_count))
 
 
 def probe_subject(fixtures: FixtureSet) -> Subject | None:
