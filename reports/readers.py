@@ -371,23 +371,55 @@ def read_plan(data: dict[str, Any], lang: Lang, shown_as: str = "plan.json") -> 
                    artifacts=(shown_as, str(Path(shown_as).with_name("planned.yaml"))))
 
 
+def _capacity_summary(data: dict[str, Any], lang: Lang) -> str:
+    """What the search found, from its numbers (never a rate shown as ``0.0``): the highest rate
+    that held, or that none did and the lowest rate tried; then how the search ended."""
+    best, broke = data.get("highest_sustainable_rate"), data.get("lowest_breaking_rate")
+    runs = len(data.get("steps", []))
+    if best is not None and broke is not None and data.get("converged"):
+        stopped = tr("capacity.converged", lang, held=fmt.number(best), broke=fmt.number(broke))
+    elif best is not None and broke is None and all(s.get("verdict") == "pass"
+                                                    for s in data.get("steps", [])):
+        stopped = tr("capacity.unbroken", lang, n=runs)
+    elif best is None and broke is not None and all(s.get("verdict") == "fail"
+                                                    for s in data.get("steps", [])):
+        stopped = tr("capacity.all_broke", lang, n=runs, rate=fmt.number(broke))
+    else:  # the generator or the run budget ended the search: its own words
+        stopped = str(data.get("stopped", ""))
+    if best is not None:
+        return tr("capacity.best", lang, rate=fmt.number(best), stopped=stopped)
+    return tr("capacity.none", lang, stopped=stopped)
+
+
 def read_capacity(data: dict[str, Any], lang: Lang, shown_as: str = "capacity.json") -> Section:
     """``yzt load --find-capacity``: one row per load run of the search.
 
-    A run that broke an SLA is what the search looks for, not a failure of the endpoint: each row
-    says what happened at its rate; only a run the generator could not judge is incomplete."""
+    Breaking an SLA above the capacity is what the search looks for, not a failure of the
+    endpoint: when some rate held, such a run is not applicable to the verdict (its row says it
+    broke an SLA); when none held, every run that broke is a failure, as the section is. A run the
+    generator could not judge is incomplete. The rows and the sentence above them tell one story."""
+    section_verdict = _verdict(data.get("verdict", "incomplete"), f"{shown_as}: verdict")
+    held = data.get("highest_sustainable_rate") is not None
+
+    def run_verdict(word: str) -> Verdict:
+        if word == "pass":
+            return Verdict.PASS
+        if word == "fail":
+            return Verdict.NOT_APPLICABLE if held else Verdict.FAIL
+        return Verdict.INCOMPLETE
+
     words = {"pass": tr("capacity.held", lang), "fail": tr("capacity.broke", lang)}
+    steps = data.get("steps", [])
+    # when nothing held, the run at the lowest rate is the one to fix; the faster ones follow from it
+    lowest = min((float(s["rate"]) for s in steps if s["verdict"] == "fail"), default=None)
     rows = tuple(Row(requirement="capacity", name=tr("capacity.run", lang, i=i, phase=s["phase"]),
-                     verdict=Verdict.PASS if s["verdict"] in words else Verdict.INCOMPLETE,
-                     measured=f"{s['rate']:g} req/s: {words.get(s['verdict'], s['verdict'])}",
-                     message="; ".join(s.get("reasons", [])[:2]))
-                 for i, s in enumerate(data.get("steps", []), 1))
-    best = data.get("highest_sustainable_rate")
-    summary = (tr("capacity.best", lang, rate=f"{best:g}", stopped=data.get("stopped", ""))
-               if best is not None else tr("capacity.none", lang, stopped=data.get("stopped", "")))
-    return Section(key="capacity", title=tr("section.capacity", lang),
-                   verdict=_verdict(data.get("verdict", "incomplete"), f"{shown_as}: verdict"),
-                   summary=summary, rows=rows, artifacts=(shown_as,))
+                     verdict=run_verdict(str(s["verdict"])),
+                     measured=f"{fmt.number(s['rate'])} req/s: {words.get(s['verdict'], s['verdict'])}",
+                     message="; ".join(s.get("reasons", [])[:2]),
+                     primary=held or s["verdict"] != "fail" or float(s["rate"]) == lowest)
+                 for i, s in enumerate(steps, 1))
+    return Section(key="capacity", title=tr("section.capacity", lang), verdict=section_verdict,
+                   summary=_capacity_summary(data, lang), rows=rows, artifacts=(shown_as,))
 
 
 def _series_keys() -> frozenset[str]:
