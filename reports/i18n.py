@@ -49,6 +49,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "breaches": ("Breaches", "未达标项"),
     "breaches.none": ("No breaches.", "无未达标项。"),
     "files": ("Files", "文件"),
+    "plots.fallback": ("The plots are labelled in English: no CJK font ({families}) was found, even "
+                       "after rescanning the installed fonts. Install one (apt-get install "
+                       "fonts-noto-cjk) and render again with yzt report.",
+                       "图表使用英文标注：即使重新扫描已安装的字体，也未找到中文字体（{families}）。"
+                       "请安装一种（apt-get install fonts-noto-cjk）后用 yzt report 重新生成报告。"),
     "footer": ("yzt {version} · personal data in this report is synthetic and masked.",
                "yzt {version} · 本报告中的个人信息均为合成数据并已脱敏。"),
     # sections

@@ -88,6 +88,8 @@ class Report:
     lang: Lang
     sections: tuple[Section, ...]
     requirements: dict[str, Requirement]
+    #: The font family that drew the plots' labels ("" without plots).
+    plot_font: str = ""
 
     @property
     def verdict(self) -> Verdict:

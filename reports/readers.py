@@ -456,15 +456,25 @@ def _with_calibration(section: Section, doc: dict[str, Any], operator: str, lang
 
 def report_of(sections: Sequence[Section], lang: Lang, title: str) -> Report:
     """A report over sections read in memory (a command rendering its own records as it ends)."""
+
+    return _report(title, lang, sections)
+
+
+def _report(title: str, lang: Lang, sections: Sequence[Section]) -> Report:
+    """The report over ``sections``, saying which font drew its plots and, when a Chinese report's
+    plots had to fall back to English labels, why (in each section that has plots)."""
     from yzt import __version__
 
+    drawn = any(s.plots for s in sections)
+    if drawn and lang != _plot_lang(lang):
+        note = tr("plots.fallback", lang, families=", ".join(plots.CJK_FAMILIES))
+        sections = [replace(s, notes=(*s.notes, note)) if s.plots else s for s in sections]
     return Report(title=title, version=__version__, lang=lang, sections=tuple(sections),
-                  requirements=requirements(lang))
+                  requirements=requirements(lang), plot_font=plots.family() if drawn else "")
 
 
 def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> Report:
     """One report over any set of result directories (a ``yzt check`` folder counts as its steps)."""
-    from yzt import __version__
 
     sections: list[Section] = []
     titles: list[str] = []
@@ -498,5 +508,4 @@ def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> 
         titles.append(kind)
     title = titles[0] if len(dirs) == 1 and kind_of(dirs[0]) == "check" else \
         tr("title.report", lang, parts=", ".join(titles))
-    return Report(title=title, version=__version__, lang=lang, sections=tuple(sections),
-                  requirements=requirements(lang))
+    return _report(title, lang, sections)

@@ -220,6 +220,7 @@ def report_json(report: Report) -> dict[str, Any]:
     data = {
         "title": report.title, "version": report.version, "lang": report.lang,
         "verdict": report.verdict.value, "exit_code": report.verdict.exit_code,
+        "plot_font": report.plot_font,
         # what the page opens with: most urgent first, primary failures before their consequences
         "fixes": [{"section": f.section.key, "requirement": f.row.requirement, "name": f.row.name,
                    "verdict": f.row.verdict.value, "primary": f.row.primary,
