@@ -440,7 +440,8 @@ def _shown(path: Path, out_dir: Path | None) -> str:
     return Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix()
 
 
-def _with_calibration(section: Section, doc: dict[str, Any], operator: str, lang: Lang) -> Section:
+def _with_calibration(section: Section, doc: dict[str, Any], operator: str, lang: Lang,
+                      shown_as: str = "sim/calibration.json") -> Section:
     """The simulation of ``yzt check URL`` says which measured endpoint it stands for."""
     cal = doc.get("calibration") or {}
     rate = cal.get("capacity_rps")
@@ -451,7 +452,7 @@ def _with_calibration(section: Section, doc: dict[str, Any], operator: str, lang
               errors=f"{cal.get('error_ratio', 0.0) * 100:.3f} %", capacity=capacity,
               meaning=(doc.get("outlook") or {}).get("meaning", ""))
     return replace(section, summary=f"{note} {section.summary}",
-                   artifacts=(*section.artifacts, "sim/calibration.json"))
+                   artifacts=(*section.artifacts, shown_as))
 
 
 def report_of(sections: Sequence[Section], lang: Lang, title: str) -> Report:
@@ -493,7 +494,8 @@ def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> 
                     calibration = sub / "calibration.json"
                     if step == "sim" and calibration.is_file():
                         section = _with_calibration(section, _load(calibration),
-                                                    str(check.get("operator", "?")), lang)
+                                                    str(check.get("operator", "?")), lang,
+                                                    _shown(calibration, out_dir))
                     sections.append(section)
                 else:
                     sections.append(missing_section(step, _verdict(word, f"check.json: steps.{step}"),

@@ -259,13 +259,17 @@ def conform_pages(document: dict[str, Any], lang: Lang, title: str) -> dict[str,
 
 
 def write_report(report: Report, out_dir: Path, stem: str = "report") -> dict[str, Path]:
-    """Write ``stem``.html/.md/.json and ``junit.xml`` into ``out_dir``; return their paths."""
+    """Write ``stem``.html/.md/.json and JUnit XML into ``out_dir``; return their paths.
+
+    The JUnit file is ``junit.xml`` beside ``report.*``, and ``junit.zh.xml`` beside
+    ``report.zh.*`` (a report in a second language does not replace the first one's)."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    suffix = stem.partition(".")[2]
     paths = {
         "html": out_dir / f"{stem}.html",
         "markdown": out_dir / f"{stem}.md",
         "json": out_dir / f"{stem}.json",
-        "junit": out_dir / "junit.xml",
+        "junit": out_dir / (f"junit.{suffix}.xml" if suffix else "junit.xml"),
     }
     paths["html"].write_text(render_html(report), encoding="utf-8")
     paths["markdown"].write_text(render_markdown(report), encoding="utf-8")
