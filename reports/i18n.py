@@ -227,12 +227,18 @@ MESSAGES.update({f"said.{key}": (SAID_EN[key], SAID_ZH[key]) for key in SAID_EN}
 _SEPARATORS = {"list": ("; ", "；"), "and": (", ", "、")}
 
 
-def say(said: Said | str, lang: Lang) -> str:
-    """What a run said, worded in ``lang``; a plain string (free text a run recorded) as it is."""
+def say(said: Said | str, lang: Lang, recorded: str = "") -> str:
+    """What a run said, worded in ``lang``; a plain string (free text a run recorded) as it is.
+
+    A key this catalogue does not know (records of a newer yzt) gives ``recorded``, the English
+    wording the run recorded beside the values."""
     if isinstance(said, str):
         return said
-    return said.phrase(lambda key: tr(f"said.{key}", lang),
-                       lambda kind: _SEPARATORS[kind][lang == "zh"])
+    try:
+        return said.phrase(lambda key: tr(f"said.{key}", lang),
+                           lambda kind: _SEPARATORS[kind][lang == "zh"])
+    except (KeyError, IndexError, ValueError):
+        return recorded
 
 
 def tr(key: str, lang: Lang, **fields: object) -> str:

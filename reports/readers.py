@@ -110,7 +110,7 @@ def read_conform(data: dict[str, Any], lang: Lang, shown_as: str = "results.json
     run = parse_results(data, shown_as)
     rows = tuple(
         Row(requirement=c.requirement, name=c.check, verdict=c.verdict,
-            message=say(c.said, lang) if c.said is not None else c.message,
+            message=say(c.said, lang, c.message) if c.said is not None else c.message,
             primary=not c.consequence_of, severity=c.severity,
             evidence=json.dumps(list(c.evidence), ensure_ascii=False, indent=1) if c.evidence else "")
         for c in run.checks)
@@ -134,7 +134,9 @@ def read_conform(data: dict[str, Any], lang: Lang, shown_as: str = "results.json
                  counts=counts or "–", requests=run.requests, seconds=fmt.number(run.duration_s))
     return Section(key="conform", title=tr("section.conform", lang), verdict=run.verdict,
                    summary=summary, rows=rows, plots=chart, artifacts=(shown_as,),
-                   notes=tuple(say(n, lang) for n in run.notes_said or run.notes))
+                   notes=tuple(say(n, lang, str(recorded)) for n, recorded in
+                               zip(run.notes_said, run.notes, strict=False))
+                   if len(run.notes_said) == len(run.notes) else run.notes)
 
 
 # --- load ----------------------------------------------------------------------------------------

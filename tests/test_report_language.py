@@ -164,3 +164,8 @@ def test_a_finding_keeps_its_values_and_is_worded_from_the_catalogue() -> None:
     assert say(nested, "zh") == "由 OIF-VER-1 x 导致：收到：200；应为：403 verification_required；free text"
     with pytest.raises(KeyError):
         Said.of("no-such-key")
+
+
+def test_a_key_this_catalogue_does_not_know_is_shown_as_the_run_recorded_it() -> None:
+    newer = Said("said_by_a_newer_yzt", (("value", "200"),))
+    assert say(newer, "zh", "Received: 200 somehow") == "Received: 200 somehow"
