@@ -22,7 +22,7 @@ import httpx
 
 from yzt.client import Exchange, PlatformClient
 from yzt.clock import ClockMemory
-from yzt.conformance.registry import Finding, not_testable
+from yzt.conformance.registry import Finding, Said, not_testable
 from yzt.domain.idnumber import check_digit, generate_id_number
 from yzt.domain.masking import KnownValues, mask_id_number, mask_msisdn, mask_name, scrub
 from yzt.fixtures import FixtureSet, Subject
@@ -149,12 +149,12 @@ class RunContext:
     fixtures: FixtureSet
     operator_id: str
     sandbox_clock: bool = False
-    clock_note: str = ""
+    clock_note: Said | str = ""
     rng: random.Random = field(default_factory=random.Random)
     run_seed: int | None = None
     #: ``sandbox`` or ``production`` (see :data:`yzt.conformance.runner.PROFILES`).
     profile: str = "sandbox"
-    preflight_note: str = ""
+    preflight_note: Said | str = ""
     #: What the preflight learned (its notes, the clock offset and how it was read), as data.
     preflight: Preflight | None = None
     #: Mixed into the request ids with the run seed (recorded in bundles, so replays match).
@@ -186,14 +186,14 @@ class RunContext:
         A production profile never touches the clock: its deadline checks are not applicable.
         """
         if self.profile == "production":
-            self.clock_note = "production profile: the sandbox clock is not used"
+            self.clock_note = Said.of("note.production_clock")
             return
         exchange = self.client.advance_clock(0)
         self.sandbox_clock = exchange.status == 200 and self.client.clock_offset is not None \
             and isinstance((exchange.json() or {}).get("now"), str)
         if not self.sandbox_clock:
-            self.clock_note = (f"no sandbox clock (POST /v1/sandbox/clock → "
-                               f"{exchange.error or exchange.status}); deadline checks cannot run")
+            self.clock_note = Said.of("note.no_sandbox_clock",
+                                      answer=str(exchange.error or exchange.status))
 
     def advance(self, seconds: int) -> Finding | None:
         """Move the sandbox clock; a refusal makes the calling flow not testable (never passed)."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from yzt.verdict import Verdict
 
@@ -38,9 +38,129 @@ CHECK_MODULES = ("info", "transport", "auth", "verification", "subject", "count"
                  "idempotency", "disputes", "cancellations", "errors", "pii")
 
 
+#: How yzt words what it says about a target, in English (``results.json`` messages, the console,
+#: logs). Reports phrase the same :class:`Said` values from their own catalogue (``said.KEY`` in
+#: ``reports/i18n.py``, whose English a test keeps equal to this table), so a Chinese report says
+#: them in Chinese and quotes only the values.
+SAID_EN: dict[str, str] = {
+    # a finding
+    "received_expected": "Received: {received} / Expected: {expected}",
+    "status_json_body": "{status} with a JSON body",
+    "status_json_object": "{status} with a JSON object",
+    "status_not_object": "{status} with a body that is not a JSON object",
+    "not_json": "{outcome} with a body that is not JSON",
+    "json_valid_against": "JSON valid against {schema}",
+    "valid_against_schema": "a body valid against the {schema} schema",
+    "extra_members": "extra members {members} in {schema} answers (allowed: responses are open "
+                     "and the platform ignores them)",
+    # personal data, described by its shape and never reprinted
+    "pii_in_answer": "{what} in the {status} answer to {request}",
+    "pii_none": "no full ID number, MSISDN or subject name in any response",
+    "shape.msisdn": "an 11-digit number with no mask",
+    "shape.id_number": "an 18-character ID number",
+    "shape.name": "the subject's name",
+    "msisdn_masked_is": "msisdn_masked {value}",
+    "mask_3_4_4": "first 3 digits + **** + last 4 digits",
+    # the runner's words around findings
+    "more": "{said} (and {n} more)",
+    "consequence": "consequence of {cause}: {said}",
+    "strict": "{said} (a warning, made a failure by --strict)",
+    "waived": "{said} — {verdict}, waived until {until} (approved by {approver}: {reason})",
+    "waiver_expired": "{said} — waiver expired on {until} (approved by {approver}); not applied",
+    "counted_primary_ran": "{said} (counted as primary: {cause} ran without failing)",
+    "counted_primary_not_run": "{said} (counted as primary: {cause} did not run without failing)",
+    "as_expected": "as expected",
+    "verdict_fail": "fail",
+    "verdict_error": "error",
+    "verdict_incomplete": "incomplete",
+    "production_needs_clock": "not applicable in the production profile: needs the sandbox clock "
+                              "(POST /v1/sandbox/clock), which a production endpoint does not offer",
+    # the run's notes
+    "note.profile": "profile {profile}",
+    "note.profile_strict": "profile {profile}, --strict",
+    "note.preflight": "preflight: health {health}, operator {operator}{skew}, signed card-count "
+                      "for {subject} = {count} as the fixtures say",
+    "note.preflight_skew": ", clocks {skew} s apart",
+    "note.preflight_differs": "preflight: health {health}, operator {operator}, signed card-count "
+                              "for {subject} = {count}, the fixtures say {expected}",
+    "note.preflight_no_count": "preflight: health {health}, operator {operator}, signed card-count "
+                               "for {subject} answered without a count",
+    "note.no_sandbox_clock": "no sandbox clock (POST /v1/sandbox/clock → {answer}); deadline "
+                             "checks cannot run",
+    "note.production_clock": "production profile: the sandbox clock is not used",
+    "note.run_seed": "run seed {seed} (--run-seed)",
+}
+#: Keys of things said one after the other, and what stands between them in English: findings
+#: (``a; b``), or the parts of one thing (``a, b``).
+LISTS_EN: dict[str, str] = {"list": "; ", "and": ", "}
+
+
+@dataclass(frozen=True)
+class Said:
+    """Something yzt says about a target, kept as values: a key of :data:`SAID_EN` and its fields.
+
+    A field is a wire value or a measurement, quoted as it is in every language, or another
+    :class:`Said`. ``str()`` gives the English wording; reports phrase it in their own language.
+    """
+
+    key: str
+    fields: tuple[tuple[str, Value], ...] = ()
+
+    @classmethod
+    def of(cls, key: str, **fields: Value) -> Said:
+        if key not in SAID_EN:
+            raise KeyError(f"no wording for {key!r} in SAID_EN")
+        return cls(key, tuple(fields.items()))
+
+    @classmethod
+    def join(cls, items: Iterable[Value], kind: str = "list") -> Said:
+        """Several things said one after the other: findings (``a; b``, kind ``list``) or the parts
+        of one (``a, b``, kind ``and``)."""
+        if kind not in LISTS_EN:
+            raise KeyError(f"no list kind {kind!r}")
+        return cls(kind, tuple((str(i), v) for i, v in enumerate(items)))
+
+    def phrase(self, wording: Callable[[str], str], separator: Callable[[str], str]) -> str:
+        """This in the words ``wording(key)`` gives (a ``str.format`` template); the items of a
+        list joined with ``separator(kind)``."""
+        shown = {name: v.phrase(wording, separator) if isinstance(v, Said) else v
+                 for name, v in self.fields}
+        if self.key in LISTS_EN:
+            return separator(self.key).join(shown.values())
+        return wording(self.key).format(**shown)
+
+    def __str__(self) -> str:
+        return self.phrase(SAID_EN.__getitem__, LISTS_EN.__getitem__)
+
+    def to_json(self, quote: Callable[[str], str] = str) -> dict[str, Any]:
+        """``{"key": …, "fields": {name: value or {...}}}`` (values through ``quote``: masking)."""
+        return {"key": self.key,
+                "fields": {name: v.to_json(quote) if isinstance(v, Said) else quote(v)
+                           for name, v in self.fields}}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Said:
+        """The inverse of :meth:`to_json`; ValueError names what is wrong."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("key"), str):
+            raise ValueError(f"not a said value: {data!r:.80}")
+        fields = data.get("fields") or {}
+        if not isinstance(fields, Mapping):
+            raise ValueError(f"said.fields is not an object: {fields!r:.80}")
+        return cls(data["key"], tuple((str(k), cls.from_json(v) if isinstance(v, Mapping) else str(v))
+                                      for k, v in fields.items()))
+
+
+#: A value a finding quotes: as seen on the wire, or something said about it.
+Value = str | Said
+
+
 @dataclass(frozen=True)
 class Finding:
     """What a check saw that the protocol does not allow (or why it could not look).
+
+    ``said`` is the message as values (what was received and expected, quoted as seen on the wire),
+    so a report can word it in its own language; ``message`` is its English wording (a finding
+    made from free text has only the message, and reports show it as recorded).
 
     ``consequence_of`` names the check whose failure this one follows from
     (``"OIF-CXL-1 remote_cancellation_accepted"``): one root cause, one primary failure. The runner
@@ -51,22 +171,30 @@ class Finding:
     message: str
     exchanges: tuple[Exchange, ...] = ()
     consequence_of: str | None = None
+    said: Said | None = None
 
     def __post_init__(self) -> None:
         if self.status not in FINDING_VERDICTS:
             raise ValueError(f"a finding cannot be {self.status.value!r}")
 
+    @property
+    def value(self) -> Value:
+        """What the finding says: its :class:`Said`, or its message as recorded."""
+        return self.said if self.said is not None else self.message
 
-def failed(received: str, expected: str, *exchanges: Exchange,
+
+def failed(received: Value, expected: Value, *exchanges: Exchange,
            consequence_of: str | None = None) -> Finding:
-    """A violation, phrased ``Received: … / Expected: …``."""
-    return Finding(Verdict.FAIL, f"Received: {received} / Expected: {expected}", exchanges,
-                   consequence_of)
+    """A violation: what was received and what the protocol expects, each a value as seen on the
+    wire (or a :class:`Said`), worded ``Received: … / Expected: …``."""
+    said = Said.of("received_expected", received=received, expected=expected)
+    return Finding(Verdict.FAIL, str(said), exchanges, consequence_of, said)
 
 
-def warning(message: str, *exchanges: Exchange) -> Finding:
+def warning(message: Value, *exchanges: Exchange) -> Finding:
     """Allowed, but worth a look (an extra response member); a failure only under ``--strict``."""
-    return Finding(Verdict.WARNING, message, exchanges)
+    return Finding(Verdict.WARNING, str(message), exchanges,
+                   said=message if isinstance(message, Said) else None)
 
 
 def not_testable(reason: str, *exchanges: Exchange) -> Finding:

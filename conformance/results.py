@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from yzt.conformance.registry import Said
 from yzt.errors import InputFileError
 from yzt.verdict import Verdict
 
@@ -32,6 +33,8 @@ class CheckRecord:
     severity: str = "major"
     duration_s: float = 0.0
     requests: int = 0
+    #: ``message`` as values (reports word it in their language); None for free text.
+    said: Said | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class ConformResults:
     counts: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     codes_seen: dict[str, int] = field(default_factory=dict)
+    #: ``notes`` as values where the run recorded them so (free-text notes as strings).
+    notes_said: tuple[Said | str, ...] = ()
 
     @property
     def primary_failures(self) -> tuple[CheckRecord, ...]:
@@ -84,7 +89,12 @@ def _check(raw: dict[str, Any]) -> CheckRecord:
         reproduce=str(raw.get("reproduce") or ""),
         evidence=tuple(raw.get("evidence") or ()), endpoint=str(raw.get("endpoint", "")),
         severity=str(raw.get("severity", "major")), duration_s=float(raw.get("duration_s", 0.0)),
-        requests=int(raw.get("requests", 0)))
+        requests=int(raw.get("requests", 0)),
+        said=Said.from_json(raw["said"]) if raw.get("said") is not None else None)
+
+
+def _note(raw: Any) -> Said | str:
+    return raw if isinstance(raw, str) else Said.from_json(raw)
 
 
 def parse_results(document: dict[str, Any], where: str = "results.json") -> ConformResults:
@@ -102,7 +112,8 @@ def parse_results(document: dict[str, Any], where: str = "results.json") -> Conf
             duration_s=float(document.get("duration_s", 0.0)),
             requests=int(document.get("requests", 0)), counts=dict(document.get("counts") or {}),
             notes=tuple(document.get("notes") or ()),
-            codes_seen=dict(document.get("codes_seen") or {}))
+            codes_seen=dict(document.get("codes_seen") or {}),
+            notes_said=tuple(_note(n) for n in document.get("notes_said") or ()))
     except (KeyError, TypeError, ValueError) as exc:
         raise InputFileError(where, [f"not a yzt conform results document ({exc})"]) from None
 

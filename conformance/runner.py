@@ -19,7 +19,7 @@ from typing import Any
 
 from yzt.client import Exchange
 from yzt.conformance.context import RunContext
-from yzt.conformance.registry import CheckSpec, Finding, NothingToJudge
+from yzt.conformance.registry import CheckSpec, Finding, NothingToJudge, Said
 from yzt.conformance.waivers import Waiver, find_waiver
 from yzt.verdict import Verdict, worst
 from yzt.verdict import run_verdict as shared_run_verdict
@@ -54,6 +54,9 @@ class CheckResult:
     requests: int
     consequence_of: str | None = None
     reproduce: str = ""
+    #: ``message`` as values (masked), for reports in other languages; None: the message is free
+    #: text, shown as recorded.
+    said: Said | None = None
 
     @property
     def primary(self) -> bool:
@@ -70,7 +73,8 @@ class CheckResult:
                 "message": self.message, "reproduce": self.reproduce,
                 "evidence": list(self.evidence), "endpoint": self.endpoint,
                 "severity": self.severity, "duration_s": round(self.duration_s, 4),
-                "requests": self.requests}
+                "requests": self.requests,
+                **({"said": self.said.to_json()} if self.said is not None else {})}
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,8 @@ class RunFinished:
     run_seed: int | None = None
     started_at: str = ""
     finished_at: str = ""
+    #: ``notes`` as values, for reports in other languages (a free-text note is a plain string).
+    notes_said: tuple[Said | str, ...] = ()
 
     @property
     def primary_failures(self) -> tuple[CheckResult, ...]:
@@ -175,9 +181,13 @@ class Runner:
     def run(self) -> RunFinished:
         started = time.perf_counter()
         started_at = _now_iso()
-        seed = f"run seed {self.ctx.run_seed} (--run-seed)" if self.ctx.run_seed is not None else ""
-        profile = f"profile {self.ctx.profile}" + (", --strict" if self.strict else "")
-        notes = tuple(n for n in (profile, self.ctx.preflight_note, self.ctx.clock_note, seed) if n)
+        seed = (Said.of("note.run_seed", seed=str(self.ctx.run_seed))
+                if self.ctx.run_seed is not None else "")
+        profile = Said.of("note.profile_strict" if self.strict else "note.profile",
+                          profile=self.ctx.profile)
+        said_notes = tuple(n for n in (profile, self.ctx.preflight_note, self.ctx.clock_note, seed)
+                           if n)
+        notes = tuple(str(n) for n in said_notes)
         self.emit(RunStarted(self.target, self.ctx.operator_id, tuple(s.name for s in self.specs),
                              self.ctx.sandbox_clock, notes))
         results = []
@@ -199,7 +209,7 @@ class Runner:
                                run_verdict(r.verdict for r in results), tuple(results),
                                time.perf_counter() - started, len(self.ctx.client.recorded),
                                notes, counts, dict(sorted(codes.items())), self.ctx.profile,
-                               self.strict, self.ctx.run_seed, started_at, _now_iso())
+                               self.strict, self.ctx.run_seed, started_at, _now_iso(), said_notes)
         self.emit(finished)
         return finished
 
@@ -210,13 +220,14 @@ class Runner:
         started = time.perf_counter()
         findings: list[Finding] = []
         consequence: str | None = None
+        said: Said | str | None = None
         verdict: Verdict
         if "sandbox_clock" in spec.needs and ctx.profile == "production":
-            verdict, message = Verdict.NOT_APPLICABLE, (
-                "not applicable in the production profile: needs the sandbox clock "
-                "(POST /v1/sandbox/clock), which a production endpoint does not offer")
+            said = Said.of("production_needs_clock")
+            verdict, message = Verdict.NOT_APPLICABLE, str(said)
         elif "sandbox_clock" in spec.needs and not ctx.sandbox_clock:
-            verdict, message = Verdict.INCOMPLETE, ctx.clock_note or "needs the sandbox clock"
+            said = ctx.clock_note if isinstance(ctx.clock_note, Said) else None
+            verdict, message = Verdict.INCOMPLETE, str(ctx.clock_note) or "needs the sandbox clock"
         else:
             try:
                 findings = spec.run(ctx)
@@ -229,6 +240,7 @@ class Runner:
                                    f"(at {where.name}:{where.lineno})")
             else:
                 verdict, message, consequence = judge(findings)
+                said = said_of(findings)
         evidence: list[dict[str, Any]] = []
         for finding in findings:
             for exchange in finding.exchanges:
@@ -238,15 +250,19 @@ class Runner:
             evidence.append(evidence_of(ctx.client.recorded[-1].exchange, ctx))
         if verdict is Verdict.WARNING and self.strict:
             verdict, message = Verdict.FAIL, f"{message} (a warning, made a failure by --strict)"
+            said = Said.of("strict", said=said) if said is not None else None
         if verdict in (Verdict.FAIL, Verdict.ERROR, Verdict.INCOMPLETE):
+            before_waiver = verdict
             verdict, message = self._waive(spec, verdict, message)
+            said = self._waive_said(spec, before_waiver, said)
         severity = "critical" if spec.requirement.startswith(CRITICAL_AREAS) else "major"
         reproduce = ""
         if self.reproduce and verdict in _FAILING:
             reproduce = self.reproduce(self._to_rerun(spec, findings))
+        masked = Said.from_json(said.to_json(ctx.mask)) if isinstance(said, Said) else None
         return CheckResult(spec.requirement, spec.name, verdict, ctx.mask(message), tuple(evidence),
                            spec.endpoint, severity, time.perf_counter() - started,
-                           len(ctx.client.recorded) - before, consequence, reproduce)
+                           len(ctx.client.recorded) - before, consequence, reproduce, masked)
 
     def _to_rerun(self, spec: CheckSpec, findings: Sequence[Finding]) -> list[str]:
         """The check itself and, for a sweep, the checks whose exchanges its findings cite."""
@@ -267,6 +283,36 @@ class Runner:
             return verdict, (f"{message} — waiver expired on {waiver.expires.isoformat()} "
                              f"(approved by {waiver.approver}); not applied")
         return verdict, message
+
+    def _waive_said(self, spec: CheckSpec, verdict: Verdict, said: Said | str | None) -> Said | None:
+        """:meth:`_waive`'s words as values (None when the message is free text)."""
+        if said is None:
+            return None
+        waiver, expired = find_waiver(self.waivers, spec.requirement, spec.name, self.today)
+        if waiver is None:
+            return said if isinstance(said, Said) else None
+        fields = {"said": said, "until": waiver.expires.isoformat(), "approver": waiver.approver}
+        if expired:
+            return Said.of("waiver_expired", **fields)
+        return Said.of("waived", **fields, verdict=Said.of(f"verdict_{verdict.value}"),
+                       reason=waiver.reason)
+
+
+def said_of(findings: Sequence[Finding]) -> Said:
+    """:func:`judge`'s message as values: the worst findings' (three at most, then how many more),
+    after ``consequence of …`` when they follow from another check (free-text findings are quoted
+    as recorded)."""
+    if not findings:
+        return Said.of("as_expected")
+    verdict = worst(f.status for f in findings)
+    chosen = [f for f in findings if f.status is verdict]
+    values = list(dict.fromkeys(f.value for f in chosen))
+    said = Said.join(values[:3])
+    if len(values) > 3:
+        said = Said.of("more", said=said, n=str(len(values) - 3))
+    causes = {f.consequence_of for f in chosen}
+    cause = causes.pop() if verdict is Verdict.FAIL and len(causes) == 1 else None
+    return Said.of("consequence", cause=cause, said=said) if cause else said
 
 
 def run_verdict(verdicts: Iterable[Verdict]) -> Verdict:
@@ -301,9 +347,12 @@ def resolve_consequences(results: Sequence[CheckResult]) -> list[CheckResult]:
             cause = by_name.get(r.consequence_of.rpartition(" ")[2])
             if cause is None or cause.verdict not in (*_FAILING, Verdict.WAIVED):
                 shown = "ran" if cause is not None else "did not run"
+                key = "counted_primary_ran" if cause is not None else "counted_primary_not_run"
                 r = replace(r, consequence_of=None,
                             message=f"{r.message} (counted as primary: {r.consequence_of} {shown} "
-                                    "without failing)")
+                                    "without failing)",
+                            said=Said.of(key, said=r.said, cause=r.consequence_of)
+                            if r.said is not None else None)
         out.append(r)
     return out
 
@@ -326,6 +375,7 @@ def results_document(run: RunFinished) -> dict[str, Any]:
             "counts": run.counts, "primary_failures": len(run.primary_failures),
             "consequential_failures": len(run.consequential_failures),
             "notes": list(run.notes), "codes_seen": run.codes_seen,
+            "notes_said": [n.to_json() if isinstance(n, Said) else n for n in run.notes_said],
             "checks": [r.to_json() for r in run.results]}
 
 

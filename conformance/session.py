@@ -71,7 +71,7 @@ def open_context(target: str, operator_id: str, key_id: str, secret: bytes, fixt
             client.current_check = "(preflight)"
             ctx.preflight = preflight(client, fixtures, operator_id=operator_id,
                                       fixture_source=fixture_source, read_clock=read_clock)
-            ctx.preflight_note = ctx.preflight.note()
+            ctx.preflight_note = ctx.preflight.said()
             client.current_check = "(setup)"
         else:
             client.clock_offset = clock_offset or 0.0

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import Literal
 
+from yzt.conformance.registry import SAID_EN, Said
+
 Lang = Literal["en", "zh"]
 LANGS: tuple[Lang, ...] = ("en", "zh")
 
@@ -48,6 +50,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "breaches": ("Breaches", "未达标项"),
     "breaches.none": ("No breaches.", "无未达标项。"),
     "files": ("Files", "文件"),
+    "plots.fallback": ("The plots are labelled in English: no CJK font ({families}) was found, even "
+                       "after rescanning the installed fonts. Install one (apt-get install "
+                       "fonts-noto-cjk) and render again with yzt report.",
+                       "图表使用英文标注：即使重新扫描已安装的字体，也未找到中文字体（{families}）。"
+                       "请安装一种（apt-get install fonts-noto-cjk）后用 yzt report 重新生成报告。"),
     "footer": ("yzt {version} · personal data in this report is synthetic and masked.",
                "yzt {version} · 本报告中的个人信息均为合成数据并已脱敏。"),
     # sections
@@ -92,6 +99,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "capacity.best": ("Highest sustainable rate: {rate} req/s. {stopped}.",
                       "可持续的最高速率：{rate} 次/秒。{stopped}。"),
     "capacity.none": ("No rate held. {stopped}.", "没有任何速率达标。{stopped}。"),
+    "capacity.converged": ("Converged: {held} req/s held and {broke} req/s broke an SLA",
+                           "已收敛：{held} 次/秒达标，{broke} 次/秒有 SLA 未达标"),
+    "capacity.unbroken": ("No SLA broke in {n} runs: the capacity is at least this rate",
+                          "{n} 轮中没有 SLA 未达标：容量至少为该速率"),
+    "capacity.all_broke": ("Each of the {n} runs broke an SLA, down to {rate} req/s",
+                           "全部 {n} 轮都有 SLA 未达标，最低试到 {rate} 次/秒"),
     "plan.planned": ("planned {values}: {metrics}", "规划 {values}：{metrics}"),
     "plan.current": ("current {values}", "现有 {values}"),
     "plan.best": ("; best value reached {values}", "；能达到的最佳值 {values}"),
@@ -190,6 +203,69 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "series.backoffice_backlog": ("back-office backlog (disputes and cancellations)",
                                   "后台积压（申诉与解绑工单）"),
 }
+
+
+#: What runs say (:data:`yzt.conformance.registry.SAID_EN`, whose English wording the runs record)
+#: in Chinese: ``said.KEY`` in :data:`MESSAGES`. Values inside are quoted as recorded.
+SAID_ZH: dict[str, str] = {
+    "received_expected": "收到：{received}；应为：{expected}",
+    "status_json_body": "{status}，正文为 JSON",
+    "status_json_object": "{status}，正文为 JSON 对象",
+    "status_not_object": "{status}，但正文不是 JSON 对象",
+    "not_json": "{outcome}，但正文不是 JSON",
+    "json_valid_against": "符合 {schema} 的 JSON",
+    "valid_against_schema": "符合 {schema} 模式的正文",
+    "extra_members": "{schema} 应答中有多余成员 {members}（允许：应答是开放的，平台会忽略它们）",
+    "pii_in_answer": "对 {request} 的 {status} 应答中有{what}",
+    "pii_none": "任何应答中都没有完整的身份证号、手机号或当事人姓名",
+    "shape.msisdn": "一个未脱敏的 11 位号码",
+    "shape.id_number": "一个 18 位身份证号",
+    "shape.name": "当事人的姓名",
+    "msisdn_masked_is": "msisdn_masked 为 {value}",
+    "mask_3_4_4": "前 3 位数字 + **** + 后 4 位数字",
+    "more": "{said}（另有 {n} 项）",
+    "consequence": "由 {cause} 导致：{said}",
+    "strict": "{said}（警告，因 --strict 记为不通过）",
+    "waived": "{said} — {verdict}，已豁免至 {until}（批准人 {approver}：{reason}）",
+    "waiver_expired": "{said} — 豁免已于 {until} 到期（批准人 {approver}），未予适用",
+    "counted_primary_ran": "{said}（按主要问题计：{cause} 已运行且未失败）",
+    "counted_primary_not_run": "{said}（按主要问题计：{cause} 未运行）",
+    "as_expected": "符合预期",
+    "verdict_fail": "不通过",
+    "verdict_error": "错误",
+    "verdict_incomplete": "未完成",
+    "production_needs_clock": "生产环境配置下不适用：需要沙箱时钟（POST /v1/sandbox/clock），"
+                              "生产接口不提供",
+    "note.profile": "配置 {profile}",
+    "note.profile_strict": "配置 {profile}，--strict",
+    "note.preflight": "预检：健康状态 {health}，运营商 {operator}{skew}，对 {subject} 签名查询 "
+                      "card-count = {count}，与测试数据一致",
+    "note.preflight_skew": "，双方时钟相差 {skew} 秒",
+    "note.preflight_differs": "预检：健康状态 {health}，运营商 {operator}，对 {subject} 签名查询 "
+                              "card-count = {count}，测试数据为 {expected}",
+    "note.preflight_no_count": "预检：健康状态 {health}，运营商 {operator}，对 {subject} 签名查询 "
+                               "card-count 的回答没有数量",
+    "note.no_sandbox_clock": "无沙箱时钟（POST /v1/sandbox/clock → {answer}）；时限类检查无法运行",
+    "note.production_clock": "生产环境配置：不使用沙箱时钟",
+    "note.run_seed": "运行种子 {seed}（--run-seed）",
+}
+MESSAGES.update({f"said.{key}": (SAID_EN[key], SAID_ZH[key]) for key in SAID_EN})
+#: Between the items of a list of things said (:data:`yzt.conformance.registry.LISTS_EN`).
+_SEPARATORS = {"list": ("; ", "；"), "and": (", ", "、")}
+
+
+def say(said: Said | str, lang: Lang, recorded: str = "") -> str:
+    """What a run said, worded in ``lang``; a plain string (free text a run recorded) as it is.
+
+    A key this catalogue does not know (records of a newer yzt) gives ``recorded``, the English
+    wording the run recorded beside the values."""
+    if isinstance(said, str):
+        return said
+    try:
+        return said.phrase(lambda key: tr(f"said.{key}", lang),
+                           lambda kind: _SEPARATORS[kind][lang == "zh"])
+    except (KeyError, IndexError, ValueError):
+        return recorded
 
 
 def tr(key: str, lang: Lang, **fields: object) -> str:

@@ -92,6 +92,8 @@ class Report:
     requirements: dict[str, Requirement]
     #: Notes about the whole run, shown under the title (the preflight's findings).
     notes: tuple[str, ...] = ()
+    #: The font family that drew the plots' labels ("" without plots).
+    plot_font: str = ""
 
     @property
     def verdict(self) -> Verdict:

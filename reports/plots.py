@@ -2,15 +2,21 @@
 
 Labels may be Chinese, so every figure uses a CJK font (Noto Sans CJK, Debian's ``fonts-noto-cjk``)
 ahead of DejaVu Sans; :func:`cjk_font` says whether matplotlib found one, and readers fall back to
-English labels when it did not, rather than draw boxes.
+English labels when it did not, rather than draw boxes, and say so in the report.
+
+matplotlib remembers the fonts it found on its first run (``fontlist-v*.json`` in its cache
+folder); a font installed later stays invisible to it. Before falling back, :func:`cjk_font`
+rescans the installed fonts once and writes the cache again.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Mapping, Sequence
 from functools import cache
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -19,12 +25,13 @@ from matplotlib.figure import Figure  # no pyplot: no global figure list, safe i
 
 #: CJK families tried in order; the first one installed draws every label.
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei")
+#: What draws the labels when no CJK family is installed.
+LATIN_FAMILY = "DejaVu Sans"
 _RED, _BLUE, _GREEN, _AMBER = "#b3261e", "#3b6ea8", "#1f7a3a", "#8a5a00"
+_log = logging.getLogger(__name__)
 
 
-@cache
-def cjk_font() -> str | None:
-    """The first installed family of :data:`CJK_FAMILIES`, or None (Chinese labels would be boxes)."""
+def _installed_cjk() -> str | None:
     for family in CJK_FAMILIES:
         try:
             font_manager.findfont(font_manager.FontProperties(family=family),
@@ -35,10 +42,49 @@ def cjk_font() -> str | None:
     return None
 
 
+def rescan_fonts() -> int:
+    """Add the installed fonts matplotlib's cached font list lacks (fonts installed after its first
+    run, found on the system and through fontconfig) and write the list back to its cache, so the
+    next run finds them at once. Returns how many font files were added."""
+    manager = font_manager.fontManager
+    known = {Path(f.fname) for f in (*manager.ttflist, *manager.afmlist)}
+    added = 0
+    for path in font_manager.findSystemFonts(fontext="ttf"):
+        if Path(path) in known:
+            continue
+        try:
+            manager.addfont(path)  # what FontManager does for each font it finds on a first run
+        except (OSError, RuntimeError, ValueError) as exc:
+            _log.debug("font %s not added: %s", path, exc)
+            continue
+        added += 1
+    if added:
+        cache_file = Path(matplotlib.get_cachedir(), f"fontlist-v{font_manager.FontManager.__version__}.json")
+        font_manager.json_dump(manager, cache_file)  # warns, never raises, when it cannot write
+    return added
+
+
+@cache
+def cjk_font() -> str | None:
+    """The first installed family of :data:`CJK_FAMILIES`, or None (Chinese labels would be boxes).
+
+    A family matplotlib's cached font list does not know is looked for again after one rescan of
+    the installed fonts (:func:`rescan_fonts`)."""
+    found = _installed_cjk()
+    if found is None and rescan_fonts():
+        found = _installed_cjk()
+    return found
+
+
+def family() -> str:
+    """The family that draws the plots' labels: the CJK one, or :data:`LATIN_FAMILY`."""
+    return cjk_font() or LATIN_FAMILY
+
+
 def _fonts() -> None:
     """Draw with the CJK family first (it has Latin glyphs too) and DejaVu Sans behind it."""
     family = cjk_font()
-    matplotlib.rcParams["font.family"] = [family, "DejaVu Sans"] if family else ["DejaVu Sans"]
+    matplotlib.rcParams["font.family"] = [family, LATIN_FAMILY] if family else [LATIN_FAMILY]
     matplotlib.rcParams["axes.unicode_minus"] = False
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from yzt.errors import UserError
 from yzt.reports import fmt, plots
-from yzt.reports.i18n import Lang, tr, verdict_word
+from yzt.reports.i18n import Lang, say, tr, verdict_word
 from yzt.reports.model import Plot, Report, Requirement, Row, Section, Table
 from yzt.verdict import Verdict
 
@@ -119,7 +119,8 @@ def read_conform(data: dict[str, Any], lang: Lang, shown_as: str = "results.json
 
     run = parse_results(data, shown_as)
     rows = tuple(
-        Row(requirement=c.requirement, name=c.check, verdict=c.verdict, message=c.message,
+        Row(requirement=c.requirement, name=c.check, verdict=c.verdict,
+            message=say(c.said, lang, c.message) if c.said is not None else c.message,
             primary=not c.consequence_of, severity=c.severity,
             evidence=json.dumps(list(c.evidence), ensure_ascii=False, indent=1) if c.evidence else "",
             reproduce=c.reproduce)
@@ -144,7 +145,9 @@ def read_conform(data: dict[str, Any], lang: Lang, shown_as: str = "results.json
                  counts=counts or "–", requests=run.requests, seconds=fmt.number(run.duration_s))
     return Section(key="conform", title=tr("section.conform", lang), verdict=run.verdict,
                    summary=summary, rows=rows, plots=chart, artifacts=(shown_as,),
-                   notes=tuple(str(n) for n in run.notes))
+                   notes=tuple(say(n, lang, str(recorded)) for n, recorded in
+                               zip(run.notes_said, run.notes, strict=False))
+                   if len(run.notes_said) == len(run.notes) else run.notes)
 
 
 # --- load ----------------------------------------------------------------------------------------
@@ -382,23 +385,55 @@ def read_plan(data: dict[str, Any], lang: Lang, shown_as: str = "plan.json") -> 
                    artifacts=(shown_as, str(Path(shown_as).with_name("planned.yaml"))))
 
 
+def _capacity_summary(data: dict[str, Any], lang: Lang) -> str:
+    """What the search found, from its numbers (never a rate shown as ``0.0``): the highest rate
+    that held, or that none did and the lowest rate tried; then how the search ended."""
+    best, broke = data.get("highest_sustainable_rate"), data.get("lowest_breaking_rate")
+    runs = len(data.get("steps", []))
+    if best is not None and broke is not None and data.get("converged"):
+        stopped = tr("capacity.converged", lang, held=fmt.number(best), broke=fmt.number(broke))
+    elif best is not None and broke is None and all(s.get("verdict") == "pass"
+                                                    for s in data.get("steps", [])):
+        stopped = tr("capacity.unbroken", lang, n=runs)
+    elif best is None and broke is not None and all(s.get("verdict") == "fail"
+                                                    for s in data.get("steps", [])):
+        stopped = tr("capacity.all_broke", lang, n=runs, rate=fmt.number(broke))
+    else:  # the generator or the run budget ended the search: its own words
+        stopped = str(data.get("stopped", ""))
+    if best is not None:
+        return tr("capacity.best", lang, rate=fmt.number(best), stopped=stopped)
+    return tr("capacity.none", lang, stopped=stopped)
+
+
 def read_capacity(data: dict[str, Any], lang: Lang, shown_as: str = "capacity.json") -> Section:
     """``yzt load --find-capacity``: one row per load run of the search.
 
-    A run that broke an SLA is what the search looks for, not a failure of the endpoint: each row
-    says what happened at its rate; only a run the generator could not judge is incomplete."""
+    Breaking an SLA above the capacity is what the search looks for, not a failure of the
+    endpoint: when some rate held, such a run is not applicable to the verdict (its row says it
+    broke an SLA); when none held, every run that broke is a failure, as the section is. A run the
+    generator could not judge is incomplete. The rows and the sentence above them tell one story."""
+    section_verdict = _verdict(data.get("verdict", "incomplete"), f"{shown_as}: verdict")
+    held = data.get("highest_sustainable_rate") is not None
+
+    def run_verdict(word: str) -> Verdict:
+        if word == "pass":
+            return Verdict.PASS
+        if word == "fail":
+            return Verdict.NOT_APPLICABLE if held else Verdict.FAIL
+        return Verdict.INCOMPLETE
+
     words = {"pass": tr("capacity.held", lang), "fail": tr("capacity.broke", lang)}
+    steps = data.get("steps", [])
+    # when nothing held, the run at the lowest rate is the one to fix; the faster ones follow from it
+    lowest = min((float(s["rate"]) for s in steps if s["verdict"] == "fail"), default=None)
     rows = tuple(Row(requirement="capacity", name=tr("capacity.run", lang, i=i, phase=s["phase"]),
-                     verdict=Verdict.PASS if s["verdict"] in words else Verdict.INCOMPLETE,
-                     measured=f"{s['rate']:g} req/s: {words.get(s['verdict'], s['verdict'])}",
-                     message="; ".join(s.get("reasons", [])[:2]))
-                 for i, s in enumerate(data.get("steps", []), 1))
-    best = data.get("highest_sustainable_rate")
-    summary = (tr("capacity.best", lang, rate=f"{best:g}", stopped=data.get("stopped", ""))
-               if best is not None else tr("capacity.none", lang, stopped=data.get("stopped", "")))
-    return Section(key="capacity", title=tr("section.capacity", lang),
-                   verdict=_verdict(data.get("verdict", "incomplete"), f"{shown_as}: verdict"),
-                   summary=summary, rows=rows, artifacts=(shown_as,))
+                     verdict=run_verdict(str(s["verdict"])),
+                     measured=f"{fmt.number(s['rate'])} req/s: {words.get(s['verdict'], s['verdict'])}",
+                     message="; ".join(s.get("reasons", [])[:2]),
+                     primary=held or s["verdict"] != "fail" or float(s["rate"]) == lowest)
+                 for i, s in enumerate(steps, 1))
+    return Section(key="capacity", title=tr("section.capacity", lang), verdict=section_verdict,
+                   summary=_capacity_summary(data, lang), rows=rows, artifacts=(shown_as,))
 
 
 def _series_keys() -> frozenset[str]:
@@ -419,7 +454,8 @@ def _shown(path: Path, out_dir: Path | None) -> str:
     return Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix()
 
 
-def _with_calibration(section: Section, doc: dict[str, Any], operator: str, lang: Lang) -> Section:
+def _with_calibration(section: Section, doc: dict[str, Any], operator: str, lang: Lang,
+                      shown_as: str = "sim/calibration.json") -> Section:
     """The simulation of ``yzt check URL`` says which measured endpoint it stands for."""
     cal = doc.get("calibration") or {}
     rate = cal.get("capacity_rps")
@@ -430,7 +466,7 @@ def _with_calibration(section: Section, doc: dict[str, Any], operator: str, lang
               errors=f"{cal.get('error_ratio', 0.0) * 100:.3f} %", capacity=capacity,
               meaning=(doc.get("outlook") or {}).get("meaning", ""))
     return replace(section, summary=f"{note} {section.summary}",
-                   artifacts=(*section.artifacts, "sim/calibration.json"))
+                   artifacts=(*section.artifacts, shown_as))
 
 
 @dataclass(frozen=True)
@@ -503,15 +539,27 @@ def _with_step_reproduce(section: Section, step: Step) -> Section:
 
 def report_of(sections: Sequence[Section], lang: Lang, title: str) -> Report:
     """A report over sections read in memory (a command rendering its own records as it ends)."""
+
+    return _report(title, lang, sections)
+
+
+def _report(title: str, lang: Lang, sections: Sequence[Section], *,
+            notes: tuple[str, ...] = ()) -> Report:
+    """The report over ``sections``, saying which font drew its plots and, when a Chinese report's
+    plots had to fall back to English labels, why (in each section that has plots)."""
     from yzt import __version__
 
+    drawn = any(s.plots for s in sections)
+    if drawn and lang != _plot_lang(lang):
+        note = tr("plots.fallback", lang, families=", ".join(plots.CJK_FAMILIES))
+        sections = [replace(s, notes=(*s.notes, note)) if s.plots else s for s in sections]
     return Report(title=title, version=__version__, lang=lang, sections=tuple(sections),
-                  requirements=requirements(lang))
+                  requirements=requirements(lang), plot_font=plots.family() if drawn else "",
+                  notes=notes)
 
 
 def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> Report:
     """One report over any set of result directories (a ``yzt check`` folder counts as its steps)."""
-    from yzt import __version__
 
     sections: list[Section] = []
     titles: list[str] = []
@@ -537,7 +585,8 @@ def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> 
                     calibration = sub / "calibration.json"
                     if name == "sim" and calibration.is_file():
                         section = _with_calibration(section, _load(calibration),
-                                                    str(check.get("operator", "?")), lang)
+                                                    str(check.get("operator", "?")), lang,
+                                                    _shown(calibration, out_dir))
                     sections.append(_with_step_reproduce(section, step))
                 else:
                     sections.append(missing_section(name, step.verdict, RECORD_FILES[name], lang,
@@ -553,5 +602,4 @@ def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> 
         titles.append(kind)
     title = titles[0] if len(dirs) == 1 and kind_of(dirs[0]) == "check" else \
         tr("title.report", lang, parts=", ".join(titles))
-    return Report(title=title, version=__version__, lang=lang, sections=tuple(sections),
-                  requirements=requirements(lang), notes=tuple(dict.fromkeys(notes)))
+    return _report(title, lang, sections, notes=tuple(dict.fromkeys(notes)))

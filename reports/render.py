@@ -117,6 +117,28 @@ def _folded(report: Report, section: Section) -> list[dict[str, Any]]:
     return out
 
 
+#: The columns of a table of rows, in order; ``measured``, ``expected`` and ``message`` are shown
+#: only when a row of the table fills them.
+ROW_COLUMNS = ("requirement", "item", "verdict", "measured", "expected", "message")
+_OPTIONAL = ("measured", "expected", "message")
+
+
+def filled_columns(rows: list[Row], columns: tuple[str, ...] = ROW_COLUMNS) -> list[str]:
+    """``columns`` without the optional ones that no row fills (a conformance row has no
+    measurement: an empty Measured column says nothing)."""
+    def filled(name: str) -> bool:
+        return any(getattr(r, name) or (name == "message" and r.evidence) for r in rows)
+    return [c for c in columns if c not in _OPTIONAL or filled(c)]
+
+
+def _free_table(columns: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> tuple[list[str],
+                                                                                        list[list[str]]]:
+    """A free table without the columns that no row fills."""
+    keep = [i for i in range(len(columns)) if any(i < len(r) and r[i] for r in rows)] if rows \
+        else list(range(len(columns)))
+    return [columns[i] for i in keep], [[r[i] if i < len(r) else "" for i in keep] for r in rows]
+
+
 def _labels(report: Report) -> dict[str, str]:
     plain = [k for k, (en, _) in MESSAGES.items() if "{" not in en]
     return {k.replace(".", "_"): tr(k, report.lang) for k in plain}
@@ -130,10 +152,13 @@ def view(report: Report) -> dict[str, Any]:
     for s in report.sections:
         problems = [r for r in s.rows if r.verdict not in _QUIET]
         folded = _folded(report, s)
+        tables = [(t, *_free_table(t.columns, t.rows)) for t in s.tables]
         sections.append({
             "key": s.key, "title": s.title, "verdict": s.verdict.value,
             "verdict_word": verdict_word(s.verdict.value, lang), "summary": s.summary,
             "notes": s.notes, "quiet": s.quiet, "artifacts": s.artifacts, "problems": problems,
+            "columns": filled_columns(problems),
+            "folded_columns": filled_columns([r for g in folded for r in g["rows"]], ROW_COLUMNS[1:]),
             "problems_title": tr("breaches", lang) if s.charted or s.key == "load"
             else tr("problems", lang),
             "no_problems": tr("breaches.none", lang) if s.charted and not problems else "",
@@ -142,9 +167,9 @@ def view(report: Report) -> dict[str, Any]:
                                m=len(folded)),
             "plots": [{"title": p.title, "alt": p.alt,
                        "png_b64": base64.b64encode(p.png).decode("ascii")} for p in s.plots],
-            "tables": [{"title": t.title, "columns": t.columns,
+            "tables": [{"title": t.title, "columns": columns,
                         "rows": [{"cells": r, "mark": t.marks[i] if i < len(t.marks) else ""}
-                                 for i, r in enumerate(t.rows)]} for t in s.tables],
+                                 for i, r in enumerate(rows)]} for t, columns, rows in tables],
         })
     return {
         "lang": lang, "html_lang": "zh-CN" if lang == "zh" else "en", "title": report.title,
@@ -201,7 +226,10 @@ def render_markdown(report: Report) -> str:
         out += [f"- {c['requirement']} {c['check']}: {_md_cell(c['message'])}" for c in u["checks"]]
         out += ["", u["ways"], "", f"1. {u['sandbox']}", f"2. {u['waiver']}", "", "```yaml",
                 u["waiver_file"].rstrip("\n"), "```", ""]
-    head = [tr(k, lang) for k in ("requirement", "item", "verdict", "measured", "expected", "message")]
+    def cell(r: Row, column: str) -> str:
+        if column == "verdict":
+            return verdict_word(r.verdict.value, lang)
+        return _md_cell(str(getattr(r, "name" if column == "item" else column)))
     for s in v["sections"]:
         out += [f"## {s['title']} — {s['verdict_word']}", "", s["summary"], ""]
         out += [f"> {n}" for n in s["notes"]]
@@ -212,11 +240,10 @@ def render_markdown(report: Report) -> str:
             out += ["| " + " | ".join(f"**{_md_cell(c)}**" if r["mark"] and c else _md_cell(c)
                                       for c in r["cells"]) + " |" for r in t["rows"]]
         if s["problems"]:
-            out += ["", f"### {s['problems_title']}", "", "| " + " | ".join(head) + " |",
-                    "|---|---|---|---|---|---|"]
-            out += [f"| {r.requirement} | {_md_cell(r.name)} | {verdict_word(r.verdict.value, lang)} | "
-                    f"{_md_cell(r.measured)} | {_md_cell(r.expected)} | {_md_cell(r.message)} |"
-                    for r in s["problems"]]
+            cols = s["columns"]
+            out += ["", f"### {s['problems_title']}", "",
+                    "| " + " | ".join(tr(c, lang) for c in cols) + " |", "|" + "---|" * len(cols)]
+            out += ["| " + " | ".join(cell(r, c) for c in cols) + " |" for r in s["problems"]]
         if s["folded"]:
             out += ["", f"### {s['folded_title']}", ""]
             out += [f"- {g['requirement']} {_md_cell(g['text'])}: {g['counts']}" for g in s["folded"]]
@@ -232,6 +259,7 @@ def report_json(report: Report) -> dict[str, Any]:
     data = {
         "title": report.title, "version": report.version, "lang": report.lang,
         "verdict": report.verdict.value, "exit_code": report.verdict.exit_code,
+        "plot_font": report.plot_font,
         # what the page opens with: most urgent first, primary failures before their consequences
         "fixes": [{"section": f.section.key, "requirement": f.row.requirement, "name": f.row.name,
                    "verdict": f.row.verdict.value, "primary": f.row.primary,
@@ -280,13 +308,17 @@ def conform_pages(document: dict[str, Any], lang: Lang, title: str) -> dict[str,
 
 
 def write_report(report: Report, out_dir: Path, stem: str = "report") -> dict[str, Path]:
-    """Write ``stem``.html/.md/.json and ``junit.xml`` into ``out_dir``; return their paths."""
+    """Write ``stem``.html/.md/.json and JUnit XML into ``out_dir``; return their paths.
+
+    The JUnit file is ``junit.xml`` beside ``report.*``, and ``junit.zh.xml`` beside
+    ``report.zh.*`` (a report in a second language does not replace the first one's)."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    suffix = stem.partition(".")[2]
     paths = {
         "html": out_dir / f"{stem}.html",
         "markdown": out_dir / f"{stem}.md",
         "json": out_dir / f"{stem}.json",
-        "junit": out_dir / "junit.xml",
+        "junit": out_dir / (f"junit.{suffix}.xml" if suffix else "junit.xml"),
     }
     paths["html"].write_text(render_html(report), encoding="utf-8")
     paths["markdown"].write_text(render_markdown(report), encoding="utf-8")

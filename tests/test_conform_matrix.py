@@ -55,6 +55,8 @@ KNOCK_ONS: dict[str, set[str]] = {
     "details-include-cancelled": {"OIF-CXL-2", "OIF-DSP-3"},
     # a card_ref holding the MSISDN puts a full MSISDN in a response body (OIF-PII-1)
     "card-ref-contains-msisdn": {"OIF-PII-1"},
+    # so does a mask that masks nothing
+    "unmasked-msisdn": {"OIF-PII-1"},
     # an operator that stores nothing cannot notice a reused id with another body (OIF-IDEM-2)
     "no-idempotency": {"OIF-IDEM-2"},
 }

@@ -51,8 +51,10 @@ def test_bad_recording_names_requirement_and_masks(tmp_path, capsys):
             "'as_of' is a required property") in out
     assert ("line 2 (POST /v1/card-count → 422): OIF-ERR-1 problem_shape: Received: Content-Type "
             "'text/plain'") in out
+    # what leaked, named by its shape: neither reprinted nor masked into a compliant-looking form
     assert ("line 2 (POST /v1/card-count → 422): OIF-PII-1 no_pii_in_responses: Received: "
-            "110105***********X, 张** in the 422 answer") in out
+            "an 18-character ID number, the subject's name in the 422 answer") in out
+    assert "110105***********X" not in out and "张**" not in out
     assert ("line 3 (POST /v1/card-count → 429): OIF-ERR-2 overload_answers_retry_after: Received: 429 "
             "without Retry-After") in out
     assert ID not in out and "张三丰" not in out
@@ -75,7 +77,8 @@ def test_har_file(tmp_path, capsys):
     assert main(["validate", str(path)]) == 1
     out = capsys.readouterr().out
     assert "entry 1 (POST /v1/card-count → 200): OIF-PII-1 no_pii_in_responses: Received: " \
-           "165****5678" in out
+           "an 11-digit number with no mask in the 200 answer" in out
+    assert "165****5678" not in out
     assert "entry 0" not in out
     assert "2 exchange(s), 1 problem(s); verdict fail" in out
 

@@ -286,6 +286,7 @@ CASES: dict[str, tuple[Probe, tuple[str, ...]]] = {
     "wrong-query-id": (_echoed_query_id, ()),
     "details-include-cancelled": (_details_len, ()),
     "bad-msisdn-mask": (_mask, ()),
+    "unmasked-msisdn": (_mask, ()),
     "unstable-card-ref": (_stable_refs, ()),
     "card-ref-contains-msisdn": (_msisdn_in_ref, ()),
     "dispute-any-card": (_other_card_dispute, ()),

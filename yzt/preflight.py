@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from yzt.client import Exchange, PlatformClient
 from yzt.clock import SKEW_WINDOW_S, ClockReading, ClockSource, date_header_note, discover_clock
+from yzt.conformance.registry import Said
 from yzt.domain.masking import mask_id_number
 from yzt.errors import PreflightError
 from yzt.fixtures import FixtureSet, Subject
@@ -70,6 +71,22 @@ class Preflight:
         head = (f"preflight: health {self.health}, operator {self.operator_id}, signed card-count "
                 f"for {self.subject} = {count}")
         return "; ".join((head, *self.notes))
+
+    def said(self) -> Said:
+        """The note as values, for reports that word it in their own language (the notes after the
+        first line stay as written)."""
+        head: Said
+        if self.card_count is None:
+            head = Said.of("note.preflight_no_count", health=self.health, operator=self.operator_id,
+                           subject=self.subject)
+        elif self.counts_agree:
+            head = Said.of("note.preflight", health=self.health, operator=self.operator_id, skew="",
+                           subject=self.subject, count=str(self.card_count))
+        else:
+            head = Said.of("note.preflight_differs", health=self.health, operator=self.operator_id,
+                           subject=self.subject, count=str(self.card_count),
+                           expected=str(self.expected_count))
+        return Said.join((head, *self.notes)) if self.notes else head
 
 
 def probe_subjects(fixtures: FixtureSet, limit: int = MAX_PROBES) -> list[Subject]:

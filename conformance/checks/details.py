@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from yzt.client import Exchange
-from yzt.conformance.checks._expect import json_answer, schema_findings
+from yzt.conformance.checks._expect import json_answer, schema_findings, unmasked_shape
 from yzt.conformance.checks.count import count_sample
 from yzt.conformance.context import RunContext
-from yzt.conformance.registry import Finding, NothingToJudge, check, failed, not_testable
+from yzt.conformance.registry import Finding, NothingToJudge, Said, Value, check, failed, not_testable
 from yzt.domain.masking import mask_id_number, mask_msisdn
 from yzt.fixtures import FixtureCard, Subject
 
@@ -108,6 +108,14 @@ def details_answers_schema(ctx: RunContext) -> Iterator[Finding]:
 MASK_PATTERN = re.compile(r"[0-9]{3}\*{4}[0-9]{4}")
 
 
+def _shown_mask(ctx: RunContext, shown: object) -> Said:
+    """``msisdn_masked …`` as received: a full number is described by its shape, never masked
+    again (``'165****8750'`` would read as a compliant answer); any other value is quoted."""
+    shape = unmasked_shape(shown) if isinstance(shown, str) else None
+    value: Value = shape if shape is not None else repr(ctx.mask(str(shown)))
+    return Said.of("msisdn_masked_is", value=value)
+
+
 @check("OIF-DET-2", endpoint=f"POST {DETAILS}", phase="sweep")
 def every_msisdn_masked_3_4_4(ctx: RunContext) -> Iterator[Finding]:
     """Every msisdn_masked in every 200 card-details answer of the run has the 3 + **** + 4 shape."""
@@ -123,8 +131,7 @@ def every_msisdn_masked_3_4_4(ctx: RunContext) -> Iterator[Finding]:
         for card in cards:
             shown = card.get("msisdn_masked") if isinstance(card, dict) else None
             if not isinstance(shown, str) or not MASK_PATTERN.fullmatch(shown):
-                yield failed(f"msisdn_masked {ctx.mask(str(shown))!r}",
-                             "first 3 digits + **** + last 4 digits", ex)
+                yield failed(_shown_mask(ctx, shown), Said.of("mask_3_4_4"), ex)
                 break
     if not seen:
         raise NothingToJudge("no 200 card-details answer with a list of cards was seen in this run")
@@ -138,8 +145,7 @@ def msisdn_masked_3_4_4(ctx: RunContext) -> Iterator[Finding]:
         for card in cards:
             masked = card.get("msisdn_masked")
             if not isinstance(masked, str) or not MASK_RE.fullmatch(masked):
-                yield failed(f"msisdn_masked {ctx.mask(str(masked))!r}", "3 digits + **** + 4 digits",
-                             details_ex)
+                yield failed(_shown_mask(ctx, masked), Said.of("mask_3_4_4"), details_ex)
             elif masked not in truth:
                 yield failed(f"msisdn_masked {masked!r}",
                              "the mask of one of the subject's numbers", details_ex)

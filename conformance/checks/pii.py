@@ -8,8 +8,9 @@ import json
 import re
 from collections.abc import Iterator
 
+from yzt.conformance.checks._expect import shapes
 from yzt.conformance.context import RunContext
-from yzt.conformance.registry import Finding, NothingToJudge, check, failed
+from yzt.conformance.registry import Finding, NothingToJudge, Said, check, failed
 from yzt.domain.masking import KnownValues, mask_id_number, mask_msisdn
 
 # Anything shaped like a full ID number or MSISDN standing alone: not inside a longer run of letters,
@@ -61,7 +62,8 @@ def no_pii_in_responses(ctx: RunContext) -> Iterator[Finding]:
         headers = "\n".join(f"{k}: {v}" for k, v in ex.response_headers.items())
         leaked = in_body[digest] + [v for v in leaked_values(headers, known) if v not in in_body[digest]]
         if leaked:
-            yield failed(f"{', '.join(leaked[:4])} in the {ex.status} answer to {ex.method} {ex.path}",
-                         "no full ID number, MSISDN or subject name in any response", ex)
+            yield failed(Said.of("pii_in_answer", what=shapes(leaked), status=str(ex.status),
+                                 request=f"{ex.method} {ex.path}"),
+                         Said.of("pii_none"), ex)
     if not judged:
         raise NothingToJudge("no answer was received in this run")

@@ -3,11 +3,16 @@
 Any mix of folders written by ``yzt check``, ``yzt conform --out``, ``yzt load --out`` and
 ``yzt sim --out`` goes into one report; on the folder of a ``yzt check`` run it renders the same
 report that run wrote. The exit status is the report's verdict (:class:`yzt.verdict.Verdict`).
+
+Rendered in place (one DIR, no ``--out``) in another language than the report already there, it
+writes ``report.LANG.html`` (and ``.md``, ``.json``, ``junit.LANG.xml``) beside it: the report a
+run wrote is replaced only when asked, with ``--out DIR``.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -20,13 +25,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "report",
         help="render one report (HTML, Markdown, JSON, JUnit) from result directories",
         description="Read the records in each DIR (written by yzt check, conform, load or sim with "
-        "--out) and write report.html, report.md, report.json and junit.xml to --out. Exit status "
-        "is the report's verdict: 0 pass, 1 fail, 2 error, 3 incomplete.",
+        "--out) and write report.html, report.md, report.json and junit.xml to --out. Without "
+        "--out, one DIR is rendered in place; when the report already there is in another "
+        "language, the new one is written beside it as report.LANG.html (…md, …json, "
+        "junit.LANG.xml). Exit status is the report's verdict: 0 pass, 1 fail, 2 error, "
+        "3 incomplete.",
     )
     p.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="result directories")
     p.add_argument("--out", type=Path,
-                   help="output folder (default: the DIR itself when there is one DIR, else "
-                   "out/report)")
+                   help="output folder (default: the DIR itself when there is one DIR, without "
+                   "replacing a report in another language there; else out/report)")
     add_lang_argument(p)
     p.set_defaults(func=run)
 
@@ -41,9 +49,27 @@ def run(args: argparse.Namespace) -> int:
                             "load or sim wrote with --out)")
     out: Path = args.out or (args.dirs[0] if len(args.dirs) == 1 else Path("out/report"))
     report = read_dirs(args.dirs, args.lang, out_dir=out)
+    there = None if args.out else language_of(out / "report.html")
+    stem = "report" if there in (None, args.lang) else f"report.{args.lang}"
     try:
-        paths = write_report(report, out)
+        paths = write_report(report, out, stem=stem)
     except OSError as exc:
         raise UserError(f"--out {out}: cannot write the report ({exc.strerror})") from None
+    if stem != "report":
+        print(f"yzt report: {out / 'report.html'} is in {there} and stays; the {args.lang} report is "
+              f"written beside it (give --out {out} to replace it)", file=sys.stderr)
     print(f"yzt report: verdict {report.verdict.value.upper()} — {paths['html']}", file=sys.stderr)
     return report.verdict.exit_code
+
+
+def language_of(page: Path) -> str | None:
+    """The language of a report page yzt wrote (``en`` or ``zh``); None when there is none."""
+    try:
+        with page.open(encoding="utf-8", errors="replace") as f:
+            head = f.read(2000)
+    except OSError:
+        return None
+    found = re.search(r'<html lang="([A-Za-z-]+)"', head)
+    if found is None:
+        return None
+    return "zh" if found.group(1).lower().startswith("zh") else "en"

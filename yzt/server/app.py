@@ -422,6 +422,8 @@ class Operator:
     def _mask(self, msisdn: str) -> str:
         if self.config.has(D.BAD_MSISDN_MASK):
             return f"{msisdn[:4]}****{msisdn[-3:]}"
+        if self.config.has(D.UNMASKED_MSISDN):
+            return msisdn
         return mask_msisdn(msisdn)
 
     def card_details(self, doc: Any, now: float) -> Result:

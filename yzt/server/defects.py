@@ -33,6 +33,7 @@ class DefectName(StrEnum):
     WRONG_QUERY_ID = "wrong-query-id"
     DETAILS_INCLUDE_CANCELLED = "details-include-cancelled"
     BAD_MSISDN_MASK = "bad-msisdn-mask"
+    UNMASKED_MSISDN = "unmasked-msisdn"
     UNSTABLE_CARD_REF = "unstable-card-ref"
     CARD_REF_CONTAINS_MSISDN = "card-ref-contains-msisdn"
     DISPUTE_ANY_CARD = "dispute-any-card"
@@ -91,6 +92,7 @@ _DEFECTS = (
     Defect(DefectName.WRONG_QUERY_ID, "OIF-CNT-2", "does not echo the request's query_id"),
     Defect(DefectName.DETAILS_INCLUDE_CANCELLED, "OIF-DET-1", "lists cancelled cards in card details"),
     Defect(DefectName.BAD_MSISDN_MASK, "OIF-DET-2", "masks numbers as 1381****567 (4 + 4 + 3)"),
+    Defect(DefectName.UNMASKED_MSISDN, "OIF-DET-2", "lists the full number in msisdn_masked"),
     Defect(DefectName.UNSTABLE_CARD_REF, "OIF-DET-3", "gives a new card_ref on every query"),
     Defect(DefectName.CARD_REF_CONTAINS_MSISDN, "OIF-DET-3", "card_ref embeds the card's MSISDN"),
     Defect(DefectName.DISPUTE_ANY_CARD, "OIF-DSP-1", "accepts disputes on another subject's card"),
