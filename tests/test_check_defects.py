@@ -5,7 +5,8 @@ with exit 1 and its own requirement under "What to fix" (and in junit.xml as a f
 defects go through the command a reseller's CI runs, preflight included: a preflight that stopped
 on a defect (a count that differs from the fixtures, say) would turn a requirement failure into a
 usage error (exit 2) and leave the requirement unjudged. The load, capacity and simulation steps
-are skipped: they judge SLAs, not these requirements.
+are skipped: they judge SLAs, not these requirements. The run seed is the in-process matrix's: an
+outcome the operator chooses (an unbound card, say) shows only in the runs whose disputes meet it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def _check(defect: str, out: Path) -> tuple[int, dict[str, Any], str, str]:
         proc = subprocess.run(
             [sys.executable, "-m", "yzt", "check", url, "--operator", "R07", "--key-id", "k1",
              "--seed", "7", "--subjects", "200", "--skip", "load", "--skip", "capacity",
-             "--skip", "sim", "--out", str(out / "check")],
+             "--skip", "sim", "--run-seed", "1", "--out", str(out / "check")],
             capture_output=True, text=True, env=env, timeout=600, check=False)
     report_path = out / "check" / "report.json"
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}

@@ -178,6 +178,9 @@ def test_a_step_error_is_read_from_its_log_and_scrubbed(tmp_path: Path) -> None:
     assert step_error(crash, "sim").endswith("ValueError: bad")
     assert shown_command([sys.executable, "-m", "yzt", "load", "http://h:1", "--rate", "2"]) == \
         "yzt load http://h:1 --rate 2"
+    from yzt.spawn import yzt_command
+
+    assert shown_command(yzt_command("load", "http://h:1", "--rate", "2")) == "yzt load http://h:1 --rate 2"
 
 
 # --- against a real yzt serve --------------------------------------------------------------------

@@ -114,8 +114,9 @@ def test_a_chinese_report_of_a_fail_run_has_no_english_phrases(run) -> None:
     out, _ = run
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'lang="zh-CN"' in page and "不通过" in page
-    # the words outside evidence excerpts (what was sent and received, as it was on the wire)
-    words = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<(pre|style)>.*?</\1>", "", page,
+    # the words outside evidence excerpts and commands (what was sent and received, and what to
+    # type, as they are on the wire and in a shell)
+    words = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<(pre|style|code)>.*?</\1>", "", page,
                                                          flags=re.S)))
     assert not ENGLISH.search(words), ENGLISH.findall(words)
     assert "收到：" in words and "应为：" in words and "一个未脱敏的 11 位号码" in words

@@ -85,7 +85,10 @@ def skipped(reason: str) -> StepRecord:
 
 def shown_command(cmd: list[str]) -> str:
     """A child's command line as a user would type it: ``yzt …`` (the secret is never on it)."""
-    args = cmd[3:] if cmd[1:3] == ["-m", "yzt"] else cmd[1:]
+    if "yzt.spawn" in cmd:  # python -P -m yzt.spawn PARENT_PID yzt ARGS…
+        args = cmd[cmd.index("yzt.spawn") + 3:]
+    else:
+        args = cmd[3:] if cmd[1:3] == ["-m", "yzt"] else cmd[1:]
     return shlex.join(["yzt", *args])
 
 
@@ -156,6 +159,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--waivers", type=Path, metavar="FILE",
                    help="waiver file for the conformance step (yzt conform --waivers): dated, "
                    "approved exceptions, e.g. for checks a sandbox cannot run")
+    p.add_argument("--run-seed", type=int, metavar="N",
+                   help="run seed of the conformance step (the subjects disputes and cancellations "
+                   "change, and the request ids; default random): the same seed runs the same requests")
     add_lang_argument(p)
     p.add_argument("--keep-work", action="store_true",
                    help="keep the private work folder (fixtures, database, server log) and print it")
@@ -169,8 +175,9 @@ def _yzt(*args: str) -> list[str]:
 
 
 def _waivers(args: argparse.Namespace) -> list[str]:
-    """``--waivers FILE`` for the conformance step, when given."""
-    return ["--waivers", str(args.waivers.resolve())] if args.waivers is not None else []
+    """``--waivers FILE`` and ``--run-seed N`` for the conformance step, when given."""
+    seed = ["--run-seed", str(args.run_seed)] if args.run_seed is not None else []
+    return (["--waivers", str(args.waivers.resolve())] if args.waivers is not None else []) + seed
 
 
 def _validate(args: argparse.Namespace) -> None:
