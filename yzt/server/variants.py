@@ -134,27 +134,30 @@ _VARIANTS = (
             "status line `HTTP/1.0`, `Content-Length` on every answer, no keep-alive (the connection "
             "closes after each answer)", conflicts=(V.CHUNKED,)),
     Variant(V.LATENCY_LOGNORMAL,
-            "SLA-LAT-1/2/3 bound percentiles (p95, p99), not each answer: latency inside them may "
-            "vary",
-            "a lognormal delay before each answer: card-count p50 30 ms / p99 400 ms (p95 ≈ 190 ms), "
-            "card-details 50 / 600 ms (p95 ≈ 290 ms), disputes and cancellations 80 / 1000 ms, "
-            "service-info 10 / 100 ms; SLA-LAT limits 300 ms / 1 s, 500 ms / 1.5 s, 2 s"),
+            "SLA-LAT-1 \"card-count latency at the contracted rate | p95 ≤ 300 ms, p99 ≤ 1 s\" "
+            "(and SLA-LAT-2/3) bound percentiles, not each answer: latency inside them may vary",
+            "a lognormal delay before each answer (p50 / p99): card-count 15 / 300 ms, card-details "
+            "20 / 450 ms, disputes and cancellations 30 / 700 ms, service-info 5 / 50 ms. Each p99 "
+            "is at most its SLA's p95 limit (SLA-LAT-1 p95 300 ms / p99 1 s, SLA-LAT-2 500 ms / "
+            "1.5 s, SLA-LAT-3 p99 2 s): about 1 answer in 100 is slower than the p95 limit, the p95 "
+            "is near 40 % of it, with room left for a loaded test machine's own delay"),
     Variant(V.FRACTIONAL_SECONDS,
             "\"All times are RFC 3339 UTC with `Z`\": RFC 3339 allows a fraction of a second "
             "(`time-secfrac`)",
             "every time is written with milliseconds (`2026-12-04T21:50:56.123Z`), and submissions "
             "are stamped to the millisecond, so deadlines and history keep their fractions"),
     Variant(V.CARD_REF_SHAPE,
-            "OIF-DET-3 \"`card_ref` is opaque and stable …, at most 64 characters, and contains "
-            "neither the MSISDN nor the ID number\": its shape is the operator's",
+            "OIF-DET-3 \"`card_ref` is opaque and stable (same card, same ref, across queries), "
+            "at most 64 characters, and contains neither the MSISDN nor the ID number\": its shape "
+            "is the operator's",
             "card refs like `urn:yzt:card:R07:` + 43 characters of base64url (60-61 characters, "
             "upper and lower case, `:` `-` `_`), stable per database; the usual `c_…` refs are "
             "unknown (404 `card_not_found`)"),
     Variant(V.LIFECYCLE_TIMING,
             "OIF-DSP-2 \"States go `received` → `verifying` → `resolved`\", OIF-DSP-4 "
-            "\"`resolve_by` is at most 15 days after `received_at`, and the dispute is resolved by "
-            "then\", OIF-CXL-2 \"`complete_by` is at most 72 h after `accepted_at`\": when within "
-            "those bounds is the operator's",
+            "\"`resolve_by` is at most 15 days after `received_at` (complaint rule), and the dispute "
+            "is resolved by then\", OIF-CXL-2 \"`complete_by` is at most 72 h after "
+            "`accepted_at`\": when within those bounds is the operator's",
             "disputes go `verifying` after 14 days and `resolved` 1 s before `resolve_by` (15 days "
             "exactly); cancellations complete at once (the POST still answers `accepted`, the next "
             "read shows `completed`)"),
@@ -242,9 +245,12 @@ def ref_codec(config: ServerConfig, store: Store) -> RefCodec:
 _CONTROL = ("/v1/health", "/v1/sandbox/clock")
 RATE_503_RPS = 100.0
 RATE_503_RETRY_AFTER = "2"
-LATENCIES = {"card-count": Latency(30, 400), "card-details": Latency(50, 600),
-             "disputes": Latency(80, 1000), "cancellations": Latency(80, 1000),
-             "service-info": Latency(10, 100)}
+#: Each endpoint's p99 is its SLA's p95 limit or below, so about 1 answer in 100 is slower than
+#: that limit while the p95 stays near 40 % of it: a judge that took the maximum (or a small sample's
+#: tail) for a percentile fails this variant, and a loaded test machine's own delay does not.
+LATENCIES = {"card-count": Latency(15, 300), "card-details": Latency(20, 450),
+             "disputes": Latency(30, 700), "cancellations": Latency(30, 700),
+             "service-info": Latency(5, 50)}
 
 
 def _protocol_path(config: ServerConfig, request: web.Request) -> str:
@@ -353,8 +359,10 @@ def _framing(close: bool, chunked: bool, http10: bool) -> Middleware:
             resp.force_close()
         if http10:
             # aiohttp writes the request's version in the status line and has no public setter:
-            # the parsed request line is replaced (a private attribute; a test reads the raw line)
-            request._message = request._message._replace(version=HttpVersion10)
+            # the request's version is replaced (private attributes: the parsed version and its
+            # cached property; tests/test_server_variants.py reads the raw status line)
+            request._version = HttpVersion10
+            request._cache.pop("version", None)
         if not chunked or not isinstance(resp, web.Response) or resp.prepared \
                 or not isinstance(resp.body, bytes):
             return resp
