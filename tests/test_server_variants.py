@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -24,6 +25,7 @@ from pathlib import Path
 import pytest
 from server_helpers import cancellation, client, dispute, query, refs, subject_with, subjects
 
+from yzt.client import PlatformClient
 from yzt.server.config import ServerConfig
 from yzt.server.defects import DefectName
 from yzt.server.testing import running_server
@@ -34,7 +36,8 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
 DAY = 86400
 SHAPING = ("json-style", "extra-members", "chunked", "connection-close", "fractional-seconds",
-           "card-ref-shape", "lifecycle-timing", "rate-limit-503", "date-sandbox-clock")
+           "card-ref-shape", "lifecycle-timing", "rate-limit-503", "date-sandbox-clock", "gzip",
+           "dispute-outcomes")
 OTHERS = ("http10", "no-sandbox-clock", "no-rate-limit", "latency-lognormal")
 
 
@@ -45,8 +48,15 @@ def _args(names: tuple[str, ...], *extra: str) -> list[str]:
 @pytest.fixture(scope="module")
 def shaped() -> Iterator[str]:
     # a low limit, so that a short burst meets the 503 of rate-limit-503
-    with running_server(extra_args=_args(SHAPING, "--rate-limit", "20")) as url:
+    with running_server(extra_args=_args(SHAPING, "--rate-limit", "40")) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def c(shaped: str) -> Iterator[PlatformClient]:
+    """One client for the shaped server: it keeps the sandbox clock's offset as tests move it."""
+    with client(shaped) as shared:
+        yield shared
 
 
 @pytest.fixture(scope="module")
@@ -158,9 +168,22 @@ def test_chunked_and_connection_close_frame_every_answer(shaped):
     assert b"connection: close" in head.lower() and closed
 
 
-def test_json_style_reverses_members_escapes_and_indents(shaped):
-    with client(shaped) as c:
-        ex = c.send("GET", "/v1/service-info", sign=False)
+def test_gzip_when_the_request_accepts_it(shaped):
+    head, body, _closed = _raw(shaped, b"GET /v1/health HTTP/1.1\r\nHost: x\r\n"
+                                       b"Accept-Encoding: gzip\r\n\r\n")
+    assert b"content-encoding: gzip" in head.lower(), head
+    chunks, rest = [], body
+    while rest and not rest.startswith(b"0\r\n"):
+        size, rest = rest.split(b"\r\n", 1)
+        chunks.append(rest[:int(size, 16)])
+        rest = rest[int(size, 16) + 2:]
+    assert json.loads(zlib.decompress(b"".join(chunks), 16 + zlib.MAX_WBITS))["status"] == "ok"
+    plain, _, _ = _raw(shaped, GET_HEALTH)
+    assert b"content-encoding" not in plain.lower()
+
+
+def test_json_style_reverses_members_escapes_and_indents(c):
+    ex = c.send("GET", "/v1/service-info", sign=False)
     raw = ex.response_body.decode("ascii")  # non-ASCII written as \\uXXXX
     assert "\\u" in raw and '" : ' in raw and raw.endswith("\n") and "\n  " in raw
     doc = ex.json()
@@ -168,12 +191,11 @@ def test_json_style_reverses_members_escapes_and_indents(shaped):
     assert ex.response_headers["content-type"] == "application/json; charset=utf-8"
 
 
-def test_extra_members_everywhere_without_personal_data(shaped):
+def test_extra_members_everywhere_without_personal_data(c):
     s = subject_with(2)
-    with client(shaped) as c:
-        count = c.send("POST", "/v1/card-count", body=query(c, s))
-        details = c.send("POST", "/v1/card-details", body=query(c, s)).json()
-        missing = c.send("GET", "/v1/no-such-path", sign=False)
+    count = c.send("POST", "/v1/card-count", body=query(c, s))
+    details = c.send("POST", "/v1/card-details", body=query(c, s)).json()
+    missing = c.send("GET", "/v1/no-such-path", sign=False)
     assert count.json()["api_version"] == "1.3" and "x-request-id" in count.response_headers
     assert all(card["plan_type"] == "unspecified" for card in details["cards"])
     assert missing.json()["instance"] == "/v1/no-such-path" and missing.json()["retryable"] is False
@@ -181,43 +203,52 @@ def test_extra_members_everywhere_without_personal_data(shaped):
         assert s.id_number not in text and all(k.msisdn not in text for k in s.cards)
 
 
-def test_fractional_seconds_and_card_ref_shape(shaped):
+def test_fractional_seconds_and_card_ref_shape(c):
     s = subject_with(1)
-    with client(shaped) as c:
-        as_of = c.send("POST", "/v1/card-count", body=query(c, s)).json()["as_of"]
-        listed = refs(c, s)
-        ref = next(iter(listed))
-        accepted = c.send("POST", "/v1/disputes", body=dispute(c, s, ref))
-        wrong = c.send("POST", "/v1/disputes", body=dispute(c, s, "c_" + ref[-32:]))
+    as_of = c.send("POST", "/v1/card-count", body=query(c, s)).json()["as_of"]
+    listed = refs(c, s)
+    ref = next(iter(listed))
+    accepted = c.send("POST", "/v1/disputes", body=dispute(c, s, ref))
+    wrong = c.send("POST", "/v1/disputes", body=dispute(c, s, "c_" + ref[-32:]))
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", as_of)
     assert parse_time(accepted.json()["received_at"]).microsecond % 1000 == 0
     assert all(r.startswith("urn:yzt:card:R07:") and len(r) <= 64 for r in listed)
     assert accepted.status == 202 and wrong.status == 404
 
 
-def test_lifecycle_timing_and_date_on_the_sandbox_clock(shaped):
+def test_lifecycle_timing_and_date_on_the_sandbox_clock(c):
     s = next(x for x in subjects()[120:] if len(x.live_cards) >= 2)
-    with client(shaped) as c:
-        mine = list(refs(c, s))
-        d = dispute(c, s, mine[0])
-        submitted = c.send("POST", "/v1/disputes", body=d).json()
-        x = cancellation(c, s, mine[1])
-        assert c.send("POST", "/v1/cancellations", body=x).json()["state"] == "accepted"
-        assert c.send("GET", f"/v1/cancellations/{x['cancellation_id']}").json()["state"] == "completed"
-        states = []
-        for seconds in (3 * DAY, 11 * DAY, DAY - 30, 60):  # day 3, day 14, 30 s before day 15, day 15
-            moved = c.advance_clock(seconds)
-            states.append(c.send("GET", f"/v1/disputes/{d['dispute_id']}").json()["state"])
-        sent_date = parsedate_to_datetime(moved.response_headers["date"])
+    mine = list(refs(c, s))
+    d = dispute(c, s, mine[0])
+    submitted = c.send("POST", "/v1/disputes", body=d).json()
+    x = cancellation(c, s, mine[1])
+    assert c.send("POST", "/v1/cancellations", body=x).json()["state"] == "accepted"
+    assert c.send("GET", f"/v1/cancellations/{x['cancellation_id']}").json()["state"] == "completed"
+    states = []
+    for seconds in (3 * DAY, 11 * DAY, DAY - 30, 60):  # day 3, day 14, 30 s before day 15, day 15
+        moved = c.advance_clock(seconds)
+        states.append(c.send("GET", f"/v1/disputes/{d['dispute_id']}").json()["state"])
+    sent_date = parsedate_to_datetime(moved.response_headers["date"])
     assert states == ["received", "verifying", "verifying", "resolved"]
     assert (parse_time(submitted["resolve_by"]) - parse_time(submitted["received_at"])).days == 15
     # the Date header follows the sandbox clock, now 15 days ahead of real time
     assert (sent_date - datetime.now(UTC)).days >= 14
 
 
-def test_rate_limit_answers_503_with_its_retry_after(shaped):
-    with client(shaped) as c:
-        answers = [c.send("GET", "/v1/service-info", sign=False) for _ in range(60)]
+def test_dispute_outcomes_suspend_a_genuine_card(c):
+    s = next(x for x in subjects()[140:] if any(k.genuine for k in x.live_cards))
+    ref = next(r for r, card in refs(c, s).items() if card.genuine)
+    d = dispute(c, s, ref)
+    assert c.send("POST", "/v1/disputes", body=d).status == 202
+    c.advance_clock(15 * DAY)
+    status = c.send("GET", f"/v1/disputes/{d['dispute_id']}").json()
+    listed = c.send("POST", "/v1/card-details", body=query(c, s)).json()["cards"]
+    assert status["state"] == "resolved" and status["outcome"] == "suspended"
+    assert [x["status"] for x in listed if x["card_ref"] == ref] == ["suspended"]
+
+
+def test_rate_limit_answers_503_with_its_retry_after(c):
+    answers = [c.send("GET", "/v1/service-info", sign=False) for _ in range(150)]
     over = [a for a in answers if a.status != 200]
     assert over and {(a.status, a.problem_code) for a in over} == {(503, "unavailable")}
     assert {a.response_headers["retry-after"] for a in over} == {"2"}
@@ -228,20 +259,20 @@ def test_http10_answers_close_without_sandbox_clock_or_rate_limit(other):
     assert head.startswith(b"HTTP/1.0 200"), head
     assert b"content-length" in head.lower() and b"chunked" not in head.lower() and closed
     assert json.loads(body) == {"status": "ok"}
-    with client(other) as c:
-        assert c.advance_clock(0).status == 404
-        assert c.advance_clock(0).problem_code == "not_found"
-        statuses = {c.send("GET", "/v1/service-info", sign=False).status for _ in range(60)}
+    with client(other) as plain:
+        assert plain.advance_clock(0).status == 404
+        assert plain.advance_clock(0).problem_code == "not_found"
+        statuses = {plain.send("GET", "/v1/service-info", sign=False).status for _ in range(60)}
     assert statuses == {200}
 
 
 def test_lognormal_latency_varies_inside_the_sla(other):
     s = subject_with(1)
-    with client(other) as c:
+    with client(other) as plain:
         took = []
         for _ in range(40):
             started = time.perf_counter()
-            assert c.send("POST", "/v1/card-count", body=query(c, s)).status == 200
+            assert plain.send("POST", "/v1/card-count", body=query(plain, s)).status == 200
             took.append(time.perf_counter() - started)
     took.sort()
     assert took[0] >= 0.001 and took[-1] > 3 * took[0]  # delayed, and not by a constant

@@ -66,8 +66,9 @@ ALONE = [_alone(str(v)) for v in VariantName]
 #: The three servers ``yzt check URL`` judges whole (the doc's table lists them and their pairs).
 CHECKED = [
     Server("payload", ("extra-members", "json-style", "chunked", "fractional-seconds", "card-ref-shape",
-                       "lifecycle-timing", "rate-limit-503"), ("--rate-limit", "40")),
-    Server("transport", ("date-sandbox-clock", "http10", "connection-close", "latency-lognormal"),
+                       "lifecycle-timing", "dispute-outcomes", "rate-limit-503"), ("--rate-limit", "40")),
+    Server("transport", ("date-sandbox-clock", "http10", "connection-close", "gzip",
+                         "latency-lognormal"),
            ("--rate-limit", "40")),
     Server("production-like", ("no-sandbox-clock", "no-rate-limit"), ()),
 ]

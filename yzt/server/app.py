@@ -110,6 +110,7 @@ class Operator:
         self.iso = variants.time_format(config)
         self.stamp = variants.stamp(config)
         self.refs = variants.ref_codec(config, store)
+        self.outcome = variants.dispute_outcome(config)
         compliant = variants.timings(config)
         disputes = lifecycle.SLOW_DISPUTES if config.has(D.SLOW_DISPUTE_RESOLUTION) else compliant
         cancels = lifecycle.SLOW_CANCELLATIONS if config.has(D.SLOW_CANCELLATION) else compliant
@@ -453,7 +454,8 @@ class Operator:
         self._conflict(prior, body_hash)
         t = self.timings
         received = self.stamp(now)
-        outcome = lifecycle.dispute_outcome(card, ignore_truth=self.config.has(D.DISPUTE_IGNORES_TRUTH))
+        outcome = ("confirmed_owner" if self.config.has(D.DISPUTE_IGNORES_TRUTH)
+                   else self.outcome(card))
         d = Dispute(key, card.ref, doc["claim"], received, received + t.dispute_verifying,
                     received + t.dispute_resolved, received + t.dispute_resolve_by, outcome)
         self.store.put_dispute(d)

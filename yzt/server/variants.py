@@ -39,7 +39,7 @@ from yzt.signing import format_time
 
 if TYPE_CHECKING:
     from yzt.server.config import ServerConfig
-    from yzt.server.store import Store
+    from yzt.server.store import Card, Store
 
 
 class VariantName(StrEnum):
@@ -58,6 +58,8 @@ class VariantName(StrEnum):
     FRACTIONAL_SECONDS = "fractional-seconds"
     CARD_REF_SHAPE = "card-ref-shape"
     LIFECYCLE_TIMING = "lifecycle-timing"
+    DISPUTE_OUTCOMES = "dispute-outcomes"
+    GZIP = "gzip"
 
 
 V = VariantName
@@ -133,6 +135,11 @@ _VARIANTS = (
             "sends the highest version it conforms to, and a 1.x client must accept 1.0)",
             "status line `HTTP/1.0`, `Content-Length` on every answer, no keep-alive (the connection "
             "closes after each answer)", conflicts=(V.CHUNKED,)),
+    Variant(V.GZIP,
+            "OIF-T-1 \"JSON over HTTP(S), UTF-8\": content coding is HTTP's, and a server may use "
+            "any coding the request's `Accept-Encoding` allows (RFC 9110 §12.5.3)",
+            "answers compressed with `Content-Encoding: gzip` (or deflate) whenever the request "
+            "accepts it"),
     Variant(V.LATENCY_LOGNORMAL,
             "SLA-LAT-1 \"card-count latency at the contracted rate | p95 ≤ 300 ms, p99 ≤ 1 s\" "
             "(and SLA-LAT-2/3) bound percentiles, not each answer: latency inside them may vary",
@@ -162,6 +169,12 @@ _VARIANTS = (
             "disputes go `verifying` after 14 days and `resolved` 1 s before `resolve_by` (15 days "
             "exactly); cancellations complete at once (the POST still answers `accepted`, the next "
             "read shows `completed`)"),
+    Variant(V.DISPUTE_OUTCOMES,
+            "OIF-DSP-5 \"a card marked not genuine is never `confirmed_owner`; a genuine one is never "
+            "`unbound` or `cancelled`\", OIF-DSP-3 \"after `suspended` it stays, with status "
+            "`suspended`\": which of the allowed outcomes is the operator's",
+            "a disputed genuine card is `suspended` (not `confirmed_owner`), a card not genuine is "
+            "`cancelled`"),
 )
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in _VARIANTS}
@@ -208,6 +221,13 @@ def stamp(config: ServerConfig) -> Callable[[float], float]:
     if config.varies(V.FRACTIONAL_SECONDS):
         return lambda now: round(now, 3)
     return lambda now: float(int(now))
+
+
+def dispute_outcome(config: ServerConfig) -> Callable[[Card], str]:
+    """The outcome a dispute on ``card`` reaches (always within OIF-DSP-5)."""
+    if config.varies(V.DISPUTE_OUTCOMES):
+        return lambda card: "suspended" if card.genuine else "cancelled"
+    return lifecycle.dispute_outcome
 
 
 def timings(config: ServerConfig) -> lifecycle.Timings:
@@ -352,10 +372,12 @@ def _body_layer(config: ServerConfig, extra: bool, style: bool) -> Middleware:
 CHUNKS = 3
 
 
-def _framing(close: bool, chunked: bool, http10: bool) -> Middleware:
+def _framing(close: bool, chunked: bool, http10: bool, gzip: bool) -> Middleware:
     @web.middleware
     async def frame(request: web.Request, handler: Handler) -> web.StreamResponse:
         resp = await handler(request)
+        if gzip:
+            resp.enable_compression()  # the coding the request's Accept-Encoding prefers, if any
         if close or http10:
             resp.force_close()
         if http10:
@@ -371,6 +393,8 @@ def _framing(close: bool, chunked: bool, http10: bool) -> Middleware:
         streamed = web.StreamResponse(status=resp.status, reason=resp.reason, headers=resp.headers)
         streamed.headers.popall("Content-Length", None)
         streamed.enable_chunked_encoding()
+        if gzip:
+            streamed.enable_compression()
         if resp.keep_alive is False:
             streamed.force_close()
         await streamed.prepare(request)
@@ -388,10 +412,10 @@ def middlewares(config: ServerConfig) -> list[Middleware]:
     layers: list[Middleware] = []
     if config.varies(V.LATENCY_LOGNORMAL):
         layers.append(_latency(config))
-    close, chunked, http10 = (config.varies(V.CONNECTION_CLOSE), config.varies(V.CHUNKED),
-                              config.varies(V.HTTP10))
-    if close or chunked or http10:
-        layers.append(_framing(close, chunked, http10))
+    close, chunked, http10, gzip = (config.varies(V.CONNECTION_CLOSE), config.varies(V.CHUNKED),
+                                    config.varies(V.HTTP10), config.varies(V.GZIP))
+    if close or chunked or http10 or gzip:
+        layers.append(_framing(close, chunked, http10, gzip))
     extra, style = config.varies(V.EXTRA_MEMBERS), config.varies(V.JSON_STYLE)
     if extra or style:
         layers.append(_body_layer(config, extra, style))
