@@ -29,7 +29,7 @@ COUNT = "/v1/card-count"
 #: The overload probe: at most this many unsigned service-info requests, for at most this long.
 PROBE_REQUESTS = 400
 PROBE_SECONDS = 3.0
-PROBE_WORKERS = 4
+PROBE_WORKERS = 16
 
 
 def _bad_subject(ctx: RunContext, **kwargs: Any) -> dict[str, Any]:

@@ -34,6 +34,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--defect", action="append", default=[], metavar="NAME",
                    help="turn on a seeded defect (repeatable; see --list-defects)")
     p.add_argument("--list-defects", action="store_true", help="list the seeded defects and exit")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME",
+                   help="turn on a legal variant: a freedom the protocol leaves to an operator "
+                   "(repeatable, combinable; see --list-variants)")
+    p.add_argument("--list-variants", action="store_true",
+                   help="list the legal variants and exit")
     p.add_argument("--no-sandbox-clock", action="store_true",
                    help="answer POST /v1/sandbox/clock with 404 like a production operator")
     p.add_argument("--extra-members", action="store_true",
@@ -120,6 +125,26 @@ def list_defects() -> str:
                      for d in DEFECTS.values())
 
 
+def list_variants() -> str:
+    """The variants as text, one a line: name, then what it changes."""
+    from yzt.server.variants import VARIANTS
+
+    width = max(len(n) for n in VARIANTS)
+    return "\n".join(f"{v.name:<{width}}  {v.changes}" for v in VARIANTS.values())
+
+
+def _variants(names: list[str]) -> frozenset[str]:
+    """``--variant`` values checked: known names that can run together."""
+    from yzt.server.variants import VariantName, conflicts
+
+    unknown = [n for n in names if n not in VariantName.__members__.values()]
+    if unknown:
+        raise UserError(f"--variant {unknown[0]!r} is not a variant (see yzt serve --list-variants)")
+    if clash := conflicts(names):
+        raise UserError(clash)
+    return frozenset(names)
+
+
 def run(args: argparse.Namespace) -> int:
     import asyncio
     import tempfile
@@ -130,9 +155,13 @@ def run(args: argparse.Namespace) -> int:
     from yzt.server.defects import DefectName
     from yzt.server.faults import FaultProfile
     from yzt.server.http import serve
+    from yzt.server.variants import VariantName
 
     if args.list_defects:
         print(list_defects())
+        return 0
+    if args.list_variants:
+        print(list_variants())
         return 0
     if not args.operator:
         raise UserError("--operator is required (e.g. --operator R07)")
@@ -148,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
     if not (math.isfinite(args.header_timeout) and 0 <= args.header_timeout <= 3600):
         raise UserError(f"--header-timeout must be between 0 and 3600 seconds, got "
                         f"{args.header_timeout:g}")
+    variants = _variants(args.variant)
     secret = read_secret(args)
     faults = _faults(args)
     handler = _access_log_handler(None if args.no_access_log else args.access_log)
@@ -162,6 +192,7 @@ def run(args: argparse.Namespace) -> int:
                 db=args.db or Path(tmp) / "operator.sqlite", fixtures=args.fixtures,
                 seed=args.seed if args.seed is not None else 1, subjects=args.subjects,
                 base_path=args.base_path, defects=frozenset(DefectName(d) for d in args.defect),
+                variants=frozenset(VariantName(v) for v in variants),
                 sandbox_clock=not args.no_sandbox_clock, extra_members=args.extra_members,
                 bench_hello=args.bench_hello, faults=faults)
         except ValueError as exc:
@@ -173,6 +204,8 @@ def run(args: argparse.Namespace) -> int:
         ACCESS_LOG.setLevel(logging.INFO)
         ACCESS_LOG.propagate = False
         defects = f" with defects {', '.join(sorted(args.defect))}" if args.defect else ""
+        if variants:
+            defects += f" with variants {', '.join(sorted(variants))}"
 
         def ready(port: int) -> None:
             print(f"yzt serve: {args.operator} on http://{args.host}:{port}{args.base_path}"

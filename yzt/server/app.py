@@ -29,7 +29,7 @@ from aiohttp.web_response import StreamResponse
 from yzt.conformance import endpoints
 from yzt.domain.masking import mask_msisdn, scrub
 from yzt.domain.topology import load_topology
-from yzt.server import lifecycle
+from yzt.server import lifecycle, variants
 from yzt.server.checks import (
     canonical_hash,
     check_clock_shape,
@@ -52,7 +52,6 @@ from yzt.signing import (
     HEADER_TIMESTAMP,
     NONCE_RE,
     SKEW_SECONDS,
-    format_time,
     signature_matches,
 )
 
@@ -100,10 +99,6 @@ def _signature_ok(secret: bytes, method: str, target: str, ts: str, nonce: str, 
         return False
 
 
-def _iso(ts: float) -> str:
-    return format_time(datetime.fromtimestamp(ts, UTC))
-
-
 class Operator:
     """One operator's state and handlers (the store, faults, card refs, counters)."""
 
@@ -112,12 +107,19 @@ class Operator:
         self.store = store
         self.op = load_topology().get(config.operator_id)
         self.faults = FaultInjector(config.faults)
-        disputes = lifecycle.SLOW_DISPUTES if config.has(D.SLOW_DISPUTE_RESOLUTION) else lifecycle.COMPLIANT
-        cancels = lifecycle.SLOW_CANCELLATIONS if config.has(D.SLOW_CANCELLATION) else lifecycle.COMPLIANT
+        # how times and card refs are written and when lifecycles move: the legal variants' choice
+        self.iso = variants.time_format(config)
+        self.stamp = variants.stamp(config)
+        self.refs = variants.ref_codec(config, store)
+        self.outcome = variants.dispute_outcome(config)
+        compliant = variants.timings(config)
+        disputes = lifecycle.SLOW_DISPUTES if config.has(D.SLOW_DISPUTE_RESOLUTION) else compliant
+        cancels = lifecycle.SLOW_CANCELLATIONS if config.has(D.SLOW_CANCELLATION) else compliant
         self.timings = lifecycle.Timings(
+            dispute_verifying=compliant.dispute_verifying,
             dispute_resolved=disputes.dispute_resolved, dispute_resolve_by=disputes.dispute_resolve_by,
             cancel_complete=cancels.cancel_complete, cancel_complete_by=cancels.cancel_complete_by)
-        self.updated_at = _iso(store.now())
+        self.updated_at = self.iso(store.now())
         self.signed_count = 0
         self._commit_future: asyncio.Future[None] | None = None
         self.next_due = store.next_due()
@@ -144,13 +146,13 @@ class Operator:
         if self.config.has(D.CARD_REF_CONTAINS_MSISDN):
             return self._msisdn_ref(card)
         if self.config.has(D.UNSTABLE_CARD_REF):
-            return f"{card.ref}.{secrets.token_hex(4)}"
-        return card.ref
+            return f"{self.refs.outward(card.ref)}.{secrets.token_hex(4)}"
+        return self.refs.outward(card.ref)
 
     def card_by_ref(self, ref: str) -> Card | None:
         if ref in self.alt_refs:
             return self.alt_refs[ref]
-        return self.store.cards_by_ref.get(ref.split(".", 1)[0])
+        return self.store.cards_by_ref.get(self.refs.inward(ref.split(".", 1)[0]))
 
     # -- dispatch -------------------------------------------------------------------------------
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
@@ -416,7 +418,7 @@ class Operator:
         count = len(cards) if self.config.has(D.COUNT_CANCELLED_CARDS) else sum(c.live for c in cards)
         query_id = str(uuid.uuid4()) if self.config.has(D.WRONG_QUERY_ID) else key
         out = _json({"query_id": query_id, "operator_id": self.op.id, "card_count": count,
-                     "as_of": _iso(now)})
+                     "as_of": self.iso(now)})
         return self._remember("card-count", key, body_hash, 200, out)
 
     def _mask(self, msisdn: str) -> str:
@@ -434,7 +436,7 @@ class Operator:
         cards = self._subject_cards(doc["subject"]["id_number"])
         shown = cards if self.config.has(D.DETAILS_INCLUDE_CANCELLED) else [c for c in cards if c.live]
         listed = sorted(shown, key=lambda c: (c.activated_on, c.ref))
-        out = _json({"query_id": key, "operator_id": self.op.id, "as_of": _iso(now), "cards": [
+        out = _json({"query_id": key, "operator_id": self.op.id, "as_of": self.iso(now), "cards": [
             {"card_ref": self.ref_of(c), "msisdn_masked": self._mask(c.msisdn),
              "status": c.status if c.live else "cancelled", "activated_on": c.activated_on,
              "home_region": c.home_region} for c in listed]})
@@ -454,14 +456,15 @@ class Operator:
         card = self._owned_card(doc, self.config.has(D.DISPUTE_ANY_CARD))
         self._conflict(prior, body_hash)
         t = self.timings
-        received = int(now)
-        outcome = lifecycle.dispute_outcome(card, ignore_truth=self.config.has(D.DISPUTE_IGNORES_TRUTH))
+        received = self.stamp(now)
+        outcome = ("confirmed_owner" if self.config.has(D.DISPUTE_IGNORES_TRUTH)
+                   else self.outcome(card))
         d = Dispute(key, card.ref, doc["claim"], received, received + t.dispute_verifying,
                     received + t.dispute_resolved, received + t.dispute_resolve_by, outcome)
         self.store.put_dispute(d)
         self._schedule(d.resolved_at)
-        out = _json({"dispute_id": key, "state": "received", "received_at": _iso(received),
-                     "resolve_by": _iso(d.resolve_by)})
+        out = _json({"dispute_id": key, "state": "received", "received_at": self.iso(received),
+                     "resolve_by": self.iso(d.resolve_by)})
         result = self._remember("disputes", key, body_hash, 202, out)
         self.store.commit(durable=True)
         return result
@@ -473,7 +476,7 @@ class Operator:
         card = self._owned_card(doc, self.config.has(D.CANCEL_ANY_CARD))
         self._conflict(prior, body_hash)
         t = self.timings
-        accepted = int(now)
+        accepted = self.stamp(now)
         final, reason, complete_at = None, None, accepted + t.cancel_complete
         at_submit = self.config.has(D.REFUSE_REMOTE_CANCELLATION_AT_SUBMIT)
         if (self.config.has(D.REFUSE_REMOTE_CANCELLATION) or at_submit) and card.home_region != "北京":
@@ -487,8 +490,8 @@ class Operator:
         if at_submit and final == "rejected":
             out = _json({"cancellation_id": key, "state": "rejected", "reason": reason})
         else:
-            out = _json({"cancellation_id": key, "state": "accepted", "accepted_at": _iso(accepted),
-                         "complete_by": _iso(c.complete_by)})
+            out = _json({"cancellation_id": key, "state": "accepted",
+                         "accepted_at": self.iso(accepted), "complete_by": self.iso(c.complete_by)})
         result = self._remember("cancellations", key, body_hash, 202, out)
         self.store.commit(durable=True)
         return result
@@ -505,10 +508,10 @@ class Operator:
             doc: dict[str, Any] = {"dispute_id": d.dispute_id, "state": state}
             if state == "resolved" or self.config.has(D.DISPUTE_STATE_REGRESSES):
                 doc["outcome"] = d.outcome
-            doc["history"] = [{"state": s, "at": _iso(at)} for s, at in history]
-            doc["resolve_by"] = _iso(d.resolve_by)
+            doc["history"] = [{"state": s, "at": self.iso(at)} for s, at in history]
+            doc["resolve_by"] = self.iso(d.resolve_by)
             if self.config.extra_members:
-                doc["received_at"] = _iso(d.received_at)
+                doc["received_at"] = self.iso(d.received_at)
             return 200, _json(doc)
         c = self.store.get_cancellation(key)
         if c is None:
@@ -517,10 +520,10 @@ class Operator:
         cdoc: dict[str, Any] = {"cancellation_id": c.cancellation_id, "state": state}
         if reason:
             cdoc["reason"] = reason
-        cdoc["history"] = [{"state": s, "at": _iso(at)} for s, at in chistory]
+        cdoc["history"] = [{"state": s, "at": self.iso(at)} for s, at in chistory]
         if self.config.extra_members:
-            cdoc["accepted_at"] = _iso(c.accepted_at)
-            cdoc["complete_by"] = _iso(c.complete_by)
+            cdoc["accepted_at"] = self.iso(c.accepted_at)
+            cdoc["complete_by"] = self.iso(c.complete_by)
         return 200, _json(cdoc)
 
     def sandbox_clock(self, doc: Any, now: float) -> Result:
@@ -532,7 +535,7 @@ class Operator:
             self.store.advance(seconds)
             now = self.store.now()
             self._apply_due(now)
-        return 200, _json({"now": _iso(now)})
+        return 200, _json({"now": self.iso(now)})
 
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -564,7 +567,8 @@ def create_app(config: ServerConfig) -> web.Application:
 
     store = open_store(config)
     operator = Operator(config, store)
-    app = web.Application(client_max_size=HARD_MAX_BODY)
+    # the legal variants (yzt serve --variant) wrap the clean handlers; none of them by default
+    app = web.Application(client_max_size=HARD_MAX_BODY, middlewares=variants.middlewares(config))
     app[STORE_KEY] = store
     handler: Callable[[web.Request], Awaitable[web.StreamResponse]] = operator.dispatch
     app.router.add_route("*", "/{tail:.*}", handler)
@@ -585,4 +589,6 @@ def create_app(config: ServerConfig) -> web.Application:
         store.close()
 
     app.on_cleanup.append(close_store)
+    # after the operator's own hooks, so a variant's header (Date on the sandbox clock) wins
+    app.on_response_prepare.extend(variants.response_hooks(config, store))
     return app

@@ -19,7 +19,8 @@ DAY = 24 * HOUR
 
 @dataclass(frozen=True)
 class Timings:
-    """Seconds after submission; the seeded ``slow-*`` defects replace the compliant ones."""
+    """Seconds after submission; the seeded ``slow-*`` defects replace the compliant ones, the
+    ``lifecycle-timing`` variant other compliant ones."""
 
     dispute_verifying: int = HOUR
     dispute_resolved: int = 3 * DAY
@@ -33,6 +34,11 @@ COMPLIANT = Timings()
 SLOW_DISPUTES = Timings(dispute_resolved=18 * DAY, dispute_resolve_by=20 * DAY)
 #: ``slow-cancellation``: complete_by 96 h out, completed after 90 h.
 SLOW_CANCELLATIONS = Timings(cancel_complete=90 * HOUR, cancel_complete_by=96 * HOUR)
+#: The ``lifecycle-timing`` variant, compliant at other moments: disputes go ``verifying`` after
+#: 14 days and are resolved 1 s before their deadline; cancellations complete at once.
+LATE_AND_IMMEDIATE = Timings(dispute_verifying=14 * DAY, dispute_resolved=15 * DAY - 1,
+                             dispute_resolve_by=15 * DAY, cancel_complete=0,
+                             cancel_complete_by=72 * HOUR)
 
 NOT_GENUINE_OUTCOMES = ("unbound", "suspended", "cancelled")
 
@@ -50,7 +56,7 @@ def dispute_outcome(card: Card, *, ignore_truth: bool = False) -> str:
     return NOT_GENUINE_OUTCOMES[index]
 
 
-def dispute_state(d: Dispute, now: float) -> tuple[str, list[tuple[str, int]]]:
+def dispute_state(d: Dispute, now: float) -> tuple[str, list[tuple[str, float]]]:
     """(current state, history) of a dispute at ``now``."""
     history = [("received", d.received_at)]
     if now >= d.verifying_at:
@@ -60,7 +66,7 @@ def dispute_state(d: Dispute, now: float) -> tuple[str, list[tuple[str, int]]]:
     return history[-1][0], history
 
 
-def cancellation_state(c: Cancellation, now: float) -> tuple[str, str | None, list[tuple[str, int]]]:
+def cancellation_state(c: Cancellation, now: float) -> tuple[str, str | None, list[tuple[str, float]]]:
     """(current state, reason, history) of a cancellation at ``now``."""
     history = [("accepted", c.accepted_at)]
     if c.final_state == "rejected" and c.complete_at <= c.accepted_at:

@@ -68,13 +68,16 @@ class Card:
 
 @dataclass(frozen=True)
 class Dispute:
+    """A filed dispute; moments are Unix seconds on the operator's clock (whole seconds unless the
+    ``fractional-seconds`` variant stamps milliseconds)."""
+
     dispute_id: str
     card_ref: str
     claim: str
-    received_at: int
-    verifying_at: int
-    resolved_at: int
-    resolve_by: int
+    received_at: float
+    verifying_at: float
+    resolved_at: float
+    resolve_by: float
     outcome: str
 
 
@@ -82,9 +85,9 @@ class Dispute:
 class Cancellation:
     cancellation_id: str
     card_ref: str
-    accepted_at: int
-    complete_at: int
-    complete_by: int
+    accepted_at: float
+    complete_at: float
+    complete_by: float
     final_state: str | None
     reason: str | None
 
@@ -248,14 +251,14 @@ class Store:
             "UNION ALL SELECT MIN(complete_at) FROM cancellations WHERE applied = 0)").fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
-    def due_events(self, now: float) -> list[tuple[int, str, str, str]]:
+    def due_events(self, now: float) -> list[tuple[float, str, str, str]]:
         """(due time, kind, id, card_ref) of every pending transition due by ``now``, in time order."""
         rows = self.db.execute(
             "SELECT resolved_at, 'dispute', dispute_id, card_ref FROM disputes "
             "WHERE applied = 0 AND resolved_at <= ? "
             "UNION ALL SELECT complete_at, 'cancellation', cancellation_id, card_ref FROM cancellations "
-            "WHERE applied = 0 AND complete_at <= ? ORDER BY 1, 2, 3", (int(now), int(now))).fetchall()
-        return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+            "WHERE applied = 0 AND complete_at <= ? ORDER BY 1, 2, 3", (now, now)).fetchall()
+        return [(float(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
 
     def mark_dispute_applied(self, dispute_id: str) -> None:
         self.db.execute("UPDATE disputes SET applied = 1 WHERE dispute_id = ?", (dispute_id,))
