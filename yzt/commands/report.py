@@ -3,6 +3,8 @@
 Any mix of folders written by ``yzt check``, ``yzt conform --out``, ``yzt load --out`` and
 ``yzt sim --out`` goes into one report; on the folder of a ``yzt check`` run it renders the same
 report that run wrote. The exit status is the report's verdict (:class:`yzt.verdict.Verdict`).
+A results file over :data:`yzt.reports.readers.MAX_RESULTS_BYTES` (64 MiB) is refused before it
+is parsed (exit 2, naming the file and the cap); docs/reports.md says what else is bounded.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "report",
         help="render one report (HTML, Markdown, JSON, JUnit) from result directories",
         description="Read the records in each DIR (written by yzt check, conform, load or sim with "
-        "--out) and write report.html, report.md, report.json and junit.xml to --out. Exit status "
-        "is the report's verdict: 0 pass, 1 fail, 2 error, 3 incomplete.",
+        "--out) and write report.html, report.md, report.json and junit.xml to --out. A results "
+        "file over 64 MiB is refused. Exit status is the report's verdict: 0 pass, 1 fail, "
+        "2 error, 3 incomplete.",
     )
     p.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="result directories")
     p.add_argument("--out", type=Path,
