@@ -132,3 +132,22 @@ def test_the_server_access_log_keeps_nothing_of_such_numbers(tmp_path: Path) -> 
     assert msisdn not in plain and msisdn[3:7] not in plain, text
     assert id_number[6:17] not in plain, text
     assert plain.count("170****6407") >= 7, text
+
+
+@settings(max_examples=200, deadline=None)
+@given(msisdns, ids, st.sampled_from(["", " ", "-"]), st.booleans())
+def test_bundle_marks_hide_the_same_forms(msisdn: str, id_number: str, sep: str,
+                                          fullwidth: bool) -> None:
+    """Certification bundles mask through :class:`PiiMarks` (known values, then stand-alone
+    shapes, then every form :func:`scrub` reads); a glued number keeps its shape when unmarked,
+    so a replay still sees that a full number stood there."""
+    from yzt.domain.masking import mark_pii, unmark_pii
+
+    text = (f'{{"a": "{_msisdn_form(msisdn, sep, fullwidth)}", "b": "x{msisdn}y", '
+            f'"c": "{_id_form(id_number, sep, fullwidth)}", "d": "{id_number}{msisdn}"}}')
+    marked = mark_pii(text, {})
+    plain = _plain(marked)
+    assert msisdn not in plain and id_number not in plain
+    assert find_pii(marked) == []
+    blind = unmark_pii(marked, {})
+    assert f"x{msisdn[:3]}0000{msisdn[7:]}y" in blind  # the shape of a full number, not its value

@@ -118,8 +118,9 @@ def _glued_ids(text: str) -> Iterator[tuple[int, int]]:
             yield start, after
 
 
-Found = list[tuple[int, int, str]]
-"""Numbers found: the positions to hide (start, end) and the value (digits only)."""
+Found = list[tuple[int, int, str, int, int]]
+"""Numbers found: the positions to hide (start, end), the value (digits only) and where the
+whole number stands (start, end)."""
 
 
 def _found(read: str) -> tuple[Found, Found]:
@@ -148,9 +149,10 @@ def _found(read: str) -> tuple[Found, Found]:
 
     def back(found: Found) -> Found:
         out = []
-        for a, b, v in found:
+        for a, b, v, c, d in found:
             k = bisect.bisect_right(starts, a) - 1
-            out.append((a - starts[k] + origins[k], b - starts[k] + origins[k], v))
+            shift = origins[k] - starts[k]
+            out.append((a + shift, b + shift, v, c + shift, d + shift))
         return out
     return back(ids), back(msisdns)
 
@@ -166,7 +168,7 @@ def _found_in(read: str) -> tuple[Found, Found]:
         value = "".join(read[i] for i in positions)
         for i in positions[6:17]:
             work[i] = "*"
-        ids.append((positions[6], positions[16] + 1, value))
+        ids.append((positions[6], positions[16] + 1, value, positions[0], positions[-1] + 1))
         taken.append((start, end))
 
     for m in _ID_RE.finditer(read):
@@ -191,7 +193,7 @@ def _found_in(read: str) -> tuple[Found, Found]:
             for i in positions[3:7]:
                 view[i] = work[i] = "*"
             msisdns.append((positions[3], positions[6] + 1,
-                            "".join(read[i] for i in positions)))
+                            "".join(read[i] for i in positions), positions[0], positions[-1] + 1))
     return ids, msisdns
 
 
@@ -227,7 +229,7 @@ def scrub(text: str) -> str:
     ids, msisdns = _found(read)
     if not ids and not msisdns:
         return text
-    hidden = sorted({i for start, end, _ in (*ids, *msisdns) for i in range(start, end)
+    hidden = sorted({i for start, end, *_ in (*ids, *msisdns) for i in range(start, end)
                      if read[i] not in " -"})
     parts: list[str] = []
     at = 0
@@ -254,8 +256,8 @@ def find_pii(text: str) -> list[str]:
     """Return the full ID numbers and MSISDNs in ``text``, already masked, for evidence (those
     :func:`scrub` masks: ID numbers first, then MSISDNs)."""
     ids, msisdns = _found(_view(text)[0])
-    return ([mask_id_number(v) for _, _, v in ids]
-            + [mask_msisdn(v) for _, _, v in msisdns])
+    return ([mask_id_number(v) for _, _, v, _, _ in ids]
+            + [mask_msisdn(v) for _, _, v, _, _ in msisdns])
 
 
 class KnownValues:
@@ -355,7 +357,8 @@ class PiiMarks:
             if value in text:
                 text = text.replace(value, f"{MARK_OPEN}{self._known[value]}{MARK_CLOSE}")
         text = _ID_ALONE.sub(lambda m: f"{MARK_OPEN}{mask_id_number(m.group(0))}{MARK_CLOSE}", text)
-        return _MSISDN_ALONE.sub(lambda m: f"{MARK_OPEN}{mask_msisdn(m.group(0))}{MARK_CLOSE}", text)
+        text = _MSISDN_ALONE.sub(lambda m: f"{MARK_OPEN}{mask_msisdn(m.group(0))}{MARK_CLOSE}", text)
+        return _mark_others(text)
 
     def unmark(self, text: str) -> str:
         """Undo :meth:`mark` as far as the table allows: a masked value that one of its values has
@@ -369,6 +372,25 @@ class PiiMarks:
                 return reverse[masked]
             return masked.replace("*", "0") if _NUMBER_MASK.fullmatch(masked) else masked
         return _MARKED.sub(restore, text)
+
+
+def _mark_others(text: str) -> str:
+    """Every other number :func:`scrub` masks (glued, behind ``86``, grouped, fullwidth), masked
+    between « » (a glued one keeps its shape for :meth:`PiiMarks.unmark`)."""
+    read, starts = _view(text)
+    ids, msisdns = _found(read)
+    if not ids and not msisdns:
+        return text
+
+    def at(i: int) -> int:
+        return i if starts is None else (starts[i] if i < len(starts) else len(text))
+    parts: list[str] = []
+    done = 0
+    for *_, first, end in sorted((*ids, *msisdns), key=lambda f: f[3]):
+        a, b = at(first), at(end)
+        parts += [text[done:a], MARK_OPEN, scrub(text[a:b]), MARK_CLOSE]
+        done = b
+    return "".join(parts) + text[done:]
 
 
 def mark_pii(text: str, known: Mapping[str, str]) -> str:
