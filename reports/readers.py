@@ -38,9 +38,23 @@ class Source:
     shown_as: str
 
 
+#: The largest results file a report reads, checked before parsing (parsed JSON takes about 7
+#: times its size: a 248 MB file once took 1.75 GB). Those yzt writes are far smaller.
+MAX_RESULTS_BYTES = 64 << 20
+
+
 def _load(path: Path) -> Any:
+    from yzt.validation import parse_json
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            raw = b"" if size > MAX_RESULTS_BYTES else f.read(MAX_RESULTS_BYTES + 1)
+        if size > MAX_RESULTS_BYTES or len(raw) > MAX_RESULTS_BYTES:
+            raise UserError(f"{path}: {max(size, len(raw)) / 2**20:.1f} MiB, over the "
+                            f"{MAX_RESULTS_BYTES >> 20} MiB a results file may have (yzt report "
+                            "reads the results yzt writes: give the folder of a run)")
+        return parse_json(raw.decode("utf-8"))
     except (OSError, ValueError) as exc:
         raise UserError(f"{path}: cannot read the results ({exc})") from None
 

@@ -9,6 +9,7 @@ and what to fix; passed items are folded by requirement.
 from __future__ import annotations
 
 import base64
+import html
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
@@ -45,7 +46,49 @@ class Fix:
     requirement: Requirement | None
 
 
+#: The most of one text from the inputs a report copies (a note, a message, a row's evidence);
+#: the rest is cut, and the results file the section names keeps it whole.
+MAX_TEXT = 16 << 10
+#: Rows a section copies; the rest (problems kept first) are counted in a note.
+MAX_ROWS = 2000
+
+
+def _clip(text: str) -> str:
+    if len(text) <= MAX_TEXT:
+        return text
+    return f"{text[:MAX_TEXT]} … ({len(text) - MAX_TEXT} more characters in the results file)"
+
+
+def _bounded(report: Report) -> Report:
+    """``report`` with every text from the inputs at most :data:`MAX_TEXT` long and at most
+    :data:`MAX_ROWS` rows a section: a report summarises its inputs, it does not copy them."""
+    def row(r: Row) -> Row:
+        return replace(r, requirement=_clip(r.requirement), name=_clip(r.name),
+                       measured=_clip(r.measured), expected=_clip(r.expected),
+                       message=_clip(r.message), evidence=_clip(r.evidence))
+
+    def section(s: Section) -> Section:
+        rows, notes = s.rows, tuple(_clip(n) for n in s.notes[:MAX_ROWS])
+        if len(rows) > MAX_ROWS:
+            rows = tuple(sorted(rows, key=lambda r: r.verdict in _QUIET))[:MAX_ROWS]
+            notes += (f"{len(s.rows) - MAX_ROWS} more rows in {', '.join(s.artifacts)}",)
+        if len(s.notes) > MAX_ROWS:
+            notes += (f"{len(s.notes) - MAX_ROWS} more notes in {', '.join(s.artifacts)}",)
+        return replace(s, title=_clip(s.title), summary=_clip(s.summary),
+                       rows=tuple(row(r) for r in rows), notes=notes,
+                       quiet=tuple(_clip(q) for q in s.quiet),
+                       artifacts=tuple(_clip(a) for a in s.artifacts),
+                       tables=tuple(replace(t, title=_clip(t.title), rows=tuple(
+                           tuple(_clip(c) for c in r) for r in t.rows[:MAX_ROWS]))
+                           for t in s.tables))
+
+    return replace(report, title=_clip(report.title),
+                   sections=tuple(section(s) for s in report.sections))
+
+
 def _scrubbed(report: Report) -> Report:
+    report = _bounded(report)
+
     def row(r: Row) -> Row:
         return replace(r, name=scrub(r.name), measured=scrub(r.measured), expected=scrub(r.expected),
                        message=scrub(r.message), evidence=scrub(r.evidence),
@@ -195,8 +238,15 @@ def render_html(report: Report) -> str:
     return _ENV.get_template("report.html").render(report=view(_scrubbed(report)))
 
 
+_MD_SPECIAL = str.maketrans({"|": "\\|", "[": "\\[", "]": "\\]", "`": "\\`", "\\": "\\\\",
+                             "\n": " ", "\r": " "})
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text from the inputs as Markdown shows it literally: HTML characters as entities (a
+    renderer passes raw HTML through, so ``<script>`` in an operator id would run), link and
+    code brackets escaped, one line."""
+    return html.escape(text, quote=False).translate(_MD_SPECIAL)
 
 
 def render_markdown(report: Report) -> str:
@@ -204,14 +254,15 @@ def render_markdown(report: Report) -> str:
     report = _scrubbed(report)
     lang = report.lang
     v = view(report)
-    out = [f"# {report.title}", "", f"**{tr('overall', lang)}: {v['verdict_word']}**", ""]
-    out += [f"> {n}" for n in v["notes"]] + ([""] if v["notes"] else [])
+    out = [f"# {_md_cell(report.title)}", "", f"**{tr('overall', lang)}: {v['verdict_word']}**", ""]
+    out += [f"> {_md_cell(n)}" for n in v["notes"]] + ([""] if v["notes"] else [])
     out += [f"## {tr('to_fix', lang)}", ""]
     for f in v["fixes"]:
-        reg = f" — {tr('regulation', lang)}: {'；'.join(f['regulation'])}" if f["regulation"] else ""
+        reg = (f" — {tr('regulation', lang)}: {_md_cell('；'.join(f['regulation']))}"
+               if f["regulation"] else "")
         cons = f" ({tr('to_fix.consequence', lang)})" if not f["primary"] else ""
         text = f"{_md_cell(f['text'])}{reg}. " if f["text"] or reg else ""
-        out.append(f"- **{f['verdict_word']}** {f['requirement']} {_md_cell(f['name'])}{cons}: "
+        out.append(f"- **{f['verdict_word']}** {_md_cell(f['requirement'])} {_md_cell(f['name'])}{cons}: "
                    f"{text}{_md_cell(f['message'])}".rstrip())
         if f["reproduce"]:
             out.append(f"  {tr('reproduce', lang)}: `{f['reproduce']}`")
@@ -231,11 +282,12 @@ def render_markdown(report: Report) -> str:
             return verdict_word(r.verdict.value, lang)
         return _md_cell(str(getattr(r, "name" if column == "item" else column)))
     for s in v["sections"]:
-        out += [f"## {s['title']} — {s['verdict_word']}", "", s["summary"], ""]
-        out += [f"> {n}" for n in s["notes"]]
-        out += [f"> {q}" for q in s["quiet"]]
+        out += [f"## {_md_cell(s['title'])} — {s['verdict_word']}", "", _md_cell(s["summary"]), ""]
+        out += [f"> {_md_cell(n)}" for n in s["notes"]]
+        out += [f"> {_md_cell(q)}" for q in s["quiet"]]
         for t in s["tables"]:
-            out += ["", f"### {t['title']}", "", "| " + " | ".join(t["columns"]) + " |",
+            out += ["", f"### {_md_cell(t['title'])}", "",
+                    "| " + " | ".join(_md_cell(c) for c in t["columns"]) + " |",
                     "|" + "---|" * len(t["columns"])]
             out += ["| " + " | ".join(f"**{_md_cell(c)}**" if r["mark"] and c else _md_cell(c)
                                       for c in r["cells"]) + " |" for r in t["rows"]]
@@ -246,7 +298,8 @@ def render_markdown(report: Report) -> str:
             out += ["| " + " | ".join(cell(r, c) for c in cols) + " |" for r in s["problems"]]
         if s["folded"]:
             out += ["", f"### {s['folded_title']}", ""]
-            out += [f"- {g['requirement']} {_md_cell(g['text'])}: {g['counts']}" for g in s["folded"]]
+            out += [f"- {_md_cell(g['requirement'])} {_md_cell(g['text'])}: {g['counts']}"
+                    for g in s["folded"]]
         out.append("")
     return "\n".join(out) + "\n"
 
@@ -256,6 +309,7 @@ def report_json(report: Report) -> dict[str, Any]:
     def row(r: Row) -> dict[str, Any]:
         return {**asdict(r), "verdict": r.verdict.value}
 
+    report = _bounded(report)
     data = {
         "title": report.title, "version": report.version, "lang": report.lang,
         "verdict": report.verdict.value, "exit_code": report.verdict.exit_code,
@@ -282,7 +336,7 @@ def junit_cases(report: Report) -> Iterator[Case]:
     """One JUnit case a row, named by requirement id first; a step that could not run is its
     section's one row (an ``<error>`` with the step's own message); a failure's or an error's text
     ends with the command that reproduces it."""
-    for s in report.sections:
+    for s in _bounded(report).sections:
         for r in s.rows:
             details = [f"measured: {r.measured}", f"expected: {r.expected}"] \
                 if r.measured or r.expected else []

@@ -71,13 +71,6 @@ class Arrivals:
                 * (1.0 + sum(s.peak_multiplier - 1.0 for s in self.surges)))
 
 
-#: Bytes the front door holds per candidate arrival while drawing a replication (times, thinning
-#: draws and the rate's temporaries, float64 each), and the most a replication may ask for. The
-#: estimate is checked when the scenario loads, before anything is allocated.
-BYTES_PER_CANDIDATE = 64
-MAX_REPLICATION_BYTES = 4 << 30
-
-
 @dataclass(frozen=True)
 class Verification:
     code_latency: Lognormal
@@ -436,23 +429,12 @@ def from_document(doc: dict[str, Any], source: str = "<document>") -> Scenario:
         source=source,
         document=doc,
     )
+    from yzt.sim.memory import problem as memory_problem  # it reads the tree built here
+
     problem = memory_problem(scenario)
     if problem:
         raise InputFileError(source, [problem])
     return scenario
-
-
-def memory_problem(sc: Scenario) -> str | None:
-    """Why one replication of ``sc`` would need more memory than allowed, naming the fields; or None."""
-    candidates = sc.arrivals.peak_rate_per_s() / sc.one_in * sc.horizon_h * 3600.0
-    needed = candidates * BYTES_PER_CANDIDATE
-    if needed <= MAX_REPLICATION_BYTES:
-        return None
-    return (f"at arrivals.queries_per_day: {sc.arrivals.queries_per_day:g} queries a day over "
-            f"horizon_h {sc.horizon_h:g} h (sampling.one_in {sc.one_in}) draws up to "
-            f"{candidates:.3g} arrivals a replication, about {needed / 2**30:.3g} GiB of memory "
-            f"(at most {MAX_REPLICATION_BYTES / 2**30:g} GiB): lower queries_per_day or horizon_h, "
-            "or raise sampling.one_in")
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:

@@ -139,7 +139,7 @@ def test_free_tables_are_shown_escaped_and_masked() -> None:
                                        *report.sections[1:]))
     html = render_html(report)
     assert '<tr class="m-changed"><td>09</td><td>&lt;i&gt;13&lt;/i&gt; 138****5678</td></tr>' in html
-    assert "| **09** | **<i>13</i> 138****5678** |" in render_markdown(report)
+    assert "| **09** | **&lt;i&gt;13&lt;/i&gt; 138****5678** |" in render_markdown(report)
 
 
 def test_a_bad_verdict_word_names_the_field() -> None:

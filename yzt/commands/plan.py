@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
+    from yzt.sim import memory
     from yzt.sim import plan as planning
     from yzt.sim.calibrate import apply_calibration, calibration_overrides, e2e_outlook, fit_load_run
     from yzt.sim.replicate import choose_engine, make_executor
@@ -142,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
         sc = apply_calibration(sc, op_id, cal)
         calibration_doc = planning.merge_docs(calibration_doc, calibration_overrides(sc, op_id, cal))
         calibrations.append((op_id, cal))
+    memory.check(sc, args.replications, plan=True, load=max((1.0, *parsed["what_if"])))
     engine_name, engine_note = choose_engine(sc, args.engine)
     engine = planning.engine_function(engine_name)
     options = planning.PlanOptions(operators=parsed["operators"], resources=parsed["resources"],

@@ -7,6 +7,9 @@ report that run wrote. The exit status is the report's verdict (:class:`yzt.verd
 Rendered in place (one DIR, no ``--out``) in another language than the report already there, it
 writes ``report.LANG.html`` (and ``.md``, ``.json``, ``junit.LANG.xml``) beside it: the report a
 run wrote is replaced only when asked, with ``--out DIR``.
+
+A results file over :data:`yzt.reports.readers.MAX_RESULTS_BYTES` (64 MiB) is refused before it
+is parsed (exit 2, naming the file and the cap); docs/reports.md says what else is bounded.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--out) and write report.html, report.md, report.json and junit.xml to --out. Without "
         "--out, one DIR is rendered in place; when the report already there is in another "
         "language, the new one is written beside it as report.LANG.html (…md, …json, "
-        "junit.LANG.xml). Exit status is the report's verdict: 0 pass, 1 fail, 2 error, "
+        "junit.LANG.xml). A results file over 64 MiB is refused. Exit status is the report's "
+        "verdict: 0 pass, 1 fail, 2 error, "
         "3 incomplete.",
     )
     p.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="result directories")

@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
+    from yzt.sim import memory
     from yzt.sim.replicate import choose_engine, run_replications
     from yzt.sim.results import breached, build_results, dumps, summary_text
     from yzt.sim.scenario import load_scenario, with_overrides
@@ -67,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.hours is not None:
         sc = with_overrides(sc, horizon_h=args.hours)
     n = args.replications or sc.replications
+    memory.check(sc, n)
     engine, note = choose_engine(sc, args.engine)
     if note and not args.quiet:
         print(f"note: {note}", file=sys.stderr)

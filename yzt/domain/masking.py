@@ -7,8 +7,11 @@ synthetic subjects apart in a report and never enough to identify a person.
 
 from __future__ import annotations
 
+import bisect
+import codecs
 import logging
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -26,10 +29,79 @@ _MSISDN_RE = re.compile(r"(?<![0-9])(1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])")
 # long counters stay readable (tests/test_domain_masking_segments.py shows which).
 _ID_GLUED = re.compile(r"(?=([1-9][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])"
                        r"(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]))")
+_ID_SHAPE = re.compile(_ID_GLUED.pattern[3:-1])
 # An MSISDN glued to digits is masked only behind the country code (``8613812345678``,
 # ``+86…``, ``0086…``): any other 11-digit window of a longer number (a millisecond timestamp
 # ``1764730123456`` holds ``17647301234``) is left alone.
 _MSISDN_AFTER_86 = re.compile(r"(?<=86)(1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])")
+# Numbers written in groups: an ID number with a space or dash between any of its characters
+# (``541824-19500307-1968``; masked when grouped 6-8-4 as written on forms, else when its date and
+# check character are right), and an MSISDN grouped 3-4-4 or 3-8 (``170 3155 6407``).
+_ID_GROUPED = re.compile(r"(?<![0-9A-Za-z])[1-9](?:[ -]?[0-9]){16}[ -]?[0-9Xx](?![0-9A-Za-z])")
+_ID_FORM = re.compile(r"[0-9]{6}[ -][0-9]{8}[ -][0-9]{3}[0-9Xx]")
+_MSISDN_GROUPED = re.compile(r"(?<![0-9A-Za-z])1[3-9][0-9](?:([ -])[0-9]{4}\1|[ -][0-9]{4})[0-9]{4}"
+                             r"(?![0-9])")
+#: Spaces and dashes people and word processors put between digit groups, read as ``' '``/``'-'``;
+#: fullwidth ``Ｘ`` as ``X``; every other decimal digit (fullwidth ``１``, Arabic-Indic…) as 0-9.
+_SPACES = "\u00a0\u2007\u2009\u202f\u3000"
+_DASHES = "\u2010\u2011\u2012\u2013\u2212\ufe63\uff0d"
+_PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+# A UUID, with or without dashes: its digit runs are never personal data.
+_UUID = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{8}(-?)[0-9a-fA-F]{4}\1[0-9a-fA-F]{4}\1"
+                   r"[0-9a-fA-F]{4}\1[0-9a-fA-F]{12}(?![0-9A-Za-z])")
+# A run of 11 digits or more, at most one space or dash apart, and an X at its end: every shape
+# above lies inside one.
+_DIGITS_ENOUGH = re.compile(r"[0-9](?:[ -]?[0-9]){10,}[Xx]?")
+
+
+def _normal(char: str) -> str | None:
+    """The ASCII character masking reads ``char`` as, or None when it reads it as it is."""
+    if char.isdecimal():
+        return str(unicodedata.decimal(char))
+    if char in _SPACES:
+        return " "
+    if char in _DASHES:
+        return "-"
+    if char in "\uff38\uff58":
+        return "X"
+    return None
+
+
+def _view(text: str) -> tuple[str, list[int] | None]:
+    """``text`` as masking reads it, one character for each character or percent-encoded UTF-8
+    character of ``text`` (a URL in an access log keeps ``%EF%BC%91`` for ``１``), and where each
+    one starts in ``text`` (None: plain ASCII, read as it is)."""
+    runs = list(_PERCENT_RUN.finditer(text)) if "%" in text else []
+    if not runs:  # one character for one: only the characters themselves are read differently
+        if text.isascii():
+            return text, None
+        return text.translate(_table(set(text))), None
+    chars: list[str] = []
+    starts: list[int] = []
+    at = 0
+    for m in runs:
+        chars += text[at:m.start()]
+        starts += range(at, m.start())
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        first = m.start()
+        for k in range(m.start(), m.end(), 3):
+            out = decoder.decode(bytes([int(text[k + 1:k + 3], 16)]))
+            if out:
+                chars += out
+                starts += [first] * len(out)
+                first = k + 3
+        out = decoder.decode(b"", final=True)
+        chars += out
+        starts += [first] * len(out)
+        at = m.end()
+    chars += text[at:]
+    starts += range(at, len(text))
+    return "".join(chars).translate(_table(set(chars))), starts
+
+
+def _table(chars: set[str]) -> dict[int, str]:
+    """A ``str.translate`` table for the characters of ``chars`` masking reads differently."""
+    return {ord(c): n for c in chars if not c.isascii() and (n := _normal(c)) is not None}
 
 
 def _glued_ids(text: str) -> Iterator[tuple[int, int]]:
@@ -44,6 +116,85 @@ def _glued_ids(text: str) -> Iterator[tuple[int, int]]:
         if check_digit(value[:17]) == value[17].upper():
             after = start + 18
             yield start, after
+
+
+Found = list[tuple[int, int, str, int, int]]
+"""Numbers found: the positions to hide (start, end), the value (digits only) and where the
+whole number stands (start, end)."""
+
+
+def _found(read: str) -> tuple[Found, Found]:
+    """The ID numbers and MSISDNs in ``read`` (see :func:`_view`). Every shape is a run of
+    digits (one space or dash apart at most, an ``X`` at the end), so only such runs of 11
+    digits or more are read, each with the character either side, joined by line breaks (which
+    no shape crosses): a long text with few numbers costs one scan."""
+    pieces: list[str] = []
+    starts: list[int] = []  # where each piece starts in the joined text
+    origins: list[int] = []  # and in ``read``
+    size = 0
+    opaque: list[tuple[int, int]] | None = None
+    for m in _DIGITS_ENOUGH.finditer(read):
+        if opaque is None:
+            opaque = [u.span() for u in _UUID.finditer(read)]
+        if any(a <= m.start() and m.end() <= b for a, b in opaque):
+            continue  # digits inside a UUID are random hex, not a number
+        lo, hi = max(m.start() - 1, 0), min(m.end() + 1, len(read))
+        pieces.append(read[lo:hi])
+        starts.append(size)
+        origins.append(lo)
+        size += hi - lo + 1
+    if not pieces:
+        return [], []
+    ids, msisdns = _found_in("\n".join(pieces))
+
+    def back(found: Found) -> Found:
+        out = []
+        for a, b, v, c, d in found:
+            k = bisect.bisect_right(starts, a) - 1
+            shift = origins[k] - starts[k]
+            out.append((a + shift, b + shift, v, c + shift, d + shift))
+        return out
+    return back(ids), back(msisdns)
+
+
+def _found_in(read: str) -> tuple[Found, Found]:
+    """:func:`_found` in one run. ID numbers are found first; an MSISDN is then looked for with
+    the ID numbers taken out, so one glued to an ID number is not hidden by the ID's last digit."""
+    work = list(read)
+    ids: Found = []
+    taken: list[tuple[int, int]] = []
+
+    def hide_id(start: int, end: int, positions: list[int]) -> None:
+        value = "".join(read[i] for i in positions)
+        for i in positions[6:17]:
+            work[i] = "*"
+        ids.append((positions[6], positions[16] + 1, value, positions[0], positions[-1] + 1))
+        taken.append((start, end))
+
+    for m in _ID_RE.finditer(read):
+        hide_id(m.start(), m.end(), list(range(m.start(), m.end())))
+    for start, end in _glued_ids("".join(work)):
+        hide_id(start, end, list(range(start, end)))
+    for m in _ID_GROUPED.finditer("".join(work)):
+        token = m.group()
+        digits = token.replace(" ", "").replace("-", "")
+        if " " not in token and "-" not in token:
+            continue
+        if _ID_FORM.fullmatch(token) or (_ID_SHAPE.fullmatch(digits)
+                                         and check_digit(digits[:17]) == digits[17].upper()):
+            hide_id(m.start(), m.end(), [m.start() + i for i, c in enumerate(token) if c not in " -"])
+    view = work[:]
+    for start, end in taken:
+        view[start:end] = "\x00" * (end - start)
+    msisdns: Found = []
+    for pattern in (_MSISDN_RE, _MSISDN_AFTER_86, _MSISDN_GROUPED):
+        for m in pattern.finditer("".join(view)):
+            positions = [m.start() + i for i, c in enumerate(m.group()) if c.isdigit()]
+            for i in positions[3:7]:
+                view[i] = work[i] = "*"
+            msisdns.append((positions[3], positions[6] + 1,
+                            "".join(read[i] for i in positions), positions[0], positions[-1] + 1))
+    return ids, msisdns
 
 
 def mask_msisdn(msisdn: str) -> str:
@@ -69,18 +220,25 @@ def scrub(text: str) -> str:
     """Mask every full ID number and MSISDN found in free text (logs, excerpts, evidence).
 
     Stand-alone ones are masked whatever their digits; ones glued inside a longer token only when
-    they are unmistakable (see ``_ID_GLUED`` and ``_MSISDN_AFTER_86``).
+    they are unmistakable (see ``_ID_GLUED`` and ``_MSISDN_AFTER_86``); grouped ones (``170 3155
+    6407``) as ``_ID_GROUPED`` and ``_MSISDN_GROUPED`` say. Fullwidth and other Unicode digits,
+    and percent-encoded characters, are read as the digits they are; the hidden characters become
+    ``*`` and everything else stays as written.
     """
-    text = _ID_RE.sub(lambda m: f"{m.group(1)}{'*' * 11}{m.group(2)}", text)
-    spans = list(_glued_ids(text))
-    if spans:
-        parts, at = [], 0
-        for start, end in spans:
-            parts += [text[at:start], mask_id_number(text[start:end])]
-            at = end
-        text = "".join(parts) + text[at:]
-    text = _MSISDN_AFTER_86.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
-    return _MSISDN_RE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
+    read, starts = _view(text)
+    ids, msisdns = _found(read)
+    if not ids and not msisdns:
+        return text
+    hidden = sorted({i for start, end, *_ in (*ids, *msisdns) for i in range(start, end)
+                     if read[i] not in " -"})
+    parts: list[str] = []
+    at = 0
+    for i in hidden:
+        begin = i if starts is None else starts[i]
+        stop = i + 1 if starts is None else (starts[i + 1] if i + 1 < len(starts) else len(text))
+        parts += [text[at:begin], "*"]
+        at = stop
+    return "".join(parts) + text[at:]
 
 
 def scrub_obj(value: Any, names: frozenset[str] = frozenset()) -> Any:
@@ -95,13 +253,11 @@ def scrub_obj(value: Any, names: frozenset[str] = frozenset()) -> Any:
 
 
 def find_pii(text: str) -> list[str]:
-    """Return the full ID numbers and MSISDNs in ``text``, already masked, for evidence."""
-    found = [mask_id_number(m.group(0)) for m in _ID_RE.finditer(text)]
-    alone = {m.start() for m in _ID_RE.finditer(text)}
-    found += [mask_id_number(text[a:b]) for a, b in _glued_ids(text) if a not in alone]
-    found += [mask_msisdn(m.group(0)) for m in _MSISDN_RE.finditer(text)]
-    found += [mask_msisdn(m.group(0)) for m in _MSISDN_AFTER_86.finditer(text)]
-    return found
+    """Return the full ID numbers and MSISDNs in ``text``, already masked, for evidence (those
+    :func:`scrub` masks: ID numbers first, then MSISDNs)."""
+    ids, msisdns = _found(_view(text)[0])
+    return ([mask_id_number(v) for _, _, v, _, _ in ids]
+            + [mask_msisdn(v) for _, _, v, _, _ in msisdns])
 
 
 class KnownValues:
@@ -201,7 +357,8 @@ class PiiMarks:
             if value in text:
                 text = text.replace(value, f"{MARK_OPEN}{self._known[value]}{MARK_CLOSE}")
         text = _ID_ALONE.sub(lambda m: f"{MARK_OPEN}{mask_id_number(m.group(0))}{MARK_CLOSE}", text)
-        return _MSISDN_ALONE.sub(lambda m: f"{MARK_OPEN}{mask_msisdn(m.group(0))}{MARK_CLOSE}", text)
+        text = _MSISDN_ALONE.sub(lambda m: f"{MARK_OPEN}{mask_msisdn(m.group(0))}{MARK_CLOSE}", text)
+        return _mark_others(text)
 
     def unmark(self, text: str) -> str:
         """Undo :meth:`mark` as far as the table allows: a masked value that one of its values has
@@ -215,6 +372,25 @@ class PiiMarks:
                 return reverse[masked]
             return masked.replace("*", "0") if _NUMBER_MASK.fullmatch(masked) else masked
         return _MARKED.sub(restore, text)
+
+
+def _mark_others(text: str) -> str:
+    """Every other number :func:`scrub` masks (glued, behind ``86``, grouped, fullwidth), masked
+    between « » (a glued one keeps its shape for :meth:`PiiMarks.unmark`)."""
+    read, starts = _view(text)
+    ids, msisdns = _found(read)
+    if not ids and not msisdns:
+        return text
+
+    def at(i: int) -> int:
+        return i if starts is None else (starts[i] if i < len(starts) else len(text))
+    parts: list[str] = []
+    done = 0
+    for *_, first, end in sorted((*ids, *msisdns), key=lambda f: f[3]):
+        a, b = at(first), at(end)
+        parts += [text[done:a], MARK_OPEN, scrub(text[a:b]), MARK_CLOSE]
+        done = b
+    return "".join(parts) + text[done:]
 
 
 def mark_pii(text: str, known: Mapping[str, str]) -> str:
