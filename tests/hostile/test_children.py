@@ -12,12 +12,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 import pytest
-from test_shutdown_load import survivors
+from test_shutdown_load import survivors, wait_for_locust
 
 from yzt.spawn import python_command, yzt_command
 
@@ -81,17 +80,7 @@ def test_kill_9_of_check_leaves_no_child_and_the_next_run_removes_its_folder(tmp
     proc = _start_check(tmp_path, tmp_path / "out", "--skip", "conform", "--skip", "sim",
                         "--load-duration", "60s")
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, proc.communicate()
-            tree = psutil.Process(proc.pid).children(recursive=True)
-            if any("locust" in " ".join(p.cmdline()) for p in tree if p.is_running()):
-                break
-            time.sleep(0.3)
-        else:
-            raise AssertionError("the load step's Locust never started")
-        time.sleep(2.0)  # mid-run: Locust is sending
-        tree = psutil.Process(proc.pid).children(recursive=True)
+        tree = wait_for_locust(proc)
         kinds = " ".join(" ".join(p.cmdline()) for p in tree)
         assert "serve" in kinds and "load" in kinds and "locust" in kinds
         proc.kill()

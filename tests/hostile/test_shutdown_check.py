@@ -11,9 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
-from test_shutdown_load import survivors
+from test_shutdown_load import survivors, wait_for_locust
 
 pytestmark = pytest.mark.integration
 
@@ -24,18 +23,7 @@ def test_sigterm_to_check_leaves_no_child(tmp_path):
                              "--skip", "conform", "--load-duration", "60s", "--keep-work"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 90
-        tree: list[psutil.Process] = []
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, proc.communicate()
-            tree = psutil.Process(proc.pid).children(recursive=True)
-            if any("locust" in " ".join(p.cmdline()) for p in tree if p.is_running()):
-                break
-            time.sleep(0.3)
-        else:
-            raise AssertionError("the load step's Locust never started")
-        time.sleep(2.0)
-        tree = psutil.Process(proc.pid).children(recursive=True)
+        tree = wait_for_locust(proc)
         kinds = " ".join(" ".join(p.cmdline()) for p in tree)
         assert "serve" in kinds and "load" in kinds and "locust" in kinds
         proc.send_signal(signal.SIGTERM)

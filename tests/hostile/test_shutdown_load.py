@@ -46,6 +46,22 @@ def wait_for_traffic(proc: subprocess.Popen[str], out: Path, timeout: float = 60
     raise AssertionError("Locust did not start sending in time")
 
 
+def wait_for_locust(proc: subprocess.Popen[str], timeout: float = 90) -> list[psutil.Process]:
+    """Wait until a Locust process runs below ``proc`` (the load step has started), then 2 s more
+    (mid-run: Locust is sending); the process tree at that moment."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        tree = psutil.Process(proc.pid).children(recursive=True)
+        if any("locust" in " ".join(p.cmdline()) for p in tree if p.is_running()):
+            break
+        time.sleep(0.3)
+    else:
+        raise AssertionError("the load step's Locust never started")
+    time.sleep(2.0)
+    return psutil.Process(proc.pid).children(recursive=True)
+
+
 def survivors(tree: list[psutil.Process]) -> list[str]:
     alive = []
     for p in tree:
