@@ -9,14 +9,16 @@ site-packages) still work as they do for the parent, where ``-I`` would break ``
 --user``.
 
 Each child also dies with its parent, ``kill -9`` included: it starts as ``python -P -m yzt.spawn
-PARENT_PID MODULE ARGS…``, which asks the kernel (Linux, ``PR_SET_PDEATHSIG``) for SIGKILL when its
-parent dies, ends at once if the parent is already gone, then runs ``MODULE`` as ``-m`` would. So
-``kill -9`` of ``yzt check`` takes ``yzt serve``, the steps and their Locust processes with it instead
-of leaving a server on its port. Because the request lives in the command line, it holds for every
-``subprocess.Popen`` of such a command, whatever else its caller passes. The kernel sends the signal
-when the *thread* that started the child ends: start children from a thread that outlives them
-(the main thread, or the thread that also stops them). Elsewhere than Linux, children are stopped
-by the parent's own clean-up (:mod:`yzt.shutdown`) only.
+PARENT_PID MODULE ARGS…``, which ends at once if the parent is already gone, starts a lifeline
+thread that kills the process (SIGKILL) as soon as its parent is no longer ``PARENT_PID`` (the
+kernel re-parents an orphan), then runs ``MODULE`` as ``-m`` would. So ``kill -9`` of ``yzt check``
+takes ``yzt serve``, the steps and their Locust processes with it within a fraction of a second
+instead of leaving a server on its port. Because the request lives in the command line, it holds for
+every ``subprocess.Popen`` of such a command, whatever else its caller passes, and from any thread
+of the parent: the kernel's ``PR_SET_PDEATHSIG`` would fire when the *thread* that started the child
+ends (a thread pool that starts servers and returns would kill them), so the lifeline watches the
+parent process instead. :func:`die_with_parent` keeps the kernel's way for pool workers started by
+the main thread.
 
 This module imports nothing heavy at the top: as the trampoline it runs before Locust's gevent
 patches the standard library.
@@ -72,6 +74,29 @@ def die_with_parent(parent: int | None = None) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+#: How often the lifeline looks at its parent, in seconds.
+LIFELINE_PERIOD_S = 0.25
+
+
+def _lifeline(parent: int) -> None:
+    """End this process (SIGKILL) once its parent is no longer ``parent``; at once if it is not."""
+    import _thread
+    import time
+
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+    sleep = time.sleep  # the real one: Locust's gevent patches the time module later
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            sleep(LIFELINE_PERIOD_S)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    # a bare thread, unknown to the threading module: interpreter shutdown (gevent's included)
+    # never waits for it
+    _thread.start_new_thread(watch, ())
+
+
 def _trampoline(argv: list[str]) -> None:
     """``python -P -m yzt.spawn PARENT_PID MODULE ARGS…``: tie this process to its parent, then run
     ``MODULE`` as ``python -m MODULE ARGS…`` would."""
@@ -79,7 +104,7 @@ def _trampoline(argv: list[str]) -> None:
 
     if len(argv) < 2 or not argv[0].isdigit():
         raise SystemExit("usage: python -P -m yzt.spawn PARENT_PID MODULE [ARGS…]")
-    die_with_parent(int(argv[0]))
+    _lifeline(int(argv[0]))
     sys.argv = [argv[1], *argv[2:]]
     runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
 

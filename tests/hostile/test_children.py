@@ -66,7 +66,7 @@ def test_check_does_not_run_a_yzt_folder_in_the_current_directory(tmp_path: Path
     assert not marker.exists(), done.stderr[-2000:]
     assert "did not start" not in done.stderr, done.stderr[-2000:]
     steps = json.loads((out / "check.json").read_text(encoding="utf-8"))["steps"]
-    assert steps["load"] in ("pass", "fail"), (steps, done.stderr[-2000:])  # judged, so it ran
+    assert steps["load"]["verdict"] in ("pass", "fail"), (steps, done.stderr[-2000:])  # judged: it ran
 
 
 def _start_check(tmp_path: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
