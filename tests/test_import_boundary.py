@@ -13,6 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 RUNNERS = ("conformance", "loadtests", "sim")
 #: The only folder whose files may import locust or gevent.
 LOCUST_HOME = "loadtests"
+#: Test scripts that only ever run as their own process (a test starts them with ``python FILE``),
+#: so their gevent patching never reaches pytest: they may import locust, and nothing may import them.
+OWN_PROCESS_SCRIPTS = {"tests/hostile/fake_locust_peer.py"}
 SKIP = {".venv", ".git", "build", "dist", "node_modules", "__pycache__"}
 
 
@@ -70,8 +73,12 @@ def boundary_problems(root: Path) -> list[str]:
             if top in RUNNERS and (_is(module, "yzt.reports") or _is(module, "reports")):
                 problems.append(f"{rel.as_posix()}: imports {module} (runners write records; "
                                 "reports/ reads them)")
-            if top != LOCUST_HOME and (_is(module, "locust") or _is(module, "gevent")):
+            if top != LOCUST_HOME and rel.as_posix() not in OWN_PROCESS_SCRIPTS and (
+                    _is(module, "locust") or _is(module, "gevent")):
                 problems.append(f"{rel.as_posix()}: imports {module} (only loadtests/ may)")
+            if any(_is(module, Path(s).stem) for s in OWN_PROCESS_SCRIPTS):
+                problems.append(f"{rel.as_posix()}: imports {module} (a script that runs only as "
+                                "its own process)")
     return problems
 
 

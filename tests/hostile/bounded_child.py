@@ -1,8 +1,11 @@
 """Run ``yzt`` in a child process with its address space capped, and report its peak RSS.
 
 Hostile inputs that once made yzt allocate gigabytes are run this way: the cap (``RLIMIT_AS``)
-turns a regression into a quick MemoryError instead of swapping the machine, and ``wait4``'s
-rusage gives the child's own peak resident set (not that of other children of the test run).
+turns a regression into a quick MemoryError instead of swapping the machine. The child's peak
+resident set is its ``VmHWM`` (``/proc/PID/status``), read while it runs: the kernel keeps that
+high-water mark per address space, so it counts only what the child's own program touched.
+``wait4``'s ``ru_maxrss`` would not do: it keeps the parent's high-water mark from before the
+``exec`` (a test worker that grew to 600 MiB would make every child look that large).
 """
 
 from __future__ import annotations
@@ -42,17 +45,31 @@ def run_yzt(args: list[str], cwd: Path, timeout_s: float = 60.0,
         proc = subprocess.Popen([sys.executable, "-m", "yzt", *args], cwd=cwd, stdout=out,
                                 stderr=err, preexec_fn=limit)
         status: int | None = None
+        peak_kib = 0
         while True:
-            pid, raw, usage = os.wait4(proc.pid, os.WNOHANG)
+            peak_kib = max(peak_kib, _high_water_kib(proc.pid))
+            pid, raw, _usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 status = os.waitstatus_to_exitcode(raw)
                 break
             if time.monotonic() - start > timeout_s:
                 proc.kill()
-                _pid, _raw, usage = os.wait4(proc.pid, 0)
+                _pid, _raw, _usage = os.wait4(proc.pid, 0)
                 break
             time.sleep(0.05)
         proc.returncode = status if status is not None else -9  # reaped here, not by Popen
     return Child(status, out_path.read_text("utf-8", "replace"),
                  err_path.read_text("utf-8", "replace"), time.monotonic() - start,
-                 usage.ru_maxrss / 1024.0)
+                 peak_kib / 1024.0)
+
+
+def _high_water_kib(pid: int) -> int:
+    """The process's ``VmHWM`` in KiB (0 once it is gone or before its program runs)."""
+    try:
+        with Path(f"/proc/{pid}/status").open(encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
