@@ -106,16 +106,24 @@ def _table(chars: set[str]) -> dict[int, str]:
 
 def _glued_ids(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of ID numbers with a right check character inside longer tokens, left to right,
-    not overlapping."""
-    after = 0
-    for m in _ID_GLUED.finditer(text):
-        start = m.start()
-        if start < after:
-            continue
-        value = m.group(1)
-        if check_digit(value[:17]) == value[17].upper():
-            after = start + 18
-            yield start, after
+    not overlapping.
+
+    Where candidates overlap, one that starts or ends its run of digits wins: an ID number glued to
+    an MSISDN stands at one end of the run, and a window that straddles the two (a valid check
+    character by chance, one time in eleven) would leave the MSISDN's digits in the clear.
+    """
+    found = [(m.start(), m.start() + 18) for m in _ID_GLUED.finditer(text)
+             if check_digit(m.group(1)[:17]) == m.group(1)[17].upper()]
+
+    def at_an_edge(start: int, end: int) -> bool:
+        return (start == 0 or not text[start - 1].isdigit()) or (end == len(text)
+                                                                 or not text[end].isalnum())
+
+    chosen: list[tuple[int, int]] = []
+    for start, end in sorted(found, key=lambda w: (not at_an_edge(*w), w[0])):
+        if all(end <= a or start >= b for a, b in chosen):
+            chosen.append((start, end))
+    yield from sorted(chosen)
 
 
 Found = list[tuple[int, int, str, int, int]]
