@@ -257,9 +257,17 @@ class Registry:
         return register
 
     def __iter__(self) -> Iterator[CheckSpec]:
-        """Checks in run order: by phase, then as registered."""
+        """Checks in run order: by phase, then by module (:data:`CHECK_MODULES`) and place in it.
+
+        Never by registration order alone: a process that imported one check module before
+        :func:`load_checks` (a test, a helper) would run the checks in another order, draw its
+        request ids in another order, and no longer replay a recorded run. Checks outside the
+        check modules (registered by a test) run after them, as registered.
+        """
         specs = list(self._checks.values())
-        return iter([s for phase in _PHASES for s in specs if s.phase == phase])
+        position = {spec.name: (_module_rank(spec), i) for i, spec in enumerate(specs)}
+        ordered = sorted(specs, key=lambda s: position[s.name])
+        return iter([s for phase in _PHASES for s in ordered if s.phase == phase])
 
     def __len__(self) -> int:
         return len(self._checks)
@@ -288,6 +296,16 @@ class Registry:
     def unknown(self, patterns: Iterable[str]) -> list[str]:
         """The patterns that select no check (to name them in a usage error)."""
         return [p for p in patterns if not any(matches(p, s) for s in self)]
+
+
+def _module_rank(spec: CheckSpec) -> tuple[int, int]:
+    """(index of the check's module in :data:`CHECK_MODULES`, its line there); others last."""
+    module = getattr(spec.func, "__module__", "") or ""
+    package, _, name = module.rpartition(".")
+    if package == "yzt.conformance.checks" and name in CHECK_MODULES:
+        code = getattr(spec.func, "__code__", None)
+        return CHECK_MODULES.index(name), code.co_firstlineno if code is not None else 0
+    return len(CHECK_MODULES), 0
 
 
 def matches(pattern: str, spec: CheckSpec) -> bool:

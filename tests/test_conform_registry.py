@@ -64,3 +64,19 @@ def test_catalogue_check_lists_are_the_registry():
     mapping = load_checks().by_requirement()
     for req_id, req in load_requirements().items():
         assert req.checks == tuple(mapping.get(req_id, ())), req_id
+
+
+@pytest.mark.parametrize("first", ["pii", "details", "errors", "cancellations"])
+def test_run_order_does_not_depend_on_which_check_module_was_imported_first(first):
+    """A replay draws request ids in run order: a process (a test worker) that imported one check
+    module early must run the checks in the same order as ``yzt conform`` does."""
+    import subprocess
+    import sys
+
+    code = ("import importlib, sys\n"
+            "if sys.argv[1]: importlib.import_module('yzt.conformance.checks.' + sys.argv[1])\n"
+            "from yzt.conformance.registry import load_checks\n"
+            "print(','.join(s.name for s in load_checks()))\n")
+    orders = [subprocess.run([sys.executable, "-c", code, module], capture_output=True, text=True,
+                             check=True, timeout=120).stdout for module in ("", first)]
+    assert orders[0] == orders[1] and orders[0].count(",") > 50
