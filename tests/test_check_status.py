@@ -181,6 +181,10 @@ def test_a_step_error_is_read_from_its_log_and_scrubbed(tmp_path: Path) -> None:
     from yzt.spawn import yzt_command
 
     assert shown_command(yzt_command("load", "http://h:1", "--rate", "2")) == "yzt load http://h:1 --rate 2"
+    # the step's own sub-command names the "yzt load: error:" line its log is searched for
+    from yzt.commands.check import _yzt_args
+
+    assert _yzt_args(yzt_command("load", "http://h:1"))[0] == "load"
 
 
 # --- against a real yzt serve --------------------------------------------------------------------

@@ -83,13 +83,16 @@ def skipped(reason: str) -> StepRecord:
     return StepRecord(Verdict.INCOMPLETE, state="skipped", message=_scrubbed(reason))
 
 
+def _yzt_args(cmd: list[str]) -> list[str]:
+    """The arguments after ``yzt`` of a child's command line (``load URL …``)."""
+    if "yzt.spawn" in cmd:  # python -P -m yzt.spawn PARENT_PID yzt ARGS…
+        return cmd[cmd.index("yzt.spawn") + 3:]
+    return cmd[3:] if cmd[1:3] == ["-m", "yzt"] else cmd[1:]
+
+
 def shown_command(cmd: list[str]) -> str:
     """A child's command line as a user would type it: ``yzt …`` (the secret is never on it)."""
-    if "yzt.spawn" in cmd:  # python -P -m yzt.spawn PARENT_PID yzt ARGS…
-        args = cmd[cmd.index("yzt.spawn") + 3:]
-    else:
-        args = cmd[3:] if cmd[1:3] == ["-m", "yzt"] else cmd[1:]
-    return shlex.join(["yzt", *args])
+    return shlex.join(["yzt", *_yzt_args(cmd)])
 
 
 def _scrubbed(text: str) -> str:
@@ -297,7 +300,7 @@ def _step(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout: fl
             stop_tree(proc)  # a no-op when it ended; on SIGTERM to us, stops its whole tree
     verdict = from_exit_code(proc.returncode)
     elapsed = time.monotonic() - started
-    message = step_error(log, cmd[3] if len(cmd) > 3 else "") if verdict is Verdict.ERROR else ""
+    message = step_error(log, next(iter(_yzt_args(cmd)), "")) if verdict is Verdict.ERROR else ""
     print(f"yzt check: {name}: {verdict.value} ({elapsed:.1f} s, log {log})"
           + (f"\n  {message.splitlines()[0]}" if message else ""), file=sys.stderr, flush=True)
     return StepRecord(verdict, duration_s=elapsed, message=message, command=command)
