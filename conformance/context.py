@@ -246,11 +246,7 @@ class RunContext:
         """True unless the sandbox's card details show a live fixture card gone or changed."""
         from collections import Counter
 
-        body = {"query_id": self.client.new_id(),
-                "subject": {"name": subject.name, "id_type": "resident_id",
-                            "id_number": subject.id_number},
-                "verification": self.client.verification(subject.name, subject.id_number)}
-        answer = self.client.send("POST", "/v1/card-details", body=body)
+        answer = self.details(subject)
         doc = answer.json()
         cards = doc.get("cards") if answer.status == 200 and isinstance(doc, dict) else None
         if not isinstance(cards, list):
