@@ -78,9 +78,8 @@ SAID_EN: dict[str, str] = {
     # the run's notes
     "note.profile": "profile {profile}",
     "note.profile_strict": "profile {profile}, --strict",
-    "note.preflight": "preflight: health {health}, operator {operator}{skew}, signed card-count "
+    "note.preflight": "preflight: health {health}, operator {operator}, signed card-count "
                       "for {subject} = {count} as the fixtures say",
-    "note.preflight_skew": ", clocks {skew} s apart",
     "note.preflight_differs": "preflight: health {health}, operator {operator}, signed card-count "
                               "for {subject} = {count}, the fixtures say {expected}",
     "note.preflight_no_count": "preflight: health {health}, operator {operator}, signed card-count "

@@ -238,9 +238,8 @@ SAID_ZH: dict[str, str] = {
                               "生产接口不提供",
     "note.profile": "配置 {profile}",
     "note.profile_strict": "配置 {profile}，--strict",
-    "note.preflight": "预检：健康状态 {health}，运营商 {operator}{skew}，对 {subject} 签名查询 "
+    "note.preflight": "预检：健康状态 {health}，运营商 {operator}，对 {subject} 签名查询 "
                       "card-count = {count}，与测试数据一致",
-    "note.preflight_skew": "，双方时钟相差 {skew} 秒",
     "note.preflight_differs": "预检：健康状态 {health}，运营商 {operator}，对 {subject} 签名查询 "
                               "card-count = {count}，测试数据为 {expected}",
     "note.preflight_no_count": "预检：健康状态 {health}，运营商 {operator}，对 {subject} 签名查询 "

@@ -80,7 +80,7 @@ class Preflight:
             head = Said.of("note.preflight_no_count", health=self.health, operator=self.operator_id,
                            subject=self.subject)
         elif self.counts_agree:
-            head = Said.of("note.preflight", health=self.health, operator=self.operator_id, skew="",
+            head = Said.of("note.preflight", health=self.health, operator=self.operator_id,
                            subject=self.subject, count=str(self.card_count))
         else:
             head = Said.of("note.preflight_differs", health=self.health, operator=self.operator_id,
