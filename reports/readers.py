@@ -217,7 +217,7 @@ def read_load(data: dict[str, Any], lang: Lang, shown_as: str = "results.json") 
 # --- sim -----------------------------------------------------------------------------------------
 
 def _sim_row(s: dict[str, Any], i: int, lang: Lang, shown_as: str) -> Row:
-    verdict = _verdict(s.get("status", "error"), f"{shown_as}: sla[{i}].status")
+    verdict = _verdict(s.get("verdict", "error"), f"{shown_as}: sla[{i}].verdict")
     if s.get("value") is None:
         measured = tr("sim.no_cases", lang)
     else:

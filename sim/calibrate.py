@@ -155,8 +155,8 @@ def e2e_outlook(sc: Scenario, operator: str, cal: Calibration,
             return next((r for r in rows if r["requirement"] == "SLA-E2E-1"), None)
 
         cur, fin = row(plan_document["current_rows"]), row(plan_document["confirmation"]["rows_at_mean"])
-        out["sla_e2e_1_current"] = cur and {"status": cur["status"], "value": cur["value"]}
-        out["sla_e2e_1_planned"] = fin and {"status": fin["status"], "value": fin["value"]}
+        out["sla_e2e_1_current"] = cur and {"verdict": cur["verdict"], "value": cur["value"]}
+        out["sla_e2e_1_planned"] = fin and {"verdict": fin["verdict"], "value": fin["value"]}
     if cal.capacity_rps:
         ratio = out["peak_over_capacity"]
         out["meaning"] = (

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from yzt import resultfile
 from yzt.errors import UserError
 from yzt.sim.fast import StagedReplication
 from yzt.sim.records import ReplicationRecords
@@ -184,7 +185,7 @@ class Judged:
         rows = self.rows_confident if confident else self.rows_mean
         for r in rows:
             if r["requirement"] == requirement and r["name"] == scope:
-                return str(r["status"])
+                return str(r["verdict"])
         return "not_testable"
 
     def holds(self, resource: str, scope: str, confident: bool = True) -> bool:
@@ -197,7 +198,7 @@ class Judged:
         too, at the mean and at any confidence: the try is decided whatever the others show."""
         sc = "platform" if resource in ("connections", "sms") else scope
         return any(r["requirement"] in RESOURCE_SLAS[resource] and r["name"] == sc
-                   and r.get("target") == 1.0 and r["status"] == "fail" for r in self.rows_mean)
+                   and r.get("target") == 1.0 and r["verdict"] == "fail" for r in self.rows_mean)
 
     def evidence(self, resource: str, scope: str) -> dict[str, Any]:
         sc = "platform" if resource in ("connections", "sms") else scope
@@ -862,6 +863,15 @@ def _curve(it: Item) -> list[dict[str, Any]]:
     return [seen[k] for k in sorted(seen, key=lambda v: (sum(v), v))]
 
 
+#: ``kind`` and ``schema_version`` of ``plan.json`` (schema: ``plan.schema.json``).
+KIND, SCHEMA_VERSION = "plan", 1
+
+
+def dumps(document: dict[str, Any]) -> str:
+    """The text of ``plan.json`` (:mod:`yzt.resultfile`)."""
+    return resultfile.dumps(resultfile.stamp(KIND, SCHEMA_VERSION, document))
+
+
 def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
               planned: dict[ItemKey, Value], current: Judged, final: Judged,
               final_sc: Scenario) -> dict[str, Any]:
@@ -900,14 +910,13 @@ def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
             entry["hourly"] = table
             entry["service_level_cost"] = service_level_cost(sc, it.key.operator, table)
         entries.append(entry)
-    breached = [r for r in final.rows_confident if r["status"] == "fail"]
+    breached = [r for r in final.rows_confident if r["verdict"] == "fail"]
     judged = {("platform" if it.key.resource in ("connections", "sms") else it.key.operator, sla)
               for it in items for sla in RESOURCE_SLAS[it.key.resource]}
     mine = [r for r in breached if (r["name"], r["requirement"]) in judged]
     verdict = Verdict.FAIL if mine or any(e["verdict"] == Verdict.FAIL.value for e in entries) \
         else Verdict.PASS
     return {
-        "yzt_plan": 1,
         "scenario": {"name": sc.name},
         "seed": opt.seed, "replications": pl.n, "confidence": opt.confidence,
         "resources": list(opt.resources),

@@ -7,14 +7,13 @@ byte-identical output.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from yzt import __version__
+from yzt import __version__, resultfile
 from yzt.sim.records import ReplicationRecords
 from yzt.sim.scenario import Scenario
 from yzt.sim.stats import estimate
@@ -182,9 +181,9 @@ def _verdict(ok: bool | None) -> Verdict:
 def _row(sla: str, scope: str, expected: str, value: float | None, ok: bool | None,
          ci: tuple[float | None, float | None] = (None, None), **extra: float | None
          ) -> dict[str, Any]:
-    """One SLA row: requirement, scope, verdict (``status``), the mean with its 95 % CI, the target."""
+    """One SLA row: requirement, scope, verdict, the mean with its 95 % CI, the target."""
     verdict = _verdict(ok)
-    return {"requirement": sla, "name": scope, "status": verdict.value, "expected": expected,
+    return {"requirement": sla, "name": scope, "verdict": verdict.value, "expected": expected,
             "value": value, "ci_low": ci[0], "ci_high": ci[1], **extra}
 
 
@@ -252,7 +251,7 @@ def build_results(sc: Scenario, seed: int, per_rep: Sequence[dict[str, Any]],
     why ``auto`` did not use the fast one."""
     summary = summarise([r["metrics"] for r in per_rep])
     sla = sla_verdicts(sc, summary)
-    failed = sum(r["status"] == Verdict.FAIL.value for r in sla)
+    failed = sum(r["verdict"] == Verdict.FAIL.value for r in sla)
     series = mean_timeseries([r["timeseries"] for r in per_rep])
     series["t_hours"] = series.pop("t_h")
     return {
@@ -285,30 +284,25 @@ def replication_output(rec: ReplicationRecords) -> dict[str, Any]:
     return {"metrics": replication_metrics(rec), "timeseries": rec.timeseries, "events": rec.events}
 
 
+#: ``kind`` and ``schema_version`` of ``sim-results.json`` (schema: ``sim.schema.json``).
+KIND, SCHEMA_VERSION = "sim", 1
+
+
 def dumps(results: dict[str, Any]) -> str:
-    """Deterministic JSON (sorted keys, NaN as null)."""
-    return json.dumps(_clean(results), sort_keys=True, ensure_ascii=False, indent=1) + "\n"
+    """The results file's text (:mod:`yzt.resultfile`: sorted keys, NaN as null)."""
+    return resultfile.dumps(resultfile.stamp(KIND, SCHEMA_VERSION, results))
 
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return None if math.isnan(obj) or math.isinf(obj) else obj
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    return obj
 
 
 def sla_run_verdict(sla: Sequence[dict[str, Any]]) -> Verdict:
     """The run's verdict: the worst SLA row, rows with nothing to judge left out
     (:func:`yzt.verdict.run_verdict`)."""
-    return run_verdict(Verdict.parse(r["status"]) for r in sla)
+    return run_verdict(Verdict.parse(r["verdict"]) for r in sla)
 
 
 def breached(results: dict[str, Any]) -> list[dict[str, Any]]:
     """The SLA rows that failed."""
-    return [r for r in results["sla"] if r["status"] == Verdict.FAIL.value]
+    return [r for r in results["sla"] if r["verdict"] == Verdict.FAIL.value]
 
 
 def _fmt(v: float | None, pct: bool = True) -> str:
@@ -345,16 +339,16 @@ def summary_text(results: dict[str, Any]) -> str:
     ]
     rows = results["sla"]
     for r in rows:
-        if r["requirement"] in ("SLA-DSP-1", "SLA-CXL-1") and r["status"] != "fail":
+        if r["requirement"] in ("SLA-DSP-1", "SLA-CXL-1") and r["verdict"] != "fail":
             continue
-        shown = {"pass": "pass", "fail": "FAIL"}.get(r["status"], "n/a")  # n/a: not_applicable
+        shown = {"pass": "pass", "fail": "FAIL"}.get(r["verdict"], "n/a")  # n/a: not_applicable
         lines.append(f"  {r['requirement']:<10} {r['name']:<9} {_fmt(r['value']):>8} "
                      f"{_fmt(r.get('abandonment')) if 'abandonment' in r else '':>8}  "
                      f"{shown:<7}  {r['expected']}")
     for sla in ("SLA-DSP-1", "SLA-CXL-1"):
         mine = [r for r in rows if r["requirement"] == sla]
-        ok = sum(r["status"] == "pass" for r in mine)
-        na = sum(r["status"] == Verdict.NOT_APPLICABLE.value for r in mine)
+        ok = sum(r["verdict"] == "pass" for r in mine)
+        na = sum(r["verdict"] == Verdict.NOT_APPLICABLE.value for r in mine)
         lines.append(f"  {sla:<10} {'all':<9} {ok} pass, {len(mine) - ok - na} FAIL, {na} n/a "
                      "(no cases) of the operators")
     bad = breached(results)

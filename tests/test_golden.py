@@ -23,14 +23,14 @@ SIM_CASES = ("baseline", "launch-day", "national-day", "reseller-outage", "under
 PLAN_CASES = ("baseline", "reseller-outage", "understaffed-hotlines")
 
 GOLDEN = {
-    "sim-baseline": "d049f50fbce9182276dd45bf66cfb5d8675057f5980da63137935b43ce82098c",
-    "sim-launch-day": "0fbec80f61cb96363806ecb93a8f2dccd11f9baba84793d3d8d118c2c313ead4",
-    "sim-national-day": "282ed81f9c1a96438a5b6c4fa378cd987e5c320820efbe8f536b951871ca2851",
-    "sim-reseller-outage": "7546c9b6119b50f5f2d77f78d72c61af3cb03dee1f6bd706fe79cb4cb80e1a38",
-    "sim-understaffed-hotlines": "fe7d39f077ca80210b3a25c13d42f723ea58ced9b233f1dba849b44e39889e30",
-    "plan-baseline": "c671259bea29eb3baeb44bf30bb96e0733c6369513a71eb0dbdd7e8584e8a934",
-    "plan-reseller-outage": "41dff48734244afc614f8945b7402dd8de0cc5f3a60d7ea134c9c67f324f5350",
-    "plan-understaffed-hotlines": "d313e4d6fc8aba2807fdfd423ef9114f033f49ad2ca6721ddcfcf4f10eaf337a",
+    "sim-baseline": "5cbe9a8f654a12670f98dff3c220c9b550020c192f1f3b5cdeae82a37037bbb5",
+    "sim-launch-day": "c7a29f8a98938835e9f4f1f93ad7f4b159d348c46443d07f0d2bcc2e2801f470",
+    "sim-national-day": "893c3db688e4f85e274880ae7da7329de2db86d47ee66b2708ed11598b7d1de4",
+    "sim-reseller-outage": "791dc67b3a501cefae30e4d14624154899e4dc7bfef2c23fe8d1325c619ded09",
+    "sim-understaffed-hotlines": "ec9b9c056e6ed301863178eeb2148d0d9952e40f3055f87384231cf23abed27c",
+    "plan-baseline": "76b55eddd368bfe740e9dd3920ccd4b7dee4b5a7b57df2f1e312b76c0f602319",
+    "plan-reseller-outage": "3b88dc596441e141db39365e3ff66e523e272732b424c48ae6c79848ecbbc272",
+    "plan-understaffed-hotlines": "1df8ef79ba82d8339313e8ef320d75d0987bbe4e5b6bf9870766dbcd8972b94c",
 }
 
 

@@ -120,7 +120,7 @@ def test_planned_yaml_reproduces_the_verdict(small_plan: tuple[Path, Path]) -> N
     assert main(["sim", str(out / "planned.yaml"), "--executor", "serial", "--quiet",
                  "--out", str(out / "sim")]) == 0
     sim = json.loads((out / "sim" / "sim-results.json").read_text(encoding="utf-8"))
-    rows = {(r["requirement"], r["name"]): r["status"] for r in sim["sla"]}
+    rows = {(r["requirement"], r["name"]): r["verdict"] for r in sim["sla"]}
     assert rows[("SLA-HOT-1", "R01")] == rows[("SLA-HOT-1", "R02")] == "pass"
 
 

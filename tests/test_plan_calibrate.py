@@ -71,7 +71,7 @@ def test_plan_with_calibration_writes_it_into_the_plan(load_run: Path, tmp_path:
     data = json.loads((out / "plan.json").read_text(encoding="utf-8"))
     (cal,) = data["calibration"]
     assert cal["operator"] == "R07" and cal["median_ms"] == pytest.approx(P50_MS, rel=0.10)
-    assert cal["outlook"]["sla_e2e_1_planned"]["status"] == "pass"
+    assert cal["outlook"]["sla_e2e_1_planned"]["verdict"] == "pass"
     planned = yaml.safe_load((out / "planned.yaml").read_text(encoding="utf-8"))
     assert planned["operators"]["R07"]["latency"]["median_ms"] == pytest.approx(cal["median_ms"], abs=1e-3)
     assert main(["sim", str(out / "planned.yaml"), "--executor", "serial", "--quiet",

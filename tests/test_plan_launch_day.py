@@ -52,7 +52,7 @@ def test_planned_rows_hold_and_one_unit_less_breaks_each(launch_plan: Path) -> N
         pl = Planner(planned, PlanOptions(), ex, fast_engine)
         outs = pl.simulate([planned, *(v[2] for v in variants)])
     at_plan = judge(planned, [o["metrics"] for o in outs[0]], 0.95)
-    rows = {(r["requirement"], r["name"]): r["status"] for r in at_plan.rows_mean}
+    rows = {(r["requirement"], r["name"]): r["verdict"] for r in at_plan.rows_mean}
     for op in OPERATORS:  # `yzt sim` judges the mean
         assert rows[("SLA-CXL-1", op)] == rows[("SLA-DSP-1", op)] == "pass", op
     assert rows[("SLA-HOT-1", "R01")] == "pass"

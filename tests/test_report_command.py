@@ -17,7 +17,7 @@ CONFORM = {"verdict": "fail", "operator_id": "R07", "target": "http://127.0.0.1:
                        "message": "Received: 200 / Expected: 403 verification_required"}]}
 SIM = {"verdict": "pass", "replications": 2, "seed": 1, "scenario": {"name": "launch"},
        "sampling": {"one_in": 1}, "timeseries": {"t_hours": [0, 1], "hotline_queue": [0, 3]},
-       "sla": [{"requirement": "SLA-E2E-1", "name": "R07 end to end", "status": "pass", "value": 0.99,
+       "sla": [{"requirement": "SLA-E2E-1", "name": "R07 end to end", "verdict": "pass", "value": 0.99,
                 "expected": ">= 95%"}]}
 CALIBRATION = {"calibration": {"median_ms": 9.0, "sigma": 0.3, "error_ratio": 0.0,
                                "capacity_rps": 120.0}, "outlook": {"meaning": "fine"}}

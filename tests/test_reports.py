@@ -98,7 +98,7 @@ def test_a_share_carries_its_interval_clipped_to_zero_and_one() -> None:
 
 
 def _sim_doc(series: dict[str, list[float]]) -> dict[str, Any]:
-    hot = [{"requirement": "SLA-HOT-1", "name": f"R{i:02d}", "status": "pass" if i != 3 else "fail",
+    hot = [{"requirement": "SLA-HOT-1", "name": f"R{i:02d}", "verdict": "pass" if i != 3 else "fail",
             "expected": "≥ 85% answered within 15 s, abandonment ≤ 5%", "value": 0.97 if i != 3 else 0.7,
             "ci_low": 0.95 if i != 3 else 0.65, "ci_high": 0.99 if i != 3 else 0.75,
             "abandonment": 0.01, "abandonment_ci_low": 0.0, "abandonment_ci_high": 0.02,

@@ -67,7 +67,7 @@ def _sim(situation: str, tmp: Path) -> dict[str, Any] | None:
                 "nothing applicable": ["not_applicable"]}.get(situation)
     if statuses is None:
         return None  # simulated SLAs have no waivers or warnings, and a model run is never partial
-    sla = [{"requirement": "SLA-DSP-1", "name": f"R{i:02d}", "status": s, "expected": "100 %",
+    sla = [{"requirement": "SLA-DSP-1", "name": f"R{i:02d}", "verdict": s, "expected": "100 %",
             "value": None} for i, s in enumerate(statuses)]
     return {"verdict": sla_run_verdict(sla).value, "sla": sla, "scenario": {"name": "t"},
             "timeseries": {}}

@@ -123,7 +123,6 @@ def run(args: argparse.Namespace) -> int:
     from yzt.sim import plan as planning
     from yzt.sim.calibrate import apply_calibration, calibration_overrides, e2e_outlook, fit_load_run
     from yzt.sim.replicate import choose_engine, make_executor
-    from yzt.sim.results import dumps
     from yzt.sim.scenario import load_scenario
     from yzt.verdict import Verdict
 
@@ -175,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     document["scenario"]["extends"] = _extends(sc.source, sc.name, args.out)
     planned_doc = planning.planned_document(sc, document, calibration_doc,
                                             document["scenario"]["extends"])
-    (args.out / "plan.json").write_text(dumps(document), encoding="utf-8")
+    (args.out / "plan.json").write_text(planning.dumps(document), encoding="utf-8")
     (args.out / "planned.yaml").write_text(planning.planned_yaml(planned_doc, document),
                                            encoding="utf-8")
     from yzt.reports.readers import read_dirs
