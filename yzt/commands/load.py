@@ -18,7 +18,7 @@ from yzt.commands.common import (
     read_secret,
     target_url,
 )
-from yzt.pipeline.load import scenario_surge
+from yzt.pipeline.load import DEFAULT_SCHEMA_SAMPLE, scenario_surge
 
 __all__ = ["add_parser", "run", "scenario_surge"]
 
@@ -77,7 +77,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="master port (default: a free one; with --worker: 5557, Locust's default)")
     p.add_argument("--users", type=int, help="concurrency cap per generator process (default: auto)")
     p.add_argument("--timeout", default="5s", help="request timeout, counted as an error (default 5s)")
-    p.add_argument("--schema-sample", type=_share_or_all, default=0.05, metavar="SHARE|all",
+    p.add_argument("--schema-sample", type=_share_or_all, default=DEFAULT_SCHEMA_SAMPLE, metavar="SHARE|all",
                    help="share of answers checked against the protocol's JSON Schemas, judged as the "
                    "'protocol under load' row (default 0.05; 'all' checks every answer)")
     add_clock_offset_argument(p)
