@@ -41,8 +41,9 @@ def test_unreachable_target_is_exit_2(tmp_path):
 
 
 def test_fixture_flags_are_spelled_once_and_quoted_for_a_shell(tmp_path):
-    """``yzt check`` hands its steps, ``yzt load`` its reproduce command and ``yzt conform`` its
-    reproduce commands the same fixture flags: an absolute path, quoted once for a shell."""
+    """One spelling of the fixture flags (``yzt check`` builds its steps' arguments from the same
+    ``FixtureSelection.flags``): ``yzt load``'s reproduce command and ``yzt conform``'s reproduce
+    commands name the file by its absolute path, quoted once for a shell."""
     import argparse
     import shlex
 
