@@ -20,7 +20,7 @@ from yzt.conformance.runner import PROFILES, Listener, Reproducer, RunFinished, 
 from yzt.conformance.waivers import Waiver
 from yzt.errors import UserError
 from yzt.fixtures import FixtureSet
-from yzt.preflight import preflight
+from yzt.pipeline.preflight import preflight
 
 
 def open_context(target: str, operator_id: str, key_id: str, secret: bytes, fixtures: FixtureSet,
@@ -30,7 +30,7 @@ def open_context(target: str, operator_id: str, key_id: str, secret: bytes, fixt
                  check_first: bool = True, id_salt: str | None = None,
                  clock_offset: float | None = None,
                  clock_memory: ClockMemory | None = None) -> RunContext:
-    """A ready context, after the preflight (:mod:`yzt.preflight`): exit 2 when it fails.
+    """A ready context, after the preflight (:mod:`yzt.pipeline.preflight`): exit 2 when it fails.
 
     ``run_seed`` picks the subjects that disputes and cancellations change and the request ids (a
     random seed by default, so that a rerun against the same sandbox picks fresh subjects; the

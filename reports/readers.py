@@ -584,7 +584,11 @@ def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> 
             check = _load(directory / "check.json")
             titles.append(check_title(check, lang))
             notes += _preflight_notes(directory)
-            for name, value in (check.get("steps") or {}).items():
+            steps = check.get("steps") or {}
+            # in the pipeline's order (a results file's keys are sorted); unknown names first
+            order = ["preflight", *CHECK_STEPS]
+            for name in sorted(steps, key=lambda n: order.index(n) if n in order else -1):
+                value = steps[name]
                 if name != "preflight" and name not in CHECK_STEPS:
                     raise UserError(f"{directory / 'check.json'}: unknown step {name!r}")
                 step = read_step(value, f"check.json: steps.{name}")

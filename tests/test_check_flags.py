@@ -38,3 +38,33 @@ def test_unreachable_target_is_exit_2(tmp_path):
                           text=True, timeout=60, check=False, env={"YZT_SECRET": "x", "PATH": ""})
     assert proc.returncode == 2, proc.stderr
     assert "connection refused" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_fixture_flags_are_spelled_once_and_quoted_for_a_shell(tmp_path):
+    """One spelling of the fixture flags (``yzt check`` builds its steps' arguments from the same
+    ``FixtureSelection.flags``): ``yzt load``'s reproduce command and ``yzt conform``'s reproduce
+    commands name the file by its absolute path, quoted once for a shell."""
+    import argparse
+    import shlex
+
+    from yzt.commands.conform import fixture_source
+    from yzt.fixtures import FixtureSelection
+    from yzt.loadtests import shapes
+    from yzt.pipeline.load import LoadRun, LoadSettings
+
+    given = Path("my fixtures") / "cards.jsonl"  # relative, as typed, with a space to quote
+    selection = FixtureSelection(given)
+    absolute = str(given.resolve())
+    assert selection.flags() == ["--fixtures", absolute]
+    assert selection.shown() == f"--fixtures '{absolute}'" and shlex.split(selection.shown()) == \
+        selection.flags()
+    assert FixtureSelection(None, 7, 150).shown() == "--seed 7 --subjects 150"
+
+    conform_args = argparse.Namespace(fixtures=given, seed=None, subjects=200)
+    assert fixture_source(conform_args) == selection.shown()
+    settings = LoadSettings(target="http://127.0.0.1:9", operator="R07", key_id="k1", fixtures=given,
+                            rate=5.0, duration="2s")
+    run = LoadRun(settings, shapes.build_shape("steady", 5.0, 2.0), [], 5.0, b"x")
+    command = shlex.split(run.reproduce(tmp_path / "out", run.shape))
+    at = command.index("--fixtures")
+    assert command[at:at + 2] == selection.flags()

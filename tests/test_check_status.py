@@ -162,7 +162,7 @@ def test_unfinished_checks_are_named_with_a_waiver_that_loads(tmp_path: Path) ->
 
 
 def test_a_step_error_is_read_from_its_log_and_scrubbed(tmp_path: Path) -> None:
-    from yzt.commands.check import shown_command, step_error
+    from yzt.pipeline.check import shown_command, step_error
 
     log = tmp_path / "load.log"
     log.write_text("yzt load: constant 2 req/s\nyzt load: error: preflight signed request: 401 "
@@ -182,7 +182,7 @@ def test_a_step_error_is_read_from_its_log_and_scrubbed(tmp_path: Path) -> None:
 
     assert shown_command(yzt_command("load", "http://h:1", "--rate", "2")) == "yzt load http://h:1 --rate 2"
     # the step's own sub-command names the "yzt load: error:" line its log is searched for
-    from yzt.commands.check import _yzt_args
+    from yzt.pipeline.check import _yzt_args
 
     assert _yzt_args(yzt_command("load", "http://h:1"))[0] == "load"
 

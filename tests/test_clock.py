@@ -24,7 +24,7 @@ from yzt.clock import ClockMemory, ClockSource, discover_clock, normal_url, stat
 from yzt.domain.topology import load_topology
 from yzt.errors import PreflightError
 from yzt.fixtures import generate_fixtures
-from yzt.preflight import preflight, probe_subjects
+from yzt.pipeline.preflight import preflight, probe_subjects
 
 FIXTURES = generate_fixtures(load_topology().get("R07"), 5, 40)
 SOURCE = "--seed 5 --subjects 40"

@@ -14,7 +14,7 @@ import pytest
 from yzt.conformance.session import open_context, run_suite
 from yzt.domain.topology import load_topology
 from yzt.fixtures import generate_fixtures
-from yzt.preflight import PreflightError
+from yzt.pipeline.preflight import PreflightError
 from yzt.verdict import Verdict
 
 FIXTURES = generate_fixtures(load_topology().get("R07"), 3, 30)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from yzt import __version__
 from yzt.domain.masking import install_masking
 from yzt.errors import UserError
-from yzt.verdict import EXIT_INTERRUPTED
+from yzt.verdict import EXIT_INTERRUPTED, Verdict
 
 #: Subcommand modules, in the order ``yzt --help`` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return Verdict.ERROR.exit_code  # a usage error
     _setup_logging(args.verbose)
     try:
         status: int = args.func(args)

@@ -289,3 +289,39 @@ def load_fixtures(path: Path, topology: Topology | None = None,
     if not cards:
         raise InputFileError(str(path), ["holds no cards (generate one with yzt fixtures)"])
     return FixtureSet(cards[0].operator_id, tuple(cards))
+
+
+@dataclass(frozen=True)
+class FixtureSelection:
+    """Which fixtures a run judges against: the file the operator loaded, or a seed (and subject
+    count) to generate them from.
+
+    The one place the flags that pick fixtures are spelled: a child command's arguments, a
+    reproduce command and a preflight note all come from :meth:`flags`, and :meth:`shown` quotes
+    them for a shell once. The file is named by its absolute path there, so that the command works
+    from any folder; :meth:`load` reads it by the path as given, which is how its errors name it.
+    """
+
+    file: Path | None = None
+    seed: int | None = None
+    subjects: int = DEFAULT_SUBJECTS
+
+    def flags(self) -> list[str]:
+        """``--fixtures /abs/FILE``, or ``--seed N --subjects M``."""
+        if self.file is not None:
+            return ["--fixtures", str(self.file.resolve())]
+        return ["--seed", str(self.seed), "--subjects", str(self.subjects)]
+
+    def shown(self) -> str:
+        """:meth:`flags` as a shell would take them (a path with spaces is quoted)."""
+        import shlex
+
+        return shlex.join(self.flags())
+
+    def load(self, operator: Operator, topology: Topology | None = None) -> FixtureSet:
+        """The fixture set: the file checked line by line against ``operator``, or generated."""
+        if self.file is not None:
+            return load_fixtures(self.file, topology or load_topology(), operator.id)
+        if self.seed is None:
+            raise UserError("the fixture truth is needed: --fixtures FILE, or --seed N [--subjects M]")
+        return generate_fixtures(operator, self.seed, self.subjects)

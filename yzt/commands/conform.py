@@ -97,10 +97,10 @@ def print_list() -> None:
 
 
 def fixture_source(args: argparse.Namespace) -> str:
-    """How the fixtures were given, as flags (for messages and reproduce commands)."""
-    if args.fixtures:
-        return f"--fixtures {shlex.quote(str(args.fixtures))}"
-    return f"--seed {args.seed} --subjects {args.subjects}"
+    """How the fixtures were given, as flags a shell takes (for messages and reproduce commands)."""
+    from yzt.fixtures import FixtureSelection
+
+    return FixtureSelection(args.fixtures, args.seed, args.subjects).shown()
 
 
 def reproduce_command(args: argparse.Namespace, run_seed: int, checks: Sequence[str]) -> str:
@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     from yzt.conformance.signatures import load_private_key
     from yzt.conformance.waivers import read_waiver_file
     from yzt.domain.topology import load_topology
-    from yzt.fixtures import generate_fixtures, load_fixtures
+    from yzt.fixtures import FixtureSelection
 
     if not args.target:
         raise UserError("TARGET_URL is required (e.g. yzt conform http://127.0.0.1:8700 ...)")
@@ -166,12 +166,7 @@ def run(args: argparse.Namespace) -> int:
     operator = topology.get(args.operator)
     if args.fixtures and args.seed is not None:
         raise UserError("give either --fixtures FILE or --seed N [--subjects M], not both")
-    if args.fixtures:
-        fixtures = load_fixtures(args.fixtures, topology, args.operator)
-    elif args.seed is not None:
-        fixtures = generate_fixtures(operator, args.seed, args.subjects)
-    else:
-        raise UserError("the fixture truth is needed: --fixtures FILE, or --seed N [--subjects M]")
+    fixtures = FixtureSelection(args.fixtures, args.seed, args.subjects).load(operator, topology)
     from yzt.conformance.session import select_checks
 
     select_checks(args.only)  # a pattern that selects nothing is refused before any request

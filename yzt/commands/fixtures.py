@@ -8,6 +8,7 @@ from pathlib import Path
 
 from yzt.commands.common import add_subjects_argument, make_parent, output_file
 from yzt.errors import InputFileError, UserError
+from yzt.verdict import Verdict
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             fixtures = load_fixtures(args.check, topology, args.operator)
         except InputFileError as exc:
             print(f"yzt fixtures: {exc}", file=sys.stderr)
-            return 1
+            return Verdict.FAIL.exit_code
         subjects = fixtures.subjects()
         print(f"{args.check}: OK — {len(fixtures.cards)} cards, {len(subjects)} subjects "
               f"at {fixtures.operator_id}")

@@ -1,6 +1,7 @@
 """Preflight: a few quick exchanges that tell a misconfigured run from a non-conforming operator.
 
-Before judging an endpoint, ``yzt conform``, ``yzt load`` and ``yzt check`` call :func:`preflight`.
+Before judging an endpoint, ``yzt conform``, ``yzt load`` and ``yzt check`` call :func:`preflight`
+(the load run and the check pipeline through :func:`run_preflight`, which opens the client).
 It asks for health, reads the sandbox clock (:func:`yzt.clock.discover_clock`), asks for
 service-info, sends one signed card-count for a fixture subject and compares the answer with the
 fixtures. It stops the run (exit 2, with a message naming the fix) only where nothing could be
@@ -25,7 +26,7 @@ from yzt.fixtures import FixtureSet, Subject
 from yzt.signing import HEADER_TIMESTAMP
 
 __all__ = ["SKEW_WINDOW_S", "Preflight", "PreflightError", "preflight", "probe_subject",
-           "probe_subjects"]
+           "probe_subjects", "run_preflight"]
 
 #: Subjects asked for when the first count differs from the fixtures (to tell a counting rule
 #: from fixtures the operator never loaded).
@@ -270,3 +271,19 @@ def preflight(client: PlatformClient, fixtures: FixtureSet, *, operator_id: str,
                               exchanges)
     return Preflight(str(state), served, clock, masked, count, expected, tuple(notes),
                      tuple(exchanges))
+
+
+def run_preflight(target: str, key_id: str, secret: bytes, fixtures: FixtureSet, operator_id: str,
+                  source: str, timeout: float = 5.0, *, clock_offset: float | None = None) -> str:
+    """Health, the sandbox clock, service-info, one signed count for a fixture subject: a wrong
+    secret, key id or a clock that cannot be found stops the run here with exit 2 and the fix, not
+    as a wall of failed requests. Returns the preflight's note (its notes included); a count that
+    differs from the fixtures is one of them. ``source`` is the fixture selection as flags
+    (:meth:`yzt.fixtures.FixtureSelection.shown`)."""
+    from yzt.clock import ClockMemory
+
+    with PlatformClient(target, key_id, secret, timeout=timeout,
+                        clock_memory=ClockMemory.default()) as client:
+        result = preflight(client, fixtures, operator_id=operator_id, fixture_source=source,
+                           clock_offset=clock_offset)
+    return result.note()
