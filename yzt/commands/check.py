@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 import os
 import secrets
@@ -35,6 +34,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from yzt import resultfile
 from yzt.commands.common import (
     add_clock_offset_argument,
     add_lang_argument,
@@ -400,8 +400,7 @@ def _endpoint(args: argparse.Namespace, work: Path, verdicts: dict[str, StepReco
     note = run_preflight(args.target, args.key_id, secret, fixtures, operator.id, " ".join(source),
                          clock_offset=clock_offset)
     print(f"yzt check: {note}", file=sys.stderr)
-    (out / "preflight.json").write_text(json.dumps({"verdict": "pass", "note": note}, ensure_ascii=False)
-                                        + "\n", encoding="utf-8")
+    resultfile.write(out / "preflight.json", "preflight", 1, {"verdict": "pass", "note": note})
     env = {**os.environ, "YZT_SECRET": secret.decode("utf-8")}
     common = ["--operator", operator.id, "--key-id", args.key_id, *source, "--lang", args.lang]
     if clock_offset is not None:  # each step reads the clock again; this is only its first guess
@@ -479,11 +478,10 @@ def _calibrated_sim(args: argparse.Namespace, work: Path, env: dict[str, str], o
     (out / "sim").mkdir(parents=True, exist_ok=True)
     path = out / "sim" / "calibrated-scenario.yaml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    (out / "sim" / "calibration.json").write_text(json.dumps(
-        {"calibration": calibration.as_dict(),
-         "scenario_changes": calibration_overrides(scenario, operator, calibration),
-         "outlook": e2e_outlook(scenario, operator, calibration)}, indent=2, ensure_ascii=False)
-        + "\n", encoding="utf-8")
+    resultfile.write(out / "sim" / "calibration.json", "calibration", 1,
+                     {"calibration": calibration.as_dict(),
+                      "scenario_changes": calibration_overrides(scenario, operator, calibration),
+                      "outlook": e2e_outlook(scenario, operator, calibration)})
     return _step("simulation with the measured endpoint",
                  _yzt("sim", str(path), "--replications", str(args.replications), "--seed",
                       str(args.seed), "--out", str(out / "sim"), "--quiet"),
@@ -502,7 +500,7 @@ def _write(args: argparse.Namespace, verdicts: dict[str, StepRecord], interrupte
                                  "steps": {k: v.to_json() for k, v in verdicts.items()}}
     if interrupted:
         record["interrupted"] = interrupted
-    (out / "check.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    resultfile.write(out / "check.json", "check", 1, record)
     report = read_dirs([out], args.lang, out_dir=out)
     paths = write_report(report, out)
     if summary:

@@ -415,6 +415,8 @@ def _write_outputs(out: Path, args: argparse.Namespace, shape: Any, result: Any,
                    clock_note: str = "") -> None:
     """results.json (the record), then what ``yzt.reports`` renders from it: report.html/.md/.json,
     junit.xml and latency.png."""
+    from yzt.loadtests import results as res
+
     document = result.to_json()
     if clock_note:  # the offset every request was signed with, to paste as --clock-offset
         document["notes"] = [clock_note, *document.get("notes", [])]
@@ -425,8 +427,7 @@ def _write_outputs(out: Path, args: argparse.Namespace, shape: Any, result: Any,
         document["locust_elapsed_s"] = round(elapsed_s, 2)
     if interrupted:
         document["interrupted"] = interrupted
-    path = out / "results.json"
-    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    res.write_results(out / "results.json", document)
     write_html(out, args.lang)
 
 
@@ -486,10 +487,10 @@ def _write_partial(out: Path, args: argparse.Namespace, shape: Any, limits: list
         _write_outputs(out, args, shape, result, interrupted=signal_name)
     except (RuntimeError, OSError, ValueError):
         out.mkdir(parents=True, exist_ok=True)
-        (out / "results.json").write_text(json.dumps(
-            {"verdict": "incomplete", "exit_code": 3, "reasons": [reason, "no requests were recorded"],
-             "interrupted": signal_name, "target": args.target, "operator": args.operator,
-             "shape": shape.to_json()}, indent=2) + "\n", encoding="utf-8")
+        res.write_results(out / "results.json", {
+            "verdict": "incomplete", "exit_code": 3, "reasons": [reason, "no requests were recorded"],
+            "interrupted": signal_name, "target": args.target, "operator": args.operator,
+            "shape": shape.to_json()})
 
 
 def _find_capacity(shape: Any, *, args: argparse.Namespace, secret: bytes, limits: list[Any],
@@ -513,8 +514,7 @@ def _find_capacity(shape: Any, *, args: argparse.Namespace, secret: bytes, limit
 
     cap = find_capacity(probe, base, factor=args.capacity_factor, tolerance=args.capacity_tolerance,
                         max_probes=args.capacity_steps)
-    (args.out / "capacity.json").write_text(json.dumps(cap.to_json(), indent=2, ensure_ascii=False)
-                                            + "\n", encoding="utf-8")
+    cap.write(args.out / "capacity.json")
     write_capacity_html(args)
     if cap.highest_sustainable_rate is None:
         print(f"capacity: below {cap.probes[-1].rate:.1f} req/s — {cap.stopped}")
