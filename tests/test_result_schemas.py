@@ -222,6 +222,16 @@ def test_each_kind_names_its_wrong_field(tmp_path: Path, kind: str, document: di
         resultfile.read(path)
 
 
+def test_check_steps_are_read_in_the_order_they_run(tmp_path: Path) -> None:
+    """The writer sorts keys (capacity, conform, load, sim); the report keeps the steps' order."""
+    from yzt.checkresults import CheckResults
+
+    steps = {name: {"verdict": "pass"} for name in ("sim", "load", "conform", "capacity")}
+    path = resultfile.write(tmp_path / "check.json", "check", 1, {"operator": "R07", "steps": steps})
+    assert list(_document(path)["steps"]) == ["capacity", "conform", "load", "sim"]
+    assert list(resultfile.read_as(path, CheckResults).steps) == ["conform", "load", "capacity", "sim"]
+
+
 def _report(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "yzt", "report", *args], capture_output=True,
                           text=True, timeout=300, check=False)

@@ -48,7 +48,8 @@ class CheckStep:
 
 @dataclass(frozen=True)
 class CheckResults:
-    """``check.json``: which operator and target, and each step in the order it ran."""
+    """``check.json``: which operator and target, and each step in the order the steps run
+    (:data:`STEPS`)."""
 
     KIND: ClassVar[str] = "check"
     SCHEMA_VERSION: ClassVar[int] = 1
@@ -62,8 +63,10 @@ class CheckResults:
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> CheckResults:
-        return cls(str(document["operator"]),
-                   {str(k): CheckStep.from_json(v) for k, v in document["steps"].items()},
+        # in the order the steps run (a JSON object's order says nothing: the writer sorts keys)
+        steps = sorted(document["steps"].items(),
+                       key=lambda kv: STEPS.index(kv[0]) if kv[0] in STEPS else len(STEPS))
+        return cls(str(document["operator"]), {str(k): CheckStep.from_json(v) for k, v in steps},
                    str(document.get("target") or ""), str(document.get("interrupted") or ""))
 
     def to_json(self) -> dict[str, Any]:
