@@ -474,11 +474,6 @@ def _with_calibration(section: Section, record: CalibrationResults, operator: st
                    artifacts=(*section.artifacts, shown_as))
 
 
-def _read_kind(path: Path, cls: type[T]) -> T:
-    """The record at ``path``, which must be of ``cls``'s kind (UserError naming both otherwise)."""
-    return resultfile.read_as(path, cls)
-
-
 def check_title(check: CheckResults, lang: Lang) -> str:
     """A URL run is titled by operator and target; the embedded run by its reference operator."""
     if not check.target:
@@ -501,7 +496,7 @@ def _preflight_notes(directory: Path) -> tuple[str, ...]:
     path = directory / "preflight.json"
     if not path.is_file():
         return ()
-    return _read_kind(path, PreflightResults).all_notes
+    return resultfile.read_as(path, PreflightResults).all_notes
 
 
 def _with_step_reproduce(section: Section, step: CheckStep) -> Section:
@@ -554,7 +549,7 @@ def _check_sections(directory: Path, check: CheckResults, lang: Lang,
             section = _READERS[kind.name](found, lang, _shown(record, out_dir))
             calibration = sub / "calibration.json"
             if name == "sim" and calibration.is_file():
-                section = _with_calibration(section, _read_kind(calibration, CalibrationResults),
+                section = _with_calibration(section, resultfile.read_as(calibration, CalibrationResults),
                                             check.operator, lang, _shown(calibration, out_dir))
             sections.append(_with_step_reproduce(section, step))
         else:

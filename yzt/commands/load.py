@@ -488,7 +488,8 @@ def _write_partial(out: Path, args: argparse.Namespace, shape: Any, limits: list
     except (RuntimeError, OSError, ValueError):
         out.mkdir(parents=True, exist_ok=True)
         res.write_results(out / "results.json", {
-            "verdict": "incomplete", "exit_code": 3, "reasons": [reason, "no requests were recorded"],
+            "verdict": Verdict.INCOMPLETE.value, "exit_code": Verdict.INCOMPLETE.exit_code,
+            "reasons": [reason, "no requests were recorded"],
             "interrupted": signal_name, "target": args.target, "operator": args.operator,
             "shape": shape.to_json()})
 
