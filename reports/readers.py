@@ -42,21 +42,20 @@ CHECK_STEPS = {"conform": "conform", "load": "load", "capacity": "capacity", "si
 #: The largest results file a report reads (:data:`yzt.resultfile.MAX_BYTES`).
 MAX_RESULTS_BYTES = resultfile.MAX_BYTES
 
-T = TypeVar("T")
+R = TypeVar("R", bound=resultfile.Typed)
 
 
-def _typed(data: Any, cls: type[T], shown_as: str) -> T:
+def _typed(data: Any, cls: type[R], shown_as: str) -> R:
     """``data`` as ``cls``: a record already typed, or a document validated against the kind's
     schema (an in-memory document without ``kind`` is taken to be of ``cls``'s kind)."""
     if isinstance(data, cls):
         return data
-    kind: str = getattr(cls, "KIND")  # noqa: B009 (each results class's kind)
     if isinstance(data, dict) and "kind" not in data:
-        data = resultfile.stamp(kind, resultfile.KINDS[kind].schema_version, data)
+        data = resultfile.stamp(cls.KIND, cls.SCHEMA_VERSION, data)
     record = resultfile.parse(data, shown_as)
     if not isinstance(record, cls):
-        raise UserError(f"{shown_as}: a {getattr(record, 'KIND', '?')!r} results file where a "
-                        f"{kind!r} one is expected")
+        raise UserError(f"{shown_as}: a {record.KIND!r} results file where a {cls.KIND!r} one is "
+                        "expected")
     return record
 
 
@@ -543,8 +542,8 @@ def _check_sections(directory: Path, check: CheckResults, lang: Lang,
         record = sub / Path(kind.file).name
         if record.is_file() and not step.skipped:
             found = resultfile.read(record)
-            if getattr(found, "KIND", None) != kind.name:
-                raise UserError(f"{record}: a {getattr(found, 'KIND', '?')!r} results file where "
+            if kind.name != found.KIND:
+                raise UserError(f"{record}: a {found.KIND!r} results file where "
                                 f"check.json's step {name!r} leaves a {kind.name!r} one")
             section = _READERS[kind.name](found, lang, _shown(record, out_dir))
             calibration = sub / "calibration.json"
@@ -579,7 +578,7 @@ def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> 
             notes += _preflight_notes(path.parent)
             sections += _check_sections(path.parent, record, lang, out_dir)
             continue
-        kind: str = getattr(record, "KIND", "?")
+        kind = record.KIND
         if kind not in _READERS:
             raise UserError(f"{path}: a {kind!r} results file is part of a yzt check folder; give "
                             "the folder that holds its check.json")

@@ -145,8 +145,8 @@ def test_each_schema_is_draft_2020_12_and_speaks_the_verdict_enum(kind: str) -> 
     assert {"kind", "schema_version"} <= set(schema["required"])
     assert _shipped_schema(kind) == schema
     cls = resultfile.KINDS[kind].reader_class()
-    assert getattr(cls, "KIND") == kind  # noqa: B009
-    assert getattr(cls, "SCHEMA_VERSION") == resultfile.KINDS[kind].schema_version  # noqa: B009
+    assert kind == cls.KIND
+    assert resultfile.KINDS[kind].schema_version == cls.SCHEMA_VERSION
 
 
 # --- refused, with the field named ---------------------------------------------------------------

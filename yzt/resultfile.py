@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from yzt.errors import UserError
 
@@ -35,7 +35,10 @@ MAX_BYTES = 64 << 20
 
 
 class Typed(Protocol):
-    """What a kind's reader class offers: the document in, the document out."""
+    """What a kind's reader class offers: its kind, the document in, the document out."""
+
+    KIND: ClassVar[str]
+    SCHEMA_VERSION: ClassVar[int]
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> Self: ...
@@ -85,10 +88,6 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          "yzt.checkresults:CalibrationResults"),
 )}
 
-#: The file names a result directory may hold, each once (``results.json`` is conform's or load's).
-RECORD_NAMES = tuple(dict.fromkeys(Path(k.file).name for k in KINDS.values()))
-
-
 def clean(obj: Any) -> Any:
     """``obj`` with NaN and infinities as ``None`` and tuples as lists: what JSON can hold."""
     if isinstance(obj, float):
@@ -119,8 +118,7 @@ def write(path: Path, kind: str, schema_version: int, document: dict[str, Any]) 
 
 def write_typed(path: Path, record: Typed) -> Path:
     """Write a typed record (its class's ``KIND`` and ``SCHEMA_VERSION``) at ``path``."""
-    kind: str = getattr(record, "KIND")  # noqa: B009 (a class attribute the Protocol cannot declare)
-    return write(path, kind, KINDS[kind].schema_version, record.to_json())
+    return write(path, record.KIND, record.SCHEMA_VERSION, record.to_json())
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -204,16 +202,14 @@ def read(path: Path) -> Typed:
     return parse(load(path), str(path))
 
 
-T = TypeVar("T")
+R = TypeVar("R", bound=Typed)
 
 
-def read_as(path: Path, cls: type[T]) -> T:
+def read_as(path: Path, cls: type[R]) -> R:
     """The record at ``path``, which must be of the kind ``cls`` reads (UserError otherwise)."""
     record = read(path)
     if not isinstance(record, cls):
-        expected: str = getattr(cls, "KIND", cls.__name__)
-        raise UserError(f"{path}: a {getattr(record, 'KIND', '?')!r} results file where a "
-                        f"{expected!r} one is expected")
+        raise UserError(f"{path}: a {record.KIND!r} results file where a {cls.KIND!r} one is expected")
     return record
 
 
@@ -247,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"invalid: {exc}", file=sys.stderr)
             status = 2
             continue
-        kind = KINDS[getattr(record, "KIND")]  # noqa: B009 (each results class's kind)
+        kind = KINDS[record.KIND]
         print(f"{given}: valid {kind.name} results, schema version {kind.schema_version}")
     return status
 
