@@ -219,11 +219,28 @@ def _schema(name: str) -> dict[str, Any]:
     return schema
 
 
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """``node`` with every ``{"$ref": "#/$defs/NAME"}`` replaced by the definition itself."""
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            rest = {k: _inline(v, defs) for k, v in node.items() if k != "$ref"}
+            return {**_inline(defs[ref.removeprefix("#/$defs/")], defs), **rest}
+        return {k: _inline(v, defs) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
 @cache
 def _validator(name: str) -> Any:
+    """The kind's validator, its ``$defs`` references inlined: the same schema, validated about
+    twice as fast (resolving a reference per row dominated a 20 000-check conform file)."""
     import jsonschema
 
-    return jsonschema.Draft202012Validator(_schema(name))
+    schema = _schema(name)
+    body = {k: v for k, v in schema.items() if k != "$defs"}
+    return jsonschema.Draft202012Validator(_inline(body, schema.get("$defs", {})))
 
 
 def main(argv: list[str] | None = None) -> int:
