@@ -284,6 +284,8 @@ class Stage:
     """Report words (English, Chinese) by message key, merged into reports' catalogue."""
     chart: Chart | None = None
     """The chart of its SLA rows in a ``yzt sim`` report."""
+    scale: Callable[[Scenario, float], dict[str, Any]] | None = None
+    """The scenario override that scales the stage's own load by a factor (``--what-if load``)."""
     sampled: tuple[str, str] | None = None
     """With ``sampling.one_in = N`` the stage simulates 1 query in N: (its words, the capacity
     divided by N), for the results' sampling note."""

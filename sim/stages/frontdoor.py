@@ -3,9 +3,12 @@ rule and the SMS verification code, and are verified (:mod:`yzt.sim.arrivals`)."
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from yzt.sim.records import ReplicationRecords
+from yzt.sim.scenario import Scenario
 from yzt.sim.stages import contract as c
 from yzt.sim.stages import register
 
@@ -28,6 +31,10 @@ def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> No
     p["refused_24h"] = rec.refused_24h * scale
 
 
+def _scale(sc: Scenario, factor: float) -> dict[str, Any]:
+    return {"arrivals": {"queries_per_day": sc.arrivals.queries_per_day * factor}}
+
+
 def _console(con: c.Console) -> list[str]:
     return [f"  queries verified/day      {con.ci('queries_verified', False)}"]
 
@@ -36,7 +43,7 @@ STAGE = c.Stage(
     name="frontdoor", order=0,
     doc="queries arrive, pass the one-a-day rule and the verification code",
     section=("arrivals", "verification", "platform"),
-    metrics=_metrics, console=_console,
+    metrics=_metrics, console=_console, scale=_scale,
 )
 
 register(STAGE)

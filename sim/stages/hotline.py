@@ -75,6 +75,13 @@ def _rows(sc: Scenario, r: c.Reader) -> list[c.Row]:
     return rows
 
 
+def _scale(sc: Scenario, factor: float) -> dict[str, Any]:
+    """The other calls a hotline takes grow with the volume too."""
+    return {"operators": {op.id: {NAME: {"background_calls_per_h":
+                                         op.hotline.background_calls_per_h * factor}}
+                          for op in sc.operators}}
+
+
 def _console(con: c.Console) -> list[str]:
     return [f"  hotline service level     {con.ci(SL)}",
             f"  hotline abandonment       {con.ci(AB)}"]
@@ -227,7 +234,7 @@ STAGE = register(c.Stage(
     doc="receivers of a reply call their operator's hotline (agents by shift, Erlang A callers)",
     section=("after_reply.hotline_share", "after_reply.call_delay_mean_min", "operators.*.hotline"),
     requirements=("SLA-HOT-1",), metrics=_metrics, sla_rows=_rows,
-    pessimistic={SL: "ci_low", AB: "ci_high"}, console=_console, resources=(RESOURCE,),
+    pessimistic={SL: "ci_low", AB: "ci_high"}, console=_console, scale=_scale, resources=(RESOURCE,),
     series=(c.Series("hotline_queue", "hotline queue", "热线排队数"),),
     chart=c.Chart(requirement="SLA-HOT-1", title="sim.chart.hotline", alt="sim.chart.hotline.alt",
                   value="sim.hot.sl", target="sim.hot.target", second="abandonment",
