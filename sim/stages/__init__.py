@@ -170,6 +170,31 @@ def sampling_note() -> str:
             f"{' and '.join(full)} run at full scale")
 
 
+def owner(resource_name: str) -> Stage:
+    """The stage that registered the resource ``resource_name``."""
+    for st in stages():
+        if any(r.name == resource_name for r in st.resources):
+            return st
+    raise KeyError(f"no resource {resource_name!r}")
+
+
+def markdown_table() -> str:
+    """The registered stages and resources as the Markdown table of docs/architecture.md (a test
+    keeps the page equal to it)."""
+    lines = ["| order | stage | receives from | scenario keys | SLA rows | planned resources | "
+             "time series |", "|---|---|---|---|---|---|---|"]
+    for st in stages():
+        res = "; ".join(
+            f"`{r.name}` (phase {r.phase}, {r.coupling}, "
+            f"{'one platform row' if r.shared else 'its own rows'}: {', '.join(r.slas)})"
+            for r in st.resources) or "-"
+        lines.append(" | ".join([
+            f"| {st.order}", f"`{st.name}`: {st.doc}", f"`{st.after}`" if st.after else "-",
+            ", ".join(f"`{k}`" for k in st.section) or "-", ", ".join(st.requirements) or "-", res,
+            ", ".join(f"`{x.key}`" for x in st.series) or "-"]) + " |")
+    return "\n".join(lines)
+
+
 def pessimistic() -> Mapping[str, str]:
     """Metric → the pessimistic end of its interval, over every stage."""
     return {m: end for st in stages() for m, end in st.pessimistic.items()}

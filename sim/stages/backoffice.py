@@ -7,19 +7,69 @@ bound (the measured work over the staffed hours)."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from yzt.sim.records import ReplicationRecords
+from yzt.sim.callcentre import BackOfficeDesk
+from yzt.sim.engine import Cumulative
+from yzt.sim.records import CaseRecord, ReplicationRecords
 from yzt.sim.scenario import Scenario
 from yzt.sim.stages import contract as c
 from yzt.sim.stages import register, staffing
+from yzt.sim.station import Station
+
+if TYPE_CHECKING:
+    from yzt.sim.engine import Model
 
 NAME = "backoffice"
 DSP, CXL = "dispute_within_deadline_share", "cancellation_within_deadline_share"
 #: The kinds of case, their row, share metric and the words of the row.
 KINDS = (("dispute", "SLA-DSP-1", DSP, "disputes"), ("cancellation", "SLA-CXL-1", CXL, "cancellations"))
+
+
+class BackOffices:
+    """The SimPy part: a delivered reply makes some of its receivers raise cases."""
+
+    def __init__(self, model: Model) -> None:
+        self.m = m = model
+        sc = m.sc
+        self.desks = {op.id: BackOfficeDesk(m.env, op.id, op.backoffice, m.streams, m.end_s)
+                      for op in sc.operators}
+        holds = m.holds()
+        ids = [op.id for op in sc.operators]
+        after = sc.after_reply
+        self.picks = (("dispute", Cumulative(ids, [holds[i] * after.dispute_share for i in ids])),
+                      ("cancellation", Cumulative(ids, [holds[i] * after.cancellation_share
+                                                        for i in ids])))
+
+    def start(self) -> None:
+        pass
+
+    def receive(self, query: int, t: float) -> None:
+        m = self.m
+        delay0 = t - m.env.now
+        u = m.after
+        mean_s = m.sc.after_reply.case_delay_mean_h * 3600.0
+        for kind, pick in self.picks:
+            for _ in range(m.count(pick.total)):
+                op = pick.pick(u.uniform())
+                self.desks[op].submit(kind, delay0 + u.exponential(mean_s))
+
+    def stations(self) -> list[Station]:
+        return [b.station for b in self.desks.values()]
+
+    def sample(self) -> list[float]:
+        return [float(sum(b.station.waiting + b.station.busy for b in self.desks.values()))]
+
+    def records(self) -> dict[str, Any]:
+        cases = {}
+        for op in self.m.sc.operators:
+            b = self.desks[op.id]
+            cases[op.id] = CaseRecord(op.id, op.sla.dispute_days * 86_400.0,
+                                      op.sla.cancellation_hours * 3600.0,
+                                      b.log.kind, b.log.raised, b.log.closed)
+        return {"cases": cases}
 
 
 def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> None:
@@ -133,6 +183,7 @@ RESOURCE = c.Resource(
 
 STAGE = register(c.Stage(
     name=NAME, order=40,
+    after="sms", simpy=BackOffices,
     full_scale="back office",
     doc="receivers of a reply raise disputes and cancellations, worked by staff by shift",
     section=("after_reply.dispute_share", "after_reply.cancellation_share",

@@ -148,16 +148,13 @@ class Start:
 @dataclass(frozen=True)
 class Curve:
     """The plan's curve of an item: its neighbours simulated after the search (capacity offsets),
-    drawn by reports as metrics against the summed capacity. Words are message keys."""
+    drawn by reports as metrics against the summed capacity. Words are the stage's messages
+    ``curve`` (the title, ``{operator}`` filled), ``curve.x``, ``curve.y`` and one per line."""
 
     offsets: tuple[int, ...]
     """Offsets around the plan simulated (every item of the resource at once)."""
     lines: tuple[tuple[str, str], ...]
     """(metric, message key of its label) per line drawn."""
-    title: str
-    """Message key of the title (``{operator}`` filled)."""
-    xlabel: str
-    ylabel: str
 
 
 def _never(_sc: Scenario, _key: ItemKey) -> str | None:
@@ -231,22 +228,15 @@ class Series:
 
 @dataclass(frozen=True)
 class Chart:
-    """A bar chart of a stage's SLA rows per scope: the row's ``value`` against its ``target``,
-    and optionally a second measure of the same row (``second`` with ``second``'s CI keys
-    ``{second}_ci_low``/``_high``) against its limit (``second_limit``). Words are message keys
-    of :attr:`Stage.messages`."""
+    """Bar charts of a stage's rows of ``requirement`` per scope in a ``yzt sim`` report: the
+    row's ``value`` against its ``target``, and optionally a second measure of the row (the field
+    ``second``, its interval ``{second}_ci_low``/``_high``) against the field ``second_limit``.
+    Words are the stage's messages ``chart``, ``chart.alt``, ``chart.value``, ``chart.target``,
+    ``chart.second`` and ``chart.limit``."""
 
     requirement: str
-    title: str
-    alt: str
-    value: str
-    target: str
     second: str = ""
-    second_label: str = ""
     second_limit: str = ""
-    limit: str = ""
-
-
 
 
 @dataclass(frozen=True, eq=False)
@@ -263,6 +253,10 @@ class Stage:
     schema: Mapping[str, Any] | None = None
     """JSON Schema of a top-level scenario section the stage adds (``section[0]``); the
     shipped schema's own sections are in ``scenarios/schema/scenario.schema.json``."""
+    after: str | None = None
+    """The stage whose queries it receives (``None``: it admits them)."""
+    simpy: Callable[[Any], Any] | None = None
+    """Build its SimPy part for a :class:`yzt.sim.engine.Model` (a :class:`yzt.sim.engine.Part`)."""
     requirements: tuple[str, ...] = ()
     """The SLA rows it writes, in order."""
     metrics: Callable[[ReplicationRecords, Metrics, bool], None] | None = None
@@ -281,7 +275,9 @@ class Stage:
     is feed-forward): its records go to ``records.derived[name]``."""
     resources: tuple[Resource, ...] = ()
     messages: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    """Report words (English, Chinese) by message key, merged into reports' catalogue."""
+    """Report words (English, Chinese) by key, in reports' catalogue as ``stage.<name>.<key>``:
+    those of its ``chart`` and its resources' ``curve``, and ``table.<field>`` for the title of
+    a table a resource's ``entry`` adds (``{operator}`` filled)."""
     chart: Chart | None = None
     """The chart of its SLA rows in a ``yzt sim`` report."""
     scale: Callable[[Scenario, float], dict[str, Any]] | None = None

@@ -6,17 +6,71 @@ platform's SLA-E2E-1 row, which every operator shares."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from yzt.sim.records import ReplicationRecords
+from yzt.sim.engine import node_ids
+from yzt.sim.operators import OperatorNode
+from yzt.sim.records import OperatorRecord, ReplicationRecords
 from yzt.sim.scenario import Scenario
 from yzt.sim.stages import contract as c
 from yzt.sim.stages import register
 from yzt.sim.stages.frontdoor import judged_queries
+from yzt.sim.station import Station
 
-NAME = "connections"
+if TYPE_CHECKING:
+    from yzt.sim.engine import Model
+
+STAGE_NAME, NAME = "fanout", "connections"
+
+
+class Fanout:
+    """The SimPy part: every query calls every operator node; a complete answer goes on."""
+
+    def __init__(self, model: Model) -> None:
+        self.m = m = model
+        sc = m.sc
+        n = len(m.verified)
+        self.fanout_done = [math.nan] * n
+        self.complete = [True] * n
+        self.nodes: list[OperatorNode] = []
+        self.owner: dict[str, str] = {}
+        for op in sc.operators:
+            for nid in node_ids(sc, op):
+                self.nodes.append(OperatorNode(m.env, nid, op, m.streams, sc.one_in, self._answered))
+                self.owner[nid] = op.id
+        self.pending = [len(self.nodes)] * n
+
+    def start(self) -> None:
+        pass
+
+    def receive(self, query: int, t: float) -> None:
+        deadline = t + self.m.deadline_s
+        for node in self.nodes:
+            node.call(query, deadline)
+
+    def _answered(self, q: int, now: float, ok: bool) -> None:
+        if not ok:
+            self.complete[q] = False
+        self.pending[q] -= 1
+        if self.pending[q] == 0:
+            self.fanout_done[q] = now
+            if self.complete[q]:
+                self.m.emit(STAGE_NAME, q, now)
+
+    def stations(self) -> list[Station]:
+        return [n.station for n in self.nodes]
+
+    def sample(self) -> list[float]:
+        return [float(sum(n.station.waiting for n in self.nodes)),
+                float(sum(n.station.busy for n in self.nodes))]
+
+    def records(self) -> dict[str, Any]:
+        ops = {op.id: OperatorRecord(id=op.id) for op in self.m.sc.operators}
+        for node in self.nodes:
+            ops[self.owner[node.id]].add(node.counters)
+        return {"fanout_done": self.fanout_done, "complete": self.complete, "operators": ops}
 
 
 def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> None:
@@ -106,7 +160,8 @@ RESOURCE = c.Resource(
 )
 
 STAGE = register(c.Stage(
-    name="fanout", order=10,
+    name=STAGE_NAME, order=10,
+    after="frontdoor", simpy=Fanout,
     sampled=("fan-out", "connections"),
     doc="every verified query calls every operator node at once; the reply waits for the last",
     section=("operators.*.latency", "operators.*.failure_ratio", "operators.*.timeout_s",

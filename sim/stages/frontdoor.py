@@ -3,14 +3,22 @@ rule and the SMS verification code, and are verified (:mod:`yzt.sim.arrivals`)."
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from yzt.sim.arrivals import front_door
 from yzt.sim.records import ReplicationRecords
 from yzt.sim.scenario import Scenario
 from yzt.sim.stages import contract as c
 from yzt.sim.stages import register
+from yzt.sim.station import Station
+
+if TYPE_CHECKING:
+    from yzt.sim.engine import Model
+
+NAME = "frontdoor"
 
 
 def judged_queries(rec: ReplicationRecords) -> tuple[np.ndarray, np.ndarray, int]:
@@ -19,6 +27,40 @@ def judged_queries(rec: ReplicationRecords) -> tuple[np.ndarray, np.ndarray, int
     verified = np.asarray(rec.verified_at)
     judged = verified + rec.deadline_s <= rec.end_s
     return verified, judged, int(judged.sum())
+
+
+class FrontDoor:
+    """The SimPy part: hands each verified query on at its verification time."""
+
+    def __init__(self, model: Model) -> None:
+        self.m = model
+        self.front = front_door(model.sc, model.streams)
+        model.verified = self.front.verified_at.tolist()
+
+    def start(self) -> None:
+        self.m.env.process(self._feed())
+
+    def _feed(self) -> Generator[Any, Any, None]:
+        env = self.m.env
+        for q, t in enumerate(self.m.verified):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            self.m.emit(NAME, q, t)
+
+    def receive(self, query: int, t: float) -> None:
+        raise AssertionError("the front door admits queries; no stage hands it any")
+
+    def stations(self) -> list[Station]:
+        return []
+
+    def sample(self) -> list[float]:
+        return []
+
+    def records(self) -> dict[str, Any]:
+        f = self.front
+        return {"attempts": f.attempts, "gave_up_verification": f.gave_up,
+                "failed_verification": f.failed, "refused_24h": f.refused_24h,
+                "repeats_accepted": f.repeats_accepted, "verified_at": self.m.verified}
 
 
 def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> None:
@@ -40,7 +82,8 @@ def _console(con: c.Console) -> list[str]:
 
 
 STAGE = c.Stage(
-    name="frontdoor", order=0,
+    name=NAME, order=0,
+    simpy=FrontDoor,
     doc="queries arrive, pass the one-a-day rule and the verification code",
     section=("arrivals", "verification", "platform"),
     metrics=_metrics, console=_console, scale=_scale,

@@ -9,20 +9,64 @@ import functools
 import itertools
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from yzt.sim.records import ReplicationRecords
+from yzt.sim.callcentre import HotlineDesk
+from yzt.sim.engine import Cumulative
+from yzt.sim.records import HotlineRecord, ReplicationRecords
 from yzt.sim.scenario import Scenario
 from yzt.sim.stages import contract as c
 from yzt.sim.stages import register, staffing
+from yzt.sim.station import Station
 from yzt.sim.theory import _erlang_a_chain, erlang_a, erlang_c
+
+if TYPE_CHECKING:
+    from yzt.sim.engine import Model
 
 NAME = "hotline"
 SL, AB = "hotline_service_level", "hotline_abandonment"
 #: Service-level targets of the cost table (the share answered within the SLA's target time).
 COST_TARGETS = (0.80, 0.85, 0.90, 0.95)
+
+
+class Hotlines:
+    """The SimPy part: a delivered reply makes some of its receivers call their hotline."""
+
+    def __init__(self, model: Model) -> None:
+        self.m = m = model
+        sc = m.sc
+        self.desks = {op.id: HotlineDesk(m.env, op.id, op.hotline, op.sla.hotline.answer_within_s,
+                                         m.streams, m.end_s)
+                      for op in sc.operators if op.hotline.enabled}
+        holds = m.holds()
+        ids = list(self.desks)
+        self.pick = Cumulative(ids, [holds[i] * sc.after_reply.hotline_share for i in ids])
+
+    def start(self) -> None:
+        pass
+
+    def receive(self, query: int, t: float) -> None:
+        m = self.m
+        delay0 = t - m.env.now
+        u = m.after
+        mean_s = m.sc.after_reply.call_delay_mean_min * 60.0
+        for _ in range(m.count(self.pick.total)):
+            op = self.pick.pick(u.uniform())
+            self.desks[op].offer(delay0 + u.exponential(mean_s))
+
+    def stations(self) -> list[Station]:
+        return [h.station for h in self.desks.values()]
+
+    def sample(self) -> list[float]:
+        return [float(sum(h.station.waiting for h in self.desks.values()))]
+
+    def records(self) -> dict[str, Any]:
+        return {"hotlines": {
+            k: HotlineRecord(k, h.target_s, h.log.arrived, h.log.wait, h.log.answered, h.log.repeat,
+                             h.log.platform)
+            for k, h in self.desks.items()}}
 
 
 def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> None:
@@ -224,34 +268,40 @@ RESOURCE = c.Resource(
     name=NAME, order=10, phase=2, coupling="separable", slas=("SLA-HOT-1",), metrics=(SL, AB),
     shared=False, per_operator=True, single=False, items=_items, current=_current,
     override=_override, start=_start, details=_details, entry=_entry,
-    curve=c.Curve(offsets=(-2, -1, 1, 2), lines=((SL, "plan.sl"), (AB, "plan.abandonment")),
-                  title="plan.curve.hotline", xlabel="plan.agents", ylabel="plan.share"),
+    curve=c.Curve(offsets=(-2, -1, 1, 2), lines=((SL, "curve.sl"), (AB, "curve.abandonment"))),
 )
 
 STAGE = register(c.Stage(
     name=NAME, order=30,
+    after="sms", simpy=Hotlines,
     full_scale="hotline",
     doc="receivers of a reply call their operator's hotline (agents by shift, Erlang A callers)",
     section=("after_reply.hotline_share", "after_reply.call_delay_mean_min", "operators.*.hotline"),
     requirements=("SLA-HOT-1",), metrics=_metrics, sla_rows=_rows,
     pessimistic={SL: "ci_low", AB: "ci_high"}, console=_console, scale=_scale, resources=(RESOURCE,),
     series=(c.Series("hotline_queue", "hotline queue", "热线排队数"),),
-    chart=c.Chart(requirement="SLA-HOT-1", title="sim.chart.hotline", alt="sim.chart.hotline.alt",
-                  value="sim.hot.sl", target="sim.hot.target", second="abandonment",
-                  second_label="sim.hot.ab", second_limit="abandonment_max", limit="sim.hot.limit"),
+    chart=c.Chart(requirement="SLA-HOT-1", second="abandonment", second_limit="abandonment_max"),
     messages={
-        "sim.chart.hotline": ("Hotline service level and abandonment per operator",
-                              "各运营商客服热线服务水平与放弃率"),
-        "sim.chart.hotline.alt": (
+        "chart": ("Hotline service level and abandonment per operator",
+                  "各运营商客服热线服务水平与放弃率"),
+        "chart.alt": (
             "Two bar charts with 95 % confidence bars: the share of calls answered in time per "
             "operator against its target, and the abandonment share against its limit",
             "两幅带 95% 置信区间的柱状图：各运营商按时接听比例与目标值，以及放弃率与上限"),
-        "plan.curve.hotline": ("{operator} hotline: service level and abandonment against agents",
-                               "{operator} 客服热线：服务水平与放弃率随坐席数的变化"),
-        "plan.table.hourly.hotline": (
+        "chart.value": ("answered in time", "按时接听比例"),
+        "chart.second": ("abandoned", "放弃率"),
+        "chart.target": ("target", "目标"),
+        "chart.limit": ("limit", "上限"),
+        "curve": ("{operator} hotline: service level and abandonment against agents",
+                  "{operator} 客服热线：服务水平与放弃率随坐席数的变化"),
+        "curve.sl": ("service level", "服务水平"),
+        "curve.abandonment": ("abandonment", "放弃率"),
+        "curve.x": ("agents (sum over shifts)", "坐席数（各班次合计）"),
+        "curve.y": ("share of offered calls", "占呼入量的比例"),
+        "table.hourly": (
             "{operator} hotline hour by hour: SIPP requirement (Erlang A) beside the shift plan",
             "{operator} 客服热线逐小时：SIPP 需求（Erlang A）与排班对照"),
-        "plan.table.cost.hotline": (
+        "table.service_level_cost": (
             "{operator} hotline: cost of the last points of service level (SIPP)",
             "{operator} 客服热线：服务水平最后几个百分点的代价（SIPP）"),
     },

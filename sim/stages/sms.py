@@ -5,20 +5,54 @@ within the deadline). Planned resource: the gateway's ``rate_per_s`` then ``chan
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from yzt.sim.records import ReplicationRecords
 from yzt.sim.scenario import Scenario
+from yzt.sim.sms import SmsGateway
 from yzt.sim.stages import contract as c
 from yzt.sim.stages import register
 from yzt.sim.stages.frontdoor import judged_queries
+from yzt.sim.station import Station
+
+if TYPE_CHECKING:
+    from yzt.sim.engine import Model
 
 NAME = "sms"
 E2E = "e2e_within_deadline_share"
 #: Buckets of the reply time (hours) for the lateness distribution; the last is "later or never".
 E2E_BUCKETS_H = (1.0, 6.0, 24.0, 48.0, 72.0)
+
+
+class Gateway:
+    """The SimPy part: a complete answer is sent as a reply; its delivery goes on."""
+
+    def __init__(self, model: Model) -> None:
+        self.m = model
+        self.delivered = [math.nan] * len(model.verified)
+        self.gateway = SmsGateway(model.env, model.sc.sms, model.sc.one_in, model.streams,
+                                  self._delivered)
+
+    def start(self) -> None:
+        pass
+
+    def receive(self, query: int, t: float) -> None:
+        self.gateway.send(query)
+
+    def _delivered(self, q: int, t: float) -> None:
+        self.delivered[q] = t
+        self.m.emit(NAME, q, t)
+
+    def stations(self) -> list[Station]:
+        return [self.gateway.station]
+
+    def sample(self) -> list[float]:
+        return [float(self.gateway.backlog)]
+
+    def records(self) -> dict[str, Any]:
+        return {"sms_delivered": self.delivered, "sms_failures": self.gateway.failures}
 
 
 def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> None:
@@ -87,6 +121,7 @@ RESOURCE = c.Resource(
 
 STAGE = register(c.Stage(
     name=NAME, order=20,
+    after="fanout", simpy=Gateway,
     sampled=("SMS", "SMS rate"),
     doc="the reply goes out through the SMS gateway; its delivery ends the query",
     section=("sms",), requirements=("SLA-E2E-1",), metrics=_metrics, sla_rows=_rows,
