@@ -18,8 +18,10 @@ from typing import Any
 
 from yzt.errors import UserError
 from yzt.reports import fmt, plots
-from yzt.reports.i18n import Lang, say, tr, verdict_word
+from yzt.reports.i18n import MESSAGES, Lang, say, tr, verdict_word
 from yzt.reports.model import Plot, Report, Requirement, Row, Section, Table
+from yzt.sim import stages as sim_stages
+from yzt.sim.stages import Curve, Stage
 from yzt.verdict import Verdict
 
 #: The record file of each kind of result directory.
@@ -232,11 +234,19 @@ def _sim_row(s: dict[str, Any], i: int, lang: Lang, shown_as: str) -> Row:
                measured=measured, expected=str(s.get("expected", "")), message=message)
 
 
-def _hotline_chart(sla: Sequence[dict[str, Any]], lang: Lang) -> tuple[Plot, ...]:
-    hot = [s for s in sla if s.get("requirement") == "SLA-HOT-1" and s.get("value") is not None
-           and s.get("abandonment") is not None and s.get("target") is not None]
-    if not hot:
+def _stage_chart(st: Stage, sla: Sequence[dict[str, Any]], lang: Lang) -> tuple[Plot, ...]:
+    """A stage's bar charts of its rows (:class:`yzt.sim.stages.Chart`): value against target,
+    and the second measure against its limit."""
+    ch = st.chart
+    if ch is None:
         return ()
+    rows = [s for s in sla if s.get("requirement") == ch.requirement and s.get("value") is not None
+            and s.get("target") is not None and (not ch.second or s.get(ch.second) is not None)]
+    if not rows:
+        return ()
+
+    def word(key: str, in_lang: Lang) -> str:
+        return tr(f"stage.{st.name}.{key}", in_lang)
 
     def triple(s: dict[str, Any], key: str, prefix: str) -> tuple[float, float, float]:
         mean = float(s[key])
@@ -244,21 +254,23 @@ def _hotline_chart(sla: Sequence[dict[str, Any]], lang: Lang) -> tuple[Plot, ...
         return mean, mean if low is None else float(low), mean if high is None else float(high)
 
     plot_lang = _plot_lang(lang)
-    title = tr("sim.hot.chart", plot_lang)
-    png = plots.share_panels(title, [str(s["name"]) for s in hot], [
-        (tr("sim.hot.sl", plot_lang), [triple(s, "value", "") for s in hot],
-         [float(s["target"]) for s in hot], tr("sim.hot.target", plot_lang), True),
-        (tr("sim.hot.ab", plot_lang), [triple(s, "abandonment", "abandonment_") for s in hot],
-         [float(s["abandonment_max"]) for s in hot], tr("sim.hot.limit", plot_lang), False),
-    ])
-    return (Plot(title, png, tr("sim.hot.alt", lang)),)
+    title = word("chart", plot_lang)
+    panels = [(word("chart.value", plot_lang), [triple(s, "value", "") for s in rows],
+               [float(s["target"]) for s in rows], word("chart.target", plot_lang), True)]
+    if ch.second:
+        panels.append((word("chart.second", plot_lang),
+                       [triple(s, ch.second, f"{ch.second}_") for s in rows],
+                       [float(s[ch.second_limit]) for s in rows], word("chart.limit", plot_lang),
+                       False))
+    png = plots.share_panels(title, [str(s["name"]) for s in rows], panels)
+    return (Plot(title, png, word("chart.alt", lang)),)
 
 
 def read_sim(data: dict[str, Any], lang: Lang, shown_as: str = "sim-results.json") -> Section:
-    """``yzt sim`` results: SLA rows with CIs, the hotline chart, one plot per queue that moved."""
+    """``yzt sim`` results: SLA rows with CIs, each stage's chart, one plot per queue that moved."""
     sla = data.get("sla", [])
     rows = tuple(_sim_row(s, i, lang, shown_as) for i, s in enumerate(sla))
-    charts = list(_hotline_chart(sla, lang))
+    charts = [p for st in sim_stages.stages() for p in _stage_chart(st, sla, lang)]
     quiet: list[str] = []
     plot_lang = _plot_lang(lang)
     series = data.get("timeseries") or {}
@@ -283,7 +295,8 @@ def read_sim(data: dict[str, Any], lang: Lang, shown_as: str = "sim-results.json
     return Section(key="sim", title=tr("section.sim", lang, scenario=scenario).replace(" )", ")"),
                    verdict=_verdict(data.get("verdict", "error"), f"{shown_as}: verdict"),
                    summary=summary, rows=rows, plots=tuple(charts), quiet=tuple(quiet),
-                   artifacts=(shown_as,), charted=("SLA-HOT-1",))
+                   artifacts=(shown_as,),
+                   charted=tuple(st.chart.requirement for st in sim_stages.stages() if st.chart))
 
 
 # --- yzt plan (tables and curves) ---------------------------------------------------------------
@@ -304,7 +317,6 @@ def read_plan(data: dict[str, Any], lang: Lang, shown_as: str = "plan.json") -> 
     """``yzt plan`` results: capacity table (current against planned), staffing curves, hour-by-hour
     SIPP table with occupancy, the cost of the last points of service level, what-if table."""
     items = data.get("items", [])
-    plot_lang = _plot_lang(lang)
     rows = []
     cap_rows, cap_marks = [], []
     for e in items:
@@ -333,22 +345,12 @@ def read_plan(data: dict[str, Any], lang: Lang, shown_as: str = "plan.json") -> 
                     columns=tuple(tr("plan.col.capacity", lang).split("|")),
                     rows=tuple(cap_rows), marks=tuple(cap_marks))]
     charts: list[Plot] = []
-    hotlines = sorted((e for e in items if e["resource"] == "hotline" and e.get("hourly")),
-                      key=lambda e: -sum(r["calls"] for r in e["hourly"]))
-    for e in hotlines[:6]:
-        pts = sorted((p for p in e.get("curve", []) if p["metrics"].get("hotline_service_level")),
-                     key=lambda p: sum(p["value"]))
-        if len(pts) >= 2:
-            x = [float(sum(p["value"])) for p in pts]
-            sl = [p["metrics"]["hotline_service_level"]["mean"] or 0.0 for p in pts]
-            ab = [p["metrics"]["hotline_abandonment"]["mean"] or 0.0 for p in pts]
-            title = tr("plan.curve", plot_lang, operator=e["operator"])
-            series = {tr("plan.sl", plot_lang): sl, tr("plan.abandonment", plot_lang): ab}
-            charts.append(Plot(title, alt=tr("plan.curve.alt", lang, title=title,
-                                             values=_plan_values(e["planned"])),
-                               png=plots.line_chart(title, x, series,
-                                                    xlabel=tr("plan.agents", plot_lang),
-                                                    ylabel=tr("plan.share", plot_lang))))
+    for e in sorted((e for e in items if e.get("hourly")),
+                    key=lambda e: -sum(r["calls"] for r in e["hourly"]))[:6]:
+        st = _owner(e["resource"])
+        curve = _resource_curve(e["resource"])
+        if st is not None and curve is not None:
+            charts += _plan_curve(e, st, curve, lang)
         hourly = [r for r in e["hourly"] if r["calls"] > 0 or r.get("planned_agents")]
         t_rows = tuple((str(r["hour"]), f"{r['calls']:.1f}", f"{r['load_erlangs']:.2f}",
                         str(r["required"]), str(r.get("current_agents", "")),
@@ -357,13 +359,13 @@ def read_plan(data: dict[str, Any], lang: Lang, shown_as: str = "plan.json") -> 
                         + (tr("plan.over90", lang) if r["occupancy"] > 0.9 else ""))
                        for r in hourly)
         marks = tuple("warning" if (r.get("occupancy") or 0) > 0.9 else "" for r in hourly)
-        tables.append(Table(title=tr("plan.table.hourly", lang, operator=e["operator"]),
+        tables.append(Table(title=_entry_title(e, "hourly", lang),
                             columns=tuple(tr("plan.col.hourly", lang).split("|")),
                             rows=t_rows, marks=marks))
         cost = e.get("service_level_cost") or []
         if cost:
             tables.append(Table(
-                title=tr("plan.table.cost", lang, operator=e["operator"]),
+                title=_entry_title(e, "service_level_cost", lang),
                 columns=tuple(tr("plan.col.cost", lang).split("|")),
                 rows=tuple((f"{c['service_level']:.0%}", str(c["agent_hours"]),
                             str(c.get("extra_agent_hours", "-")), str(c["peak_agents"]))
@@ -448,6 +450,52 @@ def read_capacity(data: dict[str, Any], lang: Lang, shown_as: str = "capacity.js
                  for i, s in enumerate(steps, 1))
     return Section(key="capacity", title=tr("section.capacity", lang), verdict=section_verdict,
                    summary=_capacity_summary(data, lang), rows=rows, artifacts=(shown_as,))
+
+
+def _owner(resource: str) -> Stage | None:
+    """The stage of a plan entry's resource (``None``: not registered here)."""
+    try:
+        return sim_stages.owner(resource)
+    except KeyError:
+        return None
+
+
+def _resource_curve(resource: str) -> Curve | None:
+    try:
+        return sim_stages.resource(resource).curve
+    except KeyError:
+        return None
+
+
+def _entry_title(e: dict[str, Any], table: str, lang: Lang) -> str:
+    """The title of a table a plan entry carries: its stage's ``table.<field>`` message, else the
+    entry's label."""
+    st = _owner(e["resource"])
+    key = f"stage.{st.name}.table.{table}" if st is not None else ""
+    if key in MESSAGES:
+        return tr(key, lang, operator=e["operator"])
+    return f"{e['operator']} {e['resource']}: {table}"
+
+
+def _plan_curve(e: dict[str, Any], st: Stage, curve: Curve, lang: Lang) -> list[Plot]:
+    """A planned item's curve: each line's metric against the summed capacity."""
+    first = curve.lines[0][0]
+    pts = sorted((p for p in e.get("curve", []) if p["metrics"].get(first)),
+                 key=lambda p: sum(p["value"]))
+    if len(pts) < 2:
+        return []
+    plot_lang = _plot_lang(lang)
+
+    def word(key: str, in_lang: Lang, **fields: object) -> str:
+        return tr(f"stage.{st.name}.{key}", in_lang, **fields)
+
+    x = [float(sum(p["value"])) for p in pts]
+    title = word("curve", plot_lang, operator=e["operator"])
+    series = {word(label, plot_lang): [p["metrics"][metric]["mean"] or 0.0 for p in pts]
+              for metric, label in curve.lines}
+    return [Plot(title, alt=tr("plan.curve.alt", lang, title=title, values=_plan_values(e["planned"])),
+                 png=plots.line_chart(title, x, series, xlabel=word("curve.x", plot_lang),
+                                      ylabel=word("curve.y", plot_lang)))]
 
 
 def _series_keys() -> frozenset[str]:
