@@ -137,7 +137,7 @@ def summary_text(results: dict[str, Any]) -> str:
     ]
     rows = results["sla"]
     collapsed = [req for st in stages.stages() if st.collapse_rows for req in st.requirements]
-    shown = {Verdict.PASS: "pass", Verdict.FAIL: "FAIL"}
+    shown = {Verdict.PASS: Verdict.PASS.value, Verdict.FAIL: Verdict.FAIL.value.upper()}
     for r in rows:
         verdict = Verdict.parse(r["verdict"])
         if r["requirement"] in collapsed and verdict is not Verdict.FAIL:
