@@ -23,15 +23,17 @@ from yzt import resultfile
 from yzt.checkresults import CalibrationResults, CheckResults, CheckStep, PreflightResults
 from yzt.errors import UserError
 from yzt.reports import fmt, plots
-from yzt.reports.i18n import Lang, say, tr, verdict_word
+from yzt.reports.i18n import MESSAGES, Lang, say, tr, verdict_word
 from yzt.reports.model import Plot, Report, Requirement, Row, Section, Table
+from yzt.sim import stages as sim_stages
+from yzt.sim.stages import Curve, Stage
 from yzt.verdict import Verdict
 
 if TYPE_CHECKING:
     from yzt.conformance.results import ConformResults
     from yzt.loadtests.capacity import CapacityResults
     from yzt.loadtests.results import LoadResults
-    from yzt.sim.resultfiles import Estimate, PlanResults, SimResults, SlaRow
+    from yzt.sim.resultfiles import Estimate, PlanItem, PlanResults, SimResults, SlaRow
 
 #: The results file a folder of each kind holds, searched in this order (a ``yzt check`` folder
 #: holds its steps' folders, and ``results.json`` is conform's or load's: its ``kind`` says which).
@@ -217,36 +219,46 @@ def _sim_row(s: SlaRow, lang: Lang) -> Row:
                measured=measured, expected=s.expected, message=message)
 
 
-def _hotline_chart(sla: Sequence[SlaRow], lang: Lang) -> tuple[Plot, ...]:
-    hot = [s for s in sla if s.requirement == "SLA-HOT-1" and s.value is not None
-           and s.abandonment is not None and s.target is not None]
-    if not hot:
+def _stage_chart(st: Stage, sla: Sequence[SlaRow], lang: Lang) -> tuple[Plot, ...]:
+    """A stage's bar charts of its rows (:class:`yzt.sim.stages.Chart`): value against target,
+    and the second measure against its limit."""
+    ch = st.chart
+    if ch is None:
+        return ()
+    rows = [s for s in sla if s.requirement == ch.requirement and s.value is not None
+            and s.target is not None and (not ch.second or getattr(s, ch.second) is not None)]
+    if not rows:
         return ()
 
-    def triple(mean: float | None, low: float | None, high: float | None) -> tuple[float, float, float]:
-        m = float(mean or 0.0)
-        return m, m if low is None else low, m if high is None else high
+    def word(key: str, in_lang: Lang) -> str:
+        return tr(f"stage.{st.name}.{key}", in_lang)
+
+    def triple(s: SlaRow, key: str, prefix: str) -> tuple[float, float, float]:
+        mean = float(getattr(s, key) or 0.0)
+        low, high = getattr(s, f"{prefix}ci_low"), getattr(s, f"{prefix}ci_high")
+        return mean, mean if low is None else float(low), mean if high is None else float(high)
 
     plot_lang = _plot_lang(lang)
-    title = tr("sim.hot.chart", plot_lang)
-    png = plots.share_panels(title, [s.name for s in hot], [
-        (tr("sim.hot.sl", plot_lang), [triple(s.value, s.ci_low, s.ci_high) for s in hot],
-         [float(s.target or 0.0) for s in hot], tr("sim.hot.target", plot_lang), True),
-        (tr("sim.hot.ab", plot_lang),
-         [triple(s.abandonment, s.abandonment_ci_low, s.abandonment_ci_high) for s in hot],
-         [float(s.abandonment_max or 0.0) for s in hot], tr("sim.hot.limit", plot_lang), False),
-    ])
-    return (Plot(title, png, tr("sim.hot.alt", lang)),)
+    title = word("chart", plot_lang)
+    panels = [(word("chart.value", plot_lang), [triple(s, "value", "") for s in rows],
+               [float(s.target or 0.0) for s in rows], word("chart.target", plot_lang), True)]
+    if ch.second:
+        panels.append((word("chart.second", plot_lang),
+                       [triple(s, ch.second, f"{ch.second}_") for s in rows],
+                       [float(getattr(s, ch.second_limit) or 0.0) for s in rows],
+                       word("chart.limit", plot_lang), False))
+    png = plots.share_panels(title, [s.name for s in rows], panels)
+    return (Plot(title, png, word("chart.alt", lang)),)
 
 
 def read_sim(data: SimResults | dict[str, Any], lang: Lang,
              shown_as: str = "sim-results.json") -> Section:
-    """``yzt sim`` results: SLA rows with CIs, the hotline chart, one plot per queue that moved."""
+    """``yzt sim`` results: SLA rows with CIs, each stage's chart, one plot per queue that moved."""
     from yzt.sim.resultfiles import SimResults
 
     run = _typed(data, SimResults, shown_as)
     rows = tuple(_sim_row(s, lang) for s in run.sla)
-    charts = list(_hotline_chart(run.sla, lang))
+    charts = [p for st in sim_stages.stages() for p in _stage_chart(st, run.sla, lang)]
     quiet: list[str] = []
     plot_lang = _plot_lang(lang)
     t = [float(h or 0.0) for h in run.hours]
@@ -269,7 +281,8 @@ def read_sim(data: SimResults | dict[str, Any], lang: Lang,
                  seed=run.seed, one_in="?" if run.one_in is None else run.one_in)
     return Section(key="sim", title=tr("section.sim", lang, scenario=run.scenario).replace(" )", ")"),
                    verdict=run.verdict, summary=summary, rows=rows, plots=tuple(charts),
-                   quiet=tuple(quiet), artifacts=(shown_as,), charted=("SLA-HOT-1",))
+                   quiet=tuple(quiet), artifacts=(shown_as,),
+                   charted=tuple(st.chart.requirement for st in sim_stages.stages() if st.chart))
 
 
 # --- yzt plan (tables and curves) ---------------------------------------------------------------
@@ -297,7 +310,6 @@ def read_plan(data: PlanResults | dict[str, Any], lang: Lang, shown_as: str = "p
 
     plan = _typed(data, PlanResults, shown_as)
     items = plan.items
-    plot_lang = _plot_lang(lang)
     rows = []
     cap_rows, cap_marks = [], []
     for e in items:
@@ -322,27 +334,11 @@ def read_plan(data: PlanResults | dict[str, Any], lang: Lang, shown_as: str = "p
                     columns=tuple(tr("plan.col.capacity", lang).split("|")),
                     rows=tuple(cap_rows), marks=tuple(cap_marks))]
     charts: list[Plot] = []
-    hotlines = sorted((e for e in items if e.resource == "hotline" and e.hourly),
-                      key=lambda e: -sum(r.calls for r in e.hourly))
-    for e in hotlines[:6]:
-        pts = sorted((p for p in e.curve if p.metrics.get("hotline_service_level") and p.value),
-                     key=lambda p: sum(p.value or ()))
-        if len(pts) >= 2:
-            x = [float(sum(p.value or ())) for p in pts]
-
-            def mean(p: Any, metric: str) -> float:
-                found = p.metrics.get(metric)
-                return float(found.mean or 0.0) if found is not None else 0.0
-
-            sl = [mean(p, "hotline_service_level") for p in pts]
-            ab = [mean(p, "hotline_abandonment") for p in pts]
-            title = tr("plan.curve", plot_lang, operator=e.operator)
-            series = {tr("plan.sl", plot_lang): sl, tr("plan.abandonment", plot_lang): ab}
-            charts.append(Plot(title, alt=tr("plan.curve.alt", lang, title=title,
-                                             values=_plan_values(e.planned)),
-                               png=plots.line_chart(title, x, series,
-                                                    xlabel=tr("plan.agents", plot_lang),
-                                                    ylabel=tr("plan.share", plot_lang))))
+    for e in sorted((e for e in items if e.hourly), key=lambda e: -sum(r.calls for r in e.hourly))[:6]:
+        st = _owner(e.resource)
+        curve = _resource_curve(e.resource)
+        if st is not None and curve is not None:
+            charts += _plan_curve(e, st, curve, lang)
         hourly = [r for r in e.hourly if r.calls > 0 or r.planned_agents]
         t_rows = tuple((str(r.hour), f"{r.calls:.1f}", f"{r.load_erlangs:.2f}",
                         str(r.required), "" if r.current_agents is None else str(r.current_agents),
@@ -351,12 +347,12 @@ def read_plan(data: PlanResults | dict[str, Any], lang: Lang, shown_as: str = "p
                         + (tr("plan.over90", lang) if r.occupancy > 0.9 else ""))
                        for r in hourly)
         marks = tuple("warning" if (r.occupancy or 0) > 0.9 else "" for r in hourly)
-        tables.append(Table(title=tr("plan.table.hourly", lang, operator=e.operator),
+        tables.append(Table(title=_entry_title(e, "hourly", lang),
                             columns=tuple(tr("plan.col.hourly", lang).split("|")),
                             rows=t_rows, marks=marks))
         if e.service_level_cost:
             tables.append(Table(
-                title=tr("plan.table.cost", lang, operator=e.operator),
+                title=_entry_title(e, "service_level_cost", lang),
                 columns=tuple(tr("plan.col.cost", lang).split("|")),
                 rows=tuple((f"{c.service_level:.0%}", f"{c.agent_hours:g}",
                             "-" if c.extra_agent_hours is None else f"{c.extra_agent_hours:g}",
@@ -438,6 +434,55 @@ def read_capacity(data: CapacityResults | dict[str, Any], lang: Lang,
                  for i, s in enumerate(run.steps, 1))
     return Section(key="capacity", title=tr("section.capacity", lang), verdict=run.verdict,
                    summary=_capacity_summary(run, lang), rows=rows, artifacts=(shown_as,))
+
+
+def _owner(resource: str) -> Stage | None:
+    """The stage of a plan entry's resource (``None``: not registered here)."""
+    try:
+        return sim_stages.owner(resource)
+    except KeyError:
+        return None
+
+
+def _resource_curve(resource: str) -> Curve | None:
+    try:
+        return sim_stages.resource(resource).curve
+    except KeyError:
+        return None
+
+
+def _entry_title(e: PlanItem, table: str, lang: Lang) -> str:
+    """The title of a table a plan entry carries: its stage's ``table.<field>`` message, else the
+    entry's label."""
+    st = _owner(e.resource)
+    key = f"stage.{st.name}.table.{table}" if st is not None else ""
+    if key in MESSAGES:
+        return tr(key, lang, operator=e.operator)
+    return f"{e.operator} {e.resource}: {table}"
+
+
+def _plan_curve(e: PlanItem, st: Stage, curve: Curve, lang: Lang) -> list[Plot]:
+    """A planned item's curve: each line's metric against the summed capacity."""
+    first = curve.lines[0][0]
+    pts = sorted((p for p in e.curve if p.metrics.get(first) and p.value),
+                 key=lambda p: sum(p.value or ()))
+    if len(pts) < 2:
+        return []
+    plot_lang = _plot_lang(lang)
+
+    def word(key: str, in_lang: Lang, **fields: object) -> str:
+        return tr(f"stage.{st.name}.{key}", in_lang, **fields)
+
+    def mean(p: Any, metric: str) -> float:
+        found = p.metrics.get(metric)
+        return float(found.mean or 0.0) if found is not None else 0.0
+
+    x = [float(sum(p.value or ())) for p in pts]
+    title = word("curve", plot_lang, operator=e.operator)
+    series = {word(label, plot_lang): [mean(p, metric) for p in pts] for metric, label in curve.lines}
+    return [Plot(title, alt=tr("plan.curve.alt", lang, title=title, values=_plan_values(e.planned)),
+                 png=plots.line_chart(title, x, series, xlabel=word("curve.x", plot_lang),
+                                      ylabel=word("curve.y", plot_lang)))]
 
 
 def _series_keys() -> frozenset[str]:
