@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from yzt.sim import fastqueue as fq
+from yzt.sim import kernels
 from yzt.sim.callcentre import agents_at, roster
 from yzt.sim.engine import run_replication
 from yzt.sim.fast import _steps, refusals, run_replication_fast
@@ -80,17 +81,23 @@ def _fast_station(arr: np.ndarray, svc: np.ndarray, pat: np.ndarray, shifts: tup
                   end: float) -> tuple[np.ndarray, np.ndarray]:
     bp = _steps(shifts, end)
     n = arr.size
-    inc = np.zeros(10, np.int64)
-    j = {k: np.empty(n) for k in ("arr", "start", "leave")}
-    jid = np.empty(n, np.int64)
-    jfl = np.empty(n, np.int64)
     empty = np.zeros(1)
-    out = fq.staffed_station(arr, np.zeros(n, np.int64), svc, pat, 1.0, np.ones(n), bp[0], bp[1],
-                             end, 0.0, 0.0, empty, empty, empty, 600.0, 3600.0, inc, inc.copy(),
-                             jid, j["arr"], j["start"], j["leave"], jfl)
-    assert out[fq.S_STATUS] == 0
-    start = np.where(j["start"] < end, j["start"], math.inf)
-    leave = np.where(j["leave"] < end, j["leave"], math.inf)
+    # service is the draw times the job's scale (svc given as the scale, draws of 1); patience is
+    # its mean (1) times the draw (pat given as the draws)
+    jobs = kernels.StationJobs(arrival=arr, flags=np.zeros(n, np.int64), scale=svc)
+    station = kernels.StationParams(shift_start_s=bp[0], shift_servers=bp[1], patience_mean_s=1.0,
+                                    repeat_share=0.0, repeat_delay_mean_s=0.0,
+                                    callback_mean_s=kernels.CALLBACK_AFTER_OPENING_MEAN_S)
+    draws = kernels.StationDraws(patience=pat, service=np.ones(n), repeat_u=empty,
+                                 repeat_e=empty, offset=empty)
+    dest = kernels.StationOutputs(
+        inc_queue=np.zeros(10, np.int64), inc_busy=np.zeros(10, np.int64),
+        job_id=np.empty(n, np.int64), job_arrival=np.empty(n), job_start=np.empty(n),
+        job_leave=np.empty(n), job_flags=np.empty(n, np.int64))
+    out = fq.staffed_station(jobs, station, draws, kernels.Clock(end_s=end, step_s=3600.0), dest)
+    assert out[fq.S_STATUS] == kernels.DONE
+    start = np.where(dest.job_start < end, dest.job_start, math.inf)
+    leave = np.where(dest.job_leave < end, dest.job_leave, math.inf)
     return start, leave
 
 
