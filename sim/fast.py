@@ -721,8 +721,9 @@ def _hotline(sc: Scenario, streams: Streams, op: OperatorParams, when: np.ndarra
         patience_mean_s=math.inf if p.patience_mean_s is None else float(p.patience_mean_s),
         repeat_share=p.repeat_call_share, repeat_delay_mean_s=p.repeat_delay_mean_min * 60.0,
         callback_mean_s=kernels.CALLBACK_AFTER_OPENING_MEAN_S)
-    out, inc_q, _inc_b, j = _run_station(kernels.StationJobs(arr, flags, np.ones(n)), station,
-                                         draws, kernels.Clock(end_s=end_s, step_s=step), m)
+    jobs = kernels.StationJobs(arrival=arr, flags=flags, scale=np.ones(n))
+    out, inc_q, _inc_b, j = _run_station(jobs, station, draws,
+                                         kernels.Clock(end_s=end_s, step_s=step), m)
     answered = (j["start"] < math.inf) & (j["leave"] < end_s)
     abandoned = ((j["flags"] & kernels.FLAG_ABANDONED) > 0) & (j["leave"] < end_s)
     logged = answered | abandoned
