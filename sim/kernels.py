@@ -9,10 +9,10 @@ which numba passes to a kernel as one typed argument (arrays inside are shared, 
 callers build them by field name.
 
 numba freezes these values into the compiled kernels, and its on-disk cache is keyed on
-``sim/fastqueue.py`` alone: :mod:`yzt.sim.fastqueue` checks at import that its cached kernels were
-compiled with the codes below and recompiles them otherwise. A record's fields are read by
-position in compiled code: add fields, rename them with their uses, but do not reorder fields of
-the same type without touching ``sim/fastqueue.py``.
+``sim/fastqueue.py`` alone: :func:`yzt.sim.fastqueue.check_cache` (run before the first kernel)
+checks that the cached kernels were compiled with the codes below and recompiles them otherwise.
+A record's fields are read by position in compiled code: add fields, rename them with their uses,
+but do not reorder fields of the same type without touching ``sim/fastqueue.py``.
 
 This module imports no numba, so the SimPy model reads the shared model constant from here too.
 """
