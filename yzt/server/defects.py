@@ -37,8 +37,8 @@ _REQUIREMENT_ID = re.compile(r"(OIF|SLA)-[A-Z]+-[0-9]+")
 
 
 class DefectName(StrEnum):
-    """Every seeded defect's name: the server tests ``config.has(DefectName.SLOW)``, so a typo is
-    an error (mypy, or AttributeError), never a defect silently off."""
+    """Every seeded defect's name: code names ``DefectName.SLOW``, so a typo is an error (mypy, or
+    AttributeError), never a defect silently off."""
 
     WRONG_CONTENT_TYPE = "wrong-content-type"
     NO_SIZE_LIMIT = "no-size-limit"
