@@ -52,6 +52,7 @@ class CheckRecord:
         return _check(raw)
 
 
+@resultfile.reads
 @dataclass(frozen=True)
 class ConformResults:
     """A whole conform run: its verdict, its context and its checks (primary failures first)."""

@@ -44,6 +44,7 @@ class Probe:
                    tuple(str(r) for r in raw.get("reasons") or ()), str(raw["phase"]))
 
 
+@resultfile.reads
 @dataclass(frozen=True)
 class CapacityResults:
     """A capacity search as ``capacity.json`` holds it: what reports read (the verdict as recorded)."""

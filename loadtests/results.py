@@ -254,6 +254,7 @@ class ThresholdRecord:
 _CONTEXT = ("target", "operator", "sla_source", "reproduce", "interrupted", "latency_definition")
 
 
+@resultfile.reads
 @dataclass(frozen=True)
 class LoadResults:
     """A load run as ``results.json`` holds it: what reports and ``yzt check`` read.

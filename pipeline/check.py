@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from yzt import resultfile
-from yzt.checkresults import CalibrationResults, CheckResults, PreflightResults
 from yzt.errors import UserError
 from yzt.fixtures import DEFAULT_SUBJECTS, FixtureSelection
+from yzt.pipeline.results import CalibrationResults, CheckResults, PreflightResults
 from yzt.verdict import Verdict, from_exit_code
 
 if TYPE_CHECKING:
@@ -411,8 +411,8 @@ class CheckPipeline:
     def _endpoint(self, target: str, work: Path) -> None:
         """The five steps against the operator's own endpoint."""
         from yzt.clock import explicit_offset
+        from yzt.conformance.preflight import run_preflight
         from yzt.domain.topology import load_topology
-        from yzt.pipeline.preflight import run_preflight
 
         s = self.settings
         assert s.key_id is not None  # validate() requires it with a target

@@ -291,7 +291,7 @@ class LoadRun:
 
             check_reachable(target)
         else:
-            from yzt.pipeline.preflight import run_preflight
+            from yzt.conformance.preflight import run_preflight
 
             note = run_preflight(target, key_id, secret, fixtures, operator.id, selection.shown(),
                                  clock_offset=s.clock_offset)

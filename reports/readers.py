@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from yzt import resultfile
-from yzt.checkresults import CalibrationResults, CheckResults, CheckStep, PreflightResults
 from yzt.errors import UserError
+from yzt.pipeline.results import CalibrationResults, CheckResults, CheckStep, PreflightResults
 from yzt.reports import fmt, plots
 from yzt.reports.i18n import MESSAGES, Lang, say, tr, verdict_word
 from yzt.reports.model import Plot, Report, Requirement, Row, Section, Table
@@ -606,10 +606,19 @@ def _check_sections(directory: Path, check: CheckResults, lang: Lang,
     return sections
 
 
+def _load_readers() -> None:
+    """Import every runner's results module: each registers the typed class of the files it
+    writes (:func:`yzt.resultfile.reads`), which :func:`yzt.resultfile.read` dispatches to."""
+    import yzt.conformance.results
+    import yzt.loadtests.capacity
+    import yzt.loadtests.results
+    import yzt.sim.resultfiles  # noqa: F401
+
+
 def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> Report:
     """One report over any set of result directories or results files, each read by its ``kind``
     (a ``yzt check`` folder counts as its steps)."""
-
+    _load_readers()
     sections: list[Section] = []
     titles: list[str] = []
     notes: list[str] = []

@@ -689,7 +689,8 @@ def _curve(it: Item) -> list[dict[str, Any]]:
 
 
 #: ``kind`` and ``schema_version`` of ``plan.json`` (schema: ``plan.schema.json``).
-KIND, SCHEMA_VERSION = "plan", 1
+KIND = "plan"
+SCHEMA_VERSION = resultfile.KINDS[KIND].schema_version
 
 
 def dumps(document: dict[str, Any]) -> str:

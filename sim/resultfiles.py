@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from yzt import resultfile
 from yzt.verdict import Verdict
 
 
@@ -72,6 +73,7 @@ class SlaRow:
                                                 "abandonment_max")))
 
 
+@resultfile.reads
 @dataclass(frozen=True)
 class SimResults:
     """``sim-results.json``: the run's verdict, its SLA rows and its mean time series."""
@@ -289,6 +291,7 @@ class PlanCalibration:
                    str((raw.get("outlook") or {}).get("meaning", "")))
 
 
+@resultfile.reads
 @dataclass(frozen=True)
 class PlanResults:
     """``plan.json``: the planned items, the rule they are judged by, and the plan's verdict."""

@@ -103,7 +103,8 @@ def replication_output(rec: ReplicationRecords) -> dict[str, Any]:
 
 
 #: ``kind`` and ``schema_version`` of ``sim-results.json`` (schema: ``sim.schema.json``).
-KIND, SCHEMA_VERSION = "sim", 1
+KIND = "sim"
+SCHEMA_VERSION = resultfile.KINDS[KIND].schema_version
 
 
 def dumps(results: dict[str, Any]) -> str:

@@ -25,7 +25,10 @@ import pytest
 
 from yzt import resultfile
 from yzt.errors import UserError
+from yzt.reports.readers import _load_readers
 from yzt.verdict import Verdict
+
+_load_readers()  # each runner registers the typed class of what it writes
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "results.md"
@@ -224,7 +227,7 @@ def test_each_kind_names_its_wrong_field(tmp_path: Path, kind: str, document: di
 
 def test_check_steps_are_read_in_the_order_they_run(tmp_path: Path) -> None:
     """The writer sorts keys (capacity, conform, load, sim); the report keeps the steps' order."""
-    from yzt.checkresults import CheckResults
+    from yzt.pipeline.results import CheckResults
 
     steps = {name: {"verdict": "pass"} for name in ("sim", "load", "conform", "capacity")}
     path = resultfile.write(tmp_path / "check.json", "check", 1, {"operator": "R07", "steps": steps})

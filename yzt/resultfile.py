@@ -16,7 +16,6 @@ missing or unknown, whose ``schema_version`` is newer than this yzt knows, or th
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import os
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from yzt.errors import UserError
+from yzt.verdict import Verdict
 
 #: Where the kinds' JSON Schemas ship (package data of ``yzt``).
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema" / "results"
@@ -58,8 +58,6 @@ class Kind:
     file: str
     #: The command that writes it, for messages and docs.
     written_by: str
-    #: The typed class that reads it, ``module:Class`` (imported when a file of the kind is read).
-    reader: str
 
     @property
     def schema_path(self) -> Path:
@@ -70,23 +68,42 @@ class Kind:
         return _schema(self.name)
 
     def reader_class(self) -> type[Typed]:
-        module, _, name = self.reader.partition(":")
-        cls: type[Typed] = getattr(importlib.import_module(module), name)
-        return cls
+        """The typed class its writer registered (:func:`reads`); the core names no runner, so
+        the writer's module must be imported first (``yzt.reports`` imports them all)."""
+        try:
+            return _READERS[self.name]
+        except KeyError:
+            raise UserError(f"no reader for {self.name!r} results is loaded: import the module of "
+                            f"{self.written_by!r} that writes them (yzt.reports loads every one)"
+                            ) from None
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("sim", 1, "sim-results.json", "yzt sim", "yzt.sim.resultfiles:SimResults"),
-    Kind("plan", 1, "plan.json", "yzt plan", "yzt.sim.resultfiles:PlanResults"),
-    Kind("conform", 1, "results.json", "yzt conform", "yzt.conformance.results:ConformResults"),
-    Kind("load", 1, "results.json", "yzt load", "yzt.loadtests.results:LoadResults"),
-    Kind("capacity", 1, "capacity.json", "yzt load --find-capacity",
-         "yzt.loadtests.capacity:CapacityResults"),
-    Kind("check", 1, "check.json", "yzt check", "yzt.checkresults:CheckResults"),
-    Kind("preflight", 1, "preflight.json", "yzt check TARGET_URL", "yzt.checkresults:PreflightResults"),
-    Kind("calibration", 1, "sim/calibration.json", "yzt check TARGET_URL",
-         "yzt.checkresults:CalibrationResults"),
+    Kind("sim", 1, "sim-results.json", "yzt sim"),
+    Kind("plan", 1, "plan.json", "yzt plan"),
+    Kind("conform", 1, "results.json", "yzt conform"),
+    Kind("load", 1, "results.json", "yzt load"),
+    Kind("capacity", 1, "capacity.json", "yzt load --find-capacity"),
+    Kind("check", 1, "check.json", "yzt check"),
+    Kind("preflight", 1, "preflight.json", "yzt check TARGET_URL"),
+    Kind("calibration", 1, "sim/calibration.json", "yzt check TARGET_URL"),
 )}
+
+_READERS: dict[str, type[Typed]] = {}
+T = TypeVar("T", bound=type)
+
+
+def reads(cls: T) -> T:
+    """Class decorator: ``cls`` (with ``KIND``, ``from_json``, ``to_json``) reads its kind's files.
+    Each runner registers the class of what it writes, like checks register themselves."""
+    kind = getattr(cls, "KIND", None)
+    if kind not in KINDS:
+        raise ValueError(f"{cls.__name__}: KIND {kind!r} is not a known kind ({known()})")
+    if getattr(cls, "SCHEMA_VERSION", None) != KINDS[kind].schema_version:
+        raise ValueError(f"{cls.__name__}: SCHEMA_VERSION differs from the {kind!r} kind's")
+    _READERS[kind] = cls
+    return cls
+
 
 def clean(obj: Any) -> Any:
     """``obj`` with NaN and infinities as ``None`` and tuples as lists: what JSON can hold."""
@@ -207,10 +224,14 @@ R = TypeVar("R", bound=Typed)
 
 def read_as(path: Path, cls: type[R]) -> R:
     """The record at ``path``, which must be of the kind ``cls`` reads (UserError otherwise)."""
-    record = read(path)
-    if not isinstance(record, cls):
-        raise UserError(f"{path}: a {record.KIND!r} results file where a {cls.KIND!r} one is expected")
-    return record
+    document = load(path)
+    kind = validate(document, str(path))
+    if kind.name != cls.KIND:
+        raise UserError(f"{path}: a {kind.name!r} results file where a {cls.KIND!r} one is expected")
+    try:
+        return cls.from_json(document)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{path}: not a valid {kind.name!r} results file ({exc})") from None
 
 
 @cache
@@ -252,15 +273,14 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print("usage: python -m yzt.resultfile FILE…", file=sys.stderr)
         return 2
-    status = 0
+    status = Verdict.PASS.exit_code
     for given in paths:
         try:
-            record = read(Path(given))
+            kind = validate(load(Path(given)), given)
         except UserError as exc:
             print(f"invalid: {exc}", file=sys.stderr)
-            status = 2
+            status = Verdict.ERROR.exit_code
             continue
-        kind = KINDS[record.KIND]
         print(f"{given}: valid {kind.name} results, schema version {kind.schema_version}")
     return status
 

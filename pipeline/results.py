@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from yzt import resultfile
 from yzt.verdict import Verdict
 
 #: The steps ``check.json`` may name; each but the preflight has its results in a folder of its name.
@@ -46,6 +47,7 @@ class CheckStep:
                 "message": self.message, "command": self.command}
 
 
+@resultfile.reads
 @dataclass(frozen=True)
 class CheckResults:
     """``check.json``: which operator and target, and each step in the order the steps run
@@ -75,6 +77,7 @@ class CheckResults:
         return {**out, "interrupted": self.interrupted} if self.interrupted else out
 
 
+@resultfile.reads
 @dataclass(frozen=True)
 class PreflightResults:
     """``preflight.json``: the preflight's verdict and what it found (health, clock, a signed request)."""
@@ -127,6 +130,7 @@ class Calibration:
                 "capacity_rps": self.capacity_rps, "source": self.source}
 
 
+@resultfile.reads
 @dataclass(frozen=True)
 class CalibrationResults:
     """``sim/calibration.json``: the fit, the scenario overlay it makes, and what it means."""
