@@ -16,21 +16,28 @@ import pytest
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
-#: The longest test files, longest first (wall time of each alone, docs/benchmarks.md "Test suite
-#: time"). The two xdist workers take whole files in collection order, so these start first and the
-#: many short files fill in behind them; started last, one of them alone would set the suite's time.
+#: The longest test files, longest first (each alone, docs/benchmarks.md "Test suite time"). The
+#: two xdist workers take whole files in this order and the short files fill in behind them; in
+#: xdist's own order (by number of tests) the longest started midway and could end the run alone.
 LONGEST_FIRST = (
     "test_ci_templates.py",  # two clean virtualenvs installing from a tagged clone, two `yzt check`
-    "test_variant_matrix.py",  # three whole `yzt check` runs and a `yzt conform` per variant
     "test_conform_matrix.py",  # a server and a conformance run per seeded defect
+    "test_variant_matrix.py",  # three whole `yzt check` runs and a `yzt conform` per variant
     "test_check_defects.py",  # a server and a `yzt check` per seeded conformance defect
     "test_load_integration.py",  # Locust runs of several seconds each
+    "test_check_status.py",
     "test_check_endpoint.py",
     "test_golden.py",
+    "test_tooling.py",  # mypy strict over the package
+    "test_conform_onboarding.py",
     "test_evidence_forgery.py",
+    "test_plan_launch_day.py",
+    "test_conform_rerun.py",
+    "test_plan.py",
     "test_load_remote_workers.py",
     "test_client_load.py",
-    "test_plan_launch_day.py",
+    "test_conform_registry.py",
+    "test_server_dblock.py",
 )
 
 
