@@ -21,8 +21,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 #: xdist's own order (by number of tests) the longest started midway and could end the run alone.
 LONGEST_FIRST = (
     "test_ci_templates.py",  # two clean virtualenvs installing from a tagged clone, two `yzt check`
-    "test_conform_matrix.py",  # a server and a conformance run per seeded defect
+    # the variant matrix before the defect matrix: the defect matrix's first run (the clean
+    # reference alone) must outpace a rate limit, better not while the kernels compile at start
     "test_variant_matrix.py",  # three whole `yzt check` runs and a `yzt conform` per variant
+    "test_conform_matrix.py",  # a server and a conformance run per seeded defect
     "test_check_defects.py",  # a server and a `yzt check` per seeded conformance defect
     "test_load_integration.py",  # Locust runs of several seconds each
     "test_check_status.py",
