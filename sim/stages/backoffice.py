@@ -175,10 +175,19 @@ def _infeasible(sc: Scenario, key: c.ItemKey) -> str | None:
     return None
 
 
+def _requirement(sc: Scenario, key: c.ItemKey, per_rep: list[Any], hours: int,
+                 planned: c.Value) -> list[int]:
+    """A back office's deadlines are days, not minutes, so it has no hourly service target: the
+    requirement of each hour is the fixed-window plan's head count then (shift design chooses
+    cheaper patterns for it; the simulation then checks SLA-DSP-1 and SLA-CXL-1)."""
+    return staffing.agents_by_hour(sc.operator(key.operator).backoffice.shifts, planned, hours)
+
+
 RESOURCE = c.Resource(
     name=NAME, order=20, phase=2, coupling="separable", slas=("SLA-DSP-1", "SLA-CXL-1"),
     metrics=(DSP, CXL), shared=False, per_operator=True, single=False, items=_items,
     current=_current, override=_override, start=_start, infeasible=_infeasible, details=_details,
+    roster=staffing.Rostering(section=NAME, unit_cost="clerk_hour", requirement=_requirement),
 )
 
 STAGE = register(c.Stage(
