@@ -686,7 +686,40 @@ def plan(sc: Scenario, options: PlanOptions, executor: Executor, engine: Engine 
     document = _document(sc, options, pl, items, planned, current, final, final_sc)
     if rosters:
         _add_rosters(document, sc, planned, rosters)
+    if sc.costs is not None:
+        add_costs(document, sc, items, planned, rosters)
     return document
+
+
+def add_costs(document: dict[str, Any], sc: Scenario, items: list[Item],
+              planned: dict[ItemKey, Value], rosters: Mapping[ItemKey, Designed]) -> None:
+    """Each item's cost a day at its current and planned value (a designed roster's paid hours
+    when shifts were designed), from the scenario's unit ``costs:`` and the quantity its resource
+    bills; the plan's totals. An item whose unit has no cost given is left out of both."""
+    costs = sc.costs
+    assert costs is not None
+    total = {"current": 0.0, "planned": 0.0}
+    by_key = {it.key: it for it in items}
+    for e in document["items"]:
+        key = ItemKey(e["resource"], e["operator"], e["part"] or "")
+        it = by_key[key]
+        bill = it.resource.quantity
+        if bill is None:
+            continue
+        unit, now = bill(sc, key, it.current)
+        _, then = bill(sc, key, planned[key])
+        if key in rosters:
+            then = rosters[key].roster.agent_hours
+        price = getattr(costs, unit, None)
+        if price is None:
+            continue
+        e["cost"] = {"unit": unit, "unit_cost": price, "current_quantity": now,
+                     "planned_quantity": then, "current": now * price, "planned": then * price}
+        total["current"] += now * price
+        total["planned"] += then * price
+    document["costs"] = {"currency": costs.currency, "per": "day", **total,
+                         "units": {k: getattr(costs, k) for k in
+                                   ("agent_hour", "clerk_hour", "connection", "sms_per_s")}}
 
 
 # -- shift design ----------------------------------------------------------------------------------
@@ -944,7 +977,8 @@ def what_if(sc: Scenario, options: PlanOptions, executor: Executor, engine: Engi
                 progress(f"load ×{f:g}: {message}")
 
         doc = main if f == 1.0 else plan(scale_load(sc, f), options, executor, engine, scaled)
-        out.append({"load": f, "verdict": doc["verdict"],
+        row = {"cost": doc["costs"]["planned"]} if "costs" in doc else {}
+        out.append({"load": f, "verdict": doc["verdict"], **row,
                     "items": [{"operator": e["operator"], "resource": e["resource"], "part": e["part"],
                                "planned": e["planned"],
                                "infeasible": bool(e["infeasible"])} for e in doc["items"]]})

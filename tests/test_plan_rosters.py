@@ -3,6 +3,9 @@ requirement it derived (brute force over every head-count vector), and simulate-
 an hour the simulation breaks (the burst of callers who found the hotline closed ring at opening,
 which a stationary hour-by-hour requirement does not see).
 
+Costs: the plan's cost is the sum of its items' quantities at the scenario's unit costs, and the
+service-level cost table is in money when an agent-hour has a price.
+
 Two small plans: one hotline open 09:00–20:00 with replies arriving through the night, so the
 night's callers all ring just after nine; and one open 09:00–17:00 with steady calls, whose
 requirement is small enough to enumerate every roster.
@@ -28,6 +31,7 @@ from yzt.sim.stages import ItemKey, resource
 def steady_scenario(tmp: Path) -> Path:
     doc: dict[str, Any] = {
         "version": 1, "extends": "baseline", "name": "steady", "horizon_h": 24, "drain_h": 0,
+        "costs": {"currency": "CNY", "agent_hour": 42.5, "connection": 3.0, "sms_per_s": 7.0},
         "replications": 3, "arrivals": {"queries_per_day": 20},
         "after_reply": {"hotline_share": 0, "dispute_share": 0, "cancellation_share": 0},
         "operators": {"defaults": {"reseller": {"hotline": {"enabled": False}}},
@@ -136,3 +140,30 @@ def test_simulate_and_adjust_raises_the_hour_the_simulation_breaks(
     assert isa["rounds"][-1]["hours_broken"] == []
     assert e["verdict"] == "pass"
     assert e["roster"]["agent_hours"] < e["roster"]["fixed_window_agent_hours"]
+
+
+def test_costs_are_the_quantities_at_the_unit_costs(steady: tuple[dict[str, Any], Any],
+                                                    burst: tuple[dict[str, Any], Any]) -> None:
+    doc, sc = steady
+    e = _entry(doc, "R01")
+    cost = e["cost"]
+    assert cost["unit"] == "agent_hour" and cost["unit_cost"] == 42.5
+    assert cost["current_quantity"] == 8.0  # one agent 09:00-17:00
+    assert cost["current"] == 8.0 * 42.5
+    assert cost["planned_quantity"] == e["roster"]["agent_hours"]
+    assert cost["planned"] == e["roster"]["agent_hours"] * 42.5
+    assert doc["costs"]["planned"] == sum(x["cost"]["planned"] for x in doc["items"] if "cost" in x)
+    assert doc["costs"]["current"] == 8.0 * 42.5
+    assert doc["costs"]["currency"] == "CNY"
+    for r in e["service_level_cost"]:
+        assert r["cost"] == r["agent_hours"] * 42.5
+    # the other resources bill their own units
+    assert resource("connections").quantity(sc, ItemKey("connections", "R01"), (5,)) == (
+        "connection", 5.0)
+    assert resource("sms").quantity(sc, ItemKey("sms", "platform", "rate_per_s"), (30,)) == (
+        "sms_per_s", 30.0)
+    assert resource("sms").quantity(sc, ItemKey("sms", "platform", "channels"), (4,))[1] == 0.0
+    # without costs: no cost anywhere (plan.json as before)
+    plain, _ = burst
+    assert "costs" not in plain and all("cost" not in x for x in plain["items"])
+    assert all("cost" not in r for r in _entry(plain, "CMCC")["service_level_cost"])

@@ -187,6 +187,8 @@ RESOURCE = c.Resource(
     name=NAME, order=20, phase=2, coupling="separable", slas=("SLA-DSP-1", "SLA-CXL-1"),
     metrics=(DSP, CXL), shared=False, per_operator=True, single=False, items=_items,
     current=_current, override=_override, start=_start, infeasible=_infeasible, details=_details,
+    quantity=lambda sc, key, v: ("clerk_hour", staffing.day_agent_hours(
+        sc.operator(key.operator).backoffice.shifts, v)),
     roster=staffing.Rostering(section=NAME, unit_cost="clerk_hour", requirement=_requirement),
 )
 

@@ -211,6 +211,9 @@ class Resource:
     """Extra fields of the plan's entry: ``(sc, key, planned, current, note) → fields``."""
     curve: Curve | None = None
     """Simulate the plan's neighbours after the search (a staffing curve), and draw them."""
+    quantity: Callable[[Scenario, ItemKey, Value], tuple[str, float]] | None = None
+    """What a value costs a day, as a quantity of one of the scenario's ``costs:`` (its key, e.g.
+    ``agent_hour``, and how many); ``None``: not billed."""
     roster: Rostering | None = None
     """Head counts per shift whose shifts ``yzt plan --design-shifts`` designs from allowed
     patterns (:class:`yzt.sim.stages.staffing.Rostering`)."""

@@ -213,6 +213,12 @@ def service_level_cost(sc: Scenario, op_id: str, table: Sequence[dict[str, Any]]
                     "peak_agents": max(needs, default=0)})
     for a, b in itertools.pairwise(out):
         b["extra_agent_hours"] = b["agent_hours"] - a["agent_hours"]
+    unit = sc.costs.agent_hour if sc.costs is not None else None
+    if unit is not None:  # in money when the scenario gives the cost of an agent-hour
+        for r in out:
+            r["cost"] = r["agent_hours"] * unit
+            if "extra_agent_hours" in r:
+                r["extra_cost"] = r["extra_agent_hours"] * unit
     return out
 
 
@@ -351,6 +357,8 @@ RESOURCE = c.Resource(
     shared=False, per_operator=True, single=False, items=_items, current=_current,
     override=_override, start=_start, details=_details, entry=_entry,
     curve=c.Curve(offsets=(-2, -1, 1, 2), lines=((SL, "curve.sl"), (AB, "curve.abandonment"))),
+    quantity=lambda sc, key, v: ("agent_hour", staffing.day_agent_hours(
+        sc.operator(key.operator).hotline.shifts, v)),
     roster=staffing.Rostering(section=NAME, unit_cost="agent_hour", requirement=_requirement,
                               hour_check=_hour_check, worst_hour=_worst_hour),
 )
