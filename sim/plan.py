@@ -35,6 +35,7 @@ produces the model's records plans the same way; metrics come from :mod:`yzt.sim
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections import OrderedDict
@@ -718,8 +719,8 @@ def add_costs(document: dict[str, Any], sc: Scenario, items: list[Item],
         total["current"] += now * price
         total["planned"] += then * price
     document["costs"] = {"currency": costs.currency, "per": "day", **total,
-                         "units": {k: getattr(costs, k) for k in
-                                   ("agent_hour", "clerk_hour", "connection", "sms_per_s")}}
+                         "units": {f.name: getattr(costs, f.name) for f in dataclasses.fields(costs)
+                                   if f.name != "currency"}}
 
 
 # -- shift design ----------------------------------------------------------------------------------
@@ -737,6 +738,12 @@ class Designed:
     holds: bool = False
     raises: dict[int, int] = field(default_factory=dict)
     """Times each hour of the day was raised."""
+    fixed_broken: list[str] = field(default_factory=list)
+    """Hours of the horizon the fixed-window plan breaks (the same check)."""
+    same_target: dict[str, Any] = field(default_factory=dict)
+    """The scenario's windows sized to the roster's requirement (each window the largest
+    requirement it covers, net of the others), simulated: what fixed windows pay for the same
+    hour-by-hour target."""
 
 
 def design_rosters(pl: Planner, items: list[Item], planned: dict[ItemKey, Value]
@@ -755,6 +762,13 @@ def design_rosters(pl: Planner, items: list[Item], planned: dict[ItemKey, Value]
     pl.progress("shift design: offered load at the plan")
     outs = pl.simulate([with_values(pl.sc, planned)], details=True)[0]
     state: dict[ItemKey, Designed] = {}
+    fixed_broken: dict[ItemKey, list[str]] = {}
+    for it in chosen:
+        ro = it.resource.roster
+        assert ro is not None
+        checks = (ro.hour_check(pl.sc, it.key, [o["details"][it.key.resource] for o in outs],
+                                pl.hours) if ro.hour_check else [])
+        fixed_broken[it.key] = [hour_text(t) for t, ok in enumerate(checks) if ok is False]
     for rnd in range(staffing.ISA_ROUNDS):
         for it in chosen:
             ro = it.resource.roster
@@ -771,7 +785,8 @@ def design_rosters(pl: Planner, items: list[Item], planned: dict[ItemKey, Value]
                                                                                  strict=True)]
             roster = staffing.design_day(ro, pl.sc, it.key, required)
             state[it.key] = Designed(roster, open_hours, d.sipp if d else need, required,
-                                     d.rounds if d else [], raises=d.raises if d else {})
+                                     d.rounds if d else [], raises=d.raises if d else {},
+                                     fixed_broken=fixed_broken[it.key])
         sc = from_document(merge(pl.sc.document, roster_overrides(pl.sc, planned, state)),
                            pl.sc.source)
         pl.progress(f"shift design: simulate-and-adjust round {rnd + 1}")
@@ -807,6 +822,23 @@ def design_rosters(pl: Planner, items: list[Item], planned: dict[ItemKey, Value]
         assert ro is not None
         if not d.holds:
             d.roster = staffing.design_day(ro, pl.sc, it.key, d.required)
+    windows = {it.key: staffing.shift_guess(it.resource.roster.shifts(pl.sc, it.key),
+                                            state[it.key].required)
+               for it in chosen if it.resource.roster is not None}
+    pl.progress("shift design: fixed windows at the same requirement")
+    sc = with_values(pl.sc, {**planned, **windows})
+    outs = pl.simulate([sc], details=True)[0]
+    judged = pl.judge(sc, outs)
+    for it in chosen:
+        ro = it.resource.roster
+        assert ro is not None
+        checks = (ro.hour_check(pl.sc, it.key, [o["details"][it.key.resource] for o in outs],
+                                pl.hours) if ro.hour_check else [])
+        state[it.key].same_target = {
+            "planned": list(windows[it.key]),
+            "agent_hours": staffing.day_agent_hours(ro.shifts(pl.sc, it.key), windows[it.key]),
+            "hours_broken": [hour_text(t) for t, ok in enumerate(checks) if ok is False],
+            "rows_hold": judged.holds(it.key.resource, it.key.operator)}
     return state
 
 
@@ -830,7 +862,7 @@ def _add_rosters(document: dict[str, Any], sc: Scenario, planned: dict[ItemKey, 
                  rosters: dict[ItemKey, Designed]) -> None:
     """plan.json with the designed rosters: per item the patterns chosen with head counts, per
     hour required against planned beside the fixed-window plan, and agent-hours of both."""
-    total = fixed_total = 0.0
+    total = fixed_total = same_total = 0.0
     for e in document["items"]:
         key = ItemKey(e["resource"], e["operator"], e["part"] or "")
         d = rosters.get(key)
@@ -843,6 +875,7 @@ def _add_rosters(document: dict[str, Any], sc: Scenario, planned: dict[ItemKey, 
         fixed_h = staffing.day_agent_hours(shifts, planned[key])
         total += d.roster.agent_hours
         fixed_total += fixed_h
+        same_total += d.same_target["agent_hours"]
         e["roster"] = {
             "patterns": [{"pattern": a.pattern.label, "start_h": a.pattern.start_h,
                           "length_h": a.pattern.length_h, "breaks": list(a.pattern.breaks),
@@ -857,9 +890,12 @@ def _add_rosters(document: dict[str, Any], sc: Scenario, planned: dict[ItemKey, 
             "fixed_window_agent_hours": fixed_h,
             "optimal": d.roster.optimal,
             "isa": {"rounds": d.rounds, "holds": d.holds},
+            "fixed_window_hours_broken": d.fixed_broken,
+            "fixed_window_same_target": d.same_target,
         }
     document["shift_design"] = {
         "agent_hours": total, "fixed_window_agent_hours": fixed_total,
+        "fixed_window_same_target_agent_hours": same_total,
         "rounds_max": staffing.ISA_ROUNDS,
         "rule": ("the hourly requirement (folded to one day: the largest over the days, as the "
                  "scenario's shifts repeat daily) covered at least cost by the allowed patterns, "

@@ -204,4 +204,13 @@ STAGE = register(c.Stage(
     console=_console, resources=(RESOURCE,),
     series=(c.Series("backoffice_backlog", "back-office backlog (disputes and cancellations)",
                      "后台积压（申诉与解绑工单）"),),
+    messages={
+        "roster": ("{operator} back office: designed roster, staff per hour of the day",
+                   "{operator} 后台：设计排班，每小时人数"),
+        "roster.required": ("required (the fixed-window plan's head count)", "需求（固定班次规划人数）"),
+        "roster.planned": ("designed roster", "设计排班"),
+        "roster.fixed": ("fixed windows (sized)", "固定班次（仅定人数）"),
+        "roster.x": ("hour of the day", "时刻"),
+        "roster.y": ("staff", "人数"),
+    },
 ))
