@@ -14,6 +14,7 @@ requirement is small enough to enumerate every roster.
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -167,3 +168,22 @@ def test_costs_are_the_quantities_at_the_unit_costs(steady: tuple[dict[str, Any]
     plain, _ = burst
     assert "costs" not in plain and all("cost" not in x for x in plain["items"])
     assert all("cost" not in r for r in _entry(plain, "CMCC")["service_level_cost"])
+
+
+def test_the_report_draws_the_roster_and_the_costs(steady: tuple[dict[str, Any], Any]) -> None:
+    from yzt.reports.readers import read_plan
+    from yzt.sim.plan import dumps
+
+    doc, _ = steady
+    sec = read_plan(json.loads(dumps(doc)), "en")
+    (chart,) = [p for p in sec.plots if "designed roster" in p.title]
+    assert chart.png.startswith(b"\x89PNG")
+    e = _entry(doc, "R01")
+    assert f"{e['roster']['agent_hours']:g} paid hours a day designed" in chart.alt
+    (table,) = [t for t in sec.tables if t.title.startswith("Designed shifts")]
+    assert table.rows[0][:3] == ("R01 hotline", f"{e['roster']['agent_hours']:g}",
+                                 f"{e['roster']['fixed_window_agent_hours']:g}")
+    (cost,) = [t for t in sec.tables if "cost of the last points" in t.title]
+    assert cost.columns[-2:] == ("cost, busiest day CNY", "extra cost CNY")
+    assert cost.rows[0][4] == f"{e['service_level_cost'][0]['cost']:,.2f}"
+    assert any(n.startswith("Cost a day CNY: current 340.00") for n in sec.notes)
