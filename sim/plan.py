@@ -1064,6 +1064,15 @@ def summary_text(document: dict[str, Any]) -> str:
         changed = sum(1 for i in w["items"] if i["infeasible"])
         lines.append(f"  what-if load ×{w['load']:g}: {w['verdict']}"
                      + (f" ({changed} infeasible)" if changed else ""))
+    sd = document.get("shift_design")
+    if sd:
+        lines.append(f"  designed shifts: {sd['agent_hours']:g} paid hours a day, fixed-window plan "
+                     f"{sd['fixed_window_agent_hours']:g}, fixed windows at the same hourly "
+                     f"requirement {sd['fixed_window_same_target_agent_hours']:g}")
+    money = document.get("costs")
+    if money:
+        lines.append(f"  cost a day {money['currency']}: current {money['current']:,.2f}, "
+                     f"planned {money['planned']:,.2f}")
     outside = document["confirmation"]["breached_outside_plan"]
     if outside:
         lines.append(f"  {len(outside)} SLA row(s) of capacities not planned here still breach "

@@ -156,6 +156,11 @@ def test_costs_are_the_quantities_at_the_unit_costs(steady: tuple[dict[str, Any]
     assert doc["costs"]["planned"] == sum(x["cost"]["planned"] for x in doc["items"] if "cost" in x)
     assert doc["costs"]["current"] == 8.0 * 42.5
     assert doc["costs"]["currency"] == "CNY"
+    from yzt.sim.plan import summary_text
+
+    text = summary_text(doc)
+    assert f"designed shifts: {e['roster']['agent_hours']:g} paid hours a day" in text
+    assert f"cost a day CNY: current 340.00, planned {cost['planned']:,.2f}" in text
     for r in e["service_level_cost"]:
         assert r["cost"] == r["agent_hours"] * 42.5
     # the other resources bill their own units
