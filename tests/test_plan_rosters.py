@@ -192,3 +192,56 @@ def test_the_report_draws_the_roster_and_the_costs(steady: tuple[dict[str, Any],
     assert cost.columns[-2:] == ("cost, busiest day CNY", "extra cost CNY")
     assert cost.rows[0][4] == f"{e['service_level_cost'][0]['cost']:,.2f}"
     assert any(n.startswith("Cost a day CNY: current 340.00") for n in sec.notes)
+
+
+@pytest.mark.parametrize(("patterns", "message"), [
+    ({"opening": [9, 9]}, r"operators\.R01\.hotline\.patterns\.opening: \[9, 9\] opens and closes"),
+    ({"lengths": [0]}, r"operators\.R01\.hotline\.patterns\.lengths\[0\]: 0 is less than the minimum"),
+    ({"shift": 4}, r"operators\.R01\.hotline\.patterns: Additional properties are not allowed"),
+])
+def test_bad_patterns_are_refused_naming_the_field(tmp_path: Path, patterns: dict[str, Any],
+                                                   message: str) -> None:
+    from yzt.errors import InputFileError
+
+    doc = yaml.safe_load(steady_scenario(tmp_path).read_text(encoding="utf-8"))
+    doc["operators"]["R01"]["hotline"]["patterns"] = patterns
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    with pytest.raises(InputFileError, match=message):
+        load_scenario(path)
+
+
+def test_patterns_that_fit_no_opening_hour_are_refused(tmp_path: Path) -> None:
+    from yzt.errors import UserError
+
+    doc = yaml.safe_load(steady_scenario(tmp_path).read_text(encoding="utf-8"))
+    doc["operators"]["R01"]["hotline"]["patterns"] = {"starts": [9], "lengths": [10]}
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    sc = load_scenario(path)
+    with pytest.raises(UserError, match=r"operators\.R01\.hotline\.patterns: no allowed pattern fits "
+                                        r"the opening hours 09:00, .*16:00"):
+        resource("hotline").roster.patterns(sc, ItemKey("hotline", "R01"))
+
+
+def test_costs_sum_over_items_and_skip_units_without_a_price(tmp_path: Path) -> None:
+    from yzt.sim.plan import Item, add_costs
+
+    sc = load_scenario(steady_scenario(tmp_path))
+    keys = {"hot": ItemKey("hotline", "R01"), "bo": ItemKey("backoffice", "R01"),
+            "con": ItemKey("connections", "R07"), "rate": ItemKey("sms", "platform", "rate_per_s"),
+            "ch": ItemKey("sms", "platform", "channels")}
+    current = {"hot": (1,), "bo": (1,), "con": (20,), "rate": (200,), "ch": (20,)}
+    planned = {"hot": (3,), "bo": (2,), "con": (5,), "rate": (30,), "ch": (2,)}
+    items = [Item(keys[n], current[n], current[n], 1, 100) for n in keys]
+    doc: dict[str, Any] = {"items": [{"operator": k.operator, "resource": k.resource,
+                                      "part": k.part or None} for k in keys.values()]}
+    add_costs(doc, sc, items, {keys[n]: planned[n] for n in keys}, {})
+    by = {e["resource"] + e["operator"] + (e["part"] or ""): e.get("cost") for e in doc["items"]}
+    assert by["hotlineR01"]["planned"] == 3 * 8 * 42.5      # 09:00-17:00, agent-hours
+    assert by["backofficeR01"] is None                      # no clerk_hour given: not billed
+    assert by["connectionsR07"]["planned"] == 5 * 3.0 and by["connectionsR07"]["current"] == 60.0
+    assert by["smsplatformrate_per_s"]["planned"] == 30 * 7.0
+    assert by["smsplatformchannels"]["planned"] == 0.0       # channels bill nothing
+    assert doc["costs"]["planned"] == 3 * 8 * 42.5 + 5 * 3.0 + 30 * 7.0
+    assert doc["costs"]["current"] == 1 * 8 * 42.5 + 20 * 3.0 + 200 * 7.0
