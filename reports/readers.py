@@ -365,7 +365,12 @@ def read_plan(data: PlanResults | dict[str, Any], lang: Lang, shown_as: str = "p
                               if money else ()))
                            for c in e.service_level_cost)))
     rostered = [e for e in items if e.roster is not None]
-    for e in sorted(rostered, key=lambda e: -(e.roster.agent_hours if e.roster else 0))[:6]:
+    def moved(e: PlanItem) -> tuple[float, float]:  # rosters that differ most from the windows first
+        r = e.roster
+        return (0.0, 0.0) if r is None else (-abs(r.agent_hours - r.fixed_window_agent_hours),
+                                             -r.agent_hours)
+
+    for e in sorted(rostered, key=moved)[:6]:
         charts += _plan_roster(e, lang)
     if rostered:
         tables.append(Table(title=tr("plan.table.roster", lang),
