@@ -24,8 +24,7 @@ LONGEST_FIRST = (
     # the variant matrix before the defect matrix: the defect matrix's first run (the clean
     # reference alone) must outpace a rate limit, better not while the kernels compile at start
     "test_variant_matrix.py",  # three whole `yzt check` runs and a `yzt conform` per variant
-    "test_conform_matrix.py",  # a server and a conformance run per seeded defect
-    "test_check_defects.py",  # a server and a `yzt check` per seeded conformance defect
+    "test_conform_matrix.py",  # a server and a `yzt check` per seeded conformance defect
     "test_load_integration.py",  # Locust runs of several seconds each
     "test_check_status.py",
     "test_check_endpoint.py",
