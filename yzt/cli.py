@@ -25,6 +25,7 @@ from yzt.verdict import EXIT_INTERRUPTED, Verdict
 COMMANDS: tuple[str, ...] = (
     "yzt.commands.check",
     "yzt.commands.conform",
+    "yzt.commands.federation",
     "yzt.commands.fixtures",
     "yzt.commands.keygen",
     "yzt.commands.load",
