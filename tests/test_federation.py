@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -29,8 +30,8 @@ import pytest
 
 from yzt.errors import UserError
 from yzt.sim.scenario import load_scenario
-from yzt.twin import federation
-from yzt.twin.fanout import OK, TIMEOUT, Replay, targets, write_live
+from yzt.twin import compare, federation
+from yzt.twin.fanout import OK, OUTAGE, TIMEOUT, Replay, targets, write_live
 
 pytestmark = pytest.mark.integration
 
@@ -62,6 +63,16 @@ operators:
     concurrency: null
     timeout_s: 5
     retry: {backoff_initial_s: 1, backoff_factor: 1, backoff_max_s: 1, jitter: 0, max_attempts: 1}
+  R05:   # down for the whole test, refusing: fails after 50 ms
+    latency: {median_ms: 20, sigma: 0.1}
+    timeout_s: 0.3
+    retry: {backoff_initial_s: 1, backoff_factor: 1, backoff_max_s: 1, jitter: 0, max_attempts: 1}
+    outages: [{start_h: 0, duration_h: 2, mode: refuse}]
+  R06:   # down for the whole test, hanging: the call times out
+    latency: {median_ms: 20, sigma: 0.1}
+    timeout_s: 0.3
+    retry: {backoff_initial_s: 1, backoff_factor: 1, backoff_max_s: 1, jitter: 0, max_attempts: 1}
+    outages: [{start_h: 0, duration_h: 2, mode: timeout}]
 """
 
 
@@ -75,8 +86,9 @@ def scenario_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def fed(scenario_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[federation.Federation]:
     folder = tmp_path_factory.mktemp("fed")
-    with federation.start(load_scenario(scenario_file), folder, only=["R01", "R02", "R03", "R04"],
-                          workers=2, subjects=20, startup_timeout=60) as f:
+    nodes = ["R01", "R02", "R03", "R04", "R05", "R06"]
+    with federation.start(load_scenario(scenario_file), folder, only=nodes, workers=2, subjects=20,
+                          startup_timeout=60) as f:
         yield f
 
 
@@ -93,8 +105,8 @@ def _targets(fed: federation.Federation, scenario_file: Path, nodes: set[str]) -
 
 def test_topology_file_lists_every_node_and_validates(fed: federation.Federation) -> None:
     doc = federation.read_topology(fed.folder)  # validated against federation.schema.json
-    assert sorted(doc["nodes"]) == ["R01", "R02", "R03", "R04"]
-    assert len({n["url"] for n in doc["nodes"].values()}) == 4
+    assert sorted(doc["nodes"]) == ["R01", "R02", "R03", "R04", "R05", "R06"]
+    assert len({n["url"] for n in doc["nodes"].values()}) == 6
     assert doc["nodes"]["R01"]["behaviour"]["concurrency"] == 2
     assert {w["pid"] for w in doc["workers"]} == {n["pid"] for n in doc["nodes"].values()}
     secret = Path(doc["nodes"]["R02"]["secret_file"])
@@ -163,6 +175,50 @@ def test_fanout_follows_the_models_rules(fed: federation.Federation, scenario_fi
     out = write_live(tmp_path / "live.json", rec, {"scenario": "twin-tiny"})
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert doc["kind"] == "twin-live" and len(doc["requests"]["node"]) == len(reqs)
+
+
+def test_outages_refuse_or_hang_in_wall_time(fed: federation.Federation, scenario_file: Path) -> None:
+    """R05 and R06 are down from the federation's start for 2 scenario hours (time factor 1):
+    R05 refuses after the model's 50 ms, R06 hangs until the platform's 0.3 s timeout; the
+    outage window in the topology file is 7200 s from the epoch."""
+    win = federation.read_topology(fed.folder)["nodes"]["R05"]["behaviour"]["outages"][0]
+    assert win["start"] == pytest.approx(fed.epoch) and win["end"] == pytest.approx(fed.epoch + 7200)
+    rec = asyncio.run(Replay(_targets(fed, scenario_file, {"R05", "R06"}), [0.0, 0.05, 0.1],
+                             deadline_s=60).run())
+    reqs = rec.requests()
+    r05 = [r for r in reqs if r["node"] == "R05"]
+    r06 = [r for r in reqs if r["node"] == "R06"]
+    assert [r["outcome"] for r in r05] == [OUTAGE] * 3 and {r["status"] for r in r05} == {503}
+    assert all(0.05 <= r["end"] - r["start"] <= 0.3 for r in r05)
+    assert [r["outcome"] for r in r06] == [TIMEOUT] * 3
+    assert all(0.29 <= r["end"] - r["start"] <= 0.45 for r in r06)
+    assert _stats(fed, "R05")["refused"] == 3 and _stats(fed, "R06")["hung"] == 3
+
+
+def test_live_and_model_agree_on_the_same_trace_and_a_seeded_model_defect_shows(
+        fed: federation.Federation, scenario_file: Path) -> None:
+    """R01 (300 ms, σ 0.1, 2 connections) and R03 (always times out at 0.3 s, 1 connection, two
+    attempts 0.1 s apart) make answer times that queueing decides almost alone: the model on the
+    same six arrivals must agree with the live run within 15 % on fan-out p50/p95 and each node's
+    p95 (the live side adds a few ms of HTTP a call). The same model with R01's pool one smaller
+    (a seeded defect) must miss R01's p95 by more than 15 %."""
+    offsets = [i * 0.1 for i in range(6)]
+    tg = _targets(fed, scenario_file, {"R01", "R03"})
+    rec = asyncio.run(Replay(tg, offsets, deadline_s=60, seed=5).run())
+    live = compare.live_window(rec)
+    nodes = [(t.node, t.params) for t in tg]
+    models = [compare.simulate_window(nodes, offsets, start_h=10, deadline_s=60, seed=5,
+                                      replication=r) for r in range(3)]
+    rows = {(r["metric"], r["scope"]): r for r in compare.compare(live, models)}
+    assert set(rows) == {("fanout_p50_s", "fanout"), ("fanout_p95_s", "fanout"),
+                         ("answer_p95_s", "R01"), ("answer_p95_s", "R03")}
+    for row in rows.values():
+        assert abs(row["error_pct"]) <= 15.0, row
+    smaller = [(n, replace(p, concurrency=1) if n == "R01" else p) for n, p in nodes]
+    broken = [compare.simulate_window(smaller, offsets, start_h=10, deadline_s=60, seed=5,
+                                      replication=r) for r in range(3)]
+    bad = {(r["metric"], r["scope"]): r for r in compare.compare(live, broken)}
+    assert abs(bad[("answer_p95_s", "R01")]["error_pct"]) > 15.0, bad[("answer_p95_s", "R01")]
 
 
 def test_a_node_that_does_not_come_up_is_named(scenario_file: Path, tmp_path: Path) -> None:

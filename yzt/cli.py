@@ -33,6 +33,7 @@ COMMANDS: tuple[str, ...] = (
     "yzt.commands.plan",
     "yzt.commands.serve",
     "yzt.commands.sim",
+    "yzt.commands.twin",
     "yzt.commands.validate",
     "yzt.commands.waiver",
 )
