@@ -199,9 +199,11 @@ def test_live_and_model_agree_on_the_same_trace_and_a_seeded_model_defect_shows(
         fed: federation.Federation, scenario_file: Path) -> None:
     """R01 (300 ms, σ 0.1, 2 connections) and R03 (always times out at 0.3 s, 1 connection, two
     attempts 0.1 s apart) make answer times that queueing decides almost alone: the model on the
-    same six arrivals must agree with the live run within 15 % on fan-out p50/p95 and each node's
-    p95 (the live side adds a few ms of HTTP a call). The same model with R01's pool one smaller
-    (a seeded defect) must miss R01's p95 by more than 15 %."""
+    same six arrivals must agree with the live run within 25 % on fan-out p50/p95, the mean pool
+    wait and each node's p95 (measured 1-9 % at a load average of 7: the live side adds 10-20 ms
+    of HTTP a call, which queued calls accumulate; the margin is for a busier machine). The same
+    model with R01's pool one smaller (a seeded defect) must miss R01's p95 by more than 40 %
+    (measured −56 %)."""
     offsets = [i * 0.1 for i in range(6)]
     tg = _targets(fed, scenario_file, {"R01", "R03"})
     rec = asyncio.run(Replay(tg, offsets, deadline_s=60, seed=5).run())
@@ -211,14 +213,15 @@ def test_live_and_model_agree_on_the_same_trace_and_a_seeded_model_defect_shows(
                                       replication=r) for r in range(3)]
     rows = {(r["metric"], r["scope"]): r for r in compare.compare(live, models)}
     assert set(rows) == {("fanout_p50_s", "fanout"), ("fanout_p95_s", "fanout"),
-                         ("answer_p95_s", "R01"), ("answer_p95_s", "R03")}
+                         ("pool_wait_mean_s", "fanout"), ("answer_p95_s", "R01"),
+                         ("answer_p95_s", "R03")}
     for row in rows.values():
-        assert abs(row["error_pct"]) <= 15.0, row
+        assert abs(row["error_pct"]) <= 25.0, row
     smaller = [(n, replace(p, concurrency=1) if n == "R01" else p) for n, p in nodes]
     broken = [compare.simulate_window(smaller, offsets, start_h=10, deadline_s=60, seed=5,
                                       replication=r) for r in range(3)]
     bad = {(r["metric"], r["scope"]): r for r in compare.compare(live, broken)}
-    assert abs(bad[("answer_p95_s", "R01")]["error_pct"]) > 15.0, bad[("answer_p95_s", "R01")]
+    assert abs(bad[("answer_p95_s", "R01")]["error_pct"]) > 40.0, bad[("answer_p95_s", "R01")]
 
 
 def test_a_node_that_does_not_come_up_is_named(scenario_file: Path, tmp_path: Path) -> None:

@@ -4,11 +4,12 @@
 the SimPy engine's rules) on exactly the verified-query times the live replay sent, at their
 scenario times (so outages fall where the scenario puts them), for ``replications`` independent
 draws of latency, failures and jitter. :func:`compare` puts the live run's fan-out p50/p95 and
-each node's p95 answer time (from the fan-out's start to that node's last attempt) next to the
+each node's p95 answer time (from the fan-out's start to that node's last attempt), and the mean
+wait for a connection, next to the
 model's mean over replications with its 95 % Student-t interval, and the error in %.
 
-What this does not do yet: confidence intervals of the live side (one run), pool waiting, timeouts
-and retries side by side, the machine's own saturation check, and calibration.
+What this does not do yet: confidence intervals of the live side (one run), p99, timeouts and
+retries side by side, per-node pool waits, the machine's own saturation check, and calibration.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class WindowResult:
 
     fanout_s: list[float]
     node_answer_s: dict[str, list[float]]
+    pool_wait_mean_s: float = math.nan
+    """Mean wait for a connection over every attempt at every node."""
 
 
 def simulate_window(nodes: Sequence[tuple[str, OperatorParams]], offsets: Sequence[float], *,
@@ -76,7 +79,10 @@ def simulate_window(nodes: Sequence[tuple[str, OperatorParams]], offsets: Sequen
 
     env.process(feed())
     env.run()
-    return WindowResult([last[q] - at[q] for q in range(n)], per_node)
+    waited = sum(m.station.stats.wait_sum for m in model_nodes)
+    attempts = sum(m.station.stats.left_queue for m in model_nodes)
+    return WindowResult([last[q] - at[q] for q in range(n)], per_node,
+                        waited / attempts if attempts else math.nan)
 
 
 def live_window(rec: LiveRecords) -> WindowResult:
@@ -87,7 +93,9 @@ def live_window(rec: LiveRecords) -> WindowResult:
         row = per_node[node]
         d = end - rec.q_start[q]
         row[q] = d if math.isnan(row[q]) else max(row[q], d)
-    return WindowResult([rec.q_last[q] - rec.q_start[q] for q in range(n)], dict(per_node))
+    waits = [s - e for s, e in zip(rec.req_start, rec.req_enqueued, strict=True)]
+    return WindowResult([rec.q_last[q] - rec.q_start[q] for q in range(n)], dict(per_node),
+                        float(np.mean(waits)) if waits else math.nan)
 
 
 def _pct(values: Sequence[float], p: float) -> float:
@@ -112,9 +120,12 @@ def _row(metric: str, scope: str, live: float, model: list[float]) -> dict[str, 
 
 
 def compare(live: WindowResult, models: Sequence[WindowResult]) -> list[dict[str, Any]]:
-    """Rows of fan-out p50/p95 and each node's p95, live against the model's replications."""
+    """Rows of fan-out p50/p95, the mean pool wait and each node's p95, live against the model's
+    replications."""
     rows = [_row(f"fanout_p{p}_s", "fanout", _pct(live.fanout_s, p),
                  [_pct(m.fanout_s, p) for m in models]) for p in (50, 95)]
+    rows.append(_row("pool_wait_mean_s", "fanout", live.pool_wait_mean_s,
+                     [m.pool_wait_mean_s for m in models]))
     for node in sorted(live.node_answer_s):
         rows.append(_row("answer_p95_s", node, _pct(live.node_answer_s[node], 95),
                          [_pct(m.node_answer_s[node], 95) for m in models]))
