@@ -19,7 +19,7 @@ The arrivals are the model's own (:func:`window_offsets`): the same front door
 ``queries_per_day`` multiplied by ``scale``, cut to a window and replayed in real time.
 Everything is recorded per request (node, query, attempt, enqueue, start, end, pool wait,
 outcome, status) and per query (scheduled, fan-out start, last answer, complete), and written as a
-results file of kind ``twin-live``.
+results file of kind ``twin-live`` (schema ``twin-live.schema.json`` of this package).
 """
 
 from __future__ import annotations
