@@ -58,6 +58,14 @@ def test_window_offsets_are_the_models_front_door_cut_to_the_window() -> None:
     assert offs != window_offsets(sc, seed=2, start_h=10, duration_s=600, scale=10)
 
 
+def test_the_model_window_starts_where_the_federations_outage_clock_stands() -> None:
+    """A federation whose epoch is hour 8 and a replay 30 min later: the model simulates from
+    hour 8.5, so an outage the federation plays at 08:30 is one the model sees at 08:30 too."""
+    topo = {"epoch": 1000.0, "origin_h": 8.0, "time_factor": 1.0}
+    assert compare._model_start_h(topo, 1000.0 + 1800.0, 10.0) == pytest.approx(8.5)
+    assert compare._model_start_h({**topo, "time_factor": 0.5}, 2800.0, 10.0) == 10.0
+
+
 @pytest.mark.parametrize(("flags", "message"), [
     (["--window", "ten"], "--window 'ten'"),
     (["--window", "2h"], "at most 1h"),

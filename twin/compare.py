@@ -132,6 +132,17 @@ def compare(live: WindowResult, models: Sequence[WindowResult]) -> list[dict[str
     return rows
 
 
+def _model_start_h(topology: dict[str, Any], wall0: float, start_h: float) -> float:
+    """The scenario hour the model's window starts at, so that outages fall where the federation
+    played them: the federation's outage clock (``epoch`` is ``origin_h``) read at the replay's
+    start. Only a federation on the real-time clock (``time_factor`` 1) can be aligned; other
+    topologies (a file without ``epoch``, a faster clock) keep ``start_h``."""
+    epoch, factor = topology.get("epoch"), topology.get("time_factor")
+    if not isinstance(epoch, float | int) or factor != 1:
+        return start_h
+    return float(topology["origin_h"]) + (wall0 - float(epoch)) / 3600.0
+
+
 def run_twin(sc: Scenario, topology: dict[str, Any], *, start_h: float, window_s: float,
              scale: float, seed: int, replications: int, out: Path,
              drain_s: float = 60.0) -> dict[str, Any]:
@@ -148,8 +159,10 @@ def run_twin(sc: Scenario, topology: dict[str, Any], *, start_h: float, window_s
     deadline_s = sc.deadline_h * 3600.0
     load_before = os.getloadavg()
     wall = time.monotonic()
-    rec = asyncio.run(Replay(tg, offsets, deadline_s=deadline_s, seed=seed, drain_s=drain_s).run())
+    replay = Replay(tg, offsets, deadline_s=deadline_s, seed=seed, drain_s=drain_s)
+    rec = asyncio.run(replay.run())
     wall = time.monotonic() - wall
+    model_start_h = _model_start_h(topology, replay.wall0, start_h)
     load_after = os.getloadavg()
     out.mkdir(parents=True, exist_ok=True)
     meta = {"scenario": sc.name, "seed": seed, "start_h": start_h, "window_s": window_s,
@@ -157,9 +170,10 @@ def run_twin(sc: Scenario, topology: dict[str, Any], *, start_h: float, window_s
             "load_average": {"before": list(load_before), "after": list(load_after)}}
     write_live(out / "twin-live.json", rec, meta)
     nodes = [(t.node, t.params) for t in tg]
-    models = [simulate_window(nodes, offsets, start_h=start_h, deadline_s=deadline_s, seed=seed,
-                              replication=r + 1) for r in range(replications)]
-    doc = {**meta, "replications": replications, "requests": len(rec.req_node),
+    models = [simulate_window(nodes, offsets, start_h=model_start_h, deadline_s=deadline_s,
+                              seed=seed, replication=r + 1) for r in range(replications)]
+    doc = {**meta, "model_start_h": model_start_h, "replications": replications,
+           "requests": len(rec.req_node),
            "outcomes": {o: rec.req_outcome.count(o) for o in sorted(set(rec.req_outcome))},
            "rows": compare(live_window(rec), models),
            "note": "preliminary: one live run on a shared machine; model CIs over replications"}

@@ -229,6 +229,8 @@ class Replay:
         self.drain_s = drain_s
         self.rec = LiveRecords()
         self.t0 = 0.0
+        self.wall0 = 0.0
+        """Unix time of the replay's start (offset 0)."""
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -299,6 +301,7 @@ class Replay:
             node.session = aiohttp.ClientSession(connector=conn, auto_decompress=False)
         try:
             self.t0 = time.monotonic()
+            self.wall0 = time.time()
             tasks = [asyncio.create_task(self._query(q, t)) for q, t in enumerate(self.offsets)]
             if tasks:
                 bound = (self.offsets[-1] if self.offsets else 0.0) + self.drain_s
