@@ -369,6 +369,25 @@ def _cmdline(p: Any) -> list[str]:
         return []
 
 
+def _wait_gone(procs: list[Any], timeout: float) -> list[Any]:
+    """Wait until every process has ended (a zombie counts as ended: its parent, not we, reaps
+    it); return those still running after ``timeout``."""
+    import psutil
+
+    def running(p: Any) -> bool:
+        try:
+            return bool(p.is_running()) and p.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    deadline = time.monotonic() + timeout
+    alive = [p for p in procs if running(p)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [p for p in alive if running(p)]
+    return alive
+
+
 def down(folder: Path, timeout: float = 15.0) -> list[int]:
     """Stop the federation of ``folder``: SIGTERM its ``up`` process (which stops its workers),
     then kill any of its processes still there after ``timeout``. Returns the pids stopped."""
@@ -393,11 +412,11 @@ def down(folder: Path, timeout: float = 15.0) -> list[int]:
     for p in procs[:1] if owner_found else procs:
         with contextlib.suppress(psutil.Error):
             p.terminate()
-    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    alive = _wait_gone(procs, timeout)
     for p in alive:
         with contextlib.suppress(psutil.Error):
             p.kill()
-    psutil.wait_procs(alive, timeout=5.0)
+    _wait_gone(alive, 5.0)
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     return [p.pid for p in procs]
