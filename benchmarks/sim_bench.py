@@ -12,6 +12,15 @@ every query (1 M queries/day, 93 provincial carrier nodes + 39 resellers):
    their on-disk cache, the second is the steady state);
 2. the same scenario at 1/``scale-down`` of the volume, one replication on each engine in this
    process, for the speed ratio (wall time of SimPy ÷ wall time of the fast engine).
+
+``--runs N`` runs step 1 N times, ``--no-ratio`` skips step 2. To compare two checkouts, run the
+same command with each one's interpreter, alternating (``yzt`` is started with the interpreter
+that runs this script).
+
+``python benchmarks/sim_bench.py --compile``: what the numba kernels cost a process that runs the
+fast engine, in fresh child processes: a small replication with an empty kernel cache (numba
+compiles every kernel), again with that cache filled (kernels loaded from disk: what every test
+process and ``yzt`` run pays), and a second replication in the same process (steady state).
 """
 
 from __future__ import annotations
@@ -70,6 +79,41 @@ def national_day_cli(out: Path) -> tuple[float, float, float, int]:
     return wall, cpu, peak / 1024.0, proc.returncode
 
 
+_COMPILE_CHILD = """
+import time
+t0 = time.perf_counter()
+from yzt.sim.fast import run_replication_fast
+from yzt.sim.scenario import load_scenario, with_overrides
+sc = with_overrides(load_scenario("reseller-outage"), horizon_h=1.0, drain_h=24.0,
+                    arrivals={"queries_per_day": 20000.0})
+t1 = time.perf_counter()
+run_replication_fast(sc, 1, 0)
+t2 = time.perf_counter()
+run_replication_fast(sc, 1, 1)
+t3 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2)
+"""
+
+
+def compile_times() -> list[tuple[str, float, float, float]]:
+    """(label, import s, first replication s, second replication s) of a child process with an
+    empty numba cache directory, then with that directory filled."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    rows = []
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for label in ("empty kernel cache (compile)", "filled kernel cache (load)"):
+            proc = subprocess.run([sys.executable, "-c", _COMPILE_CHILD], env=env, check=True,
+                                  capture_output=True, text=True)
+            imp, first, second = (float(x) for x in proc.stdout.split())
+            rows.append((label, imp, first, second))
+    return rows
+
+
 def ratio(scale_down: int, seed: int = 1) -> tuple[int, float, float]:
     """Verified queries and wall seconds of SimPy and of the fast engine at 1/scale_down volume."""
     from yzt.sim.engine import run_replication
@@ -95,20 +139,34 @@ def main() -> None:
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--fast", action="store_true", help="benchmark the fast engine")
     parser.add_argument("--scale-down", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=2, help="national-day CLI runs (--fast)")
+    parser.add_argument("--no-ratio", action="store_true",
+                        help="skip the SimPy/fast ratio at 1/scale-down (--fast)")
+    parser.add_argument("--compile", action="store_true",
+                        help="time the kernels' compilation and cache load (first call)")
     args = parser.parse_args()
     import os
     import sys
 
     print(f"machine: nproc={os.cpu_count()}, CPU {cpu_model()}, Python {sys.version.split()[0]}")
     print(f"load: {os.getloadavg()}")
+    if args.compile:
+        for label, imp, first, second in compile_times():
+            print(f"{label}: import {imp:.2f} s, first replication {first:.2f} s, "
+                  f"second {second:.3f} s")
+        print(f"load: {os.getloadavg()}")
+        return
     if args.fast:
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
-            for label in ("first run", "second run"):
+            for run in range(1, args.runs + 1):
                 wall, cpu, peak, code = national_day_cli(Path(tmp))
-                print(f"yzt sim national-day --engine fast --replications 1 ({label}): "
+                print(f"yzt sim national-day --engine fast --replications 1 (run {run}): "
                       f"{wall:.2f} s wall, {cpu:.2f} s CPU, peak RSS {peak:.0f} MiB, exit {code}")
+        if args.no_ratio:
+            print(f"load: {os.getloadavg()}")
+            return
         q, simpy, fast = ratio(args.scale_down)
         print(f"national-day at 1/{args.scale_down} ({q} verified queries, one replication): "
               f"SimPy {simpy:.2f} s, fast {fast:.3f} s, ratio {simpy / fast:.0f}x")

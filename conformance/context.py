@@ -22,11 +22,11 @@ import httpx
 
 from yzt.client import Exchange, PlatformClient
 from yzt.clock import ClockMemory
+from yzt.conformance.preflight import Preflight
 from yzt.conformance.registry import Finding, Said, not_testable
 from yzt.domain.idnumber import check_digit, generate_id_number
 from yzt.domain.masking import KnownValues, mask_id_number, mask_msisdn, mask_name, scrub
 from yzt.fixtures import FixtureSet, Subject
-from yzt.pipeline.preflight import Preflight
 
 T = TypeVar("T")
 #: After this many consecutive timeouts the target counts as hung: later requests are not sent.

@@ -9,12 +9,12 @@ document equals this transformation; after editing a schema run
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from yzt.conformance.schemas import ID_PREFIX, SCHEMA_NAMES, load_schema
+from yzt.endpoints import openapi_path
 
 #: The hand-written part of openapi.yaml ends with this line; everything after it is generated.
 MARKER = "  # --- generated from conformance/schema/*.schema.json: do not edit below ---"
@@ -59,8 +59,8 @@ def render(document_text: str) -> str:
 
 
 def main() -> None:
-    """Rewrite the generated part of ``conformance/openapi.yaml`` in place."""
-    path = Path(__file__).resolve().parent / "openapi.yaml"
+    """Rewrite the generated part of ``yzt/openapi.yaml`` in place."""
+    path = openapi_path()
     path.write_text(render(path.read_text("utf-8")), "utf-8")
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from yzt.conformance import endpoints
+from yzt import endpoints
 from yzt.conformance.requirements import (
     Requirement,
     load_requirements,
@@ -206,7 +206,7 @@ def render() -> str:
     out: list[str] = [
         f"# {info['title']}, version {protocol_version()}",
         "",
-        "<!-- Generated from conformance/requirements.yaml and conformance/openapi.yaml by",
+        "<!-- Generated from conformance/requirements.yaml and yzt/openapi.yaml by",
         "     `python -m yzt.conformance.protocol_doc`. Edit those files, then run it again. -->",
         "",
         str(info["description"]).strip(),

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from yzt.conformance.results import write_results
 from yzt.conformance.runner import (
     CheckFinished,
     Event,
     RunFinished,
     RunStarted,
-    dumps,
     results_document,
 )
 from yzt.verdict import Verdict
@@ -87,6 +87,6 @@ def on_finish(write: Callable[[RunFinished], None]) -> Callable[[Event], None]:
 def write_results_json(path: Path) -> Callable[[Event], None]:
     def write(run: RunFinished) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(dumps(results_document(run)) + "\n", encoding="utf-8")
+        write_results(path, results_document(run))
     return on_finish(write)
 

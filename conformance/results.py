@@ -1,17 +1,20 @@
 """The one reader of ``yzt conform`` records: ``results.json`` back into typed, frozen objects.
 
-Reports, ``yzt check`` and ``yzt validate`` read conform results only through :func:`read_results`
-(or :func:`parse_results` for a document already in memory), so the file's shape is known in one
-place beside the writer (:func:`yzt.conformance.runner.results_document`).
+``results.json`` is the results kind ``conform`` (:mod:`yzt.resultfile`, schema
+``conform.schema.json``): :class:`ConformResults` is its typed reader, registered there. Reports,
+``yzt check`` and ``yzt validate`` read conform results only through :func:`read_results` (or
+:func:`parse_results` for a document already in memory), so the file's shape is known in one
+place beside the writer (:func:`yzt.conformance.runner.results_document`, written by
+:func:`write_results`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from yzt import resultfile
 from yzt.conformance.registry import Said
 from yzt.errors import InputFileError
 from yzt.verdict import Verdict
@@ -36,10 +39,27 @@ class CheckRecord:
     #: ``message`` as values (reports word it in their language); None for free text.
     said: Said | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        return {"requirement": self.requirement, "check": self.check, "verdict": self.verdict.value,
+                "primary": self.primary, "consequence_of": self.consequence_of,
+                "message": self.message, "reproduce": self.reproduce,
+                "evidence": list(self.evidence), "endpoint": self.endpoint,
+                "severity": self.severity, "duration_s": self.duration_s, "requests": self.requests,
+                **({"said": self.said.to_json()} if self.said is not None else {})}
 
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> CheckRecord:
+        return _check(raw)
+
+
+@resultfile.reads
 @dataclass(frozen=True)
 class ConformResults:
     """A whole conform run: its verdict, its context and its checks (primary failures first)."""
+
+    #: The results kind and the schema version this class reads and writes.
+    KIND: ClassVar[str] = "conform"
+    SCHEMA_VERSION: ClassVar[int] = 1
 
     verdict: Verdict
     target: str
@@ -71,6 +91,25 @@ class ConformResults:
     @property
     def warnings(self) -> tuple[CheckRecord, ...]:
         return tuple(c for c in self.checks if c.verdict is Verdict.WARNING)
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> ConformResults:
+        """The typed run of a results document (:func:`parse_results`)."""
+        return parse_results(document)
+
+    def to_json(self) -> dict[str, Any]:
+        """The document :meth:`from_json` reads back (the runner writes the same fields)."""
+        return {"verdict": self.verdict.value, "exit_code": self.verdict.exit_code,
+                "protocol_version": self.protocol_version, "target": self.target,
+                "operator_id": self.operator_id, "profile": self.profile, "strict": self.strict,
+                "run_seed": self.run_seed, "started_at": self.started_at,
+                "finished_at": self.finished_at, "duration_s": self.duration_s,
+                "requests": self.requests, "counts": dict(self.counts),
+                "primary_failures": len(self.primary_failures),
+                "consequential_failures": len(self.consequential_failures),
+                "notes": list(self.notes), "codes_seen": dict(self.codes_seen),
+                "notes_said": [n.to_json() if isinstance(n, Said) else n for n in self.notes_said],
+                "checks": [c.to_json() for c in self.checks]}
 
     def by_requirement(self) -> dict[str, Verdict]:
         """Requirement id → the worst verdict of its checks."""
@@ -119,13 +158,11 @@ def parse_results(document: dict[str, Any], where: str = "results.json") -> Conf
 
 
 def read_results(path: Path) -> ConformResults:
-    """Read a ``results.json`` written by ``yzt conform``."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputFileError(str(path), [f"cannot read ({exc.strerror})"]) from None
-    except ValueError as exc:
-        raise InputFileError(str(path), [f"not JSON ({exc})"]) from None
-    if not isinstance(document, dict):
-        raise InputFileError(str(path), ["not a yzt conform results document"])
-    return parse_results(document, str(path))
+    """Read a ``results.json`` written by ``yzt conform`` (kind, version and schema checked)."""
+    return resultfile.read_as(path, ConformResults)
+
+
+def write_results(path: Path, document: dict[str, Any]) -> Path:
+    """Write a conform results document (:func:`yzt.conformance.runner.results_document`) as
+    ``results.json``, stamped with its kind and schema version."""
+    return resultfile.write(path, ConformResults.KIND, ConformResults.SCHEMA_VERSION, document)

@@ -20,11 +20,11 @@ from importlib import resources
 from typing import Any
 
 import jsonschema
-import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from yzt import endpoints
 from yzt.domain.idnumber import id_number_problem, name_problem
 from yzt.domain.masking import scrub
 from yzt.validation import field_path
@@ -268,13 +268,6 @@ def request_problem(name: str, instance: Any, today: date | None = None) -> tupl
     return None
 
 
-@cache
-def _openapi() -> dict[str, Any]:
-    text = resources.files(_PACKAGE).joinpath("openapi.yaml").read_text("utf-8")
-    loaded: dict[str, Any] = yaml.safe_load(text)
-    return loaded
-
-
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 description of the interface (a copy: callers may change it freely)."""
-    return copy.deepcopy(_openapi())
+    return copy.deepcopy(endpoints.openapi_document())

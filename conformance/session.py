@@ -15,12 +15,12 @@ import httpx
 
 from yzt.clock import ClockMemory, ClockReading, discover_clock, not_read
 from yzt.conformance.context import RecordingClient, RunContext, new_client
+from yzt.conformance.preflight import preflight
 from yzt.conformance.registry import CheckSpec, load_checks, split_patterns
 from yzt.conformance.runner import PROFILES, Listener, Reproducer, RunFinished, Runner
 from yzt.conformance.waivers import Waiver
 from yzt.errors import UserError
 from yzt.fixtures import FixtureSet
-from yzt.pipeline.preflight import preflight
 
 
 def open_context(target: str, operator_id: str, key_id: str, secret: bytes, fixtures: FixtureSet,
@@ -30,7 +30,7 @@ def open_context(target: str, operator_id: str, key_id: str, secret: bytes, fixt
                  check_first: bool = True, id_salt: str | None = None,
                  clock_offset: float | None = None,
                  clock_memory: ClockMemory | None = None) -> RunContext:
-    """A ready context, after the preflight (:mod:`yzt.pipeline.preflight`): exit 2 when it fails.
+    """A ready context, after the preflight (:mod:`yzt.conformance.preflight`): exit 2 when it fails.
 
     ``run_seed`` picks the subjects that disputes and cancellations change and the request ids (a
     random seed by default, so that a rerun against the same sandbox picks fresh subjects; the

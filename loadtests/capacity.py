@@ -5,6 +5,9 @@ Growing alone (×2 per step) only brackets the capacity: an endpoint that sheds 
 failing rate (geometric midpoints, since load errors are relative) narrows the bracket until the
 failing rate is within ``tolerance`` of the passing one. The search is bounded in probes; each probe
 is one load run, judged by the caller. Pure: no Locust, no processes.
+
+The search's record is ``capacity.json``, the results kind ``capacity`` (:mod:`yzt.resultfile`,
+schema ``capacity.schema.json``), read back as :class:`CapacityResults`.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
+from yzt import resultfile
 from yzt.verdict import Verdict
 
 #: Relative width of the final bracket: stop when the failing rate is within 10 % of the passing one.
@@ -32,6 +37,45 @@ class Probe:
     def to_json(self) -> dict[str, Any]:
         return {"rate": round(self.rate, 3), "verdict": self.verdict.value, "phase": self.phase,
                 "reasons": list(self.reasons)}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Probe:
+        return cls(float(raw["rate"]), Verdict.parse(str(raw["verdict"])),
+                   tuple(str(r) for r in raw.get("reasons") or ()), str(raw["phase"]))
+
+
+@resultfile.reads
+@dataclass(frozen=True)
+class CapacityResults:
+    """A capacity search as ``capacity.json`` holds it: what reports read (the verdict as recorded)."""
+
+    KIND: ClassVar[str] = "capacity"
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    verdict: Verdict
+    steps: tuple[Probe, ...]
+    highest_sustainable_rate: float | None = None
+    lowest_breaking_rate: float | None = None
+    converged: bool = False
+    required_rate: float | None = None
+    stopped: str = ""
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> CapacityResults:
+        def rate(key: str) -> float | None:
+            return None if document.get(key) is None else float(document[key])
+
+        return cls(Verdict.parse(str(document["verdict"])),
+                   tuple(Probe.from_json(s) for s in document["steps"]),
+                   rate("highest_sustainable_rate"), rate("lowest_breaking_rate"),
+                   bool(document.get("converged", False)), rate("required_rate"),
+                   str(document.get("stopped", "")))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"highest_sustainable_rate": _r(self.highest_sustainable_rate),
+                "lowest_breaking_rate": _r(self.lowest_breaking_rate), "converged": self.converged,
+                "required_rate": _r(self.required_rate), "verdict": self.verdict.value,
+                "stopped": self.stopped, "steps": [p.to_json() for p in self.steps]}
 
 
 @dataclass
@@ -66,12 +110,18 @@ class Capacity:
             return Verdict.PASS
         return Verdict.INCOMPLETE
 
+    def record(self) -> CapacityResults:
+        """What ``capacity.json`` holds of the search."""
+        return CapacityResults(self.verdict, tuple(self.probes), self.highest_sustainable_rate,
+                               self.lowest_breaking_rate, self.converged, self.required_rate,
+                               self.stopped)
+
     def to_json(self) -> dict[str, Any]:
-        return {"highest_sustainable_rate": _r(self.highest_sustainable_rate),
-                "lowest_breaking_rate": _r(self.lowest_breaking_rate), "converged": self.converged,
-                "required_rate": _r(self.required_rate),
-                "verdict": self.verdict.value, "stopped": self.stopped,
-                "steps": [p.to_json() for p in self.probes]}
+        return self.record().to_json()
+
+    def write(self, path: Path) -> Path:
+        """``capacity.json`` at ``path`` (:mod:`yzt.resultfile`)."""
+        return resultfile.write_typed(path, self.record())
 
 
 def _r(x: float | None) -> float | None:

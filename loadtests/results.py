@@ -10,7 +10,8 @@ run is judged on what was sent, and the reason names the endpoint's slowness. A 
 endpoint the run sent nothing to is ``not_applicable``.
 
 This module writes records only; the JUnit file and the latency histogram come from ``yzt.reports``
-reading ``results.json``.
+reading ``results.json`` through :class:`LoadResults`, the typed reader of the results kind
+``load`` (:mod:`yzt.resultfile`, schema ``load.schema.json``).
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from yzt import resultfile
 from yzt.loadtests.thresholds import Threshold
 from yzt.loadtests.traffic import (
     COLUMNS,
@@ -172,6 +174,162 @@ class RunResult:
             "latency_definition": "completion time minus intended send time (queueing delay of late "
                                   "slots included); percentiles nearest-rank over every request",
         }
+
+
+# --- the record as results.json holds it (kind "load") ---------------------------------------------
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class EndpointRecord:
+    """One endpoint's exact statistics as ``results.json`` holds them (:meth:`EndpointStats.to_json`)."""
+
+    count: int = 0
+    rate_achieved: float = 0.0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    max_ms: float | None = None
+    mean_ms: float | None = None
+    error_ratio: float = 0.0
+    errors_by_kind: dict[str, int] = field(default_factory=dict)
+    protocol_checked: int = 0
+    protocol_violations: dict[str, int] = field(default_factory=dict)
+    histogram_counts: tuple[int, ...] = ()
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> EndpointRecord:
+        return cls(int(raw.get("count") or 0), float(raw.get("rate_achieved") or 0.0),
+                   p50_ms=_opt_float(raw.get("p50_ms")), p95_ms=_opt_float(raw.get("p95_ms")),
+                   p99_ms=_opt_float(raw.get("p99_ms")), max_ms=_opt_float(raw.get("max_ms")),
+                   mean_ms=_opt_float(raw.get("mean_ms")),
+                   error_ratio=float(raw.get("error_ratio") or 0.0),
+                   errors_by_kind={str(k): int(v) for k, v in (raw.get("errors_by_kind") or {}).items()},
+                   protocol_checked=int(raw.get("protocol_checked") or 0),
+                   protocol_violations={str(k): int(v) for k, v in
+                                        (raw.get("protocol_violations") or {}).items()},
+                   histogram_counts=tuple(int(c) for c in raw.get("histogram_counts") or ()))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"count": self.count, "rate_achieved": self.rate_achieved, "p50_ms": self.p50_ms,
+                "p95_ms": self.p95_ms, "p99_ms": self.p99_ms, "max_ms": self.max_ms,
+                "mean_ms": self.mean_ms, "error_ratio": self.error_ratio,
+                "errors_by_kind": dict(self.errors_by_kind), "protocol_checked": self.protocol_checked,
+                "protocol_violations": dict(self.protocol_violations),
+                "histogram_counts": list(self.histogram_counts)}
+
+
+@dataclass(frozen=True)
+class ThresholdRecord:
+    """One judged threshold as ``results.json`` holds it (:meth:`ThresholdResult.to_json`)."""
+
+    requirement: str
+    endpoint: str
+    expression: str
+    verdict: Verdict
+    metric: str = ""
+    op: str = ""
+    limit: float | None = None
+    measured: float | None = None
+    #: The protocol row only: answers checked, violations, and violations by requirement id.
+    protocol: dict[str, Any] | None = None
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> ThresholdRecord:
+        protocol: dict[str, Any] = {k: raw[k] for k in ("sampled", "violations", "requirements")
+                                    if k in raw}
+        return cls(str(raw["requirement"]), str(raw["endpoint"]), str(raw["expression"]),
+                   Verdict.parse(str(raw["verdict"])), str(raw.get("metric", "")), str(raw.get("op", "")),
+                   _opt_float(raw.get("limit")), _opt_float(raw.get("measured")), protocol or None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"requirement": self.requirement, "endpoint": self.endpoint, "metric": self.metric,
+                "op": self.op, "limit": self.limit, "expression": self.expression,
+                "measured": self.measured, "verdict": self.verdict.value, **(self.protocol or {})}
+
+
+#: Context fields of a load run's record that the command adds (absent from a partial record).
+_CONTEXT = ("target", "operator", "sla_source", "reproduce", "interrupted", "latency_definition")
+
+
+@resultfile.reads
+@dataclass(frozen=True)
+class LoadResults:
+    """A load run as ``results.json`` holds it: what reports and ``yzt check`` read.
+
+    A run cut short before the generator recorded anything holds only its verdict, reasons and
+    context: the counts are then None and the tables empty."""
+
+    KIND: ClassVar[str] = "load"
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    verdict: Verdict
+    reasons: tuple[str, ...] = ()
+    target_rate: float | None = None
+    duration_s: float | None = None
+    scheduled: int | None = None
+    sent: int | None = None
+    offered_rate: float | None = None
+    endpoints: dict[str, EndpointRecord] = field(default_factory=dict)
+    thresholds: tuple[ThresholdRecord, ...] = ()
+    notes: tuple[str, ...] = ()
+    histogram_edges_ms: tuple[float, ...] = ()
+    #: The generator's processes and health (:func:`generator_health`), as recorded.
+    generator: dict[str, Any] | None = None
+    shape: dict[str, Any] | None = None
+    locust_elapsed_s: float | None = None
+    #: ``target``, ``operator``, ``sla_source``, ``reproduce``, ``interrupted``, ...: as recorded.
+    context: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return self.verdict.exit_code
+
+    def says(self, name: str) -> str:
+        """A context field (``target``, ``reproduce`` ...), ``""`` when the record has none."""
+        return self.context.get(name, "")
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> LoadResults:
+        def opt_int(key: str) -> int | None:
+            return None if document.get(key) is None else int(document[key])
+
+        return cls(
+            verdict=Verdict.parse(str(document["verdict"])),
+            reasons=tuple(str(r) for r in document.get("reasons") or ()),
+            target_rate=_opt_float(document.get("target_rate")),
+            duration_s=_opt_float(document.get("duration_s")),
+            scheduled=opt_int("scheduled"), sent=opt_int("sent"),
+            offered_rate=_opt_float(document.get("offered_rate")),
+            endpoints={str(k): EndpointRecord.from_json(v)
+                       for k, v in (document.get("endpoints") or {}).items()},
+            thresholds=tuple(ThresholdRecord.from_json(t) for t in document.get("thresholds") or ()),
+            notes=tuple(str(n) for n in document.get("notes") or ()),
+            histogram_edges_ms=tuple(float(e) for e in document.get("histogram_edges_ms") or ()),
+            generator=document.get("generator"), shape=document.get("shape"),
+            locust_elapsed_s=_opt_float(document.get("locust_elapsed_s")),
+            context={k: str(document[k]) for k in _CONTEXT if document.get(k) is not None})
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"verdict": self.verdict.value, "exit_code": self.exit_code,
+                               "reasons": list(self.reasons)}
+        for key in ("target_rate", "duration_s", "scheduled", "sent", "offered_rate", "generator",
+                    "shape", "locust_elapsed_s"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.endpoints or self.thresholds or self.sent is not None:
+            out.update(endpoints={k: v.to_json() for k, v in self.endpoints.items()},
+                       thresholds=[t.to_json() for t in self.thresholds], notes=list(self.notes),
+                       histogram_edges_ms=list(self.histogram_edges_ms))
+        return {**out, **self.context}
+
+
+def write_results(path: Path, document: dict[str, Any]) -> Path:
+    """Write a load run's record (:meth:`RunResult.to_json` and its context) as ``results.json``,
+    stamped with its kind and schema version (:mod:`yzt.resultfile`)."""
+    return resultfile.write(path, LoadResults.KIND, LoadResults.SCHEMA_VERSION, document)
 
 
 def _r(value: float | None, digits: int = 3) -> float | None:

@@ -16,7 +16,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from yzt.conformance import endpoints
+from yzt import endpoints
 from yzt.loadtests.shapes import Shape
 from yzt.signing import format_time, make_ticket, signed_headers
 

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, TextIO
 from yzt import resultfile
 from yzt.errors import UserError
 from yzt.fixtures import DEFAULT_SUBJECTS, FixtureSelection
+from yzt.pipeline.results import CalibrationResults, CheckResults, PreflightResults
 from yzt.verdict import Verdict, from_exit_code
 
 if TYPE_CHECKING:
@@ -51,9 +52,6 @@ STEPS = ("conform", "load", "capacity", "sim")
 WORK_PREFIX = "yzt-check-"
 #: At most this many characters of a step's own error go into check.json and the report.
 MAX_STEP_MESSAGE = 1500
-#: ``schema_version`` of the files this pipeline writes (kinds ``check``, ``preflight``,
-#: ``calibration``).
-SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -413,8 +411,8 @@ class CheckPipeline:
     def _endpoint(self, target: str, work: Path) -> None:
         """The five steps against the operator's own endpoint."""
         from yzt.clock import explicit_offset
+        from yzt.conformance.preflight import run_preflight
         from yzt.domain.topology import load_topology
-        from yzt.pipeline.preflight import run_preflight
 
         s = self.settings
         assert s.key_id is not None  # validate() requires it with a target
@@ -428,7 +426,7 @@ class CheckPipeline:
         note = run_preflight(target, s.key_id, secret, fixtures, operator.id, selection.shown(),
                              clock_offset=clock_offset)
         print(f"yzt check: {note}", file=sys.stderr)
-        resultfile.write(self.out / "preflight.json", "preflight", SCHEMA_VERSION,
+        resultfile.write(self.out / "preflight.json", PreflightResults.KIND, PreflightResults.SCHEMA_VERSION,
                          {"verdict": Verdict.PASS.value, "note": note})
         self._env = {**os.environ, "YZT_SECRET": secret.decode("utf-8")}
         common = ["--operator", operator.id, "--key-id", s.key_id, *selection.flags(), "--lang", s.lang]
@@ -494,7 +492,8 @@ class CheckPipeline:
         (out / "sim").mkdir(parents=True, exist_ok=True)
         path = out / "sim" / "calibrated-scenario.yaml"
         path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        resultfile.write(out / "sim" / "calibration.json", "calibration", SCHEMA_VERSION,
+        resultfile.write(out / "sim" / "calibration.json", CalibrationResults.KIND,
+                         CalibrationResults.SCHEMA_VERSION,
                          {"calibration": calibration.as_dict(), "scenario_changes": changes,
                           "outlook": e2e_outlook(scenario, operator, calibration)})
         self._step("sim", "simulation with the measured endpoint",
@@ -514,7 +513,7 @@ class CheckPipeline:
                                      "steps": {k: v.to_json() for k, v in self.records.items()}}
         if interrupted:
             record["interrupted"] = interrupted
-        resultfile.write(self.out / "check.json", "check", SCHEMA_VERSION, record)
+        resultfile.write(self.out / "check.json", CheckResults.KIND, CheckResults.SCHEMA_VERSION, record)
         report = read_dirs([self.out], s.lang, out_dir=self.out)
         paths = write_report(report, self.out)
         if summary:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from yzt import resultfile
 from yzt.errors import UserError
 from yzt.fixtures import DEFAULT_SUBJECTS, FixtureSelection
 from yzt.verdict import Verdict, from_exit_code
@@ -31,8 +30,6 @@ if TYPE_CHECKING:
 #: Longest load run (--duration) and per-request deadline (--timeout) accepted: a day, five minutes.
 MAX_DURATION_S = 24 * 3600.0
 MAX_TIMEOUT_S = 300.0
-#: ``schema_version`` of the ``results.json`` a load run writes (kind ``load``).
-SCHEMA_VERSION = 1
 #: The share of answers checked against the JSON Schemas unless ``--schema-sample`` says otherwise.
 DEFAULT_SCHEMA_SAMPLE = 0.05
 
@@ -294,7 +291,7 @@ class LoadRun:
 
             check_reachable(target)
         else:
-            from yzt.pipeline.preflight import run_preflight
+            from yzt.conformance.preflight import run_preflight
 
             note = run_preflight(target, key_id, secret, fixtures, operator.id, selection.shown(),
                                  clock_offset=s.clock_offset)
@@ -389,6 +386,8 @@ class LoadRun:
                       clock_note: str = "") -> None:
         """results.json (the record), then what ``yzt.reports`` renders from it: report.html/.md/
         .json, junit.xml and latency.png."""
+        from yzt.loadtests import results as res
+
         s = self.settings
         document = result.to_json()
         if clock_note:  # the offset every request was signed with, to paste as --clock-offset
@@ -400,7 +399,7 @@ class LoadRun:
             document["locust_elapsed_s"] = round(elapsed_s, 2)
         if interrupted:
             document["interrupted"] = interrupted
-        resultfile.write(out / "results.json", "load", SCHEMA_VERSION, document)
+        res.write_results(out / "results.json", document)
         write_html(out, s.lang)
 
     def write_partial(self, out: Path, shape: Shape, signal_name: str) -> None:
@@ -418,7 +417,7 @@ class LoadRun:
         except (RuntimeError, OSError, ValueError):
             out.mkdir(parents=True, exist_ok=True)
             verdict = Verdict.INCOMPLETE
-            resultfile.write(out / "results.json", "load", SCHEMA_VERSION, {
+            res.write_results(out / "results.json", {
                 "verdict": verdict.value, "exit_code": verdict.exit_code,
                 "reasons": [reason, "no requests were recorded"], "interrupted": signal_name,
                 **self._document(shape)})
@@ -471,8 +470,7 @@ class LoadRun:
 
         cap = find_capacity(probe, base, factor=s.capacity_factor, tolerance=s.capacity_tolerance,
                             max_probes=s.capacity_steps)
-        (s.out / "capacity.json").write_text(json.dumps(cap.to_json(), indent=2, ensure_ascii=False)
-                                             + "\n", encoding="utf-8")
+        cap.write(s.out / "capacity.json")
         write_html(s.out, s.lang)  # the capacity page: the search's runs, from capacity.json
         if cap.highest_sustainable_rate is None:
             print(f"capacity: below {cap.probes[-1].rate:.1f} req/s — {cap.stopped}")

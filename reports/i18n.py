@@ -11,6 +11,7 @@ import os
 from typing import Literal
 
 from yzt.conformance.registry import SAID_EN, Said
+from yzt.sim import stages as sim_stages
 
 Lang = Literal["en", "zh"]
 LANGS: tuple[Lang, ...] = ("en", "zh")
@@ -114,20 +115,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "plan.col.capacity": ("operator|resource|current|planned|difference|analytic guess|"
                           "metric at plan (95 % CI)|one unit less",
                           "运营方|资源|现有|规划|差额|解析初值|规划值下的指标（95 % 置信区间）|少一个单位时"),
-    "plan.curve": ("{operator} hotline: service level and abandonment against agents",
-                   "{operator} 客服热线：服务水平与放弃率随坐席数的变化"),
     "plan.curve.alt": ("Line chart of {title}; planned {values}", "折线图：{title}；规划 {values}"),
-    "plan.sl": ("service level", "服务水平"),
-    "plan.abandonment": ("abandonment", "放弃率"),
-    "plan.agents": ("agents (sum over shifts)", "坐席数（各班次合计）"),
-    "plan.share": ("share of offered calls", "占呼入量的比例"),
     "plan.over90": (" ⚠ above 90 %", " ⚠ 超过 90 %"),
-    "plan.table.hourly": ("{operator} hotline hour by hour: SIPP requirement (Erlang A) beside the "
-                          "shift plan", "{operator} 客服热线逐小时：SIPP 需求（Erlang A）与排班对照"),
     "plan.col.hourly": ("hour|calls|load (erlangs)|required (SIPP)|current agents|planned agents|"
                         "occupancy", "小时|呼叫量|话务量（爱尔兰）|需求（SIPP）|现有坐席|规划坐席|占用率"),
-    "plan.table.cost": ("{operator} hotline: cost of the last points of service level (SIPP)",
-                        "{operator} 客服热线：服务水平最后几个百分点的代价（SIPP）"),
     "plan.col.cost": ("service level|agent-hours, busiest day|extra agent-hours|peak agents",
                       "服务水平|最忙一天的坐席小时|新增坐席小时|峰值坐席"),
     "plan.infeasible": (" (infeasible)", "（无法达到）"),
@@ -177,15 +168,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "means with 95 % confidence intervals.",
                     "场景 {scenario} 共 {reps} 次重复仿真，种子 {seed}，抽样比例 1/{one_in}；"
                     "数值为均值及 95% 置信区间。"),
-    "sim.hot.chart": ("Hotline service level and abandonment per operator",
-                      "各运营商客服热线服务水平与放弃率"),
-    "sim.hot.alt": ("Two bar charts with 95 % confidence bars: the share of calls answered in time per "
-                    "operator against its target, and the abandonment share against its limit",
-                    "两幅带 95% 置信区间的柱状图：各运营商按时接听比例与目标值，以及放弃率与上限"),
-    "sim.hot.sl": ("answered in time", "按时接听比例"),
-    "sim.hot.ab": ("abandoned", "放弃率"),
-    "sim.hot.target": ("target", "目标"),
-    "sim.hot.limit": ("limit", "上限"),
     "sim.flat": ("{what} stayed at {value} over all {hours} simulated hours.",
                  "在全部 {hours} 个仿真小时内，{what} 始终为 {value}。"),
     "sim.series.x": ("hour", "小时"),
@@ -195,13 +177,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sim.breached": ("breached (mean over replications)", "未达标（各次重复的均值）"),
     "sim.abandonment": ("abandonment {value}", "放弃率 {value}"),
     "sim.no_cases": ("no cases", "无案例"),
-    # sim time series names
-    "series.sms_backlog": ("SMS backlog", "短信积压量"),
-    "series.fanout_in_flight": ("fan-out requests in flight", "进行中的分发请求数"),
-    "series.fanout_queue": ("fan-out queue", "分发排队数"),
-    "series.hotline_queue": ("hotline queue", "热线排队数"),
-    "series.backoffice_backlog": ("back-office backlog (disputes and cancellations)",
-                                  "后台积压（申诉与解绑工单）"),
 }
 
 
@@ -249,6 +224,10 @@ SAID_ZH: dict[str, str] = {
     "note.run_seed": "运行种子 {seed}（--run-seed）",
 }
 MESSAGES.update({f"said.{key}": (SAID_EN[key], SAID_ZH[key]) for key in SAID_EN})
+# every stage's words (``stage.<stage>.<key>``) and the names of its time series (``series.<key>``)
+MESSAGES.update({f"stage.{st.name}.{key}": words for st in sim_stages.stages()
+                 for key, words in st.messages.items()})
+MESSAGES.update({f"series.{s.key}": (s.en, s.zh) for st in sim_stages.stages() for s in st.series})
 #: Between the items of a list of things said (:data:`yzt.conformance.registry.LISTS_EN`).
 _SEPARATORS = {"list": ("; ", "；"), "and": (", ", "、")}
 

@@ -1,9 +1,12 @@
 """Readers: the records a run left in its directory → report :class:`~yzt.reports.model.Section`.
 
-One reader per results format, and nothing else reads them: ``results.json`` of ``yzt conform``
-(it has ``checks``), ``results.json`` of ``yzt load`` (it has ``thresholds``), ``sim-results.json``
-of ``yzt sim``, and ``check.json`` of ``yzt check`` (which names the steps whose directories sit
-beside it). A missing optional part gives a partial section, never a crash.
+One reader per results kind, and nothing else reads them. Every results file names its ``kind``
+(:mod:`yzt.resultfile`): a folder is read by the kind of the record it holds (``check.json`` of
+``yzt check``, which names the steps whose folders sit beside it; ``sim-results.json``;
+``plan.json``; ``results.json`` of ``yzt conform`` or ``yzt load``; ``capacity.json``), through
+the writers' typed classes, never by guessing from keys. A file of unknown kind, without a kind or
+breaking its kind's schema is refused, naming the file and the field. A missing optional part
+gives a partial section, never a crash.
 """
 
 from __future__ import annotations
@@ -11,82 +14,68 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from yzt import resultfile
 from yzt.errors import UserError
+from yzt.pipeline.results import CalibrationResults, CheckResults, CheckStep, PreflightResults
 from yzt.reports import fmt, plots
-from yzt.reports.i18n import Lang, say, tr, verdict_word
+from yzt.reports.i18n import MESSAGES, Lang, say, tr, verdict_word
 from yzt.reports.model import Plot, Report, Requirement, Row, Section, Table
+from yzt.sim import stages as sim_stages
+from yzt.sim.stages import Curve, Stage
 from yzt.verdict import Verdict
 
-#: The record file of each kind of result directory.
-RECORD_FILES = {"check": "check.json", "conform": "results.json", "load": "results.json",
-                "sim": "sim-results.json", "plan": "plan.json", "capacity": "capacity.json"}
-#: Where ``yzt check`` puts each step's results, below its --out.
+if TYPE_CHECKING:
+    from yzt.conformance.results import ConformResults
+    from yzt.loadtests.capacity import CapacityResults
+    from yzt.loadtests.results import LoadResults
+    from yzt.sim.resultfiles import Estimate, PlanItem, PlanResults, SimResults, SlaRow
+
+#: The results file a folder of each kind holds, searched in this order (a ``yzt check`` folder
+#: holds its steps' folders, and ``results.json`` is conform's or load's: its ``kind`` says which).
+FOLDER_RECORDS = ("check.json", "sim-results.json", "plan.json", "results.json", "capacity.json")
+#: Each step of ``yzt check`` (but the preflight): its folder below the check's --out and the kind
+#: of the record it leaves there.
 CHECK_STEPS = {"conform": "conform", "load": "load", "capacity": "capacity", "sim": "sim"}
+#: The largest results file a report reads (:data:`yzt.resultfile.MAX_BYTES`).
+MAX_RESULTS_BYTES = resultfile.MAX_BYTES
+
+R = TypeVar("R", bound=resultfile.Typed)
 
 
-@dataclass(frozen=True)
-class Source:
-    """One result directory to read, and how its files are named from the report's folder."""
-
-    kind: str
-    path: Path
-    shown_as: str
-
-
-#: The largest results file a report reads, checked before parsing (parsed JSON takes about 7
-#: times its size: a 248 MB file once took 1.75 GB). Those yzt writes are far smaller.
-MAX_RESULTS_BYTES = 64 << 20
-
-
-def _load(path: Path) -> Any:
-    from yzt.validation import parse_json
-
-    try:
-        with path.open("rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            raw = b"" if size > MAX_RESULTS_BYTES else f.read(MAX_RESULTS_BYTES + 1)
-        if size > MAX_RESULTS_BYTES or len(raw) > MAX_RESULTS_BYTES:
-            raise UserError(f"{path}: {max(size, len(raw)) / 2**20:.1f} MiB, over the "
-                            f"{MAX_RESULTS_BYTES >> 20} MiB a results file may have (yzt report "
-                            "reads the results yzt writes: give the folder of a run)")
-        return parse_json(raw.decode("utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path}: cannot read the results ({exc})") from None
+def _typed(data: Any, cls: type[R], shown_as: str) -> R:
+    """``data`` as ``cls``: a record already typed, or a document validated against the kind's
+    schema (an in-memory document without ``kind`` is taken to be of ``cls``'s kind)."""
+    if isinstance(data, cls):
+        return data
+    if isinstance(data, dict) and "kind" not in data:
+        data = resultfile.stamp(cls.KIND, cls.SCHEMA_VERSION, data)
+    record = resultfile.parse(data, shown_as)
+    if not isinstance(record, cls):
+        raise UserError(f"{shown_as}: a {record.KIND!r} results file where a {cls.KIND!r} one is "
+                        "expected")
+    return record
 
 
-def _verdict(word: object, where: str) -> Verdict:
-    try:
-        return Verdict.parse(str(word))
-    except ValueError as exc:
-        raise UserError(f"{where}: {exc}") from None
+def record_path(path: Path) -> Path:
+    """The results file to read for ``path``: the file itself, or the record of the folder."""
+    if path.is_file():
+        return path
+    for name in FOLDER_RECORDS:
+        if (path / name).is_file():
+            return path / name
+    raise UserError(f"{path}: not a result directory of yzt check, conform, load, sim or plan "
+                    f"(it needs one of {', '.join(FOLDER_RECORDS)}); give the folder a command "
+                    "wrote with --out")
 
 
-def kind_of(directory: Path) -> str:
-    """What wrote ``directory``: ``check``, ``conform``, ``load``, ``sim`` or ``plan`` (UserError
-    otherwise)."""
-    if (directory / "check.json").is_file():
-        return "check"
-    if (directory / "sim-results.json").is_file():
-        return "sim"
-    if (directory / "plan.json").is_file():
-        return "plan"
-    results = directory / "results.json"
-    if results.is_file():
-        data = _load(results)
-        if isinstance(data, dict) and "checks" in data:
-            return "conform"
-        if isinstance(data, dict) and "thresholds" in data:
-            return "load"
-    if (directory / "capacity.json").is_file():
-        return "capacity"
-    raise UserError(f"{directory}: not a result directory of yzt check, conform, load, sim or plan "
-                    "(it needs check.json, results.json, sim-results.json, plan.json or "
-                    "capacity.json); give the folder a command wrote with --out")
+def kind_of(path: Path) -> str:
+    """The ``kind`` of the results ``path`` holds (a folder's record, or the file itself)."""
+    return resultfile.kind_of(resultfile.load(record_path(path)), str(record_path(path))).name
 
 
 def requirements(lang: Lang) -> dict[str, Requirement]:
@@ -126,12 +115,13 @@ def missing_section(key: str, verdict: Verdict, file: str, lang: Lang, message: 
 
 # --- conform -------------------------------------------------------------------------------------
 
-def read_conform(data: dict[str, Any], lang: Lang, shown_as: str = "results.json") -> Section:
-    """``yzt conform`` results (parsed by conform's own reader, :mod:`yzt.conformance.results`):
+def read_conform(data: ConformResults | dict[str, Any], lang: Lang,
+                 shown_as: str = "results.json") -> Section:
+    """``yzt conform`` results (conform's own reader, :class:`yzt.conformance.results.ConformResults`):
     one row per check, consequences of another failure marked, a chart of verdicts by area."""
-    from yzt.conformance.results import parse_results
+    from yzt.conformance.results import ConformResults
 
-    run = parse_results(data, shown_as)
+    run = _typed(data, ConformResults, shown_as)
     rows = tuple(
         Row(requirement=c.requirement, name=c.check, verdict=c.verdict,
             message=say(c.said, lang, c.message) if c.said is not None else c.message,
@@ -166,37 +156,39 @@ def read_conform(data: dict[str, Any], lang: Lang, shown_as: str = "results.json
 
 # --- load ----------------------------------------------------------------------------------------
 
-def read_load(data: dict[str, Any], lang: Lang, shown_as: str = "results.json") -> Section:
+def read_load(data: LoadResults | dict[str, Any], lang: Lang,
+              shown_as: str = "results.json") -> Section:
     """``yzt load`` results: a row per threshold with its exact value, the offered load, a histogram."""
-    endpoints = data.get("endpoints", {})
-    verdict = _verdict(data.get("verdict", "error"), f"{shown_as}: verdict")
+    from yzt.loadtests.results import EndpointRecord, LoadResults
+
+    run = _typed(data, LoadResults, shown_as)
     rows: list[Row] = []
-    for i, t in enumerate(data.get("thresholds", [])):
-        measured = t.get("measured")
-        count = int((endpoints.get(t.get("endpoint")) or {}).get("count") or 0)
-        if measured is None or not count:
+    for t in run.thresholds:
+        count = run.endpoints.get(t.endpoint, EndpointRecord()).count
+        if t.measured is None or not count:
             shown = tr("load.no_requests", lang)
-        elif t.get("metric") == "error_ratio":
-            low, high = fmt.wilson(round(measured * count), count)
-            shown = fmt.pct_ci(measured, low, high, lang)
+        elif t.metric == "error_ratio":
+            low, high = fmt.wilson(round(t.measured * count), count)
+            shown = fmt.pct_ci(t.measured, low, high, lang)
         else:
-            shown = f"{fmt.ms(measured)} ({tr('load.exact', lang, n=count)})"
-        row_verdict = _verdict(t.get("verdict", "error"), f"{shown_as}: thresholds[{i}].verdict")
+            shown = f"{fmt.ms(t.measured)} ({tr('load.exact', lang, n=count)})"
         rows.append(Row(
-            requirement=str(t.get("requirement", "")),
-            name=f"{t.get('endpoint', '')} {t.get('expression', '')}".strip(),
-            verdict=row_verdict, measured=shown, expected=str(t.get("expression", "")),
-            message=tr("load.no_traffic", lang) if row_verdict is Verdict.NOT_APPLICABLE else "",
-            reproduce=str(data.get("reproduce") or "") if row_verdict is Verdict.FAIL else ""))
-    offered = Verdict.INCOMPLETE if verdict is Verdict.INCOMPLETE else Verdict.PASS
+            requirement=t.requirement, name=f"{t.endpoint} {t.expression}".strip(),
+            verdict=t.verdict, measured=shown, expected=t.expression,
+            message=tr("load.no_traffic", lang) if t.verdict is Verdict.NOT_APPLICABLE else "",
+            reproduce=run.says("reproduce") if t.verdict is Verdict.FAIL else ""))
+
+    def known(value: float | int | None) -> object:
+        return "?" if value is None else value
+
+    offered = Verdict.INCOMPLETE if run.verdict is Verdict.INCOMPLETE else Verdict.PASS
     rows.append(Row(requirement="LOAD-GEN", name="offered load", verdict=offered,
-                    measured=f"{data.get('offered_rate', '?')} req/s",
-                    expected=f"{data.get('target_rate', '?')} req/s",
-                    message="; ".join(str(r) for r in data.get("reasons", []))
-                    if offered is Verdict.INCOMPLETE else ""))
+                    measured=f"{known(run.offered_rate)} req/s",
+                    expected=f"{known(run.target_rate)} req/s",
+                    message="; ".join(run.reasons) if offered is Verdict.INCOMPLETE else ""))
     plot_lang = _plot_lang(lang)
-    edges = data.get("histogram_edges_ms") or []
-    counts = (endpoints.get("all") or {}).get("histogram_counts") or []
+    edges = list(run.histogram_edges_ms)
+    counts = list(run.endpoints.get("all", EndpointRecord()).histogram_counts)
     chart: tuple[Plot, ...] = ()
     quiet: tuple[str, ...] = ()
     if edges and len(counts) == len(edges) - 1 and any(counts):
@@ -206,66 +198,74 @@ def read_load(data: dict[str, Any], lang: Lang, shown_as: str = "results.json") 
                       tr("load.hist.alt", lang)),)
     else:
         quiet = (tr("load.hist.empty", lang),)
-    summary = tr("load.summary", lang, rate=data.get("target_rate", "?"),
-                 duration=data.get("duration_s", "?"), sent=data.get("sent", "?"),
-                 scheduled=data.get("scheduled", "?"), offered=data.get("offered_rate", "?"))
-    return Section(key="load", title=tr("section.load", lang), verdict=verdict, summary=summary,
+    summary = tr("load.summary", lang, rate=known(run.target_rate), duration=known(run.duration_s),
+                 sent=known(run.sent), scheduled=known(run.scheduled), offered=known(run.offered_rate))
+    return Section(key="load", title=tr("section.load", lang), verdict=run.verdict, summary=summary,
                    rows=tuple(rows), plots=chart, quiet=quiet, artifacts=(shown_as,),
-                   notes=tuple(str(n) for n in data.get("notes", [])))
+                   notes=run.notes)
 
 
 # --- sim -----------------------------------------------------------------------------------------
 
-def _sim_row(s: dict[str, Any], i: int, lang: Lang, shown_as: str) -> Row:
-    verdict = _verdict(s.get("verdict", "error"), f"{shown_as}: sla[{i}].verdict")
-    if s.get("value") is None:
-        measured = tr("sim.no_cases", lang)
-    else:
-        measured = fmt.pct_ci(s["value"], s.get("ci_low"), s.get("ci_high"), lang)
-    if s.get("abandonment") is not None:
-        shown = fmt.pct_ci(s["abandonment"], s.get("abandonment_ci_low"), s.get("abandonment_ci_high"),
-                           lang)
+def _sim_row(s: SlaRow, lang: Lang) -> Row:
+    measured = (tr("sim.no_cases", lang) if s.value is None
+                else fmt.pct_ci(s.value, s.ci_low, s.ci_high, lang))
+    if s.abandonment is not None:
+        shown = fmt.pct_ci(s.abandonment, s.abandonment_ci_low, s.abandonment_ci_high, lang)
         measured += "; " + tr("sim.abandonment", lang, value=shown)
-    message = ("" if verdict is Verdict.PASS else tr("sim.nothing", lang)
-               if verdict is Verdict.NOT_APPLICABLE else tr("sim.breached", lang))
-    return Row(requirement=str(s.get("requirement", "")), name=str(s.get("name", "")), verdict=verdict,
-               measured=measured, expected=str(s.get("expected", "")), message=message)
+    message = ("" if s.verdict is Verdict.PASS else tr("sim.nothing", lang)
+               if s.verdict is Verdict.NOT_APPLICABLE else tr("sim.breached", lang))
+    return Row(requirement=s.requirement, name=s.name, verdict=s.verdict,
+               measured=measured, expected=s.expected, message=message)
 
 
-def _hotline_chart(sla: Sequence[dict[str, Any]], lang: Lang) -> tuple[Plot, ...]:
-    hot = [s for s in sla if s.get("requirement") == "SLA-HOT-1" and s.get("value") is not None
-           and s.get("abandonment") is not None and s.get("target") is not None]
-    if not hot:
+def _stage_chart(st: Stage, sla: Sequence[SlaRow], lang: Lang) -> tuple[Plot, ...]:
+    """A stage's bar charts of its rows (:class:`yzt.sim.stages.Chart`): value against target,
+    and the second measure against its limit."""
+    ch = st.chart
+    if ch is None:
+        return ()
+    rows = [s for s in sla if s.requirement == ch.requirement and s.value is not None
+            and s.target is not None and (not ch.second or getattr(s, ch.second) is not None)]
+    if not rows:
         return ()
 
-    def triple(s: dict[str, Any], key: str, prefix: str) -> tuple[float, float, float]:
-        mean = float(s[key])
-        low, high = s.get(f"{prefix}ci_low"), s.get(f"{prefix}ci_high")
+    def word(key: str, in_lang: Lang) -> str:
+        return tr(f"stage.{st.name}.{key}", in_lang)
+
+    def triple(s: SlaRow, key: str, prefix: str) -> tuple[float, float, float]:
+        mean = float(getattr(s, key) or 0.0)
+        low, high = getattr(s, f"{prefix}ci_low"), getattr(s, f"{prefix}ci_high")
         return mean, mean if low is None else float(low), mean if high is None else float(high)
 
     plot_lang = _plot_lang(lang)
-    title = tr("sim.hot.chart", plot_lang)
-    png = plots.share_panels(title, [str(s["name"]) for s in hot], [
-        (tr("sim.hot.sl", plot_lang), [triple(s, "value", "") for s in hot],
-         [float(s["target"]) for s in hot], tr("sim.hot.target", plot_lang), True),
-        (tr("sim.hot.ab", plot_lang), [triple(s, "abandonment", "abandonment_") for s in hot],
-         [float(s["abandonment_max"]) for s in hot], tr("sim.hot.limit", plot_lang), False),
-    ])
-    return (Plot(title, png, tr("sim.hot.alt", lang)),)
+    title = word("chart", plot_lang)
+    panels = [(word("chart.value", plot_lang), [triple(s, "value", "") for s in rows],
+               [float(s.target or 0.0) for s in rows], word("chart.target", plot_lang), True)]
+    if ch.second:
+        panels.append((word("chart.second", plot_lang),
+                       [triple(s, ch.second, f"{ch.second}_") for s in rows],
+                       [float(getattr(s, ch.second_limit) or 0.0) for s in rows],
+                       word("chart.limit", plot_lang), False))
+    png = plots.share_panels(title, [s.name for s in rows], panels)
+    return (Plot(title, png, word("chart.alt", lang)),)
 
 
-def read_sim(data: dict[str, Any], lang: Lang, shown_as: str = "sim-results.json") -> Section:
-    """``yzt sim`` results: SLA rows with CIs, the hotline chart, one plot per queue that moved."""
-    sla = data.get("sla", [])
-    rows = tuple(_sim_row(s, i, lang, shown_as) for i, s in enumerate(sla))
-    charts = list(_hotline_chart(sla, lang))
+def read_sim(data: SimResults | dict[str, Any], lang: Lang,
+             shown_as: str = "sim-results.json") -> Section:
+    """``yzt sim`` results: SLA rows with CIs, each stage's chart, one plot per queue that moved."""
+    from yzt.sim.resultfiles import SimResults
+
+    run = _typed(data, SimResults, shown_as)
+    rows = tuple(_sim_row(s, lang) for s in run.sla)
+    charts = [p for st in sim_stages.stages() for p in _stage_chart(st, run.sla, lang)]
     quiet: list[str] = []
     plot_lang = _plot_lang(lang)
-    series = data.get("timeseries") or {}
-    t = series.get("t_hours") or []
+    t = [float(h or 0.0) for h in run.hours]
     hours = fmt.number(t[-1]) if t else "0"
-    for name, values in sorted(series.items()):
-        if name == "t_hours" or not isinstance(values, list) or not values or not t:
+    for name, series in sorted(run.timeseries.items()):
+        values = [float("nan") if v is None else v for v in series]
+        if name == "t_hours" or not values or not t:
             continue
         key = f"series.{name}"
         what = tr(key, lang) if key in _series_keys() else name.replace("_", " ")
@@ -277,177 +277,212 @@ def read_sim(data: dict[str, Any], lang: Lang, shown_as: str = "sim-results.json
                                                    xlabel=tr("sim.series.x", plot_lang),
                                                    ylabel=tr("sim.series.y", plot_lang)),
                            tr("sim.series.alt", lang, what=what)))
-    scenario = (data.get("scenario") or {}).get("name", "")
-    summary = tr("sim.summary", lang, reps=data.get("replications", "?"), scenario=scenario or "?",
-                 seed=data.get("seed", "?"), one_in=(data.get("sampling") or {}).get("one_in", "?"))
-    return Section(key="sim", title=tr("section.sim", lang, scenario=scenario).replace(" )", ")"),
-                   verdict=_verdict(data.get("verdict", "error"), f"{shown_as}: verdict"),
-                   summary=summary, rows=rows, plots=tuple(charts), quiet=tuple(quiet),
-                   artifacts=(shown_as,), charted=("SLA-HOT-1",))
+    summary = tr("sim.summary", lang, reps=run.replications, scenario=run.scenario or "?",
+                 seed=run.seed, one_in="?" if run.one_in is None else run.one_in)
+    return Section(key="sim", title=tr("section.sim", lang, scenario=run.scenario).replace(" )", ")"),
+                   verdict=run.verdict, summary=summary, rows=rows, plots=tuple(charts),
+                   quiet=tuple(quiet), artifacts=(shown_as,),
+                   charted=tuple(st.chart.requirement for st in sim_stages.stages() if st.chart))
 
 
 # --- yzt plan (tables and curves) ---------------------------------------------------------------
 
-def _plan_pct(e: dict[str, Any] | None) -> str:
-    if not e or e.get("mean") is None:
+def _plan_pct(e: Estimate | None) -> str:
+    if e is None or e.mean is None:
         return "-"
-    if e.get("ci_low") is None:
-        return f"{e['mean']:.2%}"
-    return f"{e['mean']:.2%} [{e['ci_low']:.2%}, {e['ci_high']:.2%}]"
+    if e.ci_low is None or e.ci_high is None:
+        return f"{e.mean:.2%}"
+    return f"{e.mean:.2%} [{e.ci_low:.2%}, {e.ci_high:.2%}]"
 
 
-def _plan_values(v: list[int] | None) -> str:
+def _plan_values(v: Sequence[int] | None) -> str:
     return "-" if v is None else ",".join(str(x) for x in v)
 
 
-def read_plan(data: dict[str, Any], lang: Lang, shown_as: str = "plan.json") -> Section:
+def _plan_metrics(metrics: dict[str, Estimate | None]) -> str:
+    return "; ".join(f"{k} {_plan_pct(v)}" for k, v in metrics.items())
+
+
+def read_plan(data: PlanResults | dict[str, Any], lang: Lang, shown_as: str = "plan.json") -> Section:
     """``yzt plan`` results: capacity table (current against planned), staffing curves, hour-by-hour
     SIPP table with occupancy, the cost of the last points of service level, what-if table."""
-    items = data.get("items", [])
-    plot_lang = _plot_lang(lang)
+    from yzt.sim.resultfiles import PlanResults
+
+    plan = _typed(data, PlanResults, shown_as)
+    items = plan.items
     rows = []
     cap_rows, cap_marks = [], []
     for e in items:
-        name = f"{e['operator']} {e['resource']}" + (f".{e['part']}" if e.get("part") else "")
-        inf = e.get("infeasible")
-        at = e.get("at_planned") or {}
-        measured = "; ".join(f"{k} {_plan_pct(v)}" for k, v in (at.get("metrics") or {}).items())
-        rows.append(Row(requirement="/".join(e.get("slas", [])), name=name,
-                        verdict=_verdict(e.get("verdict", "error"), f"{shown_as}: items"),
-                        measured=tr("plan.planned", lang, values=_plan_values(e.get("planned")),
+        name = f"{e.operator} {e.label}"
+        inf = e.infeasible
+        measured = _plan_metrics(e.at_planned.metrics)
+        rows.append(Row(requirement="/".join(e.slas), name=name, verdict=e.verdict,
+                        measured=tr("plan.planned", lang, values=_plan_values(e.planned),
                                     metrics=measured),
-                        expected=tr("plan.current", lang, values=_plan_values(e.get("current"))),
-                        message=inf["reason"] + tr("plan.best", lang,
-                                                   values=_plan_values(inf.get("best_value")))
+                        expected=tr("plan.current", lang, values=_plan_values(e.current)),
+                        message=inf.reason + tr("plan.best", lang, values=_plan_values(inf.best_value))
                         if inf else ""))
-        less = e.get("one_unit_less") or []
-        less_txt = "; ".join(f"{_plan_values(x.get('value'))}: "
-                             + ", ".join(f"{k} {_plan_pct(v)}" for k, v in (x.get("metrics") or {}).items())
-                             for x in less) or (tr("plan.at_minimum", lang) if e.get("at_minimum") else "-")
-        cap_rows.append((e["operator"], e["resource"] + (f".{e['part']}" if e.get("part") else ""),
-                         _plan_values(e.get("current")), _plan_values(e.get("planned")),
-                         ",".join(f"{d:+d}" for d in e.get("difference", [])),
-                         _plan_values(e.get("analytic_guess")), measured or "-", less_txt))
-        cap_marks.append("changed" if any(e.get("difference", [])) else "")
+        less_txt = "; ".join(f"{_plan_values(x.value)}: " + ", ".join(
+                                 f"{k} {_plan_pct(v)}" for k, v in x.metrics.items())
+                             for x in e.one_unit_less) or (tr("plan.at_minimum", lang) if e.at_minimum
+                                                           else "-")
+        cap_rows.append((e.operator, e.label, _plan_values(e.current), _plan_values(e.planned),
+                         ",".join(f"{d:+d}" for d in e.difference),
+                         _plan_values(e.analytic_guess), measured or "-", less_txt))
+        cap_marks.append("changed" if e.changed else "")
     tables = [Table(title=tr("plan.table.capacity", lang),
                     columns=tuple(tr("plan.col.capacity", lang).split("|")),
                     rows=tuple(cap_rows), marks=tuple(cap_marks))]
     charts: list[Plot] = []
-    hotlines = sorted((e for e in items if e["resource"] == "hotline" and e.get("hourly")),
-                      key=lambda e: -sum(r["calls"] for r in e["hourly"]))
-    for e in hotlines[:6]:
-        pts = sorted((p for p in e.get("curve", []) if p["metrics"].get("hotline_service_level")),
-                     key=lambda p: sum(p["value"]))
-        if len(pts) >= 2:
-            x = [float(sum(p["value"])) for p in pts]
-            sl = [p["metrics"]["hotline_service_level"]["mean"] or 0.0 for p in pts]
-            ab = [p["metrics"]["hotline_abandonment"]["mean"] or 0.0 for p in pts]
-            title = tr("plan.curve", plot_lang, operator=e["operator"])
-            series = {tr("plan.sl", plot_lang): sl, tr("plan.abandonment", plot_lang): ab}
-            charts.append(Plot(title, alt=tr("plan.curve.alt", lang, title=title,
-                                             values=_plan_values(e["planned"])),
-                               png=plots.line_chart(title, x, series,
-                                                    xlabel=tr("plan.agents", plot_lang),
-                                                    ylabel=tr("plan.share", plot_lang))))
-        hourly = [r for r in e["hourly"] if r["calls"] > 0 or r.get("planned_agents")]
-        t_rows = tuple((str(r["hour"]), f"{r['calls']:.1f}", f"{r['load_erlangs']:.2f}",
-                        str(r["required"]), str(r.get("current_agents", "")),
-                        str(r.get("planned_agents", "")),
-                        "-" if r.get("occupancy") is None else f"{r['occupancy']:.0%}"
-                        + (tr("plan.over90", lang) if r["occupancy"] > 0.9 else ""))
+    for e in sorted((e for e in items if e.hourly), key=lambda e: -sum(r.calls for r in e.hourly))[:6]:
+        st = _owner(e.resource)
+        curve = _resource_curve(e.resource)
+        if st is not None and curve is not None:
+            charts += _plan_curve(e, st, curve, lang)
+        hourly = [r for r in e.hourly if r.calls > 0 or r.planned_agents]
+        t_rows = tuple((str(r.hour), f"{r.calls:.1f}", f"{r.load_erlangs:.2f}",
+                        str(r.required), "" if r.current_agents is None else str(r.current_agents),
+                        "" if r.planned_agents is None else str(r.planned_agents),
+                        "-" if r.occupancy is None else f"{r.occupancy:.0%}"
+                        + (tr("plan.over90", lang) if r.occupancy > 0.9 else ""))
                        for r in hourly)
-        marks = tuple("warning" if (r.get("occupancy") or 0) > 0.9 else "" for r in hourly)
-        tables.append(Table(title=tr("plan.table.hourly", lang, operator=e["operator"]),
+        marks = tuple("warning" if (r.occupancy or 0) > 0.9 else "" for r in hourly)
+        tables.append(Table(title=_entry_title(e, "hourly", lang),
                             columns=tuple(tr("plan.col.hourly", lang).split("|")),
                             rows=t_rows, marks=marks))
-        cost = e.get("service_level_cost") or []
-        if cost:
+        if e.service_level_cost:
             tables.append(Table(
-                title=tr("plan.table.cost", lang, operator=e["operator"]),
+                title=_entry_title(e, "service_level_cost", lang),
                 columns=tuple(tr("plan.col.cost", lang).split("|")),
-                rows=tuple((f"{c['service_level']:.0%}", str(c["agent_hours"]),
-                            str(c.get("extra_agent_hours", "-")), str(c["peak_agents"]))
-                           for c in cost)))
-    what = data.get("what_if") or []
-    if what:
-        labels = [f"{i['operator']} {i['resource']}" + (f".{i['part']}" if i.get("part") else "")
-                  for i in what[0]["items"]]
-        w_rows = tuple((lab, *(_plan_values(w["items"][j]["planned"]) + (tr("plan.infeasible", lang) if
-                                                                     w["items"][j]["infeasible"] else "")
-                               for w in what)) for j, lab in enumerate(labels))
+                rows=tuple((f"{c.service_level:.0%}", f"{c.agent_hours:g}",
+                            "-" if c.extra_agent_hours is None else f"{c.extra_agent_hours:g}",
+                            str(c.peak_agents))
+                           for c in e.service_level_cost)))
+    if plan.what_if:
+        first = plan.what_if[0]
+        w_rows = tuple((item.label, *(_plan_values(w.items[j].planned) + (tr("plan.infeasible", lang)
+                                                                          if w.items[j].infeasible else "")
+                                      for w in plan.what_if))
+                       for j, item in enumerate(first.items))
         tables.append(Table(title=tr("plan.table.what_if", lang),
                             columns=(tr("plan.item", lang),
-                                     *(tr("plan.load", lang, factor=f"{w['load']:g}") for w in what)),
+                                     *(tr("plan.load", lang, factor=f"{w.load:g}") for w in plan.what_if)),
                             rows=w_rows))
-    notes = [str(data.get("rule", ""))]
-    for c in data.get("calibration", []):
-        notes.append(tr("plan.calibrated", lang, operator=c["operator"], samples=c["samples"],
-                        median=f"{c['median_ms']:.1f}", sigma=f"{c['sigma']:.3f}",
-                        errors=f"{c['error_ratio']:.4f}", meaning=c["outlook"].get("meaning", "")))
-    verdict = _verdict(data.get("verdict", "error"), f"{shown_as}: verdict")
+    notes = [plan.rule]
+    for c in plan.calibration:
+        notes.append(tr("plan.calibrated", lang, operator=c.operator, samples=c.samples,
+                        median=f"{c.median_ms:.1f}", sigma=f"{c.sigma:.3f}",
+                        errors=f"{c.error_ratio:.4f}", meaning=c.meaning))
     changed = sum(1 for m in cap_marks if m)
-    infeasible = sum(1 for e in items if e.get("infeasible"))
-    scenario = data.get("scenario", {}).get("name", "")
-    summary = (tr("plan.summary", lang, n=len(items), scenario=scenario or "?",
-                  reps=data.get("replications"), seed=data.get("seed"), sims=data.get("simulations"),
-                  changed=changed)
+    infeasible = sum(1 for e in items if e.infeasible)
+    summary = (tr("plan.summary", lang, n=len(items), scenario=plan.scenario or "?",
+                  reps=plan.replications, seed=plan.seed, sims=plan.simulations, changed=changed)
                + (tr("plan.summary.infeasible", lang, n=infeasible) if infeasible else "")
-               + tr("plan.summary.verdict", lang, verdict=verdict_word(verdict.value, lang)))
-    return Section(key="plan", title=tr("section.plan", lang, scenario=scenario),
-                   verdict=verdict, summary=summary, rows=tuple(rows), plots=tuple(charts),
+               + tr("plan.summary.verdict", lang, verdict=verdict_word(plan.verdict.value, lang)))
+    return Section(key="plan", title=tr("section.plan", lang, scenario=plan.scenario),
+                   verdict=plan.verdict, summary=summary, rows=tuple(rows), plots=tuple(charts),
                    notes=tuple(notes), tables=tuple(tables),
                    artifacts=(shown_as, str(Path(shown_as).with_name("planned.yaml"))))
 
 
-def _capacity_summary(data: dict[str, Any], lang: Lang) -> str:
+def _capacity_summary(run: CapacityResults, lang: Lang) -> str:
     """What the search found, from its numbers (never a rate shown as ``0.0``): the highest rate
     that held, or that none did and the lowest rate tried; then how the search ended."""
-    best, broke = data.get("highest_sustainable_rate"), data.get("lowest_breaking_rate")
-    runs = len(data.get("steps", []))
-    if best is not None and broke is not None and data.get("converged"):
+    best, broke = run.highest_sustainable_rate, run.lowest_breaking_rate
+    runs = len(run.steps)
+    if best is not None and broke is not None and run.converged:
         stopped = tr("capacity.converged", lang, held=fmt.number(best), broke=fmt.number(broke))
-    elif best is not None and broke is None and all(s.get("verdict") == "pass"
-                                                    for s in data.get("steps", [])):
+    elif best is not None and broke is None and all(s.verdict is Verdict.PASS for s in run.steps):
         stopped = tr("capacity.unbroken", lang, n=runs)
-    elif best is None and broke is not None and all(s.get("verdict") == "fail"
-                                                    for s in data.get("steps", [])):
+    elif best is None and broke is not None and all(s.verdict is Verdict.FAIL for s in run.steps):
         stopped = tr("capacity.all_broke", lang, n=runs, rate=fmt.number(broke))
     else:  # the generator or the run budget ended the search: its own words
-        stopped = str(data.get("stopped", ""))
+        stopped = run.stopped
     if best is not None:
         return tr("capacity.best", lang, rate=fmt.number(best), stopped=stopped)
     return tr("capacity.none", lang, stopped=stopped)
 
 
-def read_capacity(data: dict[str, Any], lang: Lang, shown_as: str = "capacity.json") -> Section:
+def read_capacity(data: CapacityResults | dict[str, Any], lang: Lang,
+                  shown_as: str = "capacity.json") -> Section:
     """``yzt load --find-capacity``: one row per load run of the search.
 
     Breaking an SLA above the capacity is what the search looks for, not a failure of the
     endpoint: when some rate held, such a run is not applicable to the verdict (its row says it
     broke an SLA); when none held, every run that broke is a failure, as the section is. A run the
     generator could not judge is incomplete. The rows and the sentence above them tell one story."""
-    section_verdict = _verdict(data.get("verdict", "incomplete"), f"{shown_as}: verdict")
-    held = data.get("highest_sustainable_rate") is not None
+    from yzt.loadtests.capacity import CapacityResults
 
-    def run_verdict(word: str) -> Verdict:
-        if word == "pass":
+    run = _typed(data, CapacityResults, shown_as)
+    held = run.highest_sustainable_rate is not None
+
+    def run_verdict(verdict: Verdict) -> Verdict:
+        if verdict is Verdict.PASS:
             return Verdict.PASS
-        if word == "fail":
+        if verdict is Verdict.FAIL:
             return Verdict.NOT_APPLICABLE if held else Verdict.FAIL
         return Verdict.INCOMPLETE
 
-    words = {"pass": tr("capacity.held", lang), "fail": tr("capacity.broke", lang)}
-    steps = data.get("steps", [])
+    words = {Verdict.PASS: tr("capacity.held", lang), Verdict.FAIL: tr("capacity.broke", lang)}
     # when nothing held, the run at the lowest rate is the one to fix; the faster ones follow from it
-    lowest = min((float(s["rate"]) for s in steps if s["verdict"] == "fail"), default=None)
-    rows = tuple(Row(requirement="capacity", name=tr("capacity.run", lang, i=i, phase=s["phase"]),
-                     verdict=run_verdict(str(s["verdict"])),
-                     measured=f"{fmt.number(s['rate'])} req/s: {words.get(s['verdict'], s['verdict'])}",
-                     message="; ".join(s.get("reasons", [])[:2]),
-                     primary=held or s["verdict"] != "fail" or float(s["rate"]) == lowest)
-                 for i, s in enumerate(steps, 1))
-    return Section(key="capacity", title=tr("section.capacity", lang), verdict=section_verdict,
-                   summary=_capacity_summary(data, lang), rows=rows, artifacts=(shown_as,))
+    lowest = min((s.rate for s in run.steps if s.verdict is Verdict.FAIL), default=None)
+    rows = tuple(Row(requirement="capacity", name=tr("capacity.run", lang, i=i, phase=s.phase),
+                     verdict=run_verdict(s.verdict),
+                     measured=f"{fmt.number(s.rate)} req/s: {words.get(s.verdict, s.verdict.value)}",
+                     message="; ".join(s.reasons[:2]),
+                     primary=held or s.verdict is not Verdict.FAIL or s.rate == lowest)
+                 for i, s in enumerate(run.steps, 1))
+    return Section(key="capacity", title=tr("section.capacity", lang), verdict=run.verdict,
+                   summary=_capacity_summary(run, lang), rows=rows, artifacts=(shown_as,))
+
+
+def _owner(resource: str) -> Stage | None:
+    """The stage of a plan entry's resource (``None``: not registered here)."""
+    try:
+        return sim_stages.owner(resource)
+    except KeyError:
+        return None
+
+
+def _resource_curve(resource: str) -> Curve | None:
+    try:
+        return sim_stages.resource(resource).curve
+    except KeyError:
+        return None
+
+
+def _entry_title(e: PlanItem, table: str, lang: Lang) -> str:
+    """The title of a table a plan entry carries: its stage's ``table.<field>`` message, else the
+    entry's label."""
+    st = _owner(e.resource)
+    key = f"stage.{st.name}.table.{table}" if st is not None else ""
+    if key in MESSAGES:
+        return tr(key, lang, operator=e.operator)
+    return f"{e.operator} {e.resource}: {table}"
+
+
+def _plan_curve(e: PlanItem, st: Stage, curve: Curve, lang: Lang) -> list[Plot]:
+    """A planned item's curve: each line's metric against the summed capacity."""
+    first = curve.lines[0][0]
+    pts = sorted((p for p in e.curve if p.metrics.get(first) and p.value),
+                 key=lambda p: sum(p.value or ()))
+    if len(pts) < 2:
+        return []
+    plot_lang = _plot_lang(lang)
+
+    def word(key: str, in_lang: Lang, **fields: object) -> str:
+        return tr(f"stage.{st.name}.{key}", in_lang, **fields)
+
+    def mean(p: Any, metric: str) -> float:
+        found = p.metrics.get(metric)
+        return float(found.mean or 0.0) if found is not None else 0.0
+
+    x = [float(sum(p.value or ())) for p in pts]
+    title = word("curve", plot_lang, operator=e.operator)
+    series = {word(label, plot_lang): [mean(p, metric) for p in pts] for metric, label in curve.lines}
+    return [Plot(title, alt=tr("plan.curve.alt", lang, title=title, values=_plan_values(e.planned)),
+                 png=plots.line_chart(title, x, series, xlabel=word("curve.x", plot_lang),
+                                      ylabel=word("curve.y", plot_lang)))]
 
 
 def _series_keys() -> frozenset[str]:
@@ -458,8 +493,10 @@ def _series_keys() -> frozenset[str]:
 
 # --- directories → report ------------------------------------------------------------------------
 
-_READERS = {"conform": read_conform, "load": read_load, "sim": read_sim, "plan": read_plan,
-            "capacity": read_capacity}
+#: The section of each results kind a report shows on its own (a check folder counts as its steps).
+_READERS: dict[str, Callable[[Any, Lang, str], Section]] = {
+    "conform": read_conform, "load": read_load, "sim": read_sim, "plan": read_plan,
+    "capacity": read_capacity}
 
 
 def _shown(path: Path, out_dir: Path | None) -> str:
@@ -468,55 +505,24 @@ def _shown(path: Path, out_dir: Path | None) -> str:
     return Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix()
 
 
-def _with_calibration(section: Section, doc: dict[str, Any], operator: str, lang: Lang,
+def _with_calibration(section: Section, record: CalibrationResults, operator: str, lang: Lang,
                       shown_as: str = "sim/calibration.json") -> Section:
     """The simulation of ``yzt check URL`` says which measured endpoint it stands for."""
-    cal = doc.get("calibration") or {}
-    rate = cal.get("capacity_rps")
-    capacity = (tr("check.capacity", lang, rate=fmt.number(rate)) if rate
+    cal = record.calibration
+    capacity = (tr("check.capacity", lang, rate=fmt.number(cal.capacity_rps)) if cal.capacity_rps
                 else tr("check.no_capacity", lang))
     note = tr("check.calibrated", lang, operator=operator,
-              median=fmt.number(cal.get("median_ms", 0.0)), sigma=f"{cal.get('sigma', 0.0):.2f}",
-              errors=f"{cal.get('error_ratio', 0.0) * 100:.3f} %", capacity=capacity,
-              meaning=(doc.get("outlook") or {}).get("meaning", ""))
+              median=fmt.number(cal.median_ms), sigma=f"{cal.sigma:.2f}",
+              errors=f"{cal.error_ratio * 100:.3f} %", capacity=capacity, meaning=record.meaning)
     return replace(section, summary=f"{note} {section.summary}",
                    artifacts=(*section.artifacts, shown_as))
 
 
-@dataclass(frozen=True)
-class Step:
-    """One step of a ``yzt check`` run as ``check.json`` records it."""
-
-    verdict: Verdict
-    #: ``ran``, or ``skipped`` when an earlier step's outcome left it nothing to run on.
-    state: str = "ran"
-    duration_s: float | None = None
-    #: The step's own error (or why it was skipped), scrubbed; empty when it ran through.
-    message: str = ""
-    #: The command the step ran, as a user would type it (no secret on the line).
-    command: str = ""
-
-
-def read_step(value: object, where: str) -> Step:
-    """A step of ``check.json``: a verdict word (older records) or an object."""
-    if isinstance(value, str):
-        return Step(_verdict(value, where))
-    if not isinstance(value, dict):
-        raise UserError(f"{where}: a step is a verdict word or an object with \"verdict\"")
-    duration = value.get("duration_s")
-    return Step(_verdict(value.get("verdict", "error"), f"{where}.verdict"),
-                str(value.get("state") or "ran"),
-                float(duration) if isinstance(duration, int | float) else None,
-                str(value.get("message") or ""), str(value.get("command") or ""))
-
-
-def check_title(check: dict[str, Any], lang: Lang) -> str:
+def check_title(check: CheckResults, lang: Lang) -> str:
     """A URL run is titled by operator and target; the embedded run by its reference operator."""
-    operator = str(check.get("operator", "?"))
-    target = check.get("target")
-    if not target:
-        return tr("title.check", lang, operator=operator)
-    return tr("title.check_url", lang, operator=operator, target=shown_target(str(target)))
+    if not check.target:
+        return tr("title.check", lang, operator=check.operator)
+    return tr("title.check_url", lang, operator=check.operator, target=shown_target(check.target))
 
 
 def shown_target(url: str) -> str:
@@ -530,19 +536,14 @@ def shown_target(url: str) -> str:
 
 
 def _preflight_notes(directory: Path) -> tuple[str, ...]:
-    """The notes a check run's preflight left in ``preflight.json`` (``note`` and ``notes``)."""
+    """The notes a check run's preflight left in ``preflight.json``."""
     path = directory / "preflight.json"
     if not path.is_file():
         return ()
-    data = _load(path)
-    if not isinstance(data, dict):
-        return ()
-    notes = [data["note"]] if isinstance(data.get("note"), str) else []
-    notes += [str(n) for n in data.get("notes") or () if str(n) not in notes]
-    return tuple(n for n in notes if n)
+    return resultfile.read_as(path, PreflightResults).all_notes
 
 
-def _with_step_reproduce(section: Section, step: Step) -> Section:
+def _with_step_reproduce(section: Section, step: CheckStep) -> Section:
     """Failures and errors of a step's section that name no command of their own get the step's."""
     if not step.command:
         return section
@@ -572,52 +573,71 @@ def _report(title: str, lang: Lang, sections: Sequence[Section], *,
                   notes=notes)
 
 
-def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> Report:
-    """One report over any set of result directories (a ``yzt check`` folder counts as its steps)."""
+def _check_sections(directory: Path, check: CheckResults, lang: Lang,
+                    out_dir: Path | None) -> list[Section]:
+    """The sections of a ``yzt check`` folder: each step's records, read by their kind."""
+    sections: list[Section] = []
+    for name, step in check.steps.items():
+        if name == "preflight":  # a step only when it stopped the run
+            sections.append(missing_section(name, step.verdict, "preflight.json", lang,
+                                            step.message, step.command))
+            continue
+        kind = resultfile.KINDS[CHECK_STEPS[name]]
+        sub = directory / name
+        record = sub / Path(kind.file).name
+        if record.is_file() and not step.skipped:
+            found = resultfile.read(record)
+            if kind.name != found.KIND:
+                raise UserError(f"{record}: a {found.KIND!r} results file where "
+                                f"check.json's step {name!r} leaves a {kind.name!r} one")
+            section = _READERS[kind.name](found, lang, _shown(record, out_dir))
+            calibration = sub / "calibration.json"
+            if name == "sim" and calibration.is_file():
+                section = _with_calibration(section, resultfile.read_as(calibration, CalibrationResults),
+                                            check.operator, lang, _shown(calibration, out_dir))
+            sections.append(_with_step_reproduce(section, step))
+        else:
+            sections.append(missing_section(name, step.verdict, Path(kind.file).name, lang,
+                                            step.message, step.command, skipped=step.skipped))
+    if check.interrupted:
+        sections.append(Section(
+            key="interrupted", title=tr("section.interrupted", lang), verdict=Verdict.INCOMPLETE,
+            summary=tr("check.interrupted", lang, signal=check.interrupted)))
+    return sections
 
+
+def _load_readers() -> None:
+    """Import every runner's results module: each registers the typed class of the files it
+    writes (:func:`yzt.resultfile.reads`), which :func:`yzt.resultfile.read` dispatches to."""
+    import yzt.conformance.results
+    import yzt.loadtests.capacity
+    import yzt.loadtests.results
+    import yzt.sim.resultfiles  # noqa: F401
+
+
+def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> Report:
+    """One report over any set of result directories or results files, each read by its ``kind``
+    (a ``yzt check`` folder counts as its steps)."""
+    _load_readers()
     sections: list[Section] = []
     titles: list[str] = []
     notes: list[str] = []
-    for directory in dirs:
-        kind = kind_of(directory)
-        if kind == "check":
-            check = _load(directory / "check.json")
-            titles.append(check_title(check, lang))
-            notes += _preflight_notes(directory)
-            steps = check.get("steps") or {}
-            # in the pipeline's order (a results file's keys are sorted); unknown names first
-            order = ["preflight", *CHECK_STEPS]
-            for name in sorted(steps, key=lambda n: order.index(n) if n in order else -1):
-                value = steps[name]
-                if name != "preflight" and name not in CHECK_STEPS:
-                    raise UserError(f"{directory / 'check.json'}: unknown step {name!r}")
-                step = read_step(value, f"check.json: steps.{name}")
-                if name == "preflight":  # a step only when it stopped the run
-                    sections.append(missing_section(name, step.verdict, "preflight.json", lang,
-                                                    step.message, step.command))
-                    continue
-                sub = directory / CHECK_STEPS[name]
-                record = sub / RECORD_FILES[name]
-                if record.is_file() and step.state != "skipped":
-                    section = _READERS[name](_load(record), lang, _shown(record, out_dir))
-                    calibration = sub / "calibration.json"
-                    if name == "sim" and calibration.is_file():
-                        section = _with_calibration(section, _load(calibration),
-                                                    str(check.get("operator", "?")), lang,
-                                                    _shown(calibration, out_dir))
-                    sections.append(_with_step_reproduce(section, step))
-                else:
-                    sections.append(missing_section(name, step.verdict, RECORD_FILES[name], lang,
-                                                    step.message, step.command,
-                                                    skipped=step.state == "skipped"))
-            if check.get("interrupted"):
-                sections.append(Section(
-                    key="interrupted", title=tr("section.interrupted", lang), verdict=Verdict.INCOMPLETE,
-                    summary=tr("check.interrupted", lang, signal=check["interrupted"])))
+    checks = 0
+    for given in dirs:
+        path = record_path(given)
+        record = resultfile.read(path)
+        if isinstance(record, CheckResults):
+            checks += 1
+            titles.append(check_title(record, lang))
+            notes += _preflight_notes(path.parent)
+            sections += _check_sections(path.parent, record, lang, out_dir)
             continue
-        record = directory / RECORD_FILES[kind]
-        sections.append(_READERS[kind](_load(record), lang, _shown(record, out_dir)))
+        kind = record.KIND
+        if kind not in _READERS:
+            raise UserError(f"{path}: a {kind!r} results file is part of a yzt check folder; give "
+                            "the folder that holds its check.json")
+        sections.append(_READERS[kind](record, lang, _shown(path, out_dir)))
         titles.append(kind)
-    title = titles[0] if len(dirs) == 1 and kind_of(dirs[0]) == "check" else \
+    title = titles[0] if len(dirs) == 1 and checks == 1 else \
         tr("title.report", lang, parts=", ".join(titles))
     return _report(title, lang, sections, notes=tuple(dict.fromkeys(notes)))

@@ -35,6 +35,7 @@ import numpy as np
 
 from yzt.errors import UserError
 from yzt.sim.scenario import Scenario, from_document, merge
+from yzt.verdict import Verdict
 
 #: Fewer successful samples than this give no trustworthy sigma.
 MIN_SAMPLES = 30
@@ -70,7 +71,7 @@ def _raw_dirs(load_dir: Path) -> tuple[list[Path], float | None]:
             raise UserError(f"{cap_file}: not a capacity file of yzt load ({exc})") from None
         steps = sorted(load_dir.glob("step-*"))
         ok = [d / "raw" for d, s in zip(steps, cap.get("steps", []), strict=False)
-              if s.get("verdict") == "pass"]
+              if s.get("verdict") == Verdict.PASS.value]
         rate = cap.get("highest_sustainable_rate")
         return ok or [d / "raw" for d in steps[:1]], (float(rate) if rate is not None else None)
     return [load_dir / "raw"], None

@@ -23,6 +23,7 @@ from typing import Any
 
 import simpy
 
+from yzt.sim.kernels import CALLBACK_AFTER_OPENING_MEAN_S
 from yzt.sim.rng import Streams
 from yzt.sim.scenario import BackOffice, Hotline, Shift
 from yzt.sim.station import Job, Station
@@ -138,7 +139,7 @@ class HotlineDesk:
         if opening is None or opening >= self.until:
             return
         if opening > when:
-            opening += self._bg.exponential(600.0)
+            opening += self._bg.exponential(CALLBACK_AFTER_OPENING_MEAN_S)
         ev = self.env.timeout(opening - self.env.now)
         ev.callbacks.append(lambda _e: self._arrive(is_repeat, from_platform))
 

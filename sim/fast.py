@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from yzt.sim import fastqueue as fq
+from yzt.sim import kernels
 from yzt.sim.arrivals import front_door
 from yzt.sim.callcentre import agents_at
 from yzt.sim.operators import REFUSE_S
@@ -126,46 +127,65 @@ def _run_node(sc: Scenario, streams: Streams, nid: str, op: OperatorParams, arr:
               end_s: float, step: float, m: int, keep: bool) -> _NodeRun:
     n = arr.size
     r = op.retry
-    o_start = np.asarray([o.start_h * 3600.0 for o in op.outages], dtype=np.float64)
-    o_end = np.asarray([(o.start_h + o.duration_h) * 3600.0 for o in op.outages], dtype=np.float64)
-    o_refuse = np.asarray([1 if o.mode == "refuse" else 0 for o in op.outages], dtype=np.int64)
-    size = [n + n // 32 + 256, n + n // 32 + 256, n // 16 + 256]
+    node = kernels.NodeParams(
+        deadline_s=sc.deadline_h * 3600.0,
+        servers=_servers(op, sc.one_in),
+        latency_median_s=op.latency.median,
+        latency_sigma=op.latency.sigma,
+        timeout_s=op.timeout_s,
+        failure_ratio=op.failure_ratio,
+        refuse_s=REFUSE_S,
+        outage_start_s=np.asarray([o.start_h * 3600.0 for o in op.outages], dtype=np.float64),
+        outage_end_s=np.asarray([(o.start_h + o.duration_h) * 3600.0 for o in op.outages],
+                                dtype=np.float64),
+        outage_mode=np.asarray([kernels.OUTAGE_REFUSES if o.mode == "refuse"
+                                else kernels.OUTAGE_TIMES_OUT for o in op.outages],
+                               dtype=np.int64),
+        backoff_initial_s=r.backoff_initial_s,
+        backoff_factor=r.backoff_factor,
+        backoff_max_s=r.backoff_max_s,
+        jitter=r.jitter,
+        max_attempts=r.max_attempts or 0,
+    )
+    clock = kernels.Clock(end_s=end_s, step_s=step)
+    size = {"latency": n + n // 32 + 256, "failure": n + n // 32 + 256, "backoff": n // 16 + 256}
     if op.outages:
-        size = [2 * s for s in size]
+        size = {name: 2 * s for name, s in size.items()}
     while True:
-        lat = streams.generator(nid, "latency").standard_normal(size[0])
-        fail = streams.generator(nid, "failure").random(size[1])
-        jit = streams.generator(nid, "backoff").random(size[2])
-        inc_q = np.zeros(m, np.int64)
-        inc_b = np.zeros(m, np.int64)
-        done_max = np.full(n, -math.inf)
-        done_fail = np.zeros(n, bool)
-        done_nd = np.zeros(n, bool)
-        durations = np.empty(size[0] if keep else 0, np.float64)
-        out = fq.fanout_node(
-            arr, sc.deadline_h * 3600.0, _servers(op, sc.one_in), lat, fail, jit,
-            op.latency.median, op.latency.sigma, op.timeout_s, op.failure_ratio, o_start, o_end,
-            o_refuse, REFUSE_S, r.backoff_initial_s, r.backoff_factor, r.backoff_max_s, r.jitter,
-            r.max_attempts or 0, end_s, step, inc_q, inc_b, done_max, done_fail, done_nd,
-            durations, keep)
+        draws = kernels.NodeDraws(
+            latency=streams.generator(nid, "latency").standard_normal(size["latency"]),
+            failure=streams.generator(nid, "failure").random(size["failure"]),
+            backoff=streams.generator(nid, "backoff").random(size["backoff"]),
+        )
+        dest = kernels.NodeOutputs(
+            inc_queue=np.zeros(m, np.int64),
+            inc_busy=np.zeros(m, np.int64),
+            done_max=np.full(n, -math.inf),
+            done_fail=np.zeros(n, bool),
+            done_nd=np.zeros(n, bool),
+            durations=np.empty(size["latency"] if keep else 0, np.float64),
+            keep_durations=keep,
+        )
+        out = fq.fanout_node(arr, node, draws, clock, dest)
         status = int(out[fq.F_STATUS])
-        if status == 0:
+        if status == kernels.DONE:
             break
         # a stream ran short: draw a longer prefix of the same streams and run the node again
         # (the answers of the prefix are identical, so the per-query maxima are unaffected)
-        size[status - 1] *= 2
+        size[kernels.NODE_SHORT[status]] *= 2
     cc = CallCounts(
         attempts=int(out[fq.F_ATTEMPTS]), successes=int(out[fq.F_SUCCESSES]),
         errors=int(out[fq.F_ERRORS]), timeouts=int(out[fq.F_TIMEOUTS]),
         outage_failures=int(out[fq.F_OUTAGE]), retries=int(out[fq.F_RETRIES]),
         gave_up=int(out[fq.F_GAVE_UP]), latency_sum=float(out[fq.F_LATENCY_SUM]),
-        durations=durations[: int(out[fq.F_N_DURATIONS])].tolist() if keep else [],
+        durations=dest.durations[: int(out[fq.F_N_DURATIONS])].tolist() if keep else [],
     )
     st = StationRecord(f"{nid}/fanout", int(out[fq.F_ARRIVALS]), int(out[fq.F_STARTED]), 0,
                        int(out[fq.F_STARTED]), float(out[fq.F_WAIT_SUM]),
                        float(out[fq.F_SERVICE_SUM]), float(out[fq.F_QUEUE_AREA]),
                        float(out[fq.F_BUSY_AREA]), int(out[fq.F_MAX_QUEUE]), end_s)
-    return _NodeRun(done_max, done_fail, done_nd, inc_q, inc_b, cc, st)
+    return _NodeRun(dest.done_max, dest.done_fail, dest.done_nd, dest.inc_queue, dest.inc_busy,
+                    cc, st)
 
 
 @dataclass
@@ -331,6 +351,7 @@ class StagedReplication:
         self.replication = replication
         self.threads = threads
         self.streams = Streams(seed, replication)
+        fq.check_cache()
         self.lock = threading.Lock()
         """Held by a caller that shares this object between threads (the memo is not
         thread-safe)."""
@@ -500,24 +521,30 @@ class StagedReplication:
         send_q, send_t = fan.send_order()  # the same for every SMS gateway after this fan-out
         sms = sc.sms
         submit_s = sms.channels / (sms.rate_per_s / sc.one_in)
-        k = send_q.size
-        fsize = k + k // 8 + 256
+        sent = send_q.size
+        fsize = sent + sent // 8 + 256
+        gateway = kernels.GatewayParams(
+            channels=sms.channels, submit_s=submit_s, failure_ratio=sms.failure_ratio,
+            retry_s=sms.retry_backoff_s, delivery_median_s=sms.delivery.median,
+            delivery_sigma=sms.delivery.sigma)
+        clock = kernels.Clock(end_s=end_s, step_s=step)
         while True:
             fail_u, deliv = self._sms_draws(fsize)
-            inc_s = np.zeros(m, np.int64)
-            delivered = np.full(n, np.nan)
-            order_q = np.empty(max(k, 1), np.int64)
-            order_f = np.empty(max(k, 1), np.float64)
-            out = fq.sms_gateway(send_t, send_q, sms.channels, submit_s, sms.failure_ratio,
-                                 sms.retry_backoff_s, fail_u, deliv, sms.delivery.median,
-                                 sms.delivery.sigma, end_s, step, inc_s, delivered, order_q,
-                                 order_f)
-            if out[fq.S_STATUS] == 0:
+            dest = kernels.GatewayOutputs(
+                inc_backlog=np.zeros(m, np.int64),
+                delivered=np.full(n, np.nan),
+                order_query=np.empty(max(sent, 1), np.int64),
+                order_finish=np.empty(max(sent, 1), np.float64),
+            )
+            out = fq.sms_gateway(send_t, send_q, gateway,
+                                 kernels.GatewayDraws(failure=fail_u, delivery=deliv), clock, dest)
+            if out[fq.S_STATUS] == kernels.DONE:
                 break
-            fsize *= 2
+            fsize *= 2  # either stream ran short: both are drawn together
         # the gateway abandons nothing (its kernel leaves S_ABANDONED at 0)
-        return _Sms(delivered, order_q[:int(out[fq.S_N_JOBS])].copy(), inc_s,
-                    _station_record("sms", out, end_s), int(out[fq.S_FAILURES]))
+        return _Sms(dest.delivered, dest.order_query[:int(out[fq.S_N_JOBS])].copy(),
+                    dest.inc_backlog, _station_record("sms", out, end_s),
+                    int(out[fq.S_FAILURES]))
 
     def _sms_draws(self, size: int) -> tuple[np.ndarray, np.ndarray]:
         """The gateway's failure and delivery draws, at least ``size`` of each. They are prefixes
@@ -582,34 +609,34 @@ def _station_record(name: str, out: np.ndarray, end_s: float) -> StationRecord:
                          int(out[fq.S_MAX_QUEUE]), end_s)
 
 
-def _run_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, draws: dict[str, Any],
-                 pat_mean: float, bp: tuple[np.ndarray, np.ndarray], end_s: float,
-                 rep_share: float, rep_mean_s: float, step: float, m: int) -> tuple[
+def _run_station(jobs: kernels.StationJobs, station: kernels.StationParams,
+                 draws: dict[str, Any], clock: kernels.Clock, m: int) -> tuple[
                      np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Run :func:`fastqueue.staffed_station`, drawing longer prefixes while a stream runs short.
 
-    ``draws``: name → (function of a size giving that many draws, initial size)."""
-    sizes = {k: v[1] for k, v in draws.items()}
-    jobs = arr.size * 2 + 256
+    ``draws``: :class:`~yzt.sim.kernels.StationDraws` field → (function of a size giving that
+    many draws, initial size). Returns the output vector, the queue and busy increments and the
+    processed jobs (``id``, ``arr``, ``start``, ``leave``, ``flags``)."""
+    sizes = {name: v[1] for name, v in draws.items()}
+    room = jobs.arrival.size * 2 + 256
     while True:
-        d = {k: draws[k][0](sizes[k]) for k in draws}
-        inc_q = np.zeros(m, np.int64)
-        inc_b = np.zeros(m, np.int64)
-        j = {"id": np.empty(jobs, np.int64), "arr": np.empty(jobs), "start": np.empty(jobs),
-             "leave": np.empty(jobs), "flags": np.empty(jobs, np.int64)}
-        out = fq.staffed_station(arr, flags, scale, d["patience"], pat_mean, d["service"], bp[0],
-                                 bp[1], end_s, rep_share, rep_mean_s, d["repeat_u"],
-                                 d["repeat_e"], d["offset"], 600.0, step, inc_q, inc_b, j["id"],
-                                 j["arr"], j["start"], j["leave"], j["flags"])
+        d = kernels.StationDraws(**{name: draws[name][0](sizes[name]) for name in draws})
+        dest = kernels.StationOutputs(
+            inc_queue=np.zeros(m, np.int64), inc_busy=np.zeros(m, np.int64),
+            job_id=np.empty(room, np.int64), job_arrival=np.empty(room),
+            job_start=np.empty(room), job_leave=np.empty(room),
+            job_flags=np.empty(room, np.int64))
+        out = fq.staffed_station(jobs, station, d, clock, dest)
         status = int(out[fq.S_STATUS])
-        if status == 0:
+        if status == kernels.DONE:
             nj = int(out[fq.S_N_JOBS])
-            return out, inc_q, inc_b, {k: v[:nj] for k, v in j.items()}
-        key = {1: "patience", 3: "service", 4: "repeat_u", 5: "repeat_e", 6: "offset"}.get(status)
-        if key is None:
-            jobs *= 2
+            j = {"id": dest.job_id, "arr": dest.job_arrival, "start": dest.job_start,
+                 "leave": dest.job_leave, "flags": dest.job_flags}
+            return out, dest.inc_queue, dest.inc_busy, {name: v[:nj] for name, v in j.items()}
+        if status == kernels.STATION_SHORT_JOBS:
+            room *= 2
         else:
-            sizes[key] *= 2
+            sizes[kernels.STATION_SHORT[status]] *= 2
 
 
 def _hotline(sc: Scenario, streams: Streams, op: OperatorParams, when: np.ndarray, end_s: float,
@@ -646,12 +673,13 @@ def _hotline(sc: Scenario, streams: Streams, op: OperatorParams, when: np.ndarra
             calls[i] = math.inf
             continue
         if o > w:
-            o += 600.0 * off[used]
+            o += kernels.CALLBACK_AFTER_OPENING_MEAN_S * off[used]
             used += 1
         calls[i] = o
     calls = calls[calls < end_s]
     arr = np.concatenate([calls, bg])
-    flags = np.concatenate([np.full(calls.size, 2, np.int64), np.zeros(bg.size, np.int64)])
+    flags = np.concatenate([np.full(calls.size, kernels.FLAG_FROM_PLATFORM, np.int64),
+                            np.zeros(bg.size, np.int64)])
     order = np.argsort(arr, kind="stable")
     arr = np.ascontiguousarray(arr[order])
     flags = np.ascontiguousarray(flags[order])
@@ -688,12 +716,16 @@ def _hotline(sc: Scenario, streams: Streams, op: OperatorParams, when: np.ndarra
         "repeat_e": (repeat_e, n + n // 2 + 64),
         "offset": (offset, 64),
     }
-    pat = math.inf if p.patience_mean_s is None else float(p.patience_mean_s)
-    out, inc_q, _inc_b, j = _run_station(arr, flags, np.ones(n), draws, pat, bp, end_s,
-                                         p.repeat_call_share, p.repeat_delay_mean_min * 60.0,
-                                         step, m)
+    station = kernels.StationParams(
+        shift_start_s=bp[0], shift_servers=bp[1],
+        patience_mean_s=math.inf if p.patience_mean_s is None else float(p.patience_mean_s),
+        repeat_share=p.repeat_call_share, repeat_delay_mean_s=p.repeat_delay_mean_min * 60.0,
+        callback_mean_s=kernels.CALLBACK_AFTER_OPENING_MEAN_S)
+    jobs = kernels.StationJobs(arrival=arr, flags=flags, scale=np.ones(n))
+    out, inc_q, _inc_b, j = _run_station(jobs, station, draws,
+                                         kernels.Clock(end_s=end_s, step_s=step), m)
     answered = (j["start"] < math.inf) & (j["leave"] < end_s)
-    abandoned = ((j["flags"] & 4) > 0) & (j["leave"] < end_s)
+    abandoned = ((j["flags"] & kernels.FLAG_ABANDONED) > 0) & (j["leave"] < end_s)
     logged = answered | abandoned
     log_order = np.argsort(j["leave"][logged], kind="stable")
     a = j["arr"][logged][log_order]
@@ -701,8 +733,9 @@ def _hotline(sc: Scenario, streams: Streams, op: OperatorParams, when: np.ndarra
                     j["leave"][logged] - j["arr"][logged])[log_order]
     fl = j["flags"][logged][log_order]
     rec = HotlineRecord(owner, op.sla.hotline.answer_within_s, a.tolist(), wait.tolist(),
-                        answered[logged][log_order].tolist(), ((fl & 1) > 0).tolist(),
-                        ((fl & 2) > 0).tolist())
+                        answered[logged][log_order].tolist(),
+                        ((fl & kernels.FLAG_REPEAT) > 0).tolist(),
+                        ((fl & kernels.FLAG_FROM_PLATFORM) > 0).tolist())
     return rec, _station_record(f"{owner}/hotline", out, end_s), inc_q
 
 
@@ -729,9 +762,14 @@ def _backoffice(sc: Scenario, streams: Streams, op: OperatorParams, disputes: np
         "repeat_e": (lambda k: np.zeros(k), 1),
         "offset": (lambda k: np.zeros(k), 1),
     }
-    out, _inc_q, inc_b, j = _run_station(raised, np.zeros(n, np.int64), np.ascontiguousarray(scale),
-                                         draws, math.inf, bp, end_s, 0.0, 0.0, step,
-                                         m)
+    # no patience, no repeats: the back office's queue is worked off in order
+    station = kernels.StationParams(
+        shift_start_s=bp[0], shift_servers=bp[1], patience_mean_s=math.inf, repeat_share=0.0,
+        repeat_delay_mean_s=0.0, callback_mean_s=kernels.CALLBACK_AFTER_OPENING_MEAN_S)
+    jobs = kernels.StationJobs(arrival=raised, flags=np.zeros(n, np.int64),
+                               scale=np.ascontiguousarray(scale))
+    out, _inc_q, inc_b, j = _run_station(jobs, station, draws,
+                                         kernels.Clock(end_s=end_s, step_s=step), m)
     ext_z = streams.generator(owner, "backoffice-external").standard_normal(n)
     med = np.where(is_d, b.dispute_external.median, b.cancellation_external.median)
     sig = np.where(is_d, b.dispute_external.sigma, b.cancellation_external.sigma)

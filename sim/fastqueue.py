@@ -6,12 +6,15 @@ re-enters a queue later (a retried operator call, a resubmitted SMS, a repeat ca
 the arrival stream from a time-ordered heap, which keeps the recursion exact. Random draws are
 handed in as arrays and consumed in the order the SimPy model consumes them (latency and failure
 draws in start order, back-off jitter in finish order); when an array runs short the kernel
-returns ``status 1`` and the caller draws a longer prefix of the same stream and runs it again.
+returns a status naming that stream (:mod:`yzt.sim.kernels`) and the caller draws a longer prefix
+of the same stream and runs it again.
 
 Time series: an event at time ``x`` changes every sample taken at ``t_k >= x``; kernels add ±1 at
 ``ceil(x / inv)`` into an increment array, the caller takes the cumulative sum.
 
-Outputs are float64 vectors indexed by the ``F_*``/``S_*`` constants below.
+Each kernel takes parameter records (:mod:`yzt.sim.kernels`: the node, station or gateway, its
+draws, the clock, where to write) and returns a float64 vector indexed by the ``F_*``/``S_*``
+constants below.
 """
 
 from __future__ import annotations
@@ -23,6 +26,41 @@ from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
+
+from yzt.sim.kernels import (
+    DONE,
+    FLAG_ABANDONED,
+    FLAG_FROM_PLATFORM,
+    FLAG_REPEAT,
+    GATEWAY_SHORT_DELIVERY,
+    GATEWAY_SHORT_FAILURE,
+    NODE_SHORT_BACKOFF,
+    NODE_SHORT_FAILURE,
+    NODE_SHORT_LATENCY,
+    OUTAGE_REFUSES,
+    OUTAGE_TIMES_OUT,
+    OUTCOME_ERROR,
+    OUTCOME_OK,
+    OUTCOME_OUTAGE,
+    OUTCOME_TIMEOUT,
+    STATION_SHORT_JOBS,
+    STATION_SHORT_OFFSET,
+    STATION_SHORT_PATIENCE,
+    STATION_SHORT_REPEAT_E,
+    STATION_SHORT_REPEAT_U,
+    STATION_SHORT_SERVICE,
+    Clock,
+    GatewayDraws,
+    GatewayOutputs,
+    GatewayParams,
+    NodeDraws,
+    NodeOutputs,
+    NodeParams,
+    StationDraws,
+    StationJobs,
+    StationOutputs,
+    StationParams,
+)
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -48,6 +86,41 @@ INF = math.inf
 # Station (hotline, back office) outputs.
 (S_STATUS, S_ARRIVALS, S_STARTED, S_ABANDONED, S_WAIT_SUM, S_SERVICE_SUM, S_QUEUE_AREA,
  S_BUSY_AREA, S_MAX_QUEUE, S_N_JOBS, S_FAILURES, S_SIZE) = range(12)
+
+
+# -- the codes the cached kernels were compiled with -------------------------------------------------
+@_compiled
+def _frozen_codes() -> tuple[int, ...]:
+    """The :mod:`yzt.sim.kernels` codes as compiled into this module (numba froze them in)."""
+    return (DONE, OUTCOME_OK, OUTCOME_ERROR, OUTCOME_TIMEOUT, OUTCOME_OUTAGE, OUTAGE_TIMES_OUT,
+            OUTAGE_REFUSES, FLAG_REPEAT, FLAG_FROM_PLATFORM, FLAG_ABANDONED, NODE_SHORT_LATENCY,
+            NODE_SHORT_FAILURE, NODE_SHORT_BACKOFF, GATEWAY_SHORT_FAILURE, GATEWAY_SHORT_DELIVERY,
+            STATION_SHORT_PATIENCE, STATION_SHORT_JOBS, STATION_SHORT_SERVICE,
+            STATION_SHORT_REPEAT_U, STATION_SHORT_REPEAT_E, STATION_SHORT_OFFSET)
+
+
+_cache_checked = False
+
+
+def check_cache() -> bool:
+    """Recompile this module's kernels if their on-disk cache predates a change of a code in
+    :mod:`yzt.sim.kernels` (numba keys the cache on this file's source only, so it would keep
+    serving kernels with the old value). True if it recompiled.
+
+    Call it before the first kernel in a process (:class:`yzt.sim.fast.StagedReplication` does),
+    so the probe is cached with the kernels. Its cost is numba's start-up, which the first kernel
+    call would pay anyway (measured: 0.6 s then, 0.015 s for that kernel); it is not run at import
+    because SimPy-only runs import this module too."""
+    global _cache_checked
+    if _cache_checked:
+        return False
+    _cache_checked = True
+    if _frozen_codes() == getattr(_frozen_codes, "py_func")():  # noqa: B009 (numba's attribute)
+        return False
+    for obj in list(globals().values()):
+        if isinstance(obj, numba.core.registry.CPUDispatcher):
+            obj.recompile()  # also empties its on-disk index: the next call compiles afresh
+    return True
 
 
 # -- a binary min-heap of float64 in an array -------------------------------------------------------
@@ -150,19 +223,40 @@ def next_open(bp_t: np.ndarray, bp_c: np.ndarray, t: float) -> float:
 
 # -- one fan-out node ----------------------------------------------------------------------------
 @_compiled
-def fanout_node(arr: np.ndarray, deadline_s: float, servers: int, lat: np.ndarray,
-                fail: np.ndarray, jit: np.ndarray, median: float, sigma: float, timeout_s: float,
-                failure_ratio: float, o_start: np.ndarray, o_end: np.ndarray,
-                o_refuse: np.ndarray, refuse_s: float, r_init: float, r_factor: float,
-                r_max: float, r_jitter: float, r_max_attempts: int, end_s: float, step: float,
-                inc_q: np.ndarray, inc_b: np.ndarray, done_max: np.ndarray,
-                done_fail: np.ndarray, done_nd: np.ndarray, durations: np.ndarray,
-                keep: bool) -> np.ndarray:
-    """Every call of every query at one node: FCFS over ``servers`` connections (<= 0: no limit),
-    retries re-entering the queue; per query the final answer time goes into ``done_max`` (max),
-    a give-up into ``done_fail``, an answer after the end of the run into ``done_nd``."""
+def fanout_node(arr: np.ndarray, node: NodeParams, draws: NodeDraws, clock: Clock,
+                dest: NodeOutputs) -> np.ndarray:
+    """Every call of every query (verified at ``arr``) at one node: FCFS over ``node.servers``
+    connections (<= 0: no limit), retries re-entering the queue; per query the final answer time
+    goes into ``dest.done_max`` (max), a give-up into ``dest.done_fail``, an answer after the end
+    of the run into ``dest.done_nd``."""
+    deadline_s = node.deadline_s
+    servers = node.servers
+    median = node.latency_median_s
+    sigma = node.latency_sigma
+    timeout_s = node.timeout_s
+    failure_ratio = node.failure_ratio
+    refuse_s = node.refuse_s
+    o_start = node.outage_start_s
+    o_end = node.outage_end_s
+    o_mode = node.outage_mode
+    r_init = node.backoff_initial_s
+    r_factor = node.backoff_factor
+    r_max = node.backoff_max_s
+    r_jitter = node.jitter
+    r_max_attempts = node.max_attempts
+    lat = draws.latency
+    fail = draws.failure
+    jit = draws.backoff
+    end_s = clock.end_s
+    inc_q = dest.inc_queue
+    inc_b = dest.inc_busy
+    done_max = dest.done_max
+    done_fail = dest.done_fail
+    done_nd = dest.done_nd
+    durations = dest.durations
+    keep = dest.keep_durations
     out = np.zeros(F_SIZE)
-    inv = 1.0 / step
+    inv = 1.0 / clock.step_s
     n = arr.size
     # Finish times of the calls holding a connection, sorted, in ring[head:tail]: most calls end
     # soon after they start, so an insertion from the top is nearly always O(1).
@@ -196,16 +290,16 @@ def fanout_node(arr: np.ndarray, deadline_s: float, servers: int, lat: np.ndarra
             if f >= end_s:
                 done_nd[q] = True
                 continue
-            if outcome == 1:
+            if outcome == OUTCOME_ERROR:
                 errors += 1
-            elif outcome == 2:
+            elif outcome == OUTCOME_TIMEOUT:
                 timeouts += 1
             else:
                 outage += 1
             backoff = min(r_max, r_init * r_factor ** (att - 1))
             if r_jitter != 0.0:
                 if kj >= jit.size:
-                    out[F_STATUS] = 3
+                    out[F_STATUS] = NODE_SHORT_BACKOFF
                     return out
                 backoff *= 1.0 + r_jitter * (2.0 * jit[kj] - 1.0)
                 kj += 1
@@ -260,35 +354,37 @@ def fanout_node(arr: np.ndarray, deadline_s: float, servers: int, lat: np.ndarra
         _tick(inc_b, s, inv, 1)
         att += 1
         attempts += 1
-        mode = -1
+        in_outage = False
+        mode = OUTAGE_TIMES_OUT
         for k in range(n_out):
             if o_start[k] <= s < o_end[k]:
-                mode = o_refuse[k]
+                in_outage = True
+                mode = o_mode[k]
                 break
-        if mode >= 0:
-            outcome = 3
-            dur = refuse_s if mode == 1 else timeout_s
+        if in_outage:
+            outcome = OUTCOME_OUTAGE
+            dur = refuse_s if mode == OUTAGE_REFUSES else timeout_s
         else:
             if kl >= lat.size:
-                out[F_STATUS] = 1
+                out[F_STATUS] = NODE_SHORT_LATENCY
                 return out
             latency = median * math.exp(sigma * lat[kl])
             kl += 1
             if latency > timeout_s:
-                outcome = 2
+                outcome = OUTCOME_TIMEOUT
                 dur = timeout_s
             else:
                 if kf >= fail.size:
-                    out[F_STATUS] = 2
+                    out[F_STATUS] = NODE_SHORT_FAILURE
                     return out
-                outcome = 1 if fail[kf] < failure_ratio else 0
+                outcome = OUTCOME_ERROR if fail[kf] < failure_ratio else OUTCOME_OK
                 kf += 1
                 dur = latency
-                if outcome == 0:
+                if outcome == OUTCOME_OK:
                     lat_sum += latency
                     if keep:
                         if kd >= durations.size:
-                            out[F_STATUS] = 1
+                            out[F_STATUS] = NODE_SHORT_LATENCY
                             return out
                         durations[kd] = latency
                         kd += 1
@@ -305,7 +401,7 @@ def fanout_node(arr: np.ndarray, deadline_s: float, servers: int, lat: np.ndarra
             r_tail += 1
         b_area += min(f, end_s) - s
         _tick(inc_b, f, inv, -1)
-        if outcome == 0:
+        if outcome == OUTCOME_OK:
             if f < end_s:
                 successes += 1
                 if f > done_max[q]:
@@ -337,16 +433,28 @@ def fanout_node(arr: np.ndarray, deadline_s: float, servers: int, lat: np.ndarra
 
 # -- the SMS gateway ------------------------------------------------------------------------------
 @_compiled
-def sms_gateway(arr: np.ndarray, query: np.ndarray, channels: int, submit_s: float,
-                failure_ratio: float, retry_s: float, fail: np.ndarray, deliv: np.ndarray,
-                d_median: float, d_sigma: float, end_s: float, step: float, inc: np.ndarray,
-                delivered: np.ndarray, order_q: np.ndarray, order_f: np.ndarray) -> np.ndarray:
-    """FCFS over ``channels`` lanes of constant ``submit_s``; a failed submit re-enters after
-    ``retry_s``. Finishes are monotone in start order, so the failure draw taken at each finish
-    is the SimPy one, and the resubmissions form a FIFO. ``order_q``/``order_f`` receive the
-    delivered messages in finish order (for the after-reply draws)."""
+def sms_gateway(arr: np.ndarray, query: np.ndarray, gateway: GatewayParams,
+                draws: GatewayDraws, clock: Clock, dest: GatewayOutputs) -> np.ndarray:
+    """Replies for ``query`` sent at ``arr``: FCFS over ``channels`` lanes of constant
+    ``submit_s``; a failed submit re-enters after ``retry_s``. Finishes are monotone in start
+    order, so the failure draw taken at each finish is the SimPy one, and the resubmissions form
+    a FIFO. ``dest.order_query``/``order_finish`` receive the delivered messages in finish order
+    (for the after-reply draws)."""
+    channels = gateway.channels
+    submit_s = gateway.submit_s
+    failure_ratio = gateway.failure_ratio
+    retry_s = gateway.retry_s
+    d_median = gateway.delivery_median_s
+    d_sigma = gateway.delivery_sigma
+    fail = draws.failure
+    deliv = draws.delivery
+    end_s = clock.end_s
+    inc = dest.inc_backlog
+    delivered = dest.delivered
+    order_q = dest.order_query
+    order_f = dest.order_finish
     out = np.zeros(S_SIZE)
-    inv = 1.0 / step
+    inv = 1.0 / clock.step_s
     n = arr.size
     busy = np.empty(max(channels, 1), np.float64)
     nb = 0
@@ -400,7 +508,7 @@ def sms_gateway(arr: np.ndarray, query: np.ndarray, channels: int, submit_s: flo
         if f >= end_s:
             continue
         if kf >= fail.size:
-            out[S_STATUS] = 1
+            out[S_STATUS] = GATEWAY_SHORT_FAILURE
             return out
         u = fail[kf]
         kf += 1
@@ -411,7 +519,7 @@ def sms_gateway(arr: np.ndarray, query: np.ndarray, channels: int, submit_s: flo
             r_tail += 1
             continue
         if kd >= deliv.size:
-            out[S_STATUS] = 2
+            out[S_STATUS] = GATEWAY_SHORT_DELIVERY
             return out
         delivered[q] = f + d_median * math.exp(d_sigma * deliv[kd])
         kd += 1
@@ -432,23 +540,43 @@ def sms_gateway(arr: np.ndarray, query: np.ndarray, channels: int, submit_s: flo
 
 # -- a staffed station: hotline or back office ------------------------------------------------------
 @_compiled
-def staffed_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, pat_e: np.ndarray,
-                    pat_mean: float, svc: np.ndarray, bp_t: np.ndarray, bp_c: np.ndarray,
-                    end_s: float, rep_share: float, rep_mean_s: float, rep_u: np.ndarray,
-                    rep_e: np.ndarray, off_e: np.ndarray, off_mean_s: float, step: float,
-                    inc_q: np.ndarray, inc_b: np.ndarray, j_id: np.ndarray, j_arr: np.ndarray,
-                    j_start: np.ndarray, j_leave: np.ndarray, j_flags: np.ndarray) -> np.ndarray:
-    """FCFS over a step function of servers (``bp_t``/``bp_c``: a lowered count lets busy servers
-    finish), with exponential patience (``pat_mean`` inf: none) in exact FCFS order: a caller whose
-    start would come after arrival + patience leaves at that moment and takes no server. Service
-    of the k-th start is ``svc[k] * scale[job]``. Served jobs (finish before ``end_s``) call again
-    with probability ``rep_share`` after an exponential delay, at the next opening (+ exponential
-    ``off_mean_s``) when closed. ``flags``: bit 0 repeat, bit 1 from the platform.
+def staffed_station(jobs: StationJobs, station: StationParams, draws: StationDraws,
+                    clock: Clock, dest: StationOutputs) -> np.ndarray:
+    """FCFS over a step function of servers (``shift_start_s``/``shift_servers``: a lowered count
+    lets busy servers finish), with exponential patience (``patience_mean_s`` inf: none) in exact
+    FCFS order: a caller whose start would come after arrival + patience leaves at that moment and
+    takes no server. Service of the k-th start is ``draws.service[k] * jobs.scale[job]``. Served
+    jobs (finish before ``end_s``) call again with probability ``repeat_share`` after an
+    exponential delay, at the next opening (+ exponential ``callback_mean_s``) when closed, with
+    ``FLAG_REPEAT`` set and ``FLAG_FROM_PLATFORM`` kept.
 
-    Per processed job (arrival order): ``j_id`` input index (-1: a repeat), arrival, start (inf:
-    not started), leave (finish, abandonment time, or inf), flags (bit 2 set: abandoned)."""
+    Per processed job (arrival order) in ``dest``: input index (-1: a repeat), arrival, start
+    (inf: not started), leave (finish, abandonment time, or inf), flags (``FLAG_ABANDONED`` set:
+    abandoned)."""
+    arr = jobs.arrival
+    flags = jobs.flags
+    scale = jobs.scale
+    bp_t = station.shift_start_s
+    bp_c = station.shift_servers
+    pat_mean = station.patience_mean_s
+    rep_share = station.repeat_share
+    rep_mean_s = station.repeat_delay_mean_s
+    off_mean_s = station.callback_mean_s
+    pat_e = draws.patience
+    svc = draws.service
+    rep_u = draws.repeat_u
+    rep_e = draws.repeat_e
+    off_e = draws.offset
+    end_s = clock.end_s
+    inc_q = dest.inc_queue
+    inc_b = dest.inc_busy
+    j_id = dest.job_id
+    j_arr = dest.job_arrival
+    j_start = dest.job_start
+    j_leave = dest.job_leave
+    j_flags = dest.job_flags
     out = np.zeros(S_SIZE)
-    inv = 1.0 / step
+    inv = 1.0 / clock.step_s
     n = arr.size
     busy = np.empty(64, np.float64)
     nb = 0
@@ -482,7 +610,7 @@ def staffed_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, pat_e
         arrivals += 1
         if pat_mean < INF:
             if kp >= pat_e.size:
-                out[S_STATUS] = 1
+                out[S_STATUS] = STATION_SHORT_PATIENCE
                 return out
             pat = pat_mean * pat_e[kp]
             kp += 1
@@ -529,7 +657,7 @@ def staffed_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, pat_e
             if nw > max_q:
                 max_q = nw
         if nj >= j_id.size:
-            out[S_STATUS] = 2
+            out[S_STATUS] = STATION_SHORT_JOBS
             return out
         j_id[nj] = jid
         j_arr[nj] = a
@@ -542,7 +670,7 @@ def staffed_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, pat_e
                 wait_sum += give_up - a
             j_start[nj] = INF
             j_leave[nj] = give_up
-            j_flags[nj] = fl | 4
+            j_flags[nj] = fl | FLAG_ABANDONED
             nj += 1
             continue
         if s >= end_s:
@@ -558,7 +686,7 @@ def staffed_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, pat_e
         q_area += s - a
         _tick(inc_q, s, inv, -1)
         if ks >= svc.size:
-            out[S_STATUS] = 3
+            out[S_STATUS] = STATION_SHORT_SERVICE
             return out
         dur = svc[ks] * sc
         ks += 1
@@ -575,13 +703,13 @@ def staffed_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, pat_e
         nj += 1
         if rep_share > 0.0 and f < end_s:
             if kr >= rep_u.size:
-                out[S_STATUS] = 4
+                out[S_STATUS] = STATION_SHORT_REPEAT_U
                 return out
             u = rep_u[kr]
             kr += 1
             if u < rep_share:
                 if ke >= rep_e.size:
-                    out[S_STATUS] = 5
+                    out[S_STATUS] = STATION_SHORT_REPEAT_E
                     return out
                 when = f + rep_mean_s * rep_e[ke]
                 ke += 1
@@ -589,11 +717,12 @@ def staffed_station(arr: np.ndarray, flags: np.ndarray, scale: np.ndarray, pat_e
                 if opening >= 0.0 and opening < end_s:
                     if opening > when:
                         if ko >= off_e.size:
-                            out[S_STATUS] = 6
+                            out[S_STATUS] = STATION_SHORT_OFFSET
                             return out
                         opening += off_mean_s * off_e[ko]
                         ko += 1
-                    heapq.heappush(rep_h, (opening, seq, (fl & 2) | 1))
+                    heapq.heappush(rep_h, (opening, seq,
+                                           (fl & FLAG_FROM_PLATFORM) | FLAG_REPEAT))
                     seq += 1
     out[S_ARRIVALS] = arrivals
     out[S_STARTED] = started

@@ -1,28 +1,28 @@
 """Capacity planning: the least capacity per operator, resource and shift that meets every SLA.
 
+Every planned resource is a :class:`yzt.sim.stages.Resource` registered by its stage's module;
+this planner iterates the registry and names none (docs/planning.md, docs/architecture.md).
+
 Method (docs/planning.md):
 
 1. **Current run.** The scenario is simulated as it stands (replications ``0..n-1`` of one seed).
-   Its SLA rows give the "current" column, and its records give each hotline's offered calls per
-   hour and each back office's cases per day.
-2. **Analytic first guesses.** Per hour, the least agents that Erlang A (M/M/c+M, or Erlang C
-   without patience) says meets SLA-HOT-1 at that hour's measured arrival rate (SIPP), searched by
-   bisection from a square-root-staffing bracket ``R + beta*sqrt(R)``; a shift gets the largest
-   hourly requirement it covers. Back offices and connections start from their fluid bounds
-   (the measured work over the time there is to do it); the SMS gateway from its current values.
+   Its SLA rows give the "current" column, and each resource's ``details`` read from its records
+   what its first guess needs.
+2. **Analytic first guesses.** Each resource's ``start`` hook: a queueing formula, a fluid bound
+   (the measured work over the time there is to do it), or the scenario's value; with the search
+   bound and first step.
 3. **Bisection in simulation.** Each (operator, resource) is one *item* with an integer search
    variable. A bracket is found by steps that double, then bisected. Every candidate is judged on
    the same seed and replications (common random numbers: every stream is keyed by owner and
    purpose, so changing one operator leaves every other draw as it was). An item *holds* when
    each of its SLA rows holds at the chosen confidence: the pessimistic end of the Student-t
-   interval (lower for shares, upper for abandonment) meets the target, judged by
-   :func:`yzt.sim.results.sla_verdicts`, the code that judges ``yzt sim``.
-4. **Stages.** The model is feed-forward (fan-out → SMS → hotline and back office, nothing flows
-   back), so the connections, then the SMS gateway, are planned first against SLA-E2E-1; then
-   every hotline and back office is planned at once: they are independent given the replies, so
-   one simulation judges every operator's candidate (their rows depend on their own capacity
-   only). Connections share one platform row, so only values that hold jointly are committed
-   (:meth:`Planner.run_coupled`).
+   interval (each stage says which end of its metrics is pessimistic) meets the target, judged
+   by :func:`yzt.sim.results.sla_verdicts`, the code that judges ``yzt sim``.
+4. **Phases.** The model is feed-forward (nothing flows back), so resources are planned phase by
+   phase, upstream first, each phase's values fixed for the next. A resource whose items share
+   one platform row is searched jointly (only values that hold together are committed,
+   :meth:`Planner.run_coupled`) or item after item; resources whose rows depend on their own
+   capacity only are planned at once: one simulation judges every operator's candidate.
 5. **Confirmation.** The planned scenario is simulated once more; its rows are the plan's verdict.
 
 Speed: each round is one Executor task per replication holding every candidate, and the fast
@@ -35,8 +35,6 @@ produces the model's records plans the same way; metrics come from :mod:`yzt.sim
 
 from __future__ import annotations
 
-import functools
-import itertools
 import math
 import threading
 from collections import OrderedDict
@@ -45,38 +43,26 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from yzt import resultfile
 from yzt.errors import UserError
+from yzt.sim import stages
 from yzt.sim.fast import StagedReplication
 from yzt.sim.records import ReplicationRecords
 from yzt.sim.results import Metrics, replication_metrics, sla_verdicts
-from yzt.sim.scenario import Scenario, Shift, from_document, merge
+from yzt.sim.scenario import Scenario, from_document, merge
+from yzt.sim.stages import PLATFORM, GuessInput, ItemKey, Resource, Value
 from yzt.sim.stats import estimate
-from yzt.sim.theory import _erlang_a_chain, erlang_a, erlang_c
 from yzt.verdict import Verdict
 
 Engine = Callable[[Scenario, int, int, str], ReplicationRecords]
 """``(scenario, seed, replication, upto) → records``: :func:`fast_engine`, :func:`simpy_engine`
-or another. ``upto="sms"`` says only the stages up to the SMS gateway are read; an engine may run
-more."""
+or another. ``upto`` names the last stage whose records are read (a resource's ``upto``); an
+engine may run more."""
 
-RESOURCES = ("hotline", "backoffice", "connections", "sms")
-#: SLA rows that judge each resource (a row's ``requirement`` and the scope it is judged for).
-RESOURCE_SLAS = {"hotline": ("SLA-HOT-1",), "backoffice": ("SLA-DSP-1", "SLA-CXL-1"),
-                 "connections": ("SLA-E2E-1",), "sms": ("SLA-E2E-1",)}
-#: Metrics an SLA row reads, and which end of the interval is the pessimistic one.
-_PESSIMISTIC = {"e2e_within_deadline_share": "ci_low", "hotline_service_level": "ci_low",
-                "hotline_abandonment": "ci_high", "dispute_within_deadline_share": "ci_low",
-                "cancellation_within_deadline_share": "ci_low"}
-_ITEM_METRICS = {"hotline": ("hotline_service_level", "hotline_abandonment"),
-                 "backoffice": ("dispute_within_deadline_share", "cancellation_within_deadline_share"),
-                 "connections": ("e2e_within_deadline_share",), "sms": ("e2e_within_deadline_share",)}
+RESOURCES = tuple(r.name for r in stages.resources())
+"""The registered resources (``--resources``' words), in the registry's order."""
 #: Hours of the hour-by-hour table: the day of arrivals and the reply deadline after it.
 MAX_TABLE_HOURS = 72
-#: Offsets around the plan simulated for each hotline's staffing curve.
-CURVE_OFFSETS = (-2, -1, 1, 2)
 #: Bound on search rounds per stage (a bracket of 2^20 units needs 40 at most).
 MAX_ROUNDS = 40
 #: Replications a platform-row try runs before the rest: a try that already fails a 100 % row
@@ -95,9 +81,9 @@ _STAGED_LOCK = threading.Lock()
 def fast_engine(sc: Scenario, seed: int, replication: int, upto: str = "all") -> ReplicationRecords:
     """The fast engine with each replication's stages memoised in this process: the candidates
     of a plan differ in a few capacities, so most stages of a candidate are the previous
-    candidates' (exact, see :class:`yzt.sim.fast.StagedReplication`). A stage that reruns every
-    fan-out node spreads them over the CPUs (the Executor's other task may be idle: five
-    replications on two threads); ``upto="sms"`` stops after the SMS gateway."""
+    candidates' (exact, see :class:`yzt.sim.fast.StagedReplication`). A stage that reruns all
+    its nodes spreads them over the CPUs (the Executor's other task may be idle: five
+    replications on two threads); ``upto`` stops after that stage."""
     key = (seed, replication)
     with _STAGED_LOCK:
         staged = _STAGED.pop(key, None) or StagedReplication(seed, replication)
@@ -125,23 +111,17 @@ def engine_function(name: str) -> Engine:
 # -- the worker ------------------------------------------------------------------------------------
 def evaluate_replication(engine: Engine, sc: Scenario, seed: int, index: int, hours: int,
                          upto: str = "all", details: bool = False) -> dict[str, Any]:
-    """One replication's metrics (those the SLA rows read); with ``details`` also each hotline's
-    calls per hour and each back office's cases of each kind (the analytic guesses' inputs).
+    """One replication's metrics (those the SLA rows read); with ``details`` also what each
+    resource's first guess reads from the records (its ``details`` hook).
 
-    ``upto="sms"``: only the stages up to the SMS gateway are needed (the platform's row); the
-    fast engine then skips the hotlines and back offices."""
-    rec = engine(sc, seed, index, upto)
+    ``upto``: only the stages up to that one are needed (a row of the platform); the fast engine
+    then skips the later ones."""
+    rec = stages.derive(sc, engine(sc, seed, index, upto))
     out: dict[str, Any] = {"metrics": replication_metrics(rec, distributions=False)}
     if not details:
         return out
-    hourly = {}
-    for op_id, h in rec.hotlines.items():
-        arrived = np.asarray(h.arrived, dtype=float) / 3600.0
-        counts, _ = np.histogram(arrived, bins=hours, range=(0.0, float(hours)))
-        hourly[op_id] = [int(c) for c in counts]
-    cases = {op_id: {"dispute": c.kind.count("dispute"),
-                     "cancellation": c.kind.count("cancellation")} for op_id, c in rec.cases.items()}
-    return {**out, "hourly": hourly, "cases": cases}
+    return {**out, "details": {r.name: r.details(rec, hours) for r in stages.resources()
+                               if r.details is not None}}
 
 
 def evaluate_candidates(engine: Engine, scenarios: Sequence[Scenario], seed: int, index: int,
@@ -163,11 +143,12 @@ def _summary(per_rep: Sequence[Metrics], confidence: float) -> dict[str, dict[st
 
 def _pessimistic(summary: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, dict[str, Any]]]:
     """The summary with each judged metric's mean replaced by its pessimistic interval end."""
+    ends = stages.pessimistic()
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for scope, metrics in summary.items():
         out[scope] = {}
         for name, e in metrics.items():
-            end = _PESSIMISTIC.get(name)
+            end = ends.get(name)
             bound = e.get(end) if end else None
             out[scope][name] = {**e, "mean": e["mean"] if bound is None else bound}
     return out
@@ -181,31 +162,35 @@ class Judged:
     rows_mean: list[dict[str, Any]]
     rows_confident: list[dict[str, Any]]
 
-    def status(self, requirement: str, scope: str, confident: bool = True) -> str:
+    def status(self, requirement: str, scope: str, confident: bool = True) -> Verdict:
+        """The row's verdict; ``not_applicable`` when there is no such row (nothing to judge)."""
         rows = self.rows_confident if confident else self.rows_mean
         for r in rows:
             if r["requirement"] == requirement and r["name"] == scope:
-                return str(r["verdict"])
-        return "not_testable"
+                return Verdict.parse(r["verdict"])
+        return Verdict.NOT_APPLICABLE
 
     def holds(self, resource: str, scope: str, confident: bool = True) -> bool:
-        sc = "platform" if resource in ("connections", "sms") else scope
-        return all(self.status(req, sc, confident) != "fail" for req in RESOURCE_SLAS[resource])
+        r = stages.resource(resource)
+        sc = r.scope(scope)
+        return all(self.status(req, sc, confident) is not Verdict.FAIL for req in r.slas)
 
     def fails_outright(self, resource: str, scope: str) -> bool:
-        """A row of ``resource`` that asks for 100 % (SLA-E2E-1, -DSP-1, -CXL-1) fails at the mean.
-        A share is at most 100 %, so a mean over more replications that include these fails
-        too, at the mean and at any confidence: the try is decided whatever the others show."""
-        sc = "platform" if resource in ("connections", "sms") else scope
-        return any(r["requirement"] in RESOURCE_SLAS[resource] and r["name"] == sc
-                   and r.get("target") == 1.0 and r["verdict"] == "fail" for r in self.rows_mean)
+        """A row of ``resource`` that asks for 100 % fails at the mean. A share is at most
+        100 %, so a mean over more replications that include these fails too, at the mean and
+        at any confidence: the try is decided whatever the others show."""
+        r = stages.resource(resource)
+        sc = r.scope(scope)
+        return any(row["requirement"] in r.slas and row["name"] == sc and row.get("target") == 1.0
+                   and Verdict.parse(row["verdict"]) is Verdict.FAIL for row in self.rows_mean)
 
     def evidence(self, resource: str, scope: str) -> dict[str, Any]:
-        sc = "platform" if resource in ("connections", "sms") else scope
+        r = stages.resource(resource)
+        sc = r.scope(scope)
         return {
             "holds": self.holds(resource, scope),
             "holds_at_mean": self.holds(resource, scope, confident=False),
-            "metrics": {m: self.summary.get(sc, {}).get(m) for m in _ITEM_METRICS[resource]},
+            "metrics": {m: self.summary.get(sc, {}).get(m) for m in r.metrics},
         }
 
 
@@ -216,23 +201,6 @@ def judge(sc: Scenario, per_rep: Sequence[Metrics], confidence: float) -> Judged
 
 
 # -- capacities as document overrides -------------------------------------------------------------
-Value = tuple[int, ...]
-"""A capacity: head count per shift, or a one-element tuple (connections, SMS rate or channels)."""
-
-
-@dataclass(frozen=True)
-class ItemKey:
-    resource: str
-    operator: str
-    """An operator id, or ``platform`` for the SMS gateway."""
-    part: str = ""
-    """``rate_per_s`` or ``channels`` for the SMS gateway."""
-
-    @property
-    def label(self) -> str:
-        return f"{self.operator} {self.resource}" + (f".{self.part}" if self.part else "")
-
-
 ConfigKey = tuple[tuple[ItemKey, Value], ...]
 
 
@@ -243,35 +211,14 @@ def config_key(values: Mapping[ItemKey, Value]) -> ConfigKey:
 
 
 def current_value(sc: Scenario, key: ItemKey) -> Value:
-    if key.resource == "sms":
-        return (round(sc.sms.rate_per_s),) if key.part == "rate_per_s" else (sc.sms.channels,)
-    op = sc.operator(key.operator)
-    if key.resource == "connections":
-        return (op.concurrency or 0,)
-    shifts = op.hotline.shifts if key.resource == "hotline" else op.backoffice.shifts
-    return tuple(s.agents for s in shifts)
-
-
-def _shifts_doc(shifts: tuple[Shift, ...], value: Value) -> list[dict[str, Any]]:
-    return [{"start_h": s.start_h, "end_h": s.end_h, "agents": int(v)}
-            for s, v in zip(shifts, value, strict=True)]
+    return stages.resource(key.resource).current(sc, key)
 
 
 def overrides(sc: Scenario, values: dict[ItemKey, Value]) -> dict[str, Any]:
     """The scenario fields that set ``values`` (what ``planned.yaml`` writes over its parent)."""
     doc: dict[str, Any] = {}
     for key, value in config_key(values):
-        if key.resource == "sms":
-            doc.setdefault("sms", {})[key.part] = int(value[0])
-            continue
-        op = sc.operator(key.operator)
-        ops = doc.setdefault("operators", {}).setdefault(key.operator, {})
-        if key.resource == "connections":
-            ops["concurrency"] = int(value[0])
-        elif key.resource == "hotline":
-            ops.setdefault("hotline", {})["shifts"] = _shifts_doc(op.hotline.shifts, value)
-        else:
-            ops.setdefault("backoffice", {})["shifts"] = _shifts_doc(op.backoffice.shifts, value)
+        stages.resource(key.resource).override(sc, key, value, doc)
     return doc
 
 
@@ -282,133 +229,12 @@ def with_values(sc: Scenario, values: dict[ItemKey, Value]) -> Scenario:
     return from_document(merge(sc.document, overrides(sc, values)), sc.source)
 
 
-# -- analytic first guesses ------------------------------------------------------------------------
-def _meets(c: int, rate: float, handle_s: float, patience_s: float | None, target_s: float,
-           sl_min: float, abandon_max: float) -> bool:
-    """Does ``c`` agents meet both targets? Cheap bounds first, the full Erlang A SL only between.
-
-    Calls answered at once are within any target, so ``1 - P(wait) >= sl_min`` already passes;
-    answered calls are at most ``1 - P(abandon)``, so ``1 - P(abandon) < sl_min`` already fails.
-    """
-    if patience_s is None:
-        if c <= rate * handle_s:
-            return False
-        q = erlang_c(c, rate, handle_s, target_s)
-        return q.service_level >= sl_min
-    p = _erlang_a_chain(c, rate, 1.0 / handle_s, 1.0 / patience_s)
-    p_wait = float(p[c:].sum())
-    lq = float((p * np.maximum(np.arange(p.size) - c, 0)).sum())
-    p_abandon = lq / patience_s / rate
-    if p_abandon > abandon_max or 1.0 - p_abandon < sl_min:
-        return False
-    if 1.0 - p_wait >= sl_min:
-        return True
-    return erlang_a(c, rate, handle_s, patience_s, target_s).service_level >= sl_min
-
-
-@functools.lru_cache(maxsize=4096)
-def erlang_required(rate_per_s: float, handle_s: float, patience_s: float | None, target_s: float,
-                    sl_min: float, abandon_max: float) -> int:
-    """Least agents meeting SL ≥ ``sl_min`` within ``target_s`` and abandonment ≤ ``abandon_max``.
-
-    Erlang A with patience, Erlang C without; bisection between a lower bound and a
-    square-root-staffing upper bracket ``R + beta*sqrt(R)`` (doubled while it fails).
-    """
-    if rate_per_s <= 0:
-        return 0
-    load = rate_per_s * handle_s
-
-    def ok(c: int) -> bool:
-        return c > 0 and _meets(c, rate_per_s, handle_s, patience_s, target_s, sl_min, abandon_max)
-
-    lo = max(0, math.floor(load * (1.0 - abandon_max if patience_s is not None else 1.0)) - 1)
-    beta = 3.0
-    hi = max(1, math.ceil(load + beta * math.sqrt(load) + 1))
-    while not ok(hi):
-        lo, hi = hi, hi * 2
-        if hi > 1_000_000:
-            raise ValueError("no agent count meets the target")
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if ok(mid):
-            hi = mid
-        else:
-            lo = mid
-    return hi
-
-
-def connections_guess(sc: Scenario, op_id: str, base: Sequence[dict[str, Any]]) -> int:
-    """The fluid bound on an operator's connections: its calls' busy time over the run (answers,
-    and timeouts that hold a connection for ``timeout_s``) fitted into the arrivals' horizon plus
-    the reply deadline, ``c × window ≥ busy time``. Fewer connections cannot reply to every query
-    in time; the simulation decides how many more are needed."""
-    op = sc.operator(op_id)
-    window = (sc.horizon_h + sc.deadline_h) * 3600.0
-    works = []
-    for out in base:
-        m = out["metrics"][op_id]
-        attempts = m["attempts_per_query"] * out["metrics"]["platform"]["queries_verified"]
-        answered = attempts * (1.0 - m["error_share"])
-        work = answered * m["latency_mean_ms"] / 1000.0 + m["timeouts"] * op.timeout_s
-        if math.isfinite(work):
-            works.append(work)
-    return max(1, math.ceil(float(np.mean(works)) / window)) if works else 1
-
-
-def backoffice_guess(sc: Scenario, op_id: str, base: Sequence[dict[str, Any]]) -> int:
-    """The fluid bound on a back office's staff: the run's case work (measured counts times the
-    mean work per kind) over the staffed hours from the start to the day's last reply deadline
-    plus the cancellation deadline; by then nearly every case has been raised and must be
-    closed (FCFS mixes disputes with cancellations, so all work counts)."""
-    b = sc.operator(op_id).backoffice
-    counts = np.mean([[o["cases"][op_id]["dispute"], o["cases"][op_id]["cancellation"]]
-                      for o in base], axis=0)
-    work_h = (counts[0] * b.dispute_work_mean_min + counts[1] * b.cancellation_work_mean_min) / 60.0
-    window_h = min(sc.horizon_h + sc.drain_h,
-                   sc.horizon_h + sc.deadline_h + sc.operator(op_id).sla.cancellation_hours)
-    staffed_h = sum(s.end_h - s.start_h for s in b.shifts) * window_h / 24.0 or 1.0
-    return max(1, math.ceil(float(work_h / staffed_h)))
-
-
-def sipp_table(sc: Scenario, op_id: str, calls_per_hour: Sequence[float]) -> list[dict[str, Any]]:
-    """Hour by hour: offered calls, the Erlang A requirement (SIPP) and the shift plan's agents."""
-    op = sc.operator(op_id)
-    h, hot = op.hotline, op.sla.hotline
-    rows = []
-    for i, calls in enumerate(calls_per_hour):
-        need = erlang_required(calls / 3600.0, h.handle_time_mean_s, h.patience_mean_s,
-                               hot.answer_within_s, hot.answered_share_min, hot.abandonment_max)
-        rows.append({"hour": i, "calls": round(float(calls), 3), "required": need,
-                     "load_erlangs": round(calls * h.handle_time_mean_s / 3600.0, 4)})
-    return rows
-
-
-def _covers(shift: Shift, hour: int) -> bool:
-    return shift.start_h <= (hour % 24) + 0.5 < shift.end_h
-
-
-def shift_guess(shifts: tuple[Shift, ...], required: Sequence[int]) -> Value:
-    """Head count per shift: the largest hourly requirement each shift covers, net of the others."""
-    guess = [0] * len(shifts)
-    for _ in range(3):
-        for s, shift in enumerate(shifts):
-            needs = [required[hr] - sum(guess[o] for o, other in enumerate(shifts)
-                                        if o != s and _covers(other, hr))
-                     for hr in range(len(required)) if _covers(shift, hr)]
-            guess[s] = max([1, *needs])
-    return tuple(guess)
-
-
-def agents_by_hour(shifts: tuple[Shift, ...], value: Value, hours: int) -> list[int]:
-    return [sum(v for s, v in zip(shifts, value, strict=True) if _covers(s, hr)) for hr in range(hours)]
-
-
 # -- the search ------------------------------------------------------------------------------------
 @dataclass
 class Item:
     """One (operator, resource) searched over an integer ``k`` mapped to a capacity.
 
-    A single value (connections, SMS rate or channels) is ``k`` itself. Shifts are searched as one
+    A single value (a resource declared ``single``) is ``k`` itself. Shifts are searched as one
     offset ``k`` over the analytic guess (each shift ``max(minimum, guess + k)``); with several
     shifts, the plan is then refined one shift at a time, one unit lower while the item holds.
     """
@@ -437,10 +263,16 @@ class Item:
     """Why no capacity can work, known before simulating."""
     pending: tuple[str, int] = ("k", 0)
     step_before: int = 1
+    note: Any = None
+    """What the resource's first guess kept for the plan's entry (:class:`~yzt.sim.stages.Start`)."""
+
+    @property
+    def resource(self) -> Resource:
+        return stages.resource(self.key.resource)
 
     @property
     def single(self) -> bool:
-        return self.key.resource in ("connections", "sms")
+        return self.resource.single
 
     def value(self, k: int) -> Value:
         if self.single:
@@ -576,16 +408,17 @@ class Planner:
             self.runs += len(scenarios)
         return [[per_rep[i][j] for i in range(len(per_rep))] for j in range(len(scenarios))]
 
-    def simulate_deciding(self, scenarios: Sequence[Scenario], resource: str,
-                          upto: str = "sms") -> list[list[dict[str, Any]]]:
-        """As :meth:`simulate` for tries judged on the platform's row (``resource`` connections or
-        sms), but a scenario that fails a 100 % row of ``resource`` in its first
+    def simulate_deciding(self, scenarios: Sequence[Scenario], keys: Sequence[ItemKey]
+                          ) -> list[list[dict[str, Any]]]:
+        """As :meth:`simulate` for tries of ``keys`` (items judged on a shared row, up to their
+        resource's ``upto``), but a scenario that fails a 100 % row of one of them in its first
         :data:`DECIDING_REPLICATIONS` replications is not run further
         (:meth:`Judged.fails_outright`: the verdict is the same; its evidence says ``n``)."""
         first = min(self.n, DECIDING_REPLICATIONS)
+        upto = _upto(keys)
         outs = self.simulate(scenarios, upto, reps=range(first))
         go_on = [j for j, sc in enumerate(scenarios)
-                 if not self.judge(sc, outs[j]).fails_outright(resource, "platform")]
+                 if not _decided(self.judge(sc, outs[j]), keys)]
         if go_on and first < self.n:
             rest = self.simulate([scenarios[j] for j in go_on], upto, reps=range(first, self.n))
             for j, more in zip(go_on, rest, strict=True):
@@ -602,55 +435,37 @@ class Planner:
             return ids
         return [i for i in ids if i in self.opt.operators]
 
+    def selected(self) -> list[Resource]:
+        """The registered resources this plan sizes, in the registry's order."""
+        return [r for r in stages.resources() if r.name in self.opt.resources]
+
     def make_items(self, base: Sequence[dict[str, Any]]) -> list[Item]:
+        """The items of every selected resource: the platform's first, then each operator's in
+        planning order; each starts from its resource's analytic guess."""
         sc = self.sc
+        chosen = self.selected()
+        keys = [k for r in chosen if not r.per_operator for k in r.items(sc, PLATFORM)]
+        per_op = sorted((r for r in chosen if r.per_operator), key=lambda r: r.phase)
+        keys += [k for op_id in self.operators() for r in per_op for k in r.items(sc, op_id)]
+        inp = GuessInput(sc, base, self.hours)
         items: list[Item] = []
-        hourly = {op: np.mean([o["hourly"][op] for o in base], axis=0).tolist()
-                  for op in base[0]["hourly"]}
-        self.sipp: dict[str, list[dict[str, Any]]] = {}
-        if "sms" in self.opt.resources:
-            for part in ("rate_per_s", "channels"):
-                key = ItemKey("sms", "platform", part)
-                cur = current_value(sc, key)
-                items.append(Item(key, cur, cur, 1, max(4 * cur[0], cur[0] + 64)))
-        for op_id in self.operators():
-            op = sc.operator(op_id)
-            if "connections" in self.opt.resources and op.concurrency is not None:
-                key = ItemKey("connections", op_id)
-                cur = current_value(sc, key)
-                g = connections_guess(sc, op_id, base)
-                items.append(Item(key, cur, (g,), 1, max(4 * cur[0], cur[0] + 64, 4 * g)))
-            if "hotline" in self.opt.resources and op.hotline.enabled:
-                key = ItemKey("hotline", op_id)
-                table = sipp_table(sc, op_id, hourly.get(op_id, [0.0] * self.hours))
-                self.sipp[op_id] = table
-                guess = shift_guess(op.hotline.shifts, [r["required"] for r in table])
-                cap = max(4 * max(guess), max(guess) + 50, *current_value(sc, key))
-                items.append(Item(key, current_value(sc, key), guess, 1, cap))
-            if "backoffice" in self.opt.resources:
-                key = ItemKey("backoffice", op_id)
-                b = op.backoffice
-                g = backoffice_guess(sc, op_id, base)
-                guess = tuple(g for _ in b.shifts)
-                cap = max(4 * g, g + 50, *current_value(sc, key))
-                items.append(Item(key, current_value(sc, key), guess, 1, cap))
-        for it in items:
-            # shifts: the analytic guess is within about sqrt(R) of the answer (square-root
-            # staffing); connections start from a lower bound, so step by one; the SMS gateway
-            # starts from the scenario's values, so bracket geometrically
-            it.step = (1 if it.key.resource == "connections"
-                       else max(1, it.guess[0] // 4) if it.single
-                       else max(1, math.ceil(math.sqrt(max(max(it.guess), 1)) / 2)))
-            reason = infeasible_reason(sc, it.key)
+        for key in keys:
+            r = stages.resource(key.resource)
+            cur = r.current(sc, key)
+            start = r.start(inp, key, cur)
+            it = Item(key, cur, start.guess, r.minimum, start.cap, note=start.note)
+            it.step = start.step
+            reason = r.infeasible(sc, key)
             if reason:  # try the search bound once: it gives the best value reached
                 it.infeasible_note = reason
                 it.lo = it.k_start()
                 it.tried[it.lo] = {"value": list(it.value(it.lo)), "holds": False,
                                    "holds_at_mean": False, "metrics": {}, "note": reason}
                 it.step = max(1, it.cap - it.lo)
+            items.append(it)
         return items
 
-    # -- stages ------------------------------------------------------------------------------
+    # -- phases ------------------------------------------------------------------------------
     def run_separable(self, items: list[Item], fixed: dict[ItemKey, Value], stage: str) -> None:
         """Items whose rows depend on their own capacity only: one simulation per round."""
         for rnd in range(MAX_ROUNDS):
@@ -661,7 +476,7 @@ class Planner:
             values = {**fixed, **{it.key: it.planned() for it in items if it.hi is not None},
                       **proposals}
             sc = with_values(self.sc, values)
-            judged = self.judge(sc, self.simulate([sc])[0])
+            judged = self.judge(sc, self.simulate([sc], _upto([it.key for it in items]))[0])
             for it in items:
                 if it.key in proposals:
                     it.record(proposals[it.key], judged.evidence(it.key.resource, it.key.operator))
@@ -670,7 +485,7 @@ class Planner:
                 it.infeasible = it.infeasible or f"search stopped after {MAX_ROUNDS} rounds"
 
     def run_coupled(self, items: list[Item], fixed: dict[ItemKey, Value], stage: str) -> None:
-        """Items judged on one shared row (connections: SLA-E2E-1 of the platform).
+        """Items judged on one shared row (e.g. every operator's share of the platform's row).
 
         The values that every item meets on its own do not meet the row together (each
         operator's answers are late by a little, and the reply waits for the latest), so the
@@ -693,7 +508,7 @@ class Planner:
             together = config_key({**base, **proposals})
             if len(proposals) == 1 or together not in known_bad:
                 joint_sc = with_values(self.sc, {**base, **proposals})
-                joint = self.judge(joint_sc, self.simulate_deciding([joint_sc], "connections")[0])
+                joint = self.judge(joint_sc, self.simulate_deciding([joint_sc], list(proposals))[0])
                 if all(joint.holds(k.resource, k.operator) for k in proposals) or len(proposals) == 1:
                     for k, v in proposals.items():
                         by_item[k].record(v, joint.evidence(k.resource, k.operator))
@@ -705,7 +520,7 @@ class Planner:
             # one operator, so the engine's memo reruns only that operator's node
             base_sc = with_values(self.sc, base)
             alone = {}
-            tries = self.simulate_deciding([base_sc, *scs], "connections")[1:]
+            tries = self.simulate_deciding([base_sc, *scs], keys)[1:]
             for k, s, outs in zip(keys, scs, tries, strict=True):
                 alone[k] = self.judge(s, outs).evidence(k.resource, k.operator)
             for k in keys:  # fails on its own: fails with the others lower still (monotone)
@@ -738,7 +553,7 @@ class Planner:
             if together in known_bad:
                 continue
             sc = with_values(self.sc, values)
-            judged = self.judge(sc, self.simulate_deciding([sc], "connections")[0])
+            judged = self.judge(sc, self.simulate_deciding([sc], part)[0])
             if all(judged.holds(k.resource, k.operator) for k in part):
                 return {k: judged.evidence(k.resource, k.operator) for k in part}
             known_bad.add(together)
@@ -761,7 +576,7 @@ class Planner:
             self.progress(f"{stage}: common offset {k:+d} over the analytic guesses "
                           f"(round {rnd + 1})")
             sc = with_values(self.sc, {**fixed, **values(k)})
-            tried[k] = judged = self.judge(sc, self.simulate_deciding([sc], "connections")[0])
+            tried[k] = judged = self.judge(sc, self.simulate_deciding([sc], [it.key for it in items])[0])
             if all(judged.holds(it.key.resource, it.key.operator) for it in items):
                 hi = k
             else:
@@ -787,30 +602,43 @@ class Planner:
             it.step = 1
 
 
+def _upto(keys: Sequence[ItemKey]) -> str:
+    """The engine stage the rows of ``keys`` need: their resources' common ``upto``, else all."""
+    uptos = {stages.resource(k.resource).upto for k in keys}
+    return uptos.pop() if len(uptos) == 1 else "all"
+
+
+def _decided(judged: Judged, keys: Sequence[ItemKey]) -> bool:
+    return any(judged.fails_outright(k.resource, k.operator) for k in keys)
+
+
 def infeasible_reason(sc: Scenario, key: ItemKey) -> str | None:
     """A reason no capacity of ``key`` can meet its SLA, known before simulating (or ``None``)."""
-    if key.resource == "connections":
-        op = sc.operator(key.operator)
-        for o in op.outages:
-            if o.duration_h >= sc.deadline_h and o.start_h < sc.horizon_h:
-                return (f"outage at {o.start_h:g} h lasts {o.duration_h:g} h, longer than the "
-                        f"{sc.deadline_h:g} h reply deadline (SLA-E2E-1)")
-    if key.resource == "backoffice":
-        op = sc.operator(key.operator)
-        b, sla = op.backoffice, op.sla
-        if b.cancellation_external.median >= sla.cancellation_hours * 3600.0:
-            return ("the external cancellation delay alone (median "
-                    f"{b.cancellation_external.median / 3600:g} h) exceeds the {sla.cancellation_hours:g} h "
-                    "deadline (SLA-CXL-1)")
-        if b.dispute_external.median >= sla.dispute_days * 86_400.0:
-            return ("the external dispute delay alone (median "
-                    f"{b.dispute_external.median / 86_400:g} days) exceeds the {sla.dispute_days:g} day "
-                    "deadline (SLA-DSP-1)")
-    return None
+    return stages.resource(key.resource).infeasible(sc, key)
 
 
 def _fmt_value(v: Value) -> list[int]:
     return [int(x) for x in v]
+
+
+def _phases(items: list[Item]) -> list[tuple[str, list[Item]]]:
+    """The searches of a plan, in order: per phase, the joint items of each resource, each item
+    of an ``each`` resource alone, then every separable item of the phase at once."""
+    out: list[tuple[str, list[Item]]] = []
+    for phase in sorted({it.resource.phase for it in items}):
+        mine = [it for it in items if it.resource.phase == phase]
+        names = list(dict.fromkeys(it.key.resource for it in mine))
+        for name in names:
+            of = [it for it in mine if it.key.resource == name]
+            if of[0].resource.coupling == "joint":
+                out.append((name, of))
+            elif of[0].resource.coupling == "each":
+                out += [(f"{name} {it.key.part}".strip(), [it]) for it in of]
+        sep = [it for it in mine if it.resource.coupling == "separable"]
+        if sep:
+            out.append((" and ".join(n for n in names if stages.resource(n).coupling == "separable"),
+                        sep))
+    return out
 
 
 def plan(sc: Scenario, options: PlanOptions, executor: Executor, engine: Engine = fast_engine,
@@ -822,31 +650,28 @@ def plan(sc: Scenario, options: PlanOptions, executor: Executor, engine: Engine 
     current = pl.judge(sc, base_outs)
     items = pl.make_items(base_outs)
     fixed: dict[ItemKey, Value] = {}
-    conn = [it for it in items if it.key.resource == "connections"]
-    if conn:
-        pl.run_coupled(conn, fixed, "connections")
-        fixed.update({it.key: it.planned() if not it.infeasible else it.current for it in conn})
-    sms = [it for it in items if it.key.resource == "sms"]
-    for it in sms:  # rate, then channels at the planned rate, at the planned connections
-        pl.run_coupled([it], fixed, f"sms {it.key.part}")
-        fixed[it.key] = it.planned() if not it.infeasible else it.current
-    sep = [it for it in items if it.key.resource in ("hotline", "backoffice")]
-    if sep:
-        pl.run_separable(sep, fixed, "hotlines and back offices")
+    for label, group in _phases(items):  # upstream first; each search's values fixed for the next
+        if group[0].resource.coupling == "separable":
+            pl.run_separable(group, fixed, label)
+        else:
+            pl.run_coupled(group, fixed, label)
+        fixed.update({it.key: it.planned() if not it.infeasible else it.current for it in group})
     planned = {it.key: (it.planned() if not it.infeasible else it.current) for it in items}
-    curve = [it for it in sep if it.key.resource == "hotline" and not it.infeasible]
-    for d in CURVE_OFFSETS:  # the staffing curve around the plan: one run judges every hotline
-        values = {it.key: tuple(max(1, v + d) for v in planned[it.key]) for it in curve}
+    curve = [it for it in items if it.resource.curve is not None and not it.infeasible]
+    offsets = {it.key: it.resource.curve.offsets for it in curve if it.resource.curve}
+    for d in sorted({d for ds in offsets.values() for d in ds}):  # one run judges every item
+        values = {it.key: tuple(max(1, v + d) for v in planned[it.key]) for it in curve
+                  if d in offsets[it.key]}
         values = {k: v for k, v in values.items() if v != planned[k]}
         if not values:
             continue
-        pl.progress(f"staffing curve: plan {d:+d}")
+        pl.progress(f"curve: plan {d:+d}")
         s = with_values(sc, {**planned, **values})
         judged = pl.judge(s, pl.simulate([s])[0])
         for it in curve:
             if it.key in values:
                 it.curve[values[it.key]] = {"value": list(values[it.key]),
-                                            **judged.evidence("hotline", it.key.operator)}
+                                            **judged.evidence(it.key.resource, it.key.operator)}
     final_sc = with_values(sc, dict(planned.items()))
     pl.progress("planned capacities: confirming")
     final_outs = pl.simulate([final_sc])[0]
@@ -864,7 +689,8 @@ def _curve(it: Item) -> list[dict[str, Any]]:
 
 
 #: ``kind`` and ``schema_version`` of ``plan.json`` (schema: ``plan.schema.json``).
-KIND, SCHEMA_VERSION = "plan", 1
+KIND = "plan"
+SCHEMA_VERSION = resultfile.KINDS[KIND].schema_version
 
 
 def dumps(document: dict[str, Any]) -> str:
@@ -885,7 +711,7 @@ def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
             "current": _fmt_value(it.current), "planned": _fmt_value(value),
             "analytic_guess": _fmt_value(it.guess),
             "difference": [int(p) - int(c) for p, c in zip(value, it.current, strict=True)],
-            "slas": list(RESOURCE_SLAS[it.key.resource]),
+            "slas": list(it.resource.slas),
             "at_current": current.evidence(it.key.resource, it.key.operator),
             "at_planned": at_plan, "one_unit_less": less,
             "minimum_value": it.minimum,
@@ -898,24 +724,14 @@ def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
             best = max(it.tried.items(), key=lambda kv: kv[0])[1] if it.tried else {}
             entry["infeasible"] = {"reason": _infeasible_text(it), "best_value": best.get("value"),
                                    "best_metrics": best.get("metrics"), "search_bound": it.cap}
-        if it.key.resource == "hotline" and it.key.operator in pl.sipp:
-            op = sc.operator(it.key.operator)
-            table = pl.sipp[it.key.operator]
-            agents = agents_by_hour(op.hotline.shifts, value, len(table))
-            cur = agents_by_hour(op.hotline.shifts, it.current, len(table))
-            for row, a, c in zip(table, agents, cur, strict=True):
-                row["planned_agents"] = a
-                row["current_agents"] = c
-                row["occupancy"] = round(row["load_erlangs"] / a, 4) if a else None
-            entry["hourly"] = table
-            entry["service_level_cost"] = service_level_cost(sc, it.key.operator, table)
+        if it.resource.entry is not None:
+            entry.update(it.resource.entry(sc, it.key, value, it.current, it.note))
         entries.append(entry)
-    breached = [r for r in final.rows_confident if r["verdict"] == "fail"]
-    judged = {("platform" if it.key.resource in ("connections", "sms") else it.key.operator, sla)
-              for it in items for sla in RESOURCE_SLAS[it.key.resource]}
+    breached = [r for r in final.rows_confident if Verdict.parse(r["verdict"]) is Verdict.FAIL]
+    judged = {(it.resource.scope(it.key.operator), sla) for it in items for sla in it.resource.slas}
     mine = [r for r in breached if (r["name"], r["requirement"]) in judged]
-    verdict = Verdict.FAIL if mine or any(e["verdict"] == Verdict.FAIL.value for e in entries) \
-        else Verdict.PASS
+    verdict = Verdict.FAIL if mine or any(Verdict.parse(e["verdict"]) is Verdict.FAIL
+                                          for e in entries) else Verdict.PASS
     return {
         "scenario": {"name": sc.name},
         "seed": opt.seed, "replications": pl.n, "confidence": opt.confidence,
@@ -935,32 +751,11 @@ def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
 
 
 def _infeasible_text(it: Item) -> str:
-    slas = "/".join(RESOURCE_SLAS[it.key.resource])
+    slas = "/".join(it.resource.slas)
     why = it.infeasible_note or it.infeasible or "no capacity within the search bound meets it"
     if not it.infeasible_note:
         why += f" (bound: {list(it.value(it.cap))})"
     return f"{it.key.operator} {it.key.resource}: {slas} cannot be met: {why}"
-
-
-#: Service-level targets of the cost table (the share answered within the SLA's target time).
-COST_TARGETS = (0.80, 0.85, 0.90, 0.95)
-
-
-def service_level_cost(sc: Scenario, op_id: str, table: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Agent-hours on the busiest day (SIPP, Erlang A) for each service-level target."""
-    op = sc.operator(op_id)
-    h, hot = op.hotline, op.sla.hotline
-    days = [table[d:d + 24] for d in range(0, len(table), 24)]
-    busiest = max(days, key=lambda day: sum(r["calls"] for r in day)) if days else []
-    out = []
-    for target in COST_TARGETS:
-        needs = [erlang_required(r["calls"] / 3600.0, h.handle_time_mean_s, h.patience_mean_s,
-                                 hot.answer_within_s, target, hot.abandonment_max) for r in busiest]
-        out.append({"service_level": target, "agent_hours": sum(needs),
-                    "peak_agents": max(needs, default=0)})
-    for a, b in itertools.pairwise(out):
-        b["extra_agent_hours"] = b["agent_hours"] - a["agent_hours"]
-    return out
 
 
 # -- what-if, planned.yaml, console ----------------------------------------------------------------
@@ -971,12 +766,13 @@ def merge_docs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 def scale_load(sc: Scenario, factor: float) -> Scenario:
-    """``sc`` at ``factor`` times the volume: queries a day and every hotline's background calls."""
-    ops = {op.id: {"hotline": {"background_calls_per_h": op.hotline.background_calls_per_h * factor}}
-           for op in sc.operators}
-    doc = merge(sc.document, {"arrivals": {"queries_per_day": sc.arrivals.queries_per_day * factor},
-                              "operators": ops})
-    return from_document(doc, sc.source)
+    """``sc`` at ``factor`` times the volume: every stage's ``scale`` hook (the queries a day, and
+    any load a stage has of its own)."""
+    over: dict[str, Any] = {}
+    for st in stages.stages():
+        if st.scale is not None:
+            over = merge(over, st.scale(sc, factor))
+    return from_document(merge(sc.document, over), sc.source)
 
 
 def what_if(sc: Scenario, options: PlanOptions, executor: Executor, engine: Engine,

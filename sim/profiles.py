@@ -85,8 +85,8 @@ class Profile:
     def required_agents(self, calls_per_h: float, handle_time_mean_s: float,
                         patience_mean_s: float | None) -> int:
         """Least agents that Erlang A (Erlang C without patience) says meet this profile at a
-        stationary arrival rate: the planner's own search (``yzt.sim.plan.erlang_required``)."""
-        from yzt.sim.plan import erlang_required  # the planner's search, imported when used
+        stationary arrival rate: the planner's own search (``yzt.sim.stages.hotline.erlang_required``)."""
+        from yzt.sim.stages.hotline import erlang_required  # the planner's search
 
         return erlang_required(calls_per_h / 3600.0, handle_time_mean_s, patience_mean_s,
                                self.answer_within_s.value, self.answered_share_min.value,

@@ -7,6 +7,7 @@ pickle cheaply between processes (and Dask workers).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -122,3 +123,6 @@ class ReplicationRecords:
     stations: list[StationRecord]
     timeseries: dict[str, list[float]]
     events: int
+    derived: dict[str, Any] = field(default_factory=dict)
+    """Records of the stages simulated after the engine from these (stage name → records):
+    :func:`yzt.sim.stages.derive`."""

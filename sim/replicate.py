@@ -20,6 +20,7 @@ from yzt.sim.engine import run_replication
 from yzt.sim.fast import refusals, run_replication_fast
 from yzt.sim.results import replication_output
 from yzt.sim.scenario import Scenario
+from yzt.sim.stages import derive
 from yzt.spawn import die_with_parent
 
 EXECUTOR_HELP = "local | serial | processes:N | dask://HOST:PORT"
@@ -108,8 +109,8 @@ def replicate_one(sc: Scenario, seed: int, index: int, engine: str = "simpy",
                   threads: int | None = None) -> dict[str, Any]:
     """Worker entry point: one replication with ``engine`` (``fast`` or ``simpy``), summarised."""
     if engine == "fast":
-        return replication_output(run_replication_fast(sc, seed, index, threads=threads))
-    return replication_output(run_replication(sc, seed, index))
+        return replication_output(derive(sc, run_replication_fast(sc, seed, index, threads=threads)))
+    return replication_output(derive(sc, run_replication(sc, seed, index)))
 
 
 def run_replications(

@@ -365,9 +365,20 @@ def _operator(op_id: str, kind: str, share: float, sla: SlaProfile, cfg: dict[st
     )
 
 
+def scenario_schema() -> dict[str, Any]:
+    """The shipped scenario schema with the sections registered stages add (``Stage.schema``)."""
+    from yzt.sim import stages
+
+    schema = package_schema("yzt.scenarios", "scenario")
+    for st in stages.stages():
+        if st.schema is not None and st.section:
+            schema["properties"][st.section[0]] = copy.deepcopy(dict(st.schema))
+    return schema
+
+
 def from_document(doc: dict[str, Any], source: str = "<document>") -> Scenario:
     """Validate a (merged) scenario document and build the frozen tree."""
-    problems = schema_problems(doc, package_schema("yzt.scenarios", "scenario"))
+    problems = schema_problems(doc, scenario_schema())
     if problems:
         raise InputFileError(source, problems)
     topo_path = doc.get("topology")

@@ -25,6 +25,7 @@ import pytest
 import xmlschema
 from junit_helpers import load_junit_schema, same_cases
 
+from yzt import resultfile
 from yzt.domain.masking import find_pii
 from yzt.reports.readers import read_dirs
 from yzt.reports.render import WAIVER_EXPIRY_PLACEHOLDER, write_report
@@ -54,14 +55,13 @@ def _conform_doc(verdicts: dict[str, str]) -> dict[str, Any]:
 def _stage(out: Path, steps: dict[str, Any], conform: dict[str, str] | None = None,
            target: str | None = "http://user:pw@127.0.0.1:8700") -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "check.json").write_text(json.dumps({"operator": "R12", "target": target, "steps": steps}),
-                                    encoding="utf-8")
-    (out / "preflight.json").write_text(json.dumps({"verdict": "pass", "note": "preflight: health ok",
-                                                    "notes": ["card-count differs from the fixtures"]}),
-                                        encoding="utf-8")
+    resultfile.write(out / "check.json", "check", 1, {"operator": "R12", "target": target, "steps": steps})
+    resultfile.write(out / "preflight.json", "preflight", 1, {
+        "verdict": "pass", "note": "preflight: health ok",
+        "notes": ["card-count differs from the fixtures"]})
     if conform is not None:
         (out / "conform").mkdir(exist_ok=True)
-        (out / "conform" / "results.json").write_text(json.dumps(_conform_doc(conform)), encoding="utf-8")
+        resultfile.write(out / "conform" / "results.json", "conform", 1, _conform_doc(conform))
     return out
 
 

@@ -21,10 +21,10 @@ import pytest
 from yzt.cli import main
 from yzt.client import PlatformClient
 from yzt.clock import ClockMemory, ClockSource, discover_clock, normal_url, state_dir
+from yzt.conformance.preflight import preflight, probe_subjects
 from yzt.domain.topology import load_topology
 from yzt.errors import PreflightError
 from yzt.fixtures import generate_fixtures
-from yzt.pipeline.preflight import preflight, probe_subjects
 
 FIXTURES = generate_fixtures(load_topology().get("R07"), 5, 40)
 SOURCE = "--seed 5 --subjects 40"

@@ -11,10 +11,10 @@ from contextlib import contextmanager
 
 import pytest
 
+from yzt.conformance.preflight import PreflightError
 from yzt.conformance.session import open_context, run_suite
 from yzt.domain.topology import load_topology
 from yzt.fixtures import generate_fixtures
-from yzt.pipeline.preflight import PreflightError
 from yzt.verdict import Verdict
 
 FIXTURES = generate_fixtures(load_topology().get("R07"), 3, 30)

@@ -26,7 +26,6 @@ from yzt.sim.plan import (
     ItemKey,
     Planner,
     PlanOptions,
-    erlang_required,
     fast_engine,
     judge,
     plan,
@@ -35,7 +34,9 @@ from yzt.sim.plan import (
 )
 from yzt.sim.replicate import SerialExecutor, make_executor
 from yzt.sim.scenario import from_document, load_scenario, merge
+from yzt.sim.stages.hotline import erlang_required
 from yzt.sim.theory import erlang_a
+from yzt.verdict import Verdict
 
 SL_MIN, AB_MAX, TARGET = 0.85, 0.05, 15.0
 
@@ -141,7 +142,7 @@ def test_one_unit_less_breaks_an_sla(small_plan: tuple[Path, Path]) -> None:
     pl = Planner(s, PlanOptions(), SerialExecutor(), fast_engine)
     judged = judge(s, [o["metrics"] for o in pl.simulate([s])[0]], 0.95)
     assert judged.holds("hotline", e["operator"]) is False
-    assert judged.status("SLA-HOT-1", e["operator"]) == "fail"
+    assert judged.status("SLA-HOT-1", e["operator"]) is Verdict.FAIL
 
 
 def test_report_shows_the_plan(small_plan: tuple[Path, Path]) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from yzt.conformance import endpoints, protocol_doc
+from yzt import endpoints
+from yzt.conformance import protocol_doc
 from yzt.conformance.requirements import load_requirements, load_unnumbered, regulation_phrases
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from yzt.conformance import endpoints
+from yzt import endpoints
 from yzt.conformance.checks._expect import schema_for
 from yzt.loadtests import traffic
 
@@ -37,11 +37,38 @@ def test_load_mix_and_checks_read_the_table() -> None:
     assert traffic.ENDPOINTS["disputes"] == ("POST", "/v1/disputes", 202, "dispute_accepted")
 
 
-def test_reference_operator_routes_come_from_the_table() -> None:
-    from yzt.server.app import _STATUS_PATH
+def test_path_parameters_are_read_by_name() -> None:
+    status = endpoints.by_name("disputes/{dispute_id}")
+    assert status.path_params("/v1/disputes/3f1c%20x") == {"dispute_id": "3f1c%20x"}
+    assert status.path_params("/v1/disputes/a/b") is None
+    assert endpoints.by_name("card-count").path_params("/v1/card-count") == {}
 
-    assert _STATUS_PATH.fullmatch("/v1/cancellations/x") and _STATUS_PATH.fullmatch("/v1/disputes/y")
-    assert not _STATUS_PATH.fullmatch("/v1/card-count/x")
+
+def test_reference_operator_routes_come_from_the_table(tmp_path) -> None:
+    from yzt.server.app import build
+    from yzt.server.config import ServerConfig
+    from yzt.server.loading import open_store
+    from yzt.server.problems import Problem
+    from yzt.server.testing import DEFAULT_SECRET
+
+    config = ServerConfig("R07", "k1", DEFAULT_SECRET, tmp_path / "op.sqlite", subjects=5)
+    store = open_store(config)
+    try:
+        dispatcher = build(config, store)
+        assert [e.operation_id for e in dispatcher.routes] == [e.operation_id for e in endpoints.endpoints()]
+        endpoint, params = dispatcher.route("GET", "/v1/cancellations/x")
+        assert endpoint.operation_id == "getCancellation" and params == {"cancellation_id": "x"}
+        with pytest.raises(Problem, match="not_found"):
+            dispatcher.route("GET", "/v1/card-count/x")
+        with pytest.raises(Problem, match="method_not_allowed") as refused:
+            dispatcher.route("GET", "/v1/card-count")
+        assert refused.value.headers == {"Allow": "POST"}
+        clockless = build(ServerConfig("R07", "k1", DEFAULT_SECRET, tmp_path / "op.sqlite", subjects=5,
+                                       sandbox_clock=False), store)
+        with pytest.raises(Problem, match="not_found"):
+            clockless.route("POST", "/v1/sandbox/clock")
+    finally:
+        store.close()
 
 
 class _Ex:

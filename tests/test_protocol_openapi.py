@@ -1,12 +1,11 @@
-"""conformance/openapi.yaml: valid OpenAPI 3.1, complete, and in step with the JSON Schema files."""
+"""yzt/openapi.yaml: valid OpenAPI 3.1, complete, and in step with the JSON Schema files."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 from openapi_spec_validator import validate
 
+from yzt import endpoints
 from yzt.conformance import openapi_components, schemas
 
 SIGNED = {
@@ -54,7 +53,7 @@ def test_passes_openapi_spec_validator(doc):
 
 def test_generated_components_equal_the_json_schema_files(doc):
     assert doc["components"]["schemas"] == openapi_components.components()
-    path = Path(openapi_components.__file__).resolve().parent / "openapi.yaml"
+    path = endpoints.openapi_path()
     text = path.read_text("utf-8")
     assert openapi_components.render(text) == text, "run python -m yzt.conformance.openapi_components"
 

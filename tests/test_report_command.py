@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from yzt import resultfile
+
 CONFORM = {"verdict": "fail", "operator_id": "R07", "target": "http://127.0.0.1:9", "requests": 2,
            "checks": [{"requirement": "OIF-AUTH-1", "check": "bad_signature", "verdict": "pass"},
                       {"requirement": "OIF-VER-1", "check": "verification_missing", "verdict": "fail",
@@ -19,7 +21,7 @@ SIM = {"verdict": "pass", "replications": 2, "seed": 1, "scenario": {"name": "la
        "sampling": {"one_in": 1}, "timeseries": {"t_hours": [0, 1], "hotline_queue": [0, 3]},
        "sla": [{"requirement": "SLA-E2E-1", "name": "R07 end to end", "verdict": "pass", "value": 0.99,
                 "expected": ">= 95%"}]}
-CALIBRATION = {"calibration": {"median_ms": 9.0, "sigma": 0.3, "error_ratio": 0.0,
+CALIBRATION = {"calibration": {"operator": "R07", "median_ms": 9.0, "sigma": 0.3, "error_ratio": 0.0,
                                "capacity_rps": 120.0}, "outlook": {"meaning": "fine"}}
 
 
@@ -32,12 +34,13 @@ def _yzt(*args: str) -> subprocess.CompletedProcess[str]:
 def check_dir(tmp_path: Path) -> Path:
     """A ``yzt check`` folder: check.json, and the conform and sim steps' records beside it."""
     out = tmp_path / "runs" / "check"
-    for sub, name, doc in (("conform", "results.json", CONFORM), ("sim", "sim-results.json", SIM),
-                           ("sim", "calibration.json", CALIBRATION)):
+    for sub, name, kind, doc in (("conform", "results.json", "conform", CONFORM),
+                                 ("sim", "sim-results.json", "sim", SIM),
+                                 ("sim", "calibration.json", "calibration", CALIBRATION)):
         (out / sub).mkdir(parents=True, exist_ok=True)
-        (out / sub / name).write_text(json.dumps(doc), encoding="utf-8")
-    (out / "check.json").write_text(json.dumps({"operator": "R07", "steps": {"conform": "fail",
-                                                                             "sim": "pass"}}))
+        resultfile.write(out / sub / name, kind, 1, doc)
+    resultfile.write(out / "check.json", "check", 1, {
+        "operator": "R07", "steps": {"conform": {"verdict": "fail"}, "sim": {"verdict": "pass"}}})
     return out
 
 

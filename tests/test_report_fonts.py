@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from yzt import resultfile
 from yzt.reports import plots
 from yzt.reports.readers import read_dirs
 
@@ -56,7 +57,7 @@ def _cjk_installed() -> None:
 def _results(tmp_path: Path) -> Path:
     run = tmp_path / "run"
     run.mkdir()
-    (run / "results.json").write_text(json.dumps(RESULTS), encoding="utf-8")
+    resultfile.write(run / "results.json", "conform", 1, RESULTS)
     return run
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from yzt.errors import UserError
 from yzt.reports import fmt, plots
 from yzt.reports.model import Plot, Report, Requirement, Row, Section
 from yzt.reports.readers import read_load, read_sim, requirements
@@ -143,8 +144,11 @@ def test_free_tables_are_shown_escaped_and_masked() -> None:
 
 
 def test_a_bad_verdict_word_names_the_field() -> None:
-    with pytest.raises(Exception, match=r"results.json: thresholds\[0\].verdict: unknown verdict 'ok'"):
-        read_load({"verdict": "pass", "thresholds": [{"verdict": "ok"}], "endpoints": {}}, "en")
+    row = {"requirement": "SLA-LAT-1", "endpoint": "card-count", "expression": "p95 < 300ms",
+           "verdict": "ok"}
+    with pytest.raises(UserError, match=r"results.json: thresholds\[0\].verdict: 'ok' is not one of "
+                                        r"\['pass', 'warning', 'waived', 'not_applicable'"):
+        read_load({"verdict": "pass", "thresholds": [row], "endpoints": {}}, "en")
 
 
 def test_html_renders_in_chromium(tmp_path: Path, chromium: Any) -> None:

@@ -388,3 +388,70 @@ def test_defect_names_are_checked_at_start(tmp_path: Path) -> None:
     with pytest.raises(AttributeError):
         DefectName.SLOOW  # noqa: B018 - a typo is an error, not a defect silently off
     assert set(DEFECTS) == {str(n) for n in DefectName}
+
+
+# -- the defect layer: a registry keyed by requirement, never a branch in the clean operator -----
+def test_every_defect_is_registered_under_a_real_requirement() -> None:
+    from yzt.server.defects import by_requirement
+
+    catalogue = (Path(__file__).resolve().parents[1] / "conformance" / "requirements.yaml").read_text("utf-8")
+    for requirement, found in by_requirement().items():
+        assert f"\n  {requirement}:\n" in catalogue, requirement
+        assert all(d.requirement == requirement for d in found)
+    assert sum(len(found) for found in by_requirement().values()) == len(DEFECTS)
+    assert [d.name for d in by_requirement()["OIF-DET-2"]] == ["bad-msisdn-mask", "unmasked-msisdn"]
+
+
+def test_the_registry_refuses_a_duplicate_and_a_bad_requirement_id() -> None:
+    from yzt.server.defects import DefectName, defect
+
+    with pytest.raises(ValueError, match="registered twice"):
+        defect(DefectName.SLOW, "SLA-LAT-1", "again")(lambda s: None)
+    with pytest.raises(ValueError, match="'LAT-1' is not a requirement id"):
+        defect(DefectName("slow"), "LAT-1", "x")(lambda s: None)
+
+
+def test_reference_doc_holds_the_generated_defect_table() -> None:
+    from yzt.server.defects import table_markdown
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "reference-operator.md").read_text("utf-8")
+    assert table_markdown() in doc, "regenerate with: python -m yzt.server.defects"
+
+
+#: The defect layer and the configuration that names the defects; no other server module may ask.
+_MAY_NAME_DEFECTS = {"defects.py", "config.py"}
+
+
+def defect_switches(source: str) -> list[str]:
+    """Every place ``source`` asks whether a defect is on (``….has(…)``, ``DefectName``, ``D.X``)."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "has":
+            found.append(f"line {node.lineno}: .has(...)")
+        elif isinstance(node, ast.Name) and node.id == "DefectName":
+            found.append(f"line {node.lineno}: DefectName")
+        elif isinstance(node, ast.alias) and node.name.endswith("defects"):
+            found.append(f"imports {node.name}")
+    return found
+
+
+def test_the_clean_operator_never_asks_which_defect_is_on() -> None:
+    server = Path(__file__).resolve().parents[1] / "yzt" / "server"
+    asked = {path.name: found for path in sorted(server.glob("*.py"))
+             if path.name not in _MAY_NAME_DEFECTS and path.name != "app.py"
+             and (found := defect_switches(path.read_text("utf-8")))}
+    assert asked == {}
+    # app.py assembles the layers: it imports the defect layer and applies it, and asks nothing
+    app = defect_switches((server / "app.py").read_text("utf-8"))
+    assert app == ["imports defects"], app
+
+
+def test_a_seeded_defect_switch_is_caught() -> None:
+    seeded = ("from yzt.server.defects import DefectName as D\n"
+              "def count(self, cards):\n"
+              "    return len(cards) if self.config.has(D.COUNT_CANCELLED_CARDS) else 0\n")
+    assert defect_switches(seeded) == ["line 3: .has(...)"]
+    assert defect_switches("from yzt.server.defects import DefectName\nx = DefectName.SLOW\n") == [
+        "line 2: DefectName"]

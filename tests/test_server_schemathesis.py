@@ -1,4 +1,4 @@
-"""Schemathesis, generated from conformance/openapi.yaml, against the live reference operator.
+"""Schemathesis, generated from yzt/openapi.yaml, against the live reference operator.
 
 Every case is signed the way the platform signs (the "hook": body serialised once, then signed), so
 generated inputs reach the checks behind authentication. Positive and negative generation: no 5xx
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -18,13 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from server_helpers import client
 
+from yzt import endpoints
 from yzt.client import PlatformClient
 from yzt.conformance.schemas import validate
 from yzt.server.testing import running_server
 
 schemathesis = pytest.importorskip("schemathesis")
 pytestmark = pytest.mark.integration
-OPENAPI = Path(__file__).resolve().parents[1] / "conformance" / "openapi.yaml"
+OPENAPI = endpoints.openapi_path()
 SCHEMA = schemathesis.openapi.from_path(str(OPENAPI))
 OPERATIONS = [r.ok() for r in SCHEMA.get_all_operations()]
 #: Request schema of each operation with a body (to tell a truly negative case from one whose only

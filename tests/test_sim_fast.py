@@ -14,7 +14,10 @@ Three kinds of evidence:
 
 from __future__ import annotations
 
+import ast
 import math
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,9 +27,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from yzt.sim import fastqueue as fq
+from yzt.sim import kernels
 from yzt.sim.callcentre import agents_at, roster
 from yzt.sim.engine import run_replication
 from yzt.sim.fast import _steps, refusals, run_replication_fast
+from yzt.sim.kernels import CALLBACK_AFTER_OPENING_MEAN_S
 from yzt.sim.replicate import choose_engine
 from yzt.sim.results import replication_metrics
 from yzt.sim.scenario import Scenario, Shift, load_scenario, shipped_scenarios, with_overrides
@@ -78,19 +83,26 @@ def _simpy_station(arr: np.ndarray, svc: np.ndarray, pat: np.ndarray, shifts: tu
 
 def _fast_station(arr: np.ndarray, svc: np.ndarray, pat: np.ndarray, shifts: tuple[Shift, ...],
                   end: float) -> tuple[np.ndarray, np.ndarray]:
+    fq.check_cache()
     bp = _steps(shifts, end)
     n = arr.size
-    inc = np.zeros(10, np.int64)
-    j = {k: np.empty(n) for k in ("arr", "start", "leave")}
-    jid = np.empty(n, np.int64)
-    jfl = np.empty(n, np.int64)
     empty = np.zeros(1)
-    out = fq.staffed_station(arr, np.zeros(n, np.int64), svc, pat, 1.0, np.ones(n), bp[0], bp[1],
-                             end, 0.0, 0.0, empty, empty, empty, 600.0, 3600.0, inc, inc.copy(),
-                             jid, j["arr"], j["start"], j["leave"], jfl)
-    assert out[fq.S_STATUS] == 0
-    start = np.where(j["start"] < end, j["start"], math.inf)
-    leave = np.where(j["leave"] < end, j["leave"], math.inf)
+    # service is the draw times the job's scale (svc given as the scale, draws of 1); patience is
+    # its mean (1) times the draw (pat given as the draws)
+    jobs = kernels.StationJobs(arrival=arr, flags=np.zeros(n, np.int64), scale=svc)
+    station = kernels.StationParams(shift_start_s=bp[0], shift_servers=bp[1], patience_mean_s=1.0,
+                                    repeat_share=0.0, repeat_delay_mean_s=0.0,
+                                    callback_mean_s=kernels.CALLBACK_AFTER_OPENING_MEAN_S)
+    draws = kernels.StationDraws(patience=pat, service=np.ones(n), repeat_u=empty,
+                                 repeat_e=empty, offset=empty)
+    dest = kernels.StationOutputs(
+        inc_queue=np.zeros(10, np.int64), inc_busy=np.zeros(10, np.int64),
+        job_id=np.empty(n, np.int64), job_arrival=np.empty(n), job_start=np.empty(n),
+        job_leave=np.empty(n), job_flags=np.empty(n, np.int64))
+    out = fq.staffed_station(jobs, station, draws, kernels.Clock(end_s=end, step_s=3600.0), dest)
+    assert out[fq.S_STATUS] == kernels.DONE
+    start = np.where(dest.job_start < end, dest.job_start, math.inf)
+    leave = np.where(dest.job_leave < end, dest.job_leave, math.inf)
     return start, leave
 
 
@@ -123,6 +135,130 @@ def test_station_departures_detect_swapped_service_times() -> None:
     assert np.array_equal(s_start, f_start)
     f_start, _ = _fast_station(arrived, svc[::-1].copy(), pat, shifts, 86_400.0)
     assert not np.array_equal(s_start, f_start)
+
+
+# -- the kernels' interface: named codes ------------------------------------------------------------
+
+_SIM = Path(__file__).resolve().parent.parent / "sim"
+_WATCHED = ("status", "outcome", "mode")
+"""Identifiers (case-insensitive suffix) whose values are kernel codes from yzt.sim.kernels."""
+
+
+def _watched(node: ast.AST) -> bool:
+    if isinstance(node, ast.Subscript):  # out[F_STATUS], not sizes[STATION_SHORT[status]]
+        return isinstance(node.slice, ast.Name | ast.Attribute) and _watched(node.slice)
+    name = node.id if isinstance(node, ast.Name) else node.attr \
+        if isinstance(node, ast.Attribute) else ""
+    return name.lower().endswith(_WATCHED)
+
+
+def _int(node: ast.AST) -> bool:
+    if isinstance(node, ast.IfExp):
+        return _int(node.body) or _int(node.orelse)
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
+def bare_codes(source: str) -> list[str]:
+    """Places where ``source`` writes a kernel code as a bare integer: a comparison, assignment or
+    arithmetic of a status/outcome/mode with an int literal, a bit operation with an int literal
+    (flag bits), a dict keyed by int literals (a status map), the callback delay's number."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(_watched(x) for x in sides) and any(_int(x) for x in sides):
+                found.append(f"{line}: compares a code with an integer")
+        elif isinstance(node, ast.Assign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(_watched(t) for t in targets) and _int(node.value):
+                found.append(f"{line}: assigns an integer code")
+        elif isinstance(node, ast.BinOp):
+            sides = [node.left, node.right]
+            if isinstance(node.op, ast.BitAnd | ast.BitOr | ast.BitXor) and any(map(_int, sides)):
+                found.append(f"{line}: a flag bit as an integer")
+            elif any(_watched(x) for x in sides) and any(map(_int, sides)):
+                found.append(f"{line}: arithmetic on a code")
+        elif isinstance(node, ast.Dict) and any(k is not None and _int(k) for k in node.keys):
+            found.append(f"{line}: a map keyed by integer codes")
+        elif isinstance(node, ast.Constant) and node.value == CALLBACK_AFTER_OPENING_MEAN_S \
+                and type(node.value) is float:
+            found.append(f"{line}: the callback delay as a number")
+    return sorted(found, key=lambda f: int(f.split(":")[0]))
+
+
+@pytest.mark.parametrize("name", ["fast.py", "fastqueue.py"])
+def test_kernels_and_callers_name_their_codes(name: str) -> None:
+    assert bare_codes((_SIM / name).read_text(encoding="utf-8")) == []
+
+
+def test_bare_code_scan_finds_each_kind() -> None:
+    # the forms the kernels and their callers used before the codes had names
+    old = """
+if outcome == 1:
+    errors += 1
+outcome = 1 if u < ratio else 0
+out[F_STATUS] = 3
+size[status - 1] *= 2
+if out[fq.S_STATUS] == 0:
+    pass
+push(h, (t, (fl & 2) | 1))
+key = {1: "patience", 3: "service"}.get(status)
+o += 600.0 * off[used]
+"""
+    assert [f.split(": ", 1)[0] for f in bare_codes(old)] == \
+        ["2", "4", "5", "6", "7", "9", "9", "10", "11"]
+
+
+def test_station_reports_named_statuses_and_flags() -> None:
+    fq.check_cache()
+    n = 40
+    arr = np.arange(n, dtype=float)
+    empty = np.zeros(1)
+    jobs = kernels.StationJobs(arrival=arr, flags=np.full(n, kernels.FLAG_FROM_PLATFORM, np.int64),
+                               scale=np.full(n, 100.0))
+    station = kernels.StationParams(shift_start_s=np.zeros(1), shift_servers=np.ones(1),
+                                    patience_mean_s=1.0, repeat_share=0.0,
+                                    repeat_delay_mean_s=0.0, callback_mean_s=600.0)
+
+    def run(patience: np.ndarray, room: int) -> tuple[int, np.ndarray]:
+        dest = kernels.StationOutputs(
+            inc_queue=np.zeros(4, np.int64), inc_busy=np.zeros(4, np.int64),
+            job_id=np.empty(room, np.int64), job_arrival=np.empty(room), job_start=np.empty(room),
+            job_leave=np.empty(room), job_flags=np.empty(room, np.int64))
+        draws = kernels.StationDraws(patience=patience, service=np.ones(n), repeat_u=empty,
+                                     repeat_e=empty, offset=empty)
+        out = fq.staffed_station(jobs, station, draws, kernels.Clock(end_s=10_000.0, step_s=3600.0),
+                                 dest)
+        return int(out[fq.S_STATUS]), dest.job_flags[:int(out[fq.S_N_JOBS])]
+
+    assert run(np.full(n // 2, 5.0), n)[0] == kernels.STATION_SHORT_PATIENCE
+    assert run(np.full(n, 5.0), n // 2)[0] == kernels.STATION_SHORT_JOBS
+    status, flags = run(np.full(n, 5.0), n)  # one server, 100 s each, 5 s patience
+    assert status == kernels.DONE
+    assert set(flags.tolist()) == {kernels.FLAG_FROM_PLATFORM,
+                                   kernels.FLAG_FROM_PLATFORM | kernels.FLAG_ABANDONED}
+
+
+def test_cached_kernels_follow_a_changed_code(tmp_path: Path) -> None:
+    # numba keys its disk cache on sim/fastqueue.py alone: kernels cached while a code had another
+    # value must be recompiled, not served (here the other value is patched in before import)
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    patched = ("from yzt.sim import kernels; kernels.FLAG_ABANDONED = 8\n"
+               "from yzt.sim import fastqueue as fq\n")
+    plain = "from yzt.sim import fastqueue as fq\n"
+    check = "print(fq.check_cache(), fq._frozen_codes()[9])"
+
+    def run(prelude: str) -> str:
+        return subprocess.run([sys.executable, "-c", prelude + check], env=env, check=True,
+                              capture_output=True, text=True).stdout.split()
+
+    assert run(patched) == ["False", "8"]  # compiled and cached with 8
+    assert run(plain) == ["True", str(kernels.FLAG_ABANDONED)]  # stale: recompiled
+    assert run(plain) == ["False", str(kernels.FLAG_ABANDONED)]
 
 
 # -- exact: fan-out and SMS of whole replications -------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from yzt import resultfile
 from yzt.cli import main
 from yzt.conformance.runner import run_verdict as conform_run_verdict
 from yzt.domain.topology import load_topology
@@ -70,7 +71,7 @@ def _sim(situation: str, tmp: Path) -> dict[str, Any] | None:
     sla = [{"requirement": "SLA-DSP-1", "name": f"R{i:02d}", "verdict": s, "expected": "100 %",
             "value": None} for i, s in enumerate(statuses)]
     return {"verdict": sla_run_verdict(sla).value, "sla": sla, "scenario": {"name": "t"},
-            "timeseries": {}}
+            "seed": 7, "replications": 2, "timeseries": {}}
 
 
 FORMATS: dict[str, tuple[Callable[[str, Path], dict[str, Any] | None], str]] = {
@@ -89,7 +90,7 @@ def _runner(fmt: str, doc: dict[str, Any], tmp: Path) -> tuple[Verdict, int]:
 def _report(fmt: str, doc: dict[str, Any], tmp: Path) -> tuple[Verdict, int]:
     folder = tmp / fmt
     folder.mkdir()
-    (folder / FORMATS[fmt][1]).write_text(json.dumps(doc), encoding="utf-8")
+    resultfile.write(folder / FORMATS[fmt][1], fmt, 1, doc)
     code = main(["report", str(folder), "--out", str(tmp / "report"), "--lang", "en"])
     data = json.loads((tmp / "report" / "report.json").read_text(encoding="utf-8"))
     return Verdict.parse(data["verdict"]), code
@@ -98,9 +99,9 @@ def _report(fmt: str, doc: dict[str, Any], tmp: Path) -> tuple[Verdict, int]:
 def _check(fmt: str, doc: dict[str, Any], tmp: Path) -> tuple[Verdict, int]:
     folder = tmp / "check"
     (folder / fmt).mkdir(parents=True)
-    (folder / fmt / FORMATS[fmt][1]).write_text(json.dumps(doc), encoding="utf-8")
-    (folder / "check.json").write_text(json.dumps({"operator": "R07", "steps": {fmt: doc["verdict"]}}),
-                                       encoding="utf-8")
+    resultfile.write(folder / fmt / FORMATS[fmt][1], fmt, 1, doc)
+    resultfile.write(folder / "check.json", "check", 1,
+                     {"operator": "R07", "steps": {fmt: {"verdict": doc["verdict"]}}})
     code = main(["report", str(folder), "--lang", "zh"])
     data = json.loads((folder / "report.json").read_text(encoding="utf-8"))
     return Verdict.parse(data["verdict"]), code

@@ -294,7 +294,10 @@ class PlatformClient:
         The new offset is written to the client's clock memory, when it has one, so that the next
         command signing for this base URL and key id finds the clock (:mod:`yzt.clock`).
         """
-        exchange = self.send("POST", "/v1/sandbox/clock", body={"advance_seconds": seconds})
+        from yzt.endpoints import by_name
+
+        clock = by_name("sandbox/clock")  # method and path from the endpoint table
+        exchange = self.send(clock.method, clock.path, body={"advance_seconds": seconds})
         body = exchange.json()
         if exchange.status == 200 and isinstance(body, dict) and isinstance(body.get("now"), str):
             from yzt.signing import parse_time

@@ -33,7 +33,7 @@ class PreflightError(UserError):
     """A run that cannot judge its endpoint as configured (exit 2): transport, signature or clock.
 
     ``step`` names the preflight step (``health``, ``clock``, ``signed request`` …); the message
-    says what to fix. Defined here because both :mod:`yzt.pipeline.preflight` and :mod:`yzt.clock` raise it.
+    says what to fix. Defined here because :mod:`yzt.conformance.preflight` and :mod:`yzt.clock` raise it.
     """
 
     def __init__(self, step: str, message: str) -> None:

@@ -6,8 +6,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from yzt import endpoints
 from yzt.client import Exchange
-from yzt.conformance import endpoints, schemas
+from yzt.conformance import schemas
 from yzt.conformance.registry import Finding, Said, failed, warning
 
 

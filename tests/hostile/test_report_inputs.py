@@ -27,7 +27,8 @@ def _conform(directory: Path, *, operator: str = "R07", note: str = "n", message
              "message": "", "severity": "critical"} for i in range(checks - 1)]
     rows.append({"requirement": "OIF-AUTH-1", "check": "signature_checked", "verdict": "fail",
                  "message": message, "severity": "critical", "evidence": [message]})
-    doc = {"verdict": "fail", "operator_id": operator, "checks": rows, "notes": [note]}
+    doc = {"kind": "conform", "schema_version": 1, "verdict": "fail", "operator_id": operator,
+           "checks": rows, "notes": [note]}
     (directory / "results.json").write_text(json.dumps(doc), encoding="utf-8")
     return directory
 
@@ -36,7 +37,8 @@ def _check(directory: Path, operator: str) -> Path:
     """A ``yzt check`` folder whose conform step is ``_conform``'s."""
     _conform(directory / "conform", operator=operator)
     (directory / "check.json").write_text(json.dumps(
-        {"operator": operator, "steps": {"conform": "fail"}}), encoding="utf-8")
+        {"kind": "check", "schema_version": 1, "operator": operator,
+         "steps": {"conform": {"verdict": "fail"}}}), encoding="utf-8")
     return directory
 
 

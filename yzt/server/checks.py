@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from yzt.domain.idnumber import check_digit, china_today, id_number_problem, name_problem
+from yzt.domain.idnumber import china_today, id_number_problem, name_problem
 from yzt.server.problems import Problem
 from yzt.signing import SKEW_SECONDS, parse_time, ticket_matches
 
@@ -67,19 +67,13 @@ def _has_lone_surrogate(doc: Any) -> bool:
     return False
 
 
-def parse_json(body: bytes, *, guarded: bool = True) -> Any:
+def parse_json(body: bytes) -> Any:
     """Decode a UTF-8 JSON body or answer 400 ``malformed_request``.
 
     Fails closed before anything else reads the document: nesting deeper than
     :data:`MAX_JSON_DEPTH`, or a ``\\ud800``-style escape that decodes to a lone surrogate (no
     character, cannot be hashed or stored as UTF-8), is 400 like any other unreadable body.
-    ``guarded=False`` is the ``crash-on-odd-json`` defect: both reach the code behind and end in 500.
     """
-    if not guarded:
-        try:
-            return json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise Problem("malformed_request", f"the body is not JSON: {type(exc).__name__}") from None
     if _too_deep(body):
         raise Problem("malformed_request", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
@@ -169,44 +163,42 @@ def check_clock_shape(doc: Any) -> int:
     return value
 
 
-def check_subject(subject: dict[str, Any], now: float, *, lowercase_x: bool = False,
-                  skip_check_digit: bool = False, echo: bool = False) -> None:
-    """OIF-ID-1: 422 ``invalid_id_number`` or ``invalid_name``; the defects relax or leak it."""
-    id_number: str = subject["id_number"]
-    candidate = id_number
-    if lowercase_x and candidate.endswith("x"):
-        candidate = candidate[:-1] + "X"
-    if skip_check_digit and len(candidate) == 18 and candidate[:17].isdigit() and candidate.isascii():
-        candidate = candidate[:17] + check_digit(candidate[:17])
-    problem = id_number_problem(candidate, china_today(datetime.fromtimestamp(now, UTC)))
+def check_subject(subject: dict[str, Any], now: float) -> None:
+    """OIF-ID-1: 422 ``invalid_id_number`` or ``invalid_name``."""
+    problem = id_number_problem(subject["id_number"], china_today(datetime.fromtimestamp(now, UTC)))
     if problem:
-        detail = f"subject.id_number {id_number} {problem}" if echo else f"subject.id_number {problem}"
-        raise Problem("invalid_id_number", detail, raw_detail=echo)
+        raise Problem("invalid_id_number", f"subject.id_number {problem}")
     if problem := name_problem(subject["name"]):
         raise Problem("invalid_name", f"subject.name {problem}")
 
 
-def check_verification(doc: dict[str, Any], secret: bytes, now: float, *, cancellation: bool,
-                       require: bool = True, check_ticket: bool = True, check_age: bool = True,
-                       check_face: bool = True, echo: bool = False) -> None:
-    """OIF-VER-1…4 in order: required, invalid, expired, insufficient (cancellations only)."""
-    subject = doc["subject"]
-    leak = f" for {subject['id_number']}" if echo else ""
-    v = doc.get("verification")
-    if v is None:
-        if require:
-            raise Problem("verification_required", f"the request has no verification block{leak}",
-                          raw_detail=echo)
-        return
-    if check_ticket and not ticket_matches(secret, v["method"], subject["id_number"], subject["name"],
-                                           v["verified_at"], v["ticket"]):
-        raise Problem("verification_invalid", f"the ticket does not match this subject{leak}",
-                      raw_detail=echo)
-    age = now - parse_time(v["verified_at"]).timestamp()
-    if check_age and (age > MAX_VERIFICATION_AGE or age < -SKEW_SECONDS):
+def verification_required() -> None:
+    """OIF-VER-1: a request about a subject carries a verification block (403)."""
+    raise Problem("verification_required", "the request has no verification block")
+
+
+def check_ticket(secret: bytes, subject: dict[str, Any], v: dict[str, Any]) -> None:
+    """OIF-VER-2: the ticket was minted by the platform for this subject (403)."""
+    if not ticket_matches(secret, v["method"], subject["id_number"], subject["name"],
+                          v["verified_at"], v["ticket"]):
+        raise Problem("verification_invalid", "the ticket does not match this subject")
+
+
+def verification_age(v: dict[str, Any], now: float) -> float:
+    """Seconds since the verification (negative when it claims to be in the future)."""
+    return now - parse_time(v["verified_at"]).timestamp()
+
+
+def check_fresh(v: dict[str, Any], now: float) -> None:
+    """OIF-VER-3: verified within the last 48 h, and not in the future beyond the clock skew (403)."""
+    age = verification_age(v, now)
+    if age > MAX_VERIFICATION_AGE or age < -SKEW_SECONDS:
         raise Problem("verification_expired",
-                      f"verified_at is {'older than 48 h' if age > 0 else 'in the future'}{leak}",
-                      raw_detail=echo)
-    if cancellation and check_face and (v["method"] != "face" or age > FACE_MAX_AGE):
+                      f"verified_at is {'older than 48 h' if age > 0 else 'in the future'}")
+
+
+def check_face(v: dict[str, Any], now: float) -> None:
+    """OIF-VER-4: a cancellation needs face verification within the last 30 minutes (403)."""
+    if v["method"] != "face" or verification_age(v, now) > FACE_MAX_AGE:
         raise Problem("verification_insufficient",
                       "a cancellation needs face verification within the last 30 minutes")

@@ -7,12 +7,15 @@ sandbox clock (test control must keep working while the operator "fails").
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from yzt.server.problems import Problem
 
 #: z-score of the 99th percentile of a standard normal distribution.
 _Z99 = 2.3263478740408408
@@ -162,3 +165,24 @@ class FaultInjector:
         if self.profile.error_ratio and self._rng.random() < self.profile.error_ratio:
             return self._rng.choice(self.profile.error_statuses)
         return None
+
+    async def inject(self, endpoint: str) -> None:
+        """The faults of one request to ``endpoint``, in order: rate limit (429), outage (503),
+        latency, injected error (500 or 503). Raises the :class:`Problem` answered instead."""
+        if not self.profile.active:
+            return
+        retry = str(self.profile.retry_after_s)
+        if not self.take_token():
+            raise Problem("rate_limited", "over the contracted rate", headers={"Retry-After": retry})
+        remaining = self.in_outage()
+        if remaining is not None:
+            raise Problem("unavailable", "planned outage",
+                          headers={"Retry-After": str(max(1, int(remaining + 0.999)))})
+        delay = self.latency_s(endpoint)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        status = self.error_status()
+        if status == 500:
+            raise Problem("internal_error", "injected failure")
+        if status == 503:
+            raise Problem("unavailable", "injected failure", headers={"Retry-After": retry})

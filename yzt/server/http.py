@@ -38,6 +38,9 @@ LINGERING_S = 2.0
 HEADER_TIMEOUT_S = 10.0
 #: Marks a response made by the HTTP layer (the access log shows no request line for it).
 HTTP_LAYER = "yzt_http_layer_error"
+#: Whether the application wants the HTTP layer's own errors as problem+json (a seeded defect,
+#: ``plain-http-errors``, sets it false).
+PROBLEM_ERRORS: web.AppKey[bool] = web.AppKey("problem_errors", bool)
 _LOG = logging.getLogger("yzt.server")
 
 
@@ -163,9 +166,11 @@ async def serve(app: web.Application, host: str, port: int, *, access_log: loggi
     """Serve ``app`` until SIGTERM or SIGINT; ``on_ready(port)`` once listening.
 
     A busy port, or a host that is not an address of this machine, is a :class:`UserError`.
-    ``problem_errors=False`` (the ``plain-http-errors`` defect) keeps aiohttp's own error pages.
+    ``problem_errors=False``, or an application whose :data:`PROBLEM_ERRORS` is false, keeps
+    aiohttp's own error pages.
     ``header_timeout``: seconds a request head may take to arrive (0: no bound).
     """
+    problem_errors = problem_errors and app.get(PROBLEM_ERRORS, True)
     runner = YztAppRunner(
         app, problem_errors=problem_errors, head_timeout=header_timeout, shutdown_timeout=5.0,
         access_log=access_log, access_log_class=access_log_class,

@@ -9,6 +9,7 @@ never go back while the clock only moves forward.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from yzt.server.store import Cancellation, Card, Dispute, Store
@@ -19,8 +20,7 @@ DAY = 24 * HOUR
 
 @dataclass(frozen=True)
 class Timings:
-    """Seconds after submission; the seeded ``slow-*`` defects replace the compliant ones, the
-    ``lifecycle-timing`` variant other compliant ones."""
+    """Seconds after submission (the ``lifecycle-timing`` variant picks other compliant ones)."""
 
     dispute_verifying: int = HOUR
     dispute_resolved: int = 3 * DAY
@@ -30,10 +30,6 @@ class Timings:
 
 
 COMPLIANT = Timings()
-#: ``slow-dispute-resolution``: resolve_by 20 days out, resolved after 18 days.
-SLOW_DISPUTES = Timings(dispute_resolved=18 * DAY, dispute_resolve_by=20 * DAY)
-#: ``slow-cancellation``: complete_by 96 h out, completed after 90 h.
-SLOW_CANCELLATIONS = Timings(cancel_complete=90 * HOUR, cancel_complete_by=96 * HOUR)
 #: The ``lifecycle-timing`` variant, compliant at other moments: disputes go ``verifying`` after
 #: 14 days and are resolved 1 s before their deadline; cancellations complete at once.
 LATE_AND_IMMEDIATE = Timings(dispute_verifying=14 * DAY, dispute_resolved=15 * DAY - 1,
@@ -43,14 +39,14 @@ LATE_AND_IMMEDIATE = Timings(dispute_verifying=14 * DAY, dispute_resolved=15 * D
 NOT_GENUINE_OUTCOMES = ("unbound", "suspended", "cancelled")
 
 
-def dispute_outcome(card: Card, *, ignore_truth: bool = False) -> str:
+def dispute_outcome(card: Card) -> str:
     """The outcome the investigation reaches, following the fixture truth (OIF-DSP-5).
 
     A genuine card is confirmed; a non-genuine one is unbound, suspended or cancelled, chosen by a
     hash of its number, so the choice is the same for the same fixtures in every database (card_refs
     are keyed per database) and all three appear across a fixture set.
     """
-    if card.genuine or ignore_truth:
+    if card.genuine:
         return "confirmed_owner"
     index = hashlib.sha256(card.msisdn.encode()).digest()[0] % len(NOT_GENUINE_OUTCOMES)
     return NOT_GENUINE_OUTCOMES[index]
@@ -78,22 +74,23 @@ def cancellation_state(c: Cancellation, now: float) -> tuple[str, str | None, li
     return "accepted", None, history
 
 
-def apply_due(store: Store, now: float, *, keep_removed: bool = False) -> int:
-    """Apply every transition due by ``now`` to the cards and commit; returns how many.
+def card_status_after(outcome: str) -> str | None:
+    """OIF-DSP-3: the status a dispute's outcome leaves its card in (None: as it was)."""
+    return outcome if outcome in NOT_GENUINE_OUTCOMES else None
 
-    ``keep_removed`` is the ``unbound-card-still-counted`` defect: outcomes that should take the
-    card away leave it as it was.
-    """
+
+def apply_due(store: Store, now: float,
+              status_after: Callable[[str], str | None] = card_status_after) -> int:
+    """Apply every transition due by ``now`` to the cards and commit; returns how many."""
     applied = 0
     for _due, kind, key, ref in store.due_events(now):
         card = store.cards_by_ref.get(ref)
         if kind == "dispute":
             d = store.get_dispute(key)
             if d is not None and card is not None and card.live:
-                if d.outcome in ("unbound", "cancelled") and not keep_removed:
-                    store.set_card_status(card, d.outcome)
-                elif d.outcome == "suspended":
-                    store.set_card_status(card, "suspended")
+                status = status_after(d.outcome)
+                if status is not None:
+                    store.set_card_status(card, status)
             store.mark_dispute_applied(key)
         else:
             if card is not None and card.live:

@@ -44,7 +44,7 @@ class Problem(Exception):
         super().__init__(code)
         self.code = code
         self.status = CODES[code][0]
-        #: ``raw_detail`` skips scrubbing: only the ``echo-id-number`` defect uses it.
+        #: ``raw_detail`` skips scrubbing: only the seeded ``echo-id-number`` defect uses it.
         self.detail = detail if raw_detail else scrub(detail)
         self.headers = headers or {}
         #: close the connection after answering (the rest of the request cannot be trusted)
@@ -58,14 +58,10 @@ def problem_body(code: str, detail: str) -> bytes:
                        "code": code, "detail": detail}, ensure_ascii=False).encode("utf-8")
 
 
-def problem_response(p: Problem, *, plain: bool = False) -> web.Response:
-    """The response for ``p``; ``plain`` (the ``plain-errors`` defect) drops the problem shape."""
-    if plain:
-        resp = web.Response(status=p.status, text=f"error: {p.code}", headers=p.headers,
-                            content_type="text/plain")
-    else:
-        resp = web.Response(status=p.status, body=problem_body(p.code, p.detail), headers=p.headers,
-                            content_type="application/problem+json")
+def problem_response(p: Problem) -> web.Response:
+    """The ``application/problem+json`` response for ``p``."""
+    resp = web.Response(status=p.status, body=problem_body(p.code, p.detail), headers=p.headers,
+                        content_type="application/problem+json")
     if p.close:
         resp.force_close()
     return resp

@@ -16,8 +16,8 @@ def hotline_number(op: Operator) -> str:
     return f"400-{700 + int(op.id[1:]):03d}-{1000 + int(op.id[1:]):04d}"
 
 
-def service_info(op: Operator, updated_at: str, *, empty_complaint: bool = False) -> dict[str, Any]:
-    """The ``GET /v1/service-info`` body; ``empty_complaint`` is the ``empty-channels`` defect."""
+def service_info(op: Operator, updated_at: str) -> dict[str, Any]:
+    """The ``GET /v1/service-info`` body."""
     site = f"https://{op.id.lower()}.operator.example/yzt"
     hotline = hotline_number(op)
     return {
@@ -34,7 +34,7 @@ def service_info(op: Operator, updated_at: str, *, empty_complaint: bool = False
                              f"{site}/cancel"],
             "dispute": [f"客服热线 / hotline {hotline}",
                         f"{op.name} 网上营业厅 / online: {site}/dispute"],
-            "complaint": [] if empty_complaint else [
+            "complaint": [
                 f"客服热线 / hotline {hotline}",
                 "工业和信息化部电信用户申诉受理中心 / MIIT telecom complaint centre: "
                 "https://yhssglxt.miit.gov.cn"],

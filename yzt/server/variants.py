@@ -8,8 +8,9 @@ it; a variant that makes a check fail is a bug in that check or in the protocol
 (``docs/protocol-decisions.md`` says which).
 
 Variants are a layer around the clean operator: aiohttp middlewares that delay, limit, restyle,
-extend or re-frame finished answers, a response hook for ``Date``, and three strategies the
-operator is built with (how it writes times and card refs, when its lifecycles move). The handlers
+extend or re-frame finished answers, a response hook for ``Date``, and strategies the operator is
+built with (:func:`apply`: how it writes times and card refs, when its lifecycles move, which
+outcome a dispute reaches), each set on a step of :class:`~yzt.server.steps.Steps`. The handlers
 never ask which variant is on.
 """
 
@@ -35,11 +36,12 @@ from aiohttp.typedefs import Handler, Middleware
 from yzt.server import lifecycle
 from yzt.server.faults import FaultInjector, FaultProfile, Latency
 from yzt.server.problems import Problem, problem_response
-from yzt.signing import format_time
+from yzt.server.steps import Answer, Call, RefCodec
 
 if TYPE_CHECKING:
     from yzt.server.config import ServerConfig
-    from yzt.server.store import Card, Store
+    from yzt.server.steps import Steps
+    from yzt.server.store import Store
 
 
 class VariantName(StrEnum):
@@ -206,59 +208,56 @@ def table_markdown() -> str:
     return "\n".join(rows)
 
 
-# -- strategies the operator is built with ---------------------------------------------------------
-def time_format(config: ServerConfig) -> Callable[[float], str]:
-    """How the operator writes a moment: whole seconds, or milliseconds (``fractional-seconds``)."""
+# -- strategies and decorators the operator is built with -----------------------------------------
+def apply(steps: Steps) -> None:
+    """Set the strategies of the variants ``steps.config`` turns on: how the operator writes times
+    and card refs, when its lifecycles move, which outcome a dispute reaches; and give the status
+    answers their extra members (``extra-members``, or the older ``--extra-members``)."""
+    config = steps.config
     if config.varies(V.FRACTIONAL_SECONDS):
-        def with_millis(ts: float) -> str:
-            return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
-        return with_millis
-    return lambda ts: format_time(datetime.fromtimestamp(ts, UTC))
-
-
-def stamp(config: ServerConfig) -> Callable[[float], float]:
-    """How a submission's moment is kept: whole seconds, or milliseconds (``fractional-seconds``)."""
-    if config.varies(V.FRACTIONAL_SECONDS):
-        return lambda now: round(now, 3)
-    return lambda now: float(int(now))
-
-
-def dispute_outcome(config: ServerConfig) -> Callable[[Card], str]:
-    """The outcome a dispute on ``card`` reaches (always within OIF-DSP-5)."""
+        steps.iso = _with_millis
+        steps.stamp = lambda now: round(now, 3)
+    if config.varies(V.CARD_REF_SHAPE):
+        steps.refs = _shaped_refs(config, steps.store)
+    if config.varies(V.LIFECYCLE_TIMING):
+        steps.timings = lifecycle.LATE_AND_IMMEDIATE
     if config.varies(V.DISPUTE_OUTCOMES):
-        return lambda card: "suspended" if card.genuine else "cancelled"
-    return lifecycle.dispute_outcome
+        steps.outcome = lambda card: "suspended" if card.genuine else "cancelled"
+    if config.extra_members:
+        _status_members(steps)
 
 
-def timings(config: ServerConfig) -> lifecycle.Timings:
-    """The compliant lifecycle timings the operator starts from."""
-    return lifecycle.LATE_AND_IMMEDIATE if config.varies(V.LIFECYCLE_TIMING) else lifecycle.COMPLIANT
+def _with_millis(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
-class RefCodec:
-    """Card refs as the platform sees them: the store's own (``c_…``) unless ``card-ref-shape``."""
-
-    def __init__(self, outward: dict[str, str] | None = None) -> None:
-        self._out = outward
-        self._in = {v: k for k, v in outward.items()} if outward is not None else None
-
-    def outward(self, ref: str) -> str:
-        return ref if self._out is None else self._out[ref]
-
-    def inward(self, ref: str) -> str:
-        """The store's ref for a ref the platform sent ("" when it names no card)."""
-        return ref if self._in is None else self._in.get(ref, "")
-
-
-def ref_codec(config: ServerConfig, store: Store) -> RefCodec:
-    if not config.varies(V.CARD_REF_SHAPE):
-        return RefCodec()
+def _shaped_refs(config: ServerConfig, store: Store) -> RefCodec:
     key = store.ref_key()
 
     def shaped(ref: str) -> str:
         digest = hmac.new(key, f"shape|{ref}".encode(), hashlib.sha256).digest()
         return f"urn:yzt:card:{config.operator_id}:" + base64.urlsafe_b64encode(digest).decode()[:43]
     return RefCodec({ref: shaped(ref) for ref in store.cards_by_ref})
+
+
+def _status_members(steps: Steps) -> None:
+    """The status answers carry the submission's own times, which the protocol does not name."""
+    dispute_status, cancellation_status = steps.handlers["getDispute"], steps.handlers["getCancellation"]
+
+    def dispute(call: Call) -> Answer:
+        status, doc = dispute_status(call)
+        d = steps.store.get_dispute(call.params["dispute_id"])
+        assert d is not None  # the handler answered 200
+        return status, {**doc, "received_at": steps.iso(d.received_at)}
+
+    def cancellation(call: Call) -> Answer:
+        status, doc = cancellation_status(call)
+        c = steps.store.get_cancellation(call.params["cancellation_id"])
+        assert c is not None
+        return status, {**doc, "accepted_at": steps.iso(c.accepted_at),
+                        "complete_by": steps.iso(c.complete_by)}
+
+    steps.handlers["getDispute"], steps.handlers["getCancellation"] = dispute, cancellation
 
 
 # -- the layer around the handlers ---------------------------------------------------------------

@@ -1,0 +1,196 @@
+"""The back offices: receivers of a reply raise disputes and remote cancellations with their
+operator; staff by shift work them, then an external delay closes them
+(:class:`yzt.sim.callcentre.BackOfficeDesk`). It writes SLA-DSP-1 and SLA-CXL-1 per operator.
+Planned resource: each operator's back-office head count per shift, first guessed by the fluid
+bound (the measured work over the staffed hours)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from yzt.sim.callcentre import BackOfficeDesk
+from yzt.sim.engine import Cumulative
+from yzt.sim.records import CaseRecord, ReplicationRecords
+from yzt.sim.scenario import Scenario
+from yzt.sim.stages import contract as c
+from yzt.sim.stages import register, staffing
+from yzt.sim.station import Station
+
+if TYPE_CHECKING:
+    from yzt.sim.engine import Model
+
+NAME = "backoffice"
+DSP, CXL = "dispute_within_deadline_share", "cancellation_within_deadline_share"
+#: The kinds of case, their row, share metric and the words of the row.
+KINDS = (("dispute", "SLA-DSP-1", DSP, "disputes"), ("cancellation", "SLA-CXL-1", CXL, "cancellations"))
+
+
+class BackOffices:
+    """The SimPy part: a delivered reply makes some of its receivers raise cases."""
+
+    def __init__(self, model: Model) -> None:
+        self.m = m = model
+        sc = m.sc
+        self.desks = {op.id: BackOfficeDesk(m.env, op.id, op.backoffice, m.streams, m.end_s)
+                      for op in sc.operators}
+        holds = m.holds()
+        ids = [op.id for op in sc.operators]
+        after = sc.after_reply
+        self.picks = (("dispute", Cumulative(ids, [holds[i] * after.dispute_share for i in ids])),
+                      ("cancellation", Cumulative(ids, [holds[i] * after.cancellation_share
+                                                        for i in ids])))
+
+    def start(self) -> None:
+        pass
+
+    def receive(self, query: int, t: float) -> None:
+        m = self.m
+        delay0 = t - m.env.now
+        u = m.after
+        mean_s = m.sc.after_reply.case_delay_mean_h * 3600.0
+        for kind, pick in self.picks:
+            for _ in range(m.count(pick.total)):
+                op = pick.pick(u.uniform())
+                self.desks[op].submit(kind, delay0 + u.exponential(mean_s))
+
+    def stations(self) -> list[Station]:
+        return [b.station for b in self.desks.values()]
+
+    def sample(self) -> list[float]:
+        return [float(sum(b.station.waiting + b.station.busy for b in self.desks.values()))]
+
+    def records(self) -> dict[str, Any]:
+        cases = {}
+        for op in self.m.sc.operators:
+            b = self.desks[op.id]
+            cases[op.id] = CaseRecord(op.id, op.sla.dispute_days * 86_400.0,
+                                      op.sla.cancellation_hours * 3600.0,
+                                      b.log.kind, b.log.raised, b.log.closed)
+        return {"cases": cases}
+
+
+def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> None:
+    all_d = all_d_ok = all_c = all_c_ok = 0
+    for op_id in rec.operators:
+        cs = rec.cases.get(op_id)
+        if cs is None:  # records that stop before the back offices (``yzt plan``'s platform stage)
+            continue
+        kind = np.asarray(cs.kind)
+        took = np.asarray(cs.closed) - np.asarray(cs.raised)
+        took = np.where(np.isnan(took), np.inf, took)
+        d, x = kind == "dispute", kind == "cancellation"
+        d_ok = int((took[d] <= cs.dispute_deadline_s).sum())
+        c_ok = int((took[x] <= cs.cancellation_deadline_s).sum())
+        out[op_id].update({
+            "disputes": float(d.sum()),
+            DSP: c.share(d_ok, int(d.sum())),
+            "dispute_p95_h": c.quantiles(took[d], (0.95,))[0] / 3600.0,
+            "cancellations": float(x.sum()),
+            CXL: c.share(c_ok, int(x.sum())),
+            "cancellation_p95_h": c.quantiles(took[x], (0.95,))[0] / 3600.0,
+        })
+        all_d += int(d.sum())
+        all_d_ok += d_ok
+        all_c += int(x.sum())
+        all_c_ok += c_ok
+    p = out[c.PLATFORM]
+    p["disputes"] = float(all_d)
+    p[DSP] = c.share(all_d_ok, all_d)
+    p["cancellations"] = float(all_c)
+    p[CXL] = c.share(all_c_ok, all_c)
+
+
+def _rows(sc: Scenario, r: c.Reader) -> list[c.Row]:
+    rows = []
+    for _kind, sla, metric, what in KINDS:
+        for op in sc.operators:
+            v = r.mean(op.id, metric)
+            limit = (f"{op.sla.dispute_days:g} days" if sla == "SLA-DSP-1"
+                     else f"{op.sla.cancellation_hours:g} h")
+            rows.append(c.row(sla, op.id, f"100 % of {what} within {limit}", v,
+                              None if v is None else v >= 1.0, r.ci(op.id, metric), target=1.0))
+    return rows
+
+
+def _console(con: c.Console) -> list[str]:
+    return [f"  disputes within deadline  {con.ci(DSP)}",
+            f"  cancellations in deadline {con.ci(CXL)}"]
+
+
+# -- the planned resource --------------------------------------------------------------------------
+def _items(sc: Scenario, op_id: str) -> tuple[c.ItemKey, ...]:
+    return (c.ItemKey(NAME, op_id),)
+
+
+def _current(sc: Scenario, key: c.ItemKey) -> c.Value:
+    return tuple(s.agents for s in sc.operator(key.operator).backoffice.shifts)
+
+
+def _override(sc: Scenario, key: c.ItemKey, value: c.Value, doc: dict[str, Any]) -> None:
+    ops = doc.setdefault("operators", {}).setdefault(key.operator, {})
+    ops.setdefault("backoffice", {})["shifts"] = staffing.shifts_doc(
+        sc.operator(key.operator).backoffice.shifts, value)
+
+
+def _details(rec: ReplicationRecords, hours: int) -> dict[str, dict[str, int]]:
+    """Each back office's cases of each kind (the fluid bound's input)."""
+    return {op_id: {"dispute": cs.kind.count("dispute"),
+                    "cancellation": cs.kind.count("cancellation")} for op_id, cs in rec.cases.items()}
+
+
+def backoffice_guess(sc: Scenario, op_id: str, cases: list[dict[str, dict[str, int]]]) -> int:
+    """The fluid bound on a back office's staff: the run's case work (measured counts times the
+    mean work per kind) over the staffed hours from the start to the day's last reply deadline
+    plus the cancellation deadline; by then nearly every case has been raised and must be
+    closed (FCFS mixes disputes with cancellations, so all work counts)."""
+    b = sc.operator(op_id).backoffice
+    counts = np.mean([[o[op_id]["dispute"], o[op_id]["cancellation"]] for o in cases], axis=0)
+    work_h = (counts[0] * b.dispute_work_mean_min + counts[1] * b.cancellation_work_mean_min) / 60.0
+    window_h = min(sc.horizon_h + sc.drain_h,
+                   sc.horizon_h + sc.deadline_h + sc.operator(op_id).sla.cancellation_hours)
+    staffed_h = sum(s.end_h - s.start_h for s in b.shifts) * window_h / 24.0 or 1.0
+    return max(1, math.ceil(float(work_h / staffed_h)))
+
+
+def _start(inp: c.GuessInput, key: c.ItemKey, current: c.Value) -> c.Start:
+    g = backoffice_guess(inp.sc, key.operator, inp.details(NAME))
+    guess = tuple(g for _ in inp.sc.operator(key.operator).backoffice.shifts)
+    return c.Start(guess, staffing.search_bound(guess, current), staffing.first_step(guess))
+
+
+def _infeasible(sc: Scenario, key: c.ItemKey) -> str | None:
+    op = sc.operator(key.operator)
+    b, sla = op.backoffice, op.sla
+    if b.cancellation_external.median >= sla.cancellation_hours * 3600.0:
+        return ("the external cancellation delay alone (median "
+                f"{b.cancellation_external.median / 3600:g} h) exceeds the {sla.cancellation_hours:g} h "
+                "deadline (SLA-CXL-1)")
+    if b.dispute_external.median >= sla.dispute_days * 86_400.0:
+        return ("the external dispute delay alone (median "
+                f"{b.dispute_external.median / 86_400:g} days) exceeds the {sla.dispute_days:g} day "
+                "deadline (SLA-DSP-1)")
+    return None
+
+
+RESOURCE = c.Resource(
+    name=NAME, order=20, phase=2, coupling="separable", slas=("SLA-DSP-1", "SLA-CXL-1"),
+    metrics=(DSP, CXL), shared=False, per_operator=True, single=False, items=_items,
+    current=_current, override=_override, start=_start, infeasible=_infeasible, details=_details,
+)
+
+STAGE = register(c.Stage(
+    name=NAME, order=40,
+    after="sms", simpy=BackOffices,
+    full_scale="back office",
+    doc="receivers of a reply raise disputes and cancellations, worked by staff by shift",
+    section=("after_reply.dispute_share", "after_reply.cancellation_share",
+             "after_reply.case_delay_mean_h", "operators.*.backoffice"),
+    requirements=("SLA-DSP-1", "SLA-CXL-1"), metrics=_metrics, sla_rows=_rows,
+    pessimistic={DSP: "ci_low", CXL: "ci_low"}, collapse_rows=True,
+    console=_console, resources=(RESOURCE,),
+    series=(c.Series("backoffice_backlog", "back-office backlog (disputes and cancellations)",
+                     "后台积压（申诉与解绑工单）"),),
+))

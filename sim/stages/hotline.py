@@ -1,0 +1,308 @@
+"""The hotlines: receivers of a reply call their operator's hotline (agents by shift, Erlang A
+callers, repeat calls; :class:`yzt.sim.callcentre.HotlineDesk`). It writes SLA-HOT-1 per operator.
+Planned resource: each operator's hotline head count per shift, first guessed hour by hour with
+Erlang A (SIPP), then searched in simulation; the plan shows the staffing curve around it."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from yzt.sim.callcentre import HotlineDesk
+from yzt.sim.engine import Cumulative
+from yzt.sim.records import HotlineRecord, ReplicationRecords
+from yzt.sim.scenario import Scenario
+from yzt.sim.stages import contract as c
+from yzt.sim.stages import register, staffing
+from yzt.sim.station import Station
+from yzt.sim.theory import _erlang_a_chain, erlang_a, erlang_c
+
+if TYPE_CHECKING:
+    from yzt.sim.engine import Model
+
+NAME = "hotline"
+SL, AB = "hotline_service_level", "hotline_abandonment"
+#: Service-level targets of the cost table (the share answered within the SLA's target time).
+COST_TARGETS = (0.80, 0.85, 0.90, 0.95)
+
+
+class Hotlines:
+    """The SimPy part: a delivered reply makes some of its receivers call their hotline."""
+
+    def __init__(self, model: Model) -> None:
+        self.m = m = model
+        sc = m.sc
+        self.desks = {op.id: HotlineDesk(m.env, op.id, op.hotline, op.sla.hotline.answer_within_s,
+                                         m.streams, m.end_s)
+                      for op in sc.operators if op.hotline.enabled}
+        holds = m.holds()
+        ids = list(self.desks)
+        self.pick = Cumulative(ids, [holds[i] * sc.after_reply.hotline_share for i in ids])
+
+    def start(self) -> None:
+        pass
+
+    def receive(self, query: int, t: float) -> None:
+        m = self.m
+        delay0 = t - m.env.now
+        u = m.after
+        mean_s = m.sc.after_reply.call_delay_mean_min * 60.0
+        for _ in range(m.count(self.pick.total)):
+            op = self.pick.pick(u.uniform())
+            self.desks[op].offer(delay0 + u.exponential(mean_s))
+
+    def stations(self) -> list[Station]:
+        return [h.station for h in self.desks.values()]
+
+    def sample(self) -> list[float]:
+        return [float(sum(h.station.waiting for h in self.desks.values()))]
+
+    def records(self) -> dict[str, Any]:
+        return {"hotlines": {
+            k: HotlineRecord(k, h.target_s, h.log.arrived, h.log.wait, h.log.answered, h.log.repeat,
+                             h.log.platform)
+            for k, h in self.desks.items()}}
+
+
+def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> None:
+    all_offered = all_in_target = all_abandoned = 0
+    for op_id in rec.operators:
+        h = rec.hotlines.get(op_id)
+        if h is None:
+            continue
+        wait = np.asarray(h.wait)
+        ans = np.asarray(h.answered, dtype=bool)
+        offered = int(wait.size)
+        in_target = int((ans & (wait <= h.target_s)).sum())
+        abandoned = offered - int(ans.sum())
+        first = offered - int(np.sum(h.repeat))
+        out[op_id].update({
+            "hotline_offered": float(offered),
+            "hotline_from_platform": float(np.sum(h.platform)),
+            SL: c.share(in_target, offered),
+            AB: c.share(abandoned, offered),
+            "hotline_p_wait": c.share(int((wait > 0).sum()), offered),
+            "hotline_asa_s": float(wait.mean()) if offered else math.nan,
+            "hotline_repeat_share": c.share(offered - first, first),
+        })
+        all_offered += offered
+        all_in_target += in_target
+        all_abandoned += abandoned
+    p = out[c.PLATFORM]
+    p["hotline_offered"] = float(all_offered)
+    p[SL] = c.share(all_in_target, all_offered)
+    p[AB] = c.share(all_abandoned, all_offered)
+
+
+def _rows(sc: Scenario, r: c.Reader) -> list[c.Row]:
+    rows = []
+    for op in sc.operators:
+        if not op.hotline.enabled:
+            continue
+        sl = r.mean(op.id, SL)
+        ab = r.mean(op.id, AB)
+        hot = op.sla.hotline
+        ok = None if sl is None or ab is None else (
+            sl >= hot.answered_share_min and ab <= hot.abandonment_max)
+        ab_low, ab_high = r.ci(op.id, AB)
+        rows.append(c.row("SLA-HOT-1", op.id,
+                          f"≥ {hot.answered_share_min:.0%} answered within {hot.answer_within_s:g} s,"
+                          f" abandonment ≤ {hot.abandonment_max:.0%}", sl, ok,
+                          r.ci(op.id, SL), abandonment=ab,
+                          abandonment_ci_low=ab_low, abandonment_ci_high=ab_high,
+                          target=hot.answered_share_min, abandonment_max=hot.abandonment_max))
+    return rows
+
+
+def _scale(sc: Scenario, factor: float) -> dict[str, Any]:
+    """The other calls a hotline takes grow with the volume too."""
+    return {"operators": {op.id: {NAME: {"background_calls_per_h":
+                                         op.hotline.background_calls_per_h * factor}}
+                          for op in sc.operators}}
+
+
+def _console(con: c.Console) -> list[str]:
+    return [f"  hotline service level     {con.ci(SL)}",
+            f"  hotline abandonment       {con.ci(AB)}"]
+
+
+# -- analytic first guesses ------------------------------------------------------------------------
+def _meets(c_: int, rate: float, handle_s: float, patience_s: float | None, target_s: float,
+           sl_min: float, abandon_max: float) -> bool:
+    """Does ``c_`` agents meet both targets? Cheap bounds first, the full Erlang A SL only between.
+
+    Calls answered at once are within any target, so ``1 - P(wait) >= sl_min`` already passes;
+    answered calls are at most ``1 - P(abandon)``, so ``1 - P(abandon) < sl_min`` already fails.
+    """
+    if patience_s is None:
+        if c_ <= rate * handle_s:
+            return False
+        q = erlang_c(c_, rate, handle_s, target_s)
+        return q.service_level >= sl_min
+    p = _erlang_a_chain(c_, rate, 1.0 / handle_s, 1.0 / patience_s)
+    p_wait = float(p[c_:].sum())
+    lq = float((p * np.maximum(np.arange(p.size) - c_, 0)).sum())
+    p_abandon = lq / patience_s / rate
+    if p_abandon > abandon_max or 1.0 - p_abandon < sl_min:
+        return False
+    if 1.0 - p_wait >= sl_min:
+        return True
+    return erlang_a(c_, rate, handle_s, patience_s, target_s).service_level >= sl_min
+
+
+@functools.lru_cache(maxsize=4096)
+def erlang_required(rate_per_s: float, handle_s: float, patience_s: float | None, target_s: float,
+                    sl_min: float, abandon_max: float) -> int:
+    """Least agents meeting SL ≥ ``sl_min`` within ``target_s`` and abandonment ≤ ``abandon_max``.
+
+    Erlang A with patience, Erlang C without; bisection between a lower bound and a
+    square-root-staffing upper bracket ``R + beta*sqrt(R)`` (doubled while it fails).
+    """
+    if rate_per_s <= 0:
+        return 0
+    load = rate_per_s * handle_s
+
+    def ok(n: int) -> bool:
+        return n > 0 and _meets(n, rate_per_s, handle_s, patience_s, target_s, sl_min, abandon_max)
+
+    lo = max(0, math.floor(load * (1.0 - abandon_max if patience_s is not None else 1.0)) - 1)
+    beta = 3.0
+    hi = max(1, math.ceil(load + beta * math.sqrt(load) + 1))
+    while not ok(hi):
+        lo, hi = hi, hi * 2
+        if hi > 1_000_000:
+            raise ValueError("no agent count meets the target")
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def sipp_table(sc: Scenario, op_id: str, calls_per_hour: Sequence[float]) -> list[dict[str, Any]]:
+    """Hour by hour: offered calls, the Erlang A requirement (SIPP) and the shift plan's agents."""
+    op = sc.operator(op_id)
+    h, hot = op.hotline, op.sla.hotline
+    rows = []
+    for i, calls in enumerate(calls_per_hour):
+        need = erlang_required(calls / 3600.0, h.handle_time_mean_s, h.patience_mean_s,
+                               hot.answer_within_s, hot.answered_share_min, hot.abandonment_max)
+        rows.append({"hour": i, "calls": round(float(calls), 3), "required": need,
+                     "load_erlangs": round(calls * h.handle_time_mean_s / 3600.0, 4)})
+    return rows
+
+
+def service_level_cost(sc: Scenario, op_id: str, table: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Agent-hours on the busiest day (SIPP, Erlang A) for each service-level target."""
+    op = sc.operator(op_id)
+    h, hot = op.hotline, op.sla.hotline
+    days = [table[d:d + 24] for d in range(0, len(table), 24)]
+    busiest = max(days, key=lambda day: sum(r["calls"] for r in day)) if days else []
+    out = []
+    for target in COST_TARGETS:
+        needs = [erlang_required(r["calls"] / 3600.0, h.handle_time_mean_s, h.patience_mean_s,
+                                 hot.answer_within_s, target, hot.abandonment_max) for r in busiest]
+        out.append({"service_level": target, "agent_hours": sum(needs),
+                    "peak_agents": max(needs, default=0)})
+    for a, b in itertools.pairwise(out):
+        b["extra_agent_hours"] = b["agent_hours"] - a["agent_hours"]
+    return out
+
+
+# -- the planned resource --------------------------------------------------------------------------
+def _items(sc: Scenario, op_id: str) -> tuple[c.ItemKey, ...]:
+    return (c.ItemKey(NAME, op_id),) if sc.operator(op_id).hotline.enabled else ()
+
+
+def _current(sc: Scenario, key: c.ItemKey) -> c.Value:
+    return tuple(s.agents for s in sc.operator(key.operator).hotline.shifts)
+
+
+def _override(sc: Scenario, key: c.ItemKey, value: c.Value, doc: dict[str, Any]) -> None:
+    ops = doc.setdefault("operators", {}).setdefault(key.operator, {})
+    ops.setdefault("hotline", {})["shifts"] = staffing.shifts_doc(
+        sc.operator(key.operator).hotline.shifts, value)
+
+
+def _details(rec: ReplicationRecords, hours: int) -> dict[str, list[int]]:
+    """Each hotline's offered calls per hour (the SIPP table's input)."""
+    hourly = {}
+    for op_id, h in rec.hotlines.items():
+        arrived = np.asarray(h.arrived, dtype=float) / 3600.0
+        counts, _ = np.histogram(arrived, bins=hours, range=(0.0, float(hours)))
+        hourly[op_id] = [int(n) for n in counts]
+    return hourly
+
+
+def _start(inp: c.GuessInput, key: c.ItemKey, current: c.Value) -> c.Start:
+    per_rep = inp.details(NAME)
+    op_id = key.operator
+    calls = (np.mean([d[op_id] for d in per_rep], axis=0).tolist() if op_id in per_rep[0]
+             else [0.0] * inp.hours)
+    table = sipp_table(inp.sc, op_id, calls)
+    guess = staffing.shift_guess(inp.sc.operator(op_id).hotline.shifts, [r["required"] for r in table])
+    return c.Start(guess, staffing.search_bound(guess, current), staffing.first_step(guess), table)
+
+
+def _entry(sc: Scenario, key: c.ItemKey, value: c.Value, current: c.Value,
+           table: Any) -> dict[str, Any]:
+    """The hour-by-hour table with the planned and current agents, and the cost table."""
+    shifts = sc.operator(key.operator).hotline.shifts
+    agents = staffing.agents_by_hour(shifts, value, len(table))
+    cur = staffing.agents_by_hour(shifts, current, len(table))
+    for r, a, n in zip(table, agents, cur, strict=True):
+        r["planned_agents"] = a
+        r["current_agents"] = n
+        r["occupancy"] = round(r["load_erlangs"] / a, 4) if a else None
+    return {"hourly": table, "service_level_cost": service_level_cost(sc, key.operator, table)}
+
+
+RESOURCE = c.Resource(
+    name=NAME, order=10, phase=2, coupling="separable", slas=("SLA-HOT-1",), metrics=(SL, AB),
+    shared=False, per_operator=True, single=False, items=_items, current=_current,
+    override=_override, start=_start, details=_details, entry=_entry,
+    curve=c.Curve(offsets=(-2, -1, 1, 2), lines=((SL, "curve.sl"), (AB, "curve.abandonment"))),
+)
+
+STAGE = register(c.Stage(
+    name=NAME, order=30,
+    after="sms", simpy=Hotlines,
+    full_scale="hotline",
+    doc="receivers of a reply call their operator's hotline (agents by shift, Erlang A callers)",
+    section=("after_reply.hotline_share", "after_reply.call_delay_mean_min", "operators.*.hotline"),
+    requirements=("SLA-HOT-1",), metrics=_metrics, sla_rows=_rows,
+    pessimistic={SL: "ci_low", AB: "ci_high"}, console=_console, scale=_scale, resources=(RESOURCE,),
+    series=(c.Series("hotline_queue", "hotline queue", "热线排队数"),),
+    chart=c.Chart(requirement="SLA-HOT-1", second="abandonment", second_limit="abandonment_max"),
+    messages={
+        "chart": ("Hotline service level and abandonment per operator",
+                  "各运营商客服热线服务水平与放弃率"),
+        "chart.alt": (
+            "Two bar charts with 95 % confidence bars: the share of calls answered in time per "
+            "operator against its target, and the abandonment share against its limit",
+            "两幅带 95% 置信区间的柱状图：各运营商按时接听比例与目标值，以及放弃率与上限"),
+        "chart.value": ("answered in time", "按时接听比例"),
+        "chart.second": ("abandoned", "放弃率"),
+        "chart.target": ("target", "目标"),
+        "chart.limit": ("limit", "上限"),
+        "curve": ("{operator} hotline: service level and abandonment against agents",
+                  "{operator} 客服热线：服务水平与放弃率随坐席数的变化"),
+        "curve.sl": ("service level", "服务水平"),
+        "curve.abandonment": ("abandonment", "放弃率"),
+        "curve.x": ("agents (sum over shifts)", "坐席数（各班次合计）"),
+        "curve.y": ("share of offered calls", "占呼入量的比例"),
+        "table.hourly": (
+            "{operator} hotline hour by hour: SIPP requirement (Erlang A) beside the shift plan",
+            "{operator} 客服热线逐小时：SIPP 需求（Erlang A）与排班对照"),
+        "table.service_level_cost": (
+            "{operator} hotline: cost of the last points of service level (SIPP)",
+            "{operator} 客服热线：服务水平最后几个百分点的代价（SIPP）"),
+    },
+))

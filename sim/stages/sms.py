@@ -1,0 +1,130 @@
+"""The SMS gateway: a reply is sent when the fan-out completes (rate limit, channels, failures
+and retries; :mod:`yzt.sim.sms`); its delivery ends the query. It writes SLA-E2E-1 (every reply
+within the deadline). Planned resource: the gateway's ``rate_per_s`` then ``channels``."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from yzt.sim.records import ReplicationRecords
+from yzt.sim.scenario import Scenario
+from yzt.sim.sms import SmsGateway
+from yzt.sim.stages import contract as c
+from yzt.sim.stages import register
+from yzt.sim.stages.frontdoor import judged_queries
+from yzt.sim.station import Station
+
+if TYPE_CHECKING:
+    from yzt.sim.engine import Model
+
+NAME = "sms"
+E2E = "e2e_within_deadline_share"
+#: Buckets of the reply time (hours) for the lateness distribution; the last is "later or never".
+E2E_BUCKETS_H = (1.0, 6.0, 24.0, 48.0, 72.0)
+
+
+class Gateway:
+    """The SimPy part: a complete answer is sent as a reply; its delivery goes on."""
+
+    def __init__(self, model: Model) -> None:
+        self.m = model
+        self.delivered = [math.nan] * len(model.verified)
+        self.gateway = SmsGateway(model.env, model.sc.sms, model.sc.one_in, model.streams,
+                                  self._delivered)
+
+    def start(self) -> None:
+        pass
+
+    def receive(self, query: int, t: float) -> None:
+        self.gateway.send(query)
+
+    def _delivered(self, q: int, t: float) -> None:
+        self.delivered[q] = t
+        self.m.emit(NAME, q, t)
+
+    def stations(self) -> list[Station]:
+        return [self.gateway.station]
+
+    def sample(self) -> list[float]:
+        return [float(self.gateway.backlog)]
+
+    def records(self) -> dict[str, Any]:
+        return {"sms_delivered": self.delivered, "sms_failures": self.gateway.failures}
+
+
+def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> None:
+    verified, judged, n_judged = judged_queries(rec)
+    e2e = np.asarray(rec.sms_delivered) - verified  # NaN when never delivered
+    p = out[c.PLATFORM]
+    p[E2E] = c.share(int((judged & (e2e <= rec.deadline_s)).sum()), n_judged)
+    if distributions:
+        done = e2e[judged & ~np.isnan(e2e)]
+        for q, v in zip((0.5, 0.95, 0.99, 1.0), c.quantiles(done, (0.5, 0.95, 0.99, 1.0)),
+                        strict=True):
+            p[f"e2e_{'max' if q == 1.0 else f'p{round(q * 100)}'}_s"] = v
+        late = done[done > rec.deadline_s] - rec.deadline_s
+        p["lateness_mean_h"] = float(late.mean() / 3600.0) if late.size else 0.0
+        e2e_j = np.where(np.isnan(e2e[judged]), np.inf, e2e[judged]) / 3600.0
+        lo = 0.0
+        for hi in (*E2E_BUCKETS_H, math.inf):
+            name = f"e2e_share_{lo:g}_{hi:g}h" if hi < math.inf else f"e2e_share_over_{lo:g}h_or_never"
+            p[name] = c.share(int(((e2e_j > lo) & (e2e_j <= hi)).sum()) if lo
+                              else int((e2e_j <= hi).sum()), n_judged)
+            lo = hi
+    gateway = next(s for s in rec.stations if s.name == NAME)
+    p["sms_wait_mean_s"] = gateway.mean_wait
+    p["sms_backlog_max"] = float(gateway.max_queue)
+    p["sms_failures"] = rec.sms_failures * rec.one_in
+
+
+def _rows(sc: Scenario, r: c.Reader) -> list[c.Row]:
+    e2e = r.mean(c.PLATFORM, E2E)
+    return [c.row("SLA-E2E-1", c.PLATFORM, f"100 % replied within {sc.deadline_h:g} h", e2e,
+                  None if e2e is None else e2e >= 1.0, r.ci(c.PLATFORM, E2E), target=1.0)]
+
+
+def _console(con: c.Console) -> list[str]:
+    return [f"  replied within deadline   {con.ci(E2E)}",
+            f"  reply time p95 / max      {con.mean('e2e_p95_s', False)} s / "
+            f"{con.mean('e2e_max_s', False)} s"]
+
+
+# -- the planned resource --------------------------------------------------------------------------
+PARTS = ("rate_per_s", "channels")
+
+
+def _items(sc: Scenario, _scope: str) -> tuple[c.ItemKey, ...]:
+    return tuple(c.ItemKey(NAME, c.PLATFORM, part) for part in PARTS)
+
+
+def _current(sc: Scenario, key: c.ItemKey) -> c.Value:
+    return (round(sc.sms.rate_per_s),) if key.part == "rate_per_s" else (sc.sms.channels,)
+
+
+def _override(sc: Scenario, key: c.ItemKey, value: c.Value, doc: dict[str, Any]) -> None:
+    doc.setdefault("sms", {})[key.part] = int(value[0])
+
+
+def _start(inp: c.GuessInput, key: c.ItemKey, current: c.Value) -> c.Start:
+    # the scenario's values: bracket geometrically from there
+    return c.Start(current, max(4 * current[0], current[0] + 64), max(1, current[0] // 4))
+
+
+RESOURCE = c.Resource(
+    name=NAME, order=40, phase=1, coupling="each", slas=("SLA-E2E-1",), metrics=(E2E,),
+    shared=True, per_operator=False, single=True, items=_items, current=_current,
+    override=_override, start=_start, upto=NAME,
+)
+
+STAGE = register(c.Stage(
+    name=NAME, order=20,
+    after="fanout", simpy=Gateway,
+    sampled=("SMS", "SMS rate"),
+    doc="the reply goes out through the SMS gateway; its delivery ends the query",
+    section=("sms",), requirements=("SLA-E2E-1",), metrics=_metrics, sla_rows=_rows,
+    pessimistic={E2E: "ci_low"}, console=_console, resources=(RESOURCE,),
+    series=(c.Series("sms_backlog", "SMS backlog", "短信积压量"),),
+))
