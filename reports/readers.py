@@ -612,7 +612,8 @@ def _load_readers() -> None:
     import yzt.conformance.results
     import yzt.loadtests.capacity
     import yzt.loadtests.results
-    import yzt.sim.resultfiles  # noqa: F401
+    import yzt.sim.resultfiles
+    import yzt.twin.results  # noqa: F401
 
 
 def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> Report:

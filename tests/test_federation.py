@@ -29,11 +29,12 @@ import httpx
 import psutil
 import pytest
 
+from yzt import resultfile
 from yzt.errors import UserError
 from yzt.sim.scenario import load_scenario
 from yzt.twin import compare, federation
 from yzt.twin.fanout import OK, OUTAGE, TIMEOUT, Replay, targets, write_live
-from yzt.validation import package_schema, schema_problems
+from yzt.validation import schema_problems
 
 pytestmark = pytest.mark.integration
 
@@ -183,7 +184,7 @@ def test_fanout_follows_the_models_rules(fed: federation.Federation, scenario_fi
 
     out = write_live(tmp_path / "live.json", rec, {"scenario": "twin-tiny"})
     doc = json.loads(out.read_text(encoding="utf-8"))
-    assert schema_problems(doc, package_schema("yzt.twin", "twin-live")) == []
+    assert schema_problems(doc, resultfile.KINDS["twin-live"].schema()) == []
     assert doc["kind"] == "twin-live" and len(doc["requests"]["node"]) == len(reqs)
 
 

@@ -27,9 +27,6 @@ import numpy as np
 from yzt.sim.scenario import OperatorParams, Scenario
 from yzt.twin.fanout import LiveRecords
 
-KIND = "twin"
-SCHEMA_VERSION = 1
-
 
 @dataclass
 class WindowResult:
@@ -153,6 +150,7 @@ def run_twin(sc: Scenario, topology: dict[str, Any], *, start_h: float, window_s
 
     from yzt import resultfile
     from yzt.twin.fanout import Replay, targets, window_offsets, write_live
+    from yzt.twin.results import TwinComparison
 
     offsets = window_offsets(sc, seed=seed, start_h=start_h, duration_s=window_s, scale=scale)
     tg = targets(topology, sc)
@@ -177,7 +175,7 @@ def run_twin(sc: Scenario, topology: dict[str, Any], *, start_h: float, window_s
            "outcomes": {o: rec.req_outcome.count(o) for o in sorted(set(rec.req_outcome))},
            "rows": compare(live_window(rec), models),
            "note": "preliminary: one live run on a shared machine; model CIs over replications"}
-    resultfile.write(out / "twin.json", KIND, SCHEMA_VERSION, doc)
+    resultfile.write_typed(out / "twin.json", TwinComparison.from_json(doc))
     return doc
 
 

@@ -43,8 +43,6 @@ from yzt.signing import format_time, make_ticket, signed_headers
 from yzt.sim.scenario import OperatorParams, Scenario
 from yzt.twin.behaviour import FAULT_HEADER
 
-KIND = "twin-live"
-SCHEMA_VERSION = 1
 PATH = "/v1/card-count"
 #: Outcomes of one attempt.
 OK, ERROR, TIMEOUT, OUTAGE, REJECTED, TRANSPORT, CUT = (
@@ -320,5 +318,6 @@ class Replay:
 def write_live(path: Path, rec: LiveRecords, meta: dict[str, Any]) -> Path:
     """Write a ``twin-live`` results file: ``meta`` (scenario, window, seed, …) and the records."""
     from yzt import resultfile
+    from yzt.twin.results import TwinLive
 
-    return resultfile.write(path, KIND, SCHEMA_VERSION, {**meta, **rec.to_dict()})
+    return resultfile.write_typed(path, TwinLive.from_json({**meta, **rec.to_dict()}))

@@ -41,8 +41,6 @@ from yzt.twin.behaviour import NodeBehaviour, OutageWindow
 
 #: The topology file's name in a federation folder, and its kind.
 TOPOLOGY_FILE = "federation.json"
-KIND = "federation"
-SCHEMA_VERSION = 1
 #: Default bound on start-up (every node listening and healthy), in seconds.
 STARTUP_TIMEOUT_S = 90.0
 #: Fixture subjects per node: enough distinct subjects for a live window, quick to generate.
@@ -152,8 +150,9 @@ class Federation:
 
     def write_topology(self) -> Path:
         from yzt import resultfile
+        from yzt.twin.results import FederationTopology
 
-        return resultfile.write(self.topology_file, KIND, SCHEMA_VERSION, self.to_dict())
+        return resultfile.write_typed(self.topology_file, FederationTopology.from_json(self.to_dict()))
 
     def dead_worker(self) -> int | None:
         """The index of a worker that has ended, if any."""
@@ -345,8 +344,9 @@ def run_up(sc: Scenario, folder: Path, *, only: Sequence[str] = (), workers: int
 
 def read_topology(path: Path) -> dict[str, Any]:
     """A topology file (or a federation folder), validated; problems name the field."""
+    from yzt import resultfile
     from yzt.errors import InputFileError
-    from yzt.validation import package_schema, parse_json, read_text, schema_problems
+    from yzt.validation import parse_json, read_text, schema_problems
 
     if path.is_dir():
         path = path / TOPOLOGY_FILE
@@ -355,7 +355,7 @@ def read_topology(path: Path) -> dict[str, Any]:
         doc = parse_json(text)
     except ValueError as exc:
         raise InputFileError(str(path), [f"not JSON: {exc}"]) from None
-    problems = schema_problems(doc, package_schema("yzt.twin", "federation"))
+    problems = schema_problems(doc, resultfile.KINDS["federation"].schema())
     if problems:
         raise InputFileError(str(path), problems)
     result: dict[str, Any] = doc
