@@ -37,10 +37,13 @@ if TYPE_CHECKING:
 
 #: The results file a folder of each kind holds, searched in this order (a ``yzt check`` folder
 #: holds its steps' folders, and ``results.json`` is conform's or load's: its ``kind`` says which).
-FOLDER_RECORDS = ("check.json", "sim-results.json", "plan.json", "results.json", "capacity.json")
+FOLDER_RECORDS = ("check.json", "sim-results.json", "plan.json", "results.json", "capacity.json",
+                  "twin.json", "federation.json")
 #: Each step of ``yzt check`` (but the preflight): its folder below the check's --out and the kind
 #: of the record it leaves there.
 CHECK_STEPS = {"conform": "conform", "load": "load", "capacity": "capacity", "sim": "sim"}
+#: The kinds read only as part of a ``yzt check`` folder (they have no section of their own).
+CHECK_PARTS = ("preflight", "calibration")
 #: The largest results file a report reads (:data:`yzt.resultfile.MAX_BYTES`).
 MAX_RESULTS_BYTES = resultfile.MAX_BYTES
 
@@ -671,7 +674,8 @@ def _load_readers() -> None:
     import yzt.conformance.results
     import yzt.loadtests.capacity
     import yzt.loadtests.results
-    import yzt.sim.resultfiles  # noqa: F401
+    import yzt.sim.resultfiles
+    import yzt.twin.results  # noqa: F401
 
 
 def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> Report:
@@ -692,6 +696,9 @@ def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> 
             sections += _check_sections(path.parent, record, lang, out_dir)
             continue
         kind = record.KIND
+        if kind not in _READERS and kind not in CHECK_PARTS:
+            raise UserError(f"{path}: a {kind!r} results file ({resultfile.KINDS[kind].written_by}) "
+                            "has no report yet: read it as JSON (docs/results.md describes it)")
         if kind not in _READERS:
             raise UserError(f"{path}: a {kind!r} results file is part of a yzt check folder; give "
                             "the folder that holds its check.json")

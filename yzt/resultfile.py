@@ -87,6 +87,9 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("check", 1, "check.json", "yzt check"),
     Kind("preflight", 1, "preflight.json", "yzt check TARGET_URL"),
     Kind("calibration", 1, "sim/calibration.json", "yzt check TARGET_URL"),
+    Kind("federation", 1, "federation.json", "yzt federation up"),
+    Kind("twin-live", 1, "twin-live.json", "yzt twin"),
+    Kind("twin", 1, "twin.json", "yzt twin"),
 )}
 
 _READERS: dict[str, type[Typed]] = {}
