@@ -383,7 +383,7 @@ def read_plan(data: PlanResults | dict[str, Any], lang: Lang, shown_as: str = "p
                                         f"{e.roster.agent_hours - e.roster.fixed_window_agent_hours:+g}",
                                         "-" if e.roster.same_target_agent_hours is None
                                         else f"{e.roster.same_target_agent_hours:g}",
-                                        tr("plan.yes" if e.roster.holds else "plan.no", lang))
+                                        tr("plan.yes", lang) if e.roster.holds else tr("plan.no", lang))
                                        for e in rostered if e.roster is not None)))
     if plan.what_if:
         first = plan.what_if[0]

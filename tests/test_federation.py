@@ -11,7 +11,6 @@ time is named.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import math
@@ -127,7 +126,7 @@ def test_nodes_answer_signed_requests_with_the_scenarios_latency_and_failures(
     signing and the SQLite lookup on a loaded machine)."""
     before = _stats(fed, "R04")
     offsets = [i * 0.01 for i in range(200)]
-    rec = asyncio.run(Replay(_targets(fed, scenario_file, {"R04"}), offsets, deadline_s=60).run())
+    rec = Replay(_targets(fed, scenario_file, {"R04"}), offsets, deadline_s=60).run_blocking()
     reqs = rec.requests()
     assert len(reqs) == 200
     assert {r["status"] for r in reqs} <= {200, 503}, {r["status"] for r in reqs}
@@ -148,8 +147,8 @@ def test_fanout_follows_the_models_rules(fed: federation.Federation, scenario_fi
                                          tmp_path: Path) -> None:
     """Six queries 0.1 s apart at R01, R02, R03."""
     offsets = [i * 0.1 for i in range(6)]
-    rec = asyncio.run(Replay(_targets(fed, scenario_file, {"R01", "R02", "R03"}), offsets,
-                             deadline_s=60, seed=3).run())
+    rec = Replay(_targets(fed, scenario_file, {"R01", "R02", "R03"}), offsets,
+                 deadline_s=60, seed=3).run_blocking()
     reqs = rec.requests()
 
     # pool limit: never more than 2 in flight at R01, measured by the server; it queued
@@ -194,8 +193,8 @@ def test_outages_refuse_or_hang_in_wall_time(fed: federation.Federation, scenari
     outage window in the topology file is 7200 s from the epoch."""
     win = federation.read_topology(fed.folder)["nodes"]["R05"]["behaviour"]["outages"][0]
     assert win["start"] == pytest.approx(fed.epoch) and win["end"] == pytest.approx(fed.epoch + 7200)
-    rec = asyncio.run(Replay(_targets(fed, scenario_file, {"R05", "R06"}), [0.0, 0.05, 0.1],
-                             deadline_s=60).run())
+    rec = Replay(_targets(fed, scenario_file, {"R05", "R06"}), [0.0, 0.05, 0.1],
+                 deadline_s=60).run_blocking()
     reqs = rec.requests()
     r05 = [r for r in reqs if r["node"] == "R05"]
     r06 = [r for r in reqs if r["node"] == "R06"]
@@ -217,7 +216,7 @@ def test_live_and_model_agree_on_the_same_trace_and_a_seeded_model_defect_shows(
     (measured −56 %)."""
     offsets = [i * 0.1 for i in range(6)]
     tg = _targets(fed, scenario_file, {"R01", "R03"})
-    rec = asyncio.run(Replay(tg, offsets, deadline_s=60, seed=5).run())
+    rec = Replay(tg, offsets, deadline_s=60, seed=5).run_blocking()
     live = compare.live_window(rec)
     nodes = [(t.node, t.params) for t in tg]
     models = [compare.simulate_window(nodes, offsets, start_h=10, deadline_s=60, seed=5,

@@ -145,7 +145,6 @@ def run_twin(sc: Scenario, topology: dict[str, Any], *, start_h: float, window_s
              drain_s: float = 60.0) -> dict[str, Any]:
     """Replay the window live against ``topology``, simulate it ``replications`` times, write
     ``out/twin-live.json`` and ``out/twin.json``; returns the comparison document."""
-    import asyncio
     import os
 
     from yzt import resultfile
@@ -158,7 +157,7 @@ def run_twin(sc: Scenario, topology: dict[str, Any], *, start_h: float, window_s
     load_before = os.getloadavg()
     wall = time.monotonic()
     replay = Replay(tg, offsets, deadline_s=deadline_s, seed=seed, drain_s=drain_s)
-    rec = asyncio.run(replay.run())
+    rec = replay.run_blocking()
     wall = time.monotonic() - wall
     model_start_h = _model_start_h(topology, replay.wall0, start_h)
     load_after = os.getloadavg()

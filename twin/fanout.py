@@ -285,6 +285,19 @@ class Replay:
         rec.q_last[q] = max(t for t, _ in results)
         rec.q_complete[q] = all(ok for _, ok in results)
 
+    def run_blocking(self) -> LiveRecords:
+        """:meth:`run` to the end from synchronous code. When the calling thread already runs an
+        event loop (a notebook, a test session holding a browser), the replay gets a thread and a
+        loop of its own instead of failing."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.run())
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(lambda: asyncio.run(self.run())).result()
+
     async def run(self) -> LiveRecords:
         """Replay every offset in real time; outstanding calls are cut ``drain_s`` after the last
         arrival (recorded as ``cut``, their queries incomplete, their last answer ``NaN``)."""
