@@ -915,14 +915,9 @@ def _curve(it: Item) -> list[dict[str, Any]]:
     return [seen[k] for k in sorted(seen, key=lambda v: (sum(v), v))]
 
 
-#: ``kind`` and ``schema_version`` of ``plan.json`` (schema: ``plan.schema.json``).
-KIND = "plan"
-SCHEMA_VERSION = resultfile.KINDS[KIND].schema_version
-
-
 def dumps(document: dict[str, Any]) -> str:
-    """The text of ``plan.json`` (:mod:`yzt.resultfile`)."""
-    return resultfile.dumps(resultfile.stamp(KIND, SCHEMA_VERSION, document))
+    """The text of ``plan.json``, kind ``plan`` (:mod:`yzt.resultfile`)."""
+    return resultfile.dumps_kind("plan", document)
 
 
 def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],

@@ -130,6 +130,11 @@ def stamp(kind: str, schema_version: int, document: dict[str, Any]) -> dict[str,
     return {**document, "kind": kind, "schema_version": schema_version}
 
 
+def dumps_kind(kind: str, document: dict[str, Any]) -> str:
+    """The text of a results file of ``kind``, stamped with the version the registry gives it."""
+    return dumps(stamp(kind, KINDS[kind].schema_version, document))
+
+
 def write(path: Path, kind: str, schema_version: int, document: dict[str, Any]) -> Path:
     """Write ``document`` as a results file of ``kind`` at ``path``; returns ``path``."""
     path.write_text(dumps(stamp(kind, schema_version, document)), encoding="utf-8")
