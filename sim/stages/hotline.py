@@ -317,11 +317,26 @@ def _requirement(sc: Scenario, key: c.ItemKey, per_rep: list[Any], hours: int,
                  planned: c.Value) -> list[int]:
     """SIPP: the Erlang A requirement of each hour at its simulated offered calls; with handling
     of :data:`LAG_FROM_S` or more, at the modified offered load."""
+    return _requirement_at(sc, key, per_rep, hours, planned, 1.0)
+
+
+def _requirement_at(sc: Scenario, key: c.ItemKey, per_rep: list[Any], hours: int,
+                    planned: c.Value, scale: float) -> list[int]:
+    """As :func:`_requirement`, each hour held to ``scale`` of SLA-HOT-1 (answered within the
+    target ≥ ``scale`` × the share, abandonment ≤ 1 − ``scale`` × (1 − its limit)): the hourly
+    target ``yzt plan --design-shifts`` searches so that the row over the whole run holds at least
+    cost (``scale`` 1 is every hour at the full target)."""
+    op = sc.operator(key.operator)
+    h, hot = op.hotline, op.sla.hotline
     calls = _calls(per_rep, key.operator, hours)
-    handle = sc.operator(key.operator).hotline.handle_time_mean_s
-    if handle >= LAG_FROM_S:
-        calls = modified_offered(calls, handle)
-    return [r["required"] for r in sipp_table(sc, key.operator, calls)]
+    if h.handle_time_mean_s >= LAG_FROM_S:
+        calls = modified_offered(calls, h.handle_time_mean_s)
+    if scale >= 1.0:
+        return [r["required"] for r in sipp_table(sc, key.operator, calls)]
+    sl = hot.answered_share_min * scale
+    ab = 1.0 - (1.0 - hot.abandonment_max) * scale
+    return [erlang_required(n / 3600.0, h.handle_time_mean_s, h.patience_mean_s,
+                            hot.answer_within_s, sl, ab) for n in calls]
 
 
 def _pooled(per_rep: list[Any], op_id: str, hours: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -360,7 +375,8 @@ RESOURCE = c.Resource(
     quantity=lambda sc, key, v: ("agent_hour", staffing.day_agent_hours(
         sc.operator(key.operator).hotline.shifts, v)),
     roster=staffing.Rostering(section=NAME, unit_cost="agent_hour", requirement=_requirement,
-                              hour_check=_hour_check, worst_hour=_worst_hour),
+                              hour_check=_hour_check, worst_hour=_worst_hour,
+                              requirement_at=_requirement_at),
 )
 
 STAGE = register(c.Stage(
