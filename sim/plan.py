@@ -78,6 +78,7 @@ DECIDING_REPLICATIONS = 2
 STAGED_BYTES_MAX = 2 * 2**30
 _STAGED: OrderedDict[tuple[int, int], StagedReplication] = OrderedDict()
 _STAGED_LOCK = threading.Lock()
+_STAGED_BYTES: dict[tuple[int, int], int] = {}
 
 
 def fast_engine(sc: Scenario, seed: int, replication: int, upto: str = "all") -> ReplicationRecords:
@@ -93,9 +94,20 @@ def fast_engine(sc: Scenario, seed: int, replication: int, upto: str = "all") ->
     with staged.lock:  # two threads may hold tasks of one replication
         rec = staged.records(sc, arrays=True, upto=upto)
     with _STAGED_LOCK:
-        while len(_STAGED) > 1 and sum(s.nbytes for s in _STAGED.values()) > STAGED_BYTES_MAX:
-            _STAGED.popitem(last=False)
+        while len(_STAGED) > 1 and sum(_nbytes(k, s) for k, s in _STAGED.items()) > STAGED_BYTES_MAX:
+            _STAGED_BYTES.pop(_STAGED.popitem(last=False)[0], None)
     return rec
+
+
+def _nbytes(key: tuple[int, int], staged: StagedReplication) -> int:
+    """``staged.nbytes`` read under its lock; while another thread's task holds it (and changes
+    that memo), the size read last time. Called under ``_STAGED_LOCK``."""
+    if staged.lock.acquire(blocking=False):
+        try:
+            _STAGED_BYTES[key] = staged.nbytes
+        finally:
+            staged.lock.release()
+    return _STAGED_BYTES.get(key, 0)
 
 
 def simpy_engine(sc: Scenario, seed: int, replication: int, upto: str = "all") -> ReplicationRecords:
