@@ -303,3 +303,22 @@ def test_the_run_target_roster_meets_the_row_with_fewer_hours_and_is_minimal(
                 s["agents"] -= 1
         assert sum(s["agents"] for s in fewer) == sum(s["agents"] for s in shifts) - 1
         assert _hot_row(sc, [s for s in fewer if s["agents"]], "CMCC")["verdict"] == "fail", p
+
+
+def test_the_shift_target_flag_reaches_the_plan_and_a_bad_one_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from yzt.cli import main
+
+    src = steady_scenario(tmp_path)
+    out = tmp_path / "out"
+    assert main(["plan", str(src), "--operators", "R01", "--resources", "hotline",
+                 "--design-shifts", "--shift-target", "hourly", "--executor", "serial",
+                 "--out", str(out), "--quiet"]) == 0
+    doc = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert doc["shift_design"]["target"] == "hourly"
+    assert "search" not in _entry(doc, "R01")["roster"]
+    with pytest.raises(SystemExit) as exc:
+        main(["plan", str(src), "--design-shifts", "--shift-target", "every-hour"])
+    assert exc.value.code == 2
+    assert "--shift-target: invalid choice: 'every-hour' (choose from 'run', 'hourly')" in (
+        capsys.readouterr().err)
