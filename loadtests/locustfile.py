@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import gevent
-import numpy as np
 from gevent.lock import BoundedSemaphore
 from locust import FastHttpUser, LoadTestShape, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
@@ -54,7 +53,6 @@ from yzt.loadtests.handshake import (
 )
 from yzt.loadtests.shapes import intended_times
 from yzt.loadtests.traffic import (
-    COLUMNS,
     ENDPOINT_NAMES,
     PROTOCOL_REQUIREMENTS,
     PROTOCOL_UNCHECKED,
@@ -66,6 +64,7 @@ from yzt.loadtests.traffic import (
     load_record,
     people_for,
     protocol_requirement,
+    records_npy,
 )
 
 #: The run's configuration: from the file named by ``YZT_LOAD_CONFIG``, or, in a worker that joined
@@ -338,8 +337,7 @@ def _decoded(body: bytes, resp: Any) -> tuple[bytes, bool]:
 def write_records(summary: dict[str, Any], rows: list[Any]) -> None:
     raw = Path(CONFIG.out_dir) / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    array = np.asarray(rows, dtype=np.float64).reshape(-1, len(COLUMNS))
-    np.save(raw / f"rows-{summary['tag']}.npy", array)
+    (raw / f"rows-{summary['tag']}.npy").write_bytes(records_npy(rows))
     (raw / f"gen-{summary['tag']}.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
 
 
