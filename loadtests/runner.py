@@ -198,7 +198,7 @@ class LocustSeries:
             pending.write_text(str(config_path), encoding="utf-8")
             pending.replace(announce)  # the locustfile reads it whole or not at all
         assert self.proc is not None
-        limit = config.lead_s + config.shape.duration + config.grace_s + STARTUP_SLACK_S
+        limit = config.lead_s + config.shape.duration + config.grace_s + config.join_s + STARTUP_SLACK_S
         done = self.control / f"done-{self.probes:03d}"
         try:
             finished = _wait_for(done, self.proc, limit, config.lead_s + config.shape.duration)
