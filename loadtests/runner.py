@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from yzt.errors import UserError
 from yzt.loadtests.traffic import RunConfig
-from yzt.shutdown import stop_tree
+from yzt.shutdown import claim_folder, remove_orphan_folders, stop_tree
 from yzt.spawn import python_command
 
 if TYPE_CHECKING:
@@ -169,7 +169,9 @@ class LocustSeries:
 
     def __init__(self, out: Path, secret: bytes, python: str = sys.executable) -> None:
         self.out, self.secret, self.python = out, secret, python
+        remove_orphan_folders(Path(tempfile.gettempdir()), "yzt-series-")  # of searches killed -9
         self.control = Path(tempfile.mkdtemp(prefix="yzt-series-"))
+        claim_folder(self.control)
         self.proc: subprocess.Popen[bytes] | None = None
         self.probes = 0
         self.console = out / "locust" / "console.log"
