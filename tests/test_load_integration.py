@@ -112,10 +112,10 @@ def test_distributed_master_and_two_workers(plain_server, tmp_path):
 
 
 def test_slow_operator_fails_naming_sla_lat_1(tmp_path):
-    with running_server(defects=("slow",)) as url:
-        run = yzt_load(url, tmp_path, duration="6s")
+    with running_server(defects=("slow",)) as url:  # ~1.2 s per card-count: 60 answers judge it
+        run = yzt_load(url, tmp_path, duration="3s")
         cap = yzt_load(url, tmp_path / "cap", "--find-capacity", "--capacity-steps", "2",
-                       rate=10, duration="3s")
+                       rate=10, duration="2s")
     assert run.returncode == 1, run.stdout + run.stderr
     assert "✗ SLA-LAT-1 card-count p95<=300ms" in run.stdout
     doc = results(tmp_path)
