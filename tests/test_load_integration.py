@@ -112,10 +112,10 @@ def test_distributed_master_and_two_workers(plain_server, tmp_path):
 
 
 def test_slow_operator_fails_naming_sla_lat_1(tmp_path):
-    with running_server(defects=("slow",)) as url:
-        run = yzt_load(url, tmp_path, duration="6s")
+    with running_server(defects=("slow",)) as url:  # ~1.2 s per card-count: 60 answers judge it
+        run = yzt_load(url, tmp_path, duration="3s")
         cap = yzt_load(url, tmp_path / "cap", "--find-capacity", "--capacity-steps", "2",
-                       rate=10, duration="3s")
+                       rate=10, duration="2s")
     assert run.returncode == 1, run.stdout + run.stderr
     assert "✗ SLA-LAT-1 card-count p95<=300ms" in run.stdout
     doc = results(tmp_path)
@@ -127,6 +127,17 @@ def test_slow_operator_fails_naming_sla_lat_1(tmp_path):
     capacity = json.loads((tmp_path / "cap" / "capacity.json").read_text(encoding="utf-8"))
     assert capacity["highest_sustainable_rate"] is None
     assert capacity["steps"][0]["verdict"] == "fail"
+    assert [s["rate"] for s in capacity["steps"]] == [10, 5]
+    # one Locust process ran both probes, each a generator of its own with the pool its rate
+    # needs (20 users at 10 req/s, then 10 at 5), its records in its own step folder
+    gens = [json.loads(path.read_text(encoding="utf-8")) for i in (1, 2)
+            for path in (tmp_path / "cap" / f"step-0{i}" / "raw").glob("gen-*.json")]
+    assert len(gens) == 2 and gens[0]["pid"] == gens[1]["pid"], gens
+    assert [g["users"] for g in gens] == [20, 10]
+    for i, gen in enumerate(gens, 1):
+        step = results(tmp_path / "cap" / f"step-0{i}")
+        assert step["generator"]["sent"] == gen["sent"] > 0
+        assert step["verdict"] == capacity["steps"][i - 1]["verdict"]
 
 
 def test_error_ratio_over_budget_fails_naming_sla_err_1(tmp_path):
