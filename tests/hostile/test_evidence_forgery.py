@@ -2,9 +2,9 @@
 ``yzt validate --trust``, and the genuine signed bundle is certified with the run's own verdicts.
 
 The run is a real ``yzt conform --evidence --sign`` against the reference operator with the defect
-accept-bad-signature (7 failures on OIF-AUTH-1/-4), served on loopback by ``running_servers``. Every forgery is made as a careful reseller
-would: with yzt's own functions, recomputed hashes, and re-signed with whatever key the reseller
-holds.
+accept-bad-signature (7 failures on OIF-AUTH-1/-4), served on loopback by ``running_servers``.
+Every forgery is made as a careful reseller would: with yzt's own functions, recomputed hashes,
+and re-signed with whatever key the reseller holds.
 """
 
 from __future__ import annotations
