@@ -123,37 +123,15 @@ def _check(url: str, out: Path) -> Checked:
     return _checked(proc.returncode, proc.stderr, out)
 
 
-#: Runs ``yzt check`` through the CLI's entry point once for each (URL, folder) in argv[1], one
-#: after another in one process, each with its own state folder, output and exit status.
-_CHECKS_IN_ONE_PROCESS = """
-import contextlib, json, os, sys
-from yzt.cli import main
-for argv, env, out in json.loads(sys.argv[1]):
-    os.environ.clear()
-    os.environ.update(env)
-    with open(os.path.join(out, "stderr.txt"), "w", encoding="utf-8") as err, \
-            contextlib.redirect_stderr(err), contextlib.redirect_stdout(err):
-        try:
-            status = main(argv)
-        except SystemExit as exc:
-            status = exc.code if isinstance(exc.code, int) else 2
-    with open(os.path.join(out, "status"), "w", encoding="utf-8") as f:
-        f.write(str(status))
-"""
-
-
 def _checks(urls: list[str], outs: list[Path]) -> list[Checked]:
     """``yzt check URL`` against each URL in turn, through the CLI's entry point in one Python
     process (the clean reference's run is the one in a process of its own): one start and one set
     of imports for a third of the matrix. Each run still starts its conformance step as a child."""
-    for out in outs:
-        out.mkdir(parents=True, exist_ok=True)
-    jobs = [(_argv(url, out), _env(out), str(out)) for url, out in zip(urls, outs, strict=True)]
-    subprocess.run([sys.executable, "-P", "-c", _CHECKS_IN_ONE_PROCESS, json.dumps(jobs)],
-                   timeout=600 * len(jobs), check=False)
-    return [_checked(int((out / "status").read_text("utf-8")) if (out / "status").is_file() else -1,
-                     (out / "stderr.txt").read_text("utf-8") if (out / "stderr.txt").is_file() else "",
-                     out) for out in outs]
+    from server_helpers import yzt_in_one_process
+
+    jobs = [(_argv(url, out), _env(out), out) for url, out in zip(urls, outs, strict=True)]
+    done = yzt_in_one_process(jobs, timeout=600 * len(urls))
+    return [_checked(status, output, out) for (status, output), out in zip(done, outs, strict=True)]
 
 
 #: The defective servers run in this many processes (``running_servers``), one check at a time each.
