@@ -7,7 +7,9 @@ servers whose union covers every variant (docs/reference-operator.md, "Which com
 run"). Each asserts the documented verdict: exit 0, or exit 3 naming exactly the checks the
 registry says the variants leave not testable; never a failure, never an error. Two runs at a
 time: each full check against a ``yzt serve`` of its own; the variants alone from two processes
-that serve half of them each (``running_servers``), one ``yzt conform`` at a time against each.
+that serve half of them each (``running_servers``), one ``yzt conform`` at a time against each,
+the runs of a half through the CLI's entry point in one Python process (the full checks are
+processes of their own).
 """
 
 from __future__ import annotations
@@ -82,22 +84,24 @@ def _env() -> dict[str, str]:
     return dict(os.environ, YZT_SECRET=DEFAULT_SECRET.decode())
 
 
-def _conform(url: str, out: Path) -> tuple[int, dict]:
-    done = subprocess.run([sys.executable, "-m", "yzt", "conform", url, *COMMON, "--out", str(out)],
-                          capture_output=True, text=True, env=_env(), timeout=300)
-    assert (out / "results.json").exists(), done.stdout[-2000:] + done.stderr[-2000:]
-    return done.returncode, json.loads((out / "results.json").read_text("utf-8"))
-
-
 def _conform_each(servers: list[Server], work: Path) -> list[tuple[str, object]]:
-    """One process serving every server of ``servers``; ``yzt conform`` against each in turn."""
-    runs: list[tuple[str, object]] = []
+    """One process serving every server of ``servers``; ``yzt conform`` against each in turn,
+    through the CLI's entry point in one Python process (one start and one set of imports)."""
+    from server_helpers import yzt_in_one_process
+
     with running_servers([((), s.args()) for s in servers]) as urls:
-        for server, url in zip(servers, urls, strict=True):
-            started = time.monotonic()
-            result = _conform(url, work / f"conform-{server.name}")
-            print(f"conform {server.name}: exit {result[0]}, {time.monotonic() - started:.0f} s")
-            runs.append((f"conform:{server.name}", result))
+        started = time.monotonic()
+        done = yzt_in_one_process(
+            [(["conform", url, *COMMON, "--out", str(work / f"conform-{s.name}")], _env(),
+              work / f"run-{s.name}") for s, url in zip(servers, urls, strict=True)],
+            timeout=300 * len(servers))
+    print(f"conform of {len(servers)} variants: {time.monotonic() - started:.0f} s")
+    runs: list[tuple[str, object]] = []
+    for server, (status, output) in zip(servers, done, strict=True):
+        out = work / f"conform-{server.name}"
+        assert (out / "results.json").exists(), f"{server.name}: exit {status}\n{output[-3000:]}"
+        results = json.loads((out / "results.json").read_text("utf-8"))
+        runs.append((f"conform:{server.name}", (status, results)))
     return runs
 
 
