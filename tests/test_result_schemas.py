@@ -24,6 +24,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from cli_helpers import yzt_in_process
 
 from yzt import resultfile
 from yzt.errors import UserError
@@ -331,8 +332,8 @@ def test_check_steps_are_read_in_the_order_they_run(tmp_path: Path) -> None:
 
 
 def _report(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "yzt", "report", *args], capture_output=True,
-                          text=True, timeout=300, check=False)
+    """``yzt report ARGS``, in this process: what it prints and returns, not its process."""
+    return yzt_in_process("report", *args)
 
 
 @pytest.mark.parametrize("given", ["folder", "file"])
