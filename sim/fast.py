@@ -104,6 +104,11 @@ class Lru:
             self.items.move_to_end(key)
         return hit
 
+    def values(self) -> list[Any]:
+        """A snapshot of the values (one C call: another thread's use of the memo cannot change
+        it halfway, as it can a Python loop over ``items``)."""
+        return list(self.items.values())
+
     def put(self, key: Any, value: Any) -> Any:
         self.items[key] = value
         self.items.move_to_end(key)
@@ -317,7 +322,7 @@ class StagedReplication:
     @property
     def nbytes(self) -> int:
         """Bytes held by the large per-query arrays of the memo."""
-        return sum(p.nbytes for p in self._parts.values())
+        return sum(p.nbytes for p in list(self._parts.values()))
 
     def records(self, sc: Scenario, keep_durations: bool | None = None, arrays: bool = False,
                 upto: str = "all") -> ReplicationRecords:

@@ -310,7 +310,7 @@ class Fast(fast.FastPart):
     @property
     def nbytes(self) -> int:
         return sum(int(f.nbytes) for lru in (self._fanout, self._swapped)
-                   for f in lru.items.values())
+                   for f in lru.values())
 
     def run(self, flow: fast.Flow, up: fast.Step | None, offers: fast.Offers | None) -> fast.Step:
         assert up is not None

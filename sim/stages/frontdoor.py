@@ -101,7 +101,7 @@ class Fast(fast.FastPart):
 
     @property
     def nbytes(self) -> int:
-        return sum(int(f.verified_at.nbytes) for f in self.memo.items.values())
+        return sum(int(f.verified_at.nbytes) for f in self.memo.values())
 
 
 def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> None:

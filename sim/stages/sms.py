@@ -98,7 +98,7 @@ class Fast(fast.FastPart):
     @property
     def nbytes(self) -> int:
         return sum(int(a.nbytes) for a in self._sms_u or ()) + sum(
-            int(s.nbytes) for s in self.memo.items.values())
+            int(s.nbytes) for s in self.memo.values())
 
     def run(self, flow: fast.Flow, up: fast.Step | None, offers: fast.Offers | None) -> fast.Step:
         assert up is not None
