@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Files that must iterate the registry and name no stage or resource.
 GENERIC = ("sim/plan.py", "sim/engine.py", "sim/results.py", "sim/fast.py", "sim/records.py")
 #: Functions of a file that must (the rest of the file holds the typed scenario tree).
-GENERIC_FUNCTIONS: dict[str, tuple[str, ...]] = {}
+GENERIC_FUNCTIONS = {"sim/scenario.py": ("_sections", "_missing", "_rule_problems", "_operator",
+                                         "scenario_schema")}
 #: The flow's words besides the registered names (case-insensitive, as substrings).
 WORDS = ("hotline", "backoffice", "back office", "back-office", "connections", "sms", "fanout",
          "fan-out", "dispute", "cancellation")

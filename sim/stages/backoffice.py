@@ -16,9 +16,10 @@ from yzt.sim import fast, kernels
 from yzt.sim.callcentre import BackOfficeDesk
 from yzt.sim.engine import Cumulative, holds
 from yzt.sim.records import ReplicationRecords, StationRecord
-from yzt.sim.scenario import OperatorParams, Scenario
+from yzt.sim.scenario import BackOffice, OperatorParams, Scenario, lognormal_h, parse_patterns, parse_shifts
 from yzt.sim.stages import contract as c
 from yzt.sim.stages import register, staffing
+from yzt.sim.stages.sections import Doc, Section, staffed_rules
 from yzt.sim.station import Station
 
 if TYPE_CHECKING:
@@ -206,6 +207,24 @@ def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> No
     p[CXL] = c.share(all_c_ok, all_c)
 
 
+# -- its scenario keys -----------------------------------------------------------------------------
+REQUIRED = {"": (NAME,),
+            NAME: ("shifts", "dispute_work_mean_min", "dispute_external",
+                   "cancellation_work_mean_min", "cancellation_external")}
+
+
+def _operator(cfg: Doc) -> dict[str, Any]:
+    b = cfg[NAME]
+    return {NAME: BackOffice(
+        shifts=parse_shifts(b["shifts"]),
+        dispute_work_mean_min=float(b["dispute_work_mean_min"]),
+        dispute_external=lognormal_h(b["dispute_external"]),
+        cancellation_work_mean_min=float(b["cancellation_work_mean_min"]),
+        cancellation_external=lognormal_h(b["cancellation_external"]),
+        patterns=parse_patterns(b.get("patterns")),
+    )}
+
+
 def _rows(sc: Scenario, r: c.Reader) -> list[c.Row]:
     rows = []
     for _kind, sla, metric, what in KINDS:
@@ -298,6 +317,7 @@ RESOURCE = c.Resource(
 STAGE = register(c.Stage(
     name=NAME, order=40,
     after="sms", simpy=BackOffices, fast=Fast, records=BackOfficeRecords,
+    parse=Section(operator=_operator, required=REQUIRED, operator_rules=staffed_rules(NAME)),
     full_scale="back office",
     doc="receivers of a reply raise disputes and cancellations, worked by staff by shift",
     section=("after_reply.dispute_share", "after_reply.cancellation_share",

@@ -23,6 +23,7 @@ from yzt.verdict import Verdict
 if TYPE_CHECKING:
     from yzt.sim.records import ReplicationRecords
     from yzt.sim.scenario import Scenario
+    from yzt.sim.stages.sections import Section
     from yzt.sim.stages.staffing import Rostering
 
 Metrics = dict[str, dict[str, float]]
@@ -269,6 +270,8 @@ class Stage:
     replication); a stage with a SimPy part and none is refused by the fast engine."""
     records: type | None = None
     """The class of its records, kept in ``ReplicationRecords.stages[name]`` by both engines."""
+    parse: Section | None = None
+    """How it checks and parses its scenario keys (:class:`yzt.sim.stages.sections.Section`)."""
     requirements: tuple[str, ...] = ()
     """The SLA rows it writes, in order."""
     metrics: Callable[[ReplicationRecords, Metrics, bool], None] | None = None

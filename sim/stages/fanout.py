@@ -19,10 +19,11 @@ from yzt.sim import fastqueue as fq
 from yzt.sim.engine import node_ids
 from yzt.sim.operators import REFUSE_S, OperatorNode
 from yzt.sim.records import CallCounts, ReplicationRecords, StationRecord
-from yzt.sim.scenario import OperatorParams, Scenario
+from yzt.sim.scenario import Lognormal, OperatorParams, Outage, Retry, Scenario
 from yzt.sim.stages import contract as c
 from yzt.sim.stages import register
 from yzt.sim.stages.frontdoor import judged_queries
+from yzt.sim.stages.sections import Doc, Section
 from yzt.sim.station import Station
 
 if TYPE_CHECKING:
@@ -409,6 +410,41 @@ def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> No
             m["fanout_in_flight_mean"] = st.busy_area / st.duration_s
 
 
+# -- its scenario keys -----------------------------------------------------------------------------
+REQUIRED = {"": ("latency", "failure_ratio", "timeout_s", "concurrency", "retry", "outages"),
+            "retry": ("backoff_initial_s", "backoff_factor", "backoff_max_s", "jitter",
+                      "max_attempts")}
+
+
+def _operator(cfg: Doc) -> dict[str, Any]:
+    r = cfg["retry"]
+    return {
+        "latency": Lognormal(cfg["latency"]["median_ms"] / 1000.0, float(cfg["latency"]["sigma"])),
+        "failure_ratio": float(cfg["failure_ratio"]),
+        "timeout_s": float(cfg["timeout_s"]),
+        "concurrency": cfg["concurrency"],
+        "retry": Retry(float(r["backoff_initial_s"]), float(r["backoff_factor"]),
+                       float(r["backoff_max_s"]), float(r["jitter"]), r["max_attempts"]),
+        "outages": tuple(Outage(float(o["start_h"]), float(o["duration_h"]),
+                                o.get("mode", "timeout")) for o in cfg["outages"]),
+    }
+
+
+def _operator_rules(doc: Doc, base: str, cfg: Doc) -> list[str]:
+    problems = []
+    end_h = doc["horizon_h"] + doc.get("drain_h", 0)
+    for i, o in enumerate(cfg.get("outages", [])):
+        if o["start_h"] >= end_h:
+            problems.append(
+                f"at {base}.outages[{i}].start_h: {o['start_h']} is after the end of the "
+                f"run ({end_h} h = horizon_h + drain_h)"
+            )
+    retry = cfg.get("retry", {})
+    if retry.get("backoff_max_s", math.inf) < retry.get("backoff_initial_s", 0):
+        problems.append(f"at {base}.retry.backoff_max_s: smaller than backoff_initial_s")
+    return problems
+
+
 def _console(con: c.Console) -> list[str]:
     return [f"  fan-out p99               {con.ci('fanout_p99_s', False, ' s')}"]
 
@@ -468,6 +504,7 @@ RESOURCE = c.Resource(
 STAGE = register(c.Stage(
     name=STAGE_NAME, order=10,
     after="frontdoor", simpy=Fanout, fast=Fast, records=FanoutRecords,
+    parse=Section(operator=_operator, required=REQUIRED, operator_rules=_operator_rules),
     sampled=("fan-out", "connections"),
     doc="every verified query calls every operator node at once; the reply waits for the last",
     section=("operators.*.latency", "operators.*.failure_ratio", "operators.*.timeout_s",

@@ -12,9 +12,10 @@ import numpy as np
 from yzt.sim import arrivals, fast
 from yzt.sim.arrivals import front_door
 from yzt.sim.records import ReplicationRecords
-from yzt.sim.scenario import Scenario
+from yzt.sim.scenario import Arrivals, Scenario, Surge, Verification, lognormal_s
 from yzt.sim.stages import contract as c
 from yzt.sim.stages import register
+from yzt.sim.stages.sections import Doc, Section
 from yzt.sim.station import Station
 
 if TYPE_CHECKING:
@@ -115,6 +116,42 @@ def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> No
     p["refused_24h"] = f.refused_24h * scale
 
 
+# -- its scenario keys -----------------------------------------------------------------------------
+def _fields(doc: Doc) -> dict[str, Any]:
+    arr = doc["arrivals"]
+    weights = [float(w) for w in arr["diurnal"]]
+    mean_w = sum(weights) / 24.0
+    return {
+        "arrivals": Arrivals(
+            queries_per_day=float(arr["queries_per_day"]),
+            diurnal=tuple(w / mean_w for w in weights),
+            surges=tuple(Surge(float(s["start_h"]), float(s["peak_multiplier"]), float(s["decay_h"]))
+                         for s in arr.get("surges", [])),
+            repeat_share=float(arr.get("repeat_share", 0.0)),
+            repeat_delay_mean_h=float(arr.get("repeat_delay_mean_h", 12.0)),
+            one_query_per_h=float(arr.get("one_query_per_h", 24.0)),
+        ),
+        "verification": Verification(
+            code_latency=lognormal_s(doc["verification"]["code_latency"]),
+            patience_mean_s=float(doc["verification"]["patience_mean_s"]),
+            fail_share=float(doc["verification"]["fail_share"]),
+        ),
+    }
+
+
+def _rules(doc: Doc) -> list[str]:
+    problems = []
+    for i, s in enumerate(doc["arrivals"].get("surges", [])):
+        if s["start_h"] >= doc["horizon_h"]:
+            problems.append(
+                f"at arrivals.surges[{i}].start_h: {s['start_h']} is not inside the horizon "
+                f"(horizon_h = {doc['horizon_h']})"
+            )
+    if sum(doc["arrivals"]["diurnal"]) <= 0:
+        problems.append("at arrivals.diurnal: all weights are 0 (at least one hour must be > 0)")
+    return problems
+
+
 def _scale(sc: Scenario, factor: float) -> dict[str, Any]:
     return {"arrivals": {"queries_per_day": sc.arrivals.queries_per_day * factor}}
 
@@ -126,6 +163,7 @@ def _console(con: c.Console) -> list[str]:
 STAGE = c.Stage(
     name=NAME, order=0,
     simpy=FrontDoor, fast=Fast, records=FrontDoorRecords,
+    parse=Section(fields=_fields, rules=_rules),
     doc="queries arrive, pass the one-a-day rule and the verification code",
     section=("arrivals", "verification", "platform"),
     metrics=_metrics, console=_console, scale=_scale,

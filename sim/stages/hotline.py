@@ -19,9 +19,10 @@ from yzt.sim import fastqueue as fq
 from yzt.sim.callcentre import HotlineDesk
 from yzt.sim.engine import Cumulative, holds
 from yzt.sim.records import ReplicationRecords, StationRecord
-from yzt.sim.scenario import OperatorParams, Scenario
+from yzt.sim.scenario import Hotline, OperatorParams, Scenario, parse_patterns, parse_shifts
 from yzt.sim.stages import contract as c
 from yzt.sim.stages import register, staffing
+from yzt.sim.stages.sections import Doc, Section, staffed_rules
 from yzt.sim.station import Station
 from yzt.sim.theory import _erlang_a_chain, erlang_a, erlang_c
 
@@ -281,6 +282,27 @@ def _rows(sc: Scenario, r: c.Reader) -> list[c.Row]:
     return rows
 
 
+# -- its scenario keys -----------------------------------------------------------------------------
+REQUIRED = {"": (NAME,),
+            NAME: ("enabled", "shifts", "handle_time_mean_s", "handle_time_sigma", "patience_mean_s",
+                   "background_calls_per_h", "repeat_call_share", "repeat_delay_mean_min")}
+
+
+def _operator(cfg: Doc) -> dict[str, Any]:
+    h = cfg[NAME]
+    return {NAME: Hotline(
+        enabled=bool(h["enabled"]),
+        shifts=parse_shifts(h["shifts"]),
+        handle_time_mean_s=float(h["handle_time_mean_s"]),
+        handle_time_sigma=h["handle_time_sigma"],
+        patience_mean_s=h["patience_mean_s"],
+        background_calls_per_h=float(h["background_calls_per_h"]),
+        repeat_call_share=float(h["repeat_call_share"]),
+        repeat_delay_mean_min=float(h["repeat_delay_mean_min"]),
+        patterns=parse_patterns(h.get("patterns")),
+    )}
+
+
 def _scale(sc: Scenario, factor: float) -> dict[str, Any]:
     """The other calls a hotline takes grow with the volume too."""
     return {"operators": {op.id: {NAME: {"background_calls_per_h":
@@ -528,6 +550,7 @@ RESOURCE = c.Resource(
 STAGE = register(c.Stage(
     name=NAME, order=30,
     after="sms", simpy=Hotlines, fast=Fast, records=HotlineRecords,
+    parse=Section(operator=_operator, required=REQUIRED, operator_rules=staffed_rules(NAME)),
     full_scale="hotline",
     doc="receivers of a reply call their operator's hotline (agents by shift, Erlang A callers)",
     section=("after_reply.hotline_share", "after_reply.call_delay_mean_min", "operators.*.hotline"),

@@ -13,11 +13,12 @@ import numpy as np
 from yzt.sim import fast, kernels
 from yzt.sim import fastqueue as fq
 from yzt.sim.records import ReplicationRecords, StationRecord
-from yzt.sim.scenario import Scenario
+from yzt.sim.scenario import Scenario, Sms, lognormal_s
 from yzt.sim.sms import SmsGateway
 from yzt.sim.stages import contract as c
 from yzt.sim.stages import register
 from yzt.sim.stages.frontdoor import judged_queries
+from yzt.sim.stages.sections import Doc, Section
 from yzt.sim.station import Station
 
 if TYPE_CHECKING:
@@ -176,6 +177,18 @@ def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> No
     p["sms_failures"] = s.sms_failures * rec.one_in
 
 
+def _fields(doc: Doc) -> dict[str, Any]:
+    sms = doc["sms"]
+    return {"sms": Sms(
+        port=str(sms.get("port", "10699000")),
+        rate_per_s=float(sms["rate_per_s"]),
+        channels=int(sms["channels"]),
+        failure_ratio=float(sms["failure_ratio"]),
+        retry_backoff_s=float(sms["retry_backoff_s"]),
+        delivery=lognormal_s(sms["delivery"]),
+    )}
+
+
 def _rows(sc: Scenario, r: c.Reader) -> list[c.Row]:
     e2e = r.mean(c.PLATFORM, E2E)
     return [c.row("SLA-E2E-1", c.PLATFORM, f"100 % replied within {sc.deadline_h:g} h", e2e,
@@ -218,7 +231,7 @@ RESOURCE = c.Resource(
 
 STAGE = register(c.Stage(
     name=NAME, order=20,
-    after="fanout", simpy=Gateway, fast=Fast, records=SmsRecords,
+    after="fanout", simpy=Gateway, fast=Fast, records=SmsRecords, parse=Section(fields=_fields),
     sampled=("SMS", "SMS rate"),
     doc="the reply goes out through the SMS gateway; its delivery ends the query",
     section=("sms",), requirements=("SLA-E2E-1",), metrics=_metrics, sla_rows=_rows,
