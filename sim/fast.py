@@ -92,29 +92,35 @@ def _cum(inc: np.ndarray, m: int) -> list[float]:
 
 
 class Lru:
-    """A small least-recently-used memo."""
+    """A small least-recently-used memo. Its own lock guards each change and :meth:`values`, so
+    another thread may measure it (``yzt plan`` sums every replication's memo while a thread
+    runs one): its keys hash in Python, so even one ``list(...)`` of an ``OrderedDict`` lets
+    another thread move an entry halfway."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, key: Any) -> Any:
-        hit = self.items.get(key)
-        if hit is not None:
-            self.items.move_to_end(key)
-        return hit
+        with self._lock:
+            hit = self.items.get(key)
+            if hit is not None:
+                self.items.move_to_end(key)
+            return hit
 
     def values(self) -> list[Any]:
-        """A snapshot of the values (one C call: another thread's use of the memo cannot change
-        it halfway, as it can a Python loop over ``items``)."""
-        return list(self.items.values())
+        """A snapshot of the values."""
+        with self._lock:
+            return list(self.items.values())
 
     def put(self, key: Any, value: Any) -> Any:
-        self.items[key] = value
-        self.items.move_to_end(key)
-        while len(self.items) > self.size:
-            self.items.popitem(last=False)
-        return value
+        with self._lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+            return value
 
 
 def station_record(name: str, out: np.ndarray, end_s: float) -> StationRecord:
