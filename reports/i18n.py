@@ -281,3 +281,12 @@ def default_lang(environ: dict[str, str] | None = None) -> Lang:
         if value:
             return "zh" if value.lower().startswith("zh") else "en"
     return "en"
+
+
+def _twin_words() -> None:
+    from yzt.reports.twin_words import WORDS
+
+    MESSAGES.update(WORDS)
+
+
+_twin_words()

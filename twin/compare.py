@@ -420,7 +420,8 @@ def judge_run(sc: Scenario, run: LiveRun, *, seed: int, out: Path, defect: str |
     doc: dict[str, Any] = {
         **run.meta, "scenario": sc.name, "model_start_h": run.model_start_h[0],
         "replications": windows, "windows": windows,
-        "queries": sum(len(o) for o in run.offsets), "requests": sum(len(rec.req_node) for rec in run.records),
+        "queries": sum(len(o) for o in run.offsets),
+        "requests": sum(len(rec.req_node) for rec in run.records),
         "outcomes": dict(sorted(outcomes.items())),
         "rows": rows, "verdict": verdict.value, "verdict_reason": why, "machine": machine,
         "qq": qq(lives, models),
