@@ -9,7 +9,9 @@ once per window with independent draws of latency, failures and jitter. Each met
 95 % Student-t interval.
 
 The rule (:func:`judge`): a metric *agrees* when the live mean is within :data:`TOLERANCE_PCT` of
-the model's mean, or lies inside the model's 95 % interval, or differs from it by less than the
+the model's mean, or lies inside the model's interval on the same traces (:func:`paired_ci`: 95 %
+for a fan-out metric; for the nodes' p95, 95 % for all of them together, Bonferroni), or differs
+from it by less than the
 measurement's resolution (:data:`RESOLUTION`: 10 ms for times, 0.01 a query for counts, below
 which HTTP, signing and the event loop are all one sees). A metric that does not agree fails the
 run (exit 1, naming it); a metric that could not be measured on one side is incomplete. When the
@@ -208,36 +210,56 @@ def judge(metric: str, live: float, model: float, low: float, high: float) -> Ve
     return Verdict.PASS if low <= live <= high else Verdict.FAIL
 
 
-def paired_ci(live: Sequence[float], model: Sequence[float]) -> tuple[float, float, float]:
-    """The model's mean and its 95 % interval *on the live traces*: window ``r`` of both sides ran
+def _t(n: int, level: float) -> float:
+    """Two-sided Student-t critical value at ``level`` with ``n − 1`` degrees of freedom."""
+    if level == 0.95:
+        return _t95(n)
+    from scipy import stats
+
+    return float(stats.t.ppf(0.5 + level / 2.0, n - 1)) if n > 1 else math.inf
+
+
+def paired_ci(live: Sequence[float], model: Sequence[float],
+              level: float = 0.95) -> tuple[float, float, float]:
+    """The model's mean and its interval *on the live traces*: window ``r`` of both sides ran
     the same arrivals, so the arrival trace's own variance cancels in the differences
     ``live_r − model_r``; the interval is the model's mean ± the Student-t half-width of their
-    mean. The live mean lies inside it exactly when a paired t-test finds no difference at 5 %."""
+    mean at ``level``. The live mean lies inside it exactly when a paired t-test finds no
+    difference at ``1 − level``."""
     pairs = [(a, b) for a, b in zip(live, model, strict=True) if math.isfinite(a) and math.isfinite(b)]
     mean = float(np.mean([b for _, b in pairs])) if pairs else math.nan
     if len(pairs) < 2:
         return mean, -math.inf, math.inf
     diffs = np.asarray([a - b for a, b in pairs])
-    half = _t95(len(pairs)) * float(diffs.std(ddof=1)) / math.sqrt(len(pairs))
+    half = _t(len(pairs), level) * float(diffs.std(ddof=1)) / math.sqrt(len(pairs))
     return mean, mean - half, mean + half
+
+
+def node_level(nodes: int) -> float:
+    """The confidence of each node's interval: 95 % for the family of ``nodes`` rows together
+    (Bonferroni), so that 42 correct nodes do not fail the run by chance one time in nine."""
+    return 1.0 - 0.05 / max(1, nodes)
 
 
 def compare(lives: Sequence[WindowResult], models: Sequence[WindowResult]) -> list[dict[str, Any]]:
     """One row a metric and scope: the live windows' mean and 95 % CI, the model's mean and its
-    95 % CI on the same traces (:func:`paired_ci`), the error in % and the row's verdict."""
+    interval on the same traces (:func:`paired_ci`; 95 % for a fan-out row, :func:`node_level`
+    for a node's), the error in % and the row's verdict."""
     live_m = [w.metrics() for w in lives]
     model_m = [w.metrics() for w in models]
     keys = list(dict.fromkeys(k for m in live_m for k in m))
+    per_node = node_level(sum(scope != "fanout" for _, scope in keys))
     rows = []
     for metric, scope in keys:
         live_v = [m.get((metric, scope), math.nan) for m in live_m]
         model_v = [m.get((metric, scope), math.nan) for m in model_m]
         live, live_low, live_high = mean_ci(live_v)
-        model, low, high = paired_ci(live_v, model_v)
+        level = 0.95 if scope == "fanout" else per_node
+        model, low, high = paired_ci(live_v, model_v, level)
         verdict = judge(metric, live, model, low, high)
         rows.append({"metric": metric, "scope": scope, "live": live, "live_ci_low": live_low,
                      "live_ci_high": live_high, "model": model, "model_ci_low": low,
-                     "model_ci_high": high,
+                     "model_ci_high": high, "ci_level": level,
                      "error_pct": 100.0 * (live - model) / model if model else math.nan,
                      "verdict": verdict.value})
     return rows

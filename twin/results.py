@@ -84,12 +84,15 @@ class TwinRow:
     live_ci_low: float | None = None
     live_ci_high: float | None = None
     verdict: str | None = None
+    ci_level: float | None = None
+    """Confidence of the model's interval (0.95, or higher for a node's: Bonferroni)."""
 
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> TwinRow:
         return cls(str(row["metric"]), str(row["scope"]), row["live"], row["model"],
                    row["model_ci_low"], row["model_ci_high"], row["error_pct"],
-                   row.get("live_ci_low"), row.get("live_ci_high"), row.get("verdict"))
+                   row.get("live_ci_low"), row.get("live_ci_high"), row.get("verdict"),
+                   row.get("ci_level"))
 
     def to_json(self) -> dict[str, Any]:
         out = {"metric": self.metric, "scope": self.scope, "live": self.live, "model": self.model,
@@ -97,7 +100,7 @@ class TwinRow:
                "error_pct": self.error_pct}
         if self.verdict is not None:
             out.update({"live_ci_low": self.live_ci_low, "live_ci_high": self.live_ci_high,
-                        "verdict": self.verdict})
+                        "ci_level": self.ci_level, "verdict": self.verdict})
         return out
 
 
