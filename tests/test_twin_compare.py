@@ -70,7 +70,7 @@ def test_the_model_window_starts_where_the_federations_outage_clock_stands() -> 
     (["--window", "ten"], "--window 'ten'"),
     (["--window", "2h"], "at most 1h"),
     (["--scale", "0"], "--scale"),
-    (["--repeats", "1"], "--repeats"),
+    (["--repeats", "0"], "--repeats"),
     (["--start-h", "30"], "--start-h"),
 ])
 def test_twin_usage_errors_name_the_flag(flags: list[str], message: str,
@@ -165,3 +165,12 @@ def test_progress_is_shown_on_a_terminal_only() -> None:
     assert show is not None
     show("live window 1/3: 5/60 s")
     assert tty.getvalue() == "\r\033[K" + "live window 1/3: 5/60 s"
+
+
+def test_one_window_has_no_interval_and_only_the_tolerance_judges() -> None:
+    """A single live window (``--repeats 1``): no interval on either side, so a row passes only
+    within 10 % or the resolution, never by an infinite interval."""
+    mean, low, high = compare.paired_ci([1.3], [1.0])
+    assert mean == 1.0 and math.isnan(low) and math.isnan(high)
+    assert compare.judge("fanout_p95_s", 1.3, mean, low, high).value == "fail"
+    assert compare.judge("fanout_p95_s", 1.05, mean, low, high).value == "pass"

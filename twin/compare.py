@@ -194,7 +194,9 @@ def mean_ci(values: Sequence[float]) -> tuple[float, float, float]:
     if not arr.size:
         return math.nan, math.nan, math.nan
     mean = float(arr.mean())
-    half = _t95(arr.size) * float(arr.std(ddof=1)) / math.sqrt(arr.size) if arr.size > 1 else math.inf
+    if arr.size < 2:  # one window: no interval
+        return mean, math.nan, math.nan
+    half = _t95(arr.size) * float(arr.std(ddof=1)) / math.sqrt(arr.size)
     return mean, mean - half, mean + half
 
 
@@ -207,7 +209,7 @@ def judge(metric: str, live: float, model: float, low: float, high: float) -> Ve
         return Verdict.PASS
     if model and abs(live - model) / abs(model) * 100.0 <= TOLERANCE_PCT:
         return Verdict.PASS
-    return Verdict.PASS if low <= live <= high else Verdict.FAIL
+    return Verdict.PASS if low <= live <= high else Verdict.FAIL  # NaN bounds: outside
 
 
 def _t(n: int, level: float) -> float:
@@ -228,8 +230,8 @@ def paired_ci(live: Sequence[float], model: Sequence[float],
     difference at ``1 − level``."""
     pairs = [(a, b) for a, b in zip(live, model, strict=True) if math.isfinite(a) and math.isfinite(b)]
     mean = float(np.mean([b for _, b in pairs])) if pairs else math.nan
-    if len(pairs) < 2:
-        return mean, -math.inf, math.inf
+    if len(pairs) < 2:  # one window: no interval, only the tolerance and the resolution judge
+        return mean, math.nan, math.nan
     diffs = np.asarray([a - b for a, b in pairs])
     half = _t(len(pairs), level) * float(diffs.std(ddof=1)) / math.sqrt(len(pairs))
     return mean, mean - half, mean + half
