@@ -4,9 +4,9 @@
 verified-query times of front-door replication ``r``; :func:`simulate_window` runs the model's own
 operator nodes (``yzt.sim.operators.OperatorNode``, the SimPy engine's rules) on exactly the times
 each live window sent, at their scenario hours (so outages fall where the federation played them),
-once per window with independent draws of latency, failures and jitter. Each metric of
-:data:`METRICS` is measured per window on both sides, so each side has R values: their mean and
-95 % Student-t interval.
+:data:`MODEL_DRAWS` times per window with independent draws of latency, failures and jitter. Each
+metric of :data:`METRICS` is measured per window on both sides (the model's value of a window the
+mean over its draws), so each side has R values: their mean and 95 % Student-t interval.
 
 The rule (:func:`judge`): a metric *agrees* when the live mean is within :data:`TOLERANCE_PCT` of
 the model's mean, or lies inside the model's interval on the same traces (:func:`paired_ci`: 95 %
@@ -48,6 +48,8 @@ RESOLUTION: dict[str, float] = {"s": 0.010, "per_query": 0.01}
 METRICS: dict[str, str] = {
     "fanout_p50_s": "s", "fanout_p95_s": "s", "pool_wait_mean_s": "s",
     "timeouts_per_query": "per_query", "retries_per_query": "per_query", "answer_p95_s": "s"}
+#: Model draws on each live window's trace (their mean stands for the window).
+MODEL_DRAWS = 10
 #: Quantiles of the fan-out answer time kept for the quantile–quantile plot (%).
 QQ_PERCENTS = tuple(range(1, 100))
 
@@ -243,12 +245,23 @@ def node_level(nodes: int) -> float:
     return 1.0 - 0.05 / max(1, nodes)
 
 
-def compare(lives: Sequence[WindowResult], models: Sequence[WindowResult]) -> list[dict[str, Any]]:
+def _mean_metrics(draws: Sequence[WindowResult]) -> dict[tuple[str, str], float]:
+    """Each metric's mean over several model draws of one window."""
+    each = [d.metrics() for d in draws]
+    return {k: float(np.nanmean([m.get(k, math.nan) for m in each]))
+            if any(math.isfinite(m.get(k, math.nan)) for m in each) else math.nan
+            for k in each[0]}
+
+
+def compare(lives: Sequence[WindowResult],
+            models: Sequence[WindowResult | Sequence[WindowResult]]) -> list[dict[str, Any]]:
     """One row a metric and scope: the live windows' mean and 95 % CI, the model's mean and its
     interval on the same traces (:func:`paired_ci`; 95 % for a fan-out row, :func:`node_level`
-    for a node's), the error in % and the row's verdict."""
+    for a node's), the error in % and the row's verdict. ``models[r]`` is the model on live
+    window ``r``: one draw, or several whose mean stands for the window (the model's own noise
+    then weighs little beside the live window's)."""
     live_m = [w.metrics() for w in lives]
-    model_m = [w.metrics() for w in models]
+    model_m = [m.metrics() if isinstance(m, WindowResult) else _mean_metrics(m) for m in models]
     keys = list(dict.fromkeys(k for m in live_m for k in m))
     per_node = node_level(sum(scope != "fanout" for _, scope in keys))
     rows = []
@@ -267,10 +280,12 @@ def compare(lives: Sequence[WindowResult], models: Sequence[WindowResult]) -> li
     return rows
 
 
-def qq(lives: Sequence[WindowResult], models: Sequence[WindowResult]) -> dict[str, list[float]]:
-    """Quantiles of the fan-out answer time, every window pooled, live and modelled."""
+def qq(lives: Sequence[WindowResult],
+       models: Sequence[WindowResult | Sequence[WindowResult]]) -> dict[str, list[float]]:
+    """Quantiles of the fan-out answer time, every window (and model draw) pooled."""
     live = [t for w in lives for t in w.fanout_s]
-    model = [t for w in models for t in w.fanout_s]
+    draws = [d for m in models for d in ([m] if isinstance(m, WindowResult) else m)]
+    model = [t for w in draws for t in w.fanout_s]
     return {"p": [float(p) for p in QQ_PERCENTS],
             "live": [_pct(live, p) for p in QQ_PERCENTS],
             "model": [_pct(model, p) for p in QQ_PERCENTS]}
@@ -430,8 +445,9 @@ def judge_run(sc: Scenario, run: LiveRun, *, seed: int, out: Path, defect: str |
                         f"{sc.name!r}") from None
     deadline_s = sc.deadline_h * 3600.0
     lives = [live_window(rec) for rec in run.records]
-    models = [simulate_window(nodes, offsets, start_h=h, deadline_s=deadline_s, seed=seed,
-                              replication=r + 1, defect=defect)
+    models = [[simulate_window(nodes, offsets, start_h=h, deadline_s=deadline_s, seed=seed,
+                               replication=r * MODEL_DRAWS + k + 1, defect=defect)
+               for k in range(MODEL_DRAWS)]
               for r, (offsets, h) in enumerate(zip(run.offsets, run.model_start_h, strict=True))]
     rows = compare(lives, models)
     machine = saturation.summary(run.machine)
@@ -443,7 +459,7 @@ def judge_run(sc: Scenario, run: LiveRun, *, seed: int, out: Path, defect: str |
     windows = len(run.records)
     doc: dict[str, Any] = {
         **run.meta, "scenario": sc.name, "model_start_h": run.model_start_h[0],
-        "replications": windows, "windows": windows,
+        "replications": windows * MODEL_DRAWS, "windows": windows,
         "queries": sum(len(o) for o in run.offsets),
         "requests": sum(len(rec.req_node) for rec in run.records),
         "outcomes": dict(sorted(outcomes.items())),
