@@ -72,6 +72,7 @@ def test_the_model_window_starts_where_the_federations_outage_clock_stands() -> 
     (["--scale", "0"], "--scale"),
     (["--repeats", "0"], "--repeats"),
     (["--start-h", "30"], "--start-h"),
+    (["--live", "x.json", "--topology", "fed"], "without --topology"),
 ])
 def test_twin_usage_errors_name_the_flag(flags: list[str], message: str,
                                          capsys: pytest.CaptureFixture[str]) -> None:

@@ -64,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--scale must be more than 0 and at most 10000, got {args.scale:g}")
     if not 1 <= args.repeats <= 100:
         raise UserError(f"--repeats must be between 1 and 100, got {args.repeats}")
+    if args.live is not None and args.topology is not None:
+        raise UserError("--live judges recorded windows again and sends no traffic: give it "
+                        "without --topology")
     sc = load_scenario(args.scenario)
     if not 0 <= args.start_h < sc.horizon_h:
         raise UserError(f"--start-h must be inside the scenario's horizon (0 to {sc.horizon_h:g}), "
