@@ -170,8 +170,24 @@ def test_progress_is_shown_on_a_terminal_only() -> None:
 
 def test_one_window_has_no_interval_and_only_the_tolerance_judges() -> None:
     """A single live window (``--repeats 1``): no interval on either side, so a row passes only
-    within 10 % or the resolution, never by an infinite interval."""
+    within 10 % or the resolution, never by an infinite interval; outside them it cannot tell
+    noise from disagreement: incomplete, and the sentence says to repeat."""
     mean, low, high = compare.paired_ci([1.3], [1.0])
     assert mean == 1.0 and math.isnan(low) and math.isnan(high)
-    assert compare.judge("fanout_p95_s", 1.3, mean, low, high).value == "fail"
+    assert compare.judge("fanout_p95_s", 1.3, mean, low, high).value == "incomplete"
     assert compare.judge("fanout_p95_s", 1.05, mean, low, high).value == "pass"
+    row = {"metric": "fanout_p95_s", "scope": "fanout", "live": 1.3, "model": mean,
+           "model_ci_low": low, "model_ci_high": high, "error_pct": 30.0,
+           "verdict": "incomplete"}
+    verdict, why = compare.verdict_of([row], [])
+    assert verdict.value == "incomplete" and "[no interval]" in why and "--repeats 2" in why
+
+
+def test_the_verdict_names_a_few_metrics_and_counts_the_rest() -> None:
+    rows = [{"metric": "answer_p95_s", "scope": f"R{i:02d}", "live": 2.0, "model": 1.0,
+             "model_ci_low": 0.9, "model_ci_high": 1.1, "error_pct": 100.0, "verdict": "fail"}
+            for i in range(1, 8)]
+    verdict, why = compare.verdict_of(rows, [])
+    assert verdict.value == "fail"
+    assert "answer_p95_s (R04)" in why and "R05" not in why
+    assert why.endswith("and 3 more node(s) (twin.json)")

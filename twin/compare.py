@@ -204,14 +204,17 @@ def mean_ci(values: Sequence[float]) -> tuple[float, float, float]:
 
 def judge(metric: str, live: float, model: float, low: float, high: float) -> Verdict:
     """:data:`Verdict.PASS` when the live value agrees with the model by the rule of this module,
-    :data:`Verdict.FAIL` when it does not, :data:`Verdict.INCOMPLETE` when a side has no value."""
+    :data:`Verdict.FAIL` when it does not, :data:`Verdict.INCOMPLETE` when a side has no value or,
+    outside the tolerance, there is no interval to tell noise from disagreement (one window)."""
     if not (math.isfinite(live) and math.isfinite(model)):
         return Verdict.INCOMPLETE
     if abs(live - model) <= RESOLUTION[METRICS[metric]]:
         return Verdict.PASS
     if model and abs(live - model) / abs(model) * 100.0 <= TOLERANCE_PCT:
         return Verdict.PASS
-    return Verdict.PASS if low <= live <= high else Verdict.FAIL  # NaN bounds: outside
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return Verdict.INCOMPLETE
+    return Verdict.PASS if low <= live <= high else Verdict.FAIL
 
 
 def _t(n: int, level: float) -> float:
@@ -291,25 +294,45 @@ def qq(lives: Sequence[WindowResult],
             "model": [_pct(model, p) for p in QQ_PERCENTS]}
 
 
+#: Nodes a verdict's sentence names before it says "and N more" (fan-out metrics: all).
+NAMED = 4
+
+
+def _said(r: dict[str, Any]) -> str:
+    low, high = r["model_ci_low"], r["model_ci_high"]
+    ci = (f"[{low:.4g}, {high:.4g}]" if low is not None and math.isfinite(low)
+          and high is not None and math.isfinite(high) else "[no interval]")
+    err = r["error_pct"]
+    return (f"{r['metric']} ({r['scope']}): live {r['live']:.4g}, model {r['model']:.4g} {ci}"
+            + ("" if err is None or not math.isfinite(err) else f", {err:+.1f} %"))
+
+
+def _listed(rows: Sequence[dict[str, Any]]) -> str:
+    fanout = [r for r in rows if r["scope"] == "fanout"]
+    nodes = [r for r in rows if r["scope"] != "fanout"]
+    shown = "; ".join(_said(r) for r in [*fanout, *nodes[:NAMED]])
+    more = len(nodes) - NAMED
+    return shown + (f"; and {more} more node(s) (twin.json)" if more > 0 else "")
+
+
 def verdict_of(rows: Sequence[dict[str, Any]], saturated: Sequence[str]) -> tuple[Verdict, str]:
     """The run's verdict and the sentence that says why (naming the metrics that disagree, or the
-    saturation that spoilt the measurement)."""
-    failed = [f"{r['metric']} ({r['scope']}): live {r['live']:.4g}, model {r['model']:.4g} "
-              f"[{r['model_ci_low']:.4g}, {r['model_ci_high']:.4g}], {r['error_pct']:+.1f} %"
-              for r in rows if r["verdict"] == Verdict.FAIL.value]
+    saturation that spoilt the measurement), fan-out metrics first."""
+    failed = [r for r in rows if r["verdict"] == Verdict.FAIL.value]
     if saturated:
         said = "the machine saturated during the live window (" + "; ".join(saturated) + ")"
         if failed:
-            said += "; disagreeing, unjudged: " + "; ".join(failed)
+            said += "; disagreeing, unjudged: " + _listed(failed)
         return Verdict.INCOMPLETE, said + ": not testable here"
     verdict = combine_run(Verdict(r["verdict"]) for r in rows)
     if failed:
-        return verdict, "the model disagrees with the live federation on " + "; ".join(failed)
+        return verdict, "the model disagrees with the live federation on " + _listed(failed)
     if verdict is Verdict.PASS:
         return verdict, (f"every metric agrees (within {TOLERANCE_PCT:g} % or inside the "
                          "model's 95 % CI)")
-    unmeasured = [f"{r['metric']} ({r['scope']})" for r in rows if r["verdict"] != "pass"]
-    return verdict, "not measured on one side: " + ", ".join(unmeasured)
+    open_rows = [r for r in rows if r["verdict"] != "pass"]
+    return verdict, ("not judged (a side without a value, or outside the tolerance with one "
+                     "window and so no interval; give --repeats 2 or more): " + _listed(open_rows))
 
 
 def _model_start_h(topology: dict[str, Any], wall0: float, start_h: float) -> float:
