@@ -269,3 +269,11 @@ def verdict_word(value: str, lang: Lang) -> str:
     """A verdict's word in ``lang`` (``value`` is a :class:`~yzt.verdict.Verdict` value)."""
     return tr(f"verdict.{value}", lang)
 
+
+def _twin_words() -> None:
+    from yzt.reports.twin_words import WORDS
+
+    MESSAGES.update(WORDS)
+
+
+_twin_words()
