@@ -271,7 +271,7 @@ def verdict_word(value: str, lang: Lang) -> str:
 
 
 def _twin_words() -> None:
-    from yzt.reports.twin_words import WORDS
+    from yzt.twin.words import WORDS
 
     MESSAGES.update(WORDS)
 

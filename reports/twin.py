@@ -1,5 +1,5 @@
 """The ``yzt twin`` section of a report: each metric live against the model, judged, the machine's
-own saturation, and a quantile–quantile plot of the fan-out answer time."""
+own saturation, and a quantile–quantile plot of the query answer time."""
 
 from __future__ import annotations
 
@@ -8,20 +8,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from yzt.reports import fmt, plots
-from yzt.reports.i18n import Lang, tr, verdict_word
+from yzt.reports.i18n import MESSAGES, Lang, tr, verdict_word
 from yzt.reports.model import Plot, Row, Section, Table
 from yzt.verdict import Verdict
 
 
 def _metric_name(metric: str, scope: str, lang: Lang) -> str:
-    words = {"fanout_p50_s": tr("twin.metric.fanout_p50_s", lang),
-             "fanout_p95_s": tr("twin.metric.fanout_p95_s", lang),
-             "pool_wait_mean_s": tr("twin.metric.pool_wait_mean_s", lang),
-             "timeouts_per_query": tr("twin.metric.timeouts_per_query", lang),
-             "retries_per_query": tr("twin.metric.retries_per_query", lang)}
     if metric == "answer_p95_s":
         return tr("twin.metric.answer_p95_s", lang, node=scope)
-    return words.get(metric, metric)
+    key = f"twin.metric.{metric}"  # the metric names are the twin's own, read from its records
+    return tr(key, lang) if key in MESSAGES else metric
 
 
 def _value(metric: str, value: float | None) -> str:
