@@ -75,6 +75,21 @@ def wait_healthy(base_url: str, proc: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError(f"yzt serve did not answer /v1/health within {timeout:.0f} s")
 
 
+def _started(urls: list[str], proc: subprocess.Popen[bytes], log_path: Path) -> bool:
+    """Whether the child serves every URL; False (child stopped) when a port was taken meanwhile,
+    so the caller tries other ports; any other start failure raises with the child's output."""
+    try:
+        for url in urls:
+            wait_healthy(url, proc)
+    except RuntimeError as exc:
+        stop_process(proc)
+        output = log_path.read_text("utf-8", errors="replace")
+        if "address already in use" in output.lower():
+            return False
+        raise RuntimeError(f"{exc}; its output:\n{output[-4000:]}") from None
+    return True
+
+
 @contextmanager
 def running_server(
     operator: str = "R07",
@@ -101,15 +116,8 @@ def running_server(
             with log_path.open("wb") as log:
                 proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
             base = f"http://127.0.0.1:{port}"
-            try:
-                wait_healthy(base + prefix, proc)
-            except RuntimeError as exc:
-                stop_process(proc)
-                output = log_path.read_text("utf-8", errors="replace")
-                if "address already in use" in output.lower():
-                    continue
-                raise RuntimeError(f"{exc}; its output:\n{output[-4000:]}") from None
-            break
+            if _started([base + prefix], proc, log_path):
+                break
         else:  # pragma: no cover - three busy ports in a row
             raise RuntimeError("could not find a free port for yzt serve")
         try:
@@ -164,16 +172,8 @@ def running_servers(
                                         stderr=subprocess.STDOUT, env=env)
             urls = [f"http://127.0.0.1:{port}{_base_path(extra)}"
                     for port, (_, extra) in zip(ports, servers, strict=True)]
-            try:
-                for url in urls:
-                    wait_healthy(url, proc)
-            except RuntimeError as exc:
-                stop_process(proc)
-                output = log_path.read_text("utf-8", errors="replace")
-                if "address already in use" in output.lower():
-                    continue
-                raise RuntimeError(f"{exc}; its output:\n{output[-4000:]}") from None
-            break
+            if _started(urls, proc, log_path):
+                break
         else:  # pragma: no cover - a busy port three times in a row
             raise RuntimeError("could not find free ports for the servers")
         try:
