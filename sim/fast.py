@@ -25,16 +25,20 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from yzt.sim import fastqueue as fq
 from yzt.sim import kernels, stages
 from yzt.sim.callcentre import agents_at
 from yzt.sim.records import ReplicationRecords, StationRecord
 from yzt.sim.rng import Streams
 from yzt.sim.scenario import Scenario, Shift
+
+if TYPE_CHECKING:
+    from yzt.sim import fastqueue as fq
+else:  # numba loads when a kernel first runs, not with the stage registry
+    fq = kernels.lazy_kernels()
 
 #: Above this many verified queries the per-call ``durations`` lists are not kept (they exist
 #: for common-random-number checks; at a national day they would be ~100 M floats).

@@ -19,9 +19,35 @@ This module imports no numba, so the SimPy model reads the shared model constant
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from types import ModuleType
 from typing import NamedTuple
 
 import numpy as np
+
+
+def lazy_kernels() -> ModuleType:
+    """:mod:`yzt.sim.fastqueue`, loaded on its first attribute access.
+
+    Importing numba costs about 0.3 CPU-seconds; every process that reads the stage registry (each
+    ``yzt check``/``conform``/``load`` that writes a report, for the stages' words) would pay it
+    without running a kernel. Callers bind it under ``if not TYPE_CHECKING`` so that type checkers
+    still see the real module.
+    """
+    name = "yzt.sim.fastqueue"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:  # pragma: no cover - the package is installed whole
+        raise ImportError(name)
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
+
 
 # -- model constants shared by both engines --------------------------------------------------------
 CALLBACK_AFTER_OPENING_MEAN_S = 600.0

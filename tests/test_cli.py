@@ -82,3 +82,13 @@ def test_a_server_start_does_not_import_numpy_or_the_reports() -> None:
             "if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip() == "[]", proc.stderr
+
+
+def test_the_stage_registry_and_reports_load_without_numba() -> None:
+    """Each ``yzt conform``/``load``/``check`` report reads the stages' words; numba (about 0.3 CPU-s
+    to import) loads only when a fast-engine kernel first runs."""
+    code = ("import sys, yzt.reports.render, yzt.sim.fast, yzt.sim.stages as s; list(s.stages()); "
+            "print('numba' in sys.modules, end=' '); "
+            "from yzt.sim import fastqueue; fastqueue.S_STATUS; print('numba' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "False True", proc.stdout + proc.stderr

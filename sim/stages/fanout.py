@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from yzt.sim import fast, kernels
-from yzt.sim import fastqueue as fq
 from yzt.sim.engine import node_ids
 from yzt.sim.operators import REFUSE_S, OperatorNode
 from yzt.sim.records import CallCounts, ReplicationRecords, StationRecord
@@ -27,7 +26,10 @@ from yzt.sim.stages.sections import Doc, Section
 from yzt.sim.station import Station
 
 if TYPE_CHECKING:
+    from yzt.sim import fastqueue as fq
     from yzt.sim.engine import Model
+else:  # numba loads when a kernel first runs, not with the stage registry
+    fq = kernels.lazy_kernels()
 
 STAGE_NAME, NAME = "fanout", "connections"
 

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from yzt.sim import fast, kernels
-from yzt.sim import fastqueue as fq
 from yzt.sim.callcentre import HotlineDesk
 from yzt.sim.engine import Cumulative, holds
 from yzt.sim.records import ReplicationRecords, StationRecord
@@ -27,7 +26,10 @@ from yzt.sim.station import Station
 from yzt.sim.theory import _erlang_a_chain, erlang_a, erlang_c
 
 if TYPE_CHECKING:
+    from yzt.sim import fastqueue as fq
     from yzt.sim.engine import Model
+else:  # numba loads when a kernel first runs, not with the stage registry
+    fq = kernels.lazy_kernels()
 
 NAME = "hotline"
 SL, AB = "hotline_service_level", "hotline_abandonment"

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from yzt.sim import fast, kernels
-from yzt.sim import fastqueue as fq
 from yzt.sim.records import ReplicationRecords, StationRecord
 from yzt.sim.scenario import Scenario, Sms, lognormal_s
 from yzt.sim.sms import SmsGateway
@@ -22,7 +21,10 @@ from yzt.sim.stages.sections import Doc, Section
 from yzt.sim.station import Station
 
 if TYPE_CHECKING:
+    from yzt.sim import fastqueue as fq
     from yzt.sim.engine import Model
+else:  # numba loads when a kernel first runs, not with the stage registry
+    fq = kernels.lazy_kernels()
 
 NAME = "sms"
 E2E = "e2e_within_deadline_share"
