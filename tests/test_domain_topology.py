@@ -73,3 +73,11 @@ def test_cli_bad_topology_exits_2_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "operators[5].host" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_the_shipped_topology_parses_the_same_by_libyaml_and_the_bounded_loader():
+    """The embedded topology is parsed by libyaml for speed; the bounded loader users' files get
+    must read it to the same operators."""
+    from yzt.domain.topology import _embedded_topology, _load_topology, default_topology_path
+
+    assert _embedded_topology() == _load_topology(default_topology_path())
