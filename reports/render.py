@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 
 from yzt.domain.masking import scrub, scrub_obj
-from yzt.reports.i18n import MESSAGES, Lang, tr, verdict_word
+from yzt.reports.i18n import MESSAGES, tr, verdict_word
 from yzt.reports.junit import Case, to_xml, write_junit
 from yzt.reports.model import Report, Requirement, Row, Section
 from yzt.verdict import Verdict
@@ -351,14 +351,11 @@ def junit_cases(report: Report) -> Iterator[Case]:
                        details="\n".join(details))
 
 
-def conform_pages(document: dict[str, Any], lang: Lang, title: str) -> dict[str, bytes]:
-    """``report.html`` and ``junit.xml`` of one conform run, from its ``results.json`` document
-    (for the certification bundle, which holds them beside the records)."""
-    from yzt.reports.readers import read_conform, report_of
-
-    report = report_of([read_conform(document, lang)], lang, title)
+def conform_pages(report: Report) -> dict[str, bytes]:
+    """``report.html`` and ``junit.xml`` of one conform run's report (for the certification bundle,
+    which holds them beside the records)."""
     return {"report.html": render_html(report).encode("utf-8"),
-            "junit.xml": to_xml(title, junit_cases(report))}
+            "junit.xml": to_xml(report.title, junit_cases(report))}
 
 
 def write_report(report: Report, out_dir: Path, stem: str = "report") -> dict[str, Path]:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from yzt.commands.common import (
     add_clock_offset_argument,
@@ -25,6 +25,9 @@ from yzt.commands.common import (
     target_url,
 )
 from yzt.errors import UserError
+
+if TYPE_CHECKING:
+    from yzt.reports.model import Report
 
 PROFILE_HELP = ("sandbox: the operator's test deployment, with the sandbox clock and an overload "
                 "probe (default); production: a live endpoint, where checks that need the sandbox "
@@ -189,7 +192,8 @@ def run(args: argparse.Namespace) -> int:
         finished = run_suite(ctx, target=args.target, only=args.only, waivers=waivers,
                              listeners=listeners, today=today, strict=args.strict,
                              reproduce=lambda checks: reproduce_command(args, seed, checks))
-        if args.evidence:
+        report = _report(args, results_document(finished))
+        if args.evidence and report is not None:
             from yzt.reports.render import conform_pages
 
             digest = ({"file": args.fixtures.name, "sha256": _sha256_file(args.fixtures)}
@@ -197,13 +201,13 @@ def run(args: argparse.Namespace) -> int:
             write_bundle(args.evidence, finished, ctx,
                          RunSettings(args.key_id, digest, tuple(args.only), tuple(waivers),
                                      today.isoformat(), waiver_file),
-                         conform_pages(results_document(finished), args.lang, _title(args)),
+                         conform_pages(report),
                          key=signing_key)
         if args.show_exchanges:
             show_exchanges(ctx.client.recorded, sys.stdout)
     finally:
         ctx.client.close()
-    _write_reports(args, results_document(finished))
+    _write_reports(args, report)
     if args.out:
         print(f"results: {args.out / 'results.json'}, report: {args.out / 'report.html'}",
               file=sys.stderr)
@@ -217,15 +221,23 @@ def run(args: argparse.Namespace) -> int:
     return finished.verdict.exit_code
 
 
-def _write_reports(args: argparse.Namespace, document: dict[str, Any]) -> None:
+def _report(args: argparse.Namespace, document: dict[str, Any]) -> Report | None:
+    """The run's report, built once (its figure costs matplotlib's start-up and a drawing) for the
+    bundle, the HTML report and JUnit alike; ``None`` when none of them is asked for."""
+    if not (args.out or args.junit or args.evidence):
+        return None
+    from yzt.reports.readers import read_conform, report_of
+
+    return report_of([read_conform(document, args.lang)], args.lang, _title(args))
+
+
+def _write_reports(args: argparse.Namespace, report: Report | None) -> None:
     """The HTML report (with --out) and JUnit (with --junit), rendered from the run's records."""
-    if not args.out and not args.junit:
+    if report is None or not (args.out or args.junit):
         return
     from yzt.reports.junit import write_junit
-    from yzt.reports.readers import read_conform, report_of
     from yzt.reports.render import junit_cases, write_report
 
-    report = report_of([read_conform(document, args.lang)], args.lang, _title(args))
     if args.out:
         write_report(report, args.out)
     if args.junit:
