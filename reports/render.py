@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 
 from yzt.domain.masking import scrub, scrub_obj
-from yzt.reports.i18n import MESSAGES, tr, verdict_word
+from yzt.reports.i18n import MESSAGES, Lang, tr, verdict_word
 from yzt.reports.junit import Case, to_xml, write_junit
 from yzt.reports.model import Report, Requirement, Row, Section
 from yzt.verdict import Verdict
@@ -349,6 +349,13 @@ def junit_cases(report: Report) -> Iterator[Case]:
                        message=r.message or f"{r.requirement} {r.name}: measured {r.measured}, "
                        f"expected {r.expected}",
                        details="\n".join(details))
+
+
+def conform_report(document: dict[str, Any], lang: Lang, title: str) -> Report:
+    """One conform run's report, from its ``results.json`` document."""
+    from yzt.reports.readers import read_conform, report_of
+
+    return report_of([read_conform(document, lang)], lang, title)
 
 
 def conform_pages(report: Report) -> dict[str, bytes]:

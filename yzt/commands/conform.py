@@ -7,6 +7,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 from datetime import date
+from hashlib import sha256
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -196,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
         if args.evidence and report is not None:
             from yzt.reports.render import conform_pages
 
-            digest = ({"file": args.fixtures.name, "sha256": _sha256_file(args.fixtures)}
+            digest = ({"file": args.fixtures.name, "sha256": sha256(args.fixtures.read_bytes()).hexdigest()}
                       if args.fixtures else {"seed": args.seed, "subjects": args.subjects})
             write_bundle(args.evidence, finished, ctx,
                          RunSettings(args.key_id, digest, tuple(args.only), tuple(waivers),
@@ -222,25 +223,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace, document: dict[str, Any]) -> Report | None:
-    """The run's report, built once (its figure costs matplotlib's start-up and a drawing) for the
-    bundle, the HTML report and JUnit alike; ``None`` when none of them is asked for."""
-    if not (args.out or args.junit or args.evidence):
-        return None
-    from yzt.reports.readers import read_conform, report_of
+    """The run's report, built once (a figure is costly) for the bundle, HTML and JUnit alike."""
+    from yzt.reports.render import conform_report
 
-    return report_of([read_conform(document, args.lang)], args.lang, _title(args))
+    wanted = args.out or args.junit or args.evidence
+    return conform_report(document, args.lang, _title(args)) if wanted else None
 
 
 def _write_reports(args: argparse.Namespace, report: Report | None) -> None:
     """The HTML report (with --out) and JUnit (with --junit), rendered from the run's records."""
-    if report is None or not (args.out or args.junit):
-        return
     from yzt.reports.junit import write_junit
     from yzt.reports.render import junit_cases, write_report
 
-    if args.out:
+    if report is not None and args.out:
         write_report(report, args.out)
-    if args.junit:
+    if report is not None and args.junit:
         write_junit(args.junit, report.title, junit_cases(report))
 
 
@@ -249,8 +246,3 @@ def _title(args: argparse.Namespace) -> str:
 
     return f"yzt conform — {scrub(args.target)}"
 
-
-def _sha256_file(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
