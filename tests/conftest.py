@@ -17,7 +17,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 #: The longest test files, longest first (each alone, docs/benchmarks.md "Test suite time"). The
-#: two xdist workers take whole files in this order and the short files fill in behind them; in
+#: xdist workers take whole files in this order and the short files fill in behind them; in
 #: xdist's own order (by number of tests) the longest started midway and could end the run alone.
 LONGEST_FIRST = (
     "test_ci_templates.py",  # two clean virtualenvs installing from a tagged clone, two `yzt check`
