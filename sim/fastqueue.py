@@ -22,6 +22,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import numba
@@ -121,6 +122,17 @@ def check_cache() -> bool:
         if isinstance(obj, numba.core.registry.CPUDispatcher):
             obj.recompile()  # also empties its on-disk index: the next call compiles afresh
     return True
+
+
+def cache_is_cold() -> bool:
+    """True when the kernels have no on-disk cache yet (a new install, a changed source).
+
+    Worker processes started then would each compile every kernel (~10 CPU-s apiece); a caller
+    that runs one replication here first leaves them the cache to load. The index file is numba's
+    own (``cache=True``); a stale one counts as warm, as numba then recompiles on its own."""
+    index = getattr(getattr(getattr(fanout_node, "_cache", None), "_cache_file", None),
+                    "_index_path", None)
+    return isinstance(index, str) and not Path(index).exists()
 
 
 # -- a binary min-heap of float64 in an array -------------------------------------------------------

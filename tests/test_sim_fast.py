@@ -17,6 +17,8 @@ from __future__ import annotations
 import ast
 import math
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -501,3 +503,17 @@ def test_cli_records_the_engine(tmp_path: Any) -> None:
         data = json.loads((out / "sim-results.json").read_text(encoding="utf-8"))
         assert data["engine"] == expected and data["engine_note"] == ""
         assert f"{expected} engine" in data["summary"]
+
+
+def test_a_cold_kernel_cache_is_seen(tmp_path):
+    """``yzt sim`` on a new install runs replication 0 in its own process first when the kernels
+    have no cache (the workers then load it instead of each compiling every kernel): the probe
+    must see an empty cache as cold and a written index as warm."""
+    code = ("import pathlib; from yzt.sim import fastqueue as fq; a = fq.cache_is_cold(); "
+            "p = pathlib.Path(fq.fanout_node._cache._cache_file._index_path); "
+            "p.parent.mkdir(parents=True, exist_ok=True); p.write_bytes(b''); "
+            "print(a, fq.cache_is_cold())")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=120, check=False)
+    assert proc.stdout.split() == ["True", "False"], proc.stdout + proc.stderr
