@@ -1,0 +1,68 @@
+"""The model held against itself and a live run taken apart (yzt.twin.noise), without processes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from yzt.sim.scenario import load_scenario
+from yzt.twin.fanout import OK, LiveRecords
+from yzt.twin.noise import fcfs_deviation, service_quantiles, study
+
+
+def _records(rows: list[tuple[str, float, float, float]]) -> LiveRecords:
+    """(node, enqueued, start, end) rows, every one a successful first attempt of query 0."""
+    rec = LiveRecords()
+    for node, enq, start, end in rows:
+        rec.add_request(node, 0, 1, enq, start, end, OK, 200)
+    return rec
+
+
+def test_a_pool_that_serves_in_order_shows_no_gap() -> None:
+    rec = _records([("R01", 0.0, 0.0, 1.0), ("R01", 0.5, 1.0, 1.5), ("R01", 0.6, 1.5, 3.0),
+                    ("CMCC", 0.0, 0.0, 0.2), ("CMCC", 0.1, 0.1, 0.3)])
+    gaps = fcfs_deviation(rec, {"R01": 1, "CMCC": None})
+    assert gaps == {"R01": 0.0, "CMCC": 0.0}
+
+
+def test_a_pool_that_jumps_the_queue_or_overlaps_is_caught() -> None:
+    # the second call started at once although the single connection was busy until 1.0
+    overlap = _records([("R01", 0.0, 0.0, 1.0), ("R01", 0.5, 0.5, 1.5)])
+    assert fcfs_deviation(overlap, {"R01": 1})["R01"] == pytest.approx(0.5)
+    # with two connections the same records are first come, first served
+    assert fcfs_deviation(overlap, {"R01": 2})["R01"] == 0.0
+    # the later caller was served first
+    jumped = _records([("R01", 0.0, 0.0, 1.0), ("R01", 0.2, 2.0, 2.5), ("R01", 0.3, 1.0, 2.0)])
+    assert fcfs_deviation(jumped, {"R01": 1})["R01"] == pytest.approx(1.0)
+
+
+def test_call_durations_are_set_against_the_scenarios_lognormal() -> None:
+    sc = load_scenario("twin-pools-1")
+    lat = sc.operator("R01").latency
+    rng = np.random.default_rng(7)
+    draws = lat.median * np.exp(lat.sigma * rng.standard_normal(20_000))
+    exact = _records([("R01", 0.0, 0.0, float(d)) for d in draws])
+    slow = _records([("R01", 0.0, 0.0, float(d) * 1.2) for d in draws])
+    ops = {"R01": "R01"}
+    fair = service_quantiles([exact], ops, sc)["reseller"]
+    assert fair["calls"] == 20_000
+    assert all(abs(r - 1) < 0.05 for r in fair["ratio"])
+    assert fair["mean_live_s"] == pytest.approx(fair["mean_model_s"], rel=0.03)
+    assert all(abs(r - 1.2) < 0.06 for r in service_quantiles([slow], ops, sc)["reseller"]["ratio"])
+
+
+def test_more_queries_a_window_narrow_the_models_own_noise() -> None:
+    """The claim behind twin-pools-4: at the same pool utilisation (about 0.6), four connections
+    at four times the scale give a fan-out p95 that a perfect model (another draw of itself)
+    misses by far less than with one connection."""
+    common = {"windows": 2, "window_s": 60.0, "trials": 6, "draws": 3}
+    one = study(load_scenario("twin-pools-1"), scale=5.4, **common)
+    four = study(load_scenario("twin-pools-4"), scale=21.6, **common)
+    assert four["queries"] > 3.5 * one["queries"]
+    sd1 = one["metrics"]["fanout_p95_s"]["error_sd_pct"]
+    sd4 = four["metrics"]["fanout_p95_s"]["error_sd_pct"]
+    assert math.isfinite(sd1) and sd1 > 0  # the pseudo-live draws are not the model's own
+    assert sd4 < 0.6 * sd1
+    assert four["nodes"]["error_sd_pct"] < one["nodes"]["error_sd_pct"]
