@@ -66,3 +66,17 @@ def test_more_queries_a_window_narrow_the_models_own_noise() -> None:
     assert math.isfinite(sd1) and sd1 > 0  # the pseudo-live draws are not the model's own
     assert sd4 < 0.6 * sd1
     assert four["nodes"]["error_sd_pct"] < one["nodes"]["error_sd_pct"]
+
+
+def test_the_calls_excess_over_the_scenarios_latency_is_measured() -> None:
+    from yzt.twin.compare import LiveRun, call_excess
+
+    sc = load_scenario("twin-pools-1")
+    lat = sc.operator("R01").latency
+    draws = lat.median * np.exp(lat.sigma * np.random.default_rng(3).standard_normal(20_000))
+    for factor, lo, hi in ((1.0, -3.0, 3.0), (1.2, 16.0, 24.0)):
+        run = LiveRun(records=[_records([("R01", 0.0, 0.0, float(d) * factor) for d in draws])],
+                      operators={"R01": "R01"})
+        got = call_excess(sc, run)["reseller"]
+        assert lo < got["excess_pct"] < hi
+        assert got["calls"] == 20_000
