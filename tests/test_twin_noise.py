@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -80,3 +82,46 @@ def test_the_calls_excess_over_the_scenarios_latency_is_measured() -> None:
         got = call_excess(sc, run)["reseller"]
         assert lo < got["excess_pct"] < hi
         assert got["calls"] == 20_000
+
+
+def _fcfs_run(factor: float, seed: int) -> Any:
+    """Six one-minute windows at one reseller with one connection (a query every 0.7 s: the pool
+    about half busy), served first come first served with lognormal calls × ``factor``."""
+    from yzt.twin.compare import LiveRun
+
+    sc = load_scenario("twin-pools-1")
+    lat = sc.operator("R01").latency
+    rng = np.random.default_rng(seed)
+    run = LiveRun(operators={"R01": "R01"})
+    for _ in range(6):
+        rec = LiveRecords()
+        offsets = [0.7 * q for q in range(90)]
+        rec.q_scheduled, rec.q_start = list(offsets), list(offsets)
+        rec.q_last, rec.q_complete = [], []
+        free = 0.0
+        for q, t in enumerate(offsets):
+            start = max(t, free)
+            free = start + factor * lat.median * math.exp(lat.sigma * rng.standard_normal())
+            rec.add_request("R01", q, 1, t, start, free, OK, 200)
+            rec.q_last.append(free)
+            rec.q_complete.append(True)
+        run.records.append(rec)
+        run.offsets.append(offsets)
+        run.model_start_h.append(10.0)
+        run.machine.append({})
+    return run
+
+
+def test_a_failing_verdict_names_calls_longer_than_the_scenarios_latency(tmp_path: Path) -> None:
+    from yzt.twin.compare import judge_run
+
+    sc = load_scenario("twin-pools-1")
+    slow = judge_run(sc, _fcfs_run(1.4, 5), seed=1, out=tmp_path / "slow")
+    assert slow["verdict"] == "fail"
+    assert "pool_wait_mean_s" in slow["verdict_reason"]
+    assert "the live calls took longer than the scenario's latency (resellers +" in \
+        slow["verdict_reason"]
+    assert 30.0 < slow["machine"]["calls"]["reseller"]["excess_pct"] < 50.0
+    fair = judge_run(sc, _fcfs_run(1.0, 5), seed=1, out=tmp_path / "fair")
+    assert "the live calls took longer" not in fair["verdict_reason"]
+    assert abs(fair["machine"]["calls"]["reseller"]["excess_pct"]) < 8.0
