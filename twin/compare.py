@@ -50,6 +50,9 @@ METRICS: dict[str, str] = {
     "timeouts_per_query": "per_query", "retries_per_query": "per_query", "answer_p95_s": "s"}
 #: Model draws on each live window's trace (their mean stands for the window).
 MODEL_DRAWS = 10
+#: A live call longer on average than the scenario's latency by more than this (%) is named in a
+#: failing verdict's reason: HTTP and a loaded machine, which the model does not contain.
+CALL_EXCESS_PCT = 2.0
 #: Quantiles of the fan-out answer time kept for the quantile–quantile plot (%).
 QQ_PERCENTS = tuple(range(1, 100))
 
@@ -452,6 +455,20 @@ def read_live(path: Path) -> LiveRun:
     return run
 
 
+def call_excess(sc: Scenario, run: LiveRun) -> dict[str, dict[str, float]]:
+    """Per operator kind, the live successful calls' mean duration (send to answer) against the
+    mean of the scenario's lognormal: the time the model does not contain (HTTP, signing, the
+    server's own work, late event loops), which a queue near saturation magnifies."""
+    from yzt.twin.noise import service_quantiles
+
+    out = {}
+    for kind, q in service_quantiles(run.records, run.operators, sc).items():
+        out[kind] = {"calls": q["calls"], "mean_live_s": q["mean_live_s"],
+                     "mean_model_s": q["mean_model_s"],
+                     "excess_pct": 100.0 * (q["mean_live_s"] / q["mean_model_s"] - 1.0)}
+    return out
+
+
 def judge_run(sc: Scenario, run: LiveRun, *, seed: int, out: Path, defect: str | None = None,
               calibrate: bool = False) -> dict[str, Any]:
     """Simulate each live window of ``run`` with ``sc``'s parameters, compare, judge; write
@@ -474,7 +491,14 @@ def judge_run(sc: Scenario, run: LiveRun, *, seed: int, out: Path, defect: str |
               for r, (offsets, h) in enumerate(zip(run.offsets, run.model_start_h, strict=True))]
     rows = compare(lives, models)
     machine = saturation.summary(run.machine)
+    machine["calls"] = call_excess(sc, run)
     verdict, why = verdict_of(rows, machine["saturated"])
+    slow = {k: v for k, v in machine["calls"].items() if v["excess_pct"] > CALL_EXCESS_PCT}
+    if verdict is Verdict.FAIL and slow:
+        why += ("; the live calls took longer than the scenario's latency ("
+                + ", ".join(f"{k}s {v['excess_pct']:+.1f} % on the mean" for k, v in slow.items())
+                + "): HTTP and the machine's load, which the model does not contain, and a "
+                "queue's wait grows several times faster than its calls")
     outcomes: dict[str, int] = defaultdict(int)
     for rec in run.records:
         for o in rec.req_outcome:
