@@ -32,9 +32,12 @@ from yzt.server.variants import VARIANTS, VariantName, conflicts, untestable
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
-#: The reference's sandbox rate limit, so that OIF-ERR-2 has overload to judge (as in the defect
-#: matrix); the variants that are about the rate limit bring their own or none.
-RATE_LIMIT = ("--rate-limit", "150")
+#: The reference's sandbox rate limit, so that OIF-ERR-2 has overload to judge; the variants that
+#: are about the rate limit bring their own or none. A token bucket of 80 req/s with a second of
+#: burst trips within the probe's 400 requests in 3 s at about 110 req/s; at 150 it took about 240,
+#: which a busy 2-core machine's client did not reach against `http10` (a connection a request),
+#: and the variant was judged not testable. Below 80 the suite's own pace meets the limit more.
+RATE_LIMIT = ("--rate-limit", "80")
 COMMON = ("--operator", "R07", "--key-id", "k1", "--seed", "7", "--subjects", "200")
 SCENARIO = """version: 1
 extends: baseline
