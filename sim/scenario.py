@@ -1,6 +1,7 @@
 """A scenario file (YAML) → one validated, frozen :class:`Scenario` tree, or errors naming fields.
 
-Two passes, like the topology: the JSON Schema ``scenarios/schema/scenario.schema.json`` checks the
+Two passes, like the topology: the JSON Schema (:func:`scenario_schema`: the core joined with each
+stage's fragments, shipped whole as ``scenarios/schema/scenario.schema.json``) checks the
 shape (``at operators.R07.outages[0].start_h: -1 is less than the minimum of 0``), then
 :func:`_rule_problems` checks what a schema cannot say (known operator ids, shifts that end after
 they start, outages inside the simulated time), each naming its field. A file may ``extends:``
@@ -16,6 +17,7 @@ and its fields of the tree, which :func:`from_document` asks the registry for.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -377,13 +379,44 @@ def _operator(op_id: str, kind: str, share: float, sla: SlaProfile, cfg: dict[st
 
 
 def scenario_schema() -> dict[str, Any]:
-    """The shipped scenario schema with the sections registered stages add (``Stage.schema``)."""
+    """The scenario schema: the core (``scenario.core.schema.json``) joined with the fragments of
+    the registered stages (``Stage.schema``), each key where its path says. Built again only when
+    the registry changes (a test registers a stage of its own)."""
     from yzt.sim import stages
 
-    schema = package_schema("yzt.scenarios", "scenario")
-    for st in stages.stages():
-        if st.schema is not None and st.section:
-            schema["properties"][st.section[0]] = copy.deepcopy(dict(st.schema))
+    registered = tuple(stages.stages())
+    key = tuple(id(st) for st in registered)
+    if _SCHEMA_CACHE.get("key") != key:
+        _SCHEMA_CACHE.update(key=key, schema=join_schema(package_schema("yzt.scenarios", "scenario.core"),
+                                                         registered))
+    return copy.deepcopy(_SCHEMA_CACHE["schema"])
+
+
+_SCHEMA_CACHE: dict[str, Any] = {}
+
+
+def join_schema(core: dict[str, Any], registered: Sequence[Any]) -> dict[str, Any]:
+    """``core`` with each stage's fragments placed by path (``a``, ``a.b``, ``operators.*.k``).
+
+    A path owned twice, or under a section the core lacks, is a programming error (ValueError)."""
+    schema = copy.deepcopy(core)
+    for st in registered:
+        for path, fragment in st.schema.items():
+            parts = path.split(".")
+            if parts[:2] == ["operators", "*"] and len(parts) == 3:
+                parent = schema["$defs"]["operator"]
+            else:
+                parent = schema
+                for part in parts[:-1]:
+                    if part not in parent.get("properties", {}):
+                        raise ValueError(f"stage {st.name}: schema path {path!r} is under no section")
+                    parent = parent["properties"][part]
+            props = parent.setdefault("properties", {})
+            if parts[-1] in props:
+                raise ValueError(f"stage {st.name}: schema path {path!r} is owned twice")
+            props[parts[-1]] = copy.deepcopy(dict(fragment))
+            if path in st.schema_required:
+                parent.setdefault("required", []).append(parts[-1])
     return schema
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import heapq
+import json
 import math
 import re
 from pathlib import Path
@@ -243,11 +244,11 @@ TOY_RESOURCE = c.Resource(
 
 TOY_STAGE = c.Stage(
     name=TOY, order=50, doc="receivers of a reply ask to be called back", section=(TOY,),
-    schema={"type": "object", "additionalProperties": False,
-            "required": ["agents", "service_s", "answer_within_s"],
-            "properties": {"agents": {"type": "integer", "minimum": 0},
-                           "service_s": {"type": "number", "minimum": 0},
-                           "answer_within_s": {"type": "number", "exclusiveMinimum": 0}}},
+    schema={TOY: {"type": "object", "additionalProperties": False,
+                  "required": ["agents", "service_s", "answer_within_s"],
+                  "properties": {"agents": {"type": "integer", "minimum": 0},
+                                 "service_s": {"type": "number", "minimum": 0},
+                                 "answer_within_s": {"type": "number", "exclusiveMinimum": 0}}}},
     after="sms", requirements=("SLA-CBK-1",), derive=_derive, metrics=_metrics, sla_rows=_rows,
     pessimistic={SHARE: "ci_low"}, resources=(TOY_RESOURCE,),
 )
@@ -286,3 +287,49 @@ def test_a_toy_stage_registered_here_is_planned_by_the_real_planner() -> None:
     # unregistered again: the scenario section is unknown to the schema
     with pytest.raises(Exception, match=TOY):
         _toy_scenario()
+
+
+# --- the scenario schema, joined from the stages' fragments ---------------------------------------
+SHIPPED_SCHEMA = ROOT / "scenarios" / "schema" / "scenario.schema.json"
+
+
+def _shipped_schema() -> str:
+    from yzt.sim.scenario import scenario_schema
+
+    schema = {"$comment": "Generated from scenario.core.schema.json and each stage's fragment "
+                          "(Stage.schema): python tests/test_stage_registry.py writes it.",
+              **scenario_schema()}
+    return json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
+
+
+def test_each_stage_owns_the_schema_of_the_keys_it_reads() -> None:
+    """A stage's fragments are the keys of its section (a key the core also held would be owned
+    twice, which the join refuses: the next test)."""
+    for st in stages.stages():
+        assert set(st.schema) == set(st.section), st.name
+        assert set(st.schema_required) <= set(st.schema), st.name
+
+
+def test_the_shipped_scenario_schema_is_the_join_of_core_and_stages() -> None:
+    """Editors and readers get the whole schema in one file; it is written from the fragments."""
+    assert SHIPPED_SCHEMA.read_text(encoding="utf-8") == _shipped_schema(), (
+        "scenarios/schema/scenario.schema.json is stale: python tests/test_stage_registry.py")
+
+
+def test_a_path_owned_twice_or_under_no_section_is_refused() -> None:
+    from yzt.sim.scenario import join_schema
+    from yzt.validation import package_schema
+
+    core = package_schema("yzt.scenarios", "scenario.core")
+    twice = c.Stage(name="twice", order=99, doc="", section=("sms",), schema={"sms": {}})
+    with pytest.raises(ValueError, match="owned twice"):
+        join_schema(core, [*stages.stages(), twice])
+    nowhere = c.Stage(name="nowhere", order=99, doc="", section=("nosuch.key",),
+                      schema={"nosuch.key": {}})
+    with pytest.raises(ValueError, match="under no section"):
+        join_schema(core, [nowhere])
+
+
+if __name__ == "__main__":
+    SHIPPED_SCHEMA.write_text(_shipped_schema(), encoding="utf-8")
+    print(f"wrote {SHIPPED_SCHEMA}")

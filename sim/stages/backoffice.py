@@ -314,12 +314,33 @@ RESOURCE = c.Resource(
     roster=staffing.Rostering(section=NAME, unit_cost="clerk_hour", requirement=_requirement),
 )
 
+#: JSON-Schema fragments of the scenario keys this stage reads (``Stage.schema``), by path.
+SCHEMA: dict[str, Any] = {
+    "after_reply.dispute_share": {"type": "number", "minimum": 0, "maximum": 1},
+    "after_reply.cancellation_share": {"type": "number", "minimum": 0, "maximum": 1},
+    "after_reply.case_delay_mean_h": {"type": "number", "minimum": 0},
+    "operators.*.backoffice": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "shifts": {"type": "array", "items": {"$ref": "#/$defs/shift"}},
+            "dispute_work_mean_min": {"type": "number", "exclusiveMinimum": 0},
+            "dispute_external": {"$ref": "#/$defs/latency_h"},
+            "cancellation_work_mean_min": {"type": "number", "exclusiveMinimum": 0},
+            "cancellation_external": {"$ref": "#/$defs/latency_h"},
+            "patterns": {"$ref": "#/$defs/patterns"},
+        },
+    },
+}
+
+
 STAGE = register(c.Stage(
     name=NAME, order=40,
     after="sms", simpy=BackOffices, fast=Fast, records=BackOfficeRecords,
     parse=Section(operator=_operator, required=REQUIRED, operator_rules=staffed_rules(NAME)),
     full_scale="back office",
     doc="receivers of a reply raise disputes and cancellations, worked by staff by shift",
+    schema=SCHEMA, schema_required=("after_reply.dispute_share", "after_reply.cancellation_share"),
     section=("after_reply.dispute_share", "after_reply.cancellation_share",
              "after_reply.case_delay_mean_h", "operators.*.backoffice"),
     requirements=("SLA-DSP-1", "SLA-CXL-1"), metrics=_metrics, sla_rows=_rows,

@@ -258,9 +258,15 @@ class Stage:
     """What the stage models, in one sentence (docs/architecture.md's table)."""
     section: tuple[str, ...] = ()
     """The scenario keys it reads (``sms``, ``operators.*.hotline``, ...)."""
-    schema: Mapping[str, Any] | None = None
-    """JSON Schema of a top-level scenario section the stage adds (``section[0]``); the
-    shipped schema's own sections are in ``scenarios/schema/scenario.schema.json``."""
+    schema: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """JSON-Schema fragments of the scenario keys it reads, by the paths of ``section``: a
+    top-level section (``sms``), a key of a shared one (``after_reply.hotline_share``) or of every
+    operator's configuration (``operators.*.hotline``, into ``$defs/operator``). The rest (shared
+    keys, the ``$defs`` fragments refer to) is ``scenarios/schema/scenario.core.schema.json``;
+    :func:`yzt.sim.scenario.scenario_schema` joins them, and ``scenario.schema.json`` ships the
+    join of the built-in stages for editors and readers."""
+    schema_required: tuple[str, ...] = ()
+    """The paths of ``schema`` every scenario must give (each joins its parent's ``required``)."""
     after: str | None = None
     """The stage whose queries it receives (``None``: it admits them)."""
     simpy: Callable[[Any], Any] | None = None

@@ -503,12 +503,54 @@ RESOURCE = c.Resource(
     infeasible=_infeasible, quantity=lambda sc, key, v: ("connection", float(v[0])),
 )
 
+#: JSON-Schema fragments of the scenario keys this stage reads (``Stage.schema``), by path.
+SCHEMA: dict[str, Any] = {
+    "operators.*.latency": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["median_ms", "sigma"],
+        "properties": {
+            "median_ms": {"type": "number", "exclusiveMinimum": 0},
+            "sigma": {"type": "number", "minimum": 0},
+        },
+    },
+    "operators.*.failure_ratio": {"type": "number", "minimum": 0, "maximum": 1},
+    "operators.*.timeout_s": {"type": "number", "exclusiveMinimum": 0},
+    "operators.*.concurrency": {"type": ["integer", "null"], "minimum": 1},
+    "operators.*.retry": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "backoff_initial_s": {"type": "number", "minimum": 0},
+            "backoff_factor": {"type": "number", "minimum": 1},
+            "backoff_max_s": {"type": "number", "minimum": 0},
+            "jitter": {"type": "number", "minimum": 0, "maximum": 1},
+            "max_attempts": {"type": ["integer", "null"], "minimum": 1},
+        },
+    },
+    "operators.*.outages": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["start_h", "duration_h"],
+            "properties": {
+                "start_h": {"type": "number", "minimum": 0},
+                "duration_h": {"type": "number", "exclusiveMinimum": 0},
+                "mode": {"enum": ["timeout", "refuse"]},
+            },
+        },
+    },
+}
+
+
 STAGE = register(c.Stage(
     name=STAGE_NAME, order=10,
     after="frontdoor", simpy=Fanout, fast=Fast, records=FanoutRecords,
     parse=Section(operator=_operator, required=REQUIRED, operator_rules=_operator_rules),
     sampled=("fan-out", "connections"),
     doc="every verified query calls every operator node at once; the reply waits for the last",
+    schema=SCHEMA, schema_required=(),
     section=("operators.*.latency", "operators.*.failure_ratio", "operators.*.timeout_s",
              "operators.*.concurrency", "operators.*.retry", "operators.*.outages"),
     metrics=_metrics, console=_console, resources=(RESOURCE,),

@@ -160,11 +160,74 @@ def _console(con: c.Console) -> list[str]:
     return [f"  queries verified/day      {con.ci('queries_verified', False)}"]
 
 
+#: JSON-Schema fragments of the scenario keys this stage reads (``Stage.schema``), by path.
+SCHEMA: dict[str, Any] = {
+    "arrivals": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["queries_per_day", "diurnal"],
+        "properties": {
+            "queries_per_day": {"type": "number", "exclusiveMinimum": 0},
+            "diurnal": {
+                "type": "array",
+                "items": {"type": "number", "minimum": 0},
+                "minItems": 24,
+                "maxItems": 24,
+            },
+            "surges": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["start_h", "peak_multiplier", "decay_h"],
+                    "properties": {
+                        "start_h": {"type": "number", "minimum": 0},
+                        "peak_multiplier": {"type": "number", "minimum": 1},
+                        "decay_h": {"type": "number", "exclusiveMinimum": 0},
+                    },
+                },
+            },
+            "repeat_share": {"type": "number", "minimum": 0, "maximum": 1},
+            "repeat_delay_mean_h": {"type": "number", "exclusiveMinimum": 0},
+            "one_query_per_h": {"type": "number", "minimum": 0},
+        },
+    },
+    "verification": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["code_latency", "patience_mean_s", "fail_share"],
+        "properties": {
+            "code_latency": {"$ref": "#/$defs/latency_s"},
+            "patience_mean_s": {"type": "number", "exclusiveMinimum": 0},
+            "fail_share": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+    },
+    "platform": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["deadline_h"],
+        "properties": {
+            "deadline_h": {"type": "number", "exclusiveMinimum": 0},
+            "provincial_nodes": {"type": "boolean"},
+            "sample_every_min": {
+                "type": "number",
+                "minimum": 0.1,
+                "description": (
+                    "time-series resolution in minutes; at least 0.1 (6 s), and the run's memory estimate"
+                    " counts its samples"
+                ),
+            },
+        },
+    },
+}
+
+
 STAGE = c.Stage(
     name=NAME, order=0,
     simpy=FrontDoor, fast=Fast, records=FrontDoorRecords,
     parse=Section(fields=_fields, rules=_rules),
     doc="queries arrive, pass the one-a-day rule and the verification code",
+    schema=SCHEMA, schema_required=("arrivals", "verification", "platform"),
     section=("arrivals", "verification", "platform"),
     metrics=_metrics, console=_console, scale=_scale,
 )

@@ -565,12 +565,35 @@ RESOURCE = c.Resource(
                               requirement_at=_requirement_at),
 )
 
+#: JSON-Schema fragments of the scenario keys this stage reads (``Stage.schema``), by path.
+SCHEMA: dict[str, Any] = {
+    "after_reply.hotline_share": {"type": "number", "minimum": 0, "maximum": 1},
+    "after_reply.call_delay_mean_min": {"type": "number", "minimum": 0},
+    "operators.*.hotline": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "enabled": {"type": "boolean"},
+            "shifts": {"type": "array", "items": {"$ref": "#/$defs/shift"}},
+            "handle_time_mean_s": {"type": "number", "exclusiveMinimum": 0},
+            "handle_time_sigma": {"type": ["number", "null"], "minimum": 0},
+            "patience_mean_s": {"type": ["number", "null"], "exclusiveMinimum": 0},
+            "background_calls_per_h": {"type": "number", "minimum": 0},
+            "repeat_call_share": {"type": "number", "minimum": 0, "maximum": 0.95},
+            "repeat_delay_mean_min": {"type": "number", "exclusiveMinimum": 0},
+            "patterns": {"$ref": "#/$defs/patterns"},
+        },
+    },
+}
+
+
 STAGE = register(c.Stage(
     name=NAME, order=30,
     after="sms", simpy=Hotlines, fast=Fast, records=HotlineRecords,
     parse=Section(operator=_operator, required=REQUIRED, operator_rules=staffed_rules(NAME)),
     full_scale="hotline",
     doc="receivers of a reply call their operator's hotline (agents by shift, Erlang A callers)",
+    schema=SCHEMA, schema_required=("after_reply.hotline_share",),
     section=("after_reply.hotline_share", "after_reply.call_delay_mean_min", "operators.*.hotline"),
     requirements=("SLA-HOT-1",), metrics=_metrics, sla_rows=_rows,
     pessimistic={SL: "ci_low", AB: "ci_high"}, console=_console, scale=_scale, resources=(RESOURCE,),

@@ -231,11 +231,30 @@ RESOURCE = c.Resource(
     quantity=lambda sc, key, v: ("sms_per_s", float(v[0]) if key.part == "rate_per_s" else 0.0),
 )
 
+#: JSON-Schema fragments of the scenario keys this stage reads (``Stage.schema``), by path.
+SCHEMA: dict[str, Any] = {
+    "sms": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["rate_per_s", "channels", "failure_ratio", "retry_backoff_s", "delivery"],
+        "properties": {
+            "port": {"type": "string", "pattern": "^[0-9]+$"},
+            "rate_per_s": {"type": "number", "exclusiveMinimum": 0},
+            "channels": {"type": "integer", "minimum": 1},
+            "failure_ratio": {"type": "number", "minimum": 0, "maximum": 0.99},
+            "retry_backoff_s": {"type": "number", "minimum": 0},
+            "delivery": {"$ref": "#/$defs/latency_s"},
+        },
+    },
+}
+
+
 STAGE = register(c.Stage(
     name=NAME, order=20,
     after="fanout", simpy=Gateway, fast=Fast, records=SmsRecords, parse=Section(fields=_fields),
     sampled=("SMS", "SMS rate"),
     doc="the reply goes out through the SMS gateway; its delivery ends the query",
+    schema=SCHEMA, schema_required=("sms",),
     section=("sms",), requirements=("SLA-E2E-1",), metrics=_metrics, sla_rows=_rows,
     pessimistic={E2E: "ci_low"}, console=_console, resources=(RESOURCE,),
     series=(c.Series("sms_backlog", "SMS backlog", "短信积压量"),),
