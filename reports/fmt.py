@@ -18,11 +18,21 @@ def _decimals(share: float) -> int:
     return 2 if pct < 1 or pct > 99 else 1
 
 
+def exact_decimals(share: float, d: int) -> int:
+    """``d``, or more where ``d`` decimals would round a share short of 100 % up to 100 % (or
+    one above 0 down to 0): a share that fails a 100 % target never reads ``100%``."""
+    while d < 9 and ((share < 1.0 and round(share * 100, d) >= 100.0)
+                     or (share > 0.0 and round(share * 100, d) <= 0.0)):
+        d += 1
+    return d
+
+
 def pct(share: float | None, decimals: int | None = None) -> str:
-    """A share in [0, 1] as a percentage: ``0.9777`` → ``97.8%``; None → ``–``."""
+    """A share in [0, 1] as a percentage: ``0.9777`` → ``97.8%``, ``0.9999974`` → ``99.9997%``
+    (never ``100%`` short of it); None → ``–``."""
     if share is None or (isinstance(share, float) and math.isnan(share)):
         return "–"
-    d = _decimals(share) if decimals is None else decimals
+    d = exact_decimals(share, _decimals(share) if decimals is None else decimals)
     return f"{share * 100:.{d}f}%"
 
 
@@ -32,7 +42,7 @@ def pct_ci(mean: float | None, low: float | None, high: float | None, lang: Lang
     if mean is None or low is None or high is None or high - low < 1e-12:
         return shown
     low, high = max(low, 0.0), min(high, 1.0)  # a share's interval stays within [0, 1]
-    d = max(_decimals(low), _decimals(high), _decimals(mean))
+    d = max(exact_decimals(x, _decimals(x)) for x in (low, high, mean))
     return f"{pct(mean, d)} ({tr('ci', lang)} {low * 100:.{d}f}–{high * 100:.{d}f}%)"
 
 

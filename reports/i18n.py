@@ -113,8 +113,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "plan.table.capacity": ("Capacity: current against planned (changed rows highlighted)",
                             "容量：现有与规划对比（有变化的行高亮）"),
     "plan.col.capacity": ("operator|resource|current|planned|difference|analytic guess|"
-                          "metric at plan (95 % CI)|one unit less",
-                          "运营方|资源|现有|规划|差额|解析初值|规划值下的指标（95 % 置信区间）|少一个单位时"),
+                          "metric at plan (95 % CI)|one unit less|binding row",
+                          "运营方|资源|现有|规划|差额|解析初值|规划值下的指标（95 % 置信区间）|少一个单位时|"
+                          "约束行"),
     "plan.curve.alt": ("Line chart of {title}; planned {values}", "折线图：{title}；规划 {values}"),
     "plan.over90": (" ⚠ above 90 %", " ⚠ 超过 90 %"),
     "plan.col.hourly": ("hour|calls|load (erlangs)|required (SIPP)|current agents|planned agents|"
@@ -177,6 +178,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sim.breached": ("breached (mean over replications)", "未达标（各次重复的均值）"),
     "sim.abandonment": ("abandonment {value}", "放弃率 {value}"),
     "sim.no_cases": ("no cases", "无案例"),
+    "sim.table.objectives": ("Service objectives (the platform's own targets, beside the SLAs)",
+                             "服务目标（平台自身目标，与 SLA 分开）"),
+    "sim.col.objectives": ("objective|scope|measured (95 % CI)|target|verdict|source",
+                           "目标|范围|测量值（95 % 置信区间）|目标值|结论|来源"),
+    "sim.table.profile": ("Targets from SLA profile {name}: standard and clause of each",
+                          "客服热线目标来自 SLA 档案 {name}：各目标的标准与条款"),
+    "sim.col.profile": ("target|value|document|clause|requirement as published",
+                        "目标|数值|文件|条款|公开原文"),
 }
 
 

@@ -251,6 +251,41 @@ def _stage_chart(st: Stage, sla: Sequence[SlaRow], lang: Lang) -> tuple[Plot, ..
     return (Plot(title, png, word("chart.alt", lang)),)
 
 
+def _objective_table(run: SimResults, lang: Lang) -> tuple[Table, ...]:
+    """The service objectives' rows, in a table of their own (they are not SLAs)."""
+    if not run.objectives:
+        return ()
+    declared = sim_stages.objective_metrics()
+
+    def measured(s: SlaRow) -> str:
+        spec = declared.get(s.metric)
+        if s.value is None:
+            return tr("sim.no_cases", lang)
+        if spec is None or spec.share:
+            return fmt.pct_ci(s.value, s.ci_low, s.ci_high, lang)
+        ci = ("" if s.ci_low is None or s.ci_high is None
+              else f" ({tr('ci', lang)} {fmt.number(s.ci_low)}–{fmt.number(s.ci_high)} s)")
+        return f"{fmt.number(s.value)} s{ci}"
+
+    rows = tuple((s.requirement, s.name, measured(s), s.expected, verdict_word(s.verdict.value, lang),
+                  s.source) for s in run.objectives)
+    marks = tuple("" if s.verdict is not Verdict.FAIL else "changed" for s in run.objectives)
+    return (Table(title=tr("sim.table.objectives", lang),
+                  columns=tuple(tr("sim.col.objectives", lang).split("|")), rows=rows, marks=marks),)
+
+
+def _profile_table(run: SimResults, lang: Lang) -> tuple[Table, ...]:
+    """Where each target of the SLA profile comes from: the standard and clause (or
+    ``[ASSUMPTION]``)."""
+    if not run.sla_profile:
+        return ()
+    rows = tuple((t.field, fmt.number(t.value) + " s" if t.field.endswith("_s") else fmt.pct(t.value),
+                  t.document, t.clause, f"「{t.quote}」" if t.quote else "—")
+                 for t in run.profile_targets)
+    return (Table(title=tr("sim.table.profile", lang, name=run.sla_profile),
+                  columns=tuple(tr("sim.col.profile", lang).split("|")), rows=rows),)
+
+
 def read_sim(data: SimResults | dict[str, Any], lang: Lang,
              shown_as: str = "sim-results.json") -> Section:
     """``yzt sim`` results: SLA rows with CIs, each stage's chart, one plot per queue that moved."""
@@ -282,6 +317,7 @@ def read_sim(data: SimResults | dict[str, Any], lang: Lang,
     return Section(key="sim", title=tr("section.sim", lang, scenario=run.scenario).replace(" )", ")"),
                    verdict=run.verdict, summary=summary, rows=rows, plots=tuple(charts),
                    quiet=tuple(quiet), artifacts=(shown_as,),
+                   tables=_objective_table(run, lang) + _profile_table(run, lang),
                    charted=tuple(st.chart.requirement for st in sim_stages.stages() if st.chart))
 
 
@@ -316,7 +352,7 @@ def read_plan(data: PlanResults | dict[str, Any], lang: Lang, shown_as: str = "p
         name = f"{e.operator} {e.label}"
         inf = e.infeasible
         measured = _plan_metrics(e.at_planned.metrics)
-        rows.append(Row(requirement="/".join(e.slas), name=name, verdict=e.verdict,
+        rows.append(Row(requirement="/".join((*e.slas, *e.objectives)), name=name, verdict=e.verdict,
                         measured=tr("plan.planned", lang, values=_plan_values(e.planned),
                                     metrics=measured),
                         expected=tr("plan.current", lang, values=_plan_values(e.current)),
@@ -328,7 +364,8 @@ def read_plan(data: PlanResults | dict[str, Any], lang: Lang, shown_as: str = "p
                                                            else "-")
         cap_rows.append((e.operator, e.label, _plan_values(e.current), _plan_values(e.planned),
                          ",".join(f"{d:+d}" for d in e.difference),
-                         _plan_values(e.analytic_guess), measured or "-", less_txt))
+                         _plan_values(e.analytic_guess), measured or "-", less_txt,
+                         ", ".join(e.binding) or "-"))
         cap_marks.append("changed" if e.changed else "")
     tables = [Table(title=tr("plan.table.capacity", lang),
                     columns=tuple(tr("plan.col.capacity", lang).split("|")),

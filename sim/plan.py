@@ -48,7 +48,7 @@ from yzt.errors import UserError
 from yzt.sim import stages
 from yzt.sim.fast import StagedReplication
 from yzt.sim.records import ReplicationRecords
-from yzt.sim.results import Metrics, replication_metrics, sla_verdicts
+from yzt.sim.results import Metrics, profile_sources, replication_metrics, sla_verdicts
 from yzt.sim.scenario import Scenario, from_document, merge
 from yzt.sim.stages import PLATFORM, GuessInput, ItemKey, Resource, Value
 from yzt.sim.stats import estimate
@@ -91,9 +91,20 @@ def fast_engine(sc: Scenario, seed: int, replication: int, upto: str = "all") ->
     with staged.lock:  # two threads may hold tasks of one replication
         rec = staged.records(sc, arrays=True, upto=upto)
     with _STAGED_LOCK:
-        while len(_STAGED) > 1 and sum(s.nbytes for s in _STAGED.values()) > STAGED_BYTES_MAX:
+        while len(_STAGED) > 1 and sum(_nbytes(s) for s in _STAGED.values()) > STAGED_BYTES_MAX:
             _STAGED.popitem(last=False)
     return rec
+
+
+def _nbytes(staged: StagedReplication) -> int:
+    """The memo's size; another thread of the same replication may be adding a stage to it
+    while it is counted (its dict then changes size): count again, or count it as empty."""
+    for _ in range(3):
+        try:
+            return staged.nbytes
+        except RuntimeError:
+            continue
+    return 0
 
 
 def simpy_engine(sc: Scenario, seed: int, replication: int, upto: str = "all") -> ReplicationRecords:
@@ -117,7 +128,7 @@ def evaluate_replication(engine: Engine, sc: Scenario, seed: int, index: int, ho
     ``upto``: only the stages up to that one are needed (a row of the platform); the fast engine
     then skips the later ones."""
     rec = stages.derive(sc, engine(sc, seed, index, upto))
-    out: dict[str, Any] = {"metrics": replication_metrics(rec, distributions=False)}
+    out: dict[str, Any] = {"metrics": replication_metrics(rec, distributions=False, sc=sc)}
     if not details:
         return out
     return {**out, "details": {r.name: r.details(rec, hours) for r in stages.resources()
@@ -141,9 +152,10 @@ def _summary(per_rep: Sequence[Metrics], confidence: float) -> dict[str, dict[st
     return out
 
 
-def _pessimistic(summary: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, dict[str, Any]]]:
+def _pessimistic(summary: dict[str, dict[str, dict[str, Any]]],
+                 sc: Scenario | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """The summary with each judged metric's mean replaced by its pessimistic interval end."""
-    ends = stages.pessimistic()
+    ends = stages.pessimistic(sc)
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for scope, metrics in summary.items():
         out[scope] = {}
@@ -154,13 +166,27 @@ def _pessimistic(summary: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dic
     return out
 
 
+def item_rows(sc: Scenario | None, resource: str, operator: str) -> list[tuple[str, str]]:
+    """The rows that judge an item: (requirement, scope) of its resource's SLA rows, then of
+    ``sc``'s service objectives that bind the resource."""
+    r = stages.resource(resource)
+    out = [(req, r.scope(operator)) for req in r.slas]
+    if sc is not None:
+        out += [(oid, operator if per_op else PLATFORM)
+                for oid, per_op in stages.objectives_of(sc, resource)]
+    return out
+
+
 @dataclass
 class Judged:
-    """The SLA rows of one simulated scenario: at the mean and at the chosen confidence."""
+    """The SLA and objective rows of one simulated scenario: at the mean and at the chosen
+    confidence."""
 
     summary: dict[str, dict[str, dict[str, Any]]]
     rows_mean: list[dict[str, Any]]
     rows_confident: list[dict[str, Any]]
+    sc: Scenario | None = None
+    """The scenario judged (its objectives bind items beside the SLA rows)."""
 
     def status(self, requirement: str, scope: str, confident: bool = True) -> Verdict:
         """The row's verdict; ``not_applicable`` when there is no such row (nothing to judge)."""
@@ -171,9 +197,8 @@ class Judged:
         return Verdict.NOT_APPLICABLE
 
     def holds(self, resource: str, scope: str, confident: bool = True) -> bool:
-        r = stages.resource(resource)
-        sc = r.scope(scope)
-        return all(self.status(req, sc, confident) is not Verdict.FAIL for req in r.slas)
+        return all(self.status(req, sc, confident) is not Verdict.FAIL
+                   for req, sc in item_rows(self.sc, resource, scope))
 
     def fails_outright(self, resource: str, scope: str) -> bool:
         """A row of ``resource`` that asks for 100 % fails at the mean. A share is at most
@@ -187,17 +212,24 @@ class Judged:
     def evidence(self, resource: str, scope: str) -> dict[str, Any]:
         r = stages.resource(resource)
         sc = r.scope(scope)
+        rows = item_rows(self.sc, resource, scope)
+        metrics = {m: self.summary.get(sc, {}).get(m) for m in r.metrics}
+        metrics.update({stages.objective_key(o): self.summary.get(s, {}).get(stages.objective_key(o))
+                        for o in (self.sc.objectives if self.sc else ()) for req, s in rows
+                        if o.id == req})
         return {
             "holds": self.holds(resource, scope),
             "holds_at_mean": self.holds(resource, scope, confident=False),
-            "metrics": {m: self.summary.get(sc, {}).get(m) for m in r.metrics},
+            "rows": {req: self.status(req, s).value for req, s in rows},
+            "metrics": metrics,
         }
 
 
 def judge(sc: Scenario, per_rep: Sequence[Metrics], confidence: float) -> Judged:
     """Rows of ``sc`` from per-replication metrics, by :func:`yzt.sim.results.sla_verdicts`."""
     summary = _summary(per_rep, confidence)
-    return Judged(summary, sla_verdicts(sc, summary), sla_verdicts(sc, _pessimistic(summary)))
+    return Judged(summary, sla_verdicts(sc, summary),
+                  sla_verdicts(sc, _pessimistic(summary, sc)), sc)
 
 
 # -- capacities as document overrides -------------------------------------------------------------
@@ -712,6 +744,9 @@ def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
             "analytic_guess": _fmt_value(it.guess),
             "difference": [int(p) - int(c) for p, c in zip(value, it.current, strict=True)],
             "slas": list(it.resource.slas),
+            "objectives": [req for req, _ in item_rows(sc, it.key.resource, it.key.operator)
+                           if req not in it.resource.slas],
+            "binding": binding_rows(less),
             "at_current": current.evidence(it.key.resource, it.key.operator),
             "at_planned": at_plan, "one_unit_less": less,
             "minimum_value": it.minimum,
@@ -728,7 +763,8 @@ def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
             entry.update(it.resource.entry(sc, it.key, value, it.current, it.note))
         entries.append(entry)
     breached = [r for r in final.rows_confident if Verdict.parse(r["verdict"]) is Verdict.FAIL]
-    judged = {(it.resource.scope(it.key.operator), sla) for it in items for sla in it.resource.slas}
+    judged = {(scope, req) for it in items
+              for req, scope in item_rows(sc, it.key.resource, it.key.operator)}
     mine = [r for r in breached if (r["name"], r["requirement"]) in judged]
     verdict = Verdict.FAIL if mine or any(Verdict.parse(e["verdict"]) is Verdict.FAIL
                                           for e in entries) else Verdict.PASS
@@ -738,7 +774,8 @@ def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
         "resources": list(opt.resources),
         "operators": pl.operators(),
         "rule": (f"an item holds when each of its SLA rows holds at the {opt.confidence:.0%} "
-                 "pessimistic confidence bound (lower bound of shares, upper bound of abandonment)"),
+                 "pessimistic confidence bound (lower bound of shares, upper bound of abandonment)"
+                 + (", and each of its service objectives' rows too" if sc.objectives else "")),
         "verdict": verdict.value,
         "simulations": pl.runs,
         "items": entries,
@@ -747,7 +784,18 @@ def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
                          "breached_outside_plan": [r for r in breached if r not in mine]},
         "current_rows": current.rows_mean,
         "overrides": overrides(sc, dict(planned.items())),
+        **({"sla_profile": profile_sources(sc.sla_profile)} if sc.sla_profile else {}),
     }
+
+
+def binding_rows(less: Sequence[dict[str, Any]]) -> list[str]:
+    """The rows that bind an item: those that fail one unit below its plan (in flow order, once
+    each); empty when the plan is at its minimum (nothing binds it)."""
+    out: list[str] = []
+    for t in less:
+        out += [req for req, v in t.get("rows", {}).items()
+                if Verdict.parse(v) is Verdict.FAIL and req not in out]
+    return out
 
 
 def _infeasible_text(it: Item) -> str:
@@ -801,6 +849,8 @@ def planned_document(sc: Scenario, document: dict[str, Any], calibration: dict[s
                                           f"(seed {document['seed']}, {document['replications']} "
                                           "replications).",
                            "replications": document["replications"]}
+    if sc.sla_profile:  # the targets the plan was made for (a --sla-profile flag included)
+        doc["sla_profile"] = sc.sla_profile
     doc.update(merge(calibration, document["overrides"]))
     return doc
 

@@ -52,7 +52,7 @@ def quantiles(xs: np.ndarray, qs: Sequence[float]) -> list[float]:
 
 
 def row(sla: str, scope: str, expected: str, value: float | None, ok: bool | None,
-        ci: tuple[float | None, float | None] = (None, None), **extra: float | None) -> Row:
+        ci: tuple[float | None, float | None] = (None, None), **extra: float | str | None) -> Row:
     """One SLA row: requirement, scope, verdict, the mean with its 95 % CI, the target.
     ``ok=None``: the scenario drew no such event, nothing to judge (``not_applicable``)."""
     verdict = Verdict.NOT_APPLICABLE if ok is None else (Verdict.PASS if ok else Verdict.FAIL)
@@ -85,7 +85,12 @@ def fmt(v: float | None, pct: bool = True) -> str:
     """A value of the console summary (a share as a percentage)."""
     if v is None:
         return "-"
-    return f"{v:.2%}" if pct else f"{v:.4g}"
+    if not pct:
+        return f"{v:.4g}"
+    d = 2  # more decimals where 2 would round a share short of 100 % up to it (or above 0 to 0)
+    while d < 9 and ((v < 1.0 and round(v * 100, d) >= 100.0) or (v > 0.0 and round(v * 100, d) <= 0)):
+        d += 1
+    return f"{v:.{d}%}"
 
 
 class Console:
@@ -155,6 +160,32 @@ class Curve:
     """Offsets around the plan simulated (every item of the resource at once)."""
     lines: tuple[tuple[str, str], ...]
     """(metric, message key of its label) per line drawn."""
+
+
+@dataclass(frozen=True)
+class ObjectiveMetric:
+    """A metric a stage can judge as a service objective (a scenario's ``objectives:`` row).
+
+    Objectives are the platform's own, stricter targets beside the SLAs (a reply within minutes
+    for most people, not only every reply within the deadline); they are judged like SLA rows
+    but reported apart (row ``kind`` ``objective``). ``measure(records, scope, objective)`` is
+    one replication's value at a scope (NaN: nothing to judge), ``None`` when the records stop
+    before the stage or the scope has no such thing (no row)."""
+
+    doc: str
+    per_operator: bool
+    """One row per operator (scope: the operator id), else one row of the platform."""
+    bound: Literal["min", "max"]
+    """``min``: the value must be at least the target (a share); ``max``: at most (a time)."""
+    measure: Callable[[ReplicationRecords, str, Any], float | None]
+    expected: Callable[[Any], str]
+    """The row's target in words (``≥ 99 % replied within 1 h``)."""
+    judges: tuple[str, ...] = ()
+    """The resources whose items the objective binds (the planner sizes them to it)."""
+    needs: tuple[str, ...] = ()
+    """Parameters an objective of this metric must give (``within_s``, ``quantile``)."""
+    share: bool = True
+    """The value is a share (shown as a percentage), else seconds."""
 
 
 def _never(_sc: Scenario, _key: ItemKey) -> str | None:
@@ -280,6 +311,8 @@ class Stage:
     a table a resource's ``entry`` adds (``{operator}`` filled)."""
     chart: Chart | None = None
     """The chart of its SLA rows in a ``yzt sim`` report."""
+    objectives: Mapping[str, ObjectiveMetric] = field(default_factory=dict)
+    """The metrics a scenario's ``objectives:`` may judge at this stage (metric name → how)."""
     scale: Callable[[Scenario, float], dict[str, Any]] | None = None
     """The scenario override that scales the stage's own load by a factor (``--what-if load``)."""
     sampled: tuple[str, str] | None = None

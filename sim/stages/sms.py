@@ -86,6 +86,46 @@ def _rows(sc: Scenario, r: c.Reader) -> list[c.Row]:
                   None if e2e is None else e2e >= 1.0, r.ci(c.PLATFORM, E2E), target=1.0)]
 
 
+# -- service objectives ----------------------------------------------------------------------------
+def _reply_times(rec: ReplicationRecords) -> np.ndarray | None:
+    """Reply time of each judged query (s); one never delivered counts as the time left to the
+    end of the run (later than any target the run can judge)."""
+    if len(rec.sms_delivered) == 0:
+        return None
+    verified, judged, _ = judged_queries(rec)
+    e2e = np.asarray(rec.sms_delivered) - verified
+    times: np.ndarray = np.where(np.isnan(e2e), rec.end_s - verified, e2e)[judged]
+    return times
+
+
+def _within(rec: ReplicationRecords, _scope: str, o: Any) -> float | None:
+    t = _reply_times(rec)
+    return None if t is None else c.share(int((t <= o.within_s).sum()), t.size)
+
+
+def _quantile(rec: ReplicationRecords, _scope: str, o: Any) -> float | None:
+    t = _reply_times(rec)
+    return None if t is None else c.quantiles(t, (o.quantile,))[0]
+
+
+def _duration(s: float) -> str:
+    return f"{s / 3600:g} h" if s >= 3600 and s % 3600 == 0 else (
+        f"{s / 60:g} min" if s >= 60 and s % 60 == 0 else f"{s:g} s")
+
+
+OBJECTIVES = {
+    "reply_within_share": c.ObjectiveMetric(
+        doc="share of judged queries whose reply is delivered within within_s", per_operator=False,
+        bound="min", measure=_within, needs=("within_s",), judges=("connections", NAME),
+        expected=lambda o: f"≥ {o.target:.2%} replied within {_duration(o.within_s)}"),
+    "reply_time_quantile_s": c.ObjectiveMetric(
+        doc="the quantile of the reply time (s) of judged queries", per_operator=False,
+        bound="max", measure=_quantile, needs=("quantile",), judges=("connections", NAME),
+        share=False,
+        expected=lambda o: f"reply time p{o.quantile * 100:g} ≤ {_duration(o.target)}"),
+}
+
+
 def _console(con: c.Console) -> list[str]:
     return [f"  replied within deadline   {con.ci(E2E)}",
             f"  reply time p95 / max      {con.mean('e2e_p95_s', False)} s / "
@@ -125,6 +165,6 @@ STAGE = register(c.Stage(
     sampled=("SMS", "SMS rate"),
     doc="the reply goes out through the SMS gateway; its delivery ends the query",
     section=("sms",), requirements=("SLA-E2E-1",), metrics=_metrics, sla_rows=_rows,
-    pessimistic={E2E: "ci_low"}, console=_console, resources=(RESOURCE,),
+    pessimistic={E2E: "ci_low"}, console=_console, resources=(RESOURCE,), objectives=OBJECTIVES,
     series=(c.Series("sms_backlog", "SMS backlog", "短信积压量"),),
 ))

@@ -1,0 +1,194 @@
+"""Service objectives and SLA profiles: scenario keys, judging, the planner, the flags.
+
+Objectives (``objectives:``) are judged like SLA rows but reported apart (row kind ``objective``,
+own ids) and the planner sizes each item to its SLA rows and its objectives together; plan.json
+names the row that binds each item. SLA profiles (``sla_profile:``, ``--sla-profile``) set every
+hotline's SLA-HOT-1 target from a published standard.
+
+The planner cases are single M/M/c+M hotlines (R01 open around the clock, background calls only):
+the plan must equal the least c Erlang A gives, for parameter sets where Erlang A's answer has a
+margin 8 replications of 72 hours resolve (asserted first: at c the service level is at least
+1.5 points above 95 %, at c - 1 at least 2 points below).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from yzt.cli import main
+from yzt.errors import InputFileError
+from yzt.reports.fmt import pct
+from yzt.sim.profiles import profile
+from yzt.sim.scenario import load_scenario
+from yzt.sim.stages.contract import fmt
+from yzt.sim.theory import erlang_a
+
+GBT = "gbt-33358-2016"
+OBJ_HOT = {"id": "OBJ-HOT-1", "metric": "hotline_answered_within_share", "within_s": 15,
+           "target": 0.95, "source": "GB/T 33358-2016 (test)"}
+
+
+def hotline_scenario(tmp: Path, calls_per_h: float, handle_s: float, patience_s: float,
+                     agents: int = 1, **over: Any) -> Path:
+    """One M/M/c+M hotline (R01), open 72 h, background calls only, no calls from replies."""
+    doc: dict[str, Any] = {
+        "version": 1, "extends": "baseline", "name": "one-hotline", "horizon_h": 72, "drain_h": 0,
+        "replications": 8, "arrivals": {"queries_per_day": 20},
+        "after_reply": {"hotline_share": 0, "dispute_share": 0, "cancellation_share": 0},
+        "operators": {"defaults": {"reseller": {"hotline": {"enabled": False}}},
+                      "R01": {"hotline": {"enabled": True,
+                                          "shifts": [{"start_h": 0, "end_h": 24, "agents": agents}],
+                                          "handle_time_mean_s": handle_s,
+                                          "patience_mean_s": patience_s,
+                                          "background_calls_per_h": calls_per_h,
+                                          "repeat_call_share": 0}}},
+        **over}
+    path = tmp / f"hot-{calls_per_h:g}-{handle_s:g}-{patience_s:g}-{len(list(tmp.iterdir()))}.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def plan_r01(tmp: Path, scenario: Path, *flags: str) -> dict[str, Any]:
+    out = tmp / f"plan-{scenario.stem}"
+    code = main(["plan", str(scenario), "--operators", "R01", "--resources", "hotline",
+                 "--engine", "fast", "--out", str(out), "-q", "--lang", "en", *flags])
+    assert code == 0
+    data: dict[str, Any] = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    return data
+
+
+def _margin(calls: float, handle: float, patience: float, c: int) -> None:
+    at, below = (erlang_a(n, calls / 3600, handle, patience, 15.0) for n in (c, c - 1))
+    assert at.service_level >= 0.965 and at.p_abandon <= 0.035, at
+    assert below.service_level <= 0.93, below
+
+
+# -- the scenario keys -----------------------------------------------------------------------------
+@pytest.mark.parametrize(("objective", "says"), [
+    ({**OBJ_HOT, "metric": "reply_speed"}, "objectives[0].metric: unknown metric 'reply_speed'"),
+    ({k: v for k, v in OBJ_HOT.items() if k != "within_s"}, "'within_s' is required"),
+    ({**OBJ_HOT, "target": 95}, "objectives[0].target: 95 is a share"),
+    ({**OBJ_HOT, "operators": ["R99"]}, "unknown operator 'R99'"),
+    ({**OBJ_HOT, "id": "HOT-1"}, "objectives[0].id"),
+])
+def test_a_bad_objective_is_refused_naming_its_field(tmp_path: Path, objective: dict[str, Any],
+                                                      says: str) -> None:
+    path = hotline_scenario(tmp_path, 20, 120, 300, objectives=[objective])
+    with pytest.raises(InputFileError) as err:
+        load_scenario(str(path))
+    assert says in str(err.value)
+
+
+def test_an_unknown_profile_is_refused(tmp_path: Path) -> None:
+    path = hotline_scenario(tmp_path, 20, 120, 300, sla_profile="iso-9001")
+    with pytest.raises(InputFileError) as err:
+        load_scenario(str(path))
+    assert "sla_profile" in str(err.value)
+    with pytest.raises(SystemExit) as stop:
+        main(["sim", "baseline", "--sla-profile", "iso-9001", "-q"])
+    assert stop.value.code == 2
+
+
+def test_shipped_objectives_name_a_source() -> None:
+    for name in ("launch-day", "national-day"):
+        sc = load_scenario(name)
+        assert {o.id for o in sc.objectives} == {"OBJ-E2E-1", "OBJ-E2E-2", "OBJ-HOT-1"}
+        assert all(o.source for o in sc.objectives)
+    assert load_scenario("baseline").objectives == ()
+
+
+# -- judging ---------------------------------------------------------------------------------------
+def test_an_objective_is_judged_apart_and_fails_the_run_when_missed(tmp_path: Path) -> None:
+    """Two agents meet the SLA (85 % within 15 s) but not a 95 % objective: the SLA rows pass,
+    the objective's row, in its own list, fails, and `yzt sim` exits 1."""
+    calls, handle, patience = 20.0, 120.0, 300.0
+    assert profile("assumption").required_agents(calls, handle, patience) == 2
+    path = hotline_scenario(tmp_path, calls, handle, patience, agents=2, objectives=[OBJ_HOT])
+    out = tmp_path / "sim"
+    assert main(["sim", str(path), "-q", "--out", str(out)]) == 1
+    data = json.loads((out / "sim-results.json").read_text(encoding="utf-8"))
+    assert [(r["requirement"], r["verdict"]) for r in data["sla"]
+            if r["name"] == "R01" and r["verdict"] != "not_applicable"] == [("SLA-HOT-1", "pass")]
+    assert not [r for r in data["sla"] if r["verdict"] == "fail"]
+    assert all("kind" not in r for r in data["sla"])
+    (obj,) = data["objectives"]
+    assert (obj["requirement"], obj["name"], obj["kind"], obj["verdict"]) == (
+        "OBJ-HOT-1", "R01", "objective", "fail")
+    assert obj["value"] < 0.95 and obj["source"] == OBJ_HOT["source"]
+    assert data["verdict"] == "fail" and "1 objective row(s) missed" in data["summary"]
+    # the report shows them in a table of their own
+    assert main(["report", str(out), "--out", str(tmp_path / "rep"), "--lang", "en"]) in (0, 1)
+    md = tmp_path / "rep" / "report.md"
+    text = md.read_text(encoding="utf-8")
+    assert "Service objectives" in text and "OBJ-HOT-1" in text
+
+
+# -- the planner -----------------------------------------------------------------------------------
+def test_the_plan_sizes_to_the_objective_and_names_the_binding_row(tmp_path: Path) -> None:
+    """Without the objective the SLA binds R01's hotline at 2 agents; with it, OBJ-HOT-1 binds at
+    Erlang A's least c for 95 % within 15 s (3), and one agent less fails that row only."""
+    calls, handle, patience = 20.0, 120.0, 300.0
+    c = profile(GBT).required_agents(calls, handle, patience)
+    _margin(calls, handle, patience, c)
+    sla_only = plan_r01(tmp_path, hotline_scenario(tmp_path, calls, handle, patience))
+    (e,) = sla_only["items"]
+    assert e["planned"] == [c - 1] and e["binding"] == ["SLA-HOT-1"] and e["objectives"] == []
+    both = plan_r01(tmp_path, hotline_scenario(tmp_path, calls, handle, patience,
+                                               objectives=[OBJ_HOT]))
+    (e,) = both["items"]
+    assert e["planned"] == [c] and e["objectives"] == ["OBJ-HOT-1"]
+    assert e["binding"] == ["OBJ-HOT-1"]
+    (less,) = e["one_unit_less"]
+    assert less["rows"] == {"SLA-HOT-1": "pass", "OBJ-HOT-1": "fail"}
+    assert e["at_planned"]["rows"] == {"SLA-HOT-1": "pass", "OBJ-HOT-1": "pass"}
+    assert "objectives" in both["rule"]
+
+
+@pytest.mark.parametrize(("calls", "handle", "patience"),
+                         [(20.0, 120.0, 300.0), (20.0, 300.0, 600.0), (60.0, 180.0, 600.0),
+                          (120.0, 120.0, 300.0)])
+def test_sla_profile_gbt_plans_the_least_erlang_a_agents(tmp_path: Path, calls: float,
+                                                         handle: float, patience: float) -> None:
+    """`--sla-profile gbt-33358-2016`: SLA-HOT-1 becomes 95 % within 15 s, and the plan equals the
+    least c Erlang A gives for it (one more than the 85 % assumption on these sets)."""
+    c = profile(GBT).required_agents(calls, handle, patience)
+    _margin(calls, handle, patience, c)
+    assert profile("assumption").required_agents(calls, handle, patience) < c
+    data = plan_r01(tmp_path, hotline_scenario(tmp_path, calls, handle, patience), "--sla-profile", GBT)
+    (e,) = data["items"]
+    assert e["planned"] == [c], (calls, handle, patience, e["curve"])
+    assert e["binding"] == ["SLA-HOT-1"]
+    assert data["sla_profile"]["name"] == GBT
+    assert [t["document"] for t in data["sla_profile"]["targets"]] == [
+        "GB/T 33358-2016 《政府热线服务规范》"] * 3
+
+
+def test_the_profile_flag_overrides_the_scenario_and_reaches_planned_yaml(tmp_path: Path) -> None:
+    path = hotline_scenario(tmp_path, 20, 120, 300, agents=3, sla_profile="assumption")
+    out = tmp_path / "sim"
+    assert main(["sim", str(path), "-q", "--out", str(out), "--sla-profile", GBT]) == 0
+    data = json.loads((out / "sim-results.json").read_text(encoding="utf-8"))
+    (row,) = [r for r in data["sla"] if r["name"] == "R01" and r["requirement"] == "SLA-HOT-1"]
+    assert row["target"] == 0.95 and row["expected"].startswith("≥ 95%")
+    clauses = {t["field"]: t["clause"] for t in data["sla_profile"]["targets"]}
+    assert "受理要求" in clauses["answered_share_min"]
+    plan_dir = tmp_path / "plan"
+    assert main(["plan", str(path), "--operators", "R01", "--resources", "hotline", "-q",
+                 "--out", str(plan_dir), "--sla-profile", GBT, "--lang", "en"]) == 0
+    planned = yaml.safe_load((plan_dir / "planned.yaml").read_text(encoding="utf-8"))
+    assert planned["sla_profile"] == GBT
+    again = load_scenario(str(plan_dir / "planned.yaml"))
+    assert again.operator("R01").sla.hotline.answered_share_min == 0.95
+
+
+# -- shares that fail are not rounded to 100 % -----------------------------------------------------
+def test_a_failing_share_never_reads_100_percent() -> None:
+    assert pct(0.9999974) == "99.9997%" and fmt(0.9999974) == "99.9997%"
+    assert pct(1.0) == "100%" and fmt(1.0) == "100.00%"
+    assert pct(0.977) == "97.7%" and fmt(0.977) == "97.70%"
+    assert pct(2e-6) != "0.00%" and fmt(2e-6) != "0.00%"
