@@ -70,3 +70,9 @@ def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def day_clock(hour: int) -> str:
+    """Hour ``hour`` of a run (0 = midnight of the first day) as day and clock: ``D1 09:00``,
+    ``D2 09:00`` for hour 33."""
+    return f"D{hour // 24 + 1} {hour % 24:02d}:00"

@@ -178,6 +178,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sim.breached": ("breached (mean over replications)", "未达标（各次重复的均值）"),
     "sim.abandonment": ("abandonment {value}", "放弃率 {value}"),
     "sim.no_cases": ("no cases", "无案例"),
+    "console.plan.head": ("plan of {scenario}: {reps} replications, seed {seed}, {confidence} "
+                          "confidence, {sims} simulations",
+                          "{scenario} 的规划：{reps} 次重复，种子 {seed}，置信度 {confidence}，"
+                          "共 {sims} 次仿真"),
+    "console.plan.cols": ("operator|resource|current → planned|binding row|verdict",
+                          "运营方|资源|现有 → 规划|约束行|结论"),
+    "console.plan.infeasible": ("INFEASIBLE {reason}; best value reached {best}",
+                                "无法达到 {reason}；能达到的最佳值 {best}"),
+    "console.plan.what_if": ("what if: the planned capacity at each load (! infeasible)",
+                             "假设分析：各业务量下的规划容量（! 表示无法达到）"),
+    "console.plan.verdict": ("verdict", "结论"),
+    "console.plan.outside": ("{n} row(s) of capacities not planned here still breach ({rows}): "
+                             "'yzt sim planned.yaml' exits 1 on them (widen --operators/--resources "
+                             "to plan them)",
+                             "{n} 行未在此规划的容量仍未达标（{rows}）：'yzt sim planned.yaml' 会因此以 1 "
+                             "退出（扩大 --operators/--resources 以规划它们）"),
+    "console.plan.verdict_line": ("verdict: {verdict}", "结论：{verdict}"),
     "sim.table.objectives": ("Service objectives (the platform's own targets, beside the SLAs)",
                              "服务目标（平台自身目标，与 SLA 分开）"),
     "sim.col.objectives": ("objective|scope|measured (95 % CI)|target|verdict|source",

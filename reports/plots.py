@@ -106,9 +106,12 @@ def is_flat(values: Sequence[float]) -> bool:
 
 
 def line_chart(title: str, x: Sequence[float], series: Mapping[str, Sequence[float]], *,
-               xlabel: str, ylabel: str) -> bytes:
-    """One or more lines over a shared x axis (time series of queues, backlogs, rates)."""
+               xlabel: str, ylabel: str, integer_x: bool = False) -> bytes:
+    """One or more lines over a shared x axis (time series of queues, backlogs, rates);
+    ``integer_x`` for a count on the x axis (head counts: no tick at 2.5 agents)."""
     fig, ax = _figure()
+    if integer_x:
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     for name, ys in series.items():
         ax.plot(list(x)[: len(ys)], list(ys), label=name, linewidth=1.4)
     ax.set_title(title)

@@ -377,7 +377,7 @@ def read_plan(data: PlanResults | dict[str, Any], lang: Lang, shown_as: str = "p
         if st is not None and curve is not None:
             charts += _plan_curve(e, st, curve, lang)
         hourly = [r for r in e.hourly if r.calls > 0 or r.planned_agents]
-        t_rows = tuple((str(r.hour), f"{r.calls:.1f}", f"{r.load_erlangs:.2f}",
+        t_rows = tuple((fmt.day_clock(r.hour), f"{r.calls:.1f}", f"{r.load_erlangs:.2f}",
                         str(r.required), "" if r.current_agents is None else str(r.current_agents),
                         "" if r.planned_agents is None else str(r.planned_agents),
                         "-" if r.occupancy is None else f"{r.occupancy:.0%}"
@@ -519,7 +519,7 @@ def _plan_curve(e: PlanItem, st: Stage, curve: Curve, lang: Lang) -> list[Plot]:
     series = {word(label, plot_lang): [mean(p, metric) for p in pts] for metric, label in curve.lines}
     return [Plot(title, alt=tr("plan.curve.alt", lang, title=title, values=_plan_values(e.planned)),
                  png=plots.line_chart(title, x, series, xlabel=word("curve.x", plot_lang),
-                                      ylabel=word("curve.y", plot_lang)))]
+                                      ylabel=word("curve.y", plot_lang), integer_x=True))]
 
 
 def _series_keys() -> frozenset[str]:

@@ -773,6 +773,7 @@ def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
         "seed": opt.seed, "replications": pl.n, "confidence": opt.confidence,
         "resources": list(opt.resources),
         "operators": pl.operators(),
+        **({"operators_selected": True} if opt.operators is not None else {}),
         "rule": (f"an item holds when each of its SLA rows holds at the {opt.confidence:.0%} "
                  "pessimistic confidence bound (lower bound of shares, upper bound of abandonment)"
                  + (", and each of its service objectives' rows too" if sc.objectives else "")),
@@ -862,7 +863,28 @@ def planned_yaml(doc: dict[str, Any], document: dict[str, Any]) -> str:
     run = "yzt sim planned.yaml" + (f" --seed {seed}" if seed != 1 else "")
     head = (f"# Written by yzt plan ({document['verdict']}). Reproduce the verdict with: {run}\n"
             "# Only the capacities the plan sized (and any --calibrate fit) are set here.\n")
-    return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    return head + unplanned_comment(document, run) + yaml.safe_dump(
+        doc, sort_keys=False, allow_unicode=True, width=100)
+
+
+def unplanned_comment(document: dict[str, Any], run: str) -> str:
+    """``planned.yaml``'s comment on what the plan did not size and what still breaches there
+    (the rows ``yzt sim planned.yaml`` then fails on, exit status 1)."""
+    lines = []
+    left = [r for r in RESOURCES if r not in document["resources"]]
+    if left:
+        lines.append(f"Not planned (--resources): {', '.join(left)}.")
+    if document.get("operators_selected"):
+        lines.append(f"Planned only for the operators {', '.join(document['operators'])} "
+                     "(--operators); the others keep the scenario's capacities.")
+    outside = document["confirmation"]["breached_outside_plan"]
+    if outside:
+        lines.append(f"Still breached where nothing was planned ({len(outside)} row(s)); "
+                     f"'{run}' exits 1 on them:")
+        lines += [f"  {r['requirement']} {r['name']}: {r['expected']}" for r in outside]
+    else:
+        lines.append("Nothing breaches outside the plan.")
+    return "".join(f"# {x}\n" for x in lines)
 
 
 def summary_text(document: dict[str, Any]) -> str:

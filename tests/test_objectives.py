@@ -192,3 +192,54 @@ def test_a_failing_share_never_reads_100_percent() -> None:
     assert pct(1.0) == "100%" and fmt(1.0) == "100.00%"
     assert pct(0.977) == "97.7%" and fmt(0.977) == "97.70%"
     assert pct(2e-6) != "0.00%" and fmt(2e-6) != "0.00%"
+
+
+# -- what the console says -------------------------------------------------------------------------
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_console_answers_current_to_planned_and_the_what_if_numbers(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], lang: str) -> None:
+    """Two hotlines (R01 and R02) under-staffed; only R01 is planned, with a what-if at twice the
+    calls: the console shows R01's 1 → c with the row that binds it, the what-if table's numbers
+    in the chosen language, and says R02 still breaches; planned.yaml says so and that
+    `yzt sim planned.yaml` exits 1 on it, which it does."""
+    r02 = {"hotline": {"enabled": True, "shifts": [{"start_h": 0, "end_h": 24, "agents": 1}],
+                       "handle_time_mean_s": 120, "patience_mean_s": 300,
+                       "background_calls_per_h": 40, "repeat_call_share": 0}}
+    path = hotline_scenario(tmp_path, 20.0, 120.0, 300.0, replications=4)
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["operators"]["R02"] = r02
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    out = tmp_path / "plan"
+    assert main(["plan", str(path), "--operators", "R01", "--resources", "hotline", "--engine",
+                 "fast", "--what-if", "load=1,2", "--out", str(out), "--lang", lang]) == 0
+    text = capsys.readouterr().out
+    data = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    (e,) = data["items"]
+    (w1, w2) = data["what_if"]
+    assert w2["items"][0]["planned"][0] > w1["items"][0]["planned"][0]
+    line = next(x for x in text.splitlines() if x.strip().startswith("R01"))
+    assert f"1 → {e['planned'][0]}*" in line and "SLA-HOT-1" in line
+    head = "业务量 ×2" if lang == "zh" else "load ×2"
+    assert head in text
+    wline = next(x for x in text.splitlines() if x.strip().startswith("R01 hotline"))
+    assert wline.split()[-2:] == [str(w1["items"][0]["planned"][0]), str(w2["items"][0]["planned"][0])]
+    assert ("yzt sim planned.yaml" in text) and ("SLA-HOT-1" in text.split("planned.yaml")[0])
+    planned_text = (out / "planned.yaml").read_text(encoding="utf-8")
+    assert "# Still breached where nothing was planned (1 row(s)); 'yzt sim planned.yaml' exits 1" \
+        in planned_text
+    assert "#   SLA-HOT-1 R02:" in planned_text and "(--operators)" in planned_text
+    assert main(["sim", str(out / "planned.yaml"), "-q", "--out", str(tmp_path / "sim")]) == 1
+
+
+def test_hours_read_as_day_and_clock() -> None:
+    from yzt.reports.fmt import day_clock
+    from yzt.reports.readers import read_plan
+
+    assert [day_clock(h) for h in (0, 9, 33, 68)] == ["D1 00:00", "D1 09:00", "D2 09:00", "D3 20:00"]
+    doc = {"scenario": {"name": "x"}, "verdict": "pass", "items": [{
+        "operator": "R01", "resource": "hotline", "part": None, "current": [2], "planned": [3],
+        "difference": [1], "analytic_guess": [3], "slas": ["SLA-HOT-1"], "verdict": "pass",
+        "at_planned": {"metrics": {}}, "one_unit_less": [], "infeasible": None, "curve": [],
+        "hourly": [{"hour": 33, "calls": 40.0, "load_erlangs": 2.8, "required": 4,
+                    "current_agents": 2, "planned_agents": 3, "occupancy": 0.9}]}]}
+    assert read_plan(doc, "en").tables[1].rows[0][0] == "D2 09:00"

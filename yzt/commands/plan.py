@@ -180,13 +180,14 @@ def run(args: argparse.Namespace) -> int:
     (args.out / "plan.json").write_text(planning.dumps(document), encoding="utf-8")
     (args.out / "planned.yaml").write_text(planning.planned_yaml(planned_doc, document),
                                            encoding="utf-8")
+    from yzt.reports.console import plan_text
     from yzt.reports.readers import read_dirs
     from yzt.reports.render import write_report
 
     write_report(read_dirs([args.out], args.lang, args.out), args.out)
     verdict = Verdict.parse(document["verdict"])
     if not args.quiet:
-        print(planning.summary_text(document))
+        print(plan_text(document, args.lang))
         print(f"plan: {args.out / 'plan.json'}, {args.out / 'planned.yaml'}, "
               f"{args.out / 'report.html'}")
     return verdict.exit_code
