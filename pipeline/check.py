@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from yzt.reports.i18n import Lang
     from yzt.reports.model import Report
 
+#: The conformance step's certification bundle, in its folder (``yzt validate conform/evidence.zip``).
+EVIDENCE = "evidence.zip"
 #: Key id of the embedded reference operator (its secret is made afresh for each run).
 EMBEDDED_KEY_ID = "yzt-check"
 STEPS = ("conform", "load", "capacity", "sim")
@@ -345,10 +347,13 @@ class CheckPipeline:
         self.records[key] = run_step(step, self._env)
 
     def _conformance_flags(self) -> list[str]:
-        """``--waivers FILE`` and ``--run-seed N`` for the conformance step, when given."""
+        """``--waivers FILE`` and ``--run-seed N`` for the conformance step, when given, and
+        ``--evidence``: the step's folder keeps the run's certification bundle (every exchange,
+        masked), which ``yzt validate`` re-judges offline without the endpoint."""
         s = self.settings
         seed = ["--run-seed", str(s.run_seed)] if s.run_seed is not None else []
-        return (["--waivers", str(s.waivers.resolve())] if s.waivers is not None else []) + seed
+        return ((["--waivers", str(s.waivers.resolve())] if s.waivers is not None else []) + seed
+                + ["--evidence", str(self.out / "conform" / EVIDENCE)])
 
     def _embedded(self, work: Path) -> None:
         from yzt.domain.topology import load_topology

@@ -123,8 +123,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "plan.col.cost": ("service level|agent-hours, busiest day|extra agent-hours|peak agents",
                       "服务水平|最忙一天的坐席小时|新增坐席小时|峰值坐席"),
     "plan.infeasible": (" (infeasible)", "（无法达到）"),
+    "plan.col.cost_money": ("cost, busiest day {currency}|extra cost {currency}",
+                            "最忙一天的成本 {currency}|新增成本 {currency}"),
     "plan.table.what_if": ("What if: planned capacity at scaled volumes", "假设分析：不同业务量下的规划容量"),
     "plan.item": ("item", "项目"),
+    "plan.table.roster": ("Designed shifts: paid hours a day against the fixed-window plan",
+                          "排班设计：每日计薪工时与固定班次规划对照"),
+    "plan.col.roster": ("item|designed, hours a day|fixed windows, hours a day|difference|"
+                        "fixed windows at the same hourly requirement|every hour holds in simulation",
+                        "项目|设计排班（每日工时）|固定班次（每日工时）|差额|同一逐小时需求下的固定班次|"
+                        "仿真中每小时达标"),
+    "plan.roster.alt": ("Step chart of {title}: {designed} paid hours a day designed, {fixed} "
+                        "with the fixed windows",
+                        "阶梯图：{title}；设计排班每日 {designed} 工时，固定班次 {fixed} 工时"),
+    "plan.costs": ("Cost a day {currency}: current {current}, planned {planned}; what-if: {what_if}",
+                   "每日成本 {currency}：当前 {current}，规划 {planned}；假设分析：{what_if}"),
+    "plan.yes": ("yes", "是"),
+    "plan.no": ("no", "否"),
     "plan.load": ("load ×{factor}", "业务量 ×{factor}"),
     "plan.calibrated": ("calibrated {operator} from {samples} requests: median {median} ms, sigma "
                         "{sigma}, error ratio {errors}; {meaning}",

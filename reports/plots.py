@@ -123,6 +123,24 @@ def line_chart(title: str, x: Sequence[float], series: Mapping[str, Sequence[flo
     return _png(fig)
 
 
+def step_chart(title: str, x: Sequence[int], series: Mapping[str, Sequence[int]], *,
+               xlabel: str, ylabel: str) -> bytes:
+    """Head counts hour by hour as steps (one per series) on an integer y axis."""
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = _figure()
+    for (name, ys), style in zip(series.items(), ("-", "--", ":"), strict=False):
+        ax.step(list(x), list(ys), where="post", label=name, linewidth=1.6, linestyle=style)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(bottom=0)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
 def stacked_bars(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float]], *,
                  ylabel: str, colors: Sequence[str] = (_GREEN, _RED, _AMBER)) -> bytes:
     """Bars per item split into stacked parts (passed / failing / not judged per protocol area)."""

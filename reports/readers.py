@@ -37,10 +37,13 @@ if TYPE_CHECKING:
 
 #: The results file a folder of each kind holds, searched in this order (a ``yzt check`` folder
 #: holds its steps' folders, and ``results.json`` is conform's or load's: its ``kind`` says which).
-FOLDER_RECORDS = ("check.json", "sim-results.json", "plan.json", "results.json", "capacity.json")
+FOLDER_RECORDS = ("check.json", "sim-results.json", "plan.json", "results.json", "capacity.json",
+                  "twin.json", "federation.json")
 #: Each step of ``yzt check`` (but the preflight): its folder below the check's --out and the kind
 #: of the record it leaves there.
 CHECK_STEPS = {"conform": "conform", "load": "load", "capacity": "capacity", "sim": "sim"}
+#: The kinds read only as part of a ``yzt check`` folder (they have no section of their own).
+CHECK_PARTS = ("preflight", "calibration")
 #: The largest results file a report reads (:data:`yzt.resultfile.MAX_BYTES`).
 MAX_RESULTS_BYTES = resultfile.MAX_BYTES
 
@@ -388,13 +391,37 @@ def read_plan(data: PlanResults | dict[str, Any], lang: Lang, shown_as: str = "p
                             columns=tuple(tr("plan.col.hourly", lang).split("|")),
                             rows=t_rows, marks=marks))
         if e.service_level_cost:
+            money = any(c.cost is not None for c in e.service_level_cost)
             tables.append(Table(
                 title=_entry_title(e, "service_level_cost", lang),
-                columns=tuple(tr("plan.col.cost", lang).split("|")),
+                columns=(*tr("plan.col.cost", lang).split("|"),
+                         *(tr("plan.col.cost_money", lang, currency=_currency(plan)).split("|")
+                           if money else ())),
                 rows=tuple((f"{c.service_level:.0%}", f"{c.agent_hours:g}",
                             "-" if c.extra_agent_hours is None else f"{c.extra_agent_hours:g}",
-                            str(c.peak_agents))
+                            str(c.peak_agents),
+                            *((f"{c.cost:,.2f}" if c.cost is not None else "-",
+                               f"{c.extra_cost:+,.2f}" if c.extra_cost is not None else "-")
+                              if money else ()))
                            for c in e.service_level_cost)))
+    rostered = [e for e in items if e.roster is not None]
+    def moved(e: PlanItem) -> tuple[float, float]:  # rosters that differ most from the windows first
+        r = e.roster
+        return (0.0, 0.0) if r is None else (-abs(r.agent_hours - r.fixed_window_agent_hours),
+                                             -r.agent_hours)
+
+    for e in sorted(rostered, key=moved)[:6]:
+        charts += _plan_roster(e, lang)
+    if rostered:
+        tables.append(Table(title=tr("plan.table.roster", lang),
+                            columns=tuple(tr("plan.col.roster", lang).split("|")),
+                            rows=tuple((f"{e.operator} {e.label}", f"{e.roster.agent_hours:g}",
+                                        f"{e.roster.fixed_window_agent_hours:g}",
+                                        f"{e.roster.agent_hours - e.roster.fixed_window_agent_hours:+g}",
+                                        "-" if e.roster.same_target_agent_hours is None
+                                        else f"{e.roster.same_target_agent_hours:g}",
+                                        tr("plan.yes", lang) if e.roster.holds else tr("plan.no", lang))
+                                       for e in rostered if e.roster is not None)))
     if plan.what_if:
         first = plan.what_if[0]
         w_rows = tuple((item.label, *(_plan_values(w.items[j].planned) + (tr("plan.infeasible", lang)
@@ -406,6 +433,13 @@ def read_plan(data: PlanResults | dict[str, Any], lang: Lang, shown_as: str = "p
                                      *(tr("plan.load", lang, factor=f"{w.load:g}") for w in plan.what_if)),
                             rows=w_rows))
     notes = [plan.rule]
+    costs = plan.document.get("costs")
+    if costs:
+        notes.append(tr("plan.costs", lang, current=f"{costs['current']:,.2f}",
+                        planned=f"{costs['planned']:,.2f}", currency=_currency(plan),
+                        what_if="; ".join(f"×{w['load']:g}: {w['cost']:,.2f}"
+                                          for w in plan.document.get("what_if") or () if "cost" in w)
+                        or "-"))
     for c in plan.calibration:
         notes.append(tr("plan.calibrated", lang, operator=c.operator, samples=c.samples,
                         median=f"{c.median_ms:.1f}", sigma=f"{c.sigma:.3f}",
@@ -520,6 +554,34 @@ def _plan_curve(e: PlanItem, st: Stage, curve: Curve, lang: Lang) -> list[Plot]:
     return [Plot(title, alt=tr("plan.curve.alt", lang, title=title, values=_plan_values(e.planned)),
                  png=plots.line_chart(title, x, series, xlabel=word("curve.x", plot_lang),
                                       ylabel=word("curve.y", plot_lang), integer_x=True))]
+
+
+def _currency(plan: Any) -> str:
+    return str((plan.document.get("costs") or {}).get("currency") or "")
+
+
+def _plan_roster(e: PlanItem, lang: Lang) -> list[Plot]:
+    """A designed roster: head count per hour of the day, required against planned and the
+    fixed-window plan, as steps on an integer axis (words: the stage's ``roster`` messages)."""
+    st = _owner(e.resource)
+    if st is None or e.roster is None or f"stage.{st.name}.roster" not in MESSAGES:
+        return []
+    plot_lang = _plot_lang(lang)
+
+    def word(key: str, in_lang: Lang, **fields: object) -> str:
+        return tr(f"stage.{st.name}.{key}", in_lang, **fields)
+
+    hours = e.roster.hours
+    x = [h.hour for h in hours] + [24]
+    series = {word(k, plot_lang): [*(getattr(h, f) for h in hours), getattr(hours[-1], f)]
+              for k, f in (("roster.required", "required"), ("roster.planned", "planned"),
+                           ("roster.fixed", "fixed_window"))}
+    title = word("roster", plot_lang, operator=e.operator)
+    return [Plot(title, alt=tr("plan.roster.alt", lang, title=title,
+                               designed=f"{e.roster.agent_hours:g}",
+                               fixed=f"{e.roster.fixed_window_agent_hours:g}"),
+                 png=plots.step_chart(title, x, series, xlabel=word("roster.x", plot_lang),
+                                      ylabel=word("roster.y", plot_lang)))]
 
 
 def _series_keys() -> frozenset[str]:
@@ -649,7 +711,8 @@ def _load_readers() -> None:
     import yzt.conformance.results
     import yzt.loadtests.capacity
     import yzt.loadtests.results
-    import yzt.sim.resultfiles  # noqa: F401
+    import yzt.sim.resultfiles
+    import yzt.twin.results  # noqa: F401
 
 
 def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> Report:
@@ -670,6 +733,9 @@ def read_dirs(dirs: Sequence[Path], lang: Lang, out_dir: Path | None = None) -> 
             sections += _check_sections(path.parent, record, lang, out_dir)
             continue
         kind = record.KIND
+        if kind not in _READERS and kind not in CHECK_PARTS:
+            raise UserError(f"{path}: a {kind!r} results file ({resultfile.KINDS[kind].written_by}) "
+                            "has no report yet: read it as JSON (docs/results.md describes it)")
         if kind not in _READERS:
             raise UserError(f"{path}: a {kind!r} results file is part of a yzt check folder; give "
                             "the folder that holds its check.json")

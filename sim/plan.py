@@ -35,6 +35,7 @@ produces the model's records plans the same way; metrics come from :mod:`yzt.sim
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections import OrderedDict
@@ -50,7 +51,8 @@ from yzt.sim.fast import StagedReplication
 from yzt.sim.records import ReplicationRecords
 from yzt.sim.results import Metrics, profile_sources, replication_metrics, sla_verdicts
 from yzt.sim.scenario import Scenario, from_document, merge
-from yzt.sim.stages import PLATFORM, GuessInput, ItemKey, Resource, Value
+from yzt.sim.shifts import Roster
+from yzt.sim.stages import PLATFORM, GuessInput, ItemKey, Resource, Value, staffing
 from yzt.sim.stats import estimate
 from yzt.verdict import Verdict
 
@@ -406,6 +408,9 @@ class PlanOptions:
     confidence: float = 0.95
     replications: int | None = None
     seed: int = 1
+    design_shifts: bool = False
+    """Design the shifts of every resource with roster hooks from allowed patterns
+    (:func:`design_rosters`) instead of keeping the scenario's windows."""
 
 
 Progress = Callable[[str], object]
@@ -704,11 +709,233 @@ def plan(sc: Scenario, options: PlanOptions, executor: Executor, engine: Engine 
             if it.key in values:
                 it.curve[values[it.key]] = {"value": list(values[it.key]),
                                             **judged.evidence(it.key.resource, it.key.operator)}
+    rosters = design_rosters(pl, items, planned) if options.design_shifts else {}
     final_sc = with_values(sc, dict(planned.items()))
+    if rosters:
+        final_sc = from_document(merge(sc.document, roster_overrides(sc, planned, rosters)), sc.source)
     pl.progress("planned capacities: confirming")
     final_outs = pl.simulate([final_sc])[0]
     final = pl.judge(final_sc, final_outs)
-    return _document(sc, options, pl, items, planned, current, final, final_sc)
+    document = _document(sc, options, pl, items, planned, current, final, final_sc)
+    if rosters:
+        _add_rosters(document, sc, planned, rosters)
+    if sc.costs is not None:
+        add_costs(document, sc, items, planned, rosters)
+    return document
+
+
+def add_costs(document: dict[str, Any], sc: Scenario, items: list[Item],
+              planned: dict[ItemKey, Value], rosters: Mapping[ItemKey, Designed]) -> None:
+    """Each item's cost a day at its current and planned value (a designed roster's paid hours
+    when shifts were designed), from the scenario's unit ``costs:`` and the quantity its resource
+    bills; the plan's totals. An item whose unit has no cost given is left out of both."""
+    costs = sc.costs
+    assert costs is not None
+    total = {"current": 0.0, "planned": 0.0}
+    by_key = {it.key: it for it in items}
+    for e in document["items"]:
+        key = ItemKey(e["resource"], e["operator"], e["part"] or "")
+        it = by_key[key]
+        bill = it.resource.quantity
+        if bill is None:
+            continue
+        unit, now = bill(sc, key, it.current)
+        _, then = bill(sc, key, planned[key])
+        if key in rosters:
+            then = rosters[key].roster.agent_hours
+        price = getattr(costs, unit, None)
+        if price is None:
+            continue
+        e["cost"] = {"unit": unit, "unit_cost": price, "current_quantity": now,
+                     "planned_quantity": then, "current": now * price, "planned": then * price}
+        total["current"] += now * price
+        total["planned"] += then * price
+    document["costs"] = {"currency": costs.currency, "per": "day", **total,
+                         "units": {f.name: getattr(costs, f.name) for f in dataclasses.fields(costs)
+                                   if f.name != "currency"}}
+
+
+# -- shift design ----------------------------------------------------------------------------------
+@dataclass
+class Designed:
+    """One item's designed roster and how simulate-and-adjust reached it."""
+
+    roster: Roster
+    open_hours: frozenset[int]
+    sipp: list[int]
+    """The analytic requirement per hour of the day (folded: the largest over the days)."""
+    required: list[int]
+    """The requirement the roster covers: the analytic one plus the simulation's raises."""
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+    holds: bool = False
+    raises: dict[int, int] = field(default_factory=dict)
+    """Times each hour of the day was raised."""
+    fixed_broken: list[str] = field(default_factory=list)
+    """Hours of the horizon the fixed-window plan breaks (the same check)."""
+    same_target: dict[str, Any] = field(default_factory=dict)
+    """The scenario's windows sized to the roster's requirement (each window the largest
+    requirement it covers, net of the others), simulated: what fixed windows pay for the same
+    hour-by-hour target."""
+
+
+def design_rosters(pl: Planner, items: list[Item], planned: dict[ItemKey, Value]
+                   ) -> dict[ItemKey, Designed]:
+    """Shift design with simulate-and-adjust (ISA): for every item whose resource has roster
+    hooks, the hourly requirement at the offered load simulated at the plan, folded to one day
+    (the scenario's shifts repeat daily), is covered at least cost by the allowed patterns
+    (:func:`yzt.sim.shifts.design`); the roster is simulated, every hour that breaks the target
+    (or, when none does but the item's rows fail, the worst hour) is raised (by one, by two
+    when it breaks again, then four, ...), and the roster designed again, for at most
+    :data:`~yzt.sim.stages.staffing.ISA_ROUNDS` rounds. Every item is designed at once: their
+    rows depend on their own capacity only."""
+    chosen = [it for it in items if it.resource.roster is not None and not it.infeasible]
+    if not chosen:
+        return {}
+    pl.progress("shift design: offered load at the plan")
+    outs = pl.simulate([with_values(pl.sc, planned)], details=True)[0]
+    state: dict[ItemKey, Designed] = {}
+    fixed_broken: dict[ItemKey, list[str]] = {}
+    for it in chosen:
+        ro = it.resource.roster
+        assert ro is not None
+        checks = (ro.hour_check(pl.sc, it.key, [o["details"][it.key.resource] for o in outs],
+                                pl.hours) if ro.hour_check else [])
+        fixed_broken[it.key] = [hour_text(t) for t, ok in enumerate(checks) if ok is False]
+    for rnd in range(staffing.ISA_ROUNDS):
+        for it in chosen:
+            ro = it.resource.roster
+            assert ro is not None
+            det = [o["details"][it.key.resource] for o in outs]
+            need = staffing.fold(ro.requirement(pl.sc, it.key, det, pl.hours, planned[it.key]),
+                                 ro.patterns(pl.sc, it.key)[1])
+            d = state.get(it.key)
+            if d is None:
+                _, open_hours = ro.patterns(pl.sc, it.key)
+                required = need
+            else:
+                open_hours, required = d.open_hours, [max(a, b) for a, b in zip(d.required, need,
+                                                                                 strict=True)]
+            roster = staffing.design_day(ro, pl.sc, it.key, required)
+            state[it.key] = Designed(roster, open_hours, d.sipp if d else need, required,
+                                     d.rounds if d else [], raises=d.raises if d else {},
+                                     fixed_broken=fixed_broken[it.key])
+        sc = from_document(merge(pl.sc.document, roster_overrides(pl.sc, planned, state)),
+                           pl.sc.source)
+        pl.progress(f"shift design: simulate-and-adjust round {rnd + 1}")
+        outs = pl.simulate([sc], details=True)[0]
+        judged = pl.judge(sc, outs)
+        raised_any = False
+        for it in chosen:
+            ro, d = it.resource.roster, state[it.key]
+            assert ro is not None
+            det = [o["details"][it.key.resource] for o in outs]
+            checks = ro.hour_check(pl.sc, it.key, det, pl.hours) if ro.hour_check else []
+            broken = [t for t, ok in enumerate(checks) if ok is False and t % 24 in d.open_hours]
+            raise_hours = sorted({t % 24 for t in broken})
+            holds = judged.holds(it.key.resource, it.key.operator)
+            if not raise_hours and not holds:
+                worst = (ro.worst_hour(pl.sc, it.key, det, pl.hours, d.open_hours)
+                         if ro.worst_hour else None)
+                raise_hours = [worst] if worst is not None else sorted(d.open_hours)
+            d.rounds.append({"round": rnd + 1, "agent_hours": d.roster.agent_hours,
+                             "rows_hold": holds,
+                             "hours_broken": [hour_text(t) for t in broken],
+                             "raised": [f"{h:02d}:00" for h in raise_hours]})
+            d.holds = not raise_hours
+            for h in raise_hours:  # an hour broken again is raised twice as much as before
+                d.raises[h] = d.raises.get(h, 0) + 1
+                d.required[h] += 2 ** (d.raises[h] - 1)
+            raised_any = raised_any or bool(raise_hours)
+        if not raised_any:
+            break
+    for it in chosen:  # the last round's raises are designed in, so the roster covers them
+        d = state[it.key]
+        ro = it.resource.roster
+        assert ro is not None
+        if not d.holds:
+            d.roster = staffing.design_day(ro, pl.sc, it.key, d.required)
+    windows = {it.key: staffing.shift_guess(it.resource.roster.shifts(pl.sc, it.key),
+                                            state[it.key].required)
+               for it in chosen if it.resource.roster is not None}
+    pl.progress("shift design: fixed windows at the same requirement")
+    sc = with_values(pl.sc, {**planned, **windows})
+    outs = pl.simulate([sc], details=True)[0]
+    judged = pl.judge(sc, outs)
+    for it in chosen:
+        ro = it.resource.roster
+        assert ro is not None
+        checks = (ro.hour_check(pl.sc, it.key, [o["details"][it.key.resource] for o in outs],
+                                pl.hours) if ro.hour_check else [])
+        state[it.key].same_target = {
+            "planned": list(windows[it.key]),
+            "agent_hours": staffing.day_agent_hours(ro.shifts(pl.sc, it.key), windows[it.key]),
+            "hours_broken": [hour_text(t) for t, ok in enumerate(checks) if ok is False],
+            "rows_hold": judged.holds(it.key.resource, it.key.operator)}
+    return state
+
+
+def hour_text(hour: int) -> str:
+    """Hour ``hour`` of the horizon as day and clock: ``D1 09:00``."""
+    return f"D{hour // 24 + 1} {hour % 24:02d}:00"
+
+
+def roster_overrides(sc: Scenario, planned: dict[ItemKey, Value],
+                     rosters: Mapping[ItemKey, Designed]) -> dict[str, Any]:
+    """The plan's overrides with every designed roster written as its item's shifts."""
+    doc = overrides(sc, planned)
+    for key, d in sorted(rosters.items(), key=lambda kv: kv[0].label):
+        ro = stages.resource(key.resource).roster
+        assert ro is not None
+        staffing.roster_override(ro, key, d.roster, doc)
+    return doc
+
+
+def _add_rosters(document: dict[str, Any], sc: Scenario, planned: dict[ItemKey, Value],
+                 rosters: dict[ItemKey, Designed]) -> None:
+    """plan.json with the designed rosters: per item the patterns chosen with head counts, per
+    hour required against planned beside the fixed-window plan, and agent-hours of both."""
+    total = fixed_total = same_total = 0.0
+    for e in document["items"]:
+        key = ItemKey(e["resource"], e["operator"], e["part"] or "")
+        d = rosters.get(key)
+        if d is None:
+            continue
+        ro = stages.resource(key.resource).roster
+        assert ro is not None
+        shifts = ro.shifts(sc, key)
+        fixed = staffing.agents_by_hour(shifts, planned[key], 24)
+        fixed_h = staffing.day_agent_hours(shifts, planned[key])
+        total += d.roster.agent_hours
+        fixed_total += fixed_h
+        same_total += d.same_target["agent_hours"]
+        e["roster"] = {
+            "patterns": [{"pattern": a.pattern.label, "start_h": a.pattern.start_h,
+                          "length_h": a.pattern.length_h, "breaks": list(a.pattern.breaks),
+                          "agents": a.agents, "paid_hours": a.paid_hours}
+                         for a in d.roster.assignments],
+            "shifts": [{"start_h": s.start_h, "end_h": s.end_h, "agents": s.agents}
+                       for s in d.roster.to_shifts()],
+            "hours": [{"hour": h, "label": f"{h:02d}:00", "required_sipp": d.sipp[h],
+                       "required": d.required[h], "planned": c.planned, "fixed_window": fixed[h]}
+                      for h, c in enumerate(d.roster.hours)],
+            "agent_hours": d.roster.agent_hours,
+            "fixed_window_agent_hours": fixed_h,
+            "optimal": d.roster.optimal,
+            "isa": {"rounds": d.rounds, "holds": d.holds},
+            "fixed_window_hours_broken": d.fixed_broken,
+            "fixed_window_same_target": d.same_target,
+        }
+    document["shift_design"] = {
+        "agent_hours": total, "fixed_window_agent_hours": fixed_total,
+        "fixed_window_same_target_agent_hours": same_total,
+        "rounds_max": staffing.ISA_ROUNDS,
+        "rule": ("the hourly requirement (folded to one day: the largest over the days, as the "
+                 "scenario's shifts repeat daily) covered at least cost by the allowed patterns, "
+                 "then simulated; every hour that breaks the target is raised (by one, then "
+                 "twice the last raise each time it breaks again) and the roster designed again "
+                 "(simulate-and-adjust)"),
+    }
+    document["overrides"] = roster_overrides(sc, planned, rosters)
 
 
 def _curve(it: Item) -> list[dict[str, Any]]:
@@ -720,14 +947,9 @@ def _curve(it: Item) -> list[dict[str, Any]]:
     return [seen[k] for k in sorted(seen, key=lambda v: (sum(v), v))]
 
 
-#: ``kind`` and ``schema_version`` of ``plan.json`` (schema: ``plan.schema.json``).
-KIND = "plan"
-SCHEMA_VERSION = resultfile.KINDS[KIND].schema_version
-
-
 def dumps(document: dict[str, Any]) -> str:
-    """The text of ``plan.json`` (:mod:`yzt.resultfile`)."""
-    return resultfile.dumps(resultfile.stamp(KIND, SCHEMA_VERSION, document))
+    """The text of ``plan.json``, kind ``plan`` (:mod:`yzt.resultfile`)."""
+    return resultfile.dumps_kind("plan", document)
 
 
 def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
@@ -835,7 +1057,8 @@ def what_if(sc: Scenario, options: PlanOptions, executor: Executor, engine: Engi
                 progress(f"load ×{f:g}: {message}")
 
         doc = main if f == 1.0 else plan(scale_load(sc, f), options, executor, engine, scaled)
-        out.append({"load": f, "verdict": doc["verdict"],
+        row = {"cost": doc["costs"]["planned"]} if "costs" in doc else {}
+        out.append({"load": f, "verdict": doc["verdict"], **row,
                     "items": [{"operator": e["operator"], "resource": e["resource"], "part": e["part"],
                                "planned": e["planned"],
                                "infeasible": bool(e["infeasible"])} for e in doc["items"]]})
@@ -908,6 +1131,15 @@ def summary_text(document: dict[str, Any]) -> str:
         changed = sum(1 for i in w["items"] if i["infeasible"])
         lines.append(f"  what-if load ×{w['load']:g}: {w['verdict']}"
                      + (f" ({changed} infeasible)" if changed else ""))
+    sd = document.get("shift_design")
+    if sd:
+        lines.append(f"  designed shifts: {sd['agent_hours']:g} paid hours a day, fixed-window plan "
+                     f"{sd['fixed_window_agent_hours']:g}, fixed windows at the same hourly "
+                     f"requirement {sd['fixed_window_same_target_agent_hours']:g}")
+    money = document.get("costs")
+    if money:
+        lines.append(f"  cost a day {money['currency']}: current {money['current']:,.2f}, "
+                     f"planned {money['planned']:,.2f}")
     outside = document["confirmation"]["breached_outside_plan"]
     if outside:
         lines.append(f"  {len(outside)} SLA row(s) of capacities not planned here still breach "

@@ -210,6 +210,42 @@ class HourRow:
 
 
 @dataclass(frozen=True)
+class RosterHour:
+    """One hour of the day of a designed roster: required, planned, the fixed-window plan."""
+
+    hour: int
+    required: int
+    planned: int
+    fixed_window: int
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> RosterHour:
+        return cls(int(raw["hour"]), int(raw["required"]), int(raw["planned"]),
+                   int(raw["fixed_window"]))
+
+
+@dataclass(frozen=True)
+class RosterPlan:
+    """A designed roster (``yzt plan --design-shifts``): its hours and agent-hours a day."""
+
+    hours: tuple[RosterHour, ...]
+    agent_hours: float
+    fixed_window_agent_hours: float
+    holds: bool
+    same_target_agent_hours: float | None = None
+    """The scenario's windows sized to the roster's requirement."""
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any] | None) -> RosterPlan | None:
+        if not raw:
+            return None
+        return cls(tuple(RosterHour.from_json(h) for h in raw.get("hours") or ()),
+                   float(raw["agent_hours"]), float(raw["fixed_window_agent_hours"]),
+                   bool((raw.get("isa") or {}).get("holds", False)),
+                   _opt((raw.get("fixed_window_same_target") or {}).get("agent_hours")))
+
+
+@dataclass(frozen=True)
 class CostRow:
     """The agent hours a service level costs."""
 
@@ -217,11 +253,15 @@ class CostRow:
     agent_hours: float
     peak_agents: int
     extra_agent_hours: float | None = None
+    cost: float | None = None
+    """In money, when the scenario gives the cost of an agent-hour."""
+    extra_cost: float | None = None
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> CostRow:
         return cls(float(raw["service_level"]), float(raw["agent_hours"]), int(raw["peak_agents"]),
-                   _opt(raw.get("extra_agent_hours")))
+                   _opt(raw.get("extra_agent_hours")), _opt(raw.get("cost")),
+                   _opt(raw.get("extra_cost")))
 
 
 def _value(raw: Any) -> tuple[int, ...] | None:
@@ -248,6 +288,8 @@ class PlanItem:
     curve: tuple[Tried, ...] = ()
     hourly: tuple[HourRow, ...] = ()
     service_level_cost: tuple[CostRow, ...] = ()
+    roster: RosterPlan | None = None
+    cost: Mapping[str, Any] | None = None
     #: Service objectives that judge the item beside its SLA rows.
     objectives: tuple[str, ...] = ()
     #: The rows that fail one unit below the plan (what binds it).
@@ -274,6 +316,7 @@ class PlanItem:
             tuple(Tried.from_json(t) for t in raw.get("curve") or ()),
             tuple(HourRow.from_json(r) for r in raw.get("hourly") or ()),
             tuple(CostRow.from_json(c) for c in raw.get("service_level_cost") or ()),
+            RosterPlan.from_json(raw.get("roster")), raw.get("cost"),
             tuple(str(o) for o in raw.get("objectives") or ()),
             tuple(str(b) for b in raw.get("binding") or ()))
 

@@ -136,14 +136,9 @@ def replication_output(rec: ReplicationRecords, sc: Scenario | None = None) -> d
             "events": rec.events}
 
 
-#: ``kind`` and ``schema_version`` of ``sim-results.json`` (schema: ``sim.schema.json``).
-KIND = "sim"
-SCHEMA_VERSION = resultfile.KINDS[KIND].schema_version
-
-
 def dumps(results: dict[str, Any]) -> str:
-    """The results file's text (:mod:`yzt.resultfile`: sorted keys, NaN as null)."""
-    return resultfile.dumps(resultfile.stamp(KIND, SCHEMA_VERSION, results))
+    """The text of ``sim-results.json``, kind ``sim`` (:mod:`yzt.resultfile`)."""
+    return resultfile.dumps_kind("sim", results)
 
 
 

@@ -124,6 +124,31 @@ class Shift:
 
 
 @dataclass(frozen=True)
+class Patterns:
+    """Allowed shift patterns of a hotline or back office (``patterns:``), read by ``yzt plan
+    --design-shifts`` (:mod:`yzt.sim.shifts`). ``None`` fields take the planner's defaults."""
+
+    starts: tuple[int, ...] | None = None
+    lengths: tuple[int, ...] = (4, 6, 8)
+    break_after_h: int | None = 4
+    opening: tuple[int, int] | None = None
+    night_premium_per_h: float = 0.0
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Optional unit costs (``costs:``): the cost of a plan and of each what-if."""
+
+    currency: str = ""
+    agent_hour: float | None = None
+    clerk_hour: float | None = None
+    connection: float | None = None
+    """One connection to an operator node, per day."""
+    sms_per_s: float | None = None
+    """One SMS a second of gateway throughput, per day."""
+
+
+@dataclass(frozen=True)
 class Hotline:
     enabled: bool
     shifts: tuple[Shift, ...]
@@ -135,6 +160,7 @@ class Hotline:
     background_calls_per_h: float
     repeat_call_share: float
     repeat_delay_mean_min: float
+    patterns: Patterns | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +170,7 @@ class BackOffice:
     dispute_external: Lognormal
     cancellation_work_mean_min: float
     cancellation_external: Lognormal
+    patterns: Patterns | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +225,8 @@ class Scenario:
     source: str
     document: dict[str, Any] = field(compare=False, hash=False, repr=False)
     """The merged document, echoed into the results."""
+    costs: Costs | None = None
+    """Unit costs, when the scenario gives them."""
     objectives: tuple[Objective, ...] = ()
     sla_profile: str | None = None
     """The named hotline profile every operator's SLA-HOT-1 target comes from (``None``: the
@@ -326,6 +355,10 @@ def _rule_problems(doc: dict[str, Any], topo: Topology) -> list[str]:
             for sect in ("hotline", "backoffice"):
                 if "shifts" in c.get(sect, {}):
                     problems += _shift_problems(c[sect]["shifts"], f"{base}.{sect}.shifts")
+                opening = c.get(sect, {}).get("patterns", {}).get("opening")
+                if opening is not None and opening[0] % 24 == opening[1] % 24:
+                    problems.append(f"at {base}.{sect}.patterns.opening: {opening} opens and closes "
+                                    "at the same hour (give [open, close), e.g. [8, 22])")
     for i, s in enumerate(doc["arrivals"].get("surges", [])):
         if s["start_h"] >= doc["horizon_h"]:
             problems.append(
@@ -374,6 +407,28 @@ def _lognormal_h(raw: dict[str, Any]) -> Lognormal:
     return Lognormal(float(raw["median_h"]) * 3600.0, float(raw["sigma"]))
 
 
+def _patterns(raw: dict[str, Any] | None) -> Patterns | None:
+    if raw is None:
+        return None
+    starts = raw.get("starts")
+    opening = raw.get("opening")
+    return Patterns(
+        starts=None if starts is None else tuple(int(x) for x in starts),
+        lengths=tuple(int(x) for x in raw.get("lengths", (4, 6, 8))),
+        break_after_h=raw.get("break_after_h", 4),
+        opening=None if opening is None else (int(opening[0]), int(opening[1])),
+        night_premium_per_h=float(raw.get("night_premium_per_h", 0.0)),
+    )
+
+
+def _costs(raw: dict[str, Any] | None) -> Costs | None:
+    if raw is None:
+        return None
+    return Costs(str(raw.get("currency", "")), *(None if raw.get(k) is None else float(raw[k])
+                                                for k in ("agent_hour", "clerk_hour", "connection",
+                                                          "sms_per_s")))
+
+
 def _shifts(raw: list[dict[str, Any]]) -> tuple[Shift, ...]:
     return tuple(Shift(float(s["start_h"]), float(s["end_h"]), int(s["agents"])) for s in raw)
 
@@ -402,6 +457,7 @@ def _operator(op_id: str, kind: str, share: float, sla: SlaProfile, cfg: dict[st
             background_calls_per_h=float(h["background_calls_per_h"]),
             repeat_call_share=float(h["repeat_call_share"]),
             repeat_delay_mean_min=float(h["repeat_delay_mean_min"]),
+            patterns=_patterns(h.get("patterns")),
         ),
         backoffice=BackOffice(
             shifts=_shifts(b["shifts"]),
@@ -409,6 +465,7 @@ def _operator(op_id: str, kind: str, share: float, sla: SlaProfile, cfg: dict[st
             dispute_external=_lognormal_h(b["dispute_external"]),
             cancellation_work_mean_min=float(b["cancellation_work_mean_min"]),
             cancellation_external=_lognormal_h(b["cancellation_external"]),
+            patterns=_patterns(b.get("patterns")),
         ),
     )
 
@@ -496,6 +553,7 @@ def from_document(doc: dict[str, Any], source: str = "<document>") -> Scenario:
         operators=operators,
         source=source,
         document=doc,
+        costs=_costs(doc.get("costs")),
         objectives=tuple(
             Objective(str(o["id"]), str(o["metric"]), float(o["target"]), str(o["source"]),
                       o.get("within_s"), o.get("quantile"),

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from yzt.errors import UserError
 from yzt.sim.scenario import Shift
@@ -210,6 +209,8 @@ def design(required: Sequence[int], patterns: Sequence[ShiftPattern], *,
     required outside them. ``night_hours``: (from, to) hours of day paid ``night_premium_per_h`` more
     per agent. Errors name the hour or the pattern and the fix (:class:`~yzt.errors.UserError`).
     """
+    from scipy.optimize import Bounds, LinearConstraint, milp  # heavy: only when designing
+
     req = np.asarray(required, dtype=float)
     horizon = req.size
     if horizon == 0:

@@ -1,9 +1,13 @@
-"""Shared fixtures: a private clock memory, a reference operator, a real headless Chromium."""
+"""Shared fixtures: a private clock memory, a reference operator, a real headless Chromium; and the
+suite's schedule: the longest files first, the numba kernels compiled once up front."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +15,70 @@ import pytest
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+#: The longest test files, longest first (each alone, docs/benchmarks.md "Test suite time"). The
+#: two xdist workers take whole files in this order and the short files fill in behind them; in
+#: xdist's own order (by number of tests) the longest started midway and could end the run alone.
+LONGEST_FIRST = (
+    "test_ci_templates.py",  # two clean virtualenvs installing from a tagged clone, two `yzt check`
+    # the variant matrix before the defect matrix: the defect matrix's first run (the clean
+    # reference alone) must outpace a rate limit, better not while the kernels compile at start
+    "test_variant_matrix.py",  # three whole `yzt check` runs and a `yzt conform` per variant
+    "test_conform_matrix.py",  # a server and a `yzt check` per seeded conformance defect
+    "test_load_integration.py",  # Locust runs of several seconds each
+    "test_check_status.py",
+    "test_check_endpoint.py",
+    "test_golden.py",
+    "test_tooling.py",  # mypy strict over the package
+    "test_conform_onboarding.py",
+    "test_evidence_forgery.py",
+    "test_plan_launch_day.py",
+    "test_conform_rerun.py",
+    "test_plan.py",
+    "test_load_remote_workers.py",
+    "test_client_load.py",
+    "test_conform_registry.py",
+    "test_server_dblock.py",
+)
+
+
+_WARM_UP: list[tuple[subprocess.Popen[bytes], str]] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """On a fresh checkout, compile the numba kernels once while the xdist workers start.
+
+    The kernels are cached on disk (``cache=True``) after their first compile (~12 s of CPU here),
+    but every process that runs the fast engine before that cache exists compiles them itself, and
+    the first files to run start several at once (the variant matrix's three ``yzt check`` runs).
+    A small ``yzt sim`` in the background writes the cache first; with the cache already there it
+    only loads it (~1 s). Only the xdist controller does this, and only when workers run."""
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    if config.option.collectonly:
+        return
+    out = tempfile.mkdtemp(prefix="yzt-numba-warm-up-")
+    _WARM_UP.append((subprocess.Popen(
+        [sys.executable, "-m", "yzt", "sim", "baseline", "-n", "1", "--seed", "7", "-q", "--out", out],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for proc, out in _WARM_UP:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the longest files first (see LONGEST_FIRST); the rest keep their collection order, and a
+    file's tests stay together and in order (its module fixtures start once)."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    first_seen: dict[str, int] = {}
+    for item in items:
+        first_seen.setdefault(item.path.name, len(first_seen))
+    items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), first_seen[item.path.name]))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _yzt_commands(text: str) -> list[list[str]]:
     """Every ``yzt …`` command line in ``text``, CI variables replaced by sample values."""
     text = re.sub(r"\$\{\{\s*[^}]+\}\}", "VALUE", text)
+    text = text.replace("$YZT_CHECK_ARGS", "")  # optional extra flags: empty unless the user sets them
     text = re.sub(r"\"?\$[A-Z_]+\"?", "VALUE", text)
     out = []
     for line in re.findall(r"(?:^|[\s-])(yzt (?:[^\n#]|\n(?=\s*--))+)", text):

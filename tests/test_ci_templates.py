@@ -10,6 +10,7 @@ yzt from a tagged clone of this repository and judge a reference operator on loo
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -164,9 +165,14 @@ def _sandbox(job: Path) -> Iterator[str]:
         yield url
 
 
+#: The templates' optional extra flags, set as a user may: every step still runs (conform, load,
+#: capacity, simulation) with fewer capacity runs and replications, which is what a CI job costs here.
+CHECK_ARGS = "--capacity-runs 3 --capacity-duration 8 --replications 2 --load-duration 5"
+
+
 def _variables(url: str, source: str) -> dict[str, str]:
     return {"YZT_SOURCE": source, "YZT_TARGET_URL": url, "YZT_OPERATOR": OPERATOR,
-            "YZT_KEY_ID": KEY_ID, "YZT_SECRET": DEFAULT_SECRET.decode()}
+            "YZT_KEY_ID": KEY_ID, "YZT_SECRET": DEFAULT_SECRET.decode(), "YZT_CHECK_ARGS": CHECK_ARGS}
 
 
 def _run(script: str, cwd: Path, env: dict[str, str], log: Path) -> int:
@@ -197,6 +203,16 @@ def _tail(log: Path) -> str:
     return log.read_text(encoding="utf-8", errors="replace")[-4000:]
 
 
+def _extra_flags_reached_yzt(out: Path) -> None:
+    """Every step ran (none skipped), and the template passed ``YZT_CHECK_ARGS`` on: the
+    simulation ran the replications it asks."""
+    steps = json.loads((out / "check.json").read_text(encoding="utf-8"))["steps"]
+    assert {name: step["state"] for name, step in steps.items()} == dict.fromkeys(
+        ("capacity", "conform", "load", "sim"), "ran"), steps
+    sim = json.loads((out / "sim" / "sim-results.json").read_text(encoding="utf-8"))
+    assert sim["replications"] == 2, sim["replications"]
+
+
 def _gitlab(source: str, job: Path, tmp: Path) -> str:
     """Run the GitLab job's script as written; '' when it exited 0, else why not."""
     doc = yaml.safe_load((ROOT / "docs/ci/gitlab-ci.yml").read_text(encoding="utf-8"))["yzt-check"]
@@ -212,6 +228,7 @@ def _gitlab(source: str, job: Path, tmp: Path) -> str:
         return f"GitLab job exited {status}:\n{_tail(log)}"
     _installed_from_source(workdir / ".venv/bin/python", env)
     assert (workdir / doc["artifacts"]["reports"]["junit"]).is_file()
+    _extra_flags_reached_yzt(workdir / "out/check")
     # the clock the conformance step moved is remembered in the folder the job caches
     assert list((workdir / ".yzt-state").iterdir()), "nothing remembered in the cached state folder"
     return ""
@@ -239,6 +256,7 @@ def _github(source: str, job: Path, tmp: Path) -> str:
                 return f"GitHub step {step.get('name')!r} exited {status}:\n{_tail(log)}"
     _installed_from_source(venv / "bin/python", base)
     assert (workdir / "out/check/junit.xml").is_file()
+    _extra_flags_reached_yzt(workdir / "out/check")
     assert list((workdir / ".yzt-state").iterdir()), "nothing remembered in the cached state folder"
     return ""
 

@@ -1,39 +1,48 @@
-"""The defect matrix: every check passes against the clean reference operator, and each seeded
-defect fails the requirement it breaks and nothing else but the knock-ons listed below.
+"""The defect matrix, run once through ``yzt check URL``: the clean reference operator passes
+every check, and each seeded conformance defect fails the requirement it breaks and nothing else
+but the knock-ons listed below; the whole job exits 1 with that requirement under "What to fix"
+(and in junit.xml as a failure); and the certification bundle the conformance step keeps
+(``conform/evidence.zip``) re-judges offline to the same verdicts.
+
+Each defect goes through the command a reseller's CI runs, preflight included: a preflight that
+stopped on a defect (a count that differs from the fixtures, say) would turn a requirement failure
+into a usage error (exit 2) and leave the requirement unjudged. The load, capacity and simulation
+steps are skipped: they judge SLAs, not these requirements. The per-check assertions read the
+conformance step's ``results.json``, which holds every field of the run they judge (verdicts,
+primary and consequential failures in order, duration, requests, the error codes seen), so one
+server and one conformance run per defect serve them all. The run seed is fixed: an outcome the
+operator chooses (an unbound card, say) shows only in the runs whose disputes meet it.
 
 The reference runs with a rate limit so that OIF-ERR-2 has overload to judge (the suite's short
 burst to service-info provokes the 429s); the clean reference runs alone, then the defective
-servers run two at a time to keep the matrix near a minute.
+servers run three at a time.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from yzt.conformance.bundle import RunSettings, read_bundle, rejudge, verdicts_by_requirement, write_bundle
+from yzt.conformance.bundle import read_bundle, rejudge, verdicts_by_requirement
 from yzt.conformance.checks.errors import PROBE_REQUESTS
-from yzt.conformance.runner import RunFinished, results_document
-from yzt.conformance.session import open_context, run_suite
-from yzt.domain.topology import load_topology
-from yzt.fixtures import generate_fixtures
-from yzt.reports.render import conform_pages
+from yzt.conformance.results import ConformResults, read_results
+from yzt.pipeline.check import EVIDENCE
 from yzt.server.defects import DEFECTS
 from yzt.server.testing import DEFAULT_SECRET, running_server
 from yzt.verdict import Verdict
 
-# ~40 servers, two at a time: minutes on a busy 2-core machine (the default per-test limit is 300 s)
+# ~40 servers, three at a time: minutes on a busy 2-core machine (the default per-test limit is 300 s)
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 
 RATE_LIMIT = ("--rate-limit", "150", "--no-access-log")
@@ -63,51 +72,66 @@ KNOCK_ONS: dict[str, set[str]] = {
 #: SLA defects are judged by `yzt load`, not by the conformance suite.
 NOT_CONFORMANCE = {name for name, d in DEFECTS.items() if not d.requirement.startswith("OIF-")}
 MATRIX = [name for name, d in DEFECTS.items() if name not in NOT_CONFORMANCE]
-FIXTURES = generate_fixtures(load_topology().get("R07"), 7, 200)
 
 
-BUNDLES = Path(tempfile.mkdtemp(prefix="yzt-matrix-bundles-"))
+@dataclass(frozen=True)
+class Checked:
+    """One ``yzt check URL`` run against a server with one defect (or none), as it left its folder."""
+
+    status: int
+    report: dict[str, Any]
+    junit: str
+    stderr: str
+    folder: Path
+
+    @property
+    def conform(self) -> ConformResults:
+        """The conformance step's ``results.json``."""
+        return read_results(self.folder / "conform" / "results.json")
+
+    @property
+    def bundle(self) -> Path:
+        return self.folder / "conform" / EVIDENCE
 
 
-def _bundle_path(defect: str | None) -> Path:
-    return BUNDLES / f"{defect or 'clean'}.zip"
-
-
-def _run(defect: str | None) -> RunFinished:
-    """One conform run against a server with ``defect``; its certification bundle is kept."""
+def _check(defect: str | None, out: Path) -> Checked:
     with running_server(defects=(defect,) if defect else (), extra_args=RATE_LIMIT) as url:
-        ctx = open_context(url, "R07", "k1", DEFAULT_SECRET, FIXTURES, timeout=5, run_seed=1,
-                           fixture_source="--seed 7 --subjects 200")
-        try:
-            run = run_suite(ctx, target=url, today=date(2026, 12, 1))
-        finally:
-            ctx.client.close()
-    write_bundle(_bundle_path(defect), run, ctx,
-                 RunSettings("k1", {"seed": 7, "subjects": 200}, today="2026-12-01"),
-                 conform_pages(results_document(run), "en", f"yzt conform — {url}"))
-    return run
+        env = dict(os.environ, YZT_SECRET=DEFAULT_SECRET.decode(), YZT_STATE_DIR=str(out / "state"))
+        proc = subprocess.run(
+            [sys.executable, "-m", "yzt", "check", url, "--operator", "R07", "--key-id", "k1",
+             "--seed", "7", "--subjects", "200", "--skip", "load", "--skip", "capacity",
+             "--skip", "sim", "--run-seed", "1", "--out", str(out / "check")],
+            capture_output=True, text=True, env=env, timeout=600, check=False)
+    folder = out / "check"
+    report_path = folder / "report.json"
+    report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}
+    junit_path = folder / "junit.xml"
+    junit = junit_path.read_text(encoding="utf-8") if junit_path.is_file() else ""
+    return Checked(proc.returncode, report, junit, proc.stderr[-3000:], folder)
 
 
 @pytest.fixture(scope="module")
-def matrix() -> Iterator[dict[str | None, RunFinished]]:
-    # the clean reference runs alone first: its overload probe (OIF-ERR-2) must outpace the rate
-    # limit, and another run's client threads in this process slow the probe's threads down
-    runs: dict[str | None, RunFinished] = {None: _run(None)}
-    with ThreadPoolExecutor(2) as pool:
-        runs.update(zip(MATRIX, pool.map(_run, MATRIX), strict=True))
-    yield runs
-    shutil.rmtree(BUNDLES, ignore_errors=True)
+def matrix() -> Iterator[dict[str | None, Checked]]:
+    with tempfile.TemporaryDirectory(prefix="yzt-defect-matrix-") as tmp:
+        # the clean reference runs alone first: its overload probe (OIF-ERR-2) must outpace the
+        # rate limit, and other runs beside it slow the probe's threads down
+        runs: dict[str | None, Checked] = {None: _check(None, Path(tmp) / "clean")}
+        with ThreadPoolExecutor(3) as pool:
+            runs.update(zip(MATRIX, pool.map(_check, MATRIX, [Path(tmp) / n for n in MATRIX]),
+                            strict=True))
+        yield runs
 
 
-def _failed(run: RunFinished) -> set[str]:
+def _failed(run: ConformResults) -> set[str]:
     """Requirements with a primary failure (consequences of another check's failure left out)."""
-    return {r.requirement for r in run.results if r.primary}
+    return {c.requirement for c in run.checks if c.primary}
 
 
 def test_clean_reference_passes_every_check_quickly(matrix):
-    run = matrix[None]
-    assert [(r.check, r.verdict, r.message) for r in run.results
-            if r.verdict is not Verdict.PASS] == []
+    checked = matrix[None]
+    assert checked.status == 0, checked.stderr
+    run = checked.conform
+    assert [(c.check, c.verdict, c.message) for c in run.checks if c.verdict is not Verdict.PASS] == []
     assert run.verdict is Verdict.PASS
     # a bound against hangs on a shared machine, not a speed measurement (benchmarks/ does that)
     assert run.duration_s < 60.0, f"the suite took {run.duration_s:.1f} s against the reference"
@@ -124,33 +148,44 @@ def test_every_protocol_error_code_is_provoked(matrix):
              "idempotency_conflict": 409, "payload_too_large": 413, "unsupported_media_type": 415,
              "rate_limited": 429}
     # internal_error and unavailable need a failing operator: the robustness tests cover 5xx
-    assert {f"{status} {code}" for code, status in table.items()} <= set(matrix[None].codes_seen)
+    assert {f"{status} {code}" for code, status in table.items()} <= set(matrix[None].conform.codes_seen)
 
 
 @pytest.mark.parametrize("defect", MATRIX)
 def test_defect_fails_its_requirement_and_only_listed_knock_ons(matrix, defect):
-    run = matrix[defect]
+    run = matrix[defect].conform
     own = DEFECTS[defect].requirement
     failed = _failed(run)
     assert own in failed, f"{defect} should fail {own}"
     assert failed - {own} <= KNOCK_ONS.get(defect, set()), (
         f"{defect} also failed {sorted(failed - {own} - KNOCK_ONS.get(defect, set()))}: "
-        + "; ".join(r.message for r in run.results if r.requirement in failed - {own}))
+        + "; ".join(c.message for c in run.checks if c.requirement in failed - {own}))
     assert run.verdict is Verdict.FAIL
     # primary failures come first in every output
-    kinds = [0 if r.primary else 1 if r.consequential else 2 for r in run.results]
+    kinds = [0 if c.primary else 1 if c in run.consequential_failures else 2 for c in run.checks]
     assert kinds == sorted(kinds)
+
+
+@pytest.mark.parametrize("defect", MATRIX)
+def test_yzt_check_fails_the_defect_on_its_own_requirement(matrix, defect):
+    checked = matrix[defect]
+    own = DEFECTS[defect].requirement
+    assert checked.status == 1, f"{defect}: exit {checked.status}\n{checked.stderr}"
+    assert checked.report.get("verdict") == "fail"
+    primary = {f.get("requirement") for f in checked.report.get("fixes", []) if f.get("primary")}
+    assert own in primary, f"{defect}: {own} not among the primary fixes {sorted(map(str, primary))}"
+    assert own in checked.junit and "<failure" in checked.junit
 
 
 @pytest.mark.parametrize("defect", [None, *MATRIX])
 def test_bundle_rejudged_offline_gives_the_same_verdicts(matrix, defect):
     """``yzt validate FILE.zip`` replays the run from its masked HAR through the same checks."""
-    run = matrix[defect]
-    bundle = read_bundle(_bundle_path(defect))
+    run = matrix[defect].conform
+    bundle = read_bundle(matrix[defect].bundle)
     again, left_over = rejudge(bundle)
-    assert verdicts_by_requirement(again.results) == verdicts_by_requirement(run.results)
-    assert {r.check: r.verdict for r in again.results} == {r.check: r.verdict for r in run.results}
-    assert {r.check for r in again.primary_failures} == {r.check for r in run.primary_failures}
+    assert verdicts_by_requirement(again.results) == verdicts_by_requirement(run.checks)
+    assert {r.check: r.verdict for r in again.results} == {c.check: c.verdict for c in run.checks}
+    assert {r.check for r in again.primary_failures} == {c.check for c in run.primary_failures}
     assert again.verdict is run.verdict
     assert left_over == 0
 

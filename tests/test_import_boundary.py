@@ -1,7 +1,8 @@
 """Runners write records and ``reports/`` reads them: no runner imports a reporter. Locust (which
 patches the interpreter with gevent) is imported only by the load generator's own files. The core
 (``yzt/`` but its commands) imports none of the parts built on it: the conformance suite, the load
-tests, the simulation and the reports; the commands, the top layer, may call any of them."""
+tests, the simulation, the twin (a live federation held against the model) and the reports;
+the commands, the top layer, may call any of them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Folders that run and judge: they write records and must not import ``reports/``.
-RUNNERS = ("conformance", "loadtests", "sim")
+RUNNERS = ("conformance", "loadtests", "sim", "twin")
 #: The only folder whose files may import locust or gevent.
 LOCUST_HOME = "loadtests"
 #: Test scripts that only ever run as their own process (a test starts them with ``python FILE``),
@@ -20,7 +21,7 @@ LOCUST_HOME = "loadtests"
 OWN_PROCESS_SCRIPTS = {"tests/hostile/fake_locust_peer.py"}
 SKIP = {".venv", ".git", "build", "dist", "node_modules", "__pycache__"}
 #: The parts built on the core, as installed (``yzt.conformance``) and as folders (``conformance``).
-ABOVE_THE_CORE = ("conformance", "loadtests", "sim", "reports", "pipeline")
+ABOVE_THE_CORE = ("conformance", "loadtests", "sim", "twin", "reports", "pipeline")
 #: Files of ``yzt/`` that are not the core: the commands, which may call any library.
 TOP_LAYER = ("yzt/commands/", "yzt/cli.py")
 #: Calls whose first argument names a module or package they load (``resources.files`` imports it).
@@ -119,6 +120,9 @@ def test_the_repository_keeps_its_import_boundaries() -> None:
      "sim/lazy.py: imports locust.env"),
     ("conformance/up.py", "from yzt.pipeline.check import CheckPipeline\n",
      "conformance/up.py: imports yzt.pipeline"),
+    ("twin/bad.py", "def f():\n    from yzt.reports.readers import read_dirs\n",
+     "twin/bad.py: imports yzt.reports.readers"),
+    ("twin/up.py", "from ..pipeline import check\n", "twin/up.py: imports yzt.pipeline"),
 ])
 def test_a_seeded_crossing_is_caught(tmp_path: Path, path: str, source: str, expected: str) -> None:
     file = tmp_path / path
@@ -139,6 +143,7 @@ def test_a_seeded_crossing_is_caught(tmp_path: Path, path: str, source: str, exp
     ("yzt/server/lazy.py", "def f():\n    from ..loadtests import traffic\n",
      "yzt/server/lazy.py: imports yzt.loadtests"),
     ("yzt/domain/bad.py", "import yzt.sim.engine\n", "yzt/domain/bad.py: imports yzt.sim.engine"),
+    ("yzt/bad.py", "from yzt.twin.results import TwinComparison\n", "yzt/bad.py: imports yzt.twin"),
     ("yzt/bad.py", "from reports import render\n", "yzt/bad.py: imports reports"),
     ("yzt/data.py", "from importlib import resources\nresources.files('yzt.conformance')\n",
      "yzt/data.py: imports yzt.conformance"),

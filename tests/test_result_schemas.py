@@ -5,7 +5,9 @@ field of the wrong type is refused, naming the file and the field; ``yzt report`
 line and exits 2.
 
 The files come from one ``yzt check`` against a reference operator on loopback (preflight,
-conform, load, capacity, calibration, sim, check) and one ``yzt plan`` run beside it.
+conform, load, capacity, calibration, sim, check) and one ``yzt plan`` run beside it; the twin's
+(federation, twin-live, twin) from one ``yzt federation up`` of two nodes and one two-second
+``yzt twin`` through it (about 5 s).
 
 ``python tests/test_result_schemas.py`` rewrites docs/results.md from the schemas.
 """
@@ -37,6 +39,9 @@ PRODUCED = {"preflight": "check/preflight.json", "check": "check/check.json",
             "conform": "check/conform/results.json", "load": "check/load/results.json",
             "capacity": "check/capacity/capacity.json", "calibration": "check/sim/calibration.json",
             "sim": "check/sim/sim-results.json", "plan": "plan/plan.json"}
+#: Where each of the twin's kinds lies in the folder the ``twin_produced`` fixture writes.
+TWIN_PRODUCED = {"federation": "federation.json", "twin-live": "twin/twin-live.json",
+                 "twin": "twin/twin.json"}
 
 
 def _yzt(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None
@@ -73,6 +78,96 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def twin_produced(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``yzt federation up`` of R01 and R04, one ``yzt twin`` of a 2 s window (5 queries) through
+    it, ``yzt federation down``; ``federation.json`` is copied out while the federation runs (down
+    removes it)."""
+    import time
+
+    out = tmp_path_factory.mktemp("twin")
+    up = _yzt("federation", "up", "baseline", "--out", str(out / "fed"), "--only", "R01,R04",
+              "--workers", "1", "--subjects", "10", cwd=out)
+    try:
+        topology = out / "fed" / "federation.json"
+        deadline = time.monotonic() + 90
+        while not topology.exists():
+            assert up.poll() is None, up.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "federation up did not write its topology in 90 s"
+            time.sleep(0.1)
+        (out / "federation.json").write_bytes(topology.read_bytes())
+        twin = _yzt("twin", "baseline", "--topology", str(out / "fed"), "--window", "2s",
+                    "--scale", "5", "--repeats", "2", "--out", str(out / "twin"), cwd=out)
+        _, err = twin.communicate(timeout=180)
+        assert twin.returncode == 0, err[-3000:]
+        down = _yzt("federation", "down", str(out / "fed"), cwd=out)
+        _, err = down.communicate(timeout=60)
+        assert down.returncode == 0, err[-3000:]
+        up.communicate(timeout=30)
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.communicate()
+    return out
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("kind", sorted(TWIN_PRODUCED))
+def test_the_twins_kinds_validate_against_their_shipped_schemas(twin_produced: Path,
+                                                               kind: str) -> None:
+    path = twin_produced / TWIN_PRODUCED[kind]
+    document = _document(path)
+    assert document["kind"] == kind
+    assert document["schema_version"] == resultfile.KINDS[kind].schema_version
+    jsonschema.Draft202012Validator(_shipped_schema(kind)).validate(document)
+    assert path.read_text(encoding="utf-8") == resultfile.dumps(document)
+    record = resultfile.read(path)
+    assert type(record) is resultfile.KINDS[kind].reader_class()
+    assert record.to_json() == {k: v for k, v in document.items() if k not in ("kind", "schema_version")}
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+def test_the_twins_comparison_reads_as_typed_rows(twin_produced: Path) -> None:
+    from yzt.twin.results import TwinComparison
+
+    record = resultfile.read_as(twin_produced / TWIN_PRODUCED["twin"], TwinComparison)
+    assert record.run["queries"] == 5 and record.run["replications"] == 2
+    assert {(r.metric, r.scope) for r in record.rows} >= {("fanout_p50_s", "fanout"),
+                                                          ("answer_p95_s", "R01"),
+                                                          ("answer_p95_s", "R04")}
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("kind", sorted(TWIN_PRODUCED))
+def test_yzt_report_says_the_twins_kinds_have_no_report_yet(twin_produced: Path, tmp_path: Path,
+                                                           kind: str) -> None:
+    path = twin_produced / TWIN_PRODUCED[kind]
+    done = _report(str(path), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0] == (f"yzt report: error: {path}: a {kind!r} results file "
+                        f"({resultfile.KINDS[kind].written_by}) has no report yet: read it as JSON "
+                        "(docs/results.md describes it)")
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_yzt_report_says_a_twin_folder_has_no_report_yet(tmp_path: Path) -> None:
+    """A folder ``yzt twin`` wrote is read by its ``twin.json``, not refused as a stranger."""
+    (tmp_path / "twin").mkdir()
+    resultfile.write(tmp_path / "twin" / "twin.json", "twin", 1,
+                     {"scenario": "baseline", "seed": 1, "start_h": 10.0, "window_s": 2.0,
+                      "scale": 5.0, "queries": 0, "requests": 0, "replications": 2, "rows": []})
+    done = _report(str(tmp_path / "twin"), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (f"yzt report: error: {tmp_path / 'twin' / 'twin.json'}: a 'twin' "
+                                   "results file (yzt twin) has no report yet: read it as JSON "
+                                   "(docs/results.md describes it)")
+
+
 def _document(path: Path) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return document
@@ -107,7 +202,7 @@ def test_every_kind_the_commands_write_validates_against_its_shipped_schema(prod
 @pytest.mark.integration
 @pytest.mark.timeout(900)
 def test_every_registered_kind_is_produced_and_every_results_file_has_a_kind(produced: Path) -> None:
-    assert set(PRODUCED) == set(resultfile.KINDS)
+    assert set(PRODUCED) | set(TWIN_PRODUCED) == set(resultfile.KINDS)
     inputs = {"run-config.json"}  # the load generator's own input, not a result
     found = {p for p in produced.rglob("*.json") if p.name not in inputs
              and not p.name.startswith(("report", "gen-"))}

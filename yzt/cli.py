@@ -25,6 +25,7 @@ from yzt.verdict import EXIT_INTERRUPTED, Verdict
 COMMANDS: tuple[str, ...] = (
     "yzt.commands.check",
     "yzt.commands.conform",
+    "yzt.commands.federation",
     "yzt.commands.fixtures",
     "yzt.commands.keygen",
     "yzt.commands.load",
@@ -32,6 +33,7 @@ COMMANDS: tuple[str, ...] = (
     "yzt.commands.plan",
     "yzt.commands.serve",
     "yzt.commands.sim",
+    "yzt.commands.twin",
     "yzt.commands.validate",
     "yzt.commands.waiver",
 )

@@ -87,6 +87,9 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("check", 1, "check.json", "yzt check"),
     Kind("preflight", 1, "preflight.json", "yzt check TARGET_URL"),
     Kind("calibration", 1, "sim/calibration.json", "yzt check TARGET_URL"),
+    Kind("federation", 1, "federation.json", "yzt federation up"),
+    Kind("twin-live", 1, "twin-live.json", "yzt twin"),
+    Kind("twin", 1, "twin.json", "yzt twin"),
 )}
 
 _READERS: dict[str, type[Typed]] = {}
@@ -125,6 +128,11 @@ def dumps(document: dict[str, Any]) -> str:
 def stamp(kind: str, schema_version: int, document: dict[str, Any]) -> dict[str, Any]:
     """``document`` with its ``kind`` and ``schema_version`` set."""
     return {**document, "kind": kind, "schema_version": schema_version}
+
+
+def dumps_kind(kind: str, document: dict[str, Any]) -> str:
+    """The text of a results file of ``kind``, stamped with the version the registry gives it."""
+    return dumps(stamp(kind, KINDS[kind].schema_version, document))
 
 
 def write(path: Path, kind: str, schema_version: int, document: dict[str, Any]) -> Path:

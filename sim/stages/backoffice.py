@@ -175,10 +175,21 @@ def _infeasible(sc: Scenario, key: c.ItemKey) -> str | None:
     return None
 
 
+def _requirement(sc: Scenario, key: c.ItemKey, per_rep: list[Any], hours: int,
+                 planned: c.Value) -> list[int]:
+    """A back office's deadlines are days, not minutes, so it has no hourly service target: the
+    requirement of each hour is the fixed-window plan's head count then (shift design chooses
+    cheaper patterns for it; the simulation then checks SLA-DSP-1 and SLA-CXL-1)."""
+    return staffing.agents_by_hour(sc.operator(key.operator).backoffice.shifts, planned, hours)
+
+
 RESOURCE = c.Resource(
     name=NAME, order=20, phase=2, coupling="separable", slas=("SLA-DSP-1", "SLA-CXL-1"),
     metrics=(DSP, CXL), shared=False, per_operator=True, single=False, items=_items,
     current=_current, override=_override, start=_start, infeasible=_infeasible, details=_details,
+    quantity=lambda sc, key, v: ("clerk_hour", staffing.day_agent_hours(
+        sc.operator(key.operator).backoffice.shifts, v)),
+    roster=staffing.Rostering(section=NAME, unit_cost="clerk_hour", requirement=_requirement),
 )
 
 STAGE = register(c.Stage(
@@ -193,4 +204,13 @@ STAGE = register(c.Stage(
     console=_console, resources=(RESOURCE,),
     series=(c.Series("backoffice_backlog", "back-office backlog (disputes and cancellations)",
                      "后台积压（申诉与解绑工单）"),),
+    messages={
+        "roster": ("{operator} back office: designed roster, staff per hour of the day",
+                   "{operator} 后台：设计排班，每小时人数"),
+        "roster.required": ("required (the fixed-window plan's head count)", "需求（固定班次规划人数）"),
+        "roster.planned": ("designed roster", "设计排班"),
+        "roster.fixed": ("fixed windows (sized)", "固定班次（仅定人数）"),
+        "roster.x": ("hour of the day", "时刻"),
+        "roster.y": ("staff", "人数"),
+    },
 ))

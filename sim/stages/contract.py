@@ -23,6 +23,7 @@ from yzt.verdict import Verdict
 if TYPE_CHECKING:
     from yzt.sim.records import ReplicationRecords
     from yzt.sim.scenario import Scenario
+    from yzt.sim.stages.staffing import Rostering
 
 Metrics = dict[str, dict[str, float]]
 """Scope ("platform" or an operator id) → metric name → value of one replication."""
@@ -241,6 +242,12 @@ class Resource:
     """Extra fields of the plan's entry: ``(sc, key, planned, current, note) → fields``."""
     curve: Curve | None = None
     """Simulate the plan's neighbours after the search (a staffing curve), and draw them."""
+    quantity: Callable[[Scenario, ItemKey, Value], tuple[str, float]] | None = None
+    """What a value costs a day, as a quantity of one of the scenario's ``costs:`` (its key, e.g.
+    ``agent_hour``, and how many); ``None``: not billed."""
+    roster: Rostering | None = None
+    """Head counts per shift whose shifts ``yzt plan --design-shifts`` designs from allowed
+    patterns (:class:`yzt.sim.stages.staffing.Rostering`)."""
 
     def scope(self, operator: str) -> str:
         """The scope of the rows that judge an item of ``operator``."""

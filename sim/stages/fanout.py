@@ -156,7 +156,7 @@ RESOURCE = c.Resource(
     name=NAME, order=30, phase=0, coupling="joint", slas=("SLA-E2E-1",),
     metrics=("e2e_within_deadline_share",), shared=True, per_operator=True, single=True,
     items=_items, current=_current, override=_override, start=_start, upto="sms",
-    infeasible=_infeasible,
+    infeasible=_infeasible, quantity=lambda sc, key, v: ("connection", float(v[0])),
 )
 
 STAGE = register(c.Stage(

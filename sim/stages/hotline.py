@@ -229,6 +229,12 @@ def service_level_cost(sc: Scenario, op_id: str, table: Sequence[dict[str, Any]]
                     "peak_agents": max(needs, default=0)})
     for a, b in itertools.pairwise(out):
         b["extra_agent_hours"] = b["agent_hours"] - a["agent_hours"]
+    unit = sc.costs.agent_hour if sc.costs is not None else None
+    if unit is not None:  # in money when the scenario gives the cost of an agent-hour
+        for r in out:
+            r["cost"] = r["agent_hours"] * unit
+            if "extra_agent_hours" in r:
+                r["extra_cost"] = r["extra_agent_hours"] * unit
     return out
 
 
@@ -247,21 +253,37 @@ def _override(sc: Scenario, key: c.ItemKey, value: c.Value, doc: dict[str, Any])
         sc.operator(key.operator).hotline.shifts, value)
 
 
-def _details(rec: ReplicationRecords, hours: int) -> dict[str, list[int]]:
-    """Each hotline's offered calls per hour (the SIPP table's input)."""
+def _per_hour(times_h: np.ndarray, hours: int) -> list[int]:
+    counts, _ = np.histogram(times_h, bins=hours, range=(0.0, float(hours)))
+    return [int(n) for n in counts]
+
+
+def _details(rec: ReplicationRecords, hours: int) -> dict[str, dict[str, list[int]]]:
+    """Each hotline's offered calls per hour (the SIPP table's input), and of them those answered
+    within the target and those abandoned (the hour-by-hour check of a designed roster)."""
     hourly = {}
     for op_id, h in rec.hotlines.items():
         arrived = np.asarray(h.arrived, dtype=float) / 3600.0
-        counts, _ = np.histogram(arrived, bins=hours, range=(0.0, float(hours)))
-        hourly[op_id] = [int(n) for n in counts]
+        wait = np.asarray(h.wait, dtype=float)
+        ans = np.asarray(h.answered, dtype=bool)
+
+        hourly[op_id] = {"calls": _per_hour(arrived, hours),
+                         "in_target": _per_hour(arrived[ans & (wait <= h.target_s)], hours),
+                         "abandoned": _per_hour(arrived[~ans], hours)}
     return hourly
 
 
+def _calls(per_rep: list[Any], op_id: str, hours: int) -> list[float]:
+    """Mean offered calls per hour over the replications."""
+    if not per_rep or op_id not in per_rep[0]:
+        return [0.0] * hours
+    out: list[float] = np.mean([d[op_id]["calls"] for d in per_rep], axis=0).tolist()
+    return out
+
+
 def _start(inp: c.GuessInput, key: c.ItemKey, current: c.Value) -> c.Start:
-    per_rep = inp.details(NAME)
     op_id = key.operator
-    calls = (np.mean([d[op_id] for d in per_rep], axis=0).tolist() if op_id in per_rep[0]
-             else [0.0] * inp.hours)
+    calls = _calls(inp.details(NAME), op_id, inp.hours)
     table = sipp_table(inp.sc, op_id, calls)
     guess = staffing.shift_guess(inp.sc.operator(op_id).hotline.shifts, [r["required"] for r in table])
     return c.Start(guess, staffing.search_bound(guess, current), staffing.first_step(guess), table)
@@ -280,11 +302,81 @@ def _entry(sc: Scenario, key: c.ItemKey, value: c.Value, current: c.Value,
     return {"hourly": table, "service_level_cost": service_level_cost(sc, key.operator, table)}
 
 
+# -- shift design ----------------------------------------------------------------------------------
+#: Calls an hour must bring over all replications to be judged on its own (fewer are too few to
+#: measure a share; the item's SLA row over the whole run still judges them).
+MIN_HOUR_CALLS = 30
+
+
+#: Mean handling from which the requirement uses the modified offered load instead of the
+#: hour's own calls (Green, Kolesar and Whitt: SIPP is fine while handling is short against the
+#: hour; longer handling carries the load of earlier hours over).
+LAG_FROM_S = 900.0
+
+
+def modified_offered(calls_per_h: Sequence[float], handle_s: float) -> list[float]:
+    """The modified offered load of each hour, as calls per hour (hourly-constant arrivals,
+    exponential handling of mean ``handle_s``): the mean over the hour of ``m(t)``, the
+    infinite-server busy count (``m' = λ(t) − m/τ``, solved exactly hour by hour), divided by
+    ``τ``. Equals the hour's calls when handling is short."""
+    tau = handle_s / 3600.0
+    decay = math.exp(-1.0 / tau)
+    m, out = 0.0, []
+    for lam in calls_per_h:
+        target = lam * tau
+        out.append((target + (m - target) * tau * (1.0 - decay)) / tau)
+        m = target + (m - target) * decay
+    return out
+
+
+def _requirement(sc: Scenario, key: c.ItemKey, per_rep: list[Any], hours: int,
+                 planned: c.Value) -> list[int]:
+    """SIPP: the Erlang A requirement of each hour at its simulated offered calls; with handling
+    of :data:`LAG_FROM_S` or more, at the modified offered load."""
+    calls = _calls(per_rep, key.operator, hours)
+    handle = sc.operator(key.operator).hotline.handle_time_mean_s
+    if handle >= LAG_FROM_S:
+        calls = modified_offered(calls, handle)
+    return [r["required"] for r in sipp_table(sc, key.operator, calls)]
+
+
+def _pooled(per_rep: list[Any], op_id: str, hours: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not per_rep or op_id not in per_rep[0]:
+        z = np.zeros(hours)
+        return z, z, z
+    return tuple(np.sum([d[op_id][k] for d in per_rep], axis=0).astype(float)
+                 for k in ("calls", "in_target", "abandoned"))
+
+
+def _hour_check(sc: Scenario, key: c.ItemKey, per_rep: list[Any], hours: int) -> list[bool | None]:
+    """Per hour of the horizon, over all replications: the share answered within the target and
+    the share abandoned against SLA-HOT-1 (``None`` below :data:`MIN_HOUR_CALLS` calls)."""
+    hot = sc.operator(key.operator).sla.hotline
+    calls, ok, ab = _pooled(per_rep, key.operator, hours)
+    return [None if n < MIN_HOUR_CALLS else bool(k / n >= hot.answered_share_min
+                                                 and a / n <= hot.abandonment_max)
+            for n, k, a in zip(calls, ok, ab, strict=True)]
+
+
+def _worst_hour(sc: Scenario, key: c.ItemKey, per_rep: list[Any], hours: int,
+                open_hours: frozenset[int]) -> int | None:
+    """The open hour of the day with the lowest share answered within the target."""
+    calls, ok, _ = _pooled(per_rep, key.operator, hours)
+    by_day = {h: (sum(calls[t] for t in range(h, hours, 24)), sum(ok[t] for t in range(h, hours, 24)))
+              for h in open_hours}
+    shares = {h: k / n for h, (n, k) in by_day.items() if n > 0}
+    return min(shares, key=lambda h: (shares[h], h)) if shares else None
+
+
 RESOURCE = c.Resource(
     name=NAME, order=10, phase=2, coupling="separable", slas=("SLA-HOT-1",), metrics=(SL, AB),
     shared=False, per_operator=True, single=False, items=_items, current=_current,
     override=_override, start=_start, details=_details, entry=_entry,
     curve=c.Curve(offsets=(-2, -1, 1, 2), lines=((SL, "curve.sl"), (AB, "curve.abandonment"))),
+    quantity=lambda sc, key, v: ("agent_hour", staffing.day_agent_hours(
+        sc.operator(key.operator).hotline.shifts, v)),
+    roster=staffing.Rostering(section=NAME, unit_cost="agent_hour", requirement=_requirement,
+                              hour_check=_hour_check, worst_hour=_worst_hour),
 )
 
 STAGE = register(c.Stage(
@@ -315,6 +407,14 @@ STAGE = register(c.Stage(
         "curve.abandonment": ("abandonment", "放弃率"),
         "curve.x": ("agents (sum over shifts)", "坐席数（各班次合计）"),
         "curve.y": ("share of offered calls", "占呼入量的比例"),
+        "roster": ("{operator} hotline: designed roster, agents per hour of the day",
+                   "{operator} 客服热线：设计排班，每小时坐席数"),
+        "roster.required": ("required (Erlang A, raised where simulation broke the hour)",
+                            "需求（Erlang A，仿真未达标的小时已上调）"),
+        "roster.planned": ("designed roster", "设计排班"),
+        "roster.fixed": ("fixed windows (sized)", "固定班次（仅定人数）"),
+        "roster.x": ("hour of the day", "时刻"),
+        "roster.y": ("agents", "坐席数"),
         "table.hourly": (
             "{operator} hotline hour by hour: SIPP requirement (Erlang A) beside the shift plan",
             "{operator} 客服热线逐小时：SIPP 需求（Erlang A）与排班对照"),

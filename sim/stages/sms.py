@@ -157,6 +157,7 @@ RESOURCE = c.Resource(
     name=NAME, order=40, phase=1, coupling="each", slas=("SLA-E2E-1",), metrics=(E2E,),
     shared=True, per_operator=False, single=True, items=_items, current=_current,
     override=_override, start=_start, upto=NAME,
+    quantity=lambda sc, key, v: ("sms_per_s", float(v[0]) if key.part == "rate_per_s" else 0.0),
 )
 
 STAGE = register(c.Stage(

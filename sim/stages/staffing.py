@@ -7,11 +7,14 @@ A shift value is searched as one offset over the analytic guess, then refined sh
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from yzt.sim.scenario import Shift
-from yzt.sim.stages.contract import Value
+from yzt.errors import UserError
+from yzt.sim.scenario import Patterns, Scenario, Shift
+from yzt.sim.shifts import Roster, ShiftPattern, design, pattern_grid
+from yzt.sim.stages.contract import ItemKey, Value
 
 
 def covers(shift: Shift, hour: int) -> bool:
@@ -52,3 +55,91 @@ def search_bound(guess: Value, current: Value) -> int:
     """Largest offset the search may try: four times the guess, at least 50 more, at least the
     current head counts."""
     return max(4 * max(guess), max(guess) + 50, *current)
+
+
+# -- shift design (``yzt plan --design-shifts``) ---------------------------------------------------
+#: Rounds of simulate-and-adjust (ISA) at most, per plan.
+ISA_ROUNDS = 10
+
+
+@dataclass(frozen=True)
+class Rostering:
+    """A staffed resource's hooks for designing its shifts instead of sizing fixed windows.
+
+    ``requirement(sc, key, details, hours, planned)``: head count needed in each hour of the
+    horizon, from the replications' ``details`` (the resource's ``details`` hook) and the
+    fixed-window plan ``planned``. ``hour_check(sc, key, details, hours)``: per hour of the
+    horizon, does the simulated hour hold (``None``: too little traffic to judge it alone)?
+    ``worst_hour`` picks the hour of the day to raise when the item's rows fail though no hour
+    does. ``section`` is the operator's scenario key holding ``shifts`` and ``patterns``;
+    ``unit_cost`` the ``costs:`` key of one paid hour."""
+
+    section: str
+    unit_cost: str
+    requirement: Callable[[Scenario, ItemKey, list[Any], int, Value], list[int]]
+    hour_check: Callable[[Scenario, ItemKey, list[Any], int], list[bool | None]] | None = None
+    worst_hour: Callable[[Scenario, ItemKey, list[Any], int, frozenset[int]], int | None] | None = None
+
+    def shifts(self, sc: Scenario, key: ItemKey) -> tuple[Shift, ...]:
+        shifts: tuple[Shift, ...] = getattr(sc.operator(key.operator), self.section).shifts
+        return shifts
+
+    def patterns(self, sc: Scenario, key: ItemKey) -> tuple[tuple[ShiftPattern, ...], frozenset[int]]:
+        """The allowed patterns and the open hours of the day: the scenario's ``patterns:`` or the
+        defaults (every start hour inside the opening hours, 4, 6 or 8 hours, a break after 4 in
+        shifts of 6 or more, and the scenario's own windows); opening hours default to those the
+        scenario's shifts cover."""
+        p: Patterns = getattr(sc.operator(key.operator), self.section).patterns or Patterns()
+        if p.opening is not None:
+            o, c = p.opening
+            open_hours = frozenset(h for h in range(24) if (o <= h < c if o < c else (h >= o or h < c)))
+        else:
+            open_hours = frozenset(h for h in range(24)
+                                   if any(s.agents > 0 and covers(s, h) for s in self.shifts(sc, key)))
+        starts = p.starts if p.starts is not None else sorted(open_hours)
+        grid = pattern_grid(starts, p.lengths, break_after_h=p.break_after_h)
+        if p.starts is None:  # the scenario's own windows stay allowed: a design never costs more
+            own = [ShiftPattern(int(s.start_h), int(s.end_h - s.start_h)) for s in self.shifts(sc, key)
+                   if s.start_h == int(s.start_h) and s.end_h == int(s.end_h)]
+            grid = tuple(dict.fromkeys([*grid, *own]))
+        allowed = tuple(g for g in grid if all((g.start_h + o) % 24 in open_hours for o in g.worked))
+        where = f"operators.{key.operator}.{self.section}.patterns"
+        if not allowed:
+            raise UserError(f"{where}: no allowed pattern fits the opening hours "
+                            f"{_hours_text(open_hours)} (add shorter lengths or other starts)")
+        return allowed, open_hours
+
+
+def _hours_text(hours: frozenset[int]) -> str:
+    return ", ".join(f"{h:02d}:00" for h in sorted(hours)) or "none"
+
+
+def fold(required: Sequence[int], open_hours: frozenset[int]) -> list[int]:
+    """A requirement over several days folded to one day (the scenario's shifts repeat every
+    day): the largest requirement of each hour of the day; at least one on every open hour (the
+    opening hours are kept), none when closed."""
+    out = [0] * 24
+    for h, r in enumerate(required):
+        out[h % 24] = max(out[h % 24], int(r))
+    return [max(1, r) if h in open_hours else 0 for h, r in enumerate(out)]
+
+
+def day_agent_hours(shifts: Sequence[Shift], value: Value | None = None) -> float:
+    """Paid agent-hours of one day of ``shifts`` (head counts ``value``, else the shifts' own)."""
+    counts = value if value is not None else tuple(s.agents for s in shifts)
+    return float(sum((s.end_h - s.start_h) * v for s, v in zip(shifts, counts, strict=True)))
+
+
+def design_day(rostering: Rostering, sc: Scenario, key: ItemKey, required24: Sequence[int]) -> Roster:
+    """The least-cost daily roster over the item's allowed patterns that covers ``required24``
+    (cost in agent-hours, plus the pattern's night premium)."""
+    patterns, _ = rostering.patterns(sc, key)
+    p: Patterns = getattr(sc.operator(key.operator), rostering.section).patterns or Patterns()
+    return design(required24, patterns, night_premium_per_h=p.night_premium_per_h)
+
+
+def roster_override(rostering: Rostering, key: ItemKey, roster: Roster, doc: dict[str, Any]) -> None:
+    """Write the roster as the item's ``shifts`` into a scenario override document."""
+    ops = doc.setdefault("operators", {}).setdefault(key.operator, {})
+    ops.setdefault(rostering.section, {})["shifts"] = [
+        {"start_h": s.start_h, "end_h": s.end_h, "agents": s.agents} for s in roster.to_shifts()]

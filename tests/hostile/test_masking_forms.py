@@ -77,6 +77,9 @@ def test_an_id_number_in_any_grouping_or_width_is_masked(number: str, sep: str, 
 @given(ids, msisdns, st.booleans(), st.booleans())
 # a window straddling the two is a valid ID number by chance (781285 20050707 089 1)
 @example("128519200507070891", "13000000078", False, False)
+# the window at the other end is a valid ID number by chance (179889 20260414 156 1): the one
+# whose rest is the mobile number wins
+@example("414156194906296297", "17988920260", False, False)
 def test_an_msisdn_glued_to_an_id_number_is_masked_either_way_round(
         id_number: str, msisdn: str, id_first: bool, fullwidth: bool) -> None:
     text = id_number + msisdn if id_first else msisdn + id_number

@@ -52,6 +52,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--calibrate", action="append", default=[], metavar="OP=DIR",
                    help="fit OP's latency, error ratio and capacity from a 'yzt load' output DIR "
                         "(repeatable)")
+    p.add_argument("--design-shifts", dest="design_shifts", action="store_true",
+                   help="design hotline and back-office shifts from allowed patterns (the "
+                        "scenario's patterns:, or every start inside the opening hours, 4/6/8 h) "
+                        "instead of sizing the scenario's windows")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress and no table")
     p.set_defaults(func=run)
 
@@ -150,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     engine = planning.engine_function(engine_name)
     options = planning.PlanOptions(operators=parsed["operators"], resources=parsed["resources"],
                                    confidence=args.confidence, replications=args.replications,
-                                   seed=args.seed)
+                                   seed=args.seed, design_shifts=args.design_shifts)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

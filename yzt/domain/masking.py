@@ -104,13 +104,20 @@ def _table(chars: set[str]) -> dict[int, str]:
     return {ord(c): n for c in chars if not c.isascii() and (n := _normal(c)) is not None}
 
 
+#: The rest of a run of digits beside a glued ID number that is itself a mobile number.
+_MOBILE_REST = re.compile(r"1[3-9][0-9]{9}")
+
+
 def _glued_ids(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of ID numbers with a right check character inside longer tokens, left to right,
     not overlapping.
 
     Where candidates overlap, one that starts or ends its run of digits wins: an ID number glued to
     an MSISDN stands at one end of the run, and a window that straddles the two (a valid check
-    character by chance, one time in eleven) would leave the MSISDN's digits in the clear.
+    character by chance, one time in eleven) would leave the MSISDN's digits in the clear. Where
+    both ends hold a candidate, the one whose rest of the run is a mobile number (or nothing) wins:
+    the other, a straddling window whose date happens to be real, would leave the ID number's
+    digits in the clear.
     """
     found = [(m.start(), m.start() + 18) for m in _ID_GLUED.finditer(text)
              if check_digit(m.group(1)[:17]) == m.group(1)[17].upper()]
@@ -119,8 +126,18 @@ def _glued_ids(text: str) -> Iterator[tuple[int, int]]:
         return (start == 0 or not text[start - 1].isdigit()) or (end == len(text)
                                                                  or not text[end].isalnum())
 
+    def explains_its_run(start: int, end: int) -> bool:
+        left, right = start, end
+        while left > 0 and text[left - 1].isdigit():
+            left -= 1
+        while right < len(text) and text[right].isdigit():
+            right += 1
+        rest = text[left:start] + text[end:right]
+        return not rest or _MOBILE_REST.fullmatch(rest) is not None
+
     chosen: list[tuple[int, int]] = []
-    for start, end in sorted(found, key=lambda w: (not at_an_edge(*w), w[0])):
+    for start, end in sorted(found, key=lambda w: (not at_an_edge(*w), not explains_its_run(*w),
+                                                   w[0])):
         if all(end <= a or start >= b for a, b in chosen):
             chosen.append((start, end))
     yield from sorted(chosen)

@@ -1,0 +1,3 @@
+"""The model held against running software: a federation of reference operators on loopback
+(:mod:`yzt.twin.federation`) and a platform fan-out client that follows the model's rules
+(:mod:`yzt.twin.fanout`)."""
