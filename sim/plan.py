@@ -54,6 +54,7 @@ from yzt.sim.scenario import Scenario, from_document, merge
 from yzt.sim.shifts import Roster
 from yzt.sim.stages import PLATFORM, GuessInput, ItemKey, Resource, Value, staffing
 from yzt.sim.stats import estimate
+from yzt.sim.theory import t_quantile
 from yzt.verdict import Verdict
 
 Engine = Callable[[Scenario, int, int, str], ReplicationRecords]
@@ -71,6 +72,10 @@ MAX_ROUNDS = 40
 #: there is decided (:meth:`Planner.simulate_deciding`). Fixed, so that a plan does not depend on
 #: the machine; two keeps both CPUs of a small machine busy.
 DECIDING_REPLICATIONS = 2
+#: Confidence of deciding a try early on a share or time objective
+#: (:func:`misses_beyond_recovery`): the Student t bound at 99 % two-sided, so 99.5 % one-sided,
+#: on the mean of the replications not yet run.
+DECIDING_CONFIDENCE = 0.99
 
 
 #: Largest memo of staged replications one process keeps (bytes of per-query arrays); the
@@ -177,6 +182,17 @@ def item_rows(sc: Scenario | None, resource: str, operator: str) -> list[tuple[s
         out += [(oid, operator if per_op else PLATFORM)
                 for oid, per_op in stages.objectives_of(sc, resource)]
     return out
+
+
+def tightest_s(sc: Scenario, resource: str) -> float | None:
+    """The tightest time an objective that binds ``resource`` asks (s): a share's window
+    (``within_s``) or a time target (a p95); ``None`` when none binds it (the SLA rows' own times,
+    e.g. the reply deadline, then set the first guess)."""
+    declared = stages.objective_metrics()
+    times = [o.within_s if o.within_s is not None else o.target for o in sc.objectives
+             if resource in declared[o.metric].judges
+             and (o.within_s is not None or not declared[o.metric].share)]
+    return min(times) if times else None
 
 
 @dataclass
@@ -449,13 +465,14 @@ class Planner:
                           ) -> list[list[dict[str, Any]]]:
         """As :meth:`simulate` for tries of ``keys`` (items judged on a shared row, up to their
         resource's ``upto``), but a scenario that fails a 100 % row of one of them in its first
-        :data:`DECIDING_REPLICATIONS` replications is not run further
-        (:meth:`Judged.fails_outright`: the verdict is the same; its evidence says ``n``)."""
+        :data:`DECIDING_REPLICATIONS` replications (:meth:`Judged.fails_outright`), or misses one
+        of their objectives by more than the rest could recover (:func:`misses_beyond_recovery`),
+        is not run further: the verdict is the same; its evidence says ``n``."""
         first = min(self.n, DECIDING_REPLICATIONS)
         upto = _upto(keys)
         outs = self.simulate(scenarios, upto, reps=range(first))
         go_on = [j for j, sc in enumerate(scenarios)
-                 if not _decided(self.judge(sc, outs[j]), keys)]
+                 if not _decided(self.judge(sc, outs[j]), keys, outs[j], self.n)]
         if go_on and first < self.n:
             rest = self.simulate([scenarios[j] for j in go_on], upto, reps=range(first, self.n))
             for j, more in zip(go_on, rest, strict=True):
@@ -484,7 +501,8 @@ class Planner:
         keys = [k for r in chosen if not r.per_operator for k in r.items(sc, PLATFORM)]
         per_op = sorted((r for r in chosen if r.per_operator), key=lambda r: r.phase)
         keys += [k for op_id in self.operators() for r in per_op for k in r.items(sc, op_id)]
-        inp = GuessInput(sc, base, self.hours)
+        inp = GuessInput(sc, base, self.hours, {r.name: t for r in chosen
+                                                if (t := tightest_s(sc, r.name)) is not None})
         items: list[Item] = []
         for key in keys:
             r = stages.resource(key.resource)
@@ -645,8 +663,52 @@ def _upto(keys: Sequence[ItemKey]) -> str:
     return uptos.pop() if len(uptos) == 1 else "all"
 
 
-def _decided(judged: Judged, keys: Sequence[ItemKey]) -> bool:
-    return any(judged.fails_outright(k.resource, k.operator) for k in keys)
+def _decided(judged: Judged, keys: Sequence[ItemKey], outs: Sequence[dict[str, Any]],
+             n: int) -> bool:
+    return (any(judged.fails_outright(k.resource, k.operator) for k in keys)
+            or (judged.sc is not None and misses_beyond_recovery(judged.sc, outs, keys, n)))
+
+
+def misses_beyond_recovery(sc: Scenario, outs: Sequence[dict[str, Any]], keys: Sequence[ItemKey],
+                           n: int) -> bool:
+    """The first replications ``outs`` of a try miss an objective row of one of ``keys`` by more
+    than the other ``n - len(outs)`` could recover (:func:`cannot_recover`): the try fails at the
+    mean of all ``n``, so at the plan's confidence too, and is decided without them."""
+    m = len(outs)
+    if m >= n or not sc.objectives:
+        return False
+    declared = stages.objective_metrics()
+    for o in sc.objectives:
+        spec = declared[o.metric]
+        key = stages.objective_key(o)
+        scopes = {scope for k in keys for req, scope in item_rows(sc, k.resource, k.operator)
+                  if req == o.id}
+        for scope in sorted(scopes):
+            xs = [r["metrics"].get(scope, {}).get(key) for r in outs]
+            values = [float(x) for x in xs if x is not None and not math.isnan(x)]
+            if len(values) == m and cannot_recover(values, n, o.target, spec.bound, spec.share):
+                return True
+    return False
+
+
+def cannot_recover(xs: Sequence[float], n: int, target: float, bound: str, share: bool) -> bool:
+    """Sequential decision on a floor (``bound`` ``min``) or a ceiling (``max``) judged on the mean
+    of ``n`` replications, from the first ``len(xs)``: the mean of the others is at best the
+    :data:`DECIDING_CONFIDENCE` Student t prediction bound
+    ``mean ± t · s · sqrt(1/m + 1/(n - m))`` (and never past what the metric can be: a share is at
+    most 1, a time at least 0). When even that final mean misses ``target``, the try fails (at
+    the mean, so at any confidence bound) with that confidence; two equal values decide at once."""
+    m = len(xs)
+    if m < 2 or m >= n:
+        return False
+    mean = math.fsum(xs) / m
+    sd = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (m - 1))
+    reach = t_quantile(DECIDING_CONFIDENCE, m - 1) * sd * math.sqrt(1.0 / m + 1.0 / (n - m))
+    if bound == "min":
+        rest = min(1.0, mean + reach) if share else mean + reach
+        return (m * mean + (n - m) * rest) / n < target
+    rest = max(0.0, mean - reach)
+    return (m * mean + (n - m) * rest) / n > target
 
 
 def infeasible_reason(sc: Scenario, key: ItemKey) -> str | None:

@@ -36,6 +36,10 @@ OBJ_HOT = {"id": "OBJ-HOT-1", "metric": "hotline_answered_within_share", "within
 def hotline_scenario(tmp: Path, calls_per_h: float, handle_s: float, patience_s: float,
                      agents: int = 1, **over: Any) -> Path:
     """One M/M/c+M hotline (R01), open 72 h, background calls only, no calls from replies."""
+    class Platform(dict[str, Any]):  # every other console metric: a plain value
+        def __missing__(self, key: str) -> dict[str, Any]:
+            return {"mean": 1.0, "ci_low": 1.0, "ci_high": 1.0, "n": 5}
+
     doc: dict[str, Any] = {
         "version": 1, "extends": "baseline", "name": "one-hotline", "horizon_h": 72, "drain_h": 0,
         "replications": 8, "arrivals": {"queries_per_day": 20},
@@ -243,3 +247,66 @@ def test_hours_read_as_day_and_clock() -> None:
         "hourly": [{"hour": 33, "calls": 40.0, "load_erlangs": 2.8, "required": 4,
                     "current_agents": 2, "planned_agents": 3, "occupancy": 0.9}]}]}
     assert read_plan(doc, "en").tables[1].rows[0][0] == "D2 09:00"
+
+
+# -- the planner's speed with objectives: first guess and early decision ----------------------------
+def test_an_early_decision_fails_only_tries_the_rest_could_not_save() -> None:
+    from yzt.sim.plan import cannot_recover
+
+    assert cannot_recover([0.50, 0.52], 5, 0.99, "min", True)  # far below a 99 % floor
+    assert not cannot_recover([0.985, 0.995], 5, 0.99, "min", True)  # could still make it
+    assert not cannot_recover([1.0, 1.0], 5, 0.99, "min", True)
+    assert cannot_recover([18000.0, 18500.0], 5, 600.0, "max", False)  # p95 hours, target 10 min
+    assert not cannot_recover([590.0, 640.0], 5, 600.0, "max", False)
+    assert not cannot_recover([0.5, 0.5], 2, 0.99, "min", True)  # nothing left to run: not early
+    # a share is at most 1: three perfect replications cannot lift two at 90 % to 99 %
+    assert cannot_recover([0.90, 0.99], 5, 0.99, "min", True)
+
+
+def test_the_early_decision_is_wrong_rarely_at_its_stated_confidence() -> None:
+    """Replications drawn around the target (the hardest case): the first two decide a try fails
+    while all five would have passed at the mean in under 1 % of tries (99.5 % one-sided)."""
+    import numpy as np
+
+    from yzt.sim.plan import cannot_recover
+
+    rng = np.random.default_rng(7)
+    wrong = decided = 0
+    trials = 4000
+    for _ in range(trials):
+        xs = rng.normal(600.0, 40.0, 5)
+        if cannot_recover(list(xs[:2]), 5, 600.0, "max", False):
+            decided += 1
+            wrong += int(xs.mean() <= 600.0)
+    assert decided > 0 and wrong / trials < 0.01, (decided, wrong)
+
+
+def test_a_tighter_objective_raises_the_connections_first_guess() -> None:
+    """The fluid bound fits the busy time into the busy hours plus the objective's time, not
+    into the day plus the 48 h deadline: a 10-minute objective over a peaked day asks for many
+    times the connections the deadline does."""
+    from yzt.sim.scenario import load_scenario
+    from yzt.sim.stages import GuessInput
+    from yzt.sim.stages.contract import fluid_bound
+    from yzt.sim.stages.fanout import connections_guess, connections_guess_within
+
+    assert fluid_bound([1.0] * 24, 86_400.0, 0.0) == pytest.approx(1.0)
+    assert fluid_bound([0, 10, 0], 3600.0, 3600.0) == pytest.approx(0.5)
+    sc = load_scenario("launch-day")
+    per_hour = [100] * 24 + [0] * 48
+    per_hour[9] = 2400  # a surge: half of the day's queries in one hour
+    base = [{"metrics": {"platform": {"queries_verified": 9700.0},
+                         "CMCC": {"attempts_per_query": 1.0, "error_share": 0.0,
+                                  "latency_mean_ms": 20_000.0, "timeouts": 0.0}},
+             "details": {"connections": {"verified_per_hour": per_hour}}}]
+    deadline = connections_guess(sc, "CMCC", base)
+    tight = connections_guess_within(GuessInput(sc, base, 72, {"connections": 600.0}), "CMCC")
+    busy = 9700.0 * 20.0
+    assert deadline == max(1, -(-busy // (72 * 3600)))
+    assert tight == -(-(busy * 2400 / sum(per_hour)) // 4200) and tight > 10 * deadline
+    # the planner passes the tightest time of the objectives that bind the resource
+    from yzt.sim.plan import tightest_s
+
+    assert tightest_s(sc, "connections") == 600.0 and tightest_s(sc, "sms") == 600.0
+    assert tightest_s(sc, "hotline") == 15.0 and tightest_s(load_scenario("baseline"), "sms") is None
+

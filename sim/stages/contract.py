@@ -135,9 +135,34 @@ class GuessInput:
     """Per replication: ``metrics`` (:data:`Metrics`) and ``details`` (resource → its details)."""
     hours: int
     """Hours of the hour-by-hour tables (arrivals and the reply deadline after them)."""
+    within_s: Mapping[str, float] = field(default_factory=dict)
+    """Resource → the tightest time a row that binds it asks (s): an objective's window or time
+    target when tighter than the reply deadline; absent: the deadline."""
 
     def details(self, resource: str) -> list[Any]:
         return [o["details"][resource] for o in self.base]
+
+    def tightest_s(self, resource: str) -> float:
+        """The time the first guess of ``resource`` fits its work into after each hour's
+        arrivals: the tightest a binding row asks, at most the reply deadline."""
+        return min(self.within_s.get(resource, math.inf), self.sc.deadline_h * 3600.0)
+
+
+def fluid_bound(per_hour: Sequence[float], total: float, within_s: float) -> float:
+    """The least rate (units of work a second) that serves ``total`` work spread over the hours
+    as ``per_hour`` (counts, any scale) when the work arriving in any run of hours must be done
+    within ``within_s`` after it: ``max over a ≤ b of work(a..b) / ((b - a + 1) h + within_s)``.
+    Fewer cannot meet that time even without randomness; the simulation decides how many more."""
+    n = float(sum(per_hour))
+    if n <= 0 or total <= 0:
+        return 0.0
+    best = 0.0
+    for a in range(len(per_hour)):
+        work = 0.0
+        for b in range(a, len(per_hour)):
+            work += per_hour[b] / n * total
+            best = max(best, work / ((b - a + 1) * 3600.0 + within_s))
+    return best
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,22 @@ def _override(sc: Scenario, key: c.ItemKey, value: c.Value, doc: dict[str, Any])
     doc.setdefault("sms", {})[key.part] = int(value[0])
 
 
+def rate_guess(inp: c.GuessInput) -> int:
+    """The fluid bound on the gateway's rate when a binding row asks for a reply time tighter than
+    the deadline (an objective: 95 % within 10 min): every submit (replies, and the failed ones
+    again) of a run of hours sent within that time after it (:func:`~yzt.sim.stages.contract.
+    fluid_bound`, spread over the hours as the verified queries are)."""
+    sc = inp.sc
+    submits = float(np.mean([o["metrics"][c.PLATFORM]["queries_verified"] for o in inp.base]))
+    submits /= max(1e-9, 1.0 - sc.sms.failure_ratio)
+    per_hour = np.mean([d["verified_per_hour"] for d in inp.details("connections")], axis=0)
+    return max(1, math.ceil(c.fluid_bound(per_hour.tolist(), submits, inp.tightest_s(NAME))))
+
+
 def _start(inp: c.GuessInput, key: c.ItemKey, current: c.Value) -> c.Start:
+    if key.part == "rate_per_s" and inp.tightest_s(NAME) < inp.sc.deadline_h * 3600.0:
+        g = rate_guess(inp)  # a lower bound: step up from it
+        return c.Start((g,), max(4 * current[0], current[0] + 64, 4 * g), max(1, g // 8))
     # the scenario's values: bracket geometrically from there
     return c.Start(current, max(4 * current[0], current[0] + 64), max(1, current[0] // 4))
 
