@@ -76,3 +76,21 @@ def day_clock(hour: int) -> str:
     """Hour ``hour`` of a run (0 = midnight of the first day) as day and clock: ``D1 09:00``,
     ``D2 09:00`` for hour 33."""
     return f"D{hour // 24 + 1} {hour % 24:02d}:00"
+
+
+def count(n: float, lang: Lang) -> str:
+    """A count of queries at three significant figures: ``1.36 M`` (``136 万`` in Chinese)."""
+    if lang == "zh":
+        for size, word in ((1e8, "亿"), (1e4, "万")):
+            if n >= size:
+                return f"{n / size:.3g} {word}"
+        return f"{n:.0f}"
+    for size, word in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= size * 10 or (n >= size and size > 1e3):
+            return f"{n / size:.3g} {word}"
+    return f"{n:.0f}"
+
+
+def clock(hour: float) -> str:
+    """An hour of the day as a clock time: ``09:00``."""
+    return f"{int(hour) % 24:02d}:00"

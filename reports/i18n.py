@@ -192,6 +192,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sim.nothing": ("nothing to judge in this scenario", "本场景中没有可评判的事件"),
     "sim.breached": ("breached (mean over replications)", "未达标（各次重复的均值）"),
     "sim.abandonment": ("abandonment {value}", "放弃率 {value}"),
+    "sim.late": ("{late} of {total} replies after {deadline} h",
+                 "{total} 条回复中 {late} 条晚于 {deadline} 小时"),
     "sim.no_cases": ("no cases", "无案例"),
     "console.plan.head": ("plan of {scenario}: {reps} replications, seed {seed}, {confidence} "
                           "confidence, {sims} simulations",

@@ -158,6 +158,24 @@ def missed(results: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in results.get("objectives", []) if Verdict.parse(r["verdict"]) is Verdict.FAIL]
 
 
+def late_count(share: float, total: float) -> int:
+    """How many of ``total`` miss a 100 % row that ``share`` of them met: at least one whenever
+    the share is short of 100 % (the row fails), so a failure never reads as none."""
+    return 0 if share >= 1.0 else max(1, round((1.0 - share) * total))
+
+
+def _late_line(results: dict[str, Any], r: dict[str, Any]) -> str | None:
+    """A failing 100 % row (the reply deadline's) as a count: ``4 of 1.36 M replies after 48 h``."""
+    total = results["metrics"]["platform"].get("queries_verified", {}).get("mean")
+    deadline = results["scenario"].get("document", {}).get("platform", {}).get("deadline_h")
+    v = r.get("value")
+    if r.get("target") != 1.0 or v is None or v >= 1.0 or total is None or deadline is None:
+        return None
+    shown = f"{total / 1e6:.3g} M" if total >= 1e6 else f"{total:,.0f}"
+    return (f"  {'':<10} {'':<9} {late_count(v, total):,} of {shown} replies after "
+            f"{deadline:g} h")
+
+
 def summary_text(results: dict[str, Any]) -> str:
     """The console summary: each stage's key platform metrics with CIs, then one line per SLA
     verdict (a stage's rows with ``collapse_rows`` only when they fail, then counted)."""
@@ -180,6 +198,9 @@ def summary_text(results: dict[str, Any]) -> str:
         lines.append(f"  {r['requirement']:<10} {r['name']:<9} {stages.fmt(r['value']):>8} "
                      f"{stages.fmt(r.get('abandonment')) if 'abandonment' in r else '':>8}  "
                      f"{shown.get(verdict, 'n/a'):<7}  {r['expected']}")
+        late = _late_line(results, r) if verdict is Verdict.FAIL else None
+        if late:
+            lines.append(late)
     for sla in collapsed:
         mine = [Verdict.parse(r["verdict"]) for r in rows if r["requirement"] == sla]
         ok = mine.count(Verdict.PASS)

@@ -310,3 +310,52 @@ def test_a_tighter_objective_raises_the_connections_first_guess() -> None:
     assert tightest_s(sc, "connections") == 600.0 and tightest_s(sc, "sms") == 600.0
     assert tightest_s(sc, "hotline") == 15.0 and tightest_s(load_scenario("baseline"), "sms") is None
 
+
+def test_a_failing_100_percent_row_shows_the_count_late() -> None:
+    """0.9999974 of 1.36 M replies reads as a count ("4 of 1.36 M replies after 48 h") in the
+    report (both languages) and in yzt sim's console; a row that holds shows no count."""
+    from yzt.reports.readers import read_sim
+    from yzt.sim.results import late_count, summary_text
+
+    row = {"requirement": "SLA-E2E-1", "name": "platform", "verdict": "fail", "value": 0.9999974,
+           "ci_low": 0.999995, "ci_high": 0.9999998, "target": 1.0,
+           "expected": "100 % replied within 48 h"}
+    class Platform(dict[str, Any]):  # every other console metric: a plain value
+        def __missing__(self, key: str) -> dict[str, Any]:
+            return {"mean": 1.0, "ci_low": 1.0, "ci_high": 1.0, "n": 5}
+
+    doc: dict[str, Any] = {
+        "verdict": "fail", "scenario": {"name": "x", "document": {"platform": {"deadline_h": 48}}},
+        "seed": 1, "replications": 5, "sampling": {"one_in": 1}, "engine": "fast",
+        "metrics": {"platform": Platform(queries_verified={"mean": 1_360_000.0, "ci_low": 1e6,
+                                                           "ci_high": 2e6, "n": 5}),
+                    "operators": {}},
+        "sla": [row], "timeseries": {}}
+    assert late_count(0.9999974, 1_360_000) == 4 and late_count(0.9999999999, 1e6) == 1
+    assert late_count(1.0, 1e6) == 0
+    en = read_sim(doc, "en").rows[0].measured
+    assert "100%" not in en and "100.0" not in en and en.endswith("; 4 of 1.36 M replies after 48 h"), en
+    assert read_sim(doc, "zh").rows[0].measured.endswith("136 万 条回复中 4 条晚于 48 小时")
+    assert "4 of 1.36 M replies after 48 h" in summary_text(doc)
+    held = {**doc, "sla": [{**row, "verdict": "pass", "value": 1.0}]}
+    assert "replies after" not in read_sim(held, "en").rows[0].measured
+    assert "replies after" not in summary_text(held)
+
+
+def test_hours_on_plot_axes_read_as_day_and_clock() -> None:
+    """A run's time axis is labelled D1 09:00 (not 9, 33, 57), a day's roster 09:00; head-count
+    axes take integer ticks only."""
+    from matplotlib.figure import Figure
+
+    from yzt.reports.plots import _clock_ticks
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.plot([0, 72], [0, 1])
+    _clock_ticks(ax, 72, day=True)
+    fmt_x = ax.xaxis.get_major_formatter()
+    assert [fmt_x(v, 0) for v in (9, 33, 60)] == ["D1 09:00", "D2 09:00", "D3 12:00"]
+    ticks = ax.xaxis.get_major_locator().tick_values(0, 72)
+    assert [v for v in ticks if 0 <= v <= 36] == [0, 12, 24, 36]
+    _clock_ticks(ax, 24, day=False)
+    assert ax.xaxis.get_major_formatter()(21, 0) == "21:00"
