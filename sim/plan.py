@@ -1162,6 +1162,11 @@ def unplanned_comment(document: dict[str, Any], run: str) -> str:
     if document.get("operators_selected"):
         lines.append(f"Planned only for the operators {', '.join(document['operators'])} "
                      "(--operators); the others keep the scenario's capacities.")
+    for e in document["items"]:
+        if e["infeasible"]:
+            name = e["resource"] + (f".{e['part']}" if e["part"] else "")
+            lines.append(f"Not planned (infeasible, kept at the scenario's value): {e['operator']} "
+                         f"{name}: {e['infeasible']['reason']}.")
     outside = document["confirmation"]["breached_outside_plan"]
     if outside:
         lines.append(f"Still breached where nothing was planned ({len(outside)} row(s)); "

@@ -359,3 +359,24 @@ def test_hours_on_plot_axes_read_as_day_and_clock() -> None:
     assert [v for v in ticks if 0 <= v <= 36] == [0, 12, 24, 36]
     _clock_ticks(ax, 24, day=False)
     assert ax.xaxis.get_major_formatter()(21, 0) == "21:00"
+
+
+def test_planned_yaml_names_what_was_not_planned() -> None:
+    """planned.yaml's head says which resources and operators were left out, which items could
+    not be planned (infeasible) and what still breaches; with nothing left out it says so."""
+    from yzt.sim.plan import RESOURCES, unplanned_comment
+
+    item = {"operator": "R05", "resource": "connections", "part": None,
+            "infeasible": {"reason": "outage at 10 h lasts 60 h"}}
+    doc = {"resources": ["connections"], "operators_selected": True, "operators": ["R05"],
+           "items": [item], "confirmation": {"breached_outside_plan": [
+               {"requirement": "SLA-HOT-1", "name": "R02", "expected": "≥ 85 % within 15 s"}]}}
+    text = unplanned_comment(doc, "yzt sim planned.yaml")
+    assert f"# Not planned (--resources): {', '.join(r for r in RESOURCES if r != 'connections')}." \
+        in text
+    assert "# Planned only for the operators R05 (--operators)" in text
+    assert "# Not planned (infeasible, kept at the scenario's value): R05 connections: outage" in text
+    assert "'yzt sim planned.yaml' exits 1 on them:\n#   SLA-HOT-1 R02: ≥ 85 % within 15 s" in text
+    whole = {"resources": list(RESOURCES), "operators": ["R05"], "items": [{**item, "infeasible": None}],
+             "confirmation": {"breached_outside_plan": []}}
+    assert unplanned_comment(whole, "yzt sim planned.yaml") == "# Nothing breaches outside the plan.\n"
