@@ -472,7 +472,7 @@ class Planner:
         upto = _upto(keys)
         outs = self.simulate(scenarios, upto, reps=range(first))
         go_on = [j for j, sc in enumerate(scenarios)
-                 if not _decided(self.judge(sc, outs[j]), keys, outs[j], self.n)]
+                 if not _decided(sc, self.judge(sc, outs[j]), keys, outs[j], self.n)]
         if go_on and first < self.n:
             rest = self.simulate([scenarios[j] for j in go_on], upto, reps=range(first, self.n))
             for j, more in zip(go_on, rest, strict=True):
@@ -596,23 +596,35 @@ class Planner:
                 base: dict[ItemKey, Value], alone: dict[ItemKey, dict[str, Any]],
                 known_bad: set[ConfigKey]) -> dict[ItemKey, dict[str, Any]]:
         """The lower values that held on their own and also hold together (with their evidence):
-        all of them, else the first half, else the first one (which held alone, with the others at
-        the base)."""
+        all of them, else the longest first part of them that holds, found by bisection on its
+        length (a longer part lowers more capacities, so it holds less: the rows are monotone),
+        else the first one (which held alone, with the others at the base). Committing many in
+        one round matters when a shared row has little slack left (an objective): committing
+        one item a round took as many rounds as there are operators."""
         if len(good) <= 1:
             return {k: alone[k] for k in good}
-        for part in (good, good[: len(good) // 2]):
-            if len(part) == 1:
-                break
+        best: dict[ItemKey, dict[str, Any]] = {good[0]: alone[good[0]]}
+        held, failed = 1, len(good) + 1  # lengths known to hold and to fail
+        length = len(good)  # all of them first
+        while held + 1 < failed:
+            part = good[:length]
             values = {**base, **{k: proposals[k] for k in part}}
             together = config_key(values)
-            if together in known_bad:
-                continue
-            sc = with_values(self.sc, values)
-            judged = self.judge(sc, self.simulate_deciding([sc], part)[0])
-            if all(judged.holds(k.resource, k.operator) for k in part):
-                return {k: judged.evidence(k.resource, k.operator) for k in part}
-            known_bad.add(together)
-        return {good[0]: alone[good[0]]}
+            ok = False
+            if together not in known_bad:
+                sc = with_values(self.sc, values)
+                judged = self.judge(sc, self.simulate_deciding([sc], part)[0])
+                ok = all(judged.holds(k.resource, k.operator) for k in part)
+                if ok:
+                    best = {k: judged.evidence(k.resource, k.operator) for k in part}
+                else:
+                    known_bad.add(together)
+            if ok:
+                held = length
+            else:
+                failed = length
+            length = (held + failed) // 2
+        return best
 
     def _common_offset(self, items: list[Item], fixed: dict[ItemKey, Value], stage: str) -> None:
         """Every item at ``max(minimum, guess + k)`` for one ``k``: the least ``k`` whose joint try
@@ -663,10 +675,10 @@ def _upto(keys: Sequence[ItemKey]) -> str:
     return uptos.pop() if len(uptos) == 1 else "all"
 
 
-def _decided(judged: Judged, keys: Sequence[ItemKey], outs: Sequence[dict[str, Any]],
-             n: int) -> bool:
+def _decided(sc: Scenario, judged: Judged, keys: Sequence[ItemKey],
+             outs: Sequence[dict[str, Any]], n: int) -> bool:
     return (any(judged.fails_outright(k.resource, k.operator) for k in keys)
-            or (judged.sc is not None and misses_beyond_recovery(judged.sc, outs, keys, n)))
+            or misses_beyond_recovery(sc, outs, keys, n))
 
 
 def misses_beyond_recovery(sc: Scenario, outs: Sequence[dict[str, Any]], keys: Sequence[ItemKey],

@@ -380,3 +380,46 @@ def test_planned_yaml_names_what_was_not_planned() -> None:
     whole = {"resources": list(RESOURCES), "operators": ["R05"], "items": [{**item, "infeasible": None}],
              "confirmation": {"breached_outside_plan": []}}
     assert unplanned_comment(whole, "yzt sim planned.yaml") == "# Nothing breaches outside the plan.\n"
+
+
+def test_lower_values_that_hold_together_are_committed_as_many_as_the_row_allows() -> None:
+    """Eight operators each one connection lower hold on their own, but the shared row has room
+    for five of them: the commit finds the longest first part that holds together (five, by
+    bisection on its length), not only half of them, so a search with little slack left (an
+    objective) does not take one round per operator."""
+    from typing import cast
+
+    from yzt.sim.plan import ItemKey, Judged, Planner, PlanOptions, fast_engine
+    from yzt.sim.replicate import SerialExecutor
+    from yzt.sim.scenario import Scenario
+
+    ops = [f"R0{i}" for i in range(1, 9)]
+
+    class Rule(Planner):
+        def simulate(self, scenarios: Any, upto: str = "all", details: bool = False,
+                     reps: Any = None) -> Any:
+            self.runs += len(scenarios)
+            return [[{"scenario": s}] * len(reps or range(self.n)) for s in scenarios]
+
+        def judge(self, sc: Scenario, outs: Any) -> Judged:
+            ok = sum(sc.operator(op).concurrency or 0 for op in ops) >= 8 * 3 - 5
+
+            class Verdicts:
+                def holds(self, resource: str, scope: str, confident: bool = True) -> bool:
+                    return ok
+
+                def fails_outright(self, resource: str, scope: str) -> bool:
+                    return not ok
+
+                def evidence(self, resource: str, scope: str) -> dict[str, Any]:
+                    return {"holds": ok, "holds_at_mean": ok, "metrics": {}}
+
+            return cast(Judged, Verdicts())
+
+    pl = Rule(load_scenario("baseline"), PlanOptions(), SerialExecutor(), fast_engine)
+    keys = [ItemKey("connections", op) for op in ops]
+    base = dict.fromkeys(keys, (3,))
+    committed = pl._commit(keys, dict.fromkeys(keys, (2,)), base,
+                           {k: {"holds": True} for k in keys}, set())
+    assert list(committed) == keys[:5]
+    assert all(e["holds"] for e in committed.values())
