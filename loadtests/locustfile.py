@@ -12,6 +12,10 @@ late and the wait counts in the latency; slots still unsent when the run's send 
 counted as *not offered*, which makes the run incomplete. Raw per-request records go to
 ``raw/rows-*.npy`` (workers send theirs to the master with Locust's custom messages), so the verdict
 uses exact latencies rather than Locust's rounded percentiles.
+
+A capacity search runs its probes one after another in one standalone process (``YZT_LOAD_SERIES``
+names a control folder): each probe is a fresh :class:`Generator` on its own configuration, as a
+process of its own would run it, without paying Locust's start-up per probe (see :func:`_series`).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent
-import numpy as np
+from gevent.lock import BoundedSemaphore
 from locust import FastHttpUser, LoadTestShape, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -49,7 +53,6 @@ from yzt.loadtests.handshake import (
 )
 from yzt.loadtests.shapes import intended_times
 from yzt.loadtests.traffic import (
-    COLUMNS,
     ENDPOINT_NAMES,
     PROTOCOL_REQUIREMENTS,
     PROTOCOL_UNCHECKED,
@@ -61,6 +64,7 @@ from yzt.loadtests.traffic import (
     load_record,
     people_for,
     protocol_requirement,
+    records_npy,
 )
 
 #: The run's configuration: from the file named by ``YZT_LOAD_CONFIG``, or, in a worker that joined
@@ -85,11 +89,25 @@ except ImportError:  # pragma: no cover - depends on the installed tree
     VALIDATE = None
 
 
+#: Subjects by what they are rebuilt from: the probes of a series share them (they are one run's).
+_PEOPLE: dict[tuple[Any, ...], list[Any]] = {}
+
+
+def _people() -> list[Any]:
+    key = (CONFIG.operator, CONFIG.seed, CONFIG.subjects, CONFIG.fixtures, CONFIG.unknown_share)
+    if key not in _PEOPLE:
+        _PEOPLE[key] = people_for(CONFIG)
+    return _PEOPLE[key]
+
+
 class Generator:
     """One process's share of the arrival curve, its request builder and its raw records."""
 
     def __init__(self) -> None:
-        self.people = people_for(CONFIG)
+        self.people = _people()
+        #: The pool: at most ``users_per_process`` requests in flight (users beyond it, left from a
+        #: larger probe of a series, wait here).
+        self.pool = BoundedSemaphore(CONFIG.users_per_process)
         self.builder: RequestBuilder | None = None
         self.times: Iterator[float] = iter(())
         self.origin = 0.0
@@ -275,6 +293,9 @@ class Generator:
             print(f"yzt load worker {self.index}: sent {summary['sent']} requests", flush=True)
         else:
             write_records(summary, self.rows)
+            if SERIES:  # the records are complete: the probe is done
+                (Path(SERIES) / f"done-{STAGE[0]:03d}").write_text(
+                    "interrupted" if interrupted else "done", encoding="utf-8")
 
 
 def _read_capped(resp: Any) -> tuple[bytes, bool]:
@@ -316,8 +337,7 @@ def _decoded(body: bytes, resp: Any) -> tuple[bytes, bool]:
 def write_records(summary: dict[str, Any], rows: list[Any]) -> None:
     raw = Path(CONFIG.out_dir) / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    array = np.asarray(rows, dtype=np.float64).reshape(-1, len(COLUMNS))
-    np.save(raw / f"rows-{summary['tag']}.npy", array)
+    (raw / f"rows-{summary['tag']}.npy").write_bytes(records_npy(rows))
     (raw / f"gen-{summary['tag']}.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
 
 
@@ -328,6 +348,16 @@ MASTER_DONE: list[str] = []
 #: Workers the master accepted (their Locust client ids): they completed the handshake.
 ACCEPTED: set[str] = set()
 PENDING_START: list[int] = []
+#: The control folder of a series of probes (a capacity search), or "": see :func:`_series`.
+SERIES = os.environ.get("YZT_LOAD_SERIES", "")
+#: The number of the series' probe now running (the first is the configuration of YZT_LOAD_CONFIG).
+STAGE = [1]
+#: Set once the series' control folder says ``stop``: the shape then ends the run.
+SERIES_STOP: list[bool] = []
+#: Users spawned so far in a series: the pool only grows (a smaller probe holds fewer permits).
+SERIES_USERS = [0]
+#: Seconds a finished probe waits for the next one (or ``stop``) before the process gives up.
+SERIES_IDLE_S = 120.0
 #: The key of the master–worker handshake (:mod:`yzt.loadtests.handshake`), derived from the secret.
 HANDSHAKE_KEY = handshake_key(SECRET)
 #: Seconds a worker waits, after its hello, for a master that proves it holds the secret.
@@ -579,7 +609,47 @@ def _on_init(environment: Any, **_: Any) -> None:
         AUTHENTICATED.append(True)  # standalone: no master, nothing to authenticate
     if CONFIGURED:
         GEN = Generator()
+    if SERIES and not isinstance(runner, WorkerRunner):
+        SERIES_USERS[0] = CONFIG.users_per_process
+        gevent.spawn(_series)
     gevent.signal_handler(signal.SIGTERM, _on_sigterm)
+
+
+def _series() -> None:
+    """Run a series' probes one after another: after the first, each is announced by a file
+    ``stage-NNN`` in the control folder naming its ``run-config.json`` (written there before the
+    file appears); its records done, ``done-NNN`` follows (:meth:`Generator.finish`). The file
+    ``stop`` ends the series. Each probe is a new :class:`Generator` on its own configuration, with
+    its own pool size, seed and out folder: what a process of its own would do.
+    """
+    global CONFIG, GEN
+    ctl = Path(SERIES)
+    idle_since = time.monotonic()
+    while True:
+        gevent.sleep(0.05)
+        if (ctl / "stop").exists():
+            SERIES_STOP.append(True)
+            return
+        if GEN is None or not GEN.finished:
+            idle_since = time.monotonic()
+            continue
+        announced = ctl / f"stage-{STAGE[0] + 1:03d}"
+        if not announced.exists():
+            if time.monotonic() - idle_since > SERIES_IDLE_S:
+                print(f"yzt load: no probe announced in {SERIES_IDLE_S:g} s: stopping", flush=True)
+                SERIES_STOP.append(True)
+                return
+            continue
+        CONFIG = RunConfig.load(Path(announced.read_text(encoding="utf-8").strip()))
+        STAGE[0] += 1
+        # the shape spawns the users a larger pool needs (about a second); the probe then starts
+        needed = max(SERIES_USERS[0], CONFIG.users_per_process)
+        SERIES_USERS[0] = needed
+        waited = time.monotonic()
+        while ENV is not None and ENV.runner.user_count < needed and time.monotonic() - waited < 10:
+            gevent.sleep(0.05)
+        GEN = Generator()
+        GEN.start(0)
 
 
 def _on_sigterm() -> None:
@@ -626,6 +696,8 @@ class OpenModelShape(LoadTestShape):
     """
 
     def tick(self) -> tuple[int, float] | None:
+        if SERIES:  # a series ends when told (stop), each probe when its generator finished
+            return None if SERIES_STOP else (SERIES_USERS[0], float(SERIES_USERS[0]))
         elapsed: float = self.get_run_time()  # type: ignore[no-untyped-call]
         users = CONFIG.users_per_process * max(1, CONFIG.workers)
         if GEN is None:  # the master
@@ -655,8 +727,13 @@ class PlatformUser(FastHttpUser):
         if gen is None or not gen.started:
             gevent.sleep(0.05)
             return
-        slot = gen.next_slot()
+        if not gen.pool.acquire(timeout=0.2):
+            return  # the pool is busy (a series' probe that holds fewer permits than users)
+        try:
+            slot = gen.next_slot()
+            if slot is not None:
+                gen.offer(self.client, *slot)
+        finally:
+            gen.pool.release()
         if slot is None:
             gevent.sleep(0.2)
-            return
-        gen.offer(self.client, *slot)

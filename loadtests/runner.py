@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from yzt.errors import UserError
 from yzt.loadtests.traffic import RunConfig
-from yzt.shutdown import stop_tree
+from yzt.shutdown import claim_folder, remove_orphan_folders, stop_tree
 from yzt.spawn import python_command
 
 if TYPE_CHECKING:
@@ -155,6 +155,111 @@ def run_locust(config: RunConfig, secret: bytes, launch: Launch,
                 stop_tree(p)
     code = procs[0].returncode if procs and not timed_out else -1
     return LocustOutcome(code, time.monotonic() - started, timed_out, console)
+
+
+class LocustSeries:
+    """One standalone Locust process that runs the probes of a capacity search one after another.
+
+    Locust's start (the interpreter, gevent, Locust and yzt imported, about a CPU-second) is paid
+    once per search instead of once per probe. Each probe is still a fresh generator on its own
+    ``run-config.json`` in its own out folder (the locustfile's ``_series``), so its records and
+    verdict are what a process of its own gives; Locust's own CSV, HTML report and logs cover the
+    whole search, in ``out/locust/``. Use as a context manager: the process ends with it.
+    """
+
+    def __init__(self, out: Path, secret: bytes, python: str = sys.executable) -> None:
+        self.out, self.secret, self.python = out, secret, python
+        remove_orphan_folders(Path(tempfile.gettempdir()), "yzt-series-")  # of searches killed -9
+        self.control = Path(tempfile.mkdtemp(prefix="yzt-series-"))
+        claim_folder(self.control)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.probes = 0
+        self.console = out / "locust" / "console.log"
+
+    def __enter__(self) -> LocustSeries:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(graceful=exc[0] is None)
+
+    def run(self, config: RunConfig) -> LocustOutcome:
+        """One probe at ``config`` (its ``out_dir`` receives the raw records); returns when they
+        are written, or when the probe's time limit ran out (``timed_out``)."""
+        out = Path(config.out_dir)
+        shutil.rmtree(out / "raw", ignore_errors=True)
+        out.mkdir(parents=True, exist_ok=True)
+        config_path = out / "run-config.json"
+        config_path.write_text(config.to_json(), encoding="utf-8")
+        self.probes += 1
+        started = time.monotonic()
+        if self.proc is None:
+            self._start(config_path)
+        else:
+            announce = self.control / f"stage-{self.probes:03d}"
+            pending = announce.with_suffix(".tmp")
+            pending.write_text(str(config_path), encoding="utf-8")
+            pending.replace(announce)  # the locustfile reads it whole or not at all
+        assert self.proc is not None
+        limit = config.lead_s + config.shape.duration + config.grace_s + config.join_s + STARTUP_SLACK_S
+        done = self.control / f"done-{self.probes:03d}"
+        try:
+            finished = _wait_for(done, self.proc, limit, config.lead_s + config.shape.duration)
+        except BaseException:
+            self.close(graceful=False)  # SIGTERM: the probe's generator writes what it measured
+            raise
+        elapsed = time.monotonic() - started
+        if finished:
+            return LocustOutcome(0, elapsed, False, self.console)
+        ended = self.proc.poll()  # None: still running past the limit
+        self.close(graceful=False)
+        if ended is None:
+            return LocustOutcome(-1, elapsed, True, self.console)
+        return LocustOutcome(ended or 2, elapsed, False, self.console)  # ended without the records
+
+    def _start(self, config_path: Path) -> None:
+        out = self.out
+        (out / "locust").mkdir(parents=True, exist_ok=True)
+        env = _env(config_path, self.secret)
+        env["YZT_LOAD_SERIES"] = str(self.control)
+        cmd = python_command("locust", "-f", str(locustfile_path()), "--headless", "--loglevel", "WARNING",
+                             "--logfile", str(out / "locust" / "locust.log"), "--csv",
+                             str(out / "locust" / "locust"), "--html", str(out / "locust" / "report.html"),
+                             "--only-summary", python=self.python)
+        with self.console.open("wb") as log:
+            self.proc = subprocess.Popen(cmd, cwd=out, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def close(self, graceful: bool = True) -> None:
+        """End the series: ``stop`` and a short wait when ``graceful`` (Locust writes its reports),
+        then stop the process tree whatever it is doing."""
+        try:
+            if self.proc is not None:
+                if graceful and self.proc.poll() is None:
+                    (self.control / "stop").write_text("stop", encoding="utf-8")
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        self.proc.wait(timeout=15)
+                stop_tree(self.proc)
+        finally:
+            shutil.rmtree(self.control, ignore_errors=True)
+
+
+def _wait_for(done: Path, proc: subprocess.Popen[bytes], limit: float, expected_s: float) -> bool:
+    """Wait up to ``limit`` seconds for the file ``done`` while ``proc`` runs; a progress bar on a
+    terminal meanwhile (elapsed seconds of the probe). False when it did not come."""
+    from tqdm import tqdm
+
+    deadline = time.monotonic() + limit
+    total = max(1, round(expected_s))
+    with tqdm(total=total, unit="s", desc="yzt load", file=sys.stderr, disable=None,
+              leave=False, bar_format="{desc}: {bar} {n:.0f}/{total:.0f} s") as bar:
+        began = time.monotonic()
+        while not done.exists():
+            if proc.poll() is not None or time.monotonic() >= deadline:
+                return done.exists()
+            time.sleep(0.05)
+            bar.n = min(total, round(time.monotonic() - began))
+            bar.refresh()
+    return True
 
 
 def _requests_so_far(stats_csv: Path) -> int | None:

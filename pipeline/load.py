@@ -9,6 +9,7 @@ latency histogram) is rendered from it by ``yzt.reports``, as ``yzt report`` wou
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
@@ -23,6 +24,7 @@ from yzt.verdict import Verdict, from_exit_code
 
 if TYPE_CHECKING:
     from yzt.loadtests.results import RunResult
+    from yzt.loadtests.runner import LocustSeries
     from yzt.loadtests.shapes import Shape
     from yzt.loadtests.thresholds import Threshold
     from yzt.reports.i18n import Lang
@@ -310,8 +312,10 @@ class LoadRun:
             return result_code
         return self.find_capacity()
 
-    def one_run(self, shape: Shape, out: Path, *, quiet: bool = False) -> tuple[int, RunResult]:
-        """One Locust run at ``shape`` into ``out``: judged, recorded and rendered."""
+    def one_run(self, shape: Shape, out: Path, *, quiet: bool = False,
+                series: LocustSeries | None = None) -> tuple[int, RunResult]:
+        """One Locust run at ``shape`` into ``out``: judged, recorded and rendered (by the Locust
+        process of ``series`` when given: a probe of a capacity search)."""
         from yzt.loadtests import results as res
         from yzt.loadtests import runner, shapes
         from yzt.loadtests.traffic import RunConfig
@@ -345,7 +349,8 @@ class LoadRun:
         print(f"yzt load: {shapes.describe(shape)} against {s.target} ({s.operator}), "
               f"{processes} generator process(es) × {config.users_per_process} users", file=sys.stderr)
         try:
-            outcome = runner.run_locust(config, self.secret, launch)
+            outcome = (series.run(config) if series is not None
+                       else runner.run_locust(config, self.secret, launch))
         except Interrupted as exc:
             self.write_partial(out, shape, exc.name)
             raise
@@ -454,22 +459,27 @@ class LoadRun:
     def find_capacity(self) -> int:
         """Grow the rate ×``--capacity-factor`` until an SLA breaks, then bisect (bounded runs)."""
         from yzt.loadtests.capacity import find_capacity
+        from yzt.loadtests.runner import LocustSeries
 
         s = self.settings
         base = self.shape.expected_requests() / self.shape.duration
         counter = [0]
+        # one Locust process runs every probe (each a fresh generator on its own configuration);
+        # with workers, each probe starts its master and workers as a single run does
+        series = LocustSeries(s.out, self.secret) if s.workers == 1 and not s.remote_workers else None
 
         def probe(rate: float, phase: str) -> tuple[Verdict, tuple[str, ...]]:
             counter[0] += 1
             code, result = self.one_run(self.shape.scaled(rate / base),
-                                        s.out / f"step-{counter[0]:02d}", quiet=True)
+                                        s.out / f"step-{counter[0]:02d}", quiet=True, series=series)
             verdict = from_exit_code(code)
             print(f"  run {counter[0]} ({phase}): {rate:.1f} req/s → {verdict.value}"
                   + (f" ({result.reasons[0]})" if result.reasons else ""), flush=True)
             return verdict, tuple(result.reasons)
 
-        cap = find_capacity(probe, base, factor=s.capacity_factor, tolerance=s.capacity_tolerance,
-                            max_probes=s.capacity_steps)
+        with series or contextlib.nullcontext():
+            cap = find_capacity(probe, base, factor=s.capacity_factor, tolerance=s.capacity_tolerance,
+                                max_probes=s.capacity_steps)
         cap.write(s.out / "capacity.json")
         write_html(s.out, s.lang)  # the capacity page: the search's runs, from capacity.json
         if cap.highest_sustainable_rate is None:

@@ -7,14 +7,11 @@ come from the requirement catalogue (``text`` and ``text_zh``), not from here.
 
 from __future__ import annotations
 
-import os
-from typing import Literal
-
 from yzt.conformance.registry import SAID_EN, Said
+from yzt.reports.lang import LANGS as LANGS  # re-exported: the language choice lives in lang.py
+from yzt.reports.lang import Lang as Lang
+from yzt.reports.lang import default_lang as default_lang
 from yzt.sim import stages as sim_stages
-
-Lang = Literal["en", "zh"]
-LANGS: tuple[Lang, ...] = ("en", "zh")
 
 #: key → (English, Chinese). Placeholders are ``str.format`` fields and must match.
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -301,11 +298,10 @@ def verdict_word(value: str, lang: Lang) -> str:
     return tr(f"verdict.{value}", lang)
 
 
-def default_lang(environ: dict[str, str] | None = None) -> Lang:
-    """``zh`` when the locale (LC_ALL, LC_MESSAGES or LANG, in POSIX order) is Chinese, else ``en``."""
-    env = os.environ if environ is None else environ
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = env.get(name, "")
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
+def _twin_words() -> None:
+    from yzt.twin.words import WORDS
+
+    MESSAGES.update(WORDS)
+
+
+_twin_words()

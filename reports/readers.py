@@ -25,6 +25,7 @@ from yzt.pipeline.results import CalibrationResults, CheckResults, CheckStep, Pr
 from yzt.reports import fmt, plots
 from yzt.reports.i18n import MESSAGES, Lang, say, tr, verdict_word
 from yzt.reports.model import Plot, Report, Requirement, Row, Section, Table
+from yzt.reports.twin import read_twin
 from yzt.sim import stages as sim_stages
 from yzt.sim.stages import Curve, Stage
 from yzt.verdict import Verdict
@@ -616,7 +617,7 @@ def _series_keys() -> frozenset[str]:
 #: The section of each results kind a report shows on its own (a check folder counts as its steps).
 _READERS: dict[str, Callable[[Any, Lang, str], Section]] = {
     "conform": read_conform, "load": read_load, "sim": read_sim, "plan": read_plan,
-    "capacity": read_capacity}
+    "capacity": read_capacity, "twin": read_twin}
 
 
 def _shown(path: Path, out_dir: Path | None) -> str:

@@ -44,6 +44,12 @@ def node_ids(sc: Scenario, op: OperatorParams) -> list[str]:
     return [op.id]
 
 
+def holds(sc: Scenario) -> dict[str, float]:
+    """Each operator's share of a reply's receivers who hold one of its cards."""
+    f = sc.after_reply.customer_factor
+    return {op.id: min(1.0, op.card_share * f) for op in sc.operators}
+
+
 class Cumulative:
     """Pick an operator with probability proportional to its weight."""
 
@@ -71,8 +77,8 @@ class Part(Protocol):
     def sample(self) -> list[float]:
         """The current value of each of its stage's time series (``Stage.series``)."""
 
-    def records(self) -> dict[str, Any]:
-        """Its fields of :class:`~yzt.sim.records.ReplicationRecords`."""
+    def records(self) -> Any:
+        """Its stage's records (``Stage.records``), for ``ReplicationRecords.stages``."""
 
 
 class Model:
@@ -117,8 +123,7 @@ class Model:
 
     def holds(self) -> dict[str, float]:
         """Each operator's share of a reply's receivers who hold one of its cards."""
-        f = self.sc.after_reply.customer_factor
-        return {op.id: min(1.0, op.card_share * f) for op in self.sc.operators}
+        return holds(self.sc)
 
     def _sample(self) -> Generator[Any, Any, None]:
         env = self.env
@@ -152,13 +157,12 @@ class Model:
             stations.append(StationRecord(st.name, s.arrivals, s.started, s.abandoned, s.left_queue,
                                           s.wait_sum, s.service_sum, s.queue_area, s.busy_area,
                                           s.max_queue, self.end_s))
-        fields: dict[str, Any] = {}
-        for _, part in self.parts:
-            fields.update(part.records())
         return ReplicationRecords(
             replication=self.replication, seed=self.seed, one_in=sc.one_in,
             horizon_s=sc.horizon_h * 3600.0, end_s=self.end_s, deadline_s=self.deadline_s,
-            stations=stations, timeseries=self.timeseries, events=self.env.events, **fields)
+            operators=[op.id for op in sc.operators], stations=stations,
+            timeseries=self.timeseries, events=self.env.events,
+            stages={st.name: part.records() for st, part in self.parts})
 
 
 def run_replication(sc: Scenario, seed: int, replication: int) -> ReplicationRecords:

@@ -51,7 +51,7 @@ from yzt.sim.fast import StagedReplication
 from yzt.sim.records import ReplicationRecords
 from yzt.sim.results import Metrics, profile_sources, replication_metrics, sla_verdicts
 from yzt.sim.scenario import Scenario, from_document, merge
-from yzt.sim.shifts import Roster
+from yzt.sim.shifts import Roster, ShiftPattern, roster_of
 from yzt.sim.stages import PLATFORM, GuessInput, ItemKey, Resource, Value, staffing
 from yzt.sim.stats import estimate
 from yzt.sim.theory import t_quantile
@@ -83,6 +83,7 @@ DECIDING_CONFIDENCE = 0.99
 STAGED_BYTES_MAX = 2 * 2**30
 _STAGED: OrderedDict[tuple[int, int], StagedReplication] = OrderedDict()
 _STAGED_LOCK = threading.Lock()
+_STAGED_BYTES: dict[tuple[int, int], int] = {}
 
 
 def fast_engine(sc: Scenario, seed: int, replication: int, upto: str = "all") -> ReplicationRecords:
@@ -98,20 +99,20 @@ def fast_engine(sc: Scenario, seed: int, replication: int, upto: str = "all") ->
     with staged.lock:  # two threads may hold tasks of one replication
         rec = staged.records(sc, arrays=True, upto=upto)
     with _STAGED_LOCK:
-        while len(_STAGED) > 1 and sum(_nbytes(s) for s in _STAGED.values()) > STAGED_BYTES_MAX:
-            _STAGED.popitem(last=False)
+        while len(_STAGED) > 1 and sum(_nbytes(k, s) for k, s in _STAGED.items()) > STAGED_BYTES_MAX:
+            _STAGED_BYTES.pop(_STAGED.popitem(last=False)[0], None)
     return rec
 
 
-def _nbytes(staged: StagedReplication) -> int:
-    """The memo's size; another thread of the same replication may be adding a stage to it
-    while it is counted (its dict then changes size): count again, or count it as empty."""
-    for _ in range(3):
+def _nbytes(key: tuple[int, int], staged: StagedReplication) -> int:
+    """``staged.nbytes`` read under its lock; while another thread's task holds it (and changes
+    that memo), the size read last time. Called under ``_STAGED_LOCK``."""
+    if staged.lock.acquire(blocking=False):
         try:
-            return staged.nbytes
-        except RuntimeError:
-            continue
-    return 0
+            _STAGED_BYTES[key] = staged.nbytes
+        finally:
+            staged.lock.release()
+    return _STAGED_BYTES.get(key, 0)
 
 
 def simpy_engine(sc: Scenario, seed: int, replication: int, upto: str = "all") -> ReplicationRecords:
@@ -427,6 +428,9 @@ class PlanOptions:
     design_shifts: bool = False
     """Design the shifts of every resource with roster hooks from allowed patterns
     (:func:`design_rosters`) instead of keeping the scenario's windows."""
+    shift_target: str = "run"
+    """What a designed roster must meet: ``run``, the item's rows over the whole run (what the
+    fixed-window plan meets), at least cost; ``hourly``, every hour at the full target."""
 
 
 Progress = Callable[[str], object]
@@ -850,10 +854,24 @@ class Designed:
     """The scenario's windows sized to the roster's requirement (each window the largest
     requirement it covers, net of the others), simulated: what fixed windows pay for the same
     hour-by-hour target."""
+    search: dict[str, Any] = field(default_factory=dict)
+    """``--shift-target run``: the hourly target's share found, where trimming started, the moves
+    kept, and one agent less on each pattern of the final roster (each breaks a row)."""
 
 
 def design_rosters(pl: Planner, items: list[Item], planned: dict[ItemKey, Value]
                    ) -> dict[ItemKey, Designed]:
+    """Shift design to the plan's ``shift_target``: :func:`design_rosters_run` (the item's rows
+    over the whole run) or :func:`design_rosters_hourly` (every hour)."""
+    if pl.opt.shift_target == "hourly":
+        return design_rosters_hourly(pl, items, planned)
+    if pl.opt.shift_target != "run":
+        raise UserError(f"--shift-target: {pl.opt.shift_target!r} is not run or hourly")
+    return design_rosters_run(pl, items, planned)
+
+
+def design_rosters_hourly(pl: Planner, items: list[Item], planned: dict[ItemKey, Value]
+                          ) -> dict[ItemKey, Designed]:
     """Shift design with simulate-and-adjust (ISA): for every item whose resource has roster
     hooks, the hourly requirement at the offered load simulated at the plan, folded to one day
     (the scenario's shifts repeat daily), is covered at least cost by the allowed patterns
@@ -928,6 +946,27 @@ def design_rosters(pl: Planner, items: list[Item], planned: dict[ItemKey, Value]
         assert ro is not None
         if not d.holds:
             d.roster = staffing.design_day(ro, pl.sc, it.key, d.required)
+    _same_target(pl, chosen, planned, state)
+    return state
+
+
+HOURLY_RULE = ("every hour meets the target: the hourly requirement (folded to one day: the largest "
+               "over the days, as the scenario's shifts repeat daily) covered at least cost by the "
+               "allowed patterns, then simulated; every hour that breaks the target is raised (by "
+               "one, then twice the last raise each time it breaks again) and the roster designed "
+               "again (simulate-and-adjust)")
+RUN_RULE = ("each roster meets its item's rows over the whole run (the rows the fixed-window plan "
+            "meets) at least agent-hours found in simulation: the hourly requirement at a share of "
+            "the target bisected until the rows hold, covered at least cost by the allowed patterns "
+            "(folded to one day); from the cheaper of that roster and the fixed-window plan, one "
+            "agent less or a shorter pattern while the rows hold; one agent less on any pattern of "
+            "the result breaks a row")
+
+
+def _same_target(pl: Planner, chosen: list[Item], planned: dict[ItemKey, Value],
+                 state: dict[ItemKey, Designed]) -> None:
+    """The scenario's windows sized to each roster's requirement, simulated: what fixed windows
+    pay for the same hour-by-hour target (``Designed.same_target``)."""
     windows = {it.key: staffing.shift_guess(it.resource.roster.shifts(pl.sc, it.key),
                                             state[it.key].required)
                for it in chosen if it.resource.roster is not None}
@@ -945,7 +984,240 @@ def design_rosters(pl: Planner, items: list[Item], planned: dict[ItemKey, Value]
             "agent_hours": staffing.day_agent_hours(ro.shifts(pl.sc, it.key), windows[it.key]),
             "hours_broken": [hour_text(t) for t, ok in enumerate(checks) if ok is False],
             "rows_hold": judged.holds(it.key.resource, it.key.operator)}
-    return state
+
+
+def design_rosters_run(pl: Planner, items: list[Item], planned: dict[ItemKey, Value]
+                       ) -> dict[ItemKey, Designed]:
+    """Shift design to the item's rows over the whole run (``--shift-target run``), the rows the
+    fixed-window plan meets, at least agent-hours found in simulation:
+
+    1. **Hourly target.** Each hour is held to a share ``s`` of the target (the resource's
+       ``requirement_at``; SIPP, folded to one day, at least one person on each open hour) and the
+       least-cost roster covering it is designed; ``s`` is bisected on a grid of
+       :data:`~yzt.sim.stages.staffing.TARGET_STEPS` with the simulation judging the rows (a
+       requirement already judged is not simulated again).
+    2. **Start.** The cheaper of that roster and the fixed-window plan (both hold in simulation).
+    3. **Trim.** One agent less on a pattern, or one moved to a shorter allowed pattern inside
+       it, most hours saved first, while the rows hold (up to
+       :data:`~yzt.sim.stages.staffing.TRIM_WIDTH` moves per item per simulation); a move that
+       failed is not tried again (fewer hours do not hold better). It ends with one agent less on
+       each pattern simulated at the final roster: each breaks a row (or empties an open hour).
+
+    Every item is designed at once: their rows depend on their own capacity only."""
+    chosen = [it for it in items if it.resource.roster is not None and not it.infeasible]
+    if not chosen:
+        return {}
+    sc0 = pl.sc
+    pl.progress("shift design: offered load at the plan")
+    base_sc = with_values(sc0, planned)
+    outs = pl.simulate([base_sc], details=True)[0]
+    base = pl.judge(base_sc, outs)
+    ro_of: dict[ItemKey, staffing.Rostering] = {}
+    for it in chosen:
+        assert it.resource.roster is not None
+        ro_of[it.key] = it.resource.roster
+    det = {k: [o["details"][k.resource] for o in outs] for k in ro_of}
+    fixed_broken: dict[ItemKey, list[str]] = {}
+    for k, ro in ro_of.items():
+        checks = ro.hour_check(sc0, k, det[k], pl.hours) if ro.hour_check else []
+        fixed_broken[k] = [hour_text(t) for t, ok in enumerate(checks) if ok is False]
+    allowed = {k: ro.patterns(sc0, k) for k, ro in ro_of.items()}
+    steps = staffing.TARGET_STEPS
+
+    def required_at(k: ItemKey, step: int) -> tuple[int, ...]:
+        """The folded requirement at ``step / steps`` of the hourly target; past ``steps``, the
+        full target's and ``step - steps`` more on every open hour."""
+        ro = ro_of[k]
+        share = min(step, steps) / steps
+        raw = (ro.requirement_at(sc0, k, det[k], pl.hours, planned[k], share)
+               if ro.requirement_at else ro.requirement(sc0, k, det[k], pl.hours, planned[k]))
+        more = max(0, step - steps)
+        return tuple(r + more if h in allowed[k][1] else r
+                     for h, r in enumerate(staffing.fold(raw, allowed[k][1])))
+
+    def scenario(counts: Mapping[ItemKey, Mapping[ShiftPattern, int]]) -> Scenario:
+        doc = overrides(sc0, planned)
+        for k, c in sorted(counts.items(), key=lambda kv: kv[0].label):
+            staffing.roster_override(ro_of[k], k, roster_of(c, [0] * 24), doc)
+        return from_document(merge(sc0.document, doc), sc0.source)
+
+    # 1. the hourly target: bisection over its share, the simulation judging the rows
+    lo: dict[ItemKey, int] = dict.fromkeys(ro_of, -1)
+    hi: dict[ItemKey, int | None] = dict.fromkeys(ro_of)
+    step_of: dict[ItemKey, int | None] = dict.fromkeys(ro_of, steps)
+    known: dict[ItemKey, dict[tuple[int, ...], bool]] = {k: {} for k in ro_of}
+    designed: dict[tuple[ItemKey, tuple[int, ...]], Roster] = {}
+    log: dict[ItemKey, list[dict[str, Any]]] = {k: [] for k in ro_of}
+
+    def settle(k: ItemKey, step: int, holds: bool) -> None:
+        if holds:
+            hi[k] = step
+        else:
+            lo[k] = step
+        h = hi[k]
+        if h is None:  # the full hourly target fails the rows: more on every hour, doubling
+            top = steps + staffing.TARGET_EXTRA_MAX
+            step_of[k] = None if step >= top else min(top, steps + max(1, 2 * (step - steps)))
+        else:
+            step_of[k] = (lo[k] + h) // 2 if h - lo[k] > 1 else None
+
+    for rnd in range(2 * steps.bit_length() + staffing.TARGET_EXTRA_MAX.bit_length()):
+        tries: dict[ItemKey, tuple[int, tuple[int, ...]]] = {}
+        for k in ro_of:
+            while (step := step_of[k]) is not None:
+                req = required_at(k, step)
+                if req not in known[k]:
+                    tries[k] = (step, req)
+                    break
+                settle(k, step, known[k][req])
+        if not tries:
+            break
+        for k, (_, req) in tries.items():
+            if (k, req) not in designed:
+                designed[k, req] = staffing.design_day(ro_of[k], sc0, k, req)
+        pl.progress(f"shift design: hourly target, round {rnd + 1}, {len(tries)} item(s)")
+        counts = {k: _counts(designed[k, req]) for k, (_, req) in tries.items()}
+        sc = scenario(counts)
+        judged = pl.judge(sc, pl.simulate([sc], _upto(list(tries)))[0])
+        for k, (step, req) in tries.items():
+            holds = judged.holds(k.resource, k.operator)
+            known[k][req] = holds
+            log[k].append({"round": rnd + 1, "phase": "target", "target_share": step / steps,
+                           "agent_hours": designed[k, req].agent_hours, "rows_hold": holds})
+            settle(k, step, holds)
+
+    # 2. start from the cheaper roster that holds: the designed one or the fixed-window plan
+    state: dict[ItemKey, dict[ShiftPattern, int]] = {}
+    start: dict[ItemKey, str] = {}
+    required: dict[ItemKey, tuple[int, ...]] = {}
+    for k, ro in ro_of.items():
+        h = hi[k]
+        required[k] = required_at(k, h if h is not None else steps)
+        windows = staffing.window_counts(ro.shifts(sc0, k), planned[k])
+        fits = windows is not None and all(p in allowed[k][0] for p in windows)
+        fixed_ok = fits and base.holds(k.resource, k.operator)
+        mine = _counts(designed[k, required[k]]) if h is not None else None
+        if h is not None and mine is not None and (not fixed_ok
+                                                   or _hours(mine) <= _hours(windows or {})):
+            start[k] = (f"designed at {h / steps:.4g} of the hourly target" if h <= steps else
+                        f"designed at the full hourly target and {h - steps} more on every open hour")
+            state[k] = mine
+        elif fixed_ok and windows is not None:
+            state[k], start[k] = windows, "the fixed-window plan"
+        else:  # nothing found holds: the full hourly target's roster, judged by the confirmation
+            state[k] = _counts(staffing.design_day(ro, sc0, k, required[k]))
+            start[k] = "designed at the full hourly target (did not hold)"
+
+    # 3. trim while the rows hold: per round and item, the moves that save most and least (a
+    # move that held is tried with twice the agents next, one that failed with half; one that
+    # failed with one agent is not tried again, nor any move to a pattern inside its own: fewer
+    # hours do not hold better); then one agent less on each pattern, at the final roster
+    bad: dict[ItemKey, set[staffing.Move]] = {k: set() for k in ro_of}
+    failed_at: dict[ItemKey, dict[staffing.Move, tuple[frozenset[Any], dict[str, Any]]]] = {
+        k: {} for k in ro_of}
+    mult: dict[ItemKey, dict[staffing.Move, int]] = {k: {} for k in ro_of}
+    holds_now = {k: not start[k].endswith("(did not hold)") for k in ro_of}
+    verified: dict[ItemKey, list[dict[str, Any]]] = {}
+    moves_done: dict[ItemKey, list[str]] = {k: [] for k in ro_of}
+    width_top = staffing.TRIM_WIDTH // 2
+
+    def one_less(k: ItemKey) -> list[dict[str, Any]] | None:
+        """One agent less on each pattern, if every one already failed at this very roster."""
+        here = frozenset(state[k].items())
+        drops = [m for m in staffing.trim_moves(state[k], *allowed[k]) if m.add is None]
+        seen = [failed_at[k].get(m) for m in drops]
+        if any(x is None or x[0] != here for x in seen):
+            return None
+        return [{"shift": m.drop.label, "agent_hours": _hours(state[k]) - m.saves, **x[1]}
+                for m, x in zip(drops, seen, strict=True) if x is not None]
+
+    for rnd in range(staffing.TRIM_ROUNDS):
+        tries_m: dict[ItemKey, list[staffing.Move]] = {}
+        checking: set[ItemKey] = set()
+        for k in ro_of:
+            if k in verified or not holds_now[k]:
+                continue
+            pats, open_hours = allowed[k]
+            units = [m for m in staffing.trim_moves(state[k], pats, open_hours) if m not in bad[k]]
+            if units:
+                pick = list(dict.fromkeys(
+                    units[:width_top] + units[len(units) - (staffing.TRIM_WIDTH - width_top):]))
+                tries_m[k] = [dataclasses.replace(
+                    u, count=max(1, min(mult[k].get(u, 1), u.most(state[k], open_hours))))
+                    for u in pick]
+            elif (done := one_less(k)) is not None:
+                verified[k] = done
+            else:
+                checking.add(k)
+                tries_m[k] = [m for m in staffing.trim_moves(state[k], pats, open_hours)
+                              if m.add is None]
+        if not tries_m:
+            break
+        width = max(len(v) for v in tries_m.values())
+        pl.progress(f"shift design: trimming, round {rnd + 1}, {len(tries_m)} item(s), "
+                    f"{width} tries each")
+        scs = [scenario({k: staffing.apply_move(state[k], v[j]) for k, v in tries_m.items()
+                         if j < len(v)}) for j in range(width)]
+        results = pl.simulate(scs, _upto(list(tries_m)))
+        judged_j = [pl.judge(s, r) for s, r in zip(scs, results, strict=True)]
+        for k, moves in tries_m.items():
+            here = frozenset(state[k].items())
+            held = []
+            for j, m in enumerate(moves):
+                ev = judged_j[j].evidence(k.resource, k.operator)
+                if ev["holds"]:
+                    held.append(m)
+                elif m.count > 1:
+                    mult[k][m.unit] = m.count // 2
+                else:
+                    failed_at[k][m.unit] = (here, ev)
+                    bad[k] |= {m.unit, *staffing.inside(m, allowed[k][0])}
+            if held:
+                best = max(held, key=lambda m: m.saves * m.count)
+                state[k] = staffing.apply_move(state[k], best)
+                mult[k][best.unit] = 2 * best.count
+                moves_done[k].append(best.label)
+            elif k in checking:
+                verified[k] = one_less(k) or []
+            log[k].append({"round": rnd + 1, "phase": "check" if k in checking else "trim",
+                           "tried": [m.label for m in moves],
+                           "held": [m.label for m in held],
+                           "agent_hours": _hours(state[k]), "rows_hold": True})
+    for k in ro_of:  # every move failed in the last round: the check is already done
+        if k not in verified and holds_now[k] and not [
+                m for m in staffing.trim_moves(state[k], *allowed[k]) if m not in bad[k]] and (
+                done := one_less(k)) is not None:
+            verified[k] = done
+
+    out: dict[ItemKey, Designed] = {}
+    for k, ro in ro_of.items():
+        open_hours = allowed[k][1]
+        sipp = list(required_at(k, steps)) if ro.requirement_at else list(required[k])
+        roster = staffing.design_counts(ro, sc0, k, state[k], required[k])
+        h = hi[k]
+        out[k] = Designed(roster, open_hours, sipp, list(required[k]), log[k],
+                          holds=holds_now[k], fixed_broken=fixed_broken[k])
+        out[k].search = {
+            "target": "run",
+            "target_share": None if h is None else min(h, steps) / steps,
+            "more_per_open_hour": None if h is None else max(0, h - steps),
+            "start": start[k], "moves": moves_done[k],
+            "minimal": k in verified,
+            "one_shift_less": verified.get(k, []),
+        }
+    _same_target(pl, chosen, planned, out)
+    return out
+
+
+def _counts(roster: Roster) -> dict[ShiftPattern, int]:
+    out: dict[ShiftPattern, int] = {}
+    for a in roster.assignments:
+        out[a.pattern] = out.get(a.pattern, 0) + a.agents
+    return out
+
+
+def _hours(counts: Mapping[ShiftPattern, int]) -> int:
+    return sum(len(p.worked) * n for p, n in counts.items())
 
 
 def hour_text(hour: int) -> str:
@@ -999,15 +1271,15 @@ def _add_rosters(document: dict[str, Any], sc: Scenario, planned: dict[ItemKey, 
             "fixed_window_hours_broken": d.fixed_broken,
             "fixed_window_same_target": d.same_target,
         }
+        if d.search:
+            e["roster"]["search"] = d.search
+    run = any(d.search for d in rosters.values())
     document["shift_design"] = {
         "agent_hours": total, "fixed_window_agent_hours": fixed_total,
         "fixed_window_same_target_agent_hours": same_total,
-        "rounds_max": staffing.ISA_ROUNDS,
-        "rule": ("the hourly requirement (folded to one day: the largest over the days, as the "
-                 "scenario's shifts repeat daily) covered at least cost by the allowed patterns, "
-                 "then simulated; every hour that breaks the target is raised (by one, then "
-                 "twice the last raise each time it breaks again) and the roster designed again "
-                 "(simulate-and-adjust)"),
+        "target": "run" if run else "hourly",
+        "rounds_max": staffing.TRIM_ROUNDS if run else staffing.ISA_ROUNDS,
+        "rule": RUN_RULE if run else HOURLY_RULE,
     }
     document["overrides"] = roster_overrides(sc, planned, rosters)
 

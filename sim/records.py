@@ -1,13 +1,17 @@
 """Plain records of one replication: what the engine hands back and reports read.
 
 Nothing here refers to SimPy; every field is a number, a string or a list of them, so records
-pickle cheaply between processes (and Dask workers).
+pickle cheaply between processes (and Dask workers). What a stage recorded is its own typed
+record (declared by the stage, ``Stage.records``), kept by stage name in
+:attr:`ReplicationRecords.stages`; these classes are the ones every stage shares.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -43,7 +47,8 @@ class StationRecord:
 
 @dataclass
 class CallCounts:
-    """Outcome counts of operator calls (of the sampled stream): kept per node, summed per operator."""
+    """Outcome counts of calls to one operator node (of the sampled stream): kept per node, summed
+    per operator."""
 
     attempts: int = 0
     successes: int = 0
@@ -70,34 +75,6 @@ class CallCounts:
 
 
 @dataclass
-class OperatorRecord(CallCounts):
-    """Fan-out outcomes at one operator (provincial nodes of a carrier summed)."""
-
-    id: str = field(kw_only=True)
-
-
-@dataclass
-class HotlineRecord:
-    id: str
-    target_s: float
-    arrived: list[float]
-    wait: list[float]
-    answered: list[bool]
-    repeat: list[bool]
-    platform: list[bool]
-
-
-@dataclass
-class CaseRecord:
-    id: str
-    dispute_deadline_s: float
-    cancellation_deadline_s: float
-    kind: list[str]
-    raised: list[float]
-    closed: list[float]
-
-
-@dataclass
 class ReplicationRecords:
     """Everything one replication produced (counts of the sampled stream; ``one_in`` says how)."""
 
@@ -107,22 +84,23 @@ class ReplicationRecords:
     horizon_s: float
     end_s: float
     deadline_s: float
-    attempts: int
-    gave_up_verification: int
-    failed_verification: int
-    refused_24h: int
-    repeats_accepted: int
-    verified_at: list[float]
-    fanout_done: list[float]
-    complete: list[bool]
-    sms_delivered: list[float]
-    sms_failures: int
-    operators: dict[str, OperatorRecord]
-    hotlines: dict[str, HotlineRecord]
-    cases: dict[str, CaseRecord]
+    operators: list[str]
+    """The scenario's operator ids, in its order (the scopes of the metrics besides the platform)."""
     stations: list[StationRecord]
     timeseries: dict[str, list[float]]
     events: int
-    derived: dict[str, Any] = field(default_factory=dict)
-    """Records of the stages simulated after the engine from these (stage name → records):
-    :func:`yzt.sim.stages.derive`."""
+    stages: dict[str, Any] = field(default_factory=dict)
+    """Stage name → that stage's records (the class it declares as ``Stage.records``), in flow
+    order; the stages simulated after the engines from these (:func:`yzt.sim.stages.derive`)
+    come last. A stage the run stopped before has none."""
+
+    def of(self, name: str, kind: type[T]) -> T:
+        """The records of stage ``name``, checked to be its declared ``kind``."""
+        got = self.stages[name]
+        if not isinstance(got, kind):
+            raise TypeError(f"records of stage {name!r} are {type(got).__name__}, not {kind.__name__}")
+        return got
+
+    def get(self, name: str, kind: type[T]) -> T | None:
+        """:meth:`of`, or ``None`` when the run stopped before stage ``name``."""
+        return self.of(name, kind) if name in self.stages else None

@@ -7,34 +7,32 @@ they start, outages inside the simulated time), each naming its field. A file ma
 another (a shipped name such as ``baseline``, or a path relative to the file); mappings merge
 key by key, lists and numbers replace. Per-operator settings are ``operators.defaults.carrier`` /
 ``operators.defaults.reseller`` merged with ``operators.<ID>``.
+
+The typed tree's classes are here, imported by every part of the model; each stage reads its own
+keys (``Stage.parse``, :class:`yzt.sim.stages.sections.Section`): its required keys, its rules
+and its fields of the tree, which :func:`from_document` asks the registry for.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from yzt.domain.topology import SlaProfile, Topology, load_topology
 from yzt.errors import InputFileError, UserError
 from yzt.validation import package_schema, read_yaml, schema_problems
+
+if TYPE_CHECKING:
+    from yzt.sim.stages.sections import Section
 
 #: The 31 provincial-level divisions (GB/T 2260 codes) of each carrier's provincial nodes.
 PROVINCES: tuple[str, ...] = (
     "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
     "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65",
 )
-
-_OPERATOR_KEYS = ("latency", "failure_ratio", "timeout_s", "concurrency", "retry", "outages",
-                  "hotline", "backoffice")
-_RETRY_KEYS = ("backoff_initial_s", "backoff_factor", "backoff_max_s", "jitter", "max_attempts")
-_HOTLINE_KEYS = ("enabled", "shifts", "handle_time_mean_s", "handle_time_sigma", "patience_mean_s",
-                 "background_calls_per_h", "repeat_call_share", "repeat_delay_mean_min")
-_BACKOFFICE_KEYS = ("shifts", "dispute_work_mean_min", "dispute_external",
-                    "cancellation_work_mean_min", "cancellation_external")
 
 
 @dataclass(frozen=True)
@@ -302,26 +300,25 @@ def _operator_config(doc: dict[str, Any], op_id: str, kind: str) -> dict[str, An
     return cfg
 
 
+def _sections() -> list[Section]:
+    """Every registered stage's :class:`~yzt.sim.stages.sections.Section`, in flow order."""
+    from yzt.sim import stages
+
+    return [st.parse for st in stages.stages() if st.parse is not None]
+
+
 def _missing(cfg: dict[str, Any], kind: str) -> list[str]:
     where = f"at operators.defaults.{kind}"
-    problems = [f"{where}: {k!r} is a required property (add it)" for k in _OPERATOR_KEYS if k not in cfg]
-    for sub, keys in (("retry", _RETRY_KEYS), ("hotline", _HOTLINE_KEYS),
-                      ("backoffice", _BACKOFFICE_KEYS)):
-        if isinstance(cfg.get(sub), dict):
+    required = [(sub, keys) for sect in _sections() for sub, keys in sect.required.items()]
+    problems = [f"{where}: {k!r} is a required property (add it)"
+                for sub, keys in required if not sub for k in keys if k not in cfg]
+    for sub, keys in required:
+        if sub and isinstance(cfg.get(sub), dict):
             problems += [
                 f"{where}.{sub}: {k!r} is a required property (add it)"
                 for k in keys if k not in cfg[sub]
             ]
     return problems
-
-
-def _shift_problems(shifts: list[dict[str, Any]], where: str) -> list[str]:
-    return [
-        f"at {where}[{i}].end_h: {s['end_h']} is not after start_h {s['start_h']} "
-        "(split a shift over midnight into two)"
-        for i, s in enumerate(shifts)
-        if s["end_h"] <= s["start_h"]
-    ]
 
 
 def _rule_problems(doc: dict[str, Any], topo: Topology) -> list[str]:
@@ -337,36 +334,18 @@ def _rule_problems(doc: dict[str, Any], topo: Topology) -> list[str]:
         problems += _missing(doc["operators"]["defaults"][kind], kind)
     if problems:
         return problems
-    end_h = doc["horizon_h"] + doc.get("drain_h", 0)
+    sections = _sections()
     for key, cfg in doc["operators"].items():
         prefix = f"operators.{key}" if key != "defaults" else "operators.defaults"
         entries = cfg.items() if key == "defaults" else [("", cfg)]
         for sub, c in entries:
             base = f"{prefix}.{sub}" if sub else prefix
-            for i, o in enumerate(c.get("outages", [])):
-                if o["start_h"] >= end_h:
-                    problems.append(
-                        f"at {base}.outages[{i}].start_h: {o['start_h']} is after the end of the "
-                        f"run ({end_h} h = horizon_h + drain_h)"
-                    )
-            retry = c.get("retry", {})
-            if retry.get("backoff_max_s", math.inf) < retry.get("backoff_initial_s", 0):
-                problems.append(f"at {base}.retry.backoff_max_s: smaller than backoff_initial_s")
-            for sect in ("hotline", "backoffice"):
-                if "shifts" in c.get(sect, {}):
-                    problems += _shift_problems(c[sect]["shifts"], f"{base}.{sect}.shifts")
-                opening = c.get(sect, {}).get("patterns", {}).get("opening")
-                if opening is not None and opening[0] % 24 == opening[1] % 24:
-                    problems.append(f"at {base}.{sect}.patterns.opening: {opening} opens and closes "
-                                    "at the same hour (give [open, close), e.g. [8, 22])")
-    for i, s in enumerate(doc["arrivals"].get("surges", [])):
-        if s["start_h"] >= doc["horizon_h"]:
-            problems.append(
-                f"at arrivals.surges[{i}].start_h: {s['start_h']} is not inside the horizon "
-                f"(horizon_h = {doc['horizon_h']})"
-            )
-    if sum(doc["arrivals"]["diurnal"]) <= 0:
-        problems.append("at arrivals.diurnal: all weights are 0 (at least one hour must be > 0)")
+            for sect in sections:
+                if sect.operator_rules is not None:
+                    problems += sect.operator_rules(doc, base, c)
+    for sect in sections:
+        if sect.rules is not None:
+            problems += sect.rules(doc)
     return problems + _objective_problems(doc.get("objectives", []), known)
 
 
@@ -399,15 +378,18 @@ def _objective_problems(objectives: list[dict[str, Any]], known: set[str]) -> li
     return problems
 
 
-def _lognormal_s(raw: dict[str, Any]) -> Lognormal:
+def lognormal_s(raw: dict[str, Any]) -> Lognormal:
+    """A lognormal duration given as ``median_s`` and ``sigma``."""
     return Lognormal(float(raw["median_s"]), float(raw["sigma"]))
 
 
-def _lognormal_h(raw: dict[str, Any]) -> Lognormal:
+def lognormal_h(raw: dict[str, Any]) -> Lognormal:
+    """A lognormal duration given as ``median_h`` and ``sigma`` (in seconds)."""
     return Lognormal(float(raw["median_h"]) * 3600.0, float(raw["sigma"]))
 
 
-def _patterns(raw: dict[str, Any] | None) -> Patterns | None:
+def parse_patterns(raw: dict[str, Any] | None) -> Patterns | None:
+    """A staffed section's ``patterns:`` (``None`` when it has none)."""
     if raw is None:
         return None
     starts = raw.get("starts")
@@ -429,45 +411,17 @@ def _costs(raw: dict[str, Any] | None) -> Costs | None:
                                                           "sms_per_s")))
 
 
-def _shifts(raw: list[dict[str, Any]]) -> tuple[Shift, ...]:
+def parse_shifts(raw: list[dict[str, Any]]) -> tuple[Shift, ...]:
+    """A staffed section's ``shifts:``."""
     return tuple(Shift(float(s["start_h"]), float(s["end_h"]), int(s["agents"])) for s in raw)
 
 
 def _operator(op_id: str, kind: str, share: float, sla: SlaProfile, cfg: dict[str, Any]) -> OperatorParams:
-    r, h, b = cfg["retry"], cfg["hotline"], cfg["backoffice"]
-    return OperatorParams(
-        id=op_id,
-        kind=kind,
-        card_share=share,
-        sla=sla,
-        latency=Lognormal(cfg["latency"]["median_ms"] / 1000.0, float(cfg["latency"]["sigma"])),
-        failure_ratio=float(cfg["failure_ratio"]),
-        timeout_s=float(cfg["timeout_s"]),
-        concurrency=cfg["concurrency"],
-        retry=Retry(float(r["backoff_initial_s"]), float(r["backoff_factor"]),
-                    float(r["backoff_max_s"]), float(r["jitter"]), r["max_attempts"]),
-        outages=tuple(Outage(float(o["start_h"]), float(o["duration_h"]), o.get("mode", "timeout"))
-                      for o in cfg["outages"]),
-        hotline=Hotline(
-            enabled=bool(h["enabled"]),
-            shifts=_shifts(h["shifts"]),
-            handle_time_mean_s=float(h["handle_time_mean_s"]),
-            handle_time_sigma=h["handle_time_sigma"],
-            patience_mean_s=h["patience_mean_s"],
-            background_calls_per_h=float(h["background_calls_per_h"]),
-            repeat_call_share=float(h["repeat_call_share"]),
-            repeat_delay_mean_min=float(h["repeat_delay_mean_min"]),
-            patterns=_patterns(h.get("patterns")),
-        ),
-        backoffice=BackOffice(
-            shifts=_shifts(b["shifts"]),
-            dispute_work_mean_min=float(b["dispute_work_mean_min"]),
-            dispute_external=_lognormal_h(b["dispute_external"]),
-            cancellation_work_mean_min=float(b["cancellation_work_mean_min"]),
-            cancellation_external=_lognormal_h(b["cancellation_external"]),
-            patterns=_patterns(b.get("patterns")),
-        ),
-    )
+    fields: dict[str, Any] = {}
+    for sect in _sections():
+        if sect.operator is not None:
+            fields.update(sect.operator(cfg))
+    return OperatorParams(id=op_id, kind=kind, card_share=share, sla=sla, **fields)
 
 
 def _profile(name: str) -> Any:
@@ -497,14 +451,14 @@ def from_document(doc: dict[str, Any], source: str = "<document>") -> Scenario:
     problems = _rule_problems(doc, topo)
     if problems:
         raise InputFileError(source, problems)
-    arr = doc["arrivals"]
-    weights = [float(w) for w in arr["diurnal"]]
-    mean_w = sum(weights) / 24.0
     plat = doc["platform"]
-    sms = doc["sms"]
     after = doc["after_reply"]
     profile_name = doc.get("sla_profile")
     apply = (lambda sla: sla) if profile_name is None else _profile(profile_name).apply
+    sections: dict[str, Any] = {}
+    for sect in _sections():
+        if sect.fields is not None:
+            sections.update(sect.fields(doc))
     operators = tuple(
         _operator(op.id, op.kind, op.card_share, apply(op.sla),
                   _operator_config(doc, op.id, op.kind))
@@ -520,28 +474,7 @@ def from_document(doc: dict[str, Any], source: str = "<document>") -> Scenario:
         deadline_h=float(plat["deadline_h"]),
         provincial_nodes=bool(plat.get("provincial_nodes", False)),
         sample_every_min=float(plat.get("sample_every_min", 10)),
-        arrivals=Arrivals(
-            queries_per_day=float(arr["queries_per_day"]),
-            diurnal=tuple(w / mean_w for w in weights),
-            surges=tuple(Surge(float(s["start_h"]), float(s["peak_multiplier"]), float(s["decay_h"]))
-                         for s in arr.get("surges", [])),
-            repeat_share=float(arr.get("repeat_share", 0.0)),
-            repeat_delay_mean_h=float(arr.get("repeat_delay_mean_h", 12.0)),
-            one_query_per_h=float(arr.get("one_query_per_h", 24.0)),
-        ),
-        verification=Verification(
-            code_latency=_lognormal_s(doc["verification"]["code_latency"]),
-            patience_mean_s=float(doc["verification"]["patience_mean_s"]),
-            fail_share=float(doc["verification"]["fail_share"]),
-        ),
-        sms=Sms(
-            port=str(sms.get("port", "10699000")),
-            rate_per_s=float(sms["rate_per_s"]),
-            channels=int(sms["channels"]),
-            failure_ratio=float(sms["failure_ratio"]),
-            retry_backoff_s=float(sms["retry_backoff_s"]),
-            delivery=_lognormal_s(sms["delivery"]),
-        ),
+        **sections,
         after_reply=AfterReply(
             customer_factor=float(after["customer_factor"]),
             hotline_share=float(after["hotline_share"]),

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,6 +198,38 @@ def _check_patterns(patterns: Sequence[ShiftPattern], opening: tuple[int, int] |
                                     f"{opening[0]:02d}:00–{opening[1]:02d}:00 (drop or shorten it)")
 
 
+def _one_agent_cost(p: ShiftPattern, cost_per_agent_hour: float, night_premium_per_h: float,
+                    night_hours: tuple[int, int]) -> float:
+    night = sum(_is_night(night_hours, (p.start_h + o) % 24) for o in p.worked)
+    return len(p.worked) * cost_per_agent_hour + night * night_premium_per_h
+
+
+def roster_of(counts: Mapping[ShiftPattern, int], required: Sequence[int], *,
+              cost_per_agent_hour: float = 1.0, night_premium_per_h: float = 0.0,
+              night_hours: tuple[int, int] = (22, 6)) -> Roster:
+    """A daily roster of given head counts per pattern (not designed: e.g. one trimmed in
+    simulation), against ``required`` (24 hours), costed as :func:`design` costs it;
+    ``optimal`` is False."""
+    if len(required) != 24:
+        raise ValueError("roster_of: give the 24 hours of one day")
+    planned = [0] * 24
+    for p, n in counts.items():
+        for o in p.worked:
+            planned[(p.start_h + o) % 24] += n
+    assignments = tuple(
+        Assignment(p, None, int(n), len(p.worked),
+                   float(_one_agent_cost(p, cost_per_agent_hour, night_premium_per_h, night_hours) * n))
+        for p, n in counts.items() if n > 0)
+    return Roster(
+        assignments=assignments,
+        hours=tuple(HourCover(h, int(required[h]), planned[h]) for h in range(24)),
+        agent_hours=float(sum(a.paid_hours * a.agents for a in assignments)),
+        cost=float(sum(a.cost for a in assignments)),
+        optimal=False,
+        repeat_daily=True,
+    )
+
+
 def design(required: Sequence[int], patterns: Sequence[ShiftPattern], *,
            cost_per_agent_hour: float = 1.0, night_premium_per_h: float = 0.0,
            night_hours: tuple[int, int] = (22, 6), opening: tuple[int, int] | None = None,
@@ -255,11 +287,8 @@ def design(required: Sequence[int], patterns: Sequence[ShiftPattern], *,
             + ("that hour" if len(uncovered) == 1 else "those hours")
         )
 
-    def one_agent_cost(p: ShiftPattern) -> float:
-        night = sum(_is_night(night_hours, (p.start_h + o) % 24) for o in p.worked)
-        return len(p.worked) * cost_per_agent_hour + night * night_premium_per_h
-
-    cost = np.array([one_agent_cost(p) for p, _, _ in columns])
+    cost = np.array([_one_agent_cost(p, cost_per_agent_hour, night_premium_per_h, night_hours)
+                     for p, _, _ in columns])
     upper = np.array([max((req[h] for h in rows), default=0.0) for _, _, rows in columns])
     need = req > 0
     res = milp(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -102,3 +104,38 @@ def server_process(db: Path, output: Path, *extra: str) -> Iterator[tuple[str, s
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+#: Runs ``yzt ARGS`` through the CLI's entry point for each job in argv[1], one after another in one
+#: process, each with its own environment; its output and exit status go to files in its folder.
+_YZT_IN_ONE_PROCESS = """
+import contextlib, json, os, sys
+from yzt.cli import main
+for argv, env, folder in json.loads(sys.argv[1]):
+    os.environ.clear()
+    os.environ.update(env)
+    with open(os.path.join(folder, "output.txt"), "w", encoding="utf-8") as out, \\
+            contextlib.redirect_stderr(out), contextlib.redirect_stdout(out):
+        try:
+            status = main(argv)
+        except SystemExit as exc:
+            status = exc.code if isinstance(exc.code, int) else 2
+    with open(os.path.join(folder, "status"), "w", encoding="utf-8") as f:
+        f.write(str(status))
+"""
+
+
+def yzt_in_one_process(jobs: list[tuple[list[str], dict[str, str], Path]],
+                       timeout: float) -> list[tuple[int, str]]:
+    """``yzt ARGV`` for each ``(argv, environment, folder)``, one after another through the CLI's
+    entry point in one Python process (one start and one set of imports for them all; a step's own
+    children are still processes): each run's exit status (-1 if it never ended) and its output
+    (stdout and stderr), kept in ``folder``."""
+    for _, _, folder in jobs:
+        folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-P", "-c", _YZT_IN_ONE_PROCESS,
+                    json.dumps([(argv, env, str(folder)) for argv, env, folder in jobs])],
+                   timeout=timeout, check=False)
+    return [(int((folder / "status").read_text("utf-8")) if (folder / "status").is_file() else -1,
+             (folder / "output.txt").read_text("utf-8") if (folder / "output.txt").is_file() else "")
+            for _, _, folder in jobs]

@@ -5,7 +5,8 @@ passes through preflight, conformance, load, capacity and the calibrated simulat
 endpoint with a seeded masking defect exits 1 and names OIF-DET-2 first; a wrong secret stops at
 the preflight with exit 2, naming key id, secret and the clocks; a second check on the sandbox
 the first one's conformance step moved days ahead passes too (its steps find the clock through the
-clock memory, not through the HTTP Date header, which is real time).
+clock memory, not through the HTTP Date header, which is real time). The first check of the
+clean endpoint's fresh sandbox serves both the every-step test and the second-check test.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,11 +40,22 @@ def _report(out: Path) -> dict:
     return json.loads((out / "report.json").read_text(encoding="utf-8"))
 
 
-@pytest.mark.timeout(900)
-def test_every_step_against_a_clean_endpoint(tmp_path):
+Checked = tuple[str, Path, subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checked]:
+    """The clean endpoint and the first check of its fresh sandbox (every step); the second check
+    of the same sandbox runs against it later."""
     with running_server(**SERVER, extra_args=("--rate-limit", "40")) as url:
-        proc = _check(url, tmp_path, "--capacity-duration", "2s", "--capacity-runs", "8",
-                      timeout=880)
+        out = tmp_path_factory.mktemp("first")
+        yield url, out, _check(url, out, "--capacity-duration", "2s", "--capacity-runs", "8",
+                               timeout=880)
+
+
+@pytest.mark.timeout(900)
+def test_every_step_against_a_clean_endpoint(clean):
+    url, tmp_path, proc = clean
     # the capacity gate is the load rate: an endpoint that holds it passes, however far the search
     # got beyond it (a generator slowed by CPU contention only leaves the bracket open)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -93,15 +106,17 @@ def test_a_seeded_defect_fails_and_is_named_first(tmp_path):
     assert all(t["verdict"] != "fail" for t in load["thresholds"] if t["requirement"] == "SLA-ERR-1")
 
 
-def test_a_second_check_on_the_same_sandbox_passes(tmp_path):
+@pytest.mark.timeout(900)
+def test_a_second_check_on_the_same_sandbox_passes(clean, tmp_path):
     """conform moves the clock ~6 days; the load step after it, and every step of a second check,
-    sign on the moved clock (not one 401), found through the clock memory."""
-    with running_server(**SERVER, extra_args=("--rate-limit", "40")) as url:
-        runs = [_check(url, tmp_path / name, "--skip", "capacity", "--skip", "sim")
-                for name in ("first", "second")]
-    for run, name in zip(runs, ("first", "second"), strict=True):
-        assert run.returncode == 0, (name, run.stderr[-3000:])
-        load = json.loads((tmp_path / name / "load" / "results.json").read_text(encoding="utf-8"))
+    sign on the moved clock (not one 401), found through the clock memory. The first check is the
+    one ``test_every_step_against_a_clean_endpoint`` judges."""
+    url, first_out, first = clean
+    second = _check(url, tmp_path / "second", "--skip", "capacity", "--skip", "sim")
+    runs = [first, second]
+    for run, out in zip(runs, (first_out, tmp_path / "second"), strict=True):
+        assert run.returncode == 0, (out.name, run.stderr[-3000:])
+        load = json.loads((out / "load" / "results.json").read_text(encoding="utf-8"))
         assert load["endpoints"]["all"]["errors_by_kind"] == {}, load["endpoints"]["all"]
         assert load["notes"][0].startswith("sandbox clock: +"), load["notes"][0]
     assert "sandbox clock: +5" in runs[1].stderr  # the second preflight read the moved clock

@@ -120,16 +120,32 @@ def test_the_distribution_is_not_called_yzt():
 OPERATOR, KEY_ID = "R07", "ci-key"
 
 
-def _clean_env(state: Path, extra: dict[str, str]) -> dict[str, str]:
-    """The environment of a fresh CI job: no virtualenv of ours on PATH, yzt's state in ``state``."""
+def _clean_env(state: Path, wheelhouse: Path, extra: dict[str, str]) -> dict[str, str]:
+    """The environment of a fresh CI job: no virtualenv of ours on PATH, yzt's state in ``state``,
+    and pip and numba set up as a CI runner with a package cache would be (see :func:`_runner`)."""
     ours = str(Path(sys.executable).parent)
     path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
                            if p and p != ours and ".venv" not in p)
     keep = {k: v for k, v in os.environ.items()
-            if k in {"HOME", "LANG", "LC_ALL", "TMPDIR", "PIP_CONFIG_FILE", "PIP_INDEX_URL",
-                     "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CONSTRAINT", "PYENV_ROOT",
+            if k in {"HOME", "LANG", "LC_ALL", "TMPDIR", "PIP_CONFIG_FILE", "PIP_CONSTRAINT", "PYENV_ROOT",
                      "PYENV_VERSION", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"}}
-    return {**keep, "PATH": path, "CI": "true", "YZT_STATE_DIR": str(state), **extra}
+    return {**keep, **_runner(wheelhouse), "PATH": path, "CI": "true", "YZT_STATE_DIR": str(state),
+            **extra}
+
+
+def _runner(wheelhouse: Path) -> dict[str, str]:
+    """What a CI runner with a package cache sets, so that the two jobs cost what they must.
+
+    - The dependencies come from one local wheelhouse (``--no-index --find-links``, as a runner's
+      wheel cache or a mirror would serve them): no index is asked and nothing is downloaded
+      twice. yzt-harness itself is still built from the tagged clone in each job, as written.
+    - ``--no-compile``: pip byte-compiles none of the ~6,000 modules it installs (about 15 CPU-s
+      a job); Python compiles the few hundred that run, on import. pip reads a negative option
+      from the environment as the option's value, so ``PIP_NO_COMPILE=0`` is ``--no-compile``.
+    - numba optimises the kernels less (``NUMBA_OPT=0``): they compile afresh in each new
+      virtualenv, and a 2-replication simulation spends far longer compiling than running."""
+    return {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse), "PIP_NO_COMPILE": "0",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1", "NUMBA_OPT": "0"}
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +159,21 @@ def tagged_source(tmp_path_factory) -> str:
                     "tag", "v0.0.0-ci-test"], check=True)
     # pip parses a direct reference to file:///… as a path; file://localhost/… is the same URL
     return f"git+file://localhost{src}@v0.0.0-ci-test"
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory) -> Path:
+    """yzt-harness's dependencies and build requirements as wheels, fetched once with this
+    interpreter's pip and its configured index: the jobs install from here without an index."""
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    wanted = [*meta["project"]["dependencies"], *meta["build-system"]["requires"]]
+    house = tmp_path_factory.mktemp("wheelhouse")
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--dest", str(house), *wanted],
+                   check=True, timeout=900, stdin=subprocess.DEVNULL,
+                   env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    return house
 
 
 @pytest.fixture(scope="module")
@@ -166,8 +197,10 @@ def _sandbox(job: Path) -> Iterator[str]:
 
 
 #: The templates' optional extra flags, set as a user may: every step still runs (conform, load,
-#: capacity, simulation) with fewer capacity runs and replications, which is what a CI job costs here.
-CHECK_ARGS = "--capacity-runs 3 --capacity-duration 8 --replications 2 --load-duration 5"
+#: capacity, simulation), the capacity finder with two load runs (1 and 2 req/s: 42 requests, what the
+#: simulation's calibration needs, at least 30) and the simulation with the fewest replications,
+#: which is what a CI job costs here.
+CHECK_ARGS = "--capacity-runs 2 --capacity-duration 14 --replications 2 --load-duration 5"
 
 
 def _variables(url: str, source: str) -> dict[str, str]:
@@ -205,21 +238,23 @@ def _tail(log: Path) -> str:
 
 def _extra_flags_reached_yzt(out: Path) -> None:
     """Every step ran (none skipped), and the template passed ``YZT_CHECK_ARGS`` on: the
-    simulation ran the replications it asks."""
+    capacity finder made the runs and the simulation the replications it asks."""
     steps = json.loads((out / "check.json").read_text(encoding="utf-8"))["steps"]
     assert {name: step["state"] for name, step in steps.items()} == dict.fromkeys(
         ("capacity", "conform", "load", "sim"), "ran"), steps
+    capacity = json.loads((out / "capacity" / "capacity.json").read_text(encoding="utf-8"))
+    assert len(capacity["steps"]) == 2, capacity["steps"]
     sim = json.loads((out / "sim" / "sim-results.json").read_text(encoding="utf-8"))
     assert sim["replications"] == 2, sim["replications"]
 
 
-def _gitlab(source: str, job: Path, tmp: Path) -> str:
+def _gitlab(source: str, wheelhouse: Path, job: Path, tmp: Path) -> str:
     """Run the GitLab job's script as written; '' when it exited 0, else why not."""
     doc = yaml.safe_load((ROOT / "docs/ci/gitlab-ci.yml").read_text(encoding="utf-8"))["yzt-check"]
     workdir = tmp / "gitlab"
     shutil.copytree(job, workdir)  # the job's checkout of the reseller's repository
     with _sandbox(job) as url:
-        env = _clean_env(tmp / "gitlab-state", _variables(url, source))
+        env = _clean_env(tmp / "gitlab-state", wheelhouse, _variables(url, source))
         env.update({k: str(v).replace("$CI_PROJECT_DIR", str(workdir))
                     for k, v in (doc.get("variables") or {}).items()})
         log = tmp / "gitlab.log"
@@ -234,7 +269,7 @@ def _gitlab(source: str, job: Path, tmp: Path) -> str:
     return ""
 
 
-def _github(source: str, job: Path, tmp: Path) -> str:
+def _github(source: str, wheelhouse: Path, job: Path, tmp: Path) -> str:
     """Run the GitHub workflow's steps as written; '' when every step exited 0, else why not."""
     doc = yaml.safe_load((ROOT / "docs/ci/github-actions.yml").read_text(encoding="utf-8"))
     steps = doc["jobs"]["yzt-check"]["steps"]
@@ -244,7 +279,7 @@ def _github(source: str, job: Path, tmp: Path) -> str:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     with _sandbox(job) as url:
         values = _variables(url, source)
-        base = _clean_env(tmp / "github-state", {})
+        base = _clean_env(tmp / "github-state", wheelhouse, {})
         base["PATH"] = f"{venv / 'bin'}{os.pathsep}{base['PATH']}"
         for index, step in enumerate(s for s in steps if "run" in s):
             step_env = {k: re.sub(r"\$\{\{\s*(?:vars|secrets|github)\.(\w+)\s*\}\}",
@@ -263,10 +298,10 @@ def _github(source: str, job: Path, tmp: Path) -> str:
 
 @pytest.mark.integration
 @pytest.mark.timeout(1500)
-def test_both_templates_run_as_written(tagged_source, job_files, tmp_path):
+def test_both_templates_run_as_written(tagged_source, wheelhouse, job_files, tmp_path):
     """Both at once, each on its own sandbox (they are independent jobs; this halves the wait)."""
     with ThreadPoolExecutor(max_workers=2) as pool:
-        gitlab = pool.submit(_gitlab, tagged_source, job_files, tmp_path)
-        github = pool.submit(_github, tagged_source, job_files, tmp_path)
+        gitlab = pool.submit(_gitlab, tagged_source, wheelhouse, job_files, tmp_path)
+        github = pool.submit(_github, tagged_source, wheelhouse, job_files, tmp_path)
         problems = [p for p in (gitlab.result(), github.result()) if p]
     assert not problems, "\n\n".join(problems)

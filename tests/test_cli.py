@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from yzt import __version__
-from yzt.cli import COMMANDS, build_parser
+from yzt.cli import COMMANDS, build_parser, command_name
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -62,3 +62,23 @@ def test_closed_pipe_is_not_a_traceback() -> None:
                           shell=True, capture_output=True, text=True, timeout=120)
     assert proc.stdout.startswith('{"operator_id": "R07"')
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_every_command_module_registers_the_subcommand_named_after_it() -> None:
+    """``main`` builds only the named command's parser by its module's name: the two must agree."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert sorted(sub.choices) == sorted(command_name(m) for m in COMMANDS)  # type: ignore[arg-type]
+    for module in COMMANDS:
+        alone = build_parser(command_name(module))
+        only = next(a for a in alone._actions if a.dest == "command")
+        assert list(only.choices) == [command_name(module)]  # type: ignore[arg-type]
+
+
+def test_a_server_start_does_not_import_numpy_or_the_reports() -> None:
+    """Every ``yzt serve`` and load child pays its start-up: one command's parser, not thirteen."""
+    code = ("import sys, yzt.cli; yzt.cli.build_parser('serve'); "
+            "print(sorted(m for m in ('numpy', 'yzt.reports.i18n', 'yzt.pipeline.check') "
+            "if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "[]", proc.stderr

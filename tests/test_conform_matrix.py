@@ -14,8 +14,10 @@ server and one conformance run per defect serve them all. The run seed is fixed:
 operator chooses (an unbound card, say) shows only in the runs whose disputes meet it.
 
 The reference runs with a rate limit so that OIF-ERR-2 has overload to judge (the suite's short
-burst to service-info provokes the 429s); the clean reference runs alone, then the defective
-servers run three at a time.
+burst to service-info provokes the 429s); the clean reference runs alone, as a ``yzt serve`` of
+its own; then the defective servers run three at a time: three processes each serve a third of
+them (``running_servers``: real servers on loopback ports, one Python start for 13), and each
+process is judged by one ``yzt check`` at a time.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from yzt.conformance.bundle import read_bundle, rejudge, verdicts_by_requirement
@@ -39,7 +42,7 @@ from yzt.conformance.checks.errors import PROBE_REQUESTS
 from yzt.conformance.results import ConformResults, read_results
 from yzt.pipeline.check import EVIDENCE
 from yzt.server.defects import DEFECTS
-from yzt.server.testing import DEFAULT_SECRET, running_server
+from yzt.server.testing import DEFAULT_SECRET, running_server, running_servers
 from yzt.verdict import Verdict
 
 # ~40 servers, three at a time: minutes on a busy 2-core machine (the default per-test limit is 300 s)
@@ -94,31 +97,65 @@ class Checked:
         return self.folder / "conform" / EVIDENCE
 
 
-def _check(defect: str | None, out: Path) -> Checked:
-    with running_server(defects=(defect,) if defect else (), extra_args=RATE_LIMIT) as url:
-        env = dict(os.environ, YZT_SECRET=DEFAULT_SECRET.decode(), YZT_STATE_DIR=str(out / "state"))
-        proc = subprocess.run(
-            [sys.executable, "-m", "yzt", "check", url, "--operator", "R07", "--key-id", "k1",
-             "--seed", "7", "--subjects", "200", "--skip", "load", "--skip", "capacity",
-             "--skip", "sim", "--run-seed", "1", "--out", str(out / "check")],
-            capture_output=True, text=True, env=env, timeout=600, check=False)
+def _argv(url: str, out: Path) -> list[str]:
+    return ["check", url, "--operator", "R07", "--key-id", "k1", "--seed", "7", "--subjects", "200",
+            "--skip", "load", "--skip", "capacity", "--skip", "sim", "--run-seed", "1",
+            "--out", str(out / "check")]
+
+
+def _env(out: Path) -> dict[str, str]:
+    return dict(os.environ, YZT_SECRET=DEFAULT_SECRET.decode(), YZT_STATE_DIR=str(out / "state"))
+
+
+def _checked(status: int, stderr: str, out: Path) -> Checked:
     folder = out / "check"
     report_path = folder / "report.json"
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}
     junit_path = folder / "junit.xml"
     junit = junit_path.read_text(encoding="utf-8") if junit_path.is_file() else ""
-    return Checked(proc.returncode, report, junit, proc.stderr[-3000:], folder)
+    return Checked(status, report, junit, stderr[-3000:], folder)
+
+
+def _check(url: str, out: Path) -> Checked:
+    """``yzt check URL`` (preflight and conformance) as a reseller's CI runs it, in its own process."""
+    proc = subprocess.run([sys.executable, "-m", "yzt", *_argv(url, out)], capture_output=True,
+                          text=True, env=_env(out), timeout=600, check=False)
+    return _checked(proc.returncode, proc.stderr, out)
+
+
+def _checks(urls: list[str], outs: list[Path]) -> list[Checked]:
+    """``yzt check URL`` against each URL in turn, through the CLI's entry point in one Python
+    process (the clean reference's run is the one in a process of its own): one start and one set
+    of imports for a third of the matrix. Each run still starts its conformance step as a child."""
+    from server_helpers import yzt_in_one_process
+
+    jobs = [(_argv(url, out), _env(out), out) for url, out in zip(urls, outs, strict=True)]
+    done = yzt_in_one_process(jobs, timeout=600 * len(urls))
+    return [_checked(status, output, out) for (status, output), out in zip(done, outs, strict=True)]
+
+
+#: The defective servers run in this many processes (``running_servers``), one check at a time each.
+PROCESSES = 3
+
+
+def _defects(names: list[str], tmp: Path) -> dict[str | None, Checked]:
+    """One process serving a server for each of ``names``; ``yzt check`` against each in turn."""
+    with running_servers([((name,), RATE_LIMIT) for name in names]) as urls:
+        return dict(zip(names, _checks(urls, [tmp / name for name in names]), strict=True))
 
 
 @pytest.fixture(scope="module")
 def matrix() -> Iterator[dict[str | None, Checked]]:
     with tempfile.TemporaryDirectory(prefix="yzt-defect-matrix-") as tmp:
-        # the clean reference runs alone first: its overload probe (OIF-ERR-2) must outpace the
-        # rate limit, and other runs beside it slow the probe's threads down
-        runs: dict[str | None, Checked] = {None: _check(None, Path(tmp) / "clean")}
-        with ThreadPoolExecutor(3) as pool:
-            runs.update(zip(MATRIX, pool.map(_check, MATRIX, [Path(tmp) / n for n in MATRIX]),
-                            strict=True))
+        # the clean reference runs alone first, as `yzt serve` of its own: its overload probe
+        # (OIF-ERR-2) must outpace the rate limit, and other runs beside it slow the probe down
+        with running_server(extra_args=RATE_LIMIT) as url:
+            runs: dict[str | None, Checked] = {None: _check(url, Path(tmp) / "clean")}
+        with ThreadPoolExecutor(PROCESSES) as pool:
+            for done in pool.map(_defects, [MATRIX[i::PROCESSES] for i in range(PROCESSES)],
+                                 [Path(tmp)] * PROCESSES):
+                runs.update(done)
+        assert set(runs) == {None, *MATRIX}
         yield runs
 
 
@@ -238,3 +275,23 @@ def test_base_url_with_a_path_prefix_is_signed_without_it(tmp_path: Path):
     checks = json.loads((tmp_path / "results.json").read_text("utf-8"))["checks"]
     assert {c["requirement"] for c in checks} == {"OIF-T-1", "OIF-T-2", "OIF-T-3"}
     assert {c["verdict"] for c in checks} == {"pass"}
+
+
+def test_servers_of_one_process_are_separate_operators():
+    """The matrix's defective servers share a process: each keeps its own defect and its own
+    store (a clock one moves stays where it was on the other), and each stops with the process."""
+    from server_helpers import client, query, subjects
+
+    with (running_servers([((), RATE_LIMIT), (("wrong-content-type",), RATE_LIMIT)]) as urls,
+          client(urls[0]) as clean, client(urls[1]) as defective):
+        before = defective.advance_clock(0).json()["now"]
+        assert clean.advance_clock(86_400).status == 200
+        assert defective.advance_clock(0).json()["now"][:10] == before[:10]
+        assert clean.advance_clock(0).json()["now"][:10] != before[:10]
+        answers = [c.send("POST", "/v1/card-count", body=query(c, subjects()[0])) for c in (clean, defective)]
+        assert [a.status for a in answers] == [200, 200]
+        assert answers[0].response_headers["content-type"].startswith("application/json")
+        assert answers[1].response_headers["content-type"].startswith("text/plain")
+    for url in urls:
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(url + "/v1/health", timeout=2.0)

@@ -1,7 +1,8 @@
 """A reseller's own endpoint, judged honestly: preflight, warnings, attribution, profiles, evidence.
 
-Every test runs ``yzt conform`` (or ``yzt validate``) as a user does, against a real ``yzt serve``
-on loopback.
+Every test runs ``yzt conform`` (or ``yzt validate``) as a user does, against a real server on
+loopback: a ``yzt serve`` of its own for the clean reference, and fresh servers that one process
+serves for the tests that need one alone (``running_servers``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 
 from yzt.domain.topology import load_topology
 from yzt.fixtures import generate_fixtures
-from yzt.server.testing import DEFAULT_SECRET, running_server
+from yzt.server.testing import DEFAULT_SECRET, running_server, running_servers
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +42,24 @@ def clean_url() -> Iterator[str]:
         yield url
 
 
+#: Servers a test judges alone, fresh: one process serves them all (``running_servers``).
+SERVERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "extra-members": ((), ("--extra-members", *RATE_LIMIT)),
+    "extra-members-2": ((), ("--extra-members", *RATE_LIMIT)),  # fresh subjects for --strict
+    "refuse-cancellation": (("refuse-remote-cancellation-at-submit",), RATE_LIMIT),
+    "unloaded-fixtures": ((), RATE_LIMIT),
+    "no-sandbox-clock": ((), ("--no-sandbox-clock", "--no-access-log")),
+    "no-rate-limit": ((), ("--no-access-log",)),
+    "echo-id-number": (("echo-id-number",), RATE_LIMIT),
+}
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[dict[str, str]]:
+    with running_servers(list(SERVERS.values())) as urls:
+        yield dict(zip(SERVERS, urls, strict=True))
+
+
 def _results(path: Path) -> dict:
     return json.loads((path / "results.json").read_text("utf-8"))
 
@@ -56,13 +75,13 @@ def _overload_waiver(tmp_path: Path) -> Path:
 
 
 # -- extra members are warnings --------------------------------------------------------------
-def test_extra_members_in_status_answers_pass_with_warnings(tmp_path: Path):
+def test_extra_members_in_status_answers_pass_with_warnings(servers, tmp_path: Path):
     waiver = ("--waivers", str(_overload_waiver(tmp_path)))
-    with running_server(extra_args=("--extra-members", *RATE_LIMIT)) as url:
-        done = _yzt("conform", url, *COMMON, *waiver, "--out", str(tmp_path / "a"), "--junit",
-                    str(tmp_path / "a" / "junit.xml"))
-    with running_server(extra_args=("--extra-members", *RATE_LIMIT)) as url:  # fresh subjects
-        strict = _yzt("conform", url, *COMMON, *waiver, "--strict", "--out", str(tmp_path / "b"))
+    url = servers["extra-members"]
+    done = _yzt("conform", url, *COMMON, *waiver, "--out", str(tmp_path / "a"), "--junit",
+                str(tmp_path / "a" / "junit.xml"))
+    url = servers["extra-members-2"]
+    strict = _yzt("conform", url, *COMMON, *waiver, "--strict", "--out", str(tmp_path / "b"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert _results(tmp_path / "a")["verdict"] in ("warning", "waived")
     assert "extra members received_at in dispute_status answers" in done.stdout
@@ -80,9 +99,9 @@ def test_extra_members_in_status_answers_pass_with_warnings(tmp_path: Path):
 
 
 # -- attribution -------------------------------------------------------------------------------
-def test_refusal_in_the_post_answer_fails_oif_cxl_1_and_nothing_else_as_primary(tmp_path: Path):
-    with running_server(defects=("refuse-remote-cancellation-at-submit",), extra_args=RATE_LIMIT) as url:
-        done = _yzt("conform", url, *COMMON, "--out", str(tmp_path))
+def test_refusal_in_the_post_answer_fails_oif_cxl_1_and_nothing_else_as_primary(servers, tmp_path: Path):
+    url = servers["refuse-cancellation"]
+    done = _yzt("conform", url, *COMMON, "--out", str(tmp_path))
     assert done.returncode == 1, done.stdout + done.stderr
     results = _results(tmp_path)
     primary = [(c["requirement"], c["check"]) for c in results["checks"] if c["primary"]]
@@ -117,12 +136,12 @@ def test_wrong_secret_stops_in_preflight_naming_key_id_secret_and_clocks(clean_u
     assert len(err.strip().splitlines()) == 1
 
 
-def test_fixtures_the_operator_did_not_load_are_a_note_and_counts_are_judged(tmp_path: Path):
+def test_fixtures_the_operator_did_not_load_are_a_note_and_counts_are_judged(servers, tmp_path: Path):
     """Fixtures the operator never loaded are suspected in a note naming the seed and the (masked)
     subjects asked; the preflight does not stop (exit 2): conformance judges the counts."""
-    with running_server(extra_args=RATE_LIMIT) as url:
-        done = _yzt("conform", url, "--operator", "R07", "--key-id", "k1", "--seed", "8",
-                    "--only", "OIF-CNT-1", "--out", str(tmp_path))
+    url = servers["unloaded-fixtures"]
+    done = _yzt("conform", url, "--operator", "R07", "--key-id", "k1", "--seed", "8",
+                "--only", "OIF-CNT-1", "--out", str(tmp_path))
     assert done.returncode == 1, done.stdout + done.stderr
     results = _results(tmp_path)
     note = next(n for n in results["notes"] if "counts 0 cards" in n)
@@ -141,10 +160,10 @@ def test_wrong_operator_gives_one_clear_message(clean_url: str):
 
 
 # -- profiles ----------------------------------------------------------------------------------
-def test_production_profile_against_a_server_without_sandbox_clock_passes(tmp_path: Path):
-    with running_server(extra_args=("--no-sandbox-clock", "--no-access-log")) as url:
-        done = _yzt("conform", url, *COMMON, "--profile", "production", "--out", str(tmp_path))
-        sandbox = _yzt("conform", url, *COMMON, "--out", str(tmp_path / "sandbox"))
+def test_production_profile_against_a_server_without_sandbox_clock_passes(servers, tmp_path: Path):
+    url = servers["no-sandbox-clock"]
+    done = _yzt("conform", url, *COMMON, "--profile", "production", "--out", str(tmp_path))
+    sandbox = _yzt("conform", url, *COMMON, "--out", str(tmp_path / "sandbox"))
     assert done.returncode == 0, done.stdout + done.stderr
     results = _results(tmp_path)
     assert results["verdict"] == "pass" and results["profile"] == "production"
@@ -157,14 +176,14 @@ def test_production_profile_against_a_server_without_sandbox_clock_passes(tmp_pa
     assert sandbox.returncode == 3
 
 
-def test_waiver_covers_a_check_that_cannot_run(tmp_path: Path):
+def test_waiver_covers_a_check_that_cannot_run(servers, tmp_path: Path):
     waivers = tmp_path / "w.yaml"
     waivers.write_text("waivers:\n  - requirement: OIF-ERR-2\n    check: overload_has_retry_after\n"
                        "    reason: rate limit lives in the gateway\n    approver: 王工\n"
                        "    expires: 2099-01-01\n", "utf-8")
-    with running_server(extra_args=("--no-access-log",)) as url:
-        done = _yzt("conform", url, *COMMON, "--only", "OIF-ERR-2,OIF-T-1", "--waivers", str(waivers),
-                    "--out", str(tmp_path / "out"))
+    url = servers["no-rate-limit"]
+    done = _yzt("conform", url, *COMMON, "--only", "OIF-ERR-2,OIF-T-1", "--waivers", str(waivers),
+                "--out", str(tmp_path / "out"))
     assert done.returncode == 0, done.stdout
     checks = {c["check"]: c for c in _results(tmp_path / "out")["checks"]}
     assert set(checks) == {"overload_has_retry_after", "overload_answers_retry_after", "content_types"}
@@ -220,25 +239,25 @@ def test_edited_bundle_is_refused(clean_url: str, tmp_path: Path):
     assert "results.json: SHA-256 differs from the manifest" in done.stderr
 
 
-def test_failure_prints_a_command_that_reproduces_it_unmasked_on_a_terminal_only(tmp_path: Path):
-    with running_server(defects=("echo-id-number",), extra_args=RATE_LIMIT) as url:
-        done = _yzt("conform", url, *COMMON, "--out", str(tmp_path))
-        results = _results(tmp_path)
-        pii = next(c for c in results["checks"] if c["check"] == "no_pii_in_responses")
-        assert pii["primary"] and pii["reproduce"] in done.stdout
-        evidence = pii["evidence"][0]
-        assert {"X-YZT-Key-Id", "X-YZT-Nonce", "X-YZT-Signature"} <= set(evidence["request_headers"])
-        command = pii["reproduce"]
-        assert command.startswith(f"yzt conform {url} --operator R07 --key-id k1 --seed 7 "
-                                  "--subjects 200 --run-seed 11 --profile sandbox --only ")
-        only = command.split("--only ")[1].split()[0].split(",")
-        assert only[-1] == "no_pii_in_responses" and len(only) >= 2  # with the checks it judged
-        assert command.endswith("--show-exchanges")
-        argv = [sys.executable, "-m", "yzt", *command.split()[1:]]
-        piped = subprocess.run(argv, capture_output=True, text=True, timeout=120,
-                               env=dict(os.environ, YZT_SECRET=DEFAULT_SECRET.decode()))
-        assert piped.returncode == 2 and "only to a terminal" in piped.stderr
-        shown = _on_a_terminal(argv)
+def test_failure_prints_a_command_that_reproduces_it_unmasked_on_a_terminal_only(servers, tmp_path: Path):
+    url = servers["echo-id-number"]
+    done = _yzt("conform", url, *COMMON, "--out", str(tmp_path))
+    results = _results(tmp_path)
+    pii = next(c for c in results["checks"] if c["check"] == "no_pii_in_responses")
+    assert pii["primary"] and pii["reproduce"] in done.stdout
+    evidence = pii["evidence"][0]
+    assert {"X-YZT-Key-Id", "X-YZT-Nonce", "X-YZT-Signature"} <= set(evidence["request_headers"])
+    command = pii["reproduce"]
+    assert command.startswith(f"yzt conform {url} --operator R07 --key-id k1 --seed 7 "
+                              "--subjects 200 --run-seed 11 --profile sandbox --only ")
+    only = command.split("--only ")[1].split()[0].split(",")
+    assert only[-1] == "no_pii_in_responses" and len(only) >= 2  # with the checks it judged
+    assert command.endswith("--show-exchanges")
+    argv = [sys.executable, "-m", "yzt", *command.split()[1:]]
+    piped = subprocess.run(argv, capture_output=True, text=True, timeout=120,
+                           env=dict(os.environ, YZT_SECRET=DEFAULT_SECRET.decode()))
+    assert piped.returncode == 2 and "only to a terminal" in piped.stderr
+    shown = _on_a_terminal(argv)
     assert "FAIL  OIF-PII-1   no_pii_in_responses" in shown
     # the full exchange, unmasked: the request's own ID number comes back in the 422 body
     assert any(card.id_number in shown for card in FIXTURES.cards)

@@ -217,21 +217,28 @@ def test_live_and_model_agree_on_the_same_trace_and_a_seeded_model_defect_shows(
     offsets = [i * 0.1 for i in range(6)]
     tg = _targets(fed, scenario_file, {"R01", "R03"})
     rec = Replay(tg, offsets, deadline_s=60, seed=5).run_blocking()
-    live = compare.live_window(rec)
+    live = compare.live_window(rec).metrics()
     nodes = [(t.node, t.params) for t in tg]
-    models = [compare.simulate_window(nodes, offsets, start_h=10, deadline_s=60, seed=5,
-                                      replication=r) for r in range(3)]
-    rows = {(r["metric"], r["scope"]): r for r in compare.compare(live, models)}
-    assert set(rows) == {("fanout_p50_s", "fanout"), ("fanout_p95_s", "fanout"),
-                         ("pool_wait_mean_s", "fanout"), ("answer_p95_s", "R01"),
-                         ("answer_p95_s", "R03")}
-    for row in rows.values():
-        assert abs(row["error_pct"]) <= 25.0, row
+
+    def model_mean(params: list) -> dict:
+        runs = [compare.simulate_window(params, offsets, start_h=10, deadline_s=60, seed=5,
+                                        replication=r).metrics() for r in range(3)]
+        return {k: statistics.mean(m[k] for m in runs) for k in runs[0]}
+
+    def error_pct(model: dict, key: tuple[str, str]) -> float:
+        return 100.0 * (live[key] - model[key]) / model[key]
+
+    model = model_mean(nodes)
+    timed = [("fanout_p50_s", "fanout"), ("fanout_p95_s", "fanout"), ("pool_wait_mean_s", "fanout"),
+             ("answer_p95_s", "R01"), ("answer_p95_s", "R03")]
+    assert set(timed) <= set(live)
+    for key in timed:
+        assert abs(error_pct(model, key)) <= 25.0, (key, live[key], model[key])
+    # R03 times out twice a query, once retried: the counts are the model's exactly
+    assert live[("timeouts_per_query", "fanout")] == model[("timeouts_per_query", "fanout")] == 2
+    assert live[("retries_per_query", "fanout")] == model[("retries_per_query", "fanout")] == 1
     smaller = [(n, replace(p, concurrency=1) if n == "R01" else p) for n, p in nodes]
-    broken = [compare.simulate_window(smaller, offsets, start_h=10, deadline_s=60, seed=5,
-                                      replication=r) for r in range(3)]
-    bad = {(r["metric"], r["scope"]): r for r in compare.compare(live, broken)}
-    assert abs(bad[("answer_p95_s", "R01")]["error_pct"]) > 40.0, bad[("answer_p95_s", "R01")]
+    assert abs(error_pct(model_mean(smaller), ("answer_p95_s", "R01"))) > 40.0
 
 
 def test_a_node_that_does_not_come_up_is_named(scenario_file: Path, tmp_path: Path) -> None:

@@ -91,15 +91,32 @@ def test_passes_at_a_modest_rate_and_writes_every_output(plain_server, tmp_path)
     assert not find_pii((tmp_path / "results.json").read_text(encoding="utf-8"))
 
 
-def test_incomplete_far_beyond_the_generator(plain_server, tmp_path):
+def test_far_beyond_the_generator_is_never_a_pass(plain_server, tmp_path):
+    """20,000 req/s is beyond one generator process here; who is blamed depends on the machine.
+
+    Alone, the reference answers in a few ms, so 500 users could offer the rate and the generator is
+    at fault: incomplete (exit 3). On a machine busy with other work the same server answers in
+    ~0.3 s, so 500 users can offer at most ~1,700 req/s: the endpoint held the rate back and its
+    latencies breach the SLA: fail (exit 1), said in those words. Both are honest; a pass, or either
+    verdict without its explanation, is not.
+    """
     run = yzt_load(plain_server, tmp_path, rate=20000, duration="3s")
-    assert run.returncode == 3, run.stdout + run.stderr
-    assert "verdict: INCOMPLETE" in run.stdout and "PASS" not in run.stdout
+    out = run.stdout + run.stderr
     doc = results(tmp_path)
-    assert doc["verdict"] == "incomplete"
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
-    assert report["verdict"] == "incomplete" and report["exit_code"] == 3
-    assert "cannot generate this rate" in doc["reasons"][0]
+    assert run.returncode in (1, 3), out
+    assert "PASS" not in run.stdout and report["exit_code"] == run.returncode
+    assert doc["generator"]["sent"] < doc["generator"]["scheduled"] / 2, out
+    if run.returncode == 3:
+        assert "verdict: INCOMPLETE" in run.stdout
+        assert doc["verdict"] == report["verdict"] == "incomplete"
+        assert "cannot generate this rate" in doc["reasons"][0]
+        assert "endpoint_bound" not in doc["generator"]
+    else:
+        assert "verdict: FAIL" in run.stdout
+        assert doc["verdict"] == report["verdict"] == "fail"
+        assert "held the rate back" in doc["generator"]["endpoint_bound"], out
+        assert any(r.startswith("SLA-LAT-") for r in doc["reasons"]), doc["reasons"]
 
 
 def test_distributed_master_and_two_workers(plain_server, tmp_path):
@@ -112,10 +129,10 @@ def test_distributed_master_and_two_workers(plain_server, tmp_path):
 
 
 def test_slow_operator_fails_naming_sla_lat_1(tmp_path):
-    with running_server(defects=("slow",)) as url:
-        run = yzt_load(url, tmp_path, duration="6s")
+    with running_server(defects=("slow",)) as url:  # ~1.2 s per card-count: 60 answers judge it
+        run = yzt_load(url, tmp_path, duration="3s")
         cap = yzt_load(url, tmp_path / "cap", "--find-capacity", "--capacity-steps", "2",
-                       rate=10, duration="3s")
+                       rate=10, duration="2s")
     assert run.returncode == 1, run.stdout + run.stderr
     assert "✗ SLA-LAT-1 card-count p95<=300ms" in run.stdout
     doc = results(tmp_path)
@@ -127,6 +144,17 @@ def test_slow_operator_fails_naming_sla_lat_1(tmp_path):
     capacity = json.loads((tmp_path / "cap" / "capacity.json").read_text(encoding="utf-8"))
     assert capacity["highest_sustainable_rate"] is None
     assert capacity["steps"][0]["verdict"] == "fail"
+    assert [s["rate"] for s in capacity["steps"]] == [10, 5]
+    # one Locust process ran both probes, each a generator of its own with the pool its rate
+    # needs (20 users at 10 req/s, then 10 at 5), its records in its own step folder
+    gens = [json.loads(path.read_text(encoding="utf-8")) for i in (1, 2)
+            for path in (tmp_path / "cap" / f"step-0{i}" / "raw").glob("gen-*.json")]
+    assert len(gens) == 2 and gens[0]["pid"] == gens[1]["pid"], gens
+    assert [g["users"] for g in gens] == [20, 10]
+    for i, gen in enumerate(gens, 1):
+        step = results(tmp_path / "cap" / f"step-0{i}")
+        assert step["generator"]["sent"] == gen["sent"] > 0
+        assert step["verdict"] == capacity["steps"][i - 1]["verdict"]
 
 
 def test_error_ratio_over_budget_fails_naming_sla_err_1(tmp_path):

@@ -493,3 +493,21 @@ def test_load_record_columns_are_named_in_file_order() -> None:
     assert row[Col.ENDPOINT] == 2 and row[Col.INTENDED_S] == 1.5 and row[Col.SEND_LAG_S] == 0.01
     assert row[Col.LATENCY_S] == 0.2 and KINDS[int(row[Col.KIND])] == "timeout" and row[Col.AHEAD] == 1.0
     assert row[Col.PROTOCOL] == PROTOCOL_VALID
+
+
+def test_raw_records_are_the_bytes_numpy_saves():
+    """The generator writes raw/rows-*.npy without numpy: byte for byte what numpy.save writes."""
+    import io
+
+    from yzt.loadtests.traffic import COLUMNS, load_record, records_npy
+
+    rng = np.random.default_rng(7)
+    for count in (0, 1, 3, 999, 12345):
+        rows = [load_record(int(rng.integers(4)), float(rng.random() * 60), float(rng.random()),
+                            float(rng.random() * 3), "ok" if rng.random() < 0.9 else "timeout",
+                            bool(rng.random() < 0.5), int(rng.integers(3))) for _ in range(count)]
+        saved = io.BytesIO()
+        np.save(saved, np.asarray(rows, dtype=np.float64).reshape(-1, len(COLUMNS)))
+        assert records_npy(rows) == saved.getvalue(), count
+    with pytest.raises(ValueError, match="7 columns"):
+        records_npy([(1.0, 2.0)])

@@ -6,6 +6,11 @@ which a stationary hour-by-hour requirement does not see).
 Costs: the plan's cost is the sum of its items' quantities at the scenario's unit costs, and the
 service-level cost table is in money when an agent-hour has a price.
 
+The default shift target (``run``) sizes a roster to the item's SLA row over the whole run, the
+row the fixed-window plan meets: on the burst it pays fewer agent-hours than the fixed window and
+than the hour-by-hour design, meets the row in simulation, and one agent less on any of its
+patterns breaks the row (checked here by simulating each, apart from the planner's own evidence).
+
 Two small plans: one hotline open 09:00–20:00 with replies arriving through the night, so the
 night's callers all ring just after nine; and one open 09:00–17:00 with steady calls, whose
 requirement is small enough to enumerate every roster.
@@ -65,10 +70,10 @@ def burst_scenario(tmp: Path) -> Path:
     return path
 
 
-def _plan(path: Path, op: str) -> tuple[dict[str, Any], Any]:
+def _plan(path: Path, op: str, target: str = "hourly") -> tuple[dict[str, Any], Any]:
     sc = load_scenario(path)
-    doc = plan(sc, PlanOptions(operators=(op,), resources=("hotline",), design_shifts=True),
-               SerialExecutor(), fast_engine)
+    doc = plan(sc, PlanOptions(operators=(op,), resources=("hotline",), design_shifts=True,
+                               shift_target=target), SerialExecutor(), fast_engine)
     return doc, sc
 
 
@@ -80,6 +85,11 @@ def steady(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], An
 @pytest.fixture(scope="module")
 def burst(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Any]:
     return _plan(burst_scenario(tmp_path_factory.mktemp("burst")), "CMCC")
+
+
+@pytest.fixture(scope="module")
+def burst_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Any]:
+    return _plan(burst_scenario(tmp_path_factory.mktemp("burst_run")), "CMCC", "run")
 
 
 def _entry(doc: dict[str, Any], op: str) -> dict[str, Any]:
@@ -245,3 +255,70 @@ def test_costs_sum_over_items_and_skip_units_without_a_price(tmp_path: Path) -> 
     assert by["smsplatformchannels"]["planned"] == 0.0       # channels bill nothing
     assert doc["costs"]["planned"] == 3 * 8 * 42.5 + 5 * 3.0 + 30 * 7.0
     assert doc["costs"]["current"] == 1 * 8 * 42.5 + 20 * 3.0 + 200 * 7.0
+
+
+def _hot_row(sc: Any, shifts: list[dict[str, Any]], op: str) -> dict[str, Any]:
+    """SLA-HOT-1 of ``op`` with these shifts, at the plan's confidence (same seed, same
+    replications as the plan)."""
+    from yzt.sim.plan import evaluate_replication, judge
+    from yzt.sim.scenario import from_document, merge
+
+    s = from_document(merge(sc.document, {"operators": {op: {"hotline": {"shifts": shifts}}}}),
+                      sc.source)
+    per_rep = [evaluate_replication(fast_engine, s, 1, i, 48)["metrics"] for i in range(s.replications)]
+    (row,) = [r for r in judge(s, per_rep, 0.95).rows_confident
+              if r["requirement"] == "SLA-HOT-1" and r["name"] == op]
+    return row
+
+
+def test_the_run_target_roster_meets_the_row_with_fewer_hours_and_is_minimal(
+        burst_run: tuple[dict[str, Any], Any], burst: tuple[dict[str, Any], Any]) -> None:
+    doc, sc = burst_run
+    e = _entry(doc, "CMCC")
+    r = e["roster"]
+    assert doc["shift_design"]["target"] == "run"
+    # the fixed-window plan meets the row with one 09:00-20:00 window; the roster meets the same
+    # row (the confirmation run, with the roster in place) with fewer agent-hours ...
+    assert e["verdict"] == "pass" and e["at_planned"]["holds"] is True
+    fixed_h = r["fixed_window_agent_hours"]
+    assert fixed_h == 11 * e["planned"][0]
+    assert r["agent_hours"] < fixed_h
+    # ... and fewer than the hour-by-hour design, which holds every hour at the full target
+    hourly = _entry(burst[0], "CMCC")["roster"]["agent_hours"]
+    assert r["agent_hours"] < hourly
+    shifts = doc["overrides"]["operators"]["CMCC"]["hotline"]["shifts"]
+    assert sum((s["end_h"] - s["start_h"]) * s["agents"] for s in shifts) == r["agent_hours"]
+    assert _hot_row(sc, shifts, "CMCC")["verdict"] == "pass"
+    # minimal: one agent less on any pattern breaks the row, in the planner's evidence ...
+    search = r["search"]
+    assert search["minimal"] is True
+    labels = {p["pattern"] for p in r["patterns"]}
+    assert {x["shift"] for x in search["one_shift_less"]} == labels
+    assert all(x["holds"] is False for x in search["one_shift_less"])
+    # ... and simulated again here, pattern by pattern
+    for p in r["patterns"]:
+        fewer = [dict(s) for s in shifts]
+        for s in fewer:  # the pattern's own run of hours (no breaks in these patterns)
+            if s["start_h"] == p["start_h"] and s["end_h"] == p["start_h"] + p["length_h"]:
+                s["agents"] -= 1
+        assert sum(s["agents"] for s in fewer) == sum(s["agents"] for s in shifts) - 1
+        assert _hot_row(sc, [s for s in fewer if s["agents"]], "CMCC")["verdict"] == "fail", p
+
+
+def test_the_shift_target_flag_reaches_the_plan_and_a_bad_one_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from yzt.cli import main
+
+    src = steady_scenario(tmp_path)
+    out = tmp_path / "out"
+    assert main(["plan", str(src), "--operators", "R01", "--resources", "hotline",
+                 "--design-shifts", "--shift-target", "hourly", "--executor", "serial",
+                 "--out", str(out), "--quiet"]) == 0
+    doc = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert doc["shift_design"]["target"] == "hourly"
+    assert "search" not in _entry(doc, "R01")["roster"]
+    with pytest.raises(SystemExit) as exc:
+        main(["plan", str(src), "--design-shifts", "--shift-target", "every-hour"])
+    assert exc.value.code == 2
+    assert "--shift-target: invalid choice: 'every-hour' (choose from 'run', 'hourly')" in (
+        capsys.readouterr().err)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from cli_helpers import yzt_in_process
 
 from yzt import resultfile
 
@@ -26,8 +26,8 @@ CALIBRATION = {"calibration": {"operator": "R07", "median_ms": 9.0, "sigma": 0.3
 
 
 def _yzt(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "yzt", "report", *args], capture_output=True,
-                          text=True, timeout=300, check=False)
+    """``yzt report ARGS``, in this process: what it prints, writes and returns, not its process."""
+    return yzt_in_process("report", *args)
 
 
 @pytest.fixture

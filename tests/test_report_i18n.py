@@ -16,7 +16,7 @@ from yzt.verdict import Verdict
 REPORTS = Path(i18n.__file__).resolve().parent
 CJK = re.compile(r"[\u4e00-\u9fff]")
 #: Keys built at run time from a prefix and a name.
-DYNAMIC = ("verdict.", "series.", "section.", "said.", "stage.")
+DYNAMIC = ("verdict.", "series.", "section.", "said.", "stage.", "twin.metric.")
 
 
 def _fields(text: str) -> set[str]:

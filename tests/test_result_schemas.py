@@ -24,6 +24,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from cli_helpers import yzt_in_process
 
 from yzt import resultfile
 from yzt.errors import UserError
@@ -99,7 +100,7 @@ def twin_produced(tmp_path_factory: pytest.TempPathFactory) -> Path:
         twin = _yzt("twin", "baseline", "--topology", str(out / "fed"), "--window", "2s",
                     "--scale", "5", "--repeats", "2", "--out", str(out / "twin"), cwd=out)
         _, err = twin.communicate(timeout=180)
-        assert twin.returncode == 0, err[-3000:]
+        assert twin.returncode in (0, 1, 3), err[-3000:]  # a verdict: pass, fail or not testable
         down = _yzt("federation", "down", str(out / "fed"), cwd=out)
         _, err = down.communicate(timeout=60)
         assert down.returncode == 0, err[-3000:]
@@ -130,10 +131,16 @@ def test_the_twins_kinds_validate_against_their_shipped_schemas(twin_produced: P
 @pytest.mark.integration
 @pytest.mark.timeout(300)
 def test_the_twins_comparison_reads_as_typed_rows(twin_produced: Path) -> None:
+    from yzt.sim.scenario import load_scenario
+    from yzt.twin.fanout import window_offsets
     from yzt.twin.results import TwinComparison
 
     record = resultfile.read_as(twin_produced / TWIN_PRODUCED["twin"], TwinComparison)
-    assert record.run["queries"] == 5 and record.run["replications"] == 2
+    # two live windows, each the model's arrivals of one front-door replication
+    sent = [window_offsets(load_scenario("baseline"), seed=1, start_h=10, duration_s=2, scale=5,
+                           replication=r) for r in (0, 1)]
+    assert record.run["queries"] == sum(map(len, sent)) and record.run["windows"] == 2
+    assert record.run["verdict"] in ("pass", "fail", "incomplete")
     assert {(r.metric, r.scope) for r in record.rows} >= {("fanout_p50_s", "fanout"),
                                                           ("answer_p95_s", "R01"),
                                                           ("answer_p95_s", "R04")}
@@ -141,7 +148,7 @@ def test_the_twins_comparison_reads_as_typed_rows(twin_produced: Path) -> None:
 
 @pytest.mark.integration
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("kind", sorted(TWIN_PRODUCED))
+@pytest.mark.parametrize("kind", sorted(set(TWIN_PRODUCED) - {"twin"}))
 def test_yzt_report_says_the_twins_kinds_have_no_report_yet(twin_produced: Path, tmp_path: Path,
                                                            kind: str) -> None:
     path = twin_produced / TWIN_PRODUCED[kind]
@@ -155,17 +162,17 @@ def test_yzt_report_says_the_twins_kinds_have_no_report_yet(twin_produced: Path,
     assert not (tmp_path / "out" / "report.html").exists()
 
 
-def test_yzt_report_says_a_twin_folder_has_no_report_yet(tmp_path: Path) -> None:
-    """A folder ``yzt twin`` wrote is read by its ``twin.json``, not refused as a stranger."""
+def test_yzt_report_reads_a_twin_folder_by_its_twin_json(tmp_path: Path) -> None:
+    """A folder ``yzt twin`` wrote is read by its ``twin.json``; one without a verdict (written
+    before yzt twin judged) is incomplete, exit 3, never a pass."""
     (tmp_path / "twin").mkdir()
     resultfile.write(tmp_path / "twin" / "twin.json", "twin", 1,
                      {"scenario": "baseline", "seed": 1, "start_h": 10.0, "window_s": 2.0,
                       "scale": 5.0, "queries": 0, "requests": 0, "replications": 2, "rows": []})
     done = _report(str(tmp_path / "twin"), "--out", str(tmp_path / "out"))
-    assert done.returncode == 2, done.stderr
-    assert done.stderr.strip() == (f"yzt report: error: {tmp_path / 'twin' / 'twin.json'}: a 'twin' "
-                                   "results file (yzt twin) has no report yet: read it as JSON "
-                                   "(docs/results.md describes it)")
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / "out" / "report.html").is_file()
 
 
 def _document(path: Path) -> dict[str, Any]:
@@ -331,8 +338,8 @@ def test_check_steps_are_read_in_the_order_they_run(tmp_path: Path) -> None:
 
 
 def _report(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "yzt", "report", *args], capture_output=True,
-                          text=True, timeout=300, check=False)
+    """``yzt report ARGS``, in this process: what it prints and returns, not its process."""
+    return yzt_in_process("report", *args)
 
 
 @pytest.mark.parametrize("given", ["folder", "file"])

@@ -201,3 +201,44 @@ def test_demo_prints_the_numbers_of_the_docs(capsys: pytest.CaptureFixture[str])
     docs = DOCS.read_text(encoding="utf-8")
     assert line in docs, "docs/planning.md quotes other numbers than `python -m yzt.sim.shifts`"
     assert re.search(r"python -m yzt\.sim\.shifts", docs)
+
+
+def test_a_roster_of_given_counts_costs_what_the_program_costs() -> None:
+    from yzt.sim.shifts import roster_of
+
+    required = [0] * 8 + [1, 2, 3, 3, 2, 1, 1, 1] + [0] * 8
+    patterns = list(pattern_grid(range(8, 13), (4, 8), break_after_h=4, opening=(8, 16)))
+    best = design(required, patterns, night_premium_per_h=0.5, night_hours=(14, 16))
+    again = roster_of({a.pattern: a.agents for a in best.assignments}, required,
+                      night_premium_per_h=0.5, night_hours=(14, 16))
+    assert again.agent_hours == best.agent_hours
+    assert again.cost == pytest.approx(best.cost)
+    assert [h.planned for h in again.hours] == [h.planned for h in best.hours]
+    assert again.optimal is False  # given, not proven least
+
+
+def test_trimming_moves_keep_every_open_hour_staffed_and_prune_inside_a_failed_move() -> None:
+    from yzt.sim.stages.staffing import apply_move, cover24, inside, trim_moves
+
+    window = ShiftPattern(9, 12)
+    allowed = [window, *pattern_grid(range(9, 18), (4, 8), break_after_h=4, opening=(9, 21))]
+    open_hours = frozenset(range(9, 21))
+    # one agent on the window: nothing may go (an open hour would be empty)
+    assert trim_moves({window: 1}, allowed, open_hours) == []
+    moves = trim_moves({window: 2}, allowed, open_hours)
+    assert moves[0].add is None and moves[0].saves == 12  # the most hours saved first
+    assert [m.saves for m in moves] == sorted((m.saves for m in moves), reverse=True)
+    for m in moves:
+        after = apply_move({window: 2}, m)
+        assert min(cover24(after)[9:21]) >= 1
+        assert sum(len(p.worked) * n for p, n in after.items()) == 24 - m.saves
+    # a move to 09:00-17:00 (break 13:00) that breaks the row: every move to an allowed pattern
+    # inside it (09:00-13:00 here) and one agent less break it too
+    eight = ShiftPattern(9, 8, (4,))
+    (failed,) = [m for m in moves if m.add == eight]
+    pruned = inside(failed, allowed)
+    assert any(m.add is None for m in pruned)
+    assert {m.add for m in pruned if m.add is not None} == {ShiftPattern(9, 4)}
+    assert all(m.drop == window for m in pruned)
+    # moving several agents at once is bounded by the open hours
+    assert failed.most({window: 3}, open_hours) == 2

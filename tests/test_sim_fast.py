@@ -30,11 +30,13 @@ from yzt.sim import fastqueue as fq
 from yzt.sim import kernels
 from yzt.sim.callcentre import agents_at, roster
 from yzt.sim.engine import run_replication
-from yzt.sim.fast import _steps, refusals, run_replication_fast
+from yzt.sim.fast import refusals, run_replication_fast, steps
 from yzt.sim.kernels import CALLBACK_AFTER_OPENING_MEAN_S
 from yzt.sim.replicate import choose_engine
 from yzt.sim.results import replication_metrics
 from yzt.sim.scenario import Scenario, Shift, load_scenario, shipped_scenarios, with_overrides
+from yzt.sim.stages import fanout, frontdoor, hotline
+from yzt.sim.stages import sms as gateway
 from yzt.sim.station import Job, Station
 from yzt.sim.stats import estimate
 from yzt.sim.theory import erlang_a, erlang_c
@@ -84,7 +86,7 @@ def _simpy_station(arr: np.ndarray, svc: np.ndarray, pat: np.ndarray, shifts: tu
 def _fast_station(arr: np.ndarray, svc: np.ndarray, pat: np.ndarray, shifts: tuple[Shift, ...],
                   end: float) -> tuple[np.ndarray, np.ndarray]:
     fq.check_cache()
-    bp = _steps(shifts, end)
+    bp = steps(shifts, end)
     n = arr.size
     empty = np.zeros(1)
     # service is the draw times the job's scale (svc given as the scale, draws of 1); patience is
@@ -279,13 +281,16 @@ def test_fanout_and_sms_are_the_simpy_records_draw_for_draw() -> None:
     sc = _congested()
     a = run_replication(sc, seed=3, replication=1)
     b = run_replication_fast(sc, seed=3, replication=1)
-    assert a.verified_at == b.verified_at
-    assert np.array_equal(np.array(a.fanout_done), np.array(b.fanout_done), equal_nan=True)
-    assert a.complete == b.complete and not all(a.complete)  # R07 gives up on some
-    assert np.array_equal(np.array(a.sms_delivered), np.array(b.sms_delivered), equal_nan=True)
-    assert a.sms_failures == b.sms_failures
+    assert frontdoor.of(a) == frontdoor.of(b)
+    fa, fb = fanout.of(a), fanout.of(b)
+    assert np.array_equal(np.array(fa.fanout_done), np.array(fb.fanout_done), equal_nan=True)
+    assert fa.complete == fb.complete and not all(fa.complete)  # R07 gives up on some
+    ga, gb = gateway.of(a), gateway.of(b)
+    assert np.array_equal(np.array(ga.sms_delivered), np.array(gb.sms_delivered), equal_nan=True)
+    assert ga.sms_failures == gb.sms_failures
+    assert a.operators == b.operators == [op.id for op in sc.operators]
     for op in a.operators:
-        assert a.operators[op] == b.operators[op], op
+        assert fa.operators[op] == fb.operators[op], op
     queued = 0
     for x, y in zip(a.stations, b.stations, strict=True):
         assert x.name == y.name
@@ -396,7 +401,7 @@ def test_fast_hotline_matches_erlang(agents: int, patience: float | None) -> Non
     sc = _erlang_scenario(agents, patience)
     reps = []
     for r in range(20):
-        h = run_replication_fast(sc, 2024, r).hotlines["R01"]
+        h = hotline.hotlines(run_replication_fast(sc, 2024, r))["R01"]
         keep = np.asarray(h.arrived) >= 3600.0
         wait = np.asarray(h.wait)[keep]
         ans = np.asarray(h.answered, dtype=bool)[keep]
@@ -456,9 +461,11 @@ def test_engines_agree_on_random_small_scenarios(sc: Scenario) -> None:
     a = run_replication(sc, 5, 0)
     b = run_replication_fast(sc, 5, 0)
     # fan-out and SMS: the same records
-    assert np.array_equal(np.array(a.fanout_done), np.array(b.fanout_done), equal_nan=True)
-    assert np.array_equal(np.array(a.sms_delivered), np.array(b.sms_delivered), equal_nan=True)
-    assert all(a.operators[k] == b.operators[k] for k in a.operators)
+    fa, fb = fanout.of(a), fanout.of(b)
+    assert np.array_equal(np.array(fa.fanout_done), np.array(fb.fanout_done), equal_nan=True)
+    assert np.array_equal(np.array(gateway.of(a).sms_delivered), np.array(gateway.of(b).sms_delivered),
+                          equal_nan=True)
+    assert all(fa.operators[k] == fb.operators[k] for k in fa.operators)
     # hotlines and back offices: statistically the same
     rows = compare(sc, reps=4, seed=7)
     bad = [(s, m, a_, b_) for s, m, a_, b_ in rows if not overlap(a_, b_)]

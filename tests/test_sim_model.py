@@ -14,6 +14,7 @@ from yzt.sim.fast import run_replication_fast
 from yzt.sim.replicate import run_replications
 from yzt.sim.results import build_results, dumps
 from yzt.sim.scenario import Scenario, load_scenario, with_overrides
+from yzt.sim.stages import fanout, frontdoor
 from yzt.sim.theory import lognormal_cdf, max_cdf
 
 
@@ -39,7 +40,7 @@ def test_fanout_completion_follows_max_of_latencies(run: Any) -> None:
     stats = pytest.importorskip("scipy.stats")
     sc = _ideal_fanout()
     rec = run(sc, seed=11, replication=0)
-    t = np.asarray(rec.fanout_done) - np.asarray(rec.verified_at)
+    t = np.asarray(fanout.of(rec).fanout_done) - np.asarray(frontdoor.of(rec).verified_at)
     assert t.size > 1000 and not np.isnan(t).any()
     cdfs = [lognormal_cdf(op.latency.median, op.latency.sigma) for op in sc.operators]
     cdf = np.vectorize(lambda x: max_cdf(cdfs, x))
@@ -80,11 +81,11 @@ def test_littles_law_on_every_queue(run: Any) -> None:
 def test_outage_delays_only_the_down_reseller_and_retries_recover(run: Any) -> None:
     sc = _short("reseller-outage", hours=14.0)
     rec = run(sc, seed=5, replication=0)
-    r07, r08 = rec.operators["R07"], rec.operators["R08"]
+    r07, r08 = fanout.of(rec).operators["R07"], fanout.of(rec).operators["R08"]
     assert r07.outage_failures > 0 and r08.outage_failures == 0
     assert r07.retries > r08.retries
     assert r07.gave_up == 0  # 6 h outage, 48 h deadline: every query is answered in time
-    assert all(rec.complete)
+    assert all(fanout.of(rec).complete)
 
 
 def test_same_seed_gives_identical_json_and_other_seed_differs() -> None:
@@ -103,9 +104,9 @@ def test_common_random_numbers_changing_r07_leaves_others_untouched(run: Any) ->
     r1 = run(base, seed=4, replication=0)
     r2 = run(slower, seed=4, replication=0)
     for other in ("CMCC", "R01", "R08", "R39"):
-        assert r1.operators[other].durations == r2.operators[other].durations, other
-    assert r1.operators["R07"].durations != r2.operators["R07"].durations
-    assert r1.verified_at == r2.verified_at
+        assert fanout.of(r1).operators[other].durations == fanout.of(r2).operators[other].durations, other
+    assert fanout.of(r1).operators["R07"].durations != fanout.of(r2).operators["R07"].durations
+    assert frontdoor.of(r1).verified_at == frontdoor.of(r2).verified_at
 
 
 def test_sampling_scales_counts_back() -> None:

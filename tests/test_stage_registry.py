@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import heapq
 import math
@@ -25,11 +26,15 @@ from yzt.sim.records import ReplicationRecords
 from yzt.sim.replicate import SerialExecutor
 from yzt.sim.scenario import Scenario, from_document, load_scenario, merge
 from yzt.sim.stages import contract as c
+from yzt.sim.stages import sms as gateway
 from yzt.verdict import Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Files that must iterate the registry and name no stage or resource.
-GENERIC = ("sim/plan.py", "sim/engine.py", "sim/results.py")
+GENERIC = ("sim/plan.py", "sim/engine.py", "sim/results.py", "sim/fast.py", "sim/records.py")
+#: Functions of a file that must (the rest of the file holds the typed scenario tree).
+GENERIC_FUNCTIONS = {"sim/scenario.py": ("_sections", "_missing", "_rule_problems", "_operator",
+                                         "scenario_schema")}
 #: The flow's words besides the registered names (case-insensitive, as substrings).
 WORDS = ("hotline", "backoffice", "back office", "back-office", "connections", "sms", "fanout",
          "fan-out", "dispute", "cancellation")
@@ -39,6 +44,18 @@ def _generic_files() -> list[Path]:
     reports = ROOT / "reports"
     return [*(ROOT / f for f in GENERIC), *sorted(reports.rglob("*.py")),
             *sorted(reports.rglob("*.html"))]
+
+
+def _generic_text(path: str) -> str:
+    """The generic part of a file: all of it, or its :data:`GENERIC_FUNCTIONS`."""
+    text = (ROOT / path).read_text(encoding="utf-8")
+    if path not in GENERIC_FUNCTIONS:
+        return text
+    found = {node.name: ast.get_source_segment(text, node) or ""
+             for node in ast.walk(ast.parse(text)) if isinstance(node, ast.FunctionDef)}
+    missing = [f for f in GENERIC_FUNCTIONS[path] if f not in found]
+    assert missing == [], f"{path} has no function {missing} (update GENERIC_FUNCTIONS)"
+    return "\n".join(found[f] for f in GENERIC_FUNCTIONS[path])
 
 
 def forbidden_words() -> list[str]:
@@ -98,7 +115,17 @@ def test_engines_results_planner_and_reports_name_no_stage_or_resource() -> None
     words = forbidden_words()
     hits = {str(p.relative_to(ROOT)): named_in(p.read_text(encoding="utf-8"), words)
             for p in _generic_files()}
+    hits.update({f: named_in(_generic_text(f), words) for f in GENERIC_FUNCTIONS})
     assert {f: h for f, h in hits.items() if h} == {}
+
+
+@pytest.mark.parametrize("path", [*GENERIC, *GENERIC_FUNCTIONS])
+def test_the_scan_flags_a_name_seeded_into_each_generic_file(path: str) -> None:
+    """Each scanned file is clean as it stands, and a stage's name in it is flagged."""
+    text = _generic_text(path)
+    assert named_in(text, forbidden_words()) == []
+    seeded = text + '\n    if stage == "Sms":\n        pass\n'
+    assert named_in(seeded, forbidden_words()) == [(len(seeded.splitlines()) - 1, "Sms")]
 
 
 def test_the_scan_flags_a_seeded_name() -> None:
@@ -121,8 +148,23 @@ def test_both_engines_write_the_registered_time_series() -> None:
     sc = from_document(merge(load_scenario("baseline").document,
                              {"arrivals": {"queries_per_day": 400}, "drain_h": 24}), "small")
     declared = {"t_h"} | {s.key for st in stages.stages() for s in st.series}
-    assert set(run_replication(sc, 1, 0).timeseries) == declared
-    assert set(run_replication_fast(sc, 1, 0).timeseries) == declared
+    records = {st.name: st.records for st in stages.stages()}
+    for rec in (run_replication(sc, 1, 0), run_replication_fast(sc, 1, 0)):
+        assert set(rec.timeseries) == declared
+        # each stage's records are of the class it declares, in flow order
+        assert {name: type(r) for name, r in rec.stages.items()} == records
+        assert list(rec.stages) == list(records)
+
+
+def test_the_fast_engine_refuses_a_stage_without_a_fast_part() -> None:
+    """A stage with a SimPy part and none for the fast engine is named, not skipped."""
+    from yzt.sim.fast import refusals
+
+    sc = load_scenario("baseline")
+    assert refusals(sc) == []
+    with stages.registered(c.Stage(name="simpy_only", order=78, doc="x", after="sms",
+                                   simpy=lambda model: None)):
+        assert refusals(sc) == ["stage 'simpy_only' has no fast part (Stage.fast)"]
 
 
 # -- a toy stage, registered from this file alone --------------------------------------------------
@@ -141,7 +183,7 @@ def _derive(sc: Scenario, rec: ReplicationRecords) -> dict[str, Any]:
     desk = _desk(sc)
     if desk is None:
         return {"waits": []}
-    arrivals = sorted(t for t in rec.sms_delivered if not math.isnan(t))
+    arrivals = sorted(t for t in gateway.of(rec).sms_delivered if not math.isnan(t))
     free = [0.0] * desk["agents"]
     waits = []
     for t in arrivals:
@@ -155,7 +197,7 @@ def _derive(sc: Scenario, rec: ReplicationRecords) -> dict[str, Any]:
 
 
 def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> None:
-    d = rec.derived.get(TOY)
+    d = rec.stages.get(TOY)
     if d and d["waits"]:
         waits = np.asarray(d["waits"])
         out[c.PLATFORM][SHARE] = c.share(int((waits <= d["target_s"]).sum()), waits.size)
@@ -196,7 +238,7 @@ TOY_RESOURCE = c.Resource(
     items=lambda sc, _scope: (c.ItemKey(TOY, c.PLATFORM),) if _desk(sc) is not None else (),
     current=lambda sc, key: (int(sc.document[TOY]["agents"]),),
     override=_override, start=_start, infeasible=_infeasible,
-    details=lambda rec, hours: sum(1 for t in rec.sms_delivered if not math.isnan(t)),
+    details=lambda rec, hours: sum(1 for t in gateway.of(rec).sms_delivered if not math.isnan(t)),
 )
 
 TOY_STAGE = c.Stage(

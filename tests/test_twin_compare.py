@@ -70,10 +70,124 @@ def test_the_model_window_starts_where_the_federations_outage_clock_stands() -> 
     (["--window", "ten"], "--window 'ten'"),
     (["--window", "2h"], "at most 1h"),
     (["--scale", "0"], "--scale"),
-    (["--repeats", "1"], "--repeats"),
+    (["--repeats", "0"], "--repeats"),
     (["--start-h", "30"], "--start-h"),
+    (["--live", "x.json", "--topology", "fed"], "without --topology"),
 ])
 def test_twin_usage_errors_name_the_flag(flags: list[str], message: str,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["twin", "baseline", *flags]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("metric", "live", "model", "ci", "verdict"), [
+    ("fanout_p95_s", 1.09, 1.0, (0.99, 1.01), "pass"),         # within 10 %
+    ("fanout_p95_s", 1.2, 1.0, (0.7, 1.3), "pass"),            # inside the model's CI
+    ("fanout_p95_s", 1.2, 1.0, (0.9, 1.1), "fail"),            # neither
+    ("answer_p95_s", 0.029, 0.020, (0.019, 0.021), "pass"),    # below the 10 ms resolution
+    ("answer_p95_s", 0.031, 0.020, (0.019, 0.021), "fail"),
+    ("retries_per_query", 0.005, 0.0, (0.0, 0.0), "pass"),     # below 0.01 a query
+    ("retries_per_query", 1.0, 0.0, (0.0, 0.0), "fail"),
+    ("fanout_p50_s", math.nan, 1.0, (0.9, 1.1), "incomplete"),  # nothing measured live
+])
+def test_the_agreement_rule(metric: str, live: float, model: float, ci: tuple[float, float],
+                            verdict: str) -> None:
+    assert compare.judge(metric, live, model, *ci).value == verdict
+
+
+def test_the_models_interval_is_taken_on_the_live_traces() -> None:
+    """Both sides vary together with the trace (window to window); the paired interval keeps only
+    what differs between them, so a model steadily 20 % low is caught although each side's own
+    interval is wide."""
+    live = [1.0, 2.0, 3.0, 4.0]
+    model = [0.8, 1.62, 2.39, 3.21]
+    mean, low, high = compare.paired_ci(live, model)
+    assert mean == pytest.approx(2.005)
+    assert not low <= float(np.mean(live)) <= high
+    own_low, own_high = compare.mean_ci(model)[1:]
+    assert own_low <= float(np.mean(live)) <= own_high
+
+
+def test_a_saturated_machine_makes_the_run_incomplete_not_a_failure() -> None:
+    from yzt.twin import saturation
+
+    quiet = dict.fromkeys(saturation.LIMITS, 0.01)
+    busy = {**quiet, "server_loop_lag_p99_s": 0.35}
+    machine = saturation.summary([quiet, busy])
+    assert machine["saturated"] == ["server_loop_lag_p99_s 0.35 > 0.1"]
+    assert machine["signals"]["server_loop_lag_p99_s"]["saturated"]
+    failed = [{"metric": "fanout_p95_s", "scope": "fanout", "live": 2.0, "model": 1.0,
+               "model_ci_low": 0.9, "model_ci_high": 1.1, "error_pct": 100.0, "verdict": "fail"}]
+    verdict, why = compare.verdict_of(failed, machine["saturated"])
+    assert verdict.value == "incomplete" and verdict.exit_code == 3
+    assert "server_loop_lag_p99_s" in why and "not testable" in why
+    verdict, why = compare.verdict_of(failed, saturation.summary([quiet])["saturated"])
+    assert verdict.value == "fail" and "fanout_p95_s (fanout)" in why
+
+
+def test_each_seeded_defect_changes_the_model() -> None:
+    """Without processes: a node always past its timeout (two attempts, one connection) and one
+    that queues. ``retries-ignored`` makes one attempt; ``timeouts-release`` frees the connection
+    at once (the answer comes after the back-off only); ``pool-one-smaller`` queues longer."""
+    sc = load_scenario("baseline")
+    slow = replace(_no_faults(sc.operator("R01"), 3.0, 0.1), id="R03", concurrency=1, timeout_s=0.2,
+                   retry=replace(sc.operator("R01").retry, backoff_initial_s=0.1, backoff_factor=1,
+                                 backoff_max_s=0.1, jitter=0, max_attempts=2))
+    busy = replace(_no_faults(sc.operator("R01"), 0.3, 0.1), concurrency=2)
+    nodes = [("R01", busy), ("R03", slow)]
+    offsets = [i * 0.25 for i in range(40)]
+
+    def run(defect: str | None) -> compare.WindowResult:
+        return compare.simulate_window(nodes, offsets, start_h=1, deadline_s=3600, seed=1,
+                                       replication=0, defect=defect)
+
+    clean = run(None)
+    assert clean.timeouts == 80 and clean.retries == 40
+    assert run("retries-ignored").retries == 0
+    released = run("timeouts-release")
+    assert max(released.node_answer_s["R03"]) == pytest.approx(0.1)
+    assert np.percentile(clean.node_answer_s["R03"], 50) > 0.5  # held: 0.5 s and queueing
+    assert (np.percentile(run("pool-one-smaller").node_answer_s["R01"], 95)
+            > 2 * np.percentile(clean.node_answer_s["R01"], 95))
+    with pytest.raises(ValueError, match="unknown model defect"):
+        run("pool-two-smaller")
+
+
+def test_progress_is_shown_on_a_terminal_only() -> None:
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert compare.progress_printer(io.StringIO()) is None
+    tty = Tty()
+    show = compare.progress_printer(tty)
+    assert show is not None
+    show("live window 1/3: 5/60 s")
+    assert tty.getvalue() == "\r\033[K" + "live window 1/3: 5/60 s"
+
+
+def test_one_window_has_no_interval_and_only_the_tolerance_judges() -> None:
+    """A single live window (``--repeats 1``): no interval on either side, so a row passes only
+    within 10 % or the resolution, never by an infinite interval; outside them it cannot tell
+    noise from disagreement: incomplete, and the sentence says to repeat."""
+    mean, low, high = compare.paired_ci([1.3], [1.0])
+    assert mean == 1.0 and math.isnan(low) and math.isnan(high)
+    assert compare.judge("fanout_p95_s", 1.3, mean, low, high).value == "incomplete"
+    assert compare.judge("fanout_p95_s", 1.05, mean, low, high).value == "pass"
+    row = {"metric": "fanout_p95_s", "scope": "fanout", "live": 1.3, "model": mean,
+           "model_ci_low": low, "model_ci_high": high, "error_pct": 30.0,
+           "verdict": "incomplete"}
+    verdict, why = compare.verdict_of([row], [])
+    assert verdict.value == "incomplete" and "[no interval]" in why and "--repeats 2" in why
+
+
+def test_the_verdict_names_a_few_metrics_and_counts_the_rest() -> None:
+    rows = [{"metric": "answer_p95_s", "scope": f"R{i:02d}", "live": 2.0, "model": 1.0,
+             "model_ci_low": 0.9, "model_ci_high": 1.1, "error_pct": 100.0, "verdict": "fail"}
+            for i in range(1, 8)]
+    verdict, why = compare.verdict_of(rows, [])
+    assert verdict.value == "fail"
+    assert "answer_p95_s (R04)" in why and "R05" not in why
+    assert why.endswith("and 3 more node(s) (twin.json)")

@@ -5,8 +5,11 @@ another legal choice (``yzt serve --variant NAME``, ``yzt/server/variants.py``).
 conformance, load, capacity, simulation; short durations, a small scenario) runs against three
 servers whose union covers every variant (docs/reference-operator.md, "Which combinations are
 run"). Each asserts the documented verdict: exit 0, or exit 3 naming exactly the checks the
-registry says the variants leave not testable; never a failure, never an error. Servers run two at
-a time, each started and stopped within its own run.
+registry says the variants leave not testable; never a failure, never an error. Two runs at a
+time: each full check against a ``yzt serve`` of its own; the variants alone from two processes
+that serve half of them each (``running_servers``), one ``yzt conform`` at a time against each,
+the runs of a half through the CLI's entry point in one Python process (the full checks are
+processes of their own).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from yzt.server.testing import DEFAULT_SECRET, running_server
+from yzt.server.testing import DEFAULT_SECRET, running_server, running_servers
 from yzt.server.variants import VARIANTS, VariantName, conflicts, untestable
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -81,12 +84,25 @@ def _env() -> dict[str, str]:
     return dict(os.environ, YZT_SECRET=DEFAULT_SECRET.decode())
 
 
-def _conform(server: Server, out: Path) -> tuple[int, dict]:
-    with running_server(extra_args=server.args()) as url:
-        done = subprocess.run([sys.executable, "-m", "yzt", "conform", url, *COMMON, "--out", str(out)],
-                              capture_output=True, text=True, env=_env(), timeout=300)
-    assert (out / "results.json").exists(), done.stdout[-2000:] + done.stderr[-2000:]
-    return done.returncode, json.loads((out / "results.json").read_text("utf-8"))
+def _conform_each(servers: list[Server], work: Path) -> list[tuple[str, object]]:
+    """One process serving every server of ``servers``; ``yzt conform`` against each in turn,
+    through the CLI's entry point in one Python process (one start and one set of imports)."""
+    from server_helpers import yzt_in_one_process
+
+    with running_servers([((), s.args()) for s in servers]) as urls:
+        started = time.monotonic()
+        done = yzt_in_one_process(
+            [(["conform", url, *COMMON, "--out", str(work / f"conform-{s.name}")], _env(),
+              work / f"run-{s.name}") for s, url in zip(servers, urls, strict=True)],
+            timeout=300 * len(servers))
+    print(f"conform of {len(servers)} variants: {time.monotonic() - started:.0f} s")
+    runs: list[tuple[str, object]] = []
+    for server, (status, output) in zip(servers, done, strict=True):
+        out = work / f"conform-{server.name}"
+        assert (out / "results.json").exists(), f"{server.name}: exit {status}\n{output[-3000:]}"
+        results = json.loads((out / "results.json").read_text("utf-8"))
+        runs.append((f"conform:{server.name}", (status, results)))
+    return runs
 
 
 def _check(server: Server, out: Path, scenario: Path) -> tuple[int, str]:
@@ -112,17 +128,20 @@ def runs(work: Path) -> dict[str, object]:
     scenario = work / "variant-matrix.yaml"
     scenario.write_text(SCENARIO, encoding="utf-8")
 
-    def one(job: tuple[str, Server]) -> tuple[str, object]:
-        kind, server = job
-        out = work / f"{kind}-{server.name}"
+    def one(job: Server | list[Server]) -> list[tuple[str, object]]:
+        if isinstance(job, list):
+            return _conform_each(job, work)
         started = time.monotonic()
-        result = _check(server, out, scenario) if kind == "check" else _conform(server, out)
-        print(f"{kind} {server.name}: exit {result[0]}, {time.monotonic() - started:.0f} s")
-        return f"{kind}:{server.name}", result
+        result = _check(job, work / f"check-{job.name}", scenario)
+        print(f"check {job.name}: exit {result[0]}, {time.monotonic() - started:.0f} s")
+        return [(f"check:{job.name}", result)]
 
-    jobs = [("check", s) for s in CHECKED] + [("conform", s) for s in ALONE]
+    # the variants alone are served by two processes, half each (``running_servers``)
+    jobs: list[Server | list[Server]] = [*CHECKED, ALONE[0::2], ALONE[1::2]]
     with ThreadPoolExecutor(2) as pool:
-        return dict(pool.map(one, jobs))
+        runs = dict(run for done in pool.map(one, jobs) for run in done)
+    assert len(runs) == len(CHECKED) + len(ALONE)
+    return runs
 
 
 def _incomplete(results: dict) -> set[str]:

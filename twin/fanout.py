@@ -30,8 +30,8 @@ import math
 import random
 import time
 import uuid
-from collections import deque
-from collections.abc import Sequence
+from collections import defaultdict, deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,6 +44,8 @@ from yzt.sim.scenario import OperatorParams, Scenario
 from yzt.twin.behaviour import FAULT_HEADER
 
 PATH = "/v1/card-count"
+#: Seconds between the replay's event-loop lag measurements.
+LAG_TICK_S = 0.05
 #: Outcomes of one attempt.
 OK, ERROR, TIMEOUT, OUTAGE, REJECTED, TRANSPORT, CUT = (
     "ok", "error", "timeout", "outage", "rejected", "transport", "cut")
@@ -220,15 +222,22 @@ class Replay:
     """One live replay of arrival offsets against targets; :meth:`run` returns the records."""
 
     def __init__(self, targets: Sequence[Target], offsets: Sequence[float], *, deadline_s: float,
-                 seed: int = 1, drain_s: float = 60.0) -> None:
+                 seed: int = 1, drain_s: float = 60.0,
+                 progress: Callable[[str], None] | None = None) -> None:
         self.nodes = [_Node(t, seed) for t in targets]
         self.offsets = sorted(offsets)
         self.deadline_s = deadline_s
         self.drain_s = drain_s
+        self.progress = progress
         self.rec = LiveRecords()
         self.t0 = 0.0
         self.wall0 = 0.0
         """Unix time of the replay's start (offset 0)."""
+        self.wall1 = 0.0
+        """Unix time of the replay's end."""
+        self.loop_lags_s: list[float] = []
+        """How late the replay's event loop woke a :data:`LAG_TICK_S` sleep, each tick."""
+        self.started = 0
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -281,9 +290,28 @@ class Replay:
         deadline = start + self.deadline_s
         rec = self.rec
         rec.q_start[q] = start
+        self.started += 1
         results = await asyncio.gather(*(self._call(n, q, deadline) for n in self.nodes))
         rec.q_last[q] = max(t for t, _ in results)
         rec.q_complete[q] = all(ok for _, ok in results)
+
+    async def _watch(self) -> None:
+        """Measure the event loop's lag every :data:`LAG_TICK_S` (the client's own saturation)
+        and report progress about once a second."""
+        loop = asyncio.get_running_loop()
+        told = loop.time()
+        end = self.offsets[-1] if self.offsets else 0.0
+        while True:
+            before = loop.time()
+            await asyncio.sleep(LAG_TICK_S)
+            now = loop.time()
+            self.loop_lags_s.append(max(0.0, now - before - LAG_TICK_S))
+            if self.progress is not None and now - told >= 1.0:
+                told = now
+                open_calls = sum(n.pool.busy for n in self.nodes)
+                self.progress(f"{min(self.now(), end):.0f}/{end:.0f} s, "
+                              f"{self.started}/{len(self.offsets)} queries sent, "
+                              f"{len(self.rec.req_node)} requests done, {open_calls} open")
 
     def run_blocking(self) -> LiveRecords:
         """:meth:`run` to the end from synchronous code. When the calling thread already runs an
@@ -310,6 +338,7 @@ class Replay:
         for node in self.nodes:
             conn = aiohttp.TCPConnector(limit=0, force_close=False, keepalive_timeout=60.0)
             node.session = aiohttp.ClientSession(connector=conn, auto_decompress=False)
+        watch = asyncio.create_task(self._watch())
         try:
             self.t0 = time.monotonic()
             self.wall0 = time.time()
@@ -321,6 +350,9 @@ class Replay:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
         finally:
+            self.wall1 = time.time()
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
             for node in self.nodes:
                 if node.session is not None:
                     await node.session.close()
@@ -328,9 +360,30 @@ class Replay:
         return rec
 
 
-def write_live(path: Path, rec: LiveRecords, meta: dict[str, Any]) -> Path:
-    """Write a ``twin-live`` results file: ``meta`` (scenario, window, seed, …) and the records."""
+def merge_records(windows: Sequence[LiveRecords]) -> dict[str, Any]:
+    """Several windows' records as one set of columns, each row with its ``window`` (0, 1, …);
+    query indices and times stay those of their window."""
+    out: dict[str, Any] = {"requests": defaultdict(list), "queries": defaultdict(list),
+                           "pool_max_busy": {}}
+    for w, rec in enumerate(windows):
+        doc = rec.to_dict()
+        for part in ("requests", "queries"):
+            cols = doc[part]
+            for k, v in cols.items():
+                out[part][k].extend(v)
+            out[part]["window"].extend([w] * len(next(iter(cols.values()))))
+        for node, busy in doc["pool_max_busy"].items():
+            out["pool_max_busy"][node] = max(busy, out["pool_max_busy"].get(node, 0))
+    out["requests"] = dict(out["requests"])
+    out["queries"] = dict(out["queries"])
+    return out
+
+
+def write_live(path: Path, rec: LiveRecords | dict[str, Any], meta: dict[str, Any]) -> Path:
+    """Write a ``twin-live`` results file: ``meta`` (scenario, window, seed, …) and the records
+    (one window's, or :func:`merge_records` of several)."""
     from yzt import resultfile
     from yzt.twin.results import TwinLive
 
-    return resultfile.write_typed(path, TwinLive.from_json({**meta, **rec.to_dict()}))
+    cols = rec.to_dict() if isinstance(rec, LiveRecords) else rec
+    return resultfile.write_typed(path, TwinLive.from_json({**meta, **cols}))

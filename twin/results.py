@@ -70,8 +70,9 @@ class TwinLive:
 
 @dataclass(frozen=True)
 class TwinRow:
-    """One metric (seconds) live against the model's mean and 95 % CI; ``None`` where a value
-    could not be measured (JSON has no NaN)."""
+    """One metric live (mean over the live windows, with its 95 % CI) against the model's mean and
+    95 % CI, the error in % and the row's verdict; ``None`` where a value could not be measured
+    (JSON has no NaN)."""
 
     metric: str
     scope: str
@@ -80,23 +81,35 @@ class TwinRow:
     model_ci_low: float | None
     model_ci_high: float | None
     error_pct: float | None
+    live_ci_low: float | None = None
+    live_ci_high: float | None = None
+    verdict: str | None = None
+    ci_level: float | None = None
+    """Confidence of the model's interval (0.95, or higher for a node's: Bonferroni)."""
 
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> TwinRow:
         return cls(str(row["metric"]), str(row["scope"]), row["live"], row["model"],
-                   row["model_ci_low"], row["model_ci_high"], row["error_pct"])
+                   row["model_ci_low"], row["model_ci_high"], row["error_pct"],
+                   row.get("live_ci_low"), row.get("live_ci_high"), row.get("verdict"),
+                   row.get("ci_level"))
 
     def to_json(self) -> dict[str, Any]:
-        return {"metric": self.metric, "scope": self.scope, "live": self.live, "model": self.model,
-                "model_ci_low": self.model_ci_low, "model_ci_high": self.model_ci_high,
-                "error_pct": self.error_pct}
+        out = {"metric": self.metric, "scope": self.scope, "live": self.live, "model": self.model,
+               "model_ci_low": self.model_ci_low, "model_ci_high": self.model_ci_high,
+               "error_pct": self.error_pct}
+        if self.verdict is not None:
+            out.update({"live_ci_low": self.live_ci_low, "live_ci_high": self.live_ci_high,
+                        "ci_level": self.ci_level, "verdict": self.verdict})
+        return out
 
 
 @resultfile.reads
 @dataclass(frozen=True)
 class TwinComparison:
     """``twin.json``: the comparison rows and the run they come from (``run``: scenario, seed,
-    window, scale, counts, wall time, load average, note)."""
+    window, scale, counts, wall time, load average, verdict and its reason, the machine's
+    saturation signals, the quantile–quantile points, the calibration)."""
 
     KIND: ClassVar[str] = "twin"
     SCHEMA_VERSION: ClassVar[int] = 1

@@ -70,6 +70,9 @@ async def serve(spec: dict[str, Any]) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     runners: list[YztAppRunner] = []
+    from yzt.twin.behaviour import LOOP_LAG
+
+    watch = asyncio.create_task(LOOP_LAG.watch())
     try:
         for node in spec["nodes"]:
             runner = YztAppRunner(build_app(node), problem_errors=True, head_timeout=10.0,
@@ -86,6 +89,7 @@ async def serve(spec: dict[str, Any]) -> None:
         _say({"ready": True})
         await stop.wait()
     finally:
+        watch.cancel()
         for runner in runners:
             await runner.cleanup()
 

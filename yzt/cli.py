@@ -47,8 +47,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n(see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full parser, with every registered subcommand."""
+def command_name(module: str) -> str:
+    """The subcommand a module registers: its last dotted part (``yzt.commands.sim`` -> ``sim``)."""
+    return module.rsplit(".", 1)[-1]
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser, with every registered subcommand, or only ``command``'s when it names one.
+
+    Building one subcommand's parser imports one command module: ``yzt serve`` does not import
+    the reports, numpy or the pipelines that other commands' flags need (about 0.3 CPU-s a start,
+    paid by every server and every load child).
+    """
     parser = _Parser(
         prog="yzt",
         description="Conformance, load and capacity harness for the 一证通查 operator interface.",
@@ -56,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"yzt {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
+    names = [m for m in COMMANDS if command_name(m) == command] or COMMANDS
+    for name in names:
         importlib.import_module(name).add_parser(sub)
     return parser
 
@@ -69,7 +80,9 @@ def _setup_logging(verbosity: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; user errors print one line and return their exit status."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    named = next((a for a in argv if not a.startswith("-")), None)  # global flags take no value
+    parser = build_parser(named)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -162,10 +162,10 @@ def derive(sc: Scenario, rec: ReplicationRecords) -> ReplicationRecords:
     later = [st for st in stages() if st.derive is not None]
     if not later:
         return rec
-    out = dataclasses.replace(rec, derived=dict(rec.derived))
+    out = dataclasses.replace(rec, stages=dict(rec.stages))
     for st in later:
         assert st.derive is not None
-        out.derived[st.name] = st.derive(sc, out)
+        out.stages[st.name] = st.derive(sc, out)
     return out
 
 

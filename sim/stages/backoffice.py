@@ -7,16 +7,19 @@ bound (the measured work over the staffed hours)."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from yzt.sim import fast, kernels
 from yzt.sim.callcentre import BackOfficeDesk
-from yzt.sim.engine import Cumulative
-from yzt.sim.records import CaseRecord, ReplicationRecords
-from yzt.sim.scenario import Scenario
+from yzt.sim.engine import Cumulative, holds
+from yzt.sim.records import ReplicationRecords, StationRecord
+from yzt.sim.scenario import BackOffice, OperatorParams, Scenario, lognormal_h, parse_patterns, parse_shifts
 from yzt.sim.stages import contract as c
 from yzt.sim.stages import register, staffing
+from yzt.sim.stages.sections import Doc, Section, staffed_rules
 from yzt.sim.station import Station
 
 if TYPE_CHECKING:
@@ -26,6 +29,31 @@ NAME = "backoffice"
 DSP, CXL = "dispute_within_deadline_share", "cancellation_within_deadline_share"
 #: The kinds of case, their row, share metric and the words of the row.
 KINDS = (("dispute", "SLA-DSP-1", DSP, "disputes"), ("cancellation", "SLA-CXL-1", CXL, "cancellations"))
+
+
+@dataclass
+class CaseRecord:
+    """One back office's cases, in the order they were raised (closed: NaN while open)."""
+
+    id: str
+    dispute_deadline_s: float
+    cancellation_deadline_s: float
+    kind: list[str]
+    raised: list[float]
+    closed: list[float]
+
+
+@dataclass
+class BackOfficeRecords:
+    """What the back offices recorded: operator id → its cases."""
+
+    cases: dict[str, CaseRecord]
+
+
+def cases(rec: ReplicationRecords) -> dict[str, CaseRecord]:
+    """The back offices' records (none when the run stopped before the back offices)."""
+    got = rec.get(NAME, BackOfficeRecords)
+    return got.cases if got is not None else {}
 
 
 class BackOffices:
@@ -62,20 +90,96 @@ class BackOffices:
     def sample(self) -> list[float]:
         return [float(sum(b.station.waiting + b.station.busy for b in self.desks.values()))]
 
-    def records(self) -> dict[str, Any]:
-        cases = {}
+    def records(self) -> BackOfficeRecords:
+        out = {}
         for op in self.m.sc.operators:
             b = self.desks[op.id]
-            cases[op.id] = CaseRecord(op.id, op.sla.dispute_days * 86_400.0,
-                                      op.sla.cancellation_hours * 3600.0,
-                                      b.log.kind, b.log.raised, b.log.closed)
-        return {"cases": cases}
+            out[op.id] = CaseRecord(op.id, op.sla.dispute_days * 86_400.0,
+                                    op.sla.cancellation_hours * 3600.0,
+                                    b.log.kind, b.log.raised, b.log.closed)
+        return BackOfficeRecords(out)
+
+
+# -- the fast engine's part ------------------------------------------------------------------------
+# Draw for draw equal to the SimPy engine whenever the arrivals are the same: the work draws. Not
+# draw for draw (same distribution, same keyed stream): the external delays (SimPy draws them in
+# finish order).
+class Fast(fast.FastPart):
+    """The fast engine's part: each back office as a staffed station (no patience, no repeats),
+    then the external delay."""
+
+    def picks(self, sc: Scenario) -> list[fast.Pick]:
+        held = holds(sc)
+        ids = tuple(op.id for op in sc.operators)
+        after = sc.after_reply
+        mean_s = after.case_delay_mean_h * 3600.0
+        return [fast.Pick(ids, tuple(held[i] * after.dispute_share for i in ids), mean_s),
+                fast.Pick(ids, tuple(held[i] * after.cancellation_share for i in ids), mean_s)]
+
+    def run(self, flow: fast.Flow, up: fast.Step | None, offers: fast.Offers | None) -> fast.Step:
+        assert offers is not None
+        (d_who, d_when), (c_who, c_when) = offers.columns
+        stations: list[StationRecord] = []
+        inc = np.zeros(flow.m, np.int64)
+        out: dict[str, CaseRecord] = {}
+        for idx, op in enumerate(flow.sc.operators):
+            key = (NAME, offers.key, op.id, op.backoffice, op.sla)
+            b = flow.memo.get(key) or flow.memo.put(key, _backoffice(
+                flow, op, d_when[d_who == idx], c_when[c_who == idx]))
+            out[op.id] = b[0]
+            stations.append(b[1])
+            inc += b[2]
+        return fast.Step(offers.key, BackOfficeRecords(out), stations=stations, series=(inc,))
+
+
+def _backoffice(flow: fast.Flow, op: OperatorParams, disputes: np.ndarray,
+                cancels: np.ndarray) -> tuple[CaseRecord, StationRecord, np.ndarray]:
+    streams, end_s, m = flow.streams, flow.end_s, flow.m
+    b = op.backoffice
+    owner = op.id
+    bp = fast.steps(b.shifts, end_s)
+    raised = np.concatenate([disputes, cancels])
+    is_d = np.concatenate([np.ones(disputes.size, bool), np.zeros(cancels.size, bool)])
+    keep = raised < end_s
+    raised, is_d = raised[keep], is_d[keep]
+    order = np.argsort(raised, kind="stable")
+    raised = np.ascontiguousarray(raised[order])
+    is_d = is_d[order]
+    n = raised.size
+    scale = np.where(is_d, b.dispute_work_mean_min * 60.0, b.cancellation_work_mean_min * 60.0)
+    draws: dict[str, Any] = {
+        "patience": (lambda k: np.zeros(k), 1),
+        "service": (lambda k: np.asarray(streams.generator(owner, "backoffice-work")
+                                         .standard_exponential(k)), n + 64),
+        "repeat_u": (lambda k: np.zeros(k), 1),
+        "repeat_e": (lambda k: np.zeros(k), 1),
+        "offset": (lambda k: np.zeros(k), 1),
+    }
+    # no patience, no repeats: the back office's queue is worked off in order
+    station = kernels.StationParams(
+        shift_start_s=bp[0], shift_servers=bp[1], patience_mean_s=math.inf, repeat_share=0.0,
+        repeat_delay_mean_s=0.0, callback_mean_s=kernels.CALLBACK_AFTER_OPENING_MEAN_S)
+    jobs = kernels.StationJobs(arrival=raised, flags=np.zeros(n, np.int64),
+                               scale=np.ascontiguousarray(scale))
+    out, _inc_q, inc_b, j = fast.run_station(jobs, station, draws,
+                                         flow.clock, m)
+    ext_z = streams.generator(owner, "backoffice-external").standard_normal(n)
+    med = np.where(is_d, b.dispute_external.median, b.cancellation_external.median)
+    sig = np.where(is_d, b.dispute_external.sigma, b.cancellation_external.sigma)
+    external = np.where(med > 0, med * np.exp(sig * ext_z), 0.0)
+    finish = j["leave"]
+    closed = np.where((j["start"] < math.inf) & (finish < end_s), finish + external, np.nan)
+    rec = CaseRecord(owner, op.sla.dispute_days * 86_400.0, op.sla.cancellation_hours * 3600.0,
+                     np.where(is_d, "dispute", "cancellation").tolist(), raised.tolist(),
+                     closed.tolist())
+    return rec, fast.station_record(f"{owner}/backoffice", out, end_s), inc_b
 
 
 def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> None:
     all_d = all_d_ok = all_c = all_c_ok = 0
+    recorded = cases(rec)
     for op_id in rec.operators:
-        cs = rec.cases.get(op_id)
+        cs = recorded.get(op_id)
         if cs is None:  # records that stop before the back offices (``yzt plan``'s platform stage)
             continue
         kind = np.asarray(cs.kind)
@@ -101,6 +205,24 @@ def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> No
     p[DSP] = c.share(all_d_ok, all_d)
     p["cancellations"] = float(all_c)
     p[CXL] = c.share(all_c_ok, all_c)
+
+
+# -- its scenario keys -----------------------------------------------------------------------------
+REQUIRED = {"": (NAME,),
+            NAME: ("shifts", "dispute_work_mean_min", "dispute_external",
+                   "cancellation_work_mean_min", "cancellation_external")}
+
+
+def _operator(cfg: Doc) -> dict[str, Any]:
+    b = cfg[NAME]
+    return {NAME: BackOffice(
+        shifts=parse_shifts(b["shifts"]),
+        dispute_work_mean_min=float(b["dispute_work_mean_min"]),
+        dispute_external=lognormal_h(b["dispute_external"]),
+        cancellation_work_mean_min=float(b["cancellation_work_mean_min"]),
+        cancellation_external=lognormal_h(b["cancellation_external"]),
+        patterns=parse_patterns(b.get("patterns")),
+    )}
 
 
 def _rows(sc: Scenario, r: c.Reader) -> list[c.Row]:
@@ -138,7 +260,7 @@ def _override(sc: Scenario, key: c.ItemKey, value: c.Value, doc: dict[str, Any])
 def _details(rec: ReplicationRecords, hours: int) -> dict[str, dict[str, int]]:
     """Each back office's cases of each kind (the fluid bound's input)."""
     return {op_id: {"dispute": cs.kind.count("dispute"),
-                    "cancellation": cs.kind.count("cancellation")} for op_id, cs in rec.cases.items()}
+                    "cancellation": cs.kind.count("cancellation")} for op_id, cs in cases(rec).items()}
 
 
 def backoffice_guess(sc: Scenario, op_id: str, cases: list[dict[str, dict[str, int]]]) -> int:
@@ -194,7 +316,8 @@ RESOURCE = c.Resource(
 
 STAGE = register(c.Stage(
     name=NAME, order=40,
-    after="sms", simpy=BackOffices,
+    after="sms", simpy=BackOffices, fast=Fast, records=BackOfficeRecords,
+    parse=Section(operator=_operator, required=REQUIRED, operator_rules=staffed_rules(NAME)),
     full_scale="back office",
     doc="receivers of a reply raise disputes and cancellations, worked by staff by shift",
     section=("after_reply.dispute_share", "after_reply.cancellation_share",

@@ -23,6 +23,7 @@ from yzt.verdict import Verdict
 if TYPE_CHECKING:
     from yzt.sim.records import ReplicationRecords
     from yzt.sim.scenario import Scenario
+    from yzt.sim.stages.sections import Section
     from yzt.sim.stages.staffing import Rostering
 
 Metrics = dict[str, dict[str, float]]
@@ -320,6 +321,13 @@ class Stage:
     """The stage whose queries it receives (``None``: it admits them)."""
     simpy: Callable[[Any], Any] | None = None
     """Build its SimPy part for a :class:`yzt.sim.engine.Model` (a :class:`yzt.sim.engine.Part`)."""
+    fast: Callable[[], Any] | None = None
+    """Build its part of the fast engine (a :class:`yzt.sim.fast.FastPart`, one per memoised
+    replication); a stage with a SimPy part and none is refused by the fast engine."""
+    records: type | None = None
+    """The class of its records, kept in ``ReplicationRecords.stages[name]`` by both engines."""
+    parse: Section | None = None
+    """How it checks and parses its scenario keys (:class:`yzt.sim.stages.sections.Section`)."""
     requirements: tuple[str, ...] = ()
     """The SLA rows it writes, in order."""
     metrics: Callable[[ReplicationRecords, Metrics, bool], None] | None = None
@@ -335,7 +343,7 @@ class Stage:
     series: tuple[Series, ...] = ()
     derive: Callable[[Scenario, ReplicationRecords], Any] | None = None
     """A stage simulated after the engines from the records of the stages before it (the model
-    is feed-forward): its records go to ``records.derived[name]``."""
+    is feed-forward): its records go to ``records.stages[name]``."""
     resources: tuple[Resource, ...] = ()
     messages: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """Report words (English, Chinese) by key, in reports' catalogue as ``stage.<name>.<key>``:

@@ -6,23 +6,53 @@ platform's SLA-E2E-1 row, which every operator shares."""
 from __future__ import annotations
 
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from yzt.sim import fast, kernels
+from yzt.sim import fastqueue as fq
 from yzt.sim.engine import node_ids
-from yzt.sim.operators import OperatorNode
-from yzt.sim.records import OperatorRecord, ReplicationRecords
-from yzt.sim.scenario import Scenario
+from yzt.sim.operators import REFUSE_S, OperatorNode
+from yzt.sim.records import CallCounts, ReplicationRecords, StationRecord
+from yzt.sim.scenario import Lognormal, OperatorParams, Outage, Retry, Scenario
 from yzt.sim.stages import contract as c
 from yzt.sim.stages import register
 from yzt.sim.stages.frontdoor import judged_queries
+from yzt.sim.stages.sections import Doc, Section
 from yzt.sim.station import Station
 
 if TYPE_CHECKING:
     from yzt.sim.engine import Model
 
 STAGE_NAME, NAME = "fanout", "connections"
+
+
+@dataclass
+class OperatorRecord(CallCounts):
+    """Fan-out outcomes at one operator (provincial nodes of a carrier summed)."""
+
+    id: str = field(kw_only=True)
+
+
+@dataclass
+class FanoutRecords:
+    """What the fan-out recorded, per query (indexed as the front door's ``verified_at``) and
+    per operator."""
+
+    fanout_done: list[float]
+    """When the last node answered (NaN: a node never did within the run)."""
+    complete: list[bool]
+    """Every node answered (else no reply is sent)."""
+    operators: dict[str, OperatorRecord]
+
+
+def of(rec: ReplicationRecords) -> FanoutRecords:
+    return rec.of(STAGE_NAME, FanoutRecords)
 
 
 class Fanout:
@@ -66,18 +96,295 @@ class Fanout:
         return [float(sum(n.station.waiting for n in self.nodes)),
                 float(sum(n.station.busy for n in self.nodes))]
 
-    def records(self) -> dict[str, Any]:
+    def records(self) -> FanoutRecords:
         ops = {op.id: OperatorRecord(id=op.id) for op in self.m.sc.operators}
         for node in self.nodes:
             ops[self.owner[node.id]].add(node.counters)
-        return {"fanout_done": self.fanout_done, "complete": self.complete, "operators": ops}
+        return FanoutRecords(self.fanout_done, self.complete, ops)
+
+
+# -- the fast engine's part ------------------------------------------------------------------------
+# Each node runs independently (on several threads): its queries' calls through ``concurrency``
+# connections, retries merged back into its queue; per query only the running maximum of answer
+# times and a give-up flag are kept (no queries × nodes matrix). Draw for draw equal to the SimPy
+# engine: each node's latency, failure and back-off draws.
+def _servers(op: OperatorParams, one_in: int) -> int:
+    conc = op.concurrency
+    return 0 if conc is None else max(1, round(conc / one_in))
+
+
+@dataclass
+class _NodeRun:
+    """One fan-out node's answers per query and its counts."""
+
+    done_max: np.ndarray
+    done_fail: np.ndarray
+    done_nd: np.ndarray
+    inc_q: np.ndarray
+    inc_b: np.ndarray
+    counts: CallCounts
+    station: StationRecord
+
+
+def _run_node(flow: fast.Flow, nid: str, op: OperatorParams, arr: np.ndarray,
+              keep: bool) -> _NodeRun:
+    sc, streams, end_s, m = flow.sc, flow.streams, flow.end_s, flow.m
+    n = arr.size
+    r = op.retry
+    node = kernels.NodeParams(
+        deadline_s=sc.deadline_h * 3600.0,
+        servers=_servers(op, sc.one_in),
+        latency_median_s=op.latency.median,
+        latency_sigma=op.latency.sigma,
+        timeout_s=op.timeout_s,
+        failure_ratio=op.failure_ratio,
+        refuse_s=REFUSE_S,
+        outage_start_s=np.asarray([o.start_h * 3600.0 for o in op.outages], dtype=np.float64),
+        outage_end_s=np.asarray([(o.start_h + o.duration_h) * 3600.0 for o in op.outages],
+                                dtype=np.float64),
+        outage_mode=np.asarray([kernels.OUTAGE_REFUSES if o.mode == "refuse"
+                                else kernels.OUTAGE_TIMES_OUT for o in op.outages],
+                               dtype=np.int64),
+        backoff_initial_s=r.backoff_initial_s,
+        backoff_factor=r.backoff_factor,
+        backoff_max_s=r.backoff_max_s,
+        jitter=r.jitter,
+        max_attempts=r.max_attempts or 0,
+    )
+    clock = flow.clock
+    size = {"latency": n + n // 32 + 256, "failure": n + n // 32 + 256, "backoff": n // 16 + 256}
+    if op.outages:
+        size = {name: 2 * s for name, s in size.items()}
+    while True:
+        draws = kernels.NodeDraws(
+            latency=streams.generator(nid, "latency").standard_normal(size["latency"]),
+            failure=streams.generator(nid, "failure").random(size["failure"]),
+            backoff=streams.generator(nid, "backoff").random(size["backoff"]),
+        )
+        dest = kernels.NodeOutputs(
+            inc_queue=np.zeros(m, np.int64),
+            inc_busy=np.zeros(m, np.int64),
+            done_max=np.full(n, -math.inf),
+            done_fail=np.zeros(n, bool),
+            done_nd=np.zeros(n, bool),
+            durations=np.empty(size["latency"] if keep else 0, np.float64),
+            keep_durations=keep,
+        )
+        out = fq.fanout_node(arr, node, draws, clock, dest)
+        status = int(out[fq.F_STATUS])
+        if status == kernels.DONE:
+            break
+        # a stream ran short: draw a longer prefix of the same streams and run the node again
+        # (the answers of the prefix are identical, so the per-query maxima are unaffected)
+        size[kernels.NODE_SHORT[status]] *= 2
+    cc = CallCounts(
+        attempts=int(out[fq.F_ATTEMPTS]), successes=int(out[fq.F_SUCCESSES]),
+        errors=int(out[fq.F_ERRORS]), timeouts=int(out[fq.F_TIMEOUTS]),
+        outage_failures=int(out[fq.F_OUTAGE]), retries=int(out[fq.F_RETRIES]),
+        gave_up=int(out[fq.F_GAVE_UP]), latency_sum=float(out[fq.F_LATENCY_SUM]),
+        durations=dest.durations[: int(out[fq.F_N_DURATIONS])].tolist() if keep else [],
+    )
+    st = StationRecord(f"{nid}/fanout", int(out[fq.F_ARRIVALS]), int(out[fq.F_STARTED]), 0,
+                       int(out[fq.F_STARTED]), float(out[fq.F_WAIT_SUM]),
+                       float(out[fq.F_SERVICE_SUM]), float(out[fq.F_QUEUE_AREA]),
+                       float(out[fq.F_BUSY_AREA]), int(out[fq.F_MAX_QUEUE]), end_s)
+    return _NodeRun(dest.done_max, dest.done_fail, dest.done_nd, dest.inc_queue, dest.inc_busy,
+                    cc, st)
+
+
+@dataclass
+class _Fanout:
+    """Every node's answers combined per query: the reply time is the largest answer.
+
+    With ``second`` set (a product computed node by node), one node can be swapped for a rerun
+    of it exactly (:func:`yzt.sim.fastqueue.fold_node`); a swapped product has no ``second``.
+    """
+
+    node_keys: dict[str, Any]
+    done_max: np.ndarray
+    fail_count: np.ndarray
+    nd_count: np.ndarray
+    inc_q: np.ndarray
+    inc_b: np.ndarray
+    node_fail: dict[str, np.ndarray]
+    """Per node: the queries it gave up on (indices)."""
+    node_nd: dict[str, np.ndarray]
+    node_inc: dict[str, tuple[np.ndarray, np.ndarray]]
+    results: dict[str, tuple[CallCounts, StationRecord]]
+    second: np.ndarray | None = None
+    arg: np.ndarray | None = None
+    send: tuple[np.ndarray, np.ndarray] | None = None
+    """Complete replies in the order their last answer came in (queries, times): the SMS
+    gateway's arrivals."""
+    base: _Fanout | None = None
+    """For a swapped product: the product it was swapped from (its ``send`` is merged with the
+    queries whose reply changed instead of sorting every reply again)."""
+
+    @property
+    def nbytes(self) -> int:
+        arrays = [self.done_max, self.fail_count, self.nd_count, self.second, self.arg,
+                  *(self.send or ())]
+        return sum(a.nbytes for a in arrays if a is not None)
+
+    def add(self, index: int, nid: str, run: _NodeRun) -> None:
+        assert self.second is not None and self.arg is not None
+        fq.fold_node(index, run.done_max, run.done_fail, run.done_nd, self.done_max, self.second,
+                     self.arg, self.fail_count, self.nd_count)
+        self._keep(nid, run)
+        self.inc_q += run.inc_q
+        self.inc_b += run.inc_b
+
+    def _keep(self, nid: str, run: _NodeRun) -> None:
+        self.node_fail[nid] = np.flatnonzero(run.done_fail)
+        self.node_nd[nid] = np.flatnonzero(run.done_nd)
+        self.node_inc[nid] = (run.inc_q, run.inc_b)
+        self.results[nid] = (run.counts, run.station)
+
+    def swapped(self, index: int, nid: str, key: Any, run: _NodeRun) -> _Fanout:
+        """This combination with node ``nid`` (at ``index``) replaced by ``run``."""
+        assert self.second is not None and self.arg is not None
+        others = np.where(self.arg == index, self.second, self.done_max)
+        fc = self.fail_count.copy()
+        fc[self.node_fail[nid]] -= 1
+        fc[run.done_fail] += 1
+        nc = self.nd_count.copy()
+        nc[self.node_nd[nid]] -= 1
+        nc[run.done_nd] += 1
+        old_q, old_b = self.node_inc[nid]
+        out = _Fanout({**self.node_keys, nid: key}, np.maximum(others, run.done_max), fc, nc,
+                      self.inc_q - old_q + run.inc_q, self.inc_b - old_b + run.inc_b,
+                      dict(self.node_fail), dict(self.node_nd), dict(self.node_inc),
+                      dict(self.results), base=self)
+        out._keep(nid, run)
+        return out
+
+    def complete(self) -> np.ndarray:
+        """Queries every node answered in the run (a reply is sent for them)."""
+        complete: np.ndarray = (self.nd_count == 0) & (self.fail_count == 0)
+        return complete
+
+    def send_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """:attr:`send`, computed once: complete replies sorted by reply time, ties by query. A
+        swapped product keeps its base's order for the replies that did not change and merges
+        the changed ones in (the same order as a full sort, in linear time)."""
+        if self.send is not None:
+            return self.send
+        complete = self.complete()
+        base = self.base
+        if base is not None and base.send is not None:
+            b_q, b_t = base.send
+            changed = (self.done_max != base.done_max) | (complete != base.complete())
+            kept = ~changed[b_q]
+            new_q = np.flatnonzero(changed & complete)
+            new_q = new_q[np.argsort(self.done_max[new_q], kind="stable")]
+            k = int(kept.sum()) + new_q.size
+            send_q, send_t = np.empty(k, np.int64), np.empty(k, np.float64)
+            fq.merge_sorted(b_t[kept], b_q[kept], np.ascontiguousarray(self.done_max[new_q]),
+                            new_q.astype(np.int64), send_t, send_q)
+        else:
+            send = np.flatnonzero(complete)
+            send_q = np.ascontiguousarray(send[np.argsort(self.done_max[send], kind="stable")],
+                                          dtype=np.int64)
+            send_t = np.ascontiguousarray(self.done_max[send_q])
+        self.send = (send_q, send_t)
+        self.base = None  # the order is known: the base may leave the memo
+        return self.send
+
+
+def _upstream_of(op: OperatorParams) -> OperatorParams:
+    """What a fan-out node reads of its operator: everything but the hotline, back office, SLA."""
+    return replace(op, hotline=None, backoffice=None, sla=None)  # type: ignore[arg-type]
+
+
+
+class Fast(fast.FastPart):
+    """The fast engine's part: it hands on the combination of every node's answers
+    (:class:`_Fanout`), whose :meth:`_Fanout.send_order` is the gateway's arrivals. A new
+    connection count reruns that node only, swapped into the memoised combination."""
+
+    def __init__(self) -> None:
+        self._fanout = fast.Lru(2)
+        """Combinations computed node by node (a node can be swapped out of them)."""
+        self._swapped = fast.Lru(2)
+        """Combinations with one node swapped in."""
+
+    @property
+    def nbytes(self) -> int:
+        return sum(int(f.nbytes) for lru in (self._fanout, self._swapped)
+                   for f in lru.values())
+
+    def run(self, flow: fast.Flow, up: fast.Step | None, offers: fast.Offers | None) -> fast.Step:
+        assert up is not None
+        sc = flow.sc
+        verified: np.ndarray = up.out
+        n = verified.size
+        keep = n <= fast.KEEP_DURATIONS_MAX_QUERIES if flow.keep_durations is None \
+            else flow.keep_durations
+        nodes = [(nid, op) for op in sc.operators for nid in node_ids(sc, op)]
+        keys = {nid: _upstream_of(op) for nid, op in nodes}
+        fan_key = (up.key, keep, tuple(keys.items()))
+        fan = self._fanout.get(fan_key) or self._swapped.get(fan_key)
+        if fan is None:
+            fan = self._fanout_stage(flow, nodes, keys, up.key, keep, verified)
+            (self._fanout if fan.second is not None else self._swapped).put(fan_key, fan)
+        fanout_done = np.where(fan.nd_count > 0, np.nan, fan.done_max)
+        ops: dict[str, OperatorRecord] = {op.id: OperatorRecord(id=op.id) for op in sc.operators}
+        node_stations = []
+        for nid, op in nodes:
+            cc, st = fan.results[nid]
+            ops[op.id].add(cc)
+            node_stations.append(st)
+        complete = fan.fail_count == 0
+        return fast.Step(fan_key, FanoutRecords(flow.out(fanout_done), flow.out(complete), ops),
+                         out=fan, stations=node_stations, series=(fan.inc_q, fan.inc_b))
+
+    def _fanout_stage(self, flow: fast.Flow, nodes: list[tuple[str, OperatorParams]],
+                      keys: dict[str, Any], front_key: Any, keep: bool,
+                      verified: np.ndarray) -> _Fanout:
+        """Nodes are independent given the arrivals: swap one into a memoised combination that
+        differs in that node only, else run them all (on ``threads`` threads)."""
+        index = {nid: i for i, (nid, _) in enumerate(nodes)}
+        fan: _Fanout
+        for (f_key, f_keep, _), fan in reversed(self._fanout.items.items()):
+            if fan.second is None or f_key != front_key or f_keep != keep \
+                    or fan.node_keys.keys() != keys.keys():
+                continue
+            differ = [nid for nid in keys if fan.node_keys[nid] != keys[nid]]
+            if len(differ) == 1:
+                nid = differ[0]
+                op = dict(nodes)[nid]
+                run = _run_node(flow, nid, op, verified, keep)
+                return fan.swapped(index[nid], nid, keys[nid], run)
+        n = verified.size
+        fan = _Fanout(dict(keys), np.full(n, -math.inf), np.zeros(n, np.int16),
+                      np.zeros(n, np.int16), np.zeros(flow.m, np.int64), np.zeros(flow.m, np.int64), {}, {},
+                      {}, {}, second=np.full(n, -math.inf), arg=np.full(n, -1, np.int16))
+        lock = threading.Lock()
+
+        def work(node: tuple[str, OperatorParams]) -> None:
+            run = _run_node(flow, node[0], node[1], verified, keep)
+            with lock:
+                fan.add(index[node[0]], node[0], run)
+
+        threads = max(1, min(flow.threads or os.cpu_count() or 1, len(nodes)))
+        if threads == 1:
+            for node in nodes:
+                work(node)
+        else:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                list(pool.map(work, nodes))
+        return fan
+
+
+
 
 
 def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> None:
     scale = rec.one_in
     verified, judged, n_judged = judged_queries(rec)
-    fanout = np.asarray(rec.fanout_done)
-    complete = np.asarray(rec.complete, dtype=bool)
+    recorded = of(rec)
+    fanout = np.asarray(recorded.fanout_done)
+    complete = np.asarray(recorded.complete, dtype=bool)
     p = out[c.PLATFORM]
     p["incomplete_share"] = c.share(int((~complete & judged).sum()), n_judged)
     if distributions:
@@ -86,7 +393,7 @@ def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> No
             p[f"fanout_p{round(q * 100)}_s"] = v
     stations = {s.name: s for s in rec.stations}
     n_q = verified.size
-    for op_id, o in rec.operators.items():
+    for op_id, o in recorded.operators.items():
         m = out[op_id]
         m.update({
             "attempts_per_query": c.share(o.attempts, n_q),
@@ -101,6 +408,41 @@ def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> No
         if st is not None:
             m["fanout_wait_mean_s"] = st.mean_wait
             m["fanout_in_flight_mean"] = st.busy_area / st.duration_s
+
+
+# -- its scenario keys -----------------------------------------------------------------------------
+REQUIRED = {"": ("latency", "failure_ratio", "timeout_s", "concurrency", "retry", "outages"),
+            "retry": ("backoff_initial_s", "backoff_factor", "backoff_max_s", "jitter",
+                      "max_attempts")}
+
+
+def _operator(cfg: Doc) -> dict[str, Any]:
+    r = cfg["retry"]
+    return {
+        "latency": Lognormal(cfg["latency"]["median_ms"] / 1000.0, float(cfg["latency"]["sigma"])),
+        "failure_ratio": float(cfg["failure_ratio"]),
+        "timeout_s": float(cfg["timeout_s"]),
+        "concurrency": cfg["concurrency"],
+        "retry": Retry(float(r["backoff_initial_s"]), float(r["backoff_factor"]),
+                       float(r["backoff_max_s"]), float(r["jitter"]), r["max_attempts"]),
+        "outages": tuple(Outage(float(o["start_h"]), float(o["duration_h"]),
+                                o.get("mode", "timeout")) for o in cfg["outages"]),
+    }
+
+
+def _operator_rules(doc: Doc, base: str, cfg: Doc) -> list[str]:
+    problems = []
+    end_h = doc["horizon_h"] + doc.get("drain_h", 0)
+    for i, o in enumerate(cfg.get("outages", [])):
+        if o["start_h"] >= end_h:
+            problems.append(
+                f"at {base}.outages[{i}].start_h: {o['start_h']} is after the end of the "
+                f"run ({end_h} h = horizon_h + drain_h)"
+            )
+    retry = cfg.get("retry", {})
+    if retry.get("backoff_max_s", math.inf) < retry.get("backoff_initial_s", 0):
+        problems.append(f"at {base}.retry.backoff_max_s: smaller than backoff_initial_s")
+    return problems
 
 
 def _console(con: c.Console) -> list[str]:
@@ -157,7 +499,7 @@ def connections_guess_within(inp: c.GuessInput, op_id: str) -> int:
 
 def _details(rec: ReplicationRecords, hours: int) -> dict[str, list[int]]:
     """Verified queries per hour: how the fan-out's work spreads over the day (first guesses)."""
-    verified = np.asarray(rec.verified_at, dtype=float) / 3600.0
+    verified = judged_queries(rec)[0] / 3600.0
     counts = np.bincount(np.clip(verified, 0, hours - 1).astype(int), minlength=hours)
     return {"verified_per_hour": [int(x) for x in counts[:hours]]}
 
@@ -188,7 +530,8 @@ RESOURCE = c.Resource(
 
 STAGE = register(c.Stage(
     name=STAGE_NAME, order=10,
-    after="frontdoor", simpy=Fanout,
+    after="frontdoor", simpy=Fanout, fast=Fast, records=FanoutRecords,
+    parse=Section(operator=_operator, required=REQUIRED, operator_rules=_operator_rules),
     sampled=("fan-out", "connections"),
     doc="every verified query calls every operator node at once; the reply waits for the last",
     section=("operators.*.latency", "operators.*.failure_ratio", "operators.*.timeout_s",

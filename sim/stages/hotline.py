@@ -9,16 +9,20 @@ import functools
 import itertools
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from yzt.sim import fast, kernels
+from yzt.sim import fastqueue as fq
 from yzt.sim.callcentre import HotlineDesk
-from yzt.sim.engine import Cumulative
-from yzt.sim.records import HotlineRecord, ReplicationRecords
-from yzt.sim.scenario import Scenario
+from yzt.sim.engine import Cumulative, holds
+from yzt.sim.records import ReplicationRecords, StationRecord
+from yzt.sim.scenario import Hotline, OperatorParams, Scenario, parse_patterns, parse_shifts
 from yzt.sim.stages import contract as c
 from yzt.sim.stages import register, staffing
+from yzt.sim.stages.sections import Doc, Section, staffed_rules
 from yzt.sim.station import Station
 from yzt.sim.theory import _erlang_a_chain, erlang_a, erlang_c
 
@@ -29,6 +33,32 @@ NAME = "hotline"
 SL, AB = "hotline_service_level", "hotline_abandonment"
 #: Service-level targets of the cost table (the share answered within the SLA's target time).
 COST_TARGETS = (0.80, 0.85, 0.90, 0.95)
+
+
+@dataclass
+class HotlineRecord:
+    """One hotline's calls, in the order they left the queue (answered or abandoned)."""
+
+    id: str
+    target_s: float
+    arrived: list[float]
+    wait: list[float]
+    answered: list[bool]
+    repeat: list[bool]
+    platform: list[bool]
+
+
+@dataclass
+class HotlineRecords:
+    """What the hotlines recorded: operator id → its hotline's calls (enabled hotlines only)."""
+
+    hotlines: dict[str, HotlineRecord]
+
+
+def hotlines(rec: ReplicationRecords) -> dict[str, HotlineRecord]:
+    """The hotlines' records (none when the run stopped before the hotlines)."""
+    got = rec.get(NAME, HotlineRecords)
+    return got.hotlines if got is not None else {}
 
 
 class Hotlines:
@@ -62,17 +92,150 @@ class Hotlines:
     def sample(self) -> list[float]:
         return [float(sum(h.station.waiting for h in self.desks.values()))]
 
-    def records(self) -> dict[str, Any]:
-        return {"hotlines": {
+    def records(self) -> HotlineRecords:
+        return HotlineRecords({
             k: HotlineRecord(k, h.target_s, h.log.arrived, h.log.wait, h.log.answered, h.log.repeat,
                              h.log.platform)
-            for k, h in self.desks.items()}}
+            for k, h in self.desks.items()})
+
+
+# -- the fast engine's part ------------------------------------------------------------------------
+# Draw for draw equal to the SimPy engine whenever the arrivals are the same: the handle and
+# patience draws. Not draw for draw (same distribution, same keyed stream): the background gaps
+# and closed-hours offsets (SimPy shares one stream between them in event order) and the
+# repeat-call draws (SimPy draws them in finish order).
+class Fast(fast.FastPart):
+    """The fast engine's part: each enabled hotline as a staffed station."""
+
+    def picks(self, sc: Scenario) -> list[fast.Pick]:
+        held = holds(sc)
+        ids = tuple(op.id for op in sc.operators if op.hotline.enabled)
+        return [fast.Pick(ids, tuple(held[i] * sc.after_reply.hotline_share for i in ids),
+                          sc.after_reply.call_delay_mean_min * 60.0)]
+
+    def run(self, flow: fast.Flow, up: fast.Step | None, offers: fast.Offers | None) -> fast.Step:
+        assert offers is not None
+        sc = flow.sc
+        hot_ops = [op for op in sc.operators if op.hotline.enabled]
+        who, when = offers.columns[0]
+        stations: list[StationRecord] = []
+        inc = np.zeros(flow.m, np.int64)
+        out: dict[str, HotlineRecord] = {}
+        for idx, op in enumerate(hot_ops):
+            key = (NAME, offers.key, op.id, op.hotline, op.sla.hotline)
+            h = flow.memo.get(key) or flow.memo.put(key, _hotline(flow, op, when[who == idx]))
+            out[op.id] = h[0]
+            stations.append(h[1])
+            inc += h[2]
+        return fast.Step(offers.key, HotlineRecords(out), stations=stations, series=(inc,))
+
+
+def _hotline(flow: fast.Flow, op: OperatorParams,
+             when: np.ndarray) -> tuple[HotlineRecord, StationRecord, np.ndarray]:
+    streams, end_s, m = flow.streams, flow.end_s, flow.m
+    p = op.hotline
+    owner = op.id
+    until = end_s
+    bp = fast.steps(p.shifts, end_s)
+    g_bg = streams.generator(owner, "hotline-background")
+    # background calls: a Poisson stream while the hotline is open
+    bg = np.zeros(0)
+    if p.background_calls_per_h > 0:
+        mean = 3600.0 / p.background_calls_per_h
+        chunks = []
+        t0 = 0.0
+        while True:
+            gaps = g_bg.standard_exponential(int(until / mean) + 64) * mean
+            ts = t0 + np.cumsum(gaps)
+            chunks.append(ts[ts < until])
+            if ts[-1] >= until:
+                break
+            t0 = float(ts[-1])
+        bg = np.concatenate(chunks)
+        open_now = bp[1][np.maximum(np.searchsorted(bp[0], bg, side="right") - 1, 0)] > 0
+        bg = bg[open_now]
+    # callers after the reply: at the next opening (+ exponential 10 min) when closed
+    when = np.sort(when)
+    off = g_bg.standard_exponential(when.size + 256)
+    calls = np.empty(when.size)
+    used = 0
+    for i, w in enumerate(when.tolist()):
+        o = fq.next_open(bp[0], bp[1], w)
+        if o < 0.0 or o >= until:
+            calls[i] = math.inf
+            continue
+        if o > w:
+            o += kernels.CALLBACK_AFTER_OPENING_MEAN_S * off[used]
+            used += 1
+        calls[i] = o
+    calls = calls[calls < end_s]
+    arr = np.concatenate([calls, bg])
+    flags = np.concatenate([np.full(calls.size, kernels.FLAG_FROM_PLATFORM, np.int64),
+                            np.zeros(bg.size, np.int64)])
+    order = np.argsort(arr, kind="stable")
+    arr = np.ascontiguousarray(arr[order])
+    flags = np.ascontiguousarray(flags[order])
+    n = arr.size
+    if p.handle_time_sigma is None:
+        def service(k: int) -> np.ndarray:
+            g = streams.generator(owner, "hotline-handle")
+            return np.asarray(g.standard_exponential(k) * p.handle_time_mean_s)
+    else:
+        s = float(p.handle_time_sigma)
+
+        def service(k: int) -> np.ndarray:
+            g = streams.generator(owner, "hotline-handle")
+            return np.asarray(p.handle_time_mean_s * math.exp(-s * s / 2.0)
+                              * np.exp(s * g.standard_normal(k)))
+
+    def repeat_u(k: int) -> np.ndarray:
+        return np.asarray(streams.generator(owner, "hotline-repeat").random(k))
+
+    def repeat_e(k: int) -> np.ndarray:
+        g = streams.generator(owner, "hotline-repeat")
+        g.random(k)  # the uniforms come first in the same stream
+        return np.asarray(g.standard_exponential(k))
+
+    def offset(k: int) -> np.ndarray:
+        return np.asarray(off[used:used + k]) if used + k <= off.size else np.concatenate(
+            [off[used:], g_bg.standard_exponential(k - (off.size - used))])
+
+    draws: dict[str, Any] = {
+        "patience": (lambda k: np.asarray(streams.generator(owner, "hotline-patience")
+                                          .standard_exponential(k)), n + n // 2 + 64),
+        "service": (service, n + n // 2 + 64),
+        "repeat_u": (repeat_u, n + n // 2 + 64),
+        "repeat_e": (repeat_e, n + n // 2 + 64),
+        "offset": (offset, 64),
+    }
+    station = kernels.StationParams(
+        shift_start_s=bp[0], shift_servers=bp[1],
+        patience_mean_s=math.inf if p.patience_mean_s is None else float(p.patience_mean_s),
+        repeat_share=p.repeat_call_share, repeat_delay_mean_s=p.repeat_delay_mean_min * 60.0,
+        callback_mean_s=kernels.CALLBACK_AFTER_OPENING_MEAN_S)
+    jobs = kernels.StationJobs(arrival=arr, flags=flags, scale=np.ones(n))
+    out, inc_q, _inc_b, j = fast.run_station(jobs, station, draws,
+                                         flow.clock, m)
+    answered = (j["start"] < math.inf) & (j["leave"] < end_s)
+    abandoned = ((j["flags"] & kernels.FLAG_ABANDONED) > 0) & (j["leave"] < end_s)
+    logged = answered | abandoned
+    log_order = np.argsort(j["leave"][logged], kind="stable")
+    a = j["arr"][logged][log_order]
+    wait = np.where(answered[logged], j["start"][logged] - j["arr"][logged],
+                    j["leave"][logged] - j["arr"][logged])[log_order]
+    fl = j["flags"][logged][log_order]
+    rec = HotlineRecord(owner, op.sla.hotline.answer_within_s, a.tolist(), wait.tolist(),
+                        answered[logged][log_order].tolist(),
+                        ((fl & kernels.FLAG_REPEAT) > 0).tolist(),
+                        ((fl & kernels.FLAG_FROM_PLATFORM) > 0).tolist())
+    return rec, fast.station_record(f"{owner}/hotline", out, end_s), inc_q
 
 
 def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> None:
     all_offered = all_in_target = all_abandoned = 0
+    recorded = hotlines(rec)
     for op_id in rec.operators:
-        h = rec.hotlines.get(op_id)
+        h = recorded.get(op_id)
         if h is None:
             continue
         wait = np.asarray(h.wait)
@@ -119,6 +282,27 @@ def _rows(sc: Scenario, r: c.Reader) -> list[c.Row]:
     return rows
 
 
+# -- its scenario keys -----------------------------------------------------------------------------
+REQUIRED = {"": (NAME,),
+            NAME: ("enabled", "shifts", "handle_time_mean_s", "handle_time_sigma", "patience_mean_s",
+                   "background_calls_per_h", "repeat_call_share", "repeat_delay_mean_min")}
+
+
+def _operator(cfg: Doc) -> dict[str, Any]:
+    h = cfg[NAME]
+    return {NAME: Hotline(
+        enabled=bool(h["enabled"]),
+        shifts=parse_shifts(h["shifts"]),
+        handle_time_mean_s=float(h["handle_time_mean_s"]),
+        handle_time_sigma=h["handle_time_sigma"],
+        patience_mean_s=h["patience_mean_s"],
+        background_calls_per_h=float(h["background_calls_per_h"]),
+        repeat_call_share=float(h["repeat_call_share"]),
+        repeat_delay_mean_min=float(h["repeat_delay_mean_min"]),
+        patterns=parse_patterns(h.get("patterns")),
+    )}
+
+
 def _scale(sc: Scenario, factor: float) -> dict[str, Any]:
     """The other calls a hotline takes grow with the volume too."""
     return {"operators": {op.id: {NAME: {"background_calls_per_h":
@@ -128,7 +312,7 @@ def _scale(sc: Scenario, factor: float) -> dict[str, Any]:
 
 def _answered_within(rec: ReplicationRecords, scope: str, o: Any) -> float | None:
     """A service objective's share: calls answered within ``o.within_s`` of those offered."""
-    h = rec.hotlines.get(scope)
+    h = hotlines(rec).get(scope)
     if h is None:
         return None
     wait = np.asarray(h.wait)
@@ -262,7 +446,7 @@ def _details(rec: ReplicationRecords, hours: int) -> dict[str, dict[str, list[in
     """Each hotline's offered calls per hour (the SIPP table's input), and of them those answered
     within the target and those abandoned (the hour-by-hour check of a designed roster)."""
     hourly = {}
-    for op_id, h in rec.hotlines.items():
+    for op_id, h in hotlines(rec).items():
         arrived = np.asarray(h.arrived, dtype=float) / 3600.0
         wait = np.asarray(h.wait, dtype=float)
         ans = np.asarray(h.answered, dtype=bool)
@@ -333,11 +517,26 @@ def _requirement(sc: Scenario, key: c.ItemKey, per_rep: list[Any], hours: int,
                  planned: c.Value) -> list[int]:
     """SIPP: the Erlang A requirement of each hour at its simulated offered calls; with handling
     of :data:`LAG_FROM_S` or more, at the modified offered load."""
+    return _requirement_at(sc, key, per_rep, hours, planned, 1.0)
+
+
+def _requirement_at(sc: Scenario, key: c.ItemKey, per_rep: list[Any], hours: int,
+                    planned: c.Value, scale: float) -> list[int]:
+    """As :func:`_requirement`, each hour held to ``scale`` of SLA-HOT-1 (answered within the
+    target ≥ ``scale`` × the share, abandonment ≤ 1 − ``scale`` × (1 − its limit)): the hourly
+    target ``yzt plan --design-shifts`` searches so that the row over the whole run holds at least
+    cost (``scale`` 1 is every hour at the full target)."""
+    op = sc.operator(key.operator)
+    h, hot = op.hotline, op.sla.hotline
     calls = _calls(per_rep, key.operator, hours)
-    handle = sc.operator(key.operator).hotline.handle_time_mean_s
-    if handle >= LAG_FROM_S:
-        calls = modified_offered(calls, handle)
-    return [r["required"] for r in sipp_table(sc, key.operator, calls)]
+    if h.handle_time_mean_s >= LAG_FROM_S:
+        calls = modified_offered(calls, h.handle_time_mean_s)
+    if scale >= 1.0:
+        return [r["required"] for r in sipp_table(sc, key.operator, calls)]
+    sl = hot.answered_share_min * scale
+    ab = 1.0 - (1.0 - hot.abandonment_max) * scale
+    return [erlang_required(n / 3600.0, h.handle_time_mean_s, h.patience_mean_s,
+                            hot.answer_within_s, sl, ab) for n in calls]
 
 
 def _pooled(per_rep: list[Any], op_id: str, hours: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -376,12 +575,14 @@ RESOURCE = c.Resource(
     quantity=lambda sc, key, v: ("agent_hour", staffing.day_agent_hours(
         sc.operator(key.operator).hotline.shifts, v)),
     roster=staffing.Rostering(section=NAME, unit_cost="agent_hour", requirement=_requirement,
-                              hour_check=_hour_check, worst_hour=_worst_hour),
+                              hour_check=_hour_check, worst_hour=_worst_hour,
+                              requirement_at=_requirement_at),
 )
 
 STAGE = register(c.Stage(
     name=NAME, order=30,
-    after="sms", simpy=Hotlines,
+    after="sms", simpy=Hotlines, fast=Fast, records=HotlineRecords,
+    parse=Section(operator=_operator, required=REQUIRED, operator_rules=staffed_rules(NAME)),
     full_scale="hotline",
     doc="receivers of a reply call their operator's hotline (agents by shift, Erlang A callers)",
     section=("after_reply.hotline_share", "after_reply.call_delay_mean_min", "operators.*.hotline"),
@@ -409,8 +610,8 @@ STAGE = register(c.Stage(
         "curve.y": ("share of offered calls", "占呼入量的比例"),
         "roster": ("{operator} hotline: designed roster, agents per hour of the day",
                    "{operator} 客服热线：设计排班，每小时坐席数"),
-        "roster.required": ("required (Erlang A, raised where simulation broke the hour)",
-                            "需求（Erlang A，仿真未达标的小时已上调）"),
+        "roster.required": ("required (Erlang A per hour at the target the roster was designed to)",
+                            "需求（按排班设计目标逐小时计算的 Erlang A）"),
         "roster.planned": ("designed roster", "设计排班"),
         "roster.fixed": ("fixed windows (sized)", "固定班次（仅定人数）"),
         "roster.x": ("hour of the day", "时刻"),

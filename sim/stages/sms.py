@@ -5,16 +5,20 @@ within the deadline). Planned resource: the gateway's ``rate_per_s`` then ``chan
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from yzt.sim.records import ReplicationRecords
-from yzt.sim.scenario import Scenario
+from yzt.sim import fast, kernels
+from yzt.sim import fastqueue as fq
+from yzt.sim.records import ReplicationRecords, StationRecord
+from yzt.sim.scenario import Scenario, Sms, lognormal_s
 from yzt.sim.sms import SmsGateway
 from yzt.sim.stages import contract as c
 from yzt.sim.stages import register
 from yzt.sim.stages.frontdoor import judged_queries
+from yzt.sim.stages.sections import Doc, Section
 from yzt.sim.station import Station
 
 if TYPE_CHECKING:
@@ -24,6 +28,19 @@ NAME = "sms"
 E2E = "e2e_within_deadline_share"
 #: Buckets of the reply time (hours) for the lateness distribution; the last is "later or never".
 E2E_BUCKETS_H = (1.0, 6.0, 24.0, 48.0, 72.0)
+
+
+@dataclass
+class SmsRecords:
+    """What the gateway recorded: per query (indexed as the front door's ``verified_at``) when
+    its reply was delivered (NaN: never), and the failed submissions."""
+
+    sms_delivered: list[float]
+    sms_failures: int
+
+
+def of(rec: ReplicationRecords) -> SmsRecords:
+    return rec.of(NAME, SmsRecords)
 
 
 class Gateway:
@@ -51,13 +68,93 @@ class Gateway:
     def sample(self) -> list[float]:
         return [float(self.gateway.backlog)]
 
-    def records(self) -> dict[str, Any]:
-        return {"sms_delivered": self.delivered, "sms_failures": self.gateway.failures}
+    def records(self) -> SmsRecords:
+        return SmsRecords(self.delivered, self.gateway.failures)
 
+
+# -- the fast engine's part ------------------------------------------------------------------------
+@dataclass
+class _Sms:
+    delivered: np.ndarray
+    delivered_q: np.ndarray
+    """Queries in delivery order."""
+    inc: np.ndarray
+    station: StationRecord
+    failures: int
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.delivered.nbytes + self.delivered_q.nbytes)
+
+
+class Fast(fast.FastPart):
+    """The fast engine's part: the complete replies in the order their last answer came in,
+    through the gateway (draw for draw equal to the SimPy engine's failure and delivery draws);
+    it hands on the delivery times in delivery order."""
+
+    def __init__(self) -> None:
+        self.memo = fast.Lru(3)
+        self._sms_u: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return sum(int(a.nbytes) for a in self._sms_u or ()) + sum(
+            int(s.nbytes) for s in self.memo.values())
+
+    def run(self, flow: fast.Flow, up: fast.Step | None, offers: fast.Offers | None) -> fast.Step:
+        assert up is not None
+        sc = flow.sc
+        key = (up.key, sc.sms)
+        sms: _Sms = self.memo.get(key) or self.memo.put(key, self._sms_stage(flow, up.out))
+        return fast.Step(key, SmsRecords(flow.out(sms.delivered), sms.failures), out=sms,
+                         stations=[sms.station], series=(sms.inc,),
+                         emitted=lambda: sms.delivered[sms.delivered_q])
+
+    def _sms_stage(self, flow: fast.Flow, fan: Any) -> _Sms:
+        """Complete replies in the order their last answer came in (the fan-out's
+        ``send_order()``), through the gateway."""
+        send_q, send_t = fan.send_order()  # the same for every SMS gateway after this fan-out
+        sc, n, end_s, m = flow.sc, int(fan.done_max.size), flow.end_s, flow.m
+        sms = sc.sms
+        submit_s = sms.channels / (sms.rate_per_s / sc.one_in)
+        sent = send_q.size
+        fsize = sent + sent // 8 + 256
+        gateway = kernels.GatewayParams(
+            channels=sms.channels, submit_s=submit_s, failure_ratio=sms.failure_ratio,
+            retry_s=sms.retry_backoff_s, delivery_median_s=sms.delivery.median,
+            delivery_sigma=sms.delivery.sigma)
+        clock = flow.clock
+        while True:
+            fail_u, deliv = self._sms_draws(flow, fsize)
+            dest = kernels.GatewayOutputs(
+                inc_backlog=np.zeros(m, np.int64),
+                delivered=np.full(n, np.nan),
+                order_query=np.empty(max(sent, 1), np.int64),
+                order_finish=np.empty(max(sent, 1), np.float64),
+            )
+            out = fq.sms_gateway(send_t, send_q, gateway,
+                                 kernels.GatewayDraws(failure=fail_u, delivery=deliv), clock, dest)
+            if out[fq.S_STATUS] == kernels.DONE:
+                break
+            fsize *= 2  # either stream ran short: both are drawn together
+        # the gateway abandons nothing (its kernel leaves S_ABANDONED at 0)
+        return _Sms(dest.delivered, dest.order_query[:int(out[fq.S_N_JOBS])].copy(),
+                    dest.inc_backlog, fast.station_record(NAME, out, end_s),
+                    int(out[fq.S_FAILURES]))
+
+    def _sms_draws(self, flow: fast.Flow, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """The gateway's failure and delivery draws, at least ``size`` of each. They are prefixes
+        of their streams, and the kernel reads them in order, so one longer draw serves every
+        candidate (the kernel stops at the same draws with a longer array)."""
+        if self._sms_u is None or self._sms_u[0].size < size:
+            self._sms_u = (flow.streams.generator("sms", "failure").random(size),
+                           flow.streams.generator("sms", "delivery").standard_normal(size))
+        return self._sms_u
 
 def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> None:
     verified, judged, n_judged = judged_queries(rec)
-    e2e = np.asarray(rec.sms_delivered) - verified  # NaN when never delivered
+    s = of(rec)
+    e2e = np.asarray(s.sms_delivered) - verified  # NaN when never delivered
     p = out[c.PLATFORM]
     p[E2E] = c.share(int((judged & (e2e <= rec.deadline_s)).sum()), n_judged)
     if distributions:
@@ -77,7 +174,19 @@ def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> No
     gateway = next(s for s in rec.stations if s.name == NAME)
     p["sms_wait_mean_s"] = gateway.mean_wait
     p["sms_backlog_max"] = float(gateway.max_queue)
-    p["sms_failures"] = rec.sms_failures * rec.one_in
+    p["sms_failures"] = s.sms_failures * rec.one_in
+
+
+def _fields(doc: Doc) -> dict[str, Any]:
+    sms = doc["sms"]
+    return {"sms": Sms(
+        port=str(sms.get("port", "10699000")),
+        rate_per_s=float(sms["rate_per_s"]),
+        channels=int(sms["channels"]),
+        failure_ratio=float(sms["failure_ratio"]),
+        retry_backoff_s=float(sms["retry_backoff_s"]),
+        delivery=lognormal_s(sms["delivery"]),
+    )}
 
 
 def _rows(sc: Scenario, r: c.Reader) -> list[c.Row]:
@@ -90,10 +199,11 @@ def _rows(sc: Scenario, r: c.Reader) -> list[c.Row]:
 def _reply_times(rec: ReplicationRecords) -> np.ndarray | None:
     """Reply time of each judged query (s); one never delivered counts as the time left to the
     end of the run (later than any target the run can judge)."""
-    if len(rec.sms_delivered) == 0:
+    delivered = of(rec).sms_delivered
+    if len(delivered) == 0:
         return None
     verified, judged, _ = judged_queries(rec)
-    e2e = np.asarray(rec.sms_delivered) - verified
+    e2e = np.asarray(delivered) - verified
     times: np.ndarray = np.where(np.isnan(e2e), rec.end_s - verified, e2e)[judged]
     return times
 
@@ -177,7 +287,7 @@ RESOURCE = c.Resource(
 
 STAGE = register(c.Stage(
     name=NAME, order=20,
-    after="fanout", simpy=Gateway,
+    after="fanout", simpy=Gateway, fast=Fast, records=SmsRecords, parse=Section(fields=_fields),
     sampled=("SMS", "SMS rate"),
     doc="the reply goes out through the SMS gateway; its delivery ends the query",
     section=("sms",), requirements=("SLA-E2E-1",), metrics=_metrics, sla_rows=_rows,

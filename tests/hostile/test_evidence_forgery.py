@@ -1,14 +1,16 @@
 """Forged certification bundles: each way of turning a FAIL into a pass is refused by
 ``yzt validate --trust``, and the genuine signed bundle is certified with the run's own verdicts.
 
-The run is a real ``yzt conform --evidence --sign`` against ``yzt serve --defect
-accept-bad-signature`` (7 failures on OIF-AUTH-1/-4). Every forgery is made as a careful reseller
-would: with yzt's own functions, recomputed hashes, and re-signed with whatever key the reseller
-holds.
+The run is a real ``yzt conform --evidence --sign`` against the reference operator with the defect
+accept-bad-signature (7 failures on OIF-AUTH-1/-4), served on loopback by ``running_servers``.
+Every forgery is made as a careful reseller would: with yzt's own functions, recomputed hashes,
+and re-signed with whatever key the reseller holds.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -40,7 +42,7 @@ from yzt.conformance.signatures import (
     sign,
 )
 from yzt.conformance.waivers import Waiver
-from yzt.server.testing import DEFAULT_SECRET, running_server
+from yzt.server.testing import DEFAULT_SECRET, running_servers
 from yzt.verdict import Verdict
 
 pytestmark = pytest.mark.integration
@@ -54,10 +56,28 @@ AUTH_WAIVERS = ("waivers:\n"
                 "    approver: platform onboarding\n    expires: 2099-12-31\n")
 
 
-def _yzt(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def _process(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """``yzt ARGS`` as a process of its own, as a user runs it."""
     env = dict(os.environ, YZT_SECRET=DEFAULT_SECRET.decode())
     return subprocess.run([sys.executable, "-m", "yzt", *map(str, args)], capture_output=True,
                           text=True, timeout=300, env=env)
+
+
+def _yzt(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """``yzt ARGS``; ``yzt validate`` through the CLI's entry point in this process (what these
+    tests judge is the bundle, not the process: one Python start and its imports saved per
+    forgery; the genuine bundle's test runs it as a process of its own)."""
+    if args[0] != "validate":
+        return _process(*args)
+    from yzt.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse's usage errors
+            status = exc.code if isinstance(exc.code, int) else 2
+    return subprocess.CompletedProcess(["yzt", *map(str, args)], status, out.getvalue(), err.getvalue())
 
 
 @dataclass(frozen=True)
@@ -87,12 +107,12 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Evidence]:
     waivers.write_text(AUTH_WAIVERS, "utf-8")
     signed = _yzt("waiver", "sign", waivers, "--key", keys["approver"])
     assert signed.returncode == 0, signed.stderr
-    with running_server(defects=("accept-bad-signature",), extra_args=RATE_LIMIT) as url:
+    # two fresh servers with the defect, from one process
+    with running_servers([(("accept-bad-signature",), RATE_LIMIT)] * 2) as (url, fresh):
         run = _yzt("conform", url, *COMMON, "--evidence", folder / "failed.zip", "--sign",
                    keys["run"], "--out", folder / "out")
-    assert run.returncode == 1, run.stdout + run.stderr
-    with running_server(defects=("accept-bad-signature",), extra_args=RATE_LIMIT) as url:
-        waived = _yzt("conform", url, *COMMON, "--evidence", folder / "waived.zip", "--sign",
+        assert run.returncode == 1, run.stdout + run.stderr
+        waived = _yzt("conform", fresh, *COMMON, "--evidence", folder / "waived.zip", "--sign",
                       keys["run"], "--waivers", waivers)
     # 0 (waived), or 3 when a busy machine's burst does not reach the rate limit (OIF-ERR-2)
     assert waived.returncode in (0, 3), waived.stdout + waived.stderr
@@ -192,7 +212,7 @@ def _stays_fail(done: subprocess.CompletedProcess[str]) -> None:
 
 # -- the genuine bundle --------------------------------------------------------------------------
 def test_genuine_signed_bundle_is_certified_with_the_runs_verdicts(evidence: Evidence):
-    done = _yzt("validate", evidence.failed, "--trust", evidence.pub(evidence.run_key))
+    done = _process("validate", evidence.failed, "--trust", evidence.pub(evidence.run_key))
     assert done.returncode == 1, done.stdout + done.stderr
     assert "verdict fail (the bundle says fail)" in done.stdout
     assert "certified: signed by trusted key ed25519:" in done.stdout

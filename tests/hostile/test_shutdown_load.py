@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -21,6 +22,13 @@ from yzt.loadtests.runner import _requests_so_far
 from yzt.server.testing import DEFAULT_SECRET, running_server
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """One reference operator for the module's runs."""
+    with running_server() as url:
+        yield url
 
 
 def start_load(url: str, out: Path) -> subprocess.Popen[str]:
@@ -74,17 +82,17 @@ def survivors(tree: list[psutil.Process]) -> list[str]:
 
 
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 3), (signal.SIGINT, 130)])
-def test_signal_stops_every_child_and_keeps_partial_results(tmp_path, sig, status):
-    with running_server() as url:
-        proc = start_load(url, tmp_path)
-        try:
-            tree = wait_for_traffic(proc, tmp_path)
-            assert any("locust" in " ".join(p.cmdline()) for p in tree)
-            proc.send_signal(sig)
-            _, err = proc.communicate(timeout=40)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+def test_signal_stops_every_child_and_keeps_partial_results(tmp_path, sig, status, server):
+    url = server
+    proc = start_load(url, tmp_path)
+    try:
+        tree = wait_for_traffic(proc, tmp_path)
+        assert any("locust" in " ".join(p.cmdline()) for p in tree)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     assert proc.returncode == status, err
     assert f"stopped by {signal.Signals(sig).name}" in err
     time.sleep(0.5)

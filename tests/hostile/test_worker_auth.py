@@ -73,6 +73,13 @@ def counting_target() -> Iterator[tuple[str, list[str]]]:
         server.server_close()
 
 
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """One reference operator for the module: these runs judge the handshake, not the operator."""
+    with running_server() as url:
+        yield url
+
+
 def _peer(*args: str) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen([sys.executable, str(PEER), *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -167,7 +174,7 @@ def test_a_fake_master_gets_nothing_from_a_worker(tmp_path, scenario):
 # -- a replayed handshake ---------------------------------------------------------------------
 
 @pytest.mark.integration
-def test_a_replayed_handshake_gets_no_configuration(tmp_path):
+def test_a_replayed_handshake_gets_no_configuration(tmp_path, server):
     """An eavesdropper records a genuine worker's complete handshake (the master then sent that
     worker its configuration and fixture file) and replays it to the same master: no configuration,
     nothing about a subject, and the master names the refusal."""
@@ -177,19 +184,19 @@ def test_a_replayed_handshake_gets_no_configuration(tmp_path):
     ids = {s.id_number for s in subjects.subjects().values()}
     out, seen = tmp_path / "out", tmp_path / "seen.json"
     master_port = free_port()
-    with running_server() as url:
-        master = subprocess.Popen(
-            [sys.executable, "-m", "yzt", "load", url, "--operator", "R07", "--key-id", "k1", "--fixtures",
-             str(fixtures), "--rate", "20", "--duration", "4s", "--workers", "0", "--remote-workers", "2",
-             "--master-port", str(master_port), "--out", str(out)],
-            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        relay, relay_port = _peer("relay", "--master-port", str(master_port), "--out", str(seen),
-                                  "--seconds", "60")
-        worker = _worker(relay_port, url, tmp_path)
-        try:
-            relay.communicate(timeout=90)
-        finally:
-            _finish(worker, master, relay)
+    url = server
+    master = subprocess.Popen(
+        [sys.executable, "-m", "yzt", "load", url, "--operator", "R07", "--key-id", "k1", "--fixtures",
+         str(fixtures), "--rate", "20", "--duration", "4s", "--workers", "0", "--remote-workers", "2",
+         "--master-port", str(master_port), "--out", str(out)],
+        env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    relay, relay_port = _peer("relay", "--master-port", str(master_port), "--out", str(seen),
+                              "--seconds", "60")
+    worker = _worker(relay_port, url, tmp_path)
+    try:
+        relay.communicate(timeout=90)
+    finally:
+        _finish(worker, master, relay)
     record = json.loads(seen.read_text(encoding="utf-8"))
     # the genuine exchange was complete and carried the fixtures: there was something to steal
     genuine = [m for m in record["downstream"] if m["type"] == "yzt_config"]
@@ -207,9 +214,10 @@ def test_a_replayed_handshake_gets_no_configuration(tmp_path):
 # -- a genuine master with another target ---------------------------------------------------
 
 @pytest.mark.integration
-def test_a_worker_refuses_a_master_that_sends_another_target(tmp_path):
+def test_a_worker_refuses_a_master_that_sends_another_target(tmp_path, server):
     port = free_port()
-    with running_server() as url, counting_target() as (other, hits):
+    url = server
+    with counting_target() as (other, hits):
         master = subprocess.Popen(
             [sys.executable, "-m", "yzt", "load", url, "--operator", "R07", "--key-id", "k1", "--seed", "7",
              "--subjects", "200", "--rate", "20", "--duration", "4s", "--workers", "0",
@@ -227,28 +235,28 @@ def test_a_worker_refuses_a_master_that_sends_another_target(tmp_path):
 
 
 @pytest.mark.integration
-def test_another_secret_is_named_on_both_sides(tmp_path):
+def test_another_secret_is_named_on_both_sides(tmp_path, server):
     """An honest mistake (another YZT_SECRET on the worker): the worker says the master did not prove
     the secret and sends nothing; the master names the worker that declined."""
     port = free_port()
     out = tmp_path / "out"
-    with running_server() as url:
-        master = subprocess.Popen(
-            [sys.executable, "-m", "yzt", "load", url, "--operator", "R07", "--key-id", "k1", "--seed", "7",
-             "--subjects", "200", "--rate", "20", "--duration", "4s", "--workers", "0",
-             "--remote-workers", "1", "--master-port", str(port), "--out", str(out)],
-            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "yzt", "load", "--worker", "--master-host", "127.0.0.1", "--master-port",
-             str(port), "--target", url], cwd=tmp_path, env=dict(ENV, YZT_SECRET="another-secret"),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            w_out, w_err = worker.communicate(timeout=90)
-            deadline = time.monotonic() + 20
-            while not list((out / "raw").glob("refused-*.json")) and time.monotonic() < deadline:
-                time.sleep(0.2)
-        finally:
-            _finish(worker, master)
+    url = server
+    master = subprocess.Popen(
+        [sys.executable, "-m", "yzt", "load", url, "--operator", "R07", "--key-id", "k1", "--seed", "7",
+         "--subjects", "200", "--rate", "20", "--duration", "4s", "--workers", "0",
+         "--remote-workers", "1", "--master-port", str(port), "--out", str(out)],
+        env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "yzt", "load", "--worker", "--master-host", "127.0.0.1", "--master-port",
+         str(port), "--target", url], cwd=tmp_path, env=dict(ENV, YZT_SECRET="another-secret"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        w_out, w_err = worker.communicate(timeout=90)
+        deadline = time.monotonic() + 20
+        while not list((out / "raw").glob("refused-*.json")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        _finish(worker, master)
     assert worker.returncode == 2, (w_out, w_err)
     assert "did not prove it holds this worker's secret" in w_err, w_err
     refusals = [json.loads(p.read_text(encoding="utf-8"))["reason"] for p in (out / "raw").glob("refused-*")]
@@ -267,15 +275,15 @@ def _busy_port() -> Iterator[int]:
 
 
 @pytest.mark.integration
-def test_master_bind_host_that_is_no_address_names_the_flag(tmp_path):
+def test_master_bind_host_that_is_no_address_names_the_flag(tmp_path, server):
     """After a passing preflight, ``--master-bind-host 256.0.0.1`` was a traceback from Locust's port
     probe."""
-    with running_server() as url:
-        run = subprocess.run(
-            [sys.executable, "-m", "yzt", "load", url, "--operator", "R07", "--key-id", "k1", "--seed", "7",
-             "--subjects", "200", "--rate", "5", "--duration", "2s", "--remote-workers", "1",
-             "--master-bind-host", "256.0.0.1", "--out", str(tmp_path / "out")],
-            env=ENV, capture_output=True, text=True, timeout=120, check=False)
+    url = server
+    run = subprocess.run(
+        [sys.executable, "-m", "yzt", "load", url, "--operator", "R07", "--key-id", "k1", "--seed", "7",
+         "--subjects", "200", "--rate", "5", "--duration", "2s", "--remote-workers", "1",
+         "--master-bind-host", "256.0.0.1", "--out", str(tmp_path / "out")],
+        env=ENV, capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 2, run.stderr
     assert "--master-bind-host '256.0.0.1' is not an address" in run.stderr
     assert "Traceback" not in run.stderr
@@ -298,13 +306,20 @@ LOAD = ["load", "http://127.0.0.1:9", "--operator", "R07", "--key-id", "k1", "--
     (["load", "--worker", "--master-host", "no.such.host.invalid", "--target", "http://127.0.0.1:9"],
      "--master-host 'no.such.host.invalid' does not resolve"),
 ])
-def test_master_and_worker_address_flags_name_the_flag(argv, message):
+def test_master_and_worker_address_flags_name_the_flag(argv, message, monkeypatch, capsys):
+    """``yzt ARGV`` in this process (the flags are refused before any process or load starts)."""
+    from yzt.cli import main
+
+    monkeypatch.setenv("YZT_SECRET", DEFAULT_SECRET.decode())
     busy = _busy_port()
     port = str(next(busy))
     argv = [port if a == "BUSY" else a for a in argv]
-    run = subprocess.run([sys.executable, "-m", "yzt", *argv], env=ENV, capture_output=True, text=True,
-                         timeout=60, check=False)
+    try:
+        status = main(argv)
+    except SystemExit as exc:  # argparse's own usage errors
+        status = exc.code
     busy.close()
-    assert run.returncode == 2, (run.stdout, run.stderr)
-    assert message.replace("BUSY", port) in run.stderr, run.stderr
-    assert "Traceback" not in run.stderr
+    out, err = capsys.readouterr()
+    assert status == 2, (out, err)
+    assert message.replace("BUSY", port) in err, err
+    assert "Traceback" not in err

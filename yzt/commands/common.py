@@ -72,7 +72,7 @@ def read_secret(args: argparse.Namespace) -> bytes:
 
 def add_lang_argument(parser: argparse.ArgumentParser) -> None:
     """``--lang zh|en``: the language of the report; the default follows the locale."""
-    from yzt.reports.i18n import LANGS, default_lang
+    from yzt.reports.lang import LANGS, default_lang
 
     parser.add_argument("--lang", choices=LANGS, default=default_lang(),
                         help="report language: zh or en (default from the locale: LC_ALL, "

@@ -56,6 +56,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="design hotline and back-office shifts from allowed patterns (the "
                         "scenario's patterns:, or every start inside the opening hours, 4/6/8 h) "
                         "instead of sizing the scenario's windows")
+    p.add_argument("--shift-target", dest="shift_target", choices=("run", "hourly"), default="run",
+                   help="with --design-shifts, what a designed roster meets: run (default), each "
+                        "hotline's and back office's SLA rows over the whole run, as the fixed-window "
+                        "plan does, at least agent-hours; hourly, every hour at the full target")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress and no table")
     p.set_defaults(func=run)
 
@@ -154,7 +158,8 @@ def run(args: argparse.Namespace) -> int:
     engine = planning.engine_function(engine_name)
     options = planning.PlanOptions(operators=parsed["operators"], resources=parsed["resources"],
                                    confidence=args.confidence, replications=args.replications,
-                                   seed=args.seed, design_shifts=args.design_shifts)
+                                   seed=args.seed, design_shifts=args.design_shifts,
+                                   shift_target=args.shift_target)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -6,7 +6,9 @@ import argparse
 import logging
 import math
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from yzt.commands.common import add_secret_argument, add_subjects_argument, read_secret
 from yzt.errors import UserError
@@ -149,6 +151,24 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     import tempfile
 
+    if args.list_defects:
+        print(list_defects())
+        return 0
+    if args.list_variants:
+        print(list_variants())
+        return 0
+    with tempfile.TemporaryDirectory(prefix="yzt-serve-") as tmp:
+        asyncio.run(prepare(args, Path(tmp))())
+        print("yzt serve: stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def prepare(args: argparse.Namespace, tmp: Path) -> Callable[..., Coroutine[Any, Any, None]]:
+    """Check the flags, open the store (in ``tmp`` without ``--db``) and build the application;
+    return the coroutine function that serves it until SIGTERM or SIGINT (or until the ``stop``
+    event it may be given is set: several servers in one process, as yzt's tests run them)."""
+    import functools
+
     from yzt.domain.masking import MaskingFilter
     from yzt.server.app import ACCESS_LOG, AccessLogger, create_app
     from yzt.server.config import ServerConfig
@@ -157,12 +177,6 @@ def run(args: argparse.Namespace) -> int:
     from yzt.server.http import serve
     from yzt.server.variants import VariantName
 
-    if args.list_defects:
-        print(list_defects())
-        return 0
-    if args.list_variants:
-        print(list_variants())
-        return 0
     if not args.operator:
         raise UserError("--operator is required (e.g. --operator R07)")
     if not args.key_id:
@@ -185,36 +199,33 @@ def run(args: argparse.Namespace) -> int:
     from yzt.domain.topology import load_topology
 
     load_topology().get(args.operator)
-    with tempfile.TemporaryDirectory(prefix="yzt-serve-") as tmp:
-        try:
-            config = ServerConfig(
-                operator_id=args.operator, key_id=args.key_id, secret=secret,
-                db=args.db or Path(tmp) / "operator.sqlite", fixtures=args.fixtures,
-                seed=args.seed if args.seed is not None else 1, subjects=args.subjects,
-                base_path=args.base_path, defects=frozenset(DefectName(d) for d in args.defect),
-                variants=frozenset(VariantName(v) for v in variants),
-                sandbox_clock=not args.no_sandbox_clock, extra_members=args.extra_members,
-                bench_hello=args.bench_hello, faults=faults)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-        app = create_app(config)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-        handler.addFilter(MaskingFilter())
-        ACCESS_LOG.handlers[:] = [handler]
-        ACCESS_LOG.setLevel(logging.INFO)
-        ACCESS_LOG.propagate = False
-        defects = f" with defects {', '.join(sorted(args.defect))}" if args.defect else ""
-        if variants:
-            defects += f" with variants {', '.join(sorted(variants))}"
+    try:
+        config = ServerConfig(
+            operator_id=args.operator, key_id=args.key_id, secret=secret,
+            db=args.db or tmp / "operator.sqlite", fixtures=args.fixtures,
+            seed=args.seed if args.seed is not None else 1, subjects=args.subjects,
+            base_path=args.base_path, defects=frozenset(DefectName(d) for d in args.defect),
+            variants=frozenset(VariantName(v) for v in variants),
+            sandbox_clock=not args.no_sandbox_clock, extra_members=args.extra_members,
+            bench_hello=args.bench_hello, faults=faults)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    app = create_app(config)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    handler.addFilter(MaskingFilter())
+    ACCESS_LOG.handlers[:] = [handler]
+    ACCESS_LOG.setLevel(logging.INFO)
+    ACCESS_LOG.propagate = False
+    defects = f" with defects {', '.join(sorted(args.defect))}" if args.defect else ""
+    if variants:
+        defects += f" with variants {', '.join(sorted(variants))}"
 
-        def ready(port: int) -> None:
-            print(f"yzt serve: {args.operator} on http://{args.host}:{port}{args.base_path}"
-                  f"{defects} (db {config.db})", file=sys.stderr, flush=True)
+    def ready(port: int) -> None:
+        print(f"yzt serve: {args.operator} on http://{args.host}:{port}{args.base_path}"
+              f"{defects} (db {config.db})", file=sys.stderr, flush=True)
 
-        asyncio.run(serve(app, args.host, args.port,
-                          access_log=None if args.no_access_log else ACCESS_LOG,
-                          access_log_class=AccessLogger, on_ready=ready,
-                          problem_errors=not config.has(DefectName.PLAIN_HTTP_ERRORS),
-                          header_timeout=args.header_timeout))
-        print("yzt serve: stopped", file=sys.stderr, flush=True)
-    return 0
+    return functools.partial(serve, app, args.host, args.port,
+                             access_log=None if args.no_access_log else ACCESS_LOG,
+                             access_log_class=AccessLogger, on_ready=ready,
+                             problem_errors=not config.has(DefectName.PLAIN_HTTP_ERRORS),
+                             header_timeout=args.header_timeout)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -158,8 +159,20 @@ def _rule_problems(doc: dict[str, Any]) -> list[str]:
 
 
 def load_topology(path: Path | None = None) -> Topology:
-    """Load and validate a topology file (the embedded default when ``path`` is ``None``)."""
-    path = path or default_topology_path()
+    """Load and validate a topology file (the embedded default when ``path`` is ``None``).
+
+    The embedded default is read once per process (a :class:`Topology` is immutable): a server,
+    a conformance run and the fixtures each ask for it, and each reading parses and validates the
+    YAML again (about 0.1 CPU-s)."""
+    return _load_topology(path) if path is not None else _embedded_topology()
+
+
+@cache
+def _embedded_topology() -> Topology:
+    return _load_topology(default_topology_path())
+
+
+def _load_topology(path: Path) -> Topology:
     doc = load_document(path, package_schema("yzt.scenarios", "topology"))
     problems = _rule_problems(doc)
     if problems:

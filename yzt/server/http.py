@@ -162,8 +162,9 @@ class YztAppRunner(web.AppRunner):
 async def serve(app: web.Application, host: str, port: int, *, access_log: logging.Logger | None,
                 access_log_class: type[AbstractAccessLogger],
                 on_ready: Callable[[int], None], problem_errors: bool = True,
-                header_timeout: float = HEADER_TIMEOUT_S) -> None:
-    """Serve ``app`` until SIGTERM or SIGINT; ``on_ready(port)`` once listening.
+                header_timeout: float = HEADER_TIMEOUT_S, stop: asyncio.Event | None = None) -> None:
+    """Serve ``app`` until SIGTERM or SIGINT (or, given ``stop``, until it is set: the caller
+    then owns the signals); ``on_ready(port)`` once listening.
 
     A busy port, or a host that is not an address of this machine, is a :class:`UserError`.
     ``problem_errors=False``, or an application whose :data:`PROBLEM_ERRORS` is false, keeps
@@ -176,10 +177,11 @@ async def serve(app: web.Application, host: str, port: int, *, access_log: loggi
         access_log=access_log, access_log_class=access_log_class,
         max_line_size=MAX_LINE_SIZE, max_field_size=MAX_FIELD_SIZE, max_headers=MAX_HEADERS,
         lingering_time=LINGERING_S)
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    if stop is None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

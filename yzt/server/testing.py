@@ -7,6 +7,7 @@ child (:mod:`yzt.spawn`): a test process killed outright takes its servers with 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from yzt.spawn import yzt_command
+from yzt.spawn import python_command, yzt_command
 
 DEFAULT_SECRET = b"yzt-test-secret-0123456789abcdef"
 START_TIMEOUT_S = 30.0
@@ -32,18 +33,29 @@ def free_port() -> int:
         return port
 
 
+def serve_args(operator: str, seed: int, subjects: int, port: int, key_id: str,
+               db: Path | None, defects: Sequence[str], extra_args: Sequence[str]) -> list[str]:
+    """The arguments after ``yzt`` of the ``yzt serve`` that :func:`running_server` runs."""
+    args = ["serve", "--operator", operator, "--key-id", key_id, "--port", str(port)]
+    if "--fixtures" not in extra_args:
+        args += ["--seed", str(seed), "--subjects", str(subjects)]
+    if db is not None:
+        args += ["--db", str(db)]
+    for name in defects:
+        args += ["--defect", name]
+    return args + list(extra_args)
+
+
 def serve_command(operator: str, seed: int, subjects: int, port: int, key_id: str,
                   db: Path | None, defects: Sequence[str], extra_args: Sequence[str]) -> list[str]:
     """The ``yzt serve`` command line that :func:`running_server` runs; start it from this process
     (the child dies with the process that built the command)."""
-    cmd = yzt_command("serve", "--operator", operator, "--key-id", key_id, "--port", str(port))
-    if "--fixtures" not in extra_args:
-        cmd += ["--seed", str(seed), "--subjects", str(subjects)]
-    if db is not None:
-        cmd += ["--db", str(db)]
-    for name in defects:
-        cmd += ["--defect", name]
-    return cmd + list(extra_args)
+    return yzt_command(*serve_args(operator, seed, subjects, port, key_id, db, defects, extra_args))
+
+
+def _base_path(extra_args: Sequence[str]) -> str:
+    args = list(extra_args)
+    return args[args.index("--base-path") + 1] if "--base-path" in args else ""
 
 
 def wait_healthy(base_url: str, proc: subprocess.Popen[bytes], timeout: float = START_TIMEOUT_S) -> None:
@@ -61,6 +73,21 @@ def wait_healthy(base_url: str, proc: subprocess.Popen[bytes], timeout: float = 
                 pass
             time.sleep(0.05)
     raise RuntimeError(f"yzt serve did not answer /v1/health within {timeout:.0f} s")
+
+
+def _started(urls: list[str], proc: subprocess.Popen[bytes], log_path: Path) -> bool:
+    """Whether the child serves every URL; False (child stopped) when a port was taken meanwhile,
+    so the caller tries other ports; any other start failure raises with the child's output."""
+    try:
+        for url in urls:
+            wait_healthy(url, proc)
+    except RuntimeError as exc:
+        stop_process(proc)
+        output = log_path.read_text("utf-8", errors="replace")
+        if "address already in use" in output.lower():
+            return False
+        raise RuntimeError(f"{exc}; its output:\n{output[-4000:]}") from None
+    return True
 
 
 @contextmanager
@@ -82,24 +109,15 @@ def running_server(
     with tempfile.TemporaryDirectory(prefix="yzt-test-server-") as tmp:
         log_path = Path(tmp) / "server.log"
         env = dict(os.environ, YZT_SECRET=secret.decode("utf-8"))
-        prefix = ""
-        if "--base-path" in extra_args:
-            prefix = list(extra_args)[list(extra_args).index("--base-path") + 1]
+        prefix = _base_path(extra_args)
         for _attempt in range(3):
             port = free_port()
             cmd = serve_command(operator, seed, subjects, port, key_id, db, defects, extra_args)
             with log_path.open("wb") as log:
                 proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
             base = f"http://127.0.0.1:{port}"
-            try:
-                wait_healthy(base + prefix, proc)
-            except RuntimeError as exc:
-                stop_process(proc)
-                output = log_path.read_text("utf-8", errors="replace")
-                if "address already in use" in output.lower():
-                    continue
-                raise RuntimeError(f"{exc}; its output:\n{output[-4000:]}") from None
-            break
+            if _started([base + prefix], proc, log_path):
+                break
         else:  # pragma: no cover - three busy ports in a row
             raise RuntimeError("could not find a free port for yzt serve")
         try:
@@ -117,3 +135,88 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def running_servers(
+    servers: Sequence[tuple[Sequence[str], Sequence[str]]],
+    operator: str = "R07",
+    seed: int = 7,
+    subjects: int = 200,
+    secret: bytes = DEFAULT_SECRET,
+    key_id: str = "k1",
+) -> Iterator[list[str]]:
+    """:func:`running_server` for several servers at once, each ``(defects, extra_args)``: every one
+    a real HTTP server on its own loopback port with its own store, all served by one process (one
+    Python start, one set of imports, fixtures generated once). Yields their base URLs in order.
+
+    Each is built by ``yzt serve``'s own code (:func:`yzt.commands.serve.prepare`) from the same
+    arguments :func:`running_server` passes; they share the process's CPU, so a test that loads
+    them runs one at a time against each process. Every server needs ``--no-access-log``.
+    """
+    if not all("--no-access-log" in extra for _, extra in servers):
+        raise ValueError("running_servers: every server needs --no-access-log (one process, one log)")
+    with tempfile.TemporaryDirectory(prefix="yzt-test-servers-") as tmp:
+        log_path = Path(tmp) / "servers.log"
+        env = dict(os.environ, YZT_SECRET=secret.decode("utf-8"))
+        for _attempt in range(3):
+            ports: list[int] = []
+            while len(ports) < len(servers):
+                port = free_port()
+                if port not in ports:
+                    ports.append(port)
+            argvs = [serve_args(operator, seed, subjects, port, key_id, None, defects, extra)
+                     for port, (defects, extra) in zip(ports, servers, strict=True)]
+            with log_path.open("wb") as log:
+                proc = subprocess.Popen(python_command(__name__, json.dumps(argvs)), stdout=log,
+                                        stderr=subprocess.STDOUT, env=env)
+            urls = [f"http://127.0.0.1:{port}{_base_path(extra)}"
+                    for port, (_, extra) in zip(ports, servers, strict=True)]
+            if _started(urls, proc, log_path):
+                break
+        else:  # pragma: no cover - a busy port three times in a row
+            raise RuntimeError("could not find free ports for the servers")
+        try:
+            yield urls
+        finally:
+            stop_process(proc)
+
+
+def serve_many(argvs: Sequence[Sequence[str]]) -> int:
+    """Serve every ``yzt serve`` argument list in one process until SIGTERM or SIGINT (the process
+    :func:`running_servers` starts)."""
+    import asyncio
+    import contextlib
+    import signal
+    import sys
+
+    from yzt.cli import build_parser
+    from yzt.commands.serve import prepare
+    from yzt.errors import UserError
+
+    parser = build_parser()
+    with contextlib.ExitStack() as folders:
+        try:
+            servers = [prepare(parser.parse_args(list(argv)),
+                               Path(folders.enter_context(tempfile.TemporaryDirectory(prefix="yzt-serve-"))))
+                       for argv in argvs]
+
+            async def all_of_them() -> None:
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(sig, stop.set)
+                await asyncio.gather(*(serve(stop=stop) for serve in servers))
+
+            asyncio.run(all_of_them())
+        except UserError as exc:
+            print(f"yzt serve: error: {exc}", file=sys.stderr, flush=True)
+            return 2
+    print("yzt serve: stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(serve_many(json.loads(sys.argv[1])))
