@@ -192,12 +192,19 @@ def _run_node(flow: fast.Flow, nid: str, op: OperatorParams, arr: np.ndarray,
                     cc, st)
 
 
+#: Largest answers kept per query of a combination computed node by node: up to one fewer
+#: nodes can be swapped into it at once, exactly (a joint try of a few operators' connections
+#: reruns those nodes only). Each costs 10 bytes a query.
+TOP_ANSWERS = 4
+
+
 @dataclass
 class _Fanout:
     """Every node's answers combined per query: the reply time is the largest answer.
 
-    With ``second`` set (a product computed node by node), one node can be swapped for a rerun
-    of it exactly (:func:`yzt.sim.fastqueue.fold_node`); a swapped product has no ``second``.
+    With ``top`` set (a product computed node by node), up to ``TOP_ANSWERS - 1`` nodes can be
+    swapped for reruns of them exactly (:func:`yzt.sim.fastqueue.fold_node_top`); a swapped
+    product has no ``top``.
     """
 
     node_keys: dict[str, Any]
@@ -211,8 +218,8 @@ class _Fanout:
     node_nd: dict[str, np.ndarray]
     node_inc: dict[str, tuple[np.ndarray, np.ndarray]]
     results: dict[str, tuple[CallCounts, StationRecord]]
-    second: np.ndarray | None = None
-    arg: np.ndarray | None = None
+    top: tuple[np.ndarray, np.ndarray] | None = None
+    """The largest answers per query, descending, and their nodes' indexes (``-1``: none)."""
     send: tuple[np.ndarray, np.ndarray] | None = None
     """Complete replies in the order their last answer came in (queries, times): the SMS
     gateway's arrivals."""
@@ -222,14 +229,14 @@ class _Fanout:
 
     @property
     def nbytes(self) -> int:
-        arrays = [self.done_max, self.fail_count, self.nd_count, self.second, self.arg,
+        arrays = [self.done_max, self.fail_count, self.nd_count, *(self.top or ()),
                   *(self.send or ())]
         return sum(a.nbytes for a in arrays if a is not None)
 
     def add(self, index: int, nid: str, run: _NodeRun) -> None:
-        assert self.second is not None and self.arg is not None
-        fq.fold_node(index, run.done_max, run.done_fail, run.done_nd, self.done_max, self.second,
-                     self.arg, self.fail_count, self.nd_count)
+        assert self.top is not None
+        fq.fold_node_top(index, run.done_max, run.done_fail, run.done_nd, *self.top,
+                         self.fail_count, self.nd_count)
         self._keep(nid, run)
         self.inc_q += run.inc_q
         self.inc_b += run.inc_b
@@ -240,22 +247,46 @@ class _Fanout:
         self.node_inc[nid] = (run.inc_q, run.inc_b)
         self.results[nid] = (run.counts, run.station)
 
+    def finish(self) -> None:
+        """After the last :meth:`add`: the reply time is the largest answer."""
+        assert self.top is not None
+        self.done_max = np.ascontiguousarray(self.top[0][:, 0])
+
+    def others(self, indexes: list[int]) -> np.ndarray | None:
+        """The largest answer per query of the nodes not at ``indexes``; ``None`` when a query
+        kept only their answers (then no swap is exact)."""
+        assert self.top is not None
+        changed = np.zeros(len(self.node_keys), np.bool_)
+        changed[indexes] = True
+        out = np.empty(self.done_max.size, np.float64)
+        return None if fq.others_max(*self.top, changed, out) else out
+
     def swapped(self, index: int, nid: str, key: Any, run: _NodeRun) -> _Fanout:
         """This combination with node ``nid`` (at ``index``) replaced by ``run``."""
-        assert self.second is not None and self.arg is not None
-        others = np.where(self.arg == index, self.second, self.done_max)
+        others = self.others([index])
+        assert others is not None  # one node is never every kept answer
+        return self.swapped_many(others, {nid: (key, run)})
+
+    def swapped_many(self, others: np.ndarray, runs: dict[str, tuple[Any, _NodeRun]]) -> _Fanout:
+        """This combination with each node ``nid`` of ``runs`` replaced by its rerun; ``others``:
+        :meth:`others` of their indexes."""
         fc = self.fail_count.copy()
-        fc[self.node_fail[nid]] -= 1
-        fc[run.done_fail] += 1
         nc = self.nd_count.copy()
-        nc[self.node_nd[nid]] -= 1
-        nc[run.done_nd] += 1
-        old_q, old_b = self.node_inc[nid]
-        out = _Fanout({**self.node_keys, nid: key}, np.maximum(others, run.done_max), fc, nc,
-                      self.inc_q - old_q + run.inc_q, self.inc_b - old_b + run.inc_b,
-                      dict(self.node_fail), dict(self.node_nd), dict(self.node_inc),
-                      dict(self.results), base=self)
-        out._keep(nid, run)
+        inc_q, inc_b = self.inc_q.copy(), self.inc_b.copy()
+        for nid, (_, run) in runs.items():
+            fc[self.node_fail[nid]] -= 1
+            fc[run.done_fail] += 1
+            nc[self.node_nd[nid]] -= 1
+            nc[run.done_nd] += 1
+            old_q, old_b = self.node_inc[nid]
+            inc_q += run.inc_q - old_q
+            inc_b += run.inc_b - old_b
+            np.maximum(others, run.done_max, out=others)
+        out = _Fanout({**self.node_keys, **{nid: key for nid, (key, _) in runs.items()}}, others,
+                      fc, nc, inc_q, inc_b, dict(self.node_fail), dict(self.node_nd),
+                      dict(self.node_inc), dict(self.results), base=self)
+        for nid, (_, run) in runs.items():
+            out._keep(nid, run)
         return out
 
     def complete(self) -> np.ndarray:
@@ -326,7 +357,7 @@ class Fast(fast.FastPart):
         fan = self._fanout.get(fan_key) or self._swapped.get(fan_key)
         if fan is None:
             fan = self._fanout_stage(flow, nodes, keys, up.key, keep, verified)
-            (self._fanout if fan.second is not None else self._swapped).put(fan_key, fan)
+            (self._fanout if fan.top is not None else self._swapped).put(fan_key, fan)
         fanout_done = np.where(fan.nd_count > 0, np.nan, fan.done_max)
         ops: dict[str, OperatorRecord] = {op.id: OperatorRecord(id=op.id) for op in sc.operators}
         node_stations = []
@@ -341,24 +372,36 @@ class Fast(fast.FastPart):
     def _fanout_stage(self, flow: fast.Flow, nodes: list[tuple[str, OperatorParams]],
                       keys: dict[str, Any], front_key: Any, keep: bool,
                       verified: np.ndarray) -> _Fanout:
-        """Nodes are independent given the arrivals: swap one into a memoised combination that
-        differs in that node only, else run them all (on ``threads`` threads)."""
+        """Nodes are independent given the arrivals: swap the few that differ into the memoised
+        combination that differs least (up to ``TOP_ANSWERS - 1`` nodes, rerunning only them),
+        else run them all (on ``threads`` threads)."""
         index = {nid: i for i, (nid, _) in enumerate(nodes)}
         fan: _Fanout
+        best: tuple[_Fanout, list[str]] | None = None
         for (f_key, f_keep, _), fan in reversed(self._fanout.items.items()):
-            if fan.second is None or f_key != front_key or f_keep != keep \
+            if fan.top is None or f_key != front_key or f_keep != keep \
                     or fan.node_keys.keys() != keys.keys():
                 continue
             differ = [nid for nid in keys if fan.node_keys[nid] != keys[nid]]
+            if differ and len(differ) < TOP_ANSWERS and (best is None or len(differ) < len(best[1])):
+                best = (fan, differ)
+        if best is not None:
+            fan, differ = best
             if len(differ) == 1:
                 nid = differ[0]
-                op = dict(nodes)[nid]
-                run = _run_node(flow, nid, op, verified, keep)
-                return fan.swapped(index[nid], nid, keys[nid], run)
+                return fan.swapped(index[nid], nid, keys[nid],
+                                   _run_node(flow, nid, dict(nodes)[nid], verified, keep))
+            others = fan.others([index[nid] for nid in differ])
+            if others is not None:
+                ops = dict(nodes)
+                return fan.swapped_many(others, {
+                    nid: (keys[nid], _run_node(flow, nid, ops[nid], verified, keep))
+                    for nid in differ})
         n = verified.size
         fan = _Fanout(dict(keys), np.full(n, -math.inf), np.zeros(n, np.int16),
                       np.zeros(n, np.int16), np.zeros(flow.m, np.int64), np.zeros(flow.m, np.int64), {}, {},
-                      {}, {}, second=np.full(n, -math.inf), arg=np.full(n, -1, np.int16))
+                      {}, {}, top=(np.full((n, TOP_ANSWERS), -math.inf),
+                                   np.full((n, TOP_ANSWERS), -1, np.int16)))
         lock = threading.Lock()
 
         def work(node: tuple[str, OperatorParams]) -> None:
@@ -373,6 +416,7 @@ class Fast(fast.FastPart):
         else:
             with ThreadPoolExecutor(max_workers=threads) as pool:
                 list(pool.map(work, nodes))
+        fan.finish()
         return fan
 
 
