@@ -451,6 +451,8 @@ class Planner:
             raise UserError("--replications must be at least 2 (confidence intervals need 2)")
         self.hours = int(min(MAX_TABLE_HOURS, math.ceil(sc.horizon_h + sc.deadline_h)))
         self.runs = 0
+        self.joint_seen: dict[ConfigKey, Judged] = {}
+        """Joint tries that failed, by configuration (what lowering them all together did)."""
 
     # -- simulation --------------------------------------------------------------------------
     def simulate(self, scenarios: Sequence[Scenario], upto: str = "all", details: bool = False,
@@ -482,6 +484,37 @@ class Planner:
             for j, more in zip(go_on, rest, strict=True):
                 outs[j] = outs[j] + more
         return outs
+
+    def simulate_hints(self, base: Scenario, scenarios: Sequence[Scenario], keys: Sequence[ItemKey]
+                       ) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
+        """Tries of one item each (``keys[j]`` lowered in ``scenarios[j]``, the others at ``base``,
+        which runs first in each replication's task for the engine's memo). After the first
+        :data:`DECIDING_REPLICATIONS` replications a try decided as in :meth:`simulate_deciding`
+        stops, and so does a try that holds at their mean: a hint only, whose evidence holds fewer
+        replications than the plan's (:meth:`complete` runs the rest before it is committed as
+        holding); the others run all ``n``. Returns the base's first replications and the tries'."""
+        first = min(self.n, DECIDING_REPLICATIONS)
+        upto = _upto(keys)
+        base_outs, *outs = self.simulate([base, *scenarios], upto, reps=range(first))
+        go_on = []
+        for j, (sc, k) in enumerate(zip(scenarios, keys, strict=True)):
+            judged = self.judge(sc, outs[j])
+            if not (_decided(sc, judged, [k], outs[j], self.n)
+                    or judged.holds(k.resource, k.operator, confident=False)):
+                go_on.append(j)
+        if go_on and first < self.n:
+            rest = self.simulate([base, *(scenarios[j] for j in go_on)], upto,
+                                 reps=range(first, self.n))[1:]
+            for j, more in zip(go_on, rest, strict=True):
+                outs[j] = outs[j] + more
+        return base_outs, outs
+
+    def complete(self, base: Scenario, sc: Scenario, outs: list[dict[str, Any]],
+                 keys: Sequence[ItemKey]) -> list[dict[str, Any]]:
+        """``outs`` (the first replications of ``sc``) with the rest of the plan's ``n``."""
+        if len(outs) >= self.n:
+            return outs
+        return outs + self.simulate([base, sc], _upto(keys), reps=range(len(outs), self.n))[1]
 
     def judge(self, sc: Scenario, outs: Sequence[dict[str, Any]]) -> Judged:
         return judge(sc, [o["metrics"] for o in outs], self.opt.confidence)
@@ -552,9 +585,24 @@ class Planner:
         analytic guess is searched with joint tries; then each item is tried one unit lower on
         its own (the others at the committed values), and the lower values that held are
         committed only after a joint try of them together holds."""
-        if len(items) > 1:
-            self._common_offset(items, fixed, stage)
+        # tries judged on an objective (a share or a time, not 100 %) are seldom decided early:
+        # tries alone stop at hints, and the joint tries are as few as the rows' slack allows
+        hints = bool(stages.objectives_of(self.sc, items[0].key.resource))
+        # lowering several together takes more of a shared row's slack than their parts alone
+        # add up to (the reply waits for the latest answer): the largest ratio seen so far
+        ratio = [1.0]
+
+        def observe(part: Sequence[ItemKey], judged: Judged, room: float,
+                    part_of: Mapping[ItemKey, float]) -> None:
+            alone_sum = sum(part_of.get(k, 0.0) for k in part)
+            drop = room - (slack(judged, part[0]) or 0.0)
+            if alone_sum > 0 and drop > 0:
+                ratio[0] = max(ratio[0], drop / alone_sum)
         known_bad: set[ConfigKey] = set()
+        if len(items) > 1:
+            bad = self._common_offset(items, fixed, stage)
+            if hints:
+                known_bad |= bad
         for rnd in range(MAX_ROUNDS):
             proposals = {it.key: v for it in items if (v := it.propose()) is not None}
             if not proposals:
@@ -565,7 +613,7 @@ class Planner:
             base = {**fixed, **current, **held}
             by_item = {it.key: it for it in items}
             together = config_key({**base, **proposals})
-            if len(proposals) == 1 or together not in known_bad:
+            if len(proposals) == 1 or (not hints and together not in known_bad):
                 joint_sc = with_values(self.sc, {**base, **proposals})
                 joint = self.judge(joint_sc, self.simulate_deciding([joint_sc], list(proposals))[0])
                 if all(joint.holds(k.resource, k.operator) for k in proposals) or len(proposals) == 1:
@@ -573,23 +621,77 @@ class Planner:
                         by_item[k].record(v, joint.evidence(k.resource, k.operator))
                     continue
                 known_bad.add(together)
+            # several: each alone (one node reruns each), then the longest part of those that
+            # held which holds together (every node reruns: a joint try costs tens of single
+            # ones; with hints, none is made of lowerings already seen to fail alone)
             keys = list(proposals)
-            scs = [with_values(self.sc, {**base, k: proposals[k]}) for k in keys]
+            scs = {k: with_values(self.sc, {**base, k: proposals[k]}) for k in keys}
             # the base goes first in each replication's task: every candidate differs from it in
             # one operator, so the engine's memo reruns only that operator's node
             base_sc = with_values(self.sc, base)
-            alone = {}
-            tries = self.simulate_deciding([base_sc, *scs], keys)[1:]
-            for k, s, outs in zip(keys, scs, tries, strict=True):
-                alone[k] = self.judge(s, outs).evidence(k.resource, k.operator)
+            if hints:
+                base_outs, outs = self.simulate_hints(base_sc, list(scs.values()), keys)
+            else:
+                base_outs, *outs = self.simulate_deciding([base_sc, *scs.values()], keys)
+            tries = dict(zip(keys, outs, strict=True))
+            alone: dict[ItemKey, Judged] = {k: self.judge(scs[k], tries[k]) for k in keys}
+            failed: dict[ItemKey, dict[str, Any]] = {}
+            good = []
             for k in keys:  # fails on its own: fails with the others lower still (monotone)
-                if not alone[k]["holds"]:
-                    by_item[k].record(proposals[k], alone[k])
-            good = [k for k in keys if alone[k]["holds"]]
-            committed = self._commit(good, proposals, base, alone, known_bad)
-            for k in good:
+                if alone[k].holds(k.resource, k.operator, confident=len(tries[k]) >= self.n):
+                    good.append(k)
+                else:
+                    failed[k] = alone[k].evidence(k.resource, k.operator)
+            # the lowerings that leave the shared rows the most slack first: the longest first
+            # part of them that holds together is then the longest. Each takes the base's slack
+            # down by its own part (in the same first replications); the first joint try is the
+            # longest part whose parts sum to less than the base's slack
+            predicted = len(good)
+            m = min(self.n, DECIDING_REPLICATIONS)
+            room = slack(self.judge(base_sc, base_outs[:m]), good[0]) if hints and good else None
+            part_of: dict[ItemKey, float] = {}
+            if room is not None:
+                part_of = {k: max(0.0, room - (slack(self.judge(scs[k], tries[k][:m]), k) or 0.0))
+                           for k in keys}
+                good.sort(key=lambda k: part_of[k])
+                offset_try = self.joint_seen.get(config_key({**base, **proposals}))
+                if offset_try is not None:
+                    observe(keys, offset_try, room, part_of)  # every lowering together: the offset
+                used, predicted = 0.0, 0
+                for k in good:
+                    used += part_of[k] * ratio[0]
+                    if used >= room:
+                        break
+                    predicted += 1
+
+            def complete(k: ItemKey, base_sc: Scenario = base_sc,
+                         scs: dict[ItemKey, Scenario] = scs,
+                         tries: dict[ItemKey, list[dict[str, Any]]] = tries,
+                         failed: dict[ItemKey, dict[str, Any]] = failed) -> dict[str, Any]:
+                tries[k] = self.complete(base_sc, scs[k], tries[k], [k])
+                ev = self.judge(scs[k], tries[k]).evidence(k.resource, k.operator)
+                if not ev["holds"]:
+                    failed[k] = ev
+                return ev
+
+            def seen(part: list[ItemKey], judged: Judged, room: float | None = room,
+                     part_of: dict[ItemKey, float] = part_of) -> None:
+                if room is not None:
+                    observe(part, judged, room, part_of)
+
+            committed = self._commit(good, proposals, base, complete, known_bad, predicted,
+                                     hints=hints, seen=seen)
+            if hints and committed:
+                self._one_by_one(good, proposals, {**base, **{k: proposals[k] for k in committed}},
+                                 committed, failed, known_bad)
+            self.progress(f"{stage}: round {rnd + 1}: {len(keys) - len(good)} failed alone, "
+                          f"{len(good)} held alone (first {predicted} predicted to hold together, "
+                          f"ratio {ratio[0]:.2f}), {len(committed)} committed")
+            for k in keys:
                 if k in committed:
                     by_item[k].record(proposals[k], committed[k])
+                elif k in failed:
+                    by_item[k].record(proposals[k], failed[k])
                 else:
                     by_item[k].defer()
         for it in items:
@@ -597,28 +699,41 @@ class Planner:
                 it.infeasible = it.infeasible or f"search stopped after {MAX_ROUNDS} rounds"
 
     def _commit(self, good: list[ItemKey], proposals: dict[ItemKey, Value],
-                base: dict[ItemKey, Value], alone: dict[ItemKey, dict[str, Any]],
-                known_bad: set[ConfigKey]) -> dict[ItemKey, dict[str, Any]]:
+                base: dict[ItemKey, Value], complete: Callable[[ItemKey], dict[str, Any]],
+                known_bad: set[ConfigKey], predicted: int, hints: bool = True,
+                seen: Callable[[list[ItemKey], Judged], None] | None = None
+                ) -> dict[ItemKey, dict[str, Any]]:
         """The lower values that held on their own and also hold together (with their evidence):
-        all of them, else the longest first part of them that holds, found by bisection on its
-        length (a longer part lowers more capacities, so it holds less: the rows are monotone),
-        else the first one (which held alone, with the others at the base). Committing many in
-        one round matters when a shared row has little slack left (an objective): committing
-        one item a round took as many rounds as there are operators."""
-        if len(good) <= 1:
-            return {k: alone[k] for k in good}
-        best: dict[ItemKey, dict[str, Any]] = {good[0]: alone[good[0]]}
-        held, failed = 1, len(good) + 1  # lengths known to hold and to fail
-        length = len(good)  # all of them first
+        the longest first part of them that holds, found by bisection on its length (a longer
+        part lowers more capacities, so it holds less: the rows are monotone), starting from the
+        first ``predicted``. Committing many in one round matters when a shared row has little
+        slack left (an objective): committing one item a round took as many rounds as there are
+        operators. With ``hints`` the tries alone stopped once they held in their first
+        replications, so a part of one is the first one's try alone run to the plan's
+        replications (``complete``); without, the first one held in all of them."""
+        if not good:
+            return {}
+        best: dict[ItemKey, dict[str, Any]] = {}
+        held, failed = 0, len(good) + 1  # lengths known to hold and to fail
+        if not hints:
+            best, held = {good[0]: complete(good[0])}, 1
+        length = max(1, min(len(good), predicted))
         while held + 1 < failed:
             part = good[:length]
             values = {**base, **{k: proposals[k] for k in part}}
             together = config_key(values)
             ok = False
-            if together not in known_bad:
+            if length == 1:
+                ev = complete(part[0])
+                ok = ev["holds"]
+                if ok:
+                    best = {part[0]: ev}
+            elif together not in known_bad:
                 sc = with_values(self.sc, values)
                 judged = self.judge(sc, self.simulate_deciding([sc], part)[0])
                 ok = all(judged.holds(k.resource, k.operator) for k in part)
+                if seen is not None:
+                    seen(part, judged)
                 if ok:
                     best = {k: judged.evidence(k.resource, k.operator) for k in part}
                 else:
@@ -630,9 +745,36 @@ class Planner:
             length = (held + failed) // 2
         return best
 
-    def _common_offset(self, items: list[Item], fixed: dict[ItemKey, Value], stage: str) -> None:
+    def _one_by_one(self, good: list[ItemKey], proposals: dict[ItemKey, Value],
+                    values: dict[ItemKey, Value], committed: dict[ItemKey, dict[str, Any]],
+                    failed: dict[ItemKey, dict[str, Any]], known_bad: set[ConfigKey]) -> None:
+        """After the longest part that holds: each other lowering that held alone, in order, with
+        every one committed so far (``values``): committed when it holds, else failed (with the
+        others lower still it fails too, so the item is done at its value). One more node each
+        time, so the engine's memo reruns a node or a few, not every node; and every lowering is
+        settled in this round instead of being tried alone again in the next."""
+        for k in good:
+            if k in committed or k in failed:
+                continue
+            mine = {**values, k: proposals[k]}
+            if config_key(mine) in known_bad:
+                continue
+            sc = with_values(self.sc, mine)
+            ev = self.judge(sc, self.simulate_deciding([sc], [k])[0]).evidence(k.resource,
+                                                                               k.operator)
+            if ev["holds"]:
+                committed[k] = ev
+                values = mine
+            else:
+                failed[k] = ev
+                known_bad.add(config_key(mine))
+
+    def _common_offset(self, items: list[Item], fixed: dict[ItemKey, Value], stage: str
+                       ) -> set[ConfigKey]:
         """Every item at ``max(minimum, guess + k)`` for one ``k``: the least ``k`` whose joint try
-        holds, by doubling steps then bisection. Each item then starts from its value there."""
+        holds, by doubling steps then bisection. Each item then starts from its value there.
+        Returns the joint configurations that failed (the first joint try of the items one lower
+        is one of them)."""
         k_min = min(it.minimum - it.guess[0] for it in items)
         k_max = max(it.cap - it.guess[0] for it in items)
 
@@ -640,6 +782,7 @@ class Planner:
             return {it.key: (max(it.minimum, min(it.cap, it.guess[0] + k)),) for it in items}
 
         tried: dict[int, Judged] = {}
+        bad: set[ConfigKey] = set()
         lo: int | None = None
         hi: int | None = None
         k, step = 0, 1
@@ -652,6 +795,8 @@ class Planner:
                 hi = k
             else:
                 lo = k
+                bad.add(config_key({**fixed, **values(k)}))
+                self.joint_seen[config_key({**fixed, **values(k)})] = judged
             if hi is not None and (hi <= k_min or (lo is not None and hi - lo <= 1)):
                 break
             if hi is None:
@@ -664,19 +809,42 @@ class Planner:
                 k = (lo + hi) // 2
             step *= 2
         if hi is None:  # no common offset within the bound: search each item from its bound
-            return
+            return bad
         for it in items:
             v = values(hi)[it.key]
             it.hi = v[0]
             it.tried[v[0]] = {"value": list(v), **tried[hi].evidence(it.key.resource,
                                                                       it.key.operator)}
             it.step = 1
+        return bad
 
 
 def _upto(keys: Sequence[ItemKey]) -> str:
     """The engine stage the rows of ``keys`` need: their resources' common ``upto``, else all."""
     uptos = {stages.resource(k.resource).upto for k in keys}
     return uptos.pop() if len(uptos) == 1 else "all"
+
+
+def slack(judged: Judged, key: ItemKey) -> float | None:
+    """How far the objectives that judge ``key`` are from their targets at the mean, the least
+    over its rows, as a part of the room the target leaves: a share's ``(value - target) /
+    (1 - target)`` (0.995 of 0.99: 0.5), a time's ``(target - value) / target``. Orders the
+    lowerings of a shared row (``None`` when no objective judges it)."""
+    sc = judged.sc
+    if sc is None:
+        return None
+    declared = stages.objective_metrics()
+    out = math.inf
+    for req, scope in item_rows(sc, key.resource, key.operator):
+        for o in sc.objectives:
+            e = judged.summary.get(scope, {}).get(stages.objective_key(o)) if o.id == req else None
+            if e is None or e.get("mean") is None or math.isnan(e["mean"]):
+                continue
+            spec, v, t = declared[o.metric], float(e["mean"]), o.target
+            room = (1.0 - t) if spec.share and spec.bound == "min" else abs(t)
+            gap = (v - t) if spec.bound == "min" else (t - v)
+            out = min(out, gap / room if room > 0 else gap)
+    return None if math.isinf(out) else out
 
 
 def _decided(sc: Scenario, judged: Judged, keys: Sequence[ItemKey],

@@ -419,7 +419,17 @@ def test_lower_values_that_hold_together_are_committed_as_many_as_the_row_allows
     pl = Rule(load_scenario("baseline"), PlanOptions(), SerialExecutor(), fast_engine)
     keys = [ItemKey("connections", op) for op in ops]
     base = dict.fromkeys(keys, (3,))
-    committed = pl._commit(keys, dict.fromkeys(keys, (2,)), base,
-                           {k: {"holds": True} for k in keys}, set())
+    committed = pl._commit(keys, dict.fromkeys(keys, (2,)), base, lambda k: {"holds": True},
+                           set(), predicted=len(keys), hints=False)
     assert list(committed) == keys[:5]
     assert all(e["holds"] for e in committed.values())
+    # tries alone that stopped at hints, the bisection starting from a predicted part of two:
+    # still the longest part
+    assert list(pl._commit(keys, dict.fromkeys(keys, (2,)), base, lambda k: {"holds": True},
+                           set(), predicted=2, hints=True)) == keys[:5]
+    # then each other lowering with those committed, one by one: each fails, and is settled
+    committed = {k: {"holds": True} for k in keys[:5]}
+    failed: dict[ItemKey, dict[str, Any]] = {}
+    pl._one_by_one(keys, dict.fromkeys(keys, (2,)),
+                   {**base, **dict.fromkeys(keys[:5], (2,))}, committed, failed, set())
+    assert list(committed) == keys[:5] and list(failed) == keys[5:]
