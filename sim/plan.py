@@ -684,9 +684,10 @@ class Planner:
             if hints and committed:
                 self._one_by_one(good, proposals, {**base, **{k: proposals[k] for k in committed}},
                                  committed, failed, known_bad)
-            self.progress(f"{stage}: round {rnd + 1}: {len(keys) - len(good)} failed alone, "
-                          f"{len(good)} held alone (first {predicted} predicted to hold together, "
-                          f"ratio {ratio[0]:.2f}), {len(committed)} committed")
+            if hints:
+                self.progress(f"{stage}: round {rnd + 1}: {len(keys) - len(good)} failed alone, "
+                              f"{len(good)} held alone (the first {predicted} predicted to hold "
+                              f"together), {len(committed)} committed")
             for k in keys:
                 if k in committed:
                     by_item[k].record(proposals[k], committed[k])
