@@ -110,8 +110,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "plan.table.capacity": ("Capacity: current against planned (changed rows highlighted)",
                             "容量：现有与规划对比（有变化的行高亮）"),
     "plan.col.capacity": ("operator|resource|current|planned|difference|analytic guess|"
-                          "metric at plan (95 % CI)|one unit less",
-                          "运营方|资源|现有|规划|差额|解析初值|规划值下的指标（95 % 置信区间）|少一个单位时"),
+                          "metric at plan (95 % CI)|one unit less|binding row",
+                          "运营方|资源|现有|规划|差额|解析初值|规划值下的指标（95 % 置信区间）|少一个单位时|"
+                          "约束行"),
     "plan.curve.alt": ("Line chart of {title}; planned {values}", "折线图：{title}；规划 {values}"),
     "plan.over90": (" ⚠ above 90 %", " ⚠ 超过 90 %"),
     "plan.col.hourly": ("hour|calls|load (erlangs)|required (SIPP)|current agents|planned agents|"
@@ -188,7 +189,34 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sim.nothing": ("nothing to judge in this scenario", "本场景中没有可评判的事件"),
     "sim.breached": ("breached (mean over replications)", "未达标（各次重复的均值）"),
     "sim.abandonment": ("abandonment {value}", "放弃率 {value}"),
+    "sim.late": ("{late} of {total} replies after {deadline} h",
+                 "{total} 条回复中 {late} 条晚于 {deadline} 小时"),
     "sim.no_cases": ("no cases", "无案例"),
+    "console.plan.head": ("plan of {scenario}: {reps} replications, seed {seed}, {confidence} "
+                          "confidence, {sims} simulations",
+                          "{scenario} 的规划：{reps} 次重复，种子 {seed}，置信度 {confidence}，"
+                          "共 {sims} 次仿真"),
+    "console.plan.cols": ("operator|resource|current → planned|binding row|verdict",
+                          "运营方|资源|现有 → 规划|约束行|结论"),
+    "console.plan.infeasible": ("INFEASIBLE {reason}; best value reached {best}",
+                                "无法达到 {reason}；能达到的最佳值 {best}"),
+    "console.plan.what_if": ("what if: the planned capacity at each load (! infeasible)",
+                             "假设分析：各业务量下的规划容量（! 表示无法达到）"),
+    "console.plan.verdict": ("verdict", "结论"),
+    "console.plan.outside": ("{n} row(s) of capacities not planned here still breach ({rows}): "
+                             "'yzt sim planned.yaml' exits 1 on them (widen --operators/--resources "
+                             "to plan them)",
+                             "{n} 行未在此规划的容量仍未达标（{rows}）：'yzt sim planned.yaml' 会因此以 1 "
+                             "退出（扩大 --operators/--resources 以规划它们）"),
+    "console.plan.verdict_line": ("verdict: {verdict}", "结论：{verdict}"),
+    "sim.table.objectives": ("Service objectives (the platform's own targets, beside the SLAs)",
+                             "服务目标（平台自身目标，与 SLA 分开）"),
+    "sim.col.objectives": ("objective|scope|measured (95 % CI)|target|verdict|source",
+                           "目标|范围|测量值（95 % 置信区间）|目标值|结论|来源"),
+    "sim.table.profile": ("Targets from SLA profile {name}: standard and clause of each",
+                          "客服热线目标来自 SLA 档案 {name}：各目标的标准与条款"),
+    "sim.col.profile": ("target|value|document|clause|requirement as published",
+                        "目标|数值|文件|条款|公开原文"),
 }
 
 

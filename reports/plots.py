@@ -105,10 +105,28 @@ def is_flat(values: Sequence[float]) -> bool:
     return not values or max(values) - min(values) == 0
 
 
+def _clock_ticks(ax: Any, hours: float, day: bool) -> None:
+    """Ticks of an x axis in hours as day and clock (``D1 09:00``; ``09:00`` within one day)."""
+    from yzt.reports.fmt import clock, day_clock
+
+    step = 3 if hours <= 24 else 6 if hours <= 48 else 12 if hours <= 120 else 24
+    ax.xaxis.set_major_locator(ticker.MultipleLocator(step))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(
+        lambda v, _pos: day_clock(round(v)) if day else clock(round(v))))
+    if day:
+        ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+
+
 def line_chart(title: str, x: Sequence[float], series: Mapping[str, Sequence[float]], *,
-               xlabel: str, ylabel: str) -> bytes:
-    """One or more lines over a shared x axis (time series of queues, backlogs, rates)."""
+               xlabel: str, ylabel: str, integer_x: bool = False, clock_x: bool = False) -> bytes:
+    """One or more lines over a shared x axis (time series of queues, backlogs, rates);
+    ``integer_x`` for a count on the x axis (head counts: no tick at 2.5 agents); ``clock_x`` for
+    hours of a run, labelled as day and clock (``D1 09:00``)."""
     fig, ax = _figure()
+    if integer_x:
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    if clock_x and len(x):
+        _clock_ticks(ax, max(x) - min(x), day=True)
     for name, ys in series.items():
         ax.plot(list(x)[: len(ys)], list(ys), label=name, linewidth=1.4)
     ax.set_title(title)
@@ -129,6 +147,7 @@ def step_chart(title: str, x: Sequence[int], series: Mapping[str, Sequence[int]]
     for (name, ys), style in zip(series.items(), ("-", "--", ":"), strict=False):
         ax.step(list(x), list(ys), where="post", label=name, linewidth=1.6, linestyle=style)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _clock_ticks(ax, 24, day=False)  # hours of the day as clock times
     ax.set_ylim(bottom=0)
     ax.set_title(title)
     ax.set_xlabel(xlabel)

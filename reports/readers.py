@@ -211,9 +211,29 @@ def read_load(data: LoadResults | dict[str, Any], lang: Lang,
 
 # --- sim -----------------------------------------------------------------------------------------
 
-def _sim_row(s: SlaRow, lang: Lang) -> Row:
+def _late(s: SlaRow, run: SimResults, lang: Lang) -> str:
+    """A 100 % row that fails, as the count of the late (``4 of 1.36 M replies after 48 h``): a
+    share of 99.9997 % hides how few or how many that is. The only 100 % row is the reply
+    deadline's (SLA-E2E-1), over the verified queries."""
+    from yzt.sim.results import late_count
+
+    doc = run.document
+    total = ((doc.get("metrics") or {}).get("platform") or {}).get("queries_verified") or {}
+    deadline = (((doc.get("scenario") or {}).get("document") or {}).get("platform") or {}).get(
+        "deadline_h")
+    if (s.target != 1.0 or s.value is None or s.value >= 1.0 or total.get("mean") is None
+            or deadline is None):
+        return ""
+    return tr("sim.late", lang, late=f"{late_count(s.value, total['mean']):,}",
+              total=fmt.count(total["mean"], lang), deadline=format(deadline, "g"))
+
+
+def _sim_row(s: SlaRow, lang: Lang, run: SimResults | None = None) -> Row:
     measured = (tr("sim.no_cases", lang) if s.value is None
                 else fmt.pct_ci(s.value, s.ci_low, s.ci_high, lang))
+    late = _late(s, run, lang) if run is not None else ""
+    if late:
+        measured += "; " + late
     if s.abandonment is not None:
         shown = fmt.pct_ci(s.abandonment, s.abandonment_ci_low, s.abandonment_ci_high, lang)
         measured += "; " + tr("sim.abandonment", lang, value=shown)
@@ -255,13 +275,48 @@ def _stage_chart(st: Stage, sla: Sequence[SlaRow], lang: Lang) -> tuple[Plot, ..
     return (Plot(title, png, word("chart.alt", lang)),)
 
 
+def _objective_table(run: SimResults, lang: Lang) -> tuple[Table, ...]:
+    """The service objectives' rows, in a table of their own (they are not SLAs)."""
+    if not run.objectives:
+        return ()
+    declared = sim_stages.objective_metrics()
+
+    def measured(s: SlaRow) -> str:
+        spec = declared.get(s.metric)
+        if s.value is None:
+            return tr("sim.no_cases", lang)
+        if spec is None or spec.share:
+            return fmt.pct_ci(s.value, s.ci_low, s.ci_high, lang)
+        ci = ("" if s.ci_low is None or s.ci_high is None
+              else f" ({tr('ci', lang)} {fmt.number(s.ci_low)}–{fmt.number(s.ci_high)} s)")
+        return f"{fmt.number(s.value)} s{ci}"
+
+    rows = tuple((s.requirement, s.name, measured(s), s.expected, verdict_word(s.verdict.value, lang),
+                  s.source) for s in run.objectives)
+    marks = tuple("" if s.verdict is not Verdict.FAIL else "changed" for s in run.objectives)
+    return (Table(title=tr("sim.table.objectives", lang),
+                  columns=tuple(tr("sim.col.objectives", lang).split("|")), rows=rows, marks=marks),)
+
+
+def _profile_table(run: SimResults, lang: Lang) -> tuple[Table, ...]:
+    """Where each target of the SLA profile comes from: the standard and clause (or
+    ``[ASSUMPTION]``)."""
+    if not run.sla_profile:
+        return ()
+    rows = tuple((t.field, fmt.number(t.value) + " s" if t.field.endswith("_s") else fmt.pct(t.value),
+                  t.document, t.clause, f"「{t.quote}」" if t.quote else "—")
+                 for t in run.profile_targets)
+    return (Table(title=tr("sim.table.profile", lang, name=run.sla_profile),
+                  columns=tuple(tr("sim.col.profile", lang).split("|")), rows=rows),)
+
+
 def read_sim(data: SimResults | dict[str, Any], lang: Lang,
              shown_as: str = "sim-results.json") -> Section:
     """``yzt sim`` results: SLA rows with CIs, each stage's chart, one plot per queue that moved."""
     from yzt.sim.resultfiles import SimResults
 
     run = _typed(data, SimResults, shown_as)
-    rows = tuple(_sim_row(s, lang) for s in run.sla)
+    rows = tuple(_sim_row(s, lang, run) for s in run.sla)
     charts = [p for st in sim_stages.stages() for p in _stage_chart(st, run.sla, lang)]
     quiet: list[str] = []
     plot_lang = _plot_lang(lang)
@@ -279,13 +334,15 @@ def read_sim(data: SimResults | dict[str, Any], lang: Lang,
         shown = tr(key, plot_lang) if key in _series_keys() else what
         charts.append(Plot(shown, plots.line_chart(shown, t, {shown: values},
                                                    xlabel=tr("sim.series.x", plot_lang),
-                                                   ylabel=tr("sim.series.y", plot_lang)),
+                                                   ylabel=tr("sim.series.y", plot_lang),
+                                                   clock_x=True),
                            tr("sim.series.alt", lang, what=what)))
     summary = tr("sim.summary", lang, reps=run.replications, scenario=run.scenario or "?",
                  seed=run.seed, one_in="?" if run.one_in is None else run.one_in)
     return Section(key="sim", title=tr("section.sim", lang, scenario=run.scenario).replace(" )", ")"),
                    verdict=run.verdict, summary=summary, rows=rows, plots=tuple(charts),
                    quiet=tuple(quiet), artifacts=(shown_as,),
+                   tables=_objective_table(run, lang) + _profile_table(run, lang),
                    charted=tuple(st.chart.requirement for st in sim_stages.stages() if st.chart))
 
 
@@ -320,7 +377,7 @@ def read_plan(data: PlanResults | dict[str, Any], lang: Lang, shown_as: str = "p
         name = f"{e.operator} {e.label}"
         inf = e.infeasible
         measured = _plan_metrics(e.at_planned.metrics)
-        rows.append(Row(requirement="/".join(e.slas), name=name, verdict=e.verdict,
+        rows.append(Row(requirement="/".join((*e.slas, *e.objectives)), name=name, verdict=e.verdict,
                         measured=tr("plan.planned", lang, values=_plan_values(e.planned),
                                     metrics=measured),
                         expected=tr("plan.current", lang, values=_plan_values(e.current)),
@@ -332,7 +389,8 @@ def read_plan(data: PlanResults | dict[str, Any], lang: Lang, shown_as: str = "p
                                                            else "-")
         cap_rows.append((e.operator, e.label, _plan_values(e.current), _plan_values(e.planned),
                          ",".join(f"{d:+d}" for d in e.difference),
-                         _plan_values(e.analytic_guess), measured or "-", less_txt))
+                         _plan_values(e.analytic_guess), measured or "-", less_txt,
+                         ", ".join(e.binding) or "-"))
         cap_marks.append("changed" if e.changed else "")
     tables = [Table(title=tr("plan.table.capacity", lang),
                     columns=tuple(tr("plan.col.capacity", lang).split("|")),
@@ -344,7 +402,7 @@ def read_plan(data: PlanResults | dict[str, Any], lang: Lang, shown_as: str = "p
         if st is not None and curve is not None:
             charts += _plan_curve(e, st, curve, lang)
         hourly = [r for r in e.hourly if r.calls > 0 or r.planned_agents]
-        t_rows = tuple((str(r.hour), f"{r.calls:.1f}", f"{r.load_erlangs:.2f}",
+        t_rows = tuple((fmt.day_clock(r.hour), f"{r.calls:.1f}", f"{r.load_erlangs:.2f}",
                         str(r.required), "" if r.current_agents is None else str(r.current_agents),
                         "" if r.planned_agents is None else str(r.planned_agents),
                         "-" if r.occupancy is None else f"{r.occupancy:.0%}"
@@ -517,7 +575,7 @@ def _plan_curve(e: PlanItem, st: Stage, curve: Curve, lang: Lang) -> list[Plot]:
     series = {word(label, plot_lang): [mean(p, metric) for p in pts] for metric, label in curve.lines}
     return [Plot(title, alt=tr("plan.curve.alt", lang, title=title, values=_plan_values(e.planned)),
                  png=plots.line_chart(title, x, series, xlabel=word("curve.x", plot_lang),
-                                      ylabel=word("curve.y", plot_lang)))]
+                                      ylabel=word("curve.y", plot_lang), integer_x=True))]
 
 
 def _currency(plan: Any) -> str:

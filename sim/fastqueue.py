@@ -775,6 +775,55 @@ def fold_node(index: int, x_max: np.ndarray, x_fail: np.ndarray, x_nd: np.ndarra
 
 
 @_compiled
+def fold_node_top(index: int, x_max: np.ndarray, x_fail: np.ndarray, x_nd: np.ndarray,
+                  top_v: np.ndarray, top_i: np.ndarray, fail_count: np.ndarray,
+                  nd_count: np.ndarray) -> None:
+    """:func:`fold_node` keeping the ``k`` largest answers per query (``top_v[q]``, descending,
+    with their nodes in ``top_i[q]``; ``-1``: none yet), so that up to ``k - 1`` nodes can later be
+    replaced at once exactly (:func:`others_max`). A tie goes after the equal answers already
+    kept, as :func:`fold_node` puts it in ``m2``."""
+    k = top_v.shape[1]
+    for q in range(x_max.size):
+        v = x_max[q]
+        p = k
+        for j in range(k):
+            if v > top_v[q, j]:
+                p = j
+                break
+        if p < k:
+            for j in range(k - 1, p, -1):
+                top_v[q, j] = top_v[q, j - 1]
+                top_i[q, j] = top_i[q, j - 1]
+            top_v[q, p] = v
+            top_i[q, p] = index
+        if x_fail[q]:
+            fail_count[q] += 1
+        if x_nd[q]:
+            nd_count[q] += 1
+
+
+@_compiled
+def others_max(top_v: np.ndarray, top_i: np.ndarray, changed: np.ndarray,
+               out: np.ndarray) -> int:
+    """``out[q]``: the largest answer to query ``q`` of the nodes not ``changed`` (by node index),
+    from the kept largest answers (:func:`fold_node_top`). Returns how many queries kept only
+    changed nodes' answers (their largest other answer is not known: 0 means ``out`` is exact)."""
+    k = top_v.shape[1]
+    unknown = 0
+    for q in range(top_v.shape[0]):
+        found = False
+        for j in range(k):
+            i = top_i[q, j]
+            if i < 0 or not changed[i]:
+                out[q] = top_v[q, j]
+                found = True
+                break
+        if not found:
+            unknown += 1
+    return unknown
+
+
+@_compiled
 def merge_sorted(t1: np.ndarray, q1: np.ndarray, t2: np.ndarray, q2: np.ndarray,
                  t_out: np.ndarray, q_out: np.ndarray) -> None:
     """Merge two runs sorted by (time, query) into one: the order a stable argsort by time of

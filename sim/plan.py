@@ -49,11 +49,12 @@ from yzt.errors import UserError
 from yzt.sim import stages
 from yzt.sim.fast import StagedReplication
 from yzt.sim.records import ReplicationRecords
-from yzt.sim.results import Metrics, replication_metrics, sla_verdicts
+from yzt.sim.results import Metrics, profile_sources, replication_metrics, sla_verdicts
 from yzt.sim.scenario import Scenario, from_document, merge
 from yzt.sim.shifts import Roster, ShiftPattern, roster_of
 from yzt.sim.stages import PLATFORM, GuessInput, ItemKey, Resource, Value, staffing
 from yzt.sim.stats import estimate
+from yzt.sim.theory import t_quantile
 from yzt.verdict import Verdict
 
 Engine = Callable[[Scenario, int, int, str], ReplicationRecords]
@@ -71,6 +72,10 @@ MAX_ROUNDS = 40
 #: there is decided (:meth:`Planner.simulate_deciding`). Fixed, so that a plan does not depend on
 #: the machine; two keeps both CPUs of a small machine busy.
 DECIDING_REPLICATIONS = 2
+#: Confidence of deciding a try early on a share or time objective
+#: (:func:`misses_beyond_recovery`): the Student t bound at 99 % two-sided, so 99.5 % one-sided,
+#: on the mean of the replications not yet run.
+DECIDING_CONFIDENCE = 0.99
 
 
 #: Largest memo of staged replications one process keeps (bytes of per-query arrays); the
@@ -131,7 +136,7 @@ def evaluate_replication(engine: Engine, sc: Scenario, seed: int, index: int, ho
     ``upto``: only the stages up to that one are needed (a row of the platform); the fast engine
     then skips the later ones."""
     rec = stages.derive(sc, engine(sc, seed, index, upto))
-    out: dict[str, Any] = {"metrics": replication_metrics(rec, distributions=False)}
+    out: dict[str, Any] = {"metrics": replication_metrics(rec, distributions=False, sc=sc)}
     if not details:
         return out
     return {**out, "details": {r.name: r.details(rec, hours) for r in stages.resources()
@@ -155,9 +160,10 @@ def _summary(per_rep: Sequence[Metrics], confidence: float) -> dict[str, dict[st
     return out
 
 
-def _pessimistic(summary: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, dict[str, Any]]]:
+def _pessimistic(summary: dict[str, dict[str, dict[str, Any]]],
+                 sc: Scenario | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """The summary with each judged metric's mean replaced by its pessimistic interval end."""
-    ends = stages.pessimistic()
+    ends = stages.pessimistic(sc)
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for scope, metrics in summary.items():
         out[scope] = {}
@@ -168,13 +174,38 @@ def _pessimistic(summary: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dic
     return out
 
 
+def item_rows(sc: Scenario | None, resource: str, operator: str) -> list[tuple[str, str]]:
+    """The rows that judge an item: (requirement, scope) of its resource's SLA rows, then of
+    ``sc``'s service objectives that bind the resource."""
+    r = stages.resource(resource)
+    out = [(req, r.scope(operator)) for req in r.slas]
+    if sc is not None:
+        out += [(oid, operator if per_op else PLATFORM)
+                for oid, per_op in stages.objectives_of(sc, resource)]
+    return out
+
+
+def tightest_s(sc: Scenario, resource: str) -> float | None:
+    """The tightest time an objective that binds ``resource`` asks (s): a share's window
+    (``within_s``) or a time target (a p95); ``None`` when none binds it (the SLA rows' own times,
+    e.g. the reply deadline, then set the first guess)."""
+    declared = stages.objective_metrics()
+    times = [o.within_s if o.within_s is not None else o.target for o in sc.objectives
+             if resource in declared[o.metric].judges
+             and (o.within_s is not None or not declared[o.metric].share)]
+    return min(times) if times else None
+
+
 @dataclass
 class Judged:
-    """The SLA rows of one simulated scenario: at the mean and at the chosen confidence."""
+    """The SLA and objective rows of one simulated scenario: at the mean and at the chosen
+    confidence."""
 
     summary: dict[str, dict[str, dict[str, Any]]]
     rows_mean: list[dict[str, Any]]
     rows_confident: list[dict[str, Any]]
+    sc: Scenario | None = None
+    """The scenario judged (its objectives bind items beside the SLA rows)."""
 
     def status(self, requirement: str, scope: str, confident: bool = True) -> Verdict:
         """The row's verdict; ``not_applicable`` when there is no such row (nothing to judge)."""
@@ -185,9 +216,8 @@ class Judged:
         return Verdict.NOT_APPLICABLE
 
     def holds(self, resource: str, scope: str, confident: bool = True) -> bool:
-        r = stages.resource(resource)
-        sc = r.scope(scope)
-        return all(self.status(req, sc, confident) is not Verdict.FAIL for req in r.slas)
+        return all(self.status(req, sc, confident) is not Verdict.FAIL
+                   for req, sc in item_rows(self.sc, resource, scope))
 
     def fails_outright(self, resource: str, scope: str) -> bool:
         """A row of ``resource`` that asks for 100 % fails at the mean. A share is at most
@@ -201,17 +231,24 @@ class Judged:
     def evidence(self, resource: str, scope: str) -> dict[str, Any]:
         r = stages.resource(resource)
         sc = r.scope(scope)
+        rows = item_rows(self.sc, resource, scope)
+        metrics = {m: self.summary.get(sc, {}).get(m) for m in r.metrics}
+        metrics.update({stages.objective_key(o): self.summary.get(s, {}).get(stages.objective_key(o))
+                        for o in (self.sc.objectives if self.sc else ()) for req, s in rows
+                        if o.id == req})
         return {
             "holds": self.holds(resource, scope),
             "holds_at_mean": self.holds(resource, scope, confident=False),
-            "metrics": {m: self.summary.get(sc, {}).get(m) for m in r.metrics},
+            "rows": {req: self.status(req, s).value for req, s in rows},
+            "metrics": metrics,
         }
 
 
 def judge(sc: Scenario, per_rep: Sequence[Metrics], confidence: float) -> Judged:
     """Rows of ``sc`` from per-replication metrics, by :func:`yzt.sim.results.sla_verdicts`."""
     summary = _summary(per_rep, confidence)
-    return Judged(summary, sla_verdicts(sc, summary), sla_verdicts(sc, _pessimistic(summary)))
+    return Judged(summary, sla_verdicts(sc, summary),
+                  sla_verdicts(sc, _pessimistic(summary, sc)), sc)
 
 
 # -- capacities as document overrides -------------------------------------------------------------
@@ -414,6 +451,8 @@ class Planner:
             raise UserError("--replications must be at least 2 (confidence intervals need 2)")
         self.hours = int(min(MAX_TABLE_HOURS, math.ceil(sc.horizon_h + sc.deadline_h)))
         self.runs = 0
+        self.joint_seen: dict[ConfigKey, Judged] = {}
+        """Joint tries that failed, by configuration (what lowering them all together did)."""
 
     # -- simulation --------------------------------------------------------------------------
     def simulate(self, scenarios: Sequence[Scenario], upto: str = "all", details: bool = False,
@@ -432,18 +471,50 @@ class Planner:
                           ) -> list[list[dict[str, Any]]]:
         """As :meth:`simulate` for tries of ``keys`` (items judged on a shared row, up to their
         resource's ``upto``), but a scenario that fails a 100 % row of one of them in its first
-        :data:`DECIDING_REPLICATIONS` replications is not run further
-        (:meth:`Judged.fails_outright`: the verdict is the same; its evidence says ``n``)."""
+        :data:`DECIDING_REPLICATIONS` replications (:meth:`Judged.fails_outright`), or misses one
+        of their objectives by more than the rest could recover (:func:`misses_beyond_recovery`),
+        is not run further: the verdict is the same; its evidence says ``n``."""
         first = min(self.n, DECIDING_REPLICATIONS)
         upto = _upto(keys)
         outs = self.simulate(scenarios, upto, reps=range(first))
         go_on = [j for j, sc in enumerate(scenarios)
-                 if not _decided(self.judge(sc, outs[j]), keys)]
+                 if not _decided(sc, self.judge(sc, outs[j]), keys, outs[j], self.n)]
         if go_on and first < self.n:
             rest = self.simulate([scenarios[j] for j in go_on], upto, reps=range(first, self.n))
             for j, more in zip(go_on, rest, strict=True):
                 outs[j] = outs[j] + more
         return outs
+
+    def simulate_hints(self, base: Scenario, scenarios: Sequence[Scenario], keys: Sequence[ItemKey]
+                       ) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
+        """Tries of one item each (``keys[j]`` lowered in ``scenarios[j]``, the others at ``base``,
+        which runs first in each replication's task for the engine's memo). After the first
+        :data:`DECIDING_REPLICATIONS` replications a try decided as in :meth:`simulate_deciding`
+        stops, and so does a try that holds at their mean: a hint only, whose evidence holds fewer
+        replications than the plan's (:meth:`complete` runs the rest before it is committed as
+        holding); the others run all ``n``. Returns the base's first replications and the tries'."""
+        first = min(self.n, DECIDING_REPLICATIONS)
+        upto = _upto(keys)
+        base_outs, *outs = self.simulate([base, *scenarios], upto, reps=range(first))
+        go_on = []
+        for j, (sc, k) in enumerate(zip(scenarios, keys, strict=True)):
+            judged = self.judge(sc, outs[j])
+            if not (_decided(sc, judged, [k], outs[j], self.n)
+                    or judged.holds(k.resource, k.operator, confident=False)):
+                go_on.append(j)
+        if go_on and first < self.n:
+            rest = self.simulate([base, *(scenarios[j] for j in go_on)], upto,
+                                 reps=range(first, self.n))[1:]
+            for j, more in zip(go_on, rest, strict=True):
+                outs[j] = outs[j] + more
+        return base_outs, outs
+
+    def complete(self, base: Scenario, sc: Scenario, outs: list[dict[str, Any]],
+                 keys: Sequence[ItemKey]) -> list[dict[str, Any]]:
+        """``outs`` (the first replications of ``sc``) with the rest of the plan's ``n``."""
+        if len(outs) >= self.n:
+            return outs
+        return outs + self.simulate([base, sc], _upto(keys), reps=range(len(outs), self.n))[1]
 
     def judge(self, sc: Scenario, outs: Sequence[dict[str, Any]]) -> Judged:
         return judge(sc, [o["metrics"] for o in outs], self.opt.confidence)
@@ -467,7 +538,8 @@ class Planner:
         keys = [k for r in chosen if not r.per_operator for k in r.items(sc, PLATFORM)]
         per_op = sorted((r for r in chosen if r.per_operator), key=lambda r: r.phase)
         keys += [k for op_id in self.operators() for r in per_op for k in r.items(sc, op_id)]
-        inp = GuessInput(sc, base, self.hours)
+        inp = GuessInput(sc, base, self.hours, {r.name: t for r in chosen
+                                                if (t := tightest_s(sc, r.name)) is not None})
         items: list[Item] = []
         for key in keys:
             r = stages.resource(key.resource)
@@ -513,9 +585,24 @@ class Planner:
         analytic guess is searched with joint tries; then each item is tried one unit lower on
         its own (the others at the committed values), and the lower values that held are
         committed only after a joint try of them together holds."""
-        if len(items) > 1:
-            self._common_offset(items, fixed, stage)
+        # tries judged on an objective (a share or a time, not 100 %) are seldom decided early:
+        # tries alone stop at hints, and the joint tries are as few as the rows' slack allows
+        hints = bool(stages.objectives_of(self.sc, items[0].key.resource))
+        # lowering several together takes more of a shared row's slack than their parts alone
+        # add up to (the reply waits for the latest answer): the largest ratio seen so far
+        ratio = [1.0]
+
+        def observe(part: Sequence[ItemKey], judged: Judged, room: float,
+                    part_of: Mapping[ItemKey, float]) -> None:
+            alone_sum = sum(part_of.get(k, 0.0) for k in part)
+            drop = room - (slack(judged, part[0]) or 0.0)
+            if alone_sum > 0 and drop > 0:
+                ratio[0] = max(ratio[0], drop / alone_sum)
         known_bad: set[ConfigKey] = set()
+        if len(items) > 1:
+            bad = self._common_offset(items, fixed, stage)
+            if hints:
+                known_bad |= bad
         for rnd in range(MAX_ROUNDS):
             proposals = {it.key: v for it in items if (v := it.propose()) is not None}
             if not proposals:
@@ -526,7 +613,7 @@ class Planner:
             base = {**fixed, **current, **held}
             by_item = {it.key: it for it in items}
             together = config_key({**base, **proposals})
-            if len(proposals) == 1 or together not in known_bad:
+            if len(proposals) == 1 or (not hints and together not in known_bad):
                 joint_sc = with_values(self.sc, {**base, **proposals})
                 joint = self.judge(joint_sc, self.simulate_deciding([joint_sc], list(proposals))[0])
                 if all(joint.holds(k.resource, k.operator) for k in proposals) or len(proposals) == 1:
@@ -534,23 +621,78 @@ class Planner:
                         by_item[k].record(v, joint.evidence(k.resource, k.operator))
                     continue
                 known_bad.add(together)
+            # several: each alone (one node reruns each), then the longest part of those that
+            # held which holds together (every node reruns: a joint try costs tens of single
+            # ones; with hints, none is made of lowerings already seen to fail alone)
             keys = list(proposals)
-            scs = [with_values(self.sc, {**base, k: proposals[k]}) for k in keys]
+            scs = {k: with_values(self.sc, {**base, k: proposals[k]}) for k in keys}
             # the base goes first in each replication's task: every candidate differs from it in
             # one operator, so the engine's memo reruns only that operator's node
             base_sc = with_values(self.sc, base)
-            alone = {}
-            tries = self.simulate_deciding([base_sc, *scs], keys)[1:]
-            for k, s, outs in zip(keys, scs, tries, strict=True):
-                alone[k] = self.judge(s, outs).evidence(k.resource, k.operator)
+            if hints:
+                base_outs, outs = self.simulate_hints(base_sc, list(scs.values()), keys)
+            else:
+                base_outs, *outs = self.simulate_deciding([base_sc, *scs.values()], keys)
+            tries = dict(zip(keys, outs, strict=True))
+            alone: dict[ItemKey, Judged] = {k: self.judge(scs[k], tries[k]) for k in keys}
+            failed: dict[ItemKey, dict[str, Any]] = {}
+            good = []
             for k in keys:  # fails on its own: fails with the others lower still (monotone)
-                if not alone[k]["holds"]:
-                    by_item[k].record(proposals[k], alone[k])
-            good = [k for k in keys if alone[k]["holds"]]
-            committed = self._commit(good, proposals, base, alone, known_bad)
-            for k in good:
+                if alone[k].holds(k.resource, k.operator, confident=len(tries[k]) >= self.n):
+                    good.append(k)
+                else:
+                    failed[k] = alone[k].evidence(k.resource, k.operator)
+            # the lowerings that leave the shared rows the most slack first: the longest first
+            # part of them that holds together is then the longest. Each takes the base's slack
+            # down by its own part (in the same first replications); the first joint try is the
+            # longest part whose parts sum to less than the base's slack
+            predicted = len(good)
+            m = min(self.n, DECIDING_REPLICATIONS)
+            room = slack(self.judge(base_sc, base_outs[:m]), good[0]) if hints and good else None
+            part_of: dict[ItemKey, float] = {}
+            if room is not None:
+                part_of = {k: max(0.0, room - (slack(self.judge(scs[k], tries[k][:m]), k) or 0.0))
+                           for k in keys}
+                good.sort(key=lambda k: part_of[k])
+                offset_try = self.joint_seen.get(config_key({**base, **proposals}))
+                if offset_try is not None:
+                    observe(keys, offset_try, room, part_of)  # every lowering together: the offset
+                used, predicted = 0.0, 0
+                for k in good:
+                    used += part_of[k] * ratio[0]
+                    if used >= room:
+                        break
+                    predicted += 1
+
+            def complete(k: ItemKey, base_sc: Scenario = base_sc,
+                         scs: dict[ItemKey, Scenario] = scs,
+                         tries: dict[ItemKey, list[dict[str, Any]]] = tries,
+                         failed: dict[ItemKey, dict[str, Any]] = failed) -> dict[str, Any]:
+                tries[k] = self.complete(base_sc, scs[k], tries[k], [k])
+                ev = self.judge(scs[k], tries[k]).evidence(k.resource, k.operator)
+                if not ev["holds"]:
+                    failed[k] = ev
+                return ev
+
+            def seen(part: list[ItemKey], judged: Judged, room: float | None = room,
+                     part_of: dict[ItemKey, float] = part_of) -> None:
+                if room is not None:
+                    observe(part, judged, room, part_of)
+
+            committed = self._commit(good, proposals, base, complete, known_bad, predicted,
+                                     hints=hints, seen=seen)
+            if hints and committed:
+                self._one_by_one(good, proposals, {**base, **{k: proposals[k] for k in committed}},
+                                 committed, failed, known_bad)
+            if hints:
+                self.progress(f"{stage}: round {rnd + 1}: {len(keys) - len(good)} failed alone, "
+                              f"{len(good)} held alone (the first {predicted} predicted to hold "
+                              f"together), {len(committed)} committed")
+            for k in keys:
                 if k in committed:
                     by_item[k].record(proposals[k], committed[k])
+                elif k in failed:
+                    by_item[k].record(proposals[k], failed[k])
                 else:
                     by_item[k].defer()
         for it in items:
@@ -558,30 +700,82 @@ class Planner:
                 it.infeasible = it.infeasible or f"search stopped after {MAX_ROUNDS} rounds"
 
     def _commit(self, good: list[ItemKey], proposals: dict[ItemKey, Value],
-                base: dict[ItemKey, Value], alone: dict[ItemKey, dict[str, Any]],
-                known_bad: set[ConfigKey]) -> dict[ItemKey, dict[str, Any]]:
+                base: dict[ItemKey, Value], complete: Callable[[ItemKey], dict[str, Any]],
+                known_bad: set[ConfigKey], predicted: int, hints: bool = True,
+                seen: Callable[[list[ItemKey], Judged], None] | None = None
+                ) -> dict[ItemKey, dict[str, Any]]:
         """The lower values that held on their own and also hold together (with their evidence):
-        all of them, else the first half, else the first one (which held alone, with the others at
-        the base)."""
-        if len(good) <= 1:
-            return {k: alone[k] for k in good}
-        for part in (good, good[: len(good) // 2]):
-            if len(part) == 1:
-                break
+        the longest first part of them that holds, found by bisection on its length (a longer
+        part lowers more capacities, so it holds less: the rows are monotone), starting from the
+        first ``predicted``. Committing many in one round matters when a shared row has little
+        slack left (an objective): committing one item a round took as many rounds as there are
+        operators. With ``hints`` the tries alone stopped once they held in their first
+        replications, so a part of one is the first one's try alone run to the plan's
+        replications (``complete``); without, the first one held in all of them."""
+        if not good:
+            return {}
+        best: dict[ItemKey, dict[str, Any]] = {}
+        held, failed = 0, len(good) + 1  # lengths known to hold and to fail
+        if not hints:
+            best, held = {good[0]: complete(good[0])}, 1
+        length = max(1, min(len(good), predicted))
+        while held + 1 < failed:
+            part = good[:length]
             values = {**base, **{k: proposals[k] for k in part}}
             together = config_key(values)
-            if together in known_bad:
-                continue
-            sc = with_values(self.sc, values)
-            judged = self.judge(sc, self.simulate_deciding([sc], part)[0])
-            if all(judged.holds(k.resource, k.operator) for k in part):
-                return {k: judged.evidence(k.resource, k.operator) for k in part}
-            known_bad.add(together)
-        return {good[0]: alone[good[0]]}
+            ok = False
+            if length == 1:
+                ev = complete(part[0])
+                ok = ev["holds"]
+                if ok:
+                    best = {part[0]: ev}
+            elif together not in known_bad:
+                sc = with_values(self.sc, values)
+                judged = self.judge(sc, self.simulate_deciding([sc], part)[0])
+                ok = all(judged.holds(k.resource, k.operator) for k in part)
+                if seen is not None:
+                    seen(part, judged)
+                if ok:
+                    best = {k: judged.evidence(k.resource, k.operator) for k in part}
+                else:
+                    known_bad.add(together)
+            if ok:
+                held = length
+            else:
+                failed = length
+            length = (held + failed) // 2
+        return best
 
-    def _common_offset(self, items: list[Item], fixed: dict[ItemKey, Value], stage: str) -> None:
+    def _one_by_one(self, good: list[ItemKey], proposals: dict[ItemKey, Value],
+                    values: dict[ItemKey, Value], committed: dict[ItemKey, dict[str, Any]],
+                    failed: dict[ItemKey, dict[str, Any]], known_bad: set[ConfigKey]) -> None:
+        """After the longest part that holds: each other lowering that held alone, in order, with
+        every one committed so far (``values``): committed when it holds, else failed (with the
+        others lower still it fails too, so the item is done at its value). One more node each
+        time, so the engine's memo reruns a node or a few, not every node; and every lowering is
+        settled in this round instead of being tried alone again in the next."""
+        for k in good:
+            if k in committed or k in failed:
+                continue
+            mine = {**values, k: proposals[k]}
+            if config_key(mine) in known_bad:
+                continue
+            sc = with_values(self.sc, mine)
+            ev = self.judge(sc, self.simulate_deciding([sc], [k])[0]).evidence(k.resource,
+                                                                               k.operator)
+            if ev["holds"]:
+                committed[k] = ev
+                values = mine
+            else:
+                failed[k] = ev
+                known_bad.add(config_key(mine))
+
+    def _common_offset(self, items: list[Item], fixed: dict[ItemKey, Value], stage: str
+                       ) -> set[ConfigKey]:
         """Every item at ``max(minimum, guess + k)`` for one ``k``: the least ``k`` whose joint try
-        holds, by doubling steps then bisection. Each item then starts from its value there."""
+        holds, by doubling steps then bisection. Each item then starts from its value there.
+        Returns the joint configurations that failed (the first joint try of the items one lower
+        is one of them)."""
         k_min = min(it.minimum - it.guess[0] for it in items)
         k_max = max(it.cap - it.guess[0] for it in items)
 
@@ -589,6 +783,7 @@ class Planner:
             return {it.key: (max(it.minimum, min(it.cap, it.guess[0] + k)),) for it in items}
 
         tried: dict[int, Judged] = {}
+        bad: set[ConfigKey] = set()
         lo: int | None = None
         hi: int | None = None
         k, step = 0, 1
@@ -601,6 +796,8 @@ class Planner:
                 hi = k
             else:
                 lo = k
+                bad.add(config_key({**fixed, **values(k)}))
+                self.joint_seen[config_key({**fixed, **values(k)})] = judged
             if hi is not None and (hi <= k_min or (lo is not None and hi - lo <= 1)):
                 break
             if hi is None:
@@ -613,13 +810,14 @@ class Planner:
                 k = (lo + hi) // 2
             step *= 2
         if hi is None:  # no common offset within the bound: search each item from its bound
-            return
+            return bad
         for it in items:
             v = values(hi)[it.key]
             it.hi = v[0]
             it.tried[v[0]] = {"value": list(v), **tried[hi].evidence(it.key.resource,
                                                                       it.key.operator)}
             it.step = 1
+        return bad
 
 
 def _upto(keys: Sequence[ItemKey]) -> str:
@@ -628,8 +826,74 @@ def _upto(keys: Sequence[ItemKey]) -> str:
     return uptos.pop() if len(uptos) == 1 else "all"
 
 
-def _decided(judged: Judged, keys: Sequence[ItemKey]) -> bool:
-    return any(judged.fails_outright(k.resource, k.operator) for k in keys)
+def slack(judged: Judged, key: ItemKey) -> float | None:
+    """How far the objectives that judge ``key`` are from their targets at the mean, the least
+    over its rows, as a part of the room the target leaves: a share's ``(value - target) /
+    (1 - target)`` (0.995 of 0.99: 0.5), a time's ``(target - value) / target``. Orders the
+    lowerings of a shared row (``None`` when no objective judges it)."""
+    sc = judged.sc
+    if sc is None:
+        return None
+    declared = stages.objective_metrics()
+    out = math.inf
+    for req, scope in item_rows(sc, key.resource, key.operator):
+        for o in sc.objectives:
+            e = judged.summary.get(scope, {}).get(stages.objective_key(o)) if o.id == req else None
+            if e is None or e.get("mean") is None or math.isnan(e["mean"]):
+                continue
+            spec, v, t = declared[o.metric], float(e["mean"]), o.target
+            room = (1.0 - t) if spec.share and spec.bound == "min" else abs(t)
+            gap = (v - t) if spec.bound == "min" else (t - v)
+            out = min(out, gap / room if room > 0 else gap)
+    return None if math.isinf(out) else out
+
+
+def _decided(sc: Scenario, judged: Judged, keys: Sequence[ItemKey],
+             outs: Sequence[dict[str, Any]], n: int) -> bool:
+    return (any(judged.fails_outright(k.resource, k.operator) for k in keys)
+            or misses_beyond_recovery(sc, outs, keys, n))
+
+
+def misses_beyond_recovery(sc: Scenario, outs: Sequence[dict[str, Any]], keys: Sequence[ItemKey],
+                           n: int) -> bool:
+    """The first replications ``outs`` of a try miss an objective row of one of ``keys`` by more
+    than the other ``n - len(outs)`` could recover (:func:`cannot_recover`): the try fails at the
+    mean of all ``n``, so at the plan's confidence too, and is decided without them."""
+    m = len(outs)
+    if m >= n or not sc.objectives:
+        return False
+    declared = stages.objective_metrics()
+    for o in sc.objectives:
+        spec = declared[o.metric]
+        key = stages.objective_key(o)
+        scopes = {scope for k in keys for req, scope in item_rows(sc, k.resource, k.operator)
+                  if req == o.id}
+        for scope in sorted(scopes):
+            xs = [r["metrics"].get(scope, {}).get(key) for r in outs]
+            values = [float(x) for x in xs if x is not None and not math.isnan(x)]
+            if len(values) == m and cannot_recover(values, n, o.target, spec.bound, spec.share):
+                return True
+    return False
+
+
+def cannot_recover(xs: Sequence[float], n: int, target: float, bound: str, share: bool) -> bool:
+    """Sequential decision on a floor (``bound`` ``min``) or a ceiling (``max``) judged on the mean
+    of ``n`` replications, from the first ``len(xs)``: the mean of the others is at best the
+    :data:`DECIDING_CONFIDENCE` Student t prediction bound
+    ``mean ± t · s · sqrt(1/m + 1/(n - m))`` (and never past what the metric can be: a share is at
+    most 1, a time at least 0). When even that final mean misses ``target``, the try fails (at
+    the mean, so at any confidence bound) with that confidence; two equal values decide at once."""
+    m = len(xs)
+    if m < 2 or m >= n:
+        return False
+    mean = math.fsum(xs) / m
+    sd = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (m - 1))
+    reach = t_quantile(DECIDING_CONFIDENCE, m - 1) * sd * math.sqrt(1.0 / m + 1.0 / (n - m))
+    if bound == "min":
+        rest = min(1.0, mean + reach) if share else mean + reach
+        return (m * mean + (n - m) * rest) / n < target
+    rest = max(0.0, mean - reach)
+    return (m * mean + (n - m) * rest) / n > target
 
 
 def infeasible_reason(sc: Scenario, key: ItemKey) -> str | None:
@@ -1217,6 +1481,9 @@ def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
             "analytic_guess": _fmt_value(it.guess),
             "difference": [int(p) - int(c) for p, c in zip(value, it.current, strict=True)],
             "slas": list(it.resource.slas),
+            "objectives": [req for req, _ in item_rows(sc, it.key.resource, it.key.operator)
+                           if req not in it.resource.slas],
+            "binding": binding_rows(less),
             "at_current": current.evidence(it.key.resource, it.key.operator),
             "at_planned": at_plan, "one_unit_less": less,
             "minimum_value": it.minimum,
@@ -1233,7 +1500,8 @@ def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
             entry.update(it.resource.entry(sc, it.key, value, it.current, it.note))
         entries.append(entry)
     breached = [r for r in final.rows_confident if Verdict.parse(r["verdict"]) is Verdict.FAIL]
-    judged = {(it.resource.scope(it.key.operator), sla) for it in items for sla in it.resource.slas}
+    judged = {(scope, req) for it in items
+              for req, scope in item_rows(sc, it.key.resource, it.key.operator)}
     mine = [r for r in breached if (r["name"], r["requirement"]) in judged]
     verdict = Verdict.FAIL if mine or any(Verdict.parse(e["verdict"]) is Verdict.FAIL
                                           for e in entries) else Verdict.PASS
@@ -1242,8 +1510,10 @@ def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
         "seed": opt.seed, "replications": pl.n, "confidence": opt.confidence,
         "resources": list(opt.resources),
         "operators": pl.operators(),
+        **({"operators_selected": True} if opt.operators is not None else {}),
         "rule": (f"an item holds when each of its SLA rows holds at the {opt.confidence:.0%} "
-                 "pessimistic confidence bound (lower bound of shares, upper bound of abandonment)"),
+                 "pessimistic confidence bound (lower bound of shares, upper bound of abandonment)"
+                 + (", and each of its service objectives' rows too" if sc.objectives else "")),
         "verdict": verdict.value,
         "simulations": pl.runs,
         "items": entries,
@@ -1252,7 +1522,18 @@ def _document(sc: Scenario, opt: PlanOptions, pl: Planner, items: list[Item],
                          "breached_outside_plan": [r for r in breached if r not in mine]},
         "current_rows": current.rows_mean,
         "overrides": overrides(sc, dict(planned.items())),
+        **({"sla_profile": profile_sources(sc.sla_profile)} if sc.sla_profile else {}),
     }
+
+
+def binding_rows(less: Sequence[dict[str, Any]]) -> list[str]:
+    """The rows that bind an item: those that fail one unit below its plan (in flow order, once
+    each); empty when the plan is at its minimum (nothing binds it)."""
+    out: list[str] = []
+    for t in less:
+        out += [req for req, v in t.get("rows", {}).items()
+                if Verdict.parse(v) is Verdict.FAIL and req not in out]
+    return out
 
 
 def _infeasible_text(it: Item) -> str:
@@ -1307,6 +1588,8 @@ def planned_document(sc: Scenario, document: dict[str, Any], calibration: dict[s
                                           f"(seed {document['seed']}, {document['replications']} "
                                           "replications).",
                            "replications": document["replications"]}
+    if sc.sla_profile:  # the targets the plan was made for (a --sla-profile flag included)
+        doc["sla_profile"] = sc.sla_profile
     doc.update(merge(calibration, document["overrides"]))
     return doc
 
@@ -1318,7 +1601,33 @@ def planned_yaml(doc: dict[str, Any], document: dict[str, Any]) -> str:
     run = "yzt sim planned.yaml" + (f" --seed {seed}" if seed != 1 else "")
     head = (f"# Written by yzt plan ({document['verdict']}). Reproduce the verdict with: {run}\n"
             "# Only the capacities the plan sized (and any --calibrate fit) are set here.\n")
-    return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    return head + unplanned_comment(document, run) + yaml.safe_dump(
+        doc, sort_keys=False, allow_unicode=True, width=100)
+
+
+def unplanned_comment(document: dict[str, Any], run: str) -> str:
+    """``planned.yaml``'s comment on what the plan did not size and what still breaches there
+    (the rows ``yzt sim planned.yaml`` then fails on, exit status 1)."""
+    lines = []
+    left = [r for r in RESOURCES if r not in document["resources"]]
+    if left:
+        lines.append(f"Not planned (--resources): {', '.join(left)}.")
+    if document.get("operators_selected"):
+        lines.append(f"Planned only for the operators {', '.join(document['operators'])} "
+                     "(--operators); the others keep the scenario's capacities.")
+    for e in document["items"]:
+        if e["infeasible"]:
+            name = e["resource"] + (f".{e['part']}" if e["part"] else "")
+            lines.append(f"Not planned (infeasible, kept at the scenario's value): {e['operator']} "
+                         f"{name}: {e['infeasible']['reason']}.")
+    outside = document["confirmation"]["breached_outside_plan"]
+    if outside:
+        lines.append(f"Still breached where nothing was planned ({len(outside)} row(s)); "
+                     f"'{run}' exits 1 on them:")
+        lines += [f"  {r['requirement']} {r['name']}: {r['expected']}" for r in outside]
+    else:
+        lines.append("Nothing breaches outside the plan.")
+    return "".join(f"# {x}\n" for x in lines)
 
 
 def summary_text(document: dict[str, Any]) -> str:

@@ -109,8 +109,9 @@ def replicate_one(sc: Scenario, seed: int, index: int, engine: str = "simpy",
                   threads: int | None = None) -> dict[str, Any]:
     """Worker entry point: one replication with ``engine`` (``fast`` or ``simpy``), summarised."""
     if engine == "fast":
-        return replication_output(derive(sc, run_replication_fast(sc, seed, index, threads=threads)))
-    return replication_output(derive(sc, run_replication(sc, seed, index)))
+        return replication_output(derive(sc, run_replication_fast(sc, seed, index, threads=threads)),
+                                  sc)
+    return replication_output(derive(sc, run_replication(sc, seed, index)), sc)
 
 
 def run_replications(

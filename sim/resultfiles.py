@@ -63,14 +63,37 @@ class SlaRow:
     abandonment_ci_low: float | None = None
     abandonment_ci_high: float | None = None
     abandonment_max: float | None = None
+    #: Service objectives' rows: ``objective`` (an SLA row has ``sla``), the metric and the source.
+    kind: str = "sla"
+    metric: str = ""
+    source: str = ""
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> SlaRow:
         return cls(str(raw["requirement"]), str(raw["name"]), Verdict.parse(str(raw["verdict"])),
                    str(raw.get("expected", "")),
-                   *(_opt(raw.get(k)) for k in ("value", "ci_low", "ci_high", "target", "abandonment",
-                                                "abandonment_ci_low", "abandonment_ci_high",
-                                                "abandonment_max")))
+                   **{k: _opt(raw.get(k)) for k in ("value", "ci_low", "ci_high", "target",
+                                                    "abandonment", "abandonment_ci_low",
+                                                    "abandonment_ci_high", "abandonment_max")},
+                   kind=str(raw.get("kind", "sla")), metric=str(raw.get("metric", "")),
+                   source=str(raw.get("source", "")))
+
+
+@dataclass(frozen=True)
+class ProfileTarget:
+    """One target of a named SLA profile and where it comes from."""
+
+    field: str
+    value: float
+    document: str
+    clause: str
+    quote: str = ""
+    assumption: bool = False
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> ProfileTarget:
+        return cls(str(raw["field"]), float(raw["value"]), str(raw["document"]),
+                   str(raw["clause"]), str(raw.get("quote", "")), bool(raw.get("assumption")))
 
 
 @resultfile.reads
@@ -90,6 +113,11 @@ class SimResults:
     #: Series name → values; ``t_hours`` is the time axis.
     timeseries: dict[str, list[float | None]] = field(default_factory=dict)
     document: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: The service objectives' rows (reported apart from the SLAs).
+    objectives: tuple[SlaRow, ...] = ()
+    #: The named SLA profile of the hotline targets and each target's source.
+    sla_profile: str = ""
+    profile_targets: tuple[ProfileTarget, ...] = ()
 
     @property
     def hours(self) -> list[float | None]:
@@ -105,7 +133,10 @@ class SimResults:
                    None if one_in is None else int(one_in),
                    {str(k): list(v) for k, v in (document.get("timeseries") or {}).items()
                     if isinstance(v, list)},
-                   document)
+                   document, tuple(SlaRow.from_json(r) for r in document.get("objectives") or ()),
+                   str((document.get("sla_profile") or {}).get("name", "")),
+                   tuple(ProfileTarget.from_json(t)
+                         for t in (document.get("sla_profile") or {}).get("targets") or ()))
 
     def to_json(self) -> dict[str, Any]:
         return _body(self.document)
@@ -259,6 +290,10 @@ class PlanItem:
     service_level_cost: tuple[CostRow, ...] = ()
     roster: RosterPlan | None = None
     cost: Mapping[str, Any] | None = None
+    #: Service objectives that judge the item beside its SLA rows.
+    objectives: tuple[str, ...] = ()
+    #: The rows that fail one unit below the plan (what binds it).
+    binding: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -281,7 +316,9 @@ class PlanItem:
             tuple(Tried.from_json(t) for t in raw.get("curve") or ()),
             tuple(HourRow.from_json(r) for r in raw.get("hourly") or ()),
             tuple(CostRow.from_json(c) for c in raw.get("service_level_cost") or ()),
-            RosterPlan.from_json(raw.get("roster")), raw.get("cost"))
+            RosterPlan.from_json(raw.get("roster")), raw.get("cost"),
+            tuple(str(o) for o in raw.get("objectives") or ()),
+            tuple(str(b) for b in raw.get("binding") or ()))
 
 
 @dataclass(frozen=True)

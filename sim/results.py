@@ -20,11 +20,14 @@ from yzt.sim.stages import Metrics
 from yzt.sim.stats import estimate
 from yzt.verdict import Verdict, run_verdict
 
-__all__ = ["Metrics", "breached", "build_results", "dumps", "mean_timeseries", "replication_metrics",
+__all__ = ["Metrics", "breached", "build_results", "dumps", "is_objective", "mean_timeseries",
+           "missed", "profile_sources", "replication_metrics",
            "replication_output", "sla_run_verdict", "sla_verdicts", "summarise", "summary_text"]
 
-def replication_metrics(rec: ReplicationRecords, distributions: bool = True) -> Metrics:
-    """The metrics of one replication: each stage's, in flow order.
+def replication_metrics(rec: ReplicationRecords, distributions: bool = True,
+                        sc: Scenario | None = None) -> Metrics:
+    """The metrics of one replication: each stage's, in flow order, then the values of ``sc``'s
+    service objectives (``objective:<id>``).
 
     ``distributions=False`` leaves out the quantiles and lateness buckets (sorting every query's
     reply time): what :func:`sla_verdicts` reads is all there, which is what ``yzt plan`` needs
@@ -33,6 +36,8 @@ def replication_metrics(rec: ReplicationRecords, distributions: bool = True) -> 
     for st in stages.stages():
         if st.metrics is not None:
             st.metrics(rec, out, distributions)
+    if sc is not None:
+        stages.objective_values(sc, rec, out)
     return out
 
 
@@ -49,9 +54,15 @@ def summarise(per_rep: Sequence[Metrics]) -> dict[str, dict[str, dict[str, Any]]
 
 def sla_verdicts(sc: Scenario, summary: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
     """One verdict per SLA and scope, judged on the mean over replications: each stage's rows,
-    in flow order."""
+    in flow order, then the service objectives' rows (``kind`` ``objective``)."""
     reader = stages.Reader(summary)
-    return [r for st in stages.stages() if st.sla_rows is not None for r in st.sla_rows(sc, reader)]
+    return [*(r for st in stages.stages() if st.sla_rows is not None for r in st.sla_rows(sc, reader)),
+            *stages.objective_rows(sc, reader)]
+
+
+def is_objective(r: dict[str, Any]) -> bool:
+    """Is ``r`` a service objective's row (else an SLA's)?"""
+    return r.get("kind") == stages.OBJECTIVE
 
 
 def mean_timeseries(series: Sequence[dict[str, list[float]]]) -> dict[str, list[float]]:
@@ -70,14 +81,19 @@ def build_results(sc: Scenario, seed: int, per_rep: Sequence[dict[str, Any]],
     ``engine``: which engine produced the records (``fast`` or ``simpy``); ``engine_note`` says
     why ``auto`` did not use the fast one."""
     summary = summarise([r["metrics"] for r in per_rep])
-    sla = sla_verdicts(sc, summary)
+    rows = sla_verdicts(sc, summary)
+    sla = [r for r in rows if not is_objective(r)]
+    objectives = [r for r in rows if is_objective(r)]
     failed = sum(Verdict.parse(r["verdict"]) is Verdict.FAIL for r in sla)
+    missed = sum(Verdict.parse(r["verdict"]) is Verdict.FAIL for r in objectives)
     series = mean_timeseries([r["timeseries"] for r in per_rep])
     series["t_hours"] = series.pop("t_h")
-    return {
+    out: dict[str, Any] = {
         "summary": f"{len(per_rep)} replications, {engine} engine, sampling 1 in {sc.one_in}: "
-                   + (f"{failed} SLA row(s) breached" if failed else "all SLAs hold"),
-        "verdict": sla_run_verdict(sla).value,
+                   + (f"{failed} SLA row(s) breached" if failed else "all SLAs hold")
+                   + ((f", {missed} objective row(s) missed" if missed else ", all objectives hold")
+                      if objectives else ""),
+        "verdict": sla_run_verdict(rows).value,
         "yzt_version": __version__,
         "scenario": {"name": sc.name, "description": sc.description, "document": sc.document},
         "seed": seed,
@@ -95,11 +111,29 @@ def build_results(sc: Scenario, seed: int, per_rep: Sequence[dict[str, Any]],
         "timeseries": series,
         "model": {"events_per_replication": [r["events"] for r in per_rep]},
     }
+    if sc.objectives:  # absent otherwise: results of scenarios without objectives keep their bytes
+        out["objectives"] = objectives
+    if sc.sla_profile is not None:
+        out["sla_profile"] = profile_sources(sc.sla_profile)
+    return out
 
 
-def replication_output(rec: ReplicationRecords) -> dict[str, Any]:
-    """What a worker sends back: metrics, time series, event count (small to pickle)."""
-    return {"metrics": replication_metrics(rec), "timeseries": rec.timeseries, "events": rec.events}
+def profile_sources(name: str) -> dict[str, Any]:
+    """The named SLA profile with the standard and clause of each target (what reports cite)."""
+    from yzt.sim.profiles import profile
+
+    p = profile(name)
+    return {"name": p.name, "title": p.title, "targets": [
+        {"field": t.field, "value": t.value, "document": t.source.document,
+         "clause": t.source.clause, "quote": t.source.quote, "note": t.source.note,
+         "assumption": t.source.is_assumption} for t in p.targets]}
+
+
+def replication_output(rec: ReplicationRecords, sc: Scenario | None = None) -> dict[str, Any]:
+    """What a worker sends back: metrics (with ``sc``'s objectives), time series, event count
+    (small to pickle)."""
+    return {"metrics": replication_metrics(rec, sc=sc), "timeseries": rec.timeseries,
+            "events": rec.events}
 
 
 def dumps(results: dict[str, Any]) -> str:
@@ -117,6 +151,29 @@ def sla_run_verdict(sla: Sequence[dict[str, Any]]) -> Verdict:
 def breached(results: dict[str, Any]) -> list[dict[str, Any]]:
     """The SLA rows that failed."""
     return [r for r in results["sla"] if Verdict.parse(r["verdict"]) is Verdict.FAIL]
+
+
+def missed(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The objective rows that failed."""
+    return [r for r in results.get("objectives", []) if Verdict.parse(r["verdict"]) is Verdict.FAIL]
+
+
+def late_count(share: float, total: float) -> int:
+    """How many of ``total`` miss a 100 % row that ``share`` of them met: at least one whenever
+    the share is short of 100 % (the row fails), so a failure never reads as none."""
+    return 0 if share >= 1.0 else max(1, round((1.0 - share) * total))
+
+
+def _late_line(results: dict[str, Any], r: dict[str, Any]) -> str | None:
+    """A failing 100 % row (the reply deadline's) as a count: ``4 of 1.36 M replies after 48 h``."""
+    total = results["metrics"]["platform"].get("queries_verified", {}).get("mean")
+    deadline = results["scenario"].get("document", {}).get("platform", {}).get("deadline_h")
+    v = r.get("value")
+    if r.get("target") != 1.0 or v is None or v >= 1.0 or total is None or deadline is None:
+        return None
+    shown = f"{total / 1e6:.3g} M" if total >= 1e6 else f"{total:,.0f}"
+    return (f"  {'':<10} {'':<9} {late_count(v, total):,} of {shown} replies after "
+            f"{deadline:g} h")
 
 
 def summary_text(results: dict[str, Any]) -> str:
@@ -141,13 +198,32 @@ def summary_text(results: dict[str, Any]) -> str:
         lines.append(f"  {r['requirement']:<10} {r['name']:<9} {stages.fmt(r['value']):>8} "
                      f"{stages.fmt(r.get('abandonment')) if 'abandonment' in r else '':>8}  "
                      f"{shown.get(verdict, 'n/a'):<7}  {r['expected']}")
+        late = _late_line(results, r) if verdict is Verdict.FAIL else None
+        if late:
+            lines.append(late)
     for sla in collapsed:
         mine = [Verdict.parse(r["verdict"]) for r in rows if r["requirement"] == sla]
         ok = mine.count(Verdict.PASS)
         na = mine.count(Verdict.NOT_APPLICABLE)
         lines.append(f"  {sla:<10} {'all':<9} {ok} pass, {len(mine) - ok - na} FAIL, {na} n/a "
                      "(no cases) of the operators")
+    objectives = results.get("objectives", [])
+    if objectives:
+        lines += ["", f"  {'objective':<12} {'scope':<9} {'value':>10}  verdict  target (source)"]
+        for r in objectives:
+            verdict = Verdict.parse(r["verdict"])
+            pct = r["metric"] in {k for k, v in stages.objective_metrics().items() if v.share}
+            lines.append(f"  {r['requirement']:<12} {r['name']:<9} "
+                         f"{stages.fmt(r['value'], pct) + ('' if pct else ' s'):>10}  "
+                         f"{shown.get(verdict, 'n/a'):<7}  {r['expected']} ({r['source']})")
+    prof = results.get("sla_profile")
+    if prof:
+        lines.append(f"  targets from SLA profile {prof['name']}: " + "; ".join(
+            f"{t['field']} {t['value']:g} ({t['document']}, {t['clause']})" for t in prof["targets"]))
     bad = breached(results)
     lines.append("")
     lines.append(f"SLA breached: {len(bad)} row(s)" if bad else "all SLAs hold")
+    if objectives:
+        miss = missed(results)
+        lines.append(f"objectives missed: {len(miss)} row(s)" if miss else "all objectives hold")
     return "\n".join(lines)

@@ -192,6 +192,21 @@ class OperatorParams:
 
 
 @dataclass(frozen=True)
+class Objective:
+    """A service objective (``objectives:``): a target on a metric a stage declares
+    (:class:`yzt.sim.stages.ObjectiveMetric`), judged like an SLA row, reported apart."""
+
+    id: str
+    metric: str
+    target: float
+    source: str
+    within_s: float | None = None
+    quantile: float | None = None
+    operators: tuple[str, ...] | None = None
+    """Operator ids a per-operator objective covers (``None``: every operator that has it)."""
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
@@ -212,6 +227,10 @@ class Scenario:
     """The merged document, echoed into the results."""
     costs: Costs | None = None
     """Unit costs, when the scenario gives them."""
+    objectives: tuple[Objective, ...] = ()
+    sla_profile: str | None = None
+    """The named hotline profile every operator's SLA-HOT-1 target comes from (``None``: the
+    topology's own)."""
 
     def operator(self, operator_id: str) -> OperatorParams:
         for op in self.operators:
@@ -329,6 +348,35 @@ def _rule_problems(doc: dict[str, Any], topo: Topology) -> list[str]:
     for sect in sections:
         if sect.rules is not None:
             problems += sect.rules(doc)
+    return problems + _objective_problems(doc.get("objectives", []), known)
+
+
+def _objective_problems(objectives: list[dict[str, Any]], known: set[str]) -> list[str]:
+    """Each objective names a metric some stage declares, gives the parameters it needs, and
+    covers known operators; ids are unique."""
+    from yzt.sim import stages
+
+    declared = stages.objective_metrics()
+    problems: list[str] = []
+    seen: set[str] = set()
+    for i, o in enumerate(objectives):
+        at = f"at objectives[{i}]"
+        if o["id"] in seen:
+            problems.append(f"{at}.id: {o['id']!r} is given twice (ids name one row each)")
+        seen.add(o["id"])
+        spec = declared.get(o["metric"])
+        if spec is None:
+            problems.append(f"{at}.metric: unknown metric {o['metric']!r} (one of "
+                            f"{', '.join(sorted(declared))})")
+            continue
+        problems += [f"{at}: {k!r} is required for metric {o['metric']} (add it)"
+                     for k in spec.needs if k not in o]
+        if spec.share and o["target"] > 1:
+            problems.append(f"{at}.target: {o['target']} is a share, at most 1 (0.99 is 99 %)")
+        if "operators" in o and not spec.per_operator:
+            problems.append(f"{at}.operators: metric {o['metric']} is the platform's (remove it)")
+        problems += [f"{at}.operators: unknown operator {x!r}" for x in o.get("operators", [])
+                     if x not in known]
     return problems
 
 
@@ -376,6 +424,12 @@ def _operator(op_id: str, kind: str, share: float, sla: SlaProfile, cfg: dict[st
         if sect.operator is not None:
             fields.update(sect.operator(cfg))
     return OperatorParams(id=op_id, kind=kind, card_share=share, sla=sla, **fields)
+
+
+def _profile(name: str) -> Any:
+    from yzt.sim.profiles import profile
+
+    return profile(name)
 
 
 def scenario_schema() -> dict[str, Any]:
@@ -432,12 +486,15 @@ def from_document(doc: dict[str, Any], source: str = "<document>") -> Scenario:
         raise InputFileError(source, problems)
     plat = doc["platform"]
     after = doc["after_reply"]
+    profile_name = doc.get("sla_profile")
+    apply = (lambda sla: sla) if profile_name is None else _profile(profile_name).apply
     sections: dict[str, Any] = {}
     for sect in _sections():
         if sect.fields is not None:
             sections.update(sect.fields(doc))
     operators = tuple(
-        _operator(op.id, op.kind, op.card_share, op.sla, _operator_config(doc, op.id, op.kind))
+        _operator(op.id, op.kind, op.card_share, apply(op.sla),
+                  _operator_config(doc, op.id, op.kind))
         for op in topo.operators
     )
     scenario = Scenario(
@@ -463,6 +520,12 @@ def from_document(doc: dict[str, Any], source: str = "<document>") -> Scenario:
         source=source,
         document=doc,
         costs=_costs(doc.get("costs")),
+        objectives=tuple(
+            Objective(str(o["id"]), str(o["metric"]), float(o["target"]), str(o["source"]),
+                      o.get("within_s"), o.get("quantile"),
+                      tuple(o["operators"]) if "operators" in o else None)
+            for o in doc.get("objectives", [])),
+        sla_profile=profile_name,
     )
     from yzt.sim.memory import problem as memory_problem  # it reads the tree built here
 

@@ -24,13 +24,13 @@ PLAN_CASES = ("baseline", "reseller-outage", "understaffed-hotlines")
 
 GOLDEN = {
     "sim-baseline": "5cbe9a8f654a12670f98dff3c220c9b550020c192f1f3b5cdeae82a37037bbb5",
-    "sim-launch-day": "c7a29f8a98938835e9f4f1f93ad7f4b159d348c46443d07f0d2bcc2e2801f470",
-    "sim-national-day": "893c3db688e4f85e274880ae7da7329de2db86d47ee66b2708ed11598b7d1de4",
+    "sim-launch-day": "acccb6a194de08a5947368b4a64a53d1abe3c85353c76257189d4aa1c05eba81",
+    "sim-national-day": "83148d811e867ec0460dde9668f7a53afa9e13ea598a511eee41191081cfd597",
     "sim-reseller-outage": "791dc67b3a501cefae30e4d14624154899e4dc7bfef2c23fe8d1325c619ded09",
     "sim-understaffed-hotlines": "ec9b9c056e6ed301863178eeb2148d0d9952e40f3055f87384231cf23abed27c",
-    "plan-baseline": "76b55eddd368bfe740e9dd3920ccd4b7dee4b5a7b57df2f1e312b76c0f602319",
-    "plan-reseller-outage": "3b88dc596441e141db39365e3ff66e523e272732b424c48ae6c79848ecbbc272",
-    "plan-understaffed-hotlines": "1df8ef79ba82d8339313e8ef320d75d0987bbe4e5b6bf9870766dbcd8972b94c",
+    "plan-baseline": "5d1f6409dadb91734fda91e42252b800e323d6ea5f127f63726eed31ad3a0bc9",
+    "plan-reseller-outage": "3e84e773128c2c6271ac2eb4fa0f33f4a4644ac46abfa576ad1e2aaa8cbe4cfd",
+    "plan-understaffed-hotlines": "1b96e7f4b420aff525f9ebb9251992ef5b941ff81a12bd3574db3c13ef476309",
 }
 
 

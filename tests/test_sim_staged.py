@@ -149,3 +149,39 @@ def test_a_node_swap_is_taken_and_a_wrong_swap_is_caught(monkeypatch: pytest.Mon
     staged2.records(sc)
     assert "fanout_done" in _same(staged2.records(slower),
                                   run_replication_fast(slower, seed=5, replication=2))
+
+
+def test_a_few_nodes_swap_at_once_and_a_wrong_swap_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two nodes' new connection counts are swapped into the memoised combination together (the
+    kept largest answers give the rest's largest exactly): only those two nodes rerun, and the
+    records are a fresh run's. Leaving one old node's answers in would be seen."""
+    from yzt.sim.stages import fanout
+
+    sc = _congested()
+    staged = StagedReplication(seed=5, replication=2, threads=1)
+    staged.records(sc)
+    runs: list[str] = []
+    real = fanout._run_node
+
+    def counting(*args: Any) -> Any:
+        runs.append(args[1])
+        return real(*args)
+
+    monkeypatch.setattr(fanout, "_run_node", counting)
+    both = with_overrides(sc, operators={"R07": {"concurrency": 3}, "R02": {"concurrency": 2}})
+    memo = staged.records(both)
+    assert sorted(runs) == ["R02", "R07"]
+    assert _same(memo, run_replication_fast(both, seed=5, replication=2)) == []
+
+    def keeps_old(self: Any, others: Any, new: Any) -> Any:
+        out = original(self, others, new)
+        out.done_max = np.maximum(out.done_max, self.done_max)  # the old nodes' answers stay in
+        return out
+
+    original = fanout._Fanout.swapped_many
+    monkeypatch.setattr(fanout._Fanout, "swapped_many", keeps_old)
+    slower = with_overrides(sc, operators={"R07": {"concurrency": 50}, "R02": {"concurrency": 50}})
+    staged2 = StagedReplication(seed=5, replication=2, threads=1)
+    staged2.records(sc)
+    assert "fanout_done" in _same(staged2.records(slower),
+                                  run_replication_fast(slower, seed=5, replication=2))

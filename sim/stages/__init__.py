@@ -22,6 +22,7 @@ from yzt.sim.stages.contract import (
     GuessInput,
     ItemKey,
     Metrics,
+    ObjectiveMetric,
     Reader,
     Resource,
     Row,
@@ -36,9 +37,10 @@ from yzt.sim.stages.contract import (
 
 if TYPE_CHECKING:
     from yzt.sim.records import ReplicationRecords
-    from yzt.sim.scenario import Scenario
+    from yzt.sim.scenario import Objective, Scenario
 
 __all__ = [
+    "OBJECTIVE",
     "PLATFORM",
     "STAGE_MODULES",
     "Chart",
@@ -47,6 +49,7 @@ __all__ = [
     "GuessInput",
     "ItemKey",
     "Metrics",
+    "ObjectiveMetric",
     "Reader",
     "Resource",
     "Row",
@@ -57,6 +60,11 @@ __all__ = [
     "Value",
     "derive",
     "fmt",
+    "objective_key",
+    "objective_metrics",
+    "objective_rows",
+    "objective_values",
+    "objectives_of",
     "pessimistic",
     "register",
     "registered",
@@ -195,6 +203,79 @@ def markdown_table() -> str:
     return "\n".join(lines)
 
 
-def pessimistic() -> Mapping[str, str]:
-    """Metric → the pessimistic end of its interval, over every stage."""
-    return {m: end for st in stages() for m, end in st.pessimistic.items()}
+def pessimistic(sc: Scenario | None = None) -> Mapping[str, str]:
+    """Metric → the pessimistic end of its interval, over every stage (and, given a scenario,
+    over its objectives' metrics: the low end of a floor, the high end of a ceiling)."""
+    ends = {m: end for st in stages() for m, end in st.pessimistic.items()}
+    if sc is not None:
+        declared = objective_metrics()
+        ends.update({objective_key(o): "ci_low" if declared[o.metric].bound == "min" else "ci_high"
+                     for o in sc.objectives})
+    return ends
+
+
+# -- service objectives ----------------------------------------------------------------------------
+#: The row kind of an objective (an SLA row carries no ``kind``: results before objectives).
+OBJECTIVE = "objective"
+
+
+def objective_metrics() -> dict[str, ObjectiveMetric]:
+    """Every metric a scenario's ``objectives:`` may judge, over every stage (name → how)."""
+    out: dict[str, ObjectiveMetric] = {}
+    for st in stages():
+        for name, spec in st.objectives.items():
+            if name in out:
+                raise ValueError(f"objective metric {name!r} of stage {st.name!r} is already "
+                                 "declared by another stage")
+            out[name] = spec
+    return out
+
+
+def objective_key(o: Objective) -> str:
+    """The metric key of an objective's value in a replication's metrics."""
+    return f"objective:{o.id}"
+
+
+def _objective_scopes(sc: Scenario, o: Objective, spec: ObjectiveMetric) -> list[str]:
+    if not spec.per_operator:
+        return [PLATFORM]
+    return list(o.operators) if o.operators is not None else [op.id for op in sc.operators]
+
+
+def objective_values(sc: Scenario, rec: ReplicationRecords, out: Metrics) -> None:
+    """Fill ``out[scope]["objective:<id>"]`` for each of ``sc``'s objectives (one replication);
+    a scope the stage measures nothing at (the records stop before it, no such desk) is left out."""
+    if not sc.objectives:
+        return
+    declared = objective_metrics()
+    for o in sc.objectives:
+        spec = declared[o.metric]
+        for scope in _objective_scopes(sc, o, spec):
+            v = spec.measure(rec, scope, o)
+            if v is not None and scope in out:
+                out[scope][objective_key(o)] = float(v)
+
+
+def objective_rows(sc: Scenario, reader: Reader) -> list[Row]:
+    """One row per objective and scope (kind ``objective``), judged like an SLA row on the
+    reader's means (the planner passes the pessimistic ends)."""
+    declared = objective_metrics()
+    rows: list[Row] = []
+    for o in sc.objectives:
+        spec = declared[o.metric]
+        key = objective_key(o)
+        for scope in _objective_scopes(sc, o, spec):
+            if key not in reader.summary.get(scope, {}):
+                continue
+            v = reader.mean(scope, key)
+            ok = None if v is None else (v >= o.target if spec.bound == "min" else v <= o.target)
+            rows.append(row(o.id, scope, spec.expected(o), v, ok, reader.ci(scope, key),
+                            target=o.target, kind=OBJECTIVE, metric=o.metric, source=o.source))
+    return rows
+
+
+def objectives_of(sc: Scenario, resource_name: str) -> list[tuple[str, bool]]:
+    """The objectives of ``sc`` that bind items of ``resource_name``: (id, per operator)."""
+    declared = objective_metrics()
+    return [(o.id, declared[o.metric].per_operator) for o in sc.objectives
+            if resource_name in declared[o.metric].judges]

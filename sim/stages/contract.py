@@ -54,7 +54,7 @@ def quantiles(xs: np.ndarray, qs: Sequence[float]) -> list[float]:
 
 
 def row(sla: str, scope: str, expected: str, value: float | None, ok: bool | None,
-        ci: tuple[float | None, float | None] = (None, None), **extra: float | None) -> Row:
+        ci: tuple[float | None, float | None] = (None, None), **extra: float | str | None) -> Row:
     """One SLA row: requirement, scope, verdict, the mean with its 95 % CI, the target.
     ``ok=None``: the scenario drew no such event, nothing to judge (``not_applicable``)."""
     verdict = Verdict.NOT_APPLICABLE if ok is None else (Verdict.PASS if ok else Verdict.FAIL)
@@ -87,7 +87,12 @@ def fmt(v: float | None, pct: bool = True) -> str:
     """A value of the console summary (a share as a percentage)."""
     if v is None:
         return "-"
-    return f"{v:.2%}" if pct else f"{v:.4g}"
+    if not pct:
+        return f"{v:.4g}"
+    d = 2  # more decimals where 2 would round a share short of 100 % up to it (or above 0 to 0)
+    while d < 9 and ((v < 1.0 and round(v * 100, d) >= 100.0) or (v > 0.0 and round(v * 100, d) <= 0)):
+        d += 1
+    return f"{v:.{d}%}"
 
 
 class Console:
@@ -131,9 +136,34 @@ class GuessInput:
     """Per replication: ``metrics`` (:data:`Metrics`) and ``details`` (resource → its details)."""
     hours: int
     """Hours of the hour-by-hour tables (arrivals and the reply deadline after them)."""
+    within_s: Mapping[str, float] = field(default_factory=dict)
+    """Resource → the tightest time a row that binds it asks (s): an objective's window or time
+    target when tighter than the reply deadline; absent: the deadline."""
 
     def details(self, resource: str) -> list[Any]:
         return [o["details"][resource] for o in self.base]
+
+    def tightest_s(self, resource: str) -> float:
+        """The time the first guess of ``resource`` fits its work into after each hour's
+        arrivals: the tightest a binding row asks, at most the reply deadline."""
+        return min(self.within_s.get(resource, math.inf), self.sc.deadline_h * 3600.0)
+
+
+def fluid_bound(per_hour: Sequence[float], total: float, within_s: float) -> float:
+    """The least rate (units of work a second) that serves ``total`` work spread over the hours
+    as ``per_hour`` (counts, any scale) when the work arriving in any run of hours must be done
+    within ``within_s`` after it: ``max over a ≤ b of work(a..b) / ((b - a + 1) h + within_s)``.
+    Fewer cannot meet that time even without randomness; the simulation decides how many more."""
+    n = float(sum(per_hour))
+    if n <= 0 or total <= 0:
+        return 0.0
+    best = 0.0
+    for a in range(len(per_hour)):
+        work = 0.0
+        for b in range(a, len(per_hour)):
+            work += per_hour[b] / n * total
+            best = max(best, work / ((b - a + 1) * 3600.0 + within_s))
+    return best
 
 
 @dataclass(frozen=True)
@@ -157,6 +187,32 @@ class Curve:
     """Offsets around the plan simulated (every item of the resource at once)."""
     lines: tuple[tuple[str, str], ...]
     """(metric, message key of its label) per line drawn."""
+
+
+@dataclass(frozen=True)
+class ObjectiveMetric:
+    """A metric a stage can judge as a service objective (a scenario's ``objectives:`` row).
+
+    Objectives are the platform's own, stricter targets beside the SLAs (a reply within minutes
+    for most people, not only every reply within the deadline); they are judged like SLA rows
+    but reported apart (row ``kind`` ``objective``). ``measure(records, scope, objective)`` is
+    one replication's value at a scope (NaN: nothing to judge), ``None`` when the records stop
+    before the stage or the scope has no such thing (no row)."""
+
+    doc: str
+    per_operator: bool
+    """One row per operator (scope: the operator id), else one row of the platform."""
+    bound: Literal["min", "max"]
+    """``min``: the value must be at least the target (a share); ``max``: at most (a time)."""
+    measure: Callable[[ReplicationRecords, str, Any], float | None]
+    expected: Callable[[Any], str]
+    """The row's target in words (``≥ 99 % replied within 1 h``)."""
+    judges: tuple[str, ...] = ()
+    """The resources whose items the objective binds (the planner sizes them to it)."""
+    needs: tuple[str, ...] = ()
+    """Parameters an objective of this metric must give (``within_s``, ``quantile``)."""
+    share: bool = True
+    """The value is a share (shown as a percentage), else seconds."""
 
 
 def _never(_sc: Scenario, _key: ItemKey) -> str | None:
@@ -301,6 +357,8 @@ class Stage:
     a table a resource's ``entry`` adds (``{operator}`` filled)."""
     chart: Chart | None = None
     """The chart of its SLA rows in a ``yzt sim`` report."""
+    objectives: Mapping[str, ObjectiveMetric] = field(default_factory=dict)
+    """The metrics a scenario's ``objectives:`` may judge at this stage (metric name → how)."""
     scale: Callable[[Scenario, float], dict[str, Any]] | None = None
     """The scenario override that scales the stage's own load by a factor (``--what-if load``)."""
     sampled: tuple[str, str] | None = None

@@ -194,12 +194,19 @@ def _run_node(flow: fast.Flow, nid: str, op: OperatorParams, arr: np.ndarray,
                     cc, st)
 
 
+#: Largest answers kept per query of a combination computed node by node: up to one fewer
+#: nodes can be swapped into it at once, exactly (a joint try of a few operators' connections
+#: reruns those nodes only). Each costs 10 bytes a query.
+TOP_ANSWERS = 4
+
+
 @dataclass
 class _Fanout:
     """Every node's answers combined per query: the reply time is the largest answer.
 
-    With ``second`` set (a product computed node by node), one node can be swapped for a rerun
-    of it exactly (:func:`yzt.sim.fastqueue.fold_node`); a swapped product has no ``second``.
+    With ``top`` set (a product computed node by node), up to ``TOP_ANSWERS - 1`` nodes can be
+    swapped for reruns of them exactly (:func:`yzt.sim.fastqueue.fold_node_top`); a swapped
+    product has no ``top``.
     """
 
     node_keys: dict[str, Any]
@@ -213,8 +220,8 @@ class _Fanout:
     node_nd: dict[str, np.ndarray]
     node_inc: dict[str, tuple[np.ndarray, np.ndarray]]
     results: dict[str, tuple[CallCounts, StationRecord]]
-    second: np.ndarray | None = None
-    arg: np.ndarray | None = None
+    top: tuple[np.ndarray, np.ndarray] | None = None
+    """The largest answers per query, descending, and their nodes' indexes (``-1``: none)."""
     send: tuple[np.ndarray, np.ndarray] | None = None
     """Complete replies in the order their last answer came in (queries, times): the SMS
     gateway's arrivals."""
@@ -224,14 +231,14 @@ class _Fanout:
 
     @property
     def nbytes(self) -> int:
-        arrays = [self.done_max, self.fail_count, self.nd_count, self.second, self.arg,
+        arrays = [self.done_max, self.fail_count, self.nd_count, *(self.top or ()),
                   *(self.send or ())]
         return sum(a.nbytes for a in arrays if a is not None)
 
     def add(self, index: int, nid: str, run: _NodeRun) -> None:
-        assert self.second is not None and self.arg is not None
-        fq.fold_node(index, run.done_max, run.done_fail, run.done_nd, self.done_max, self.second,
-                     self.arg, self.fail_count, self.nd_count)
+        assert self.top is not None
+        fq.fold_node_top(index, run.done_max, run.done_fail, run.done_nd, *self.top,
+                         self.fail_count, self.nd_count)
         self._keep(nid, run)
         self.inc_q += run.inc_q
         self.inc_b += run.inc_b
@@ -242,22 +249,46 @@ class _Fanout:
         self.node_inc[nid] = (run.inc_q, run.inc_b)
         self.results[nid] = (run.counts, run.station)
 
+    def finish(self) -> None:
+        """After the last :meth:`add`: the reply time is the largest answer."""
+        assert self.top is not None
+        self.done_max = np.ascontiguousarray(self.top[0][:, 0])
+
+    def others(self, indexes: list[int]) -> np.ndarray | None:
+        """The largest answer per query of the nodes not at ``indexes``; ``None`` when a query
+        kept only their answers (then no swap is exact)."""
+        assert self.top is not None
+        changed = np.zeros(len(self.node_keys), np.bool_)
+        changed[indexes] = True
+        out = np.empty(self.done_max.size, np.float64)
+        return None if fq.others_max(*self.top, changed, out) else out
+
     def swapped(self, index: int, nid: str, key: Any, run: _NodeRun) -> _Fanout:
         """This combination with node ``nid`` (at ``index``) replaced by ``run``."""
-        assert self.second is not None and self.arg is not None
-        others = np.where(self.arg == index, self.second, self.done_max)
+        others = self.others([index])
+        assert others is not None  # one node is never every kept answer
+        return self.swapped_many(others, {nid: (key, run)})
+
+    def swapped_many(self, others: np.ndarray, runs: dict[str, tuple[Any, _NodeRun]]) -> _Fanout:
+        """This combination with each node ``nid`` of ``runs`` replaced by its rerun; ``others``:
+        :meth:`others` of their indexes."""
         fc = self.fail_count.copy()
-        fc[self.node_fail[nid]] -= 1
-        fc[run.done_fail] += 1
         nc = self.nd_count.copy()
-        nc[self.node_nd[nid]] -= 1
-        nc[run.done_nd] += 1
-        old_q, old_b = self.node_inc[nid]
-        out = _Fanout({**self.node_keys, nid: key}, np.maximum(others, run.done_max), fc, nc,
-                      self.inc_q - old_q + run.inc_q, self.inc_b - old_b + run.inc_b,
-                      dict(self.node_fail), dict(self.node_nd), dict(self.node_inc),
-                      dict(self.results), base=self)
-        out._keep(nid, run)
+        inc_q, inc_b = self.inc_q.copy(), self.inc_b.copy()
+        for nid, (_, run) in runs.items():
+            fc[self.node_fail[nid]] -= 1
+            fc[run.done_fail] += 1
+            nc[self.node_nd[nid]] -= 1
+            nc[run.done_nd] += 1
+            old_q, old_b = self.node_inc[nid]
+            inc_q += run.inc_q - old_q
+            inc_b += run.inc_b - old_b
+            np.maximum(others, run.done_max, out=others)
+        out = _Fanout({**self.node_keys, **{nid: key for nid, (key, _) in runs.items()}}, others,
+                      fc, nc, inc_q, inc_b, dict(self.node_fail), dict(self.node_nd),
+                      dict(self.node_inc), dict(self.results), base=self)
+        for nid, (_, run) in runs.items():
+            out._keep(nid, run)
         return out
 
     def complete(self) -> np.ndarray:
@@ -328,7 +359,7 @@ class Fast(fast.FastPart):
         fan = self._fanout.get(fan_key) or self._swapped.get(fan_key)
         if fan is None:
             fan = self._fanout_stage(flow, nodes, keys, up.key, keep, verified)
-            (self._fanout if fan.second is not None else self._swapped).put(fan_key, fan)
+            (self._fanout if fan.top is not None else self._swapped).put(fan_key, fan)
         fanout_done = np.where(fan.nd_count > 0, np.nan, fan.done_max)
         ops: dict[str, OperatorRecord] = {op.id: OperatorRecord(id=op.id) for op in sc.operators}
         node_stations = []
@@ -343,24 +374,36 @@ class Fast(fast.FastPart):
     def _fanout_stage(self, flow: fast.Flow, nodes: list[tuple[str, OperatorParams]],
                       keys: dict[str, Any], front_key: Any, keep: bool,
                       verified: np.ndarray) -> _Fanout:
-        """Nodes are independent given the arrivals: swap one into a memoised combination that
-        differs in that node only, else run them all (on ``threads`` threads)."""
+        """Nodes are independent given the arrivals: swap the few that differ into the memoised
+        combination that differs least (up to ``TOP_ANSWERS - 1`` nodes, rerunning only them),
+        else run them all (on ``threads`` threads)."""
         index = {nid: i for i, (nid, _) in enumerate(nodes)}
         fan: _Fanout
+        best: tuple[_Fanout, list[str]] | None = None
         for (f_key, f_keep, _), fan in reversed(self._fanout.items.items()):
-            if fan.second is None or f_key != front_key or f_keep != keep \
+            if fan.top is None or f_key != front_key or f_keep != keep \
                     or fan.node_keys.keys() != keys.keys():
                 continue
             differ = [nid for nid in keys if fan.node_keys[nid] != keys[nid]]
+            if differ and len(differ) < TOP_ANSWERS and (best is None or len(differ) < len(best[1])):
+                best = (fan, differ)
+        if best is not None:
+            fan, differ = best
             if len(differ) == 1:
                 nid = differ[0]
-                op = dict(nodes)[nid]
-                run = _run_node(flow, nid, op, verified, keep)
-                return fan.swapped(index[nid], nid, keys[nid], run)
+                return fan.swapped(index[nid], nid, keys[nid],
+                                   _run_node(flow, nid, dict(nodes)[nid], verified, keep))
+            others = fan.others([index[nid] for nid in differ])
+            if others is not None:
+                ops = dict(nodes)
+                return fan.swapped_many(others, {
+                    nid: (keys[nid], _run_node(flow, nid, ops[nid], verified, keep))
+                    for nid in differ})
         n = verified.size
         fan = _Fanout(dict(keys), np.full(n, -math.inf), np.zeros(n, np.int16),
                       np.zeros(n, np.int16), np.zeros(flow.m, np.int64), np.zeros(flow.m, np.int64), {}, {},
-                      {}, {}, second=np.full(n, -math.inf), arg=np.full(n, -1, np.int16))
+                      {}, {}, top=(np.full((n, TOP_ANSWERS), -math.inf),
+                                   np.full((n, TOP_ANSWERS), -1, np.int16)))
         lock = threading.Lock()
 
         def work(node: tuple[str, OperatorParams]) -> None:
@@ -375,6 +418,7 @@ class Fast(fast.FastPart):
         else:
             with ThreadPoolExecutor(max_workers=threads) as pool:
                 list(pool.map(work, nodes))
+        fan.finish()
         return fan
 
 
@@ -464,13 +508,10 @@ def _override(sc: Scenario, key: c.ItemKey, value: c.Value, doc: dict[str, Any])
     doc.setdefault("operators", {}).setdefault(key.operator, {})["concurrency"] = int(value[0])
 
 
-def connections_guess(sc: Scenario, op_id: str, base: list[dict[str, Any]]) -> int:
-    """The fluid bound on an operator's connections: its calls' busy time over the run (answers,
-    and timeouts that hold a connection for ``timeout_s``) fitted into the arrivals' horizon plus
-    the reply deadline, ``c × window ≥ busy time``. Fewer connections cannot reply to every query
-    in time; the simulation decides how many more are needed."""
+def busy_seconds(sc: Scenario, op_id: str, base: list[dict[str, Any]]) -> float:
+    """An operator's calls' busy time over the run (s, mean over the replications): answers, and
+    timeouts that hold a connection for ``timeout_s``."""
     op = sc.operator(op_id)
-    window = (sc.horizon_h + sc.deadline_h) * 3600.0
     works = []
     for out in base:
         m = out["metrics"][op_id]
@@ -479,12 +520,42 @@ def connections_guess(sc: Scenario, op_id: str, base: list[dict[str, Any]]) -> i
         work = answered * m["latency_mean_ms"] / 1000.0 + m["timeouts"] * op.timeout_s
         if math.isfinite(work):
             works.append(work)
-    return max(1, math.ceil(float(np.mean(works)) / window)) if works else 1
+    return float(np.mean(works)) if works else 0.0
+
+
+def connections_guess(sc: Scenario, op_id: str, base: list[dict[str, Any]]) -> int:
+    """The fluid bound on an operator's connections: its busy time (:func:`busy_seconds`) fitted
+    into the arrivals' horizon plus the reply deadline, ``c × window ≥ busy time``. Fewer
+    connections cannot reply to every query in time; the simulation decides how many more are
+    needed."""
+    window = (sc.horizon_h + sc.deadline_h) * 3600.0
+    return max(1, math.ceil(busy_seconds(sc, op_id, base) / window))
+
+
+def connections_guess_within(inp: c.GuessInput, op_id: str) -> int:
+    """As :func:`connections_guess` when a binding row asks for a time tighter than the reply
+    deadline (an objective: 95 % within 10 min): the operator's busy time, spread over the hours
+    as the verified queries are, fitted into each run of hours plus that time
+    (:func:`~yzt.sim.stages.contract.fluid_bound`); the busy hours then set the bound, not the
+    day's mean."""
+    total = busy_seconds(inp.sc, op_id, list(inp.base))
+    per_hour = np.mean([d["verified_per_hour"] for d in inp.details(NAME)], axis=0)
+    return max(1, math.ceil(c.fluid_bound(per_hour.tolist(), total, inp.tightest_s(NAME))))
+
+
+def _details(rec: ReplicationRecords, hours: int) -> dict[str, list[int]]:
+    """Verified queries per hour: how the fan-out's work spreads over the day (first guesses)."""
+    verified = judged_queries(rec)[0] / 3600.0
+    counts = np.bincount(np.clip(verified, 0, hours - 1).astype(int), minlength=hours)
+    return {"verified_per_hour": [int(x) for x in counts[:hours]]}
 
 
 def _start(inp: c.GuessInput, key: c.ItemKey, current: c.Value) -> c.Start:
     # a lower bound: step by one from it
-    g = connections_guess(inp.sc, key.operator, list(inp.base))
+    if inp.tightest_s(NAME) < inp.sc.deadline_h * 3600.0:
+        g = connections_guess_within(inp, key.operator)
+    else:
+        g = connections_guess(inp.sc, key.operator, list(inp.base))
     return c.Start((g,), max(4 * current[0], current[0] + 64, 4 * g), 1)
 
 
@@ -499,7 +570,7 @@ def _infeasible(sc: Scenario, key: c.ItemKey) -> str | None:
 RESOURCE = c.Resource(
     name=NAME, order=30, phase=0, coupling="joint", slas=("SLA-E2E-1",),
     metrics=("e2e_within_deadline_share",), shared=True, per_operator=True, single=True,
-    items=_items, current=_current, override=_override, start=_start, upto="sms",
+    items=_items, current=_current, override=_override, start=_start, upto="sms", details=_details,
     infeasible=_infeasible, quantity=lambda sc, key, v: ("connection", float(v[0])),
 )
 

@@ -312,6 +312,22 @@ def _scale(sc: Scenario, factor: float) -> dict[str, Any]:
                           for op in sc.operators}}
 
 
+def _answered_within(rec: ReplicationRecords, scope: str, o: Any) -> float | None:
+    """A service objective's share: calls answered within ``o.within_s`` of those offered."""
+    h = hotlines(rec).get(scope)
+    if h is None:
+        return None
+    wait = np.asarray(h.wait)
+    ans = np.asarray(h.answered, dtype=bool)
+    return c.share(int((ans & (wait <= o.within_s)).sum()), int(wait.size))
+
+
+OBJECTIVES = {"hotline_answered_within_share": c.ObjectiveMetric(
+    doc="share of a hotline's offered calls answered within within_s", per_operator=True,
+    bound="min", measure=_answered_within, needs=("within_s",), judges=(NAME,),
+    expected=lambda o: f"≥ {o.target:.0%} answered within {o.within_s:g} s")}
+
+
 def _console(con: c.Console) -> list[str]:
     return [f"  hotline service level     {con.ci(SL)}",
             f"  hotline abandonment       {con.ci(AB)}"]
@@ -597,6 +613,7 @@ STAGE = register(c.Stage(
     section=("after_reply.hotline_share", "after_reply.call_delay_mean_min", "operators.*.hotline"),
     requirements=("SLA-HOT-1",), metrics=_metrics, sla_rows=_rows,
     pessimistic={SL: "ci_low", AB: "ci_high"}, console=_console, scale=_scale, resources=(RESOURCE,),
+    objectives=OBJECTIVES,
     series=(c.Series("hotline_queue", "hotline queue", "热线排队数"),),
     chart=c.Chart(requirement="SLA-HOT-1", second="abandonment", second_limit="abandonment_max"),
     messages={

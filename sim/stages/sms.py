@@ -197,6 +197,47 @@ def _rows(sc: Scenario, r: c.Reader) -> list[c.Row]:
                   None if e2e is None else e2e >= 1.0, r.ci(c.PLATFORM, E2E), target=1.0)]
 
 
+# -- service objectives ----------------------------------------------------------------------------
+def _reply_times(rec: ReplicationRecords) -> np.ndarray | None:
+    """Reply time of each judged query (s); one never delivered counts as the time left to the
+    end of the run (later than any target the run can judge)."""
+    delivered = of(rec).sms_delivered
+    if len(delivered) == 0:
+        return None
+    verified, judged, _ = judged_queries(rec)
+    e2e = np.asarray(delivered) - verified
+    times: np.ndarray = np.where(np.isnan(e2e), rec.end_s - verified, e2e)[judged]
+    return times
+
+
+def _within(rec: ReplicationRecords, _scope: str, o: Any) -> float | None:
+    t = _reply_times(rec)
+    return None if t is None else c.share(int((t <= o.within_s).sum()), t.size)
+
+
+def _quantile(rec: ReplicationRecords, _scope: str, o: Any) -> float | None:
+    t = _reply_times(rec)
+    return None if t is None else c.quantiles(t, (o.quantile,))[0]
+
+
+def _duration(s: float) -> str:
+    return f"{s / 3600:g} h" if s >= 3600 and s % 3600 == 0 else (
+        f"{s / 60:g} min" if s >= 60 and s % 60 == 0 else f"{s:g} s")
+
+
+OBJECTIVES = {
+    "reply_within_share": c.ObjectiveMetric(
+        doc="share of judged queries whose reply is delivered within within_s", per_operator=False,
+        bound="min", measure=_within, needs=("within_s",), judges=("connections", NAME),
+        expected=lambda o: f"≥ {o.target:.2%} replied within {_duration(o.within_s)}"),
+    "reply_time_quantile_s": c.ObjectiveMetric(
+        doc="the quantile of the reply time (s) of judged queries", per_operator=False,
+        bound="max", measure=_quantile, needs=("quantile",), judges=("connections", NAME),
+        share=False,
+        expected=lambda o: f"reply time p{o.quantile * 100:g} ≤ {_duration(o.target)}"),
+}
+
+
 def _console(con: c.Console) -> list[str]:
     return [f"  replied within deadline   {con.ci(E2E)}",
             f"  reply time p95 / max      {con.mean('e2e_p95_s', False)} s / "
@@ -219,7 +260,22 @@ def _override(sc: Scenario, key: c.ItemKey, value: c.Value, doc: dict[str, Any])
     doc.setdefault("sms", {})[key.part] = int(value[0])
 
 
+def rate_guess(inp: c.GuessInput) -> int:
+    """The fluid bound on the gateway's rate when a binding row asks for a reply time tighter than
+    the deadline (an objective: 95 % within 10 min): every submit (replies, and the failed ones
+    again) of a run of hours sent within that time after it (:func:`~yzt.sim.stages.contract.
+    fluid_bound`, spread over the hours as the verified queries are)."""
+    sc = inp.sc
+    submits = float(np.mean([o["metrics"][c.PLATFORM]["queries_verified"] for o in inp.base]))
+    submits /= max(1e-9, 1.0 - sc.sms.failure_ratio)
+    per_hour = np.mean([d["verified_per_hour"] for d in inp.details("connections")], axis=0)
+    return max(1, math.ceil(c.fluid_bound(per_hour.tolist(), submits, inp.tightest_s(NAME))))
+
+
 def _start(inp: c.GuessInput, key: c.ItemKey, current: c.Value) -> c.Start:
+    if key.part == "rate_per_s" and inp.tightest_s(NAME) < inp.sc.deadline_h * 3600.0:
+        g = rate_guess(inp)  # a lower bound: step up from it
+        return c.Start((g,), max(4 * current[0], current[0] + 64, 4 * g), max(1, g // 8))
     # the scenario's values: bracket geometrically from there
     return c.Start(current, max(4 * current[0], current[0] + 64), max(1, current[0] // 4))
 
@@ -256,6 +312,6 @@ STAGE = register(c.Stage(
     doc="the reply goes out through the SMS gateway; its delivery ends the query",
     schema=SCHEMA, schema_required=("sms",),
     section=("sms",), requirements=("SLA-E2E-1",), metrics=_metrics, sla_rows=_rows,
-    pessimistic={E2E: "ci_low"}, console=_console, resources=(RESOURCE,),
+    pessimistic={E2E: "ci_low"}, console=_console, resources=(RESOURCE,), objectives=OBJECTIVES,
     series=(c.Series("sms_backlog", "SMS backlog", "短信积压量"),),
 ))

@@ -79,6 +79,17 @@ def add_lang_argument(parser: argparse.ArgumentParser) -> None:
                         "LC_MESSAGES, LANG)")
 
 
+def add_sla_profile_argument(parser: argparse.ArgumentParser) -> None:
+    """``--sla-profile NAME``: the hotline targets from a named profile with sources (over the
+    scenario's ``sla_profile``)."""
+    from yzt.sim.profiles import PROFILES
+
+    parser.add_argument("--sla-profile", dest="sla_profile", choices=tuple(PROFILES),
+                        help="hotline targets (SLA-HOT-1) from a named profile with its sources: "
+                        f"{', '.join(PROFILES)} (default: the scenario's sla_profile, else the "
+                        "topology's)")
+
+
 def add_subjects_argument(parser: argparse.ArgumentParser) -> None:
     """``--subjects N``: how many subjects fixtures generated from ``--seed`` hold (one default)."""
     from yzt.fixtures import DEFAULT_SUBJECTS

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from yzt.commands.common import add_lang_argument, output_dir
+from yzt.commands.common import add_lang_argument, add_sla_profile_argument, output_dir
 from yzt.errors import UserError
 
 _CONFIDENCES = (0.95, 0.99)
@@ -46,6 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--out", type=output_dir, default=Path("out/plan"),
                    help="output folder, created if missing (default ./out/plan)")
     add_lang_argument(p)
+    add_sla_profile_argument(p)
     p.add_argument("--what-if", dest="what_if", metavar="load=F1,F2,…",
                    help="also plan at these multiples of the volume, e.g. load=0.8,1,1.25,1.5")
     p.add_argument("--calibrate", action="append", default=[], metavar="OP=DIR",
@@ -131,10 +132,12 @@ def run(args: argparse.Namespace) -> int:
     from yzt.sim import plan as planning
     from yzt.sim.calibrate import apply_calibration, calibration_overrides, e2e_outlook, fit_load_run
     from yzt.sim.replicate import choose_engine, make_executor
-    from yzt.sim.scenario import load_scenario
+    from yzt.sim.scenario import load_scenario, with_overrides
     from yzt.verdict import Verdict
 
     sc = load_scenario(args.scenario)
+    if args.sla_profile is not None:
+        sc = with_overrides(sc, sla_profile=args.sla_profile)
     known = {op.id for op in sc.operators}
     if parsed["operators"]:
         unknown = [o for o in parsed["operators"] if o not in known]
@@ -186,13 +189,14 @@ def run(args: argparse.Namespace) -> int:
     (args.out / "plan.json").write_text(planning.dumps(document), encoding="utf-8")
     (args.out / "planned.yaml").write_text(planning.planned_yaml(planned_doc, document),
                                            encoding="utf-8")
+    from yzt.reports.console import plan_text
     from yzt.reports.readers import read_dirs
     from yzt.reports.render import write_report
 
     write_report(read_dirs([args.out], args.lang, args.out), args.out)
     verdict = Verdict.parse(document["verdict"])
     if not args.quiet:
-        print(planning.summary_text(document))
+        print(plan_text(document, args.lang))
         print(f"plan: {args.out / 'plan.json'}, {args.out / 'planned.yaml'}, "
               f"{args.out / 'report.html'}")
     return verdict.exit_code

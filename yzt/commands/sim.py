@@ -1,7 +1,7 @@
 """``yzt sim``: run the capacity-planning simulation of a scenario and judge the SLAs.
 
-Exit status (:class:`yzt.verdict.Verdict`): 0 when every SLA holds in the results, 1 when one is
-breached, 2 on a usage error, 3 when no SLA could be judged at all.
+Exit status (:class:`yzt.verdict.Verdict`): 0 when every SLA and service objective holds in the
+results, 1 when one is breached, 2 on a usage error, 3 when no SLA could be judged at all.
 """
 
 from __future__ import annotations
@@ -10,7 +10,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from yzt.commands.common import bounded_int, make_dir, output_dir, positive_float
+from yzt.commands.common import (
+    add_sla_profile_argument,
+    bounded_int,
+    make_dir,
+    output_dir,
+    positive_float,
+)
 from yzt.errors import UserError
 
 
@@ -20,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="simulate the platform, carriers and resellers (fast engine or SimPy) and judge the SLAs",
         description="Simulate a scenario (shipped name such as 'baseline', or a YAML path) with "
         "replications and 95 %% confidence intervals; write DIR/sim-results.json and print a "
-        "summary with SLA verdicts. Exit 0: SLAs hold; 1: an SLA is breached; 2: usage error.",
+        "summary with SLA and objective verdicts. Exit 0: SLAs and objectives hold; 1: one is "
+        "breached; 2: usage error.",
     )
     p.add_argument("scenario", nargs="?", help="shipped scenario name or path to a scenario YAML")
     p.add_argument("--list", action="store_true", help="list the shipped scenarios and exit")
@@ -37,6 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="output folder, created if missing (default ./out)")
     p.add_argument("--hours", type=positive_float(720),
                    help="override the arrival horizon (hours, at most 720)")
+    add_sla_profile_argument(p)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no table")
     p.set_defaults(func=run)
 
@@ -60,13 +68,15 @@ def run(args: argparse.Namespace) -> int:
 
     from yzt.sim import memory
     from yzt.sim.replicate import choose_engine, run_replications
-    from yzt.sim.results import breached, build_results, dumps, summary_text
+    from yzt.sim.results import breached, build_results, dumps, missed, summary_text
     from yzt.sim.scenario import load_scenario, with_overrides
     from yzt.verdict import Verdict
 
     sc = load_scenario(args.scenario)
     if args.hours is not None:
         sc = with_overrides(sc, horizon_h=args.hours)
+    if args.sla_profile is not None:
+        sc = with_overrides(sc, sla_profile=args.sla_profile)
     n = args.replications or sc.replications
     memory.check(sc, n)
     engine, note = choose_engine(sc, args.engine)
@@ -85,8 +95,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--out {args.out}: cannot write the results ({exc})") from None
     bad = breached(results)
     if args.quiet:
+        miss = f", objectives missed: {len(missed(results))} row(s)" if missed(results) else ""
         print(f"{sc.name}: {'SLA breached: ' + str(len(bad)) + ' row(s)' if bad else 'all SLAs hold'}"
-              f" ({target})")
+              f"{miss} ({target})")
     else:
         print(summary_text(results))
         print(f"results: {target}")
