@@ -12,6 +12,7 @@ with each seeded defect; a second run over all three nodes calibrates.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,26 @@ def _percentiles(scenario: Path, run: compare.LiveRun) -> dict[tuple[str, str], 
     return _pooled(models)
 
 
+def _quantile_interval(samples: list[float], q: float) -> tuple[float, float]:
+    """The distribution-free 95 % interval of the ``q`` quantile: the order statistics whose
+    ranks are n·q ∓ 1.96·√(n·q·(1−q))."""
+    xs = sorted(samples)
+    n = len(xs)
+    half = 1.96 * math.sqrt(n * q * (1.0 - q))
+    lo, hi = max(0, math.floor(n * q - half)), min(n - 1, math.ceil(n * q + half))
+    return xs[lo], xs[hi]
+
+
+def _live_intervals(windows: list[compare.WindowResult]) -> dict[tuple[str, str], tuple[float, float]]:
+    fan = [t for w in windows for t in w.fanout_s]
+    out = {("fanout_p50_s", "fanout"): _quantile_interval(fan, 0.50),
+           ("fanout_p95_s", "fanout"): _quantile_interval(fan, 0.95)}
+    for node in windows[0].node_answer_s:
+        out[("answer_p95_s", node)] = _quantile_interval(
+            [t for w in windows for t in w.node_answer_s[node]], 0.95)
+    return out
+
+
 def _pooled(windows: list[compare.WindowResult]) -> dict[tuple[str, str], float]:
     fan = [t for w in windows for t in w.fanout_s]
     out = {("fanout_p50_s", "fanout"): compare._pct(fan, 50),
@@ -193,8 +214,13 @@ def test_the_calibrated_scenario_reproduces_the_live_percentiles(
     model = _percentiles(path, run)
     errors = {k: 100.0 * (live[k] - model[k]) / model[k] for k in live}
     assert set(errors) >= {("fanout_p50_s", "fanout"), ("answer_p95_s", "R04")}
+    intervals = _live_intervals([compare.live_window(rec) for rec in run.records])
     for key, err in errors.items():
-        assert abs(err) <= 10.0, (key, live[key], model[key], errors)
+        # the twin's own rule: within 10 %, or inside the live quantile's 95 % interval (a node's
+        # p95 over a few hundred 20 ms calls moves by more than 10 % on a busy machine)
+        low, high = intervals[key]
+        assert abs(err) <= 10.0 or low <= model[key] <= high, (key, live[key], model[key],
+                                                               (low, high), errors)
     before = _percentiles(scenario_file, run)
     r04 = ("answer_p95_s", "R04")
     assert abs(live[r04] - before[r04]) > abs(live[r04] - model[r04])
