@@ -438,15 +438,15 @@ def scenario_schema() -> dict[str, Any]:
     the registry changes (a test registers a stage of its own)."""
     from yzt.sim import stages
 
-    registered = tuple(stages.stages())
-    key = tuple(id(st) for st in registered)
-    if _SCHEMA_CACHE.get("key") != key:
-        _SCHEMA_CACHE.update(key=key, schema=join_schema(package_schema("yzt.scenarios", "scenario.core"),
-                                                         registered))
-    return copy.deepcopy(_SCHEMA_CACHE["schema"])
+    registered = tuple(stages.stages())  # stages compare by identity
+    cached = _SCHEMA_CACHE.get("joined")
+    if cached is None or cached[0] != registered:
+        cached = (registered, join_schema(package_schema("yzt.scenarios", "scenario.core"), registered))
+        _SCHEMA_CACHE["joined"] = cached  # one assignment: a reader sees a stale pair or the new one
+    return copy.deepcopy(cached[1])
 
 
-_SCHEMA_CACHE: dict[str, Any] = {}
+_SCHEMA_CACHE: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
 
 
 def join_schema(core: dict[str, Any], registered: Sequence[Any]) -> dict[str, Any]:
