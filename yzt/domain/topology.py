@@ -16,7 +16,7 @@ from typing import Any
 
 from yzt.domain.segments import CARRIER_SEGMENTS, RESELLER_SEGMENTS
 from yzt.errors import InputFileError
-from yzt.validation import load_document, package_schema, schema_problems
+from yzt.validation import package_schema, read_yaml, schema_problems
 
 
 @dataclass(frozen=True)
@@ -180,15 +180,8 @@ def _embedded_topology() -> Topology:
 
 
 def _load_topology(path: Path, parsed: Any = None) -> Topology:
-    schema = package_schema("yzt.scenarios", "topology")
-    if parsed is None:
-        doc = load_document(path, schema)
-    else:
-        problems = schema_problems(parsed, schema)
-        if problems:
-            raise InputFileError(str(path), problems)
-        doc = parsed
-    problems = _rule_problems(doc)
+    doc = read_yaml(path) if parsed is None else parsed
+    problems = schema_problems(doc, package_schema("yzt.scenarios", "topology")) or _rule_problems(doc)
     if problems:
         raise InputFileError(str(path), problems)
     profiles = {name: _profile(name, raw) for name, raw in doc["sla_profiles"].items()}
