@@ -115,14 +115,10 @@ def test_variants_really_change_the_records() -> None:
         assert _same(run_replication_fast(variant, seed=5, replication=2), base), name
 
 
-def test_a_node_swap_is_taken_and_a_wrong_swap_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One node's new connection count is swapped into the memoised combination (no full rerun),
-    and a swap that forgot to take the old node out would give different reply times."""
+def _count_node_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the fan-out nodes rerun from now on (the memo's swaps rerun only those)."""
     from yzt.sim.stages import fanout
 
-    sc = _congested()
-    staged = StagedReplication(seed=5, replication=2, threads=1)
-    staged.records(sc)
     runs: list[str] = []
     real = fanout._run_node
 
@@ -131,6 +127,18 @@ def test_a_node_swap_is_taken_and_a_wrong_swap_is_caught(monkeypatch: pytest.Mon
         return real(*args)
 
     monkeypatch.setattr(fanout, "_run_node", counting)
+    return runs
+
+
+def test_a_node_swap_is_taken_and_a_wrong_swap_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One node's new connection count is swapped into the memoised combination (no full rerun),
+    and a swap that forgot to take the old node out would give different reply times."""
+    from yzt.sim.stages import fanout
+
+    sc = _congested()
+    staged = StagedReplication(seed=5, replication=2, threads=1)
+    staged.records(sc)
+    runs = _count_node_runs(monkeypatch)
     variant = with_overrides(sc, operators={"R07": {"concurrency": 3}})
     memo = staged.records(variant)
     assert runs == ["R07"]
@@ -160,14 +168,7 @@ def test_a_few_nodes_swap_at_once_and_a_wrong_swap_is_caught(monkeypatch: pytest
     sc = _congested()
     staged = StagedReplication(seed=5, replication=2, threads=1)
     staged.records(sc)
-    runs: list[str] = []
-    real = fanout._run_node
-
-    def counting(*args: Any) -> Any:
-        runs.append(args[1])
-        return real(*args)
-
-    monkeypatch.setattr(fanout, "_run_node", counting)
+    runs = _count_node_runs(monkeypatch)
     both = with_overrides(sc, operators={"R07": {"concurrency": 3}, "R02": {"concurrency": 2}})
     memo = staged.records(both)
     assert sorted(runs) == ["R02", "R07"]

@@ -174,24 +174,21 @@ def _quantile_interval(samples: list[float], q: float) -> tuple[float, float]:
     return xs[lo], xs[hi]
 
 
-def _live_intervals(windows: list[compare.WindowResult]) -> dict[tuple[str, str], tuple[float, float]]:
+def _samples(windows: list[compare.WindowResult]) -> dict[tuple[str, str], tuple[list[float], float]]:
+    """Each compared percentile's pooled samples and its quantile: fan-out p50/p95, node p95."""
     fan = [t for w in windows for t in w.fanout_s]
-    out = {("fanout_p50_s", "fanout"): _quantile_interval(fan, 0.50),
-           ("fanout_p95_s", "fanout"): _quantile_interval(fan, 0.95)}
+    out = {("fanout_p50_s", "fanout"): (fan, 0.50), ("fanout_p95_s", "fanout"): (fan, 0.95)}
     for node in windows[0].node_answer_s:
-        out[("answer_p95_s", node)] = _quantile_interval(
-            [t for w in windows for t in w.node_answer_s[node]], 0.95)
+        out[("answer_p95_s", node)] = ([t for w in windows for t in w.node_answer_s[node]], 0.95)
     return out
+
+
+def _live_intervals(windows: list[compare.WindowResult]) -> dict[tuple[str, str], tuple[float, float]]:
+    return {k: _quantile_interval(xs, q) for k, (xs, q) in _samples(windows).items()}
 
 
 def _pooled(windows: list[compare.WindowResult]) -> dict[tuple[str, str], float]:
-    fan = [t for w in windows for t in w.fanout_s]
-    out = {("fanout_p50_s", "fanout"): compare._pct(fan, 50),
-           ("fanout_p95_s", "fanout"): compare._pct(fan, 95)}
-    for node in windows[0].node_answer_s:
-        out[("answer_p95_s", node)] = compare._pct(
-            [t for w in windows for t in w.node_answer_s[node]], 95)
-    return out
+    return {k: compare._pct(xs, 100 * q) for k, (xs, q) in _samples(windows).items()}
 
 
 def test_the_calibrated_scenario_reproduces_the_live_percentiles(
