@@ -47,8 +47,11 @@ def test_conform_then_load_then_conform_again_on_one_sandbox(tmp_path: Path) -> 
     moved = int(first.stderr.split("sandbox clock now +")[1].split(" ")[0])
     assert moved > 3 * 86400  # days: far outside the 300 s window of real time
 
-    assert load.returncode == 0, load.stdout + load.stderr
     doc = _results(tmp_path / "load")
+    # the load run judges the endpoint, or, on a machine too busy for its generator, says so and
+    # is incomplete (exit 3); either way every request went through on the moved clock
+    assert load.returncode == 0 or (load.returncode == 3 and doc["reasons"] and all(
+        "generator" in r for r in doc["reasons"])), load.stdout + load.stderr
     assert doc["endpoints"]["card-count"]["count"] > 10
     assert doc["endpoints"]["all"]["errors_by_kind"] == {}  # not one 401
     assert doc["notes"][0].startswith(f"sandbox clock: +{str(moved)[:4]}"), doc["notes"][0]
