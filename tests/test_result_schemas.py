@@ -53,7 +53,11 @@ def _yzt(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 
 @pytest.fixture(scope="module")
 def produced(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One ``yzt check URL`` (every step, short runs) and one ``yzt plan`` at the same time."""
+    """One ``yzt check URL`` (every step, short runs) and one ``yzt plan`` at the same time.
+
+    The simulation step fits the capacity runs' successful requests (30 at least): the first
+    probe alone (10 req/s for 4 s) brings 40, so a busy machine whose search stops early still
+    writes every kind."""
     from yzt.server.testing import DEFAULT_SECRET, running_server
 
     out = tmp_path_factory.mktemp("results")
@@ -64,7 +68,7 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> Path:
                             extra_args=("--rate-limit", "40")) as url:
             check = _yzt("check", url, "--operator", "R12", "--key-id", "k1", "--seed", "7",
                          "--subjects", "200", "--load-rate", "10", "--load-duration", "3s",
-                         "--capacity-duration", "2s", "--capacity-runs", "2", "--replications", "2",
+                         "--capacity-duration", "4s", "--capacity-runs", "2", "--replications", "2",
                          "--out", str(out / "check"),
                          env=dict(os.environ, YZT_SECRET=DEFAULT_SECRET.decode()))
             _, err = check.communicate(timeout=600)
@@ -75,7 +79,7 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for proc in (plan, check):
             if proc is not None and proc.poll() is None:
                 proc.kill()
-                proc.wait()
+                proc.communicate()  # reaps it and closes its pipes
     return out
 
 
