@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
+from plan_helpers import FixedVerdicts
 
 from yzt.cli import main
 from yzt.errors import InputFileError
@@ -403,18 +404,7 @@ def test_lower_values_that_hold_together_are_committed_as_many_as_the_row_allows
 
         def judge(self, sc: Scenario, outs: Any) -> Judged:
             ok = sum(sc.operator(op).concurrency or 0 for op in ops) >= 8 * 3 - 5
-
-            class Verdicts:
-                def holds(self, resource: str, scope: str, confident: bool = True) -> bool:
-                    return ok
-
-                def fails_outright(self, resource: str, scope: str) -> bool:
-                    return not ok
-
-                def evidence(self, resource: str, scope: str) -> dict[str, Any]:
-                    return {"holds": ok, "holds_at_mean": ok, "metrics": {}}
-
-            return cast(Judged, Verdicts())
+            return cast(Judged, FixedVerdicts(ok))
 
     pl = Rule(load_scenario("baseline"), PlanOptions(), SerialExecutor(), fast_engine)
     keys = [ItemKey("connections", op) for op in ops]

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
+from plan_helpers import FixedVerdicts
 
 from yzt.cli import main
 from yzt.sim.plan import (
@@ -325,18 +326,7 @@ class _JointRule(Planner):
 
     def judge(self, sc: Any, outs: Any) -> Any:
         ok = self.rule({op: sc.operator(op).concurrency for op in self.OPS})
-
-        class Verdicts:
-            def holds(self, resource: str, scope: str, confident: bool = True) -> bool:
-                return ok
-
-            def fails_outright(self, resource: str, scope: str) -> bool:
-                return not ok
-
-            def evidence(self, resource: str, scope: str) -> dict[str, Any]:
-                return {"holds": ok, "holds_at_mean": ok, "metrics": {}}
-
-        return Verdicts()
+        return FixedVerdicts(ok)
 
 
 def test_coupled_connections_are_committed_only_when_they_hold_together() -> None:
