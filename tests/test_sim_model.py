@@ -118,3 +118,23 @@ def test_sampling_scales_counts_back() -> None:
     q_s = np.mean([o["metrics"]["platform"]["queries_verified"] for o in outs_s])
     assert q_s == pytest.approx(q_full, rel=0.15)
     assert all(math.isclose(o["metrics"]["platform"]["queries_verified"] % 10, 0) for o in outs_s)
+
+
+def test_arrival_rate_is_the_diurnal_rate_times_every_surge_from_its_start() -> None:
+    """The thinning rate against its formula written point by point, at times before, at and
+    after each surge's start (the rate computes a surge's term only from its start on)."""
+    from yzt.sim.arrivals import rate_per_s
+
+    arr = load_scenario("launch-day").arrivals
+    starts = [s.start_h * 3600.0 for s in arr.surges]
+    t = np.sort(np.concatenate([np.linspace(0.0, 86_399.0, 997), starts,
+                                np.nextafter(starts, 0.0), np.nextafter(starts, math.inf)]))
+
+    def formula(x: float) -> float:
+        boost = 1.0 + sum((s.peak_multiplier - 1.0) * math.exp(-(x - s.start_h * 3600.0)
+                                                               / (s.decay_h * 3600.0))
+                          for s in arr.surges if x >= s.start_h * 3600.0)
+        return arr.queries_per_day / 86_400.0 * arr.diurnal[int(x // 3600.0) % 24] * boost
+
+    assert len(arr.surges) >= 2
+    np.testing.assert_allclose(rate_per_s(arr, t), [formula(x) for x in t], rtol=1e-12)
