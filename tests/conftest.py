@@ -16,7 +16,8 @@ import pytest
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
-#: The longest test files, longest first (each alone, docs/benchmarks.md "Test suite time"). The
+#: The longest test files, longest first (their summed wall time in a whole run, measured with
+#: ``python benchmarks/suite_cpu.py``; docs/benchmarks.md "Test suite time"). The
 #: xdist workers take whole files in this order and the short files fill in behind them; in
 #: xdist's own order (by number of tests) the longest started midway and could end the run alone.
 LONGEST_FIRST = (
@@ -25,18 +26,20 @@ LONGEST_FIRST = (
     # reference alone) must outpace a rate limit, better not while the kernels compile at start
     "test_variant_matrix.py",  # three whole `yzt check` runs and a `yzt conform` per variant
     "test_conform_matrix.py",  # a server and a `yzt check` per seeded conformance defect
+    "test_plan_launch_day.py",  # a full-scale plan and `yzt sim` of it: over 2 minutes of one worker
     "test_load_integration.py",  # Locust runs of several seconds each
-    "test_check_status.py",
     "test_check_endpoint.py",
     "test_golden.py",
-    "test_tooling.py",  # mypy strict over the package
     "test_conform_onboarding.py",
-    "test_evidence_forgery.py",
-    "test_plan_launch_day.py",
-    "test_conform_rerun.py",
-    "test_plan.py",
-    "test_load_remote_workers.py",
+    "test_result_schemas.py",  # a whole `yzt check`, a plan and a twin run
     "test_client_load.py",
+    "test_check_status.py",
+    "test_plan.py",
+    "test_tooling.py",  # mypy strict over the package
+    "test_evidence_forgery.py",
+    "test_conform_rerun.py",
+    "test_load_remote_workers.py",
+    "test_sim_fast.py",
     "test_conform_registry.py",
     "test_server_dblock.py",
 )
