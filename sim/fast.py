@@ -118,6 +118,13 @@ class Lru:
         with self._lock:
             return list(self.items.values())
 
+    def keep_latest(self, size: int) -> None:
+        """Drop all but the ``size`` most recently used entries (now; later puts keep
+        :attr:`size`)."""
+        with self._lock:
+            while len(self.items) > size:
+                self.items.popitem(last=False)
+
     def put(self, key: Any, value: Any) -> Any:
         with self._lock:
             self.items[key] = value
@@ -263,6 +270,11 @@ class FastPart:
         """Bytes held by the large per-query arrays of its memo."""
         return 0
 
+    def trim(self) -> None:
+        """Drop what of its memo only saves time on a later candidate, not what the next
+        candidate reads (called when the memo is over its bound, before whole replications
+        are dropped)."""
+
 
 def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Index chosen by :meth:`yzt.sim.engine.Cumulative.pick` for uniforms ``u``."""
@@ -333,6 +345,11 @@ class StagedReplication:
     def nbytes(self) -> int:
         """Bytes held by the large per-query arrays of the memo."""
         return sum(p.nbytes for p in list(self._parts.values()))
+
+    def trim(self) -> None:
+        """Each stage's :meth:`FastPart.trim` (hold :attr:`lock`)."""
+        for p in list(self._parts.values()):
+            p.trim()
 
     def records(self, sc: Scenario, keep_durations: bool | None = None, arrays: bool = False,
                 upto: str = "all") -> ReplicationRecords:

@@ -78,9 +78,10 @@ DECIDING_REPLICATIONS = 2
 DECIDING_CONFIDENCE = 0.99
 
 
-#: Largest memo of staged replications one process keeps (bytes of per-query arrays); the
-#: oldest replications are dropped first, and the newest is always kept.
-STAGED_BYTES_MAX = 2 * 2**30
+#: Largest memo of staged replications one process keeps (bytes of per-query arrays). Over it,
+#: the replications' memos are trimmed first, oldest first (the fan-out keeps each node's latest
+#: run only), then the oldest replications are dropped; the newest is always kept.
+STAGED_BYTES_MAX = 6 * 2**30
 _STAGED: OrderedDict[tuple[int, int], StagedReplication] = OrderedDict()
 _STAGED_LOCK = threading.Lock()
 _STAGED_BYTES: dict[tuple[int, int], int] = {}
@@ -99,9 +100,29 @@ def fast_engine(sc: Scenario, seed: int, replication: int, upto: str = "all") ->
     with staged.lock:  # two threads may hold tasks of one replication
         rec = staged.records(sc, arrays=True, upto=upto)
     with _STAGED_LOCK:
-        while len(_STAGED) > 1 and sum(_nbytes(k, s) for k, s in _STAGED.items()) > STAGED_BYTES_MAX:
-            _STAGED_BYTES.pop(_STAGED.popitem(last=False)[0], None)
+        _bound()
     return rec
+
+
+def _bound() -> None:
+    """Hold the memo to :data:`STAGED_BYTES_MAX`: trim the replications, oldest first, then drop
+    the oldest. Called under ``_STAGED_LOCK``."""
+    def total() -> int:
+        return sum(_nbytes(k, s) for k, s in _STAGED.items())
+
+    if total() <= STAGED_BYTES_MAX:
+        return
+    for key, staged in list(_STAGED.items()):
+        if staged.lock.acquire(blocking=False):
+            try:
+                staged.trim()
+                _STAGED_BYTES[key] = staged.nbytes
+            finally:
+                staged.lock.release()
+        if total() <= STAGED_BYTES_MAX:
+            return
+    while len(_STAGED) > 1 and total() > STAGED_BYTES_MAX:
+        _STAGED_BYTES.pop(_STAGED.popitem(last=False)[0], None)
 
 
 def _nbytes(key: tuple[int, int], staged: StagedReplication) -> int:
