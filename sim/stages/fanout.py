@@ -241,6 +241,8 @@ class _Fanout:
     send: tuple[np.ndarray, np.ndarray] | None = None
     """Complete replies in the order their last answer came in (queries, times): the SMS
     gateway's arrivals."""
+    key: Any = None
+    """Its memo key (:class:`yzt.sim.fast.Key`)."""
     base: _Fanout | None = None
     """For a swapped product: the product it was swapped from (its ``send`` is merged with the
     queries whose reply changed instead of sorting every reply again)."""
@@ -389,11 +391,13 @@ class Fast(fast.FastPart):
             else flow.keep_durations
         nodes = [(nid, op) for op in sc.operators for nid in node_ids(sc, op)]
         keys = {nid: _upstream_of(op) for nid, op in nodes}
-        fan_key = (up.key, keep, tuple(keys.items()))
+        fan_key = fast.Key((up.key, keep, tuple(keys.items())))
         fan = self._fanout.get(fan_key) or self._swapped.get(fan_key)
         if fan is None:
             fan = self._fanout_stage(flow, nodes, keys, up.key, keep, verified)
+            fan.key = fan_key
             (self._fanout if fan.top is not None else self._swapped).put(fan_key, fan)
+        fan_key = fan.key  # the memo's own key: the next stages' keys compare it by identity
         fanout_done = np.where(fan.nd_count > 0, np.nan, fan.done_max)
         ops: dict[str, OperatorRecord] = {op.id: OperatorRecord(id=op.id) for op in sc.operators}
         node_stations = []
