@@ -131,12 +131,12 @@ class Lru:
         with self._lock:
             return list(self.items.values())
 
-    def keep_latest(self, size: int) -> None:
-        """Drop all but the ``size`` most recently used entries (now; later puts keep
-        :attr:`size`)."""
+    def keep_only(self, keys: set[Any]) -> None:
+        """Drop every entry but those of ``keys`` and the most recently used one."""
         with self._lock:
-            while len(self.items) > size:
-                self.items.popitem(last=False)
+            last = next(reversed(self.items), None)
+            for key in [k for k in self.items if k != last and k not in keys]:
+                del self.items[key]
 
     def put(self, key: Any, value: Any) -> Any:
         with self._lock:

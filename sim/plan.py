@@ -105,13 +105,16 @@ def fast_engine(sc: Scenario, seed: int, replication: int, upto: str = "all") ->
 
 
 def _bound() -> None:
-    """Hold the memo to :data:`STAGED_BYTES_MAX`: trim the replications, oldest first, then drop
-    the oldest. Called under ``_STAGED_LOCK``."""
+    """Hold the memo to :data:`STAGED_BYTES_MAX`: trim the replications, least recently used
+    first, then drop the least recently used. A replication another thread is running is
+    neither trimmed nor dropped (dropping it would run it again from the start next time); that
+    thread bounds the memo when its run ends. Called under ``_STAGED_LOCK``."""
     def total() -> int:
         return sum(_nbytes(k, s) for k, s in _STAGED.items())
 
     if total() <= STAGED_BYTES_MAX:
         return
+    idle = []
     for key, staged in list(_STAGED.items()):
         if staged.lock.acquire(blocking=False):
             try:
@@ -119,10 +122,15 @@ def _bound() -> None:
                 _STAGED_BYTES[key] = staged.nbytes
             finally:
                 staged.lock.release()
+            idle.append(key)
         if total() <= STAGED_BYTES_MAX:
             return
-    while len(_STAGED) > 1 and total() > STAGED_BYTES_MAX:
-        _STAGED_BYTES.pop(_STAGED.popitem(last=False)[0], None)
+    newest = next(reversed(_STAGED))
+    for key in idle:
+        if key == newest or total() <= STAGED_BYTES_MAX:
+            break
+        del _STAGED[key]
+        _STAGED_BYTES.pop(key, None)
 
 
 def _nbytes(key: tuple[int, int], staged: StagedReplication) -> int:

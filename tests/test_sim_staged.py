@@ -241,3 +241,43 @@ def test_a_wrong_node_memo_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     back = _lowered(sc, second)  # the first four back at their connections, taken from the memo
     assert "fanout_done" in _same(staged.records(back),
                                   run_replication_fast(back, seed=5, replication=2))
+
+
+def _node_runs(staged: Any) -> list[list[Any]]:
+    """Per node of a replication's fan-out memo: its kept runs, least recently used first."""
+    part = staged._parts["fanout"]
+    return [lru.values() for by_node in part._nodes.values() for lru in by_node.values()]
+
+
+def test_over_its_bound_the_plan_memo_trims_before_dropping_a_replication(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``yzt plan``'s memo of replications, over its bound, first keeps one run a node in each
+    replication, least recently used first, and drops a whole replication (which the next
+    candidate would run again from the start) only when that is not enough, never one another
+    thread is running."""
+    from collections import OrderedDict
+
+    from yzt.sim import plan
+
+    monkeypatch.setattr(plan, "_STAGED", OrderedDict())
+    monkeypatch.setattr(plan, "_STAGED_BYTES", {})
+    sc = _congested()
+    variant = _lowered(sc, ["R01", "R02", "R03", "R04"])
+    for rep in (0, 1):
+        plan.fast_engine(sc, 5, rep)
+        plan.fast_engine(variant, 5, rep)
+    old = plan._STAGED[(5, 0)]
+    older_runs = sum(r.nbytes for runs in _node_runs(old) for r in runs[:-1])
+    assert older_runs > 0 and max(len(r) for r in _node_runs(old)) == 2
+    total = sum(s.nbytes for s in plan._STAGED.values())
+    monkeypatch.setattr(plan, "STAGED_BYTES_MAX", total - older_runs // 2)
+    plan.fast_engine(variant, 5, 1)
+    assert list(plan._STAGED) == [(5, 0), (5, 1)]  # both kept
+    assert max(len(r) for r in _node_runs(old)) == 1  # the older one trimmed
+    assert max(len(r) for r in _node_runs(plan._STAGED[(5, 1)])) == 2  # enough: not this one
+    monkeypatch.setattr(plan, "STAGED_BYTES_MAX", 1)  # nothing fits
+    with old.lock:  # another thread is running it: it stays
+        plan.fast_engine(variant, 5, 1)
+    assert list(plan._STAGED) == [(5, 0), (5, 1)]
+    plan.fast_engine(variant, 5, 1)
+    assert list(plan._STAGED) == [(5, 1)]  # the newest is kept

@@ -377,10 +377,13 @@ class Fast(fast.FastPart):
                             for lru in by_node.values() for r in lru.values())
 
     def trim(self) -> None:
-        """Keep only each node's latest run (the memo is over its bound)."""
+        """Keep, per node, the run the latest combination computed node by node is made of (the
+        base the next tries swap from) and the most recently used one (the latest try's)."""
+        combos = self._fanout.values()
+        base = combos[-1].node_keys if combos else {}
         for by_node in self._nodes.values():
-            for lru in by_node.values():
-                lru.keep_latest(1)
+            for nid, lru in by_node.items():
+                lru.keep_only({base[nid]} if nid in base else set())
 
     def run(self, flow: fast.Flow, up: fast.Step | None, offers: fast.Offers | None) -> fast.Step:
         assert up is not None
