@@ -78,10 +78,12 @@ DECIDING_REPLICATIONS = 2
 DECIDING_CONFIDENCE = 0.99
 
 
-#: Largest memo of staged replications one process keeps (bytes of per-query arrays). Over it,
-#: the replications' memos are trimmed first, oldest first (the fan-out keeps each node's latest
-#: run only), then the oldest replications are dropped; the newest is always kept.
-STAGED_BYTES_MAX = 6 * 2**30
+#: Largest memo of staged replications one process keeps (bytes of per-query arrays): 5.5 GiB,
+#: what a full-scale ``launch-day`` plan needs of it with one run of each of its 42 fan-out nodes
+#: kept in each of 5 replications (11 MB a run) and a second for the nodes a try changes; peak
+#: RSS 8.8 GB (docs/benchmarks.md). Over it, the replications' memos are trimmed first, least
+#: recently used first (:func:`_bound`), then the least recently used are dropped.
+STAGED_BYTES_MAX = 11 * 2**29
 _STAGED: OrderedDict[tuple[int, int], StagedReplication] = OrderedDict()
 _STAGED_LOCK = threading.Lock()
 _STAGED_BYTES: dict[tuple[int, int], int] = {}
