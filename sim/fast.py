@@ -95,6 +95,19 @@ def _cum(inc: np.ndarray, m: int) -> list[float]:
     return [float(v) for v in np.cumsum(inc)[:m]]
 
 
+class Key(tuple):  # type: ignore[type-arg]
+    """A memo key that computes its hash once: the stages' keys nest the keys of the stages
+    before them (the fan-out's holds every node's parameters), and one candidate looks up
+    dozens of keys that share them (a hotline's and a back office's per operator). Equal to,
+    and hashed as, the plain tuple."""
+
+    def __hash__(self) -> int:
+        h: int | None = self.__dict__.get("_hash")
+        if h is None:
+            h = self.__dict__["_hash"] = tuple.__hash__(self)
+        return h
+
+
 class Lru:
     """A small least-recently-used memo. Its own lock guards each change and :meth:`values`, so
     another thread may measure it (``yzt plan`` sums every replication's memo while a thread
@@ -117,6 +130,13 @@ class Lru:
         """A snapshot of the values."""
         with self._lock:
             return list(self.items.values())
+
+    def keep_only(self, keys: set[Any]) -> None:
+        """Drop every entry but those of ``keys`` and the most recently used one."""
+        with self._lock:
+            last = next(reversed(self.items), None)
+            for key in [k for k in self.items if k != last and k not in keys]:
+                del self.items[key]
 
     def put(self, key: Any, value: Any) -> Any:
         with self._lock:
@@ -263,6 +283,11 @@ class FastPart:
         """Bytes held by the large per-query arrays of its memo."""
         return 0
 
+    def trim(self) -> None:
+        """Drop what of its memo only saves time on a later candidate, not what the next
+        candidate reads (called when the memo is over its bound, before whole replications
+        are dropped)."""
+
 
 def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Index chosen by :meth:`yzt.sim.engine.Cumulative.pick` for uniforms ``u``."""
@@ -334,6 +359,11 @@ class StagedReplication:
         """Bytes held by the large per-query arrays of the memo."""
         return sum(p.nbytes for p in list(self._parts.values()))
 
+    def trim(self) -> None:
+        """Each stage's :meth:`FastPart.trim` (hold :attr:`lock`)."""
+        for p in list(self._parts.values()):
+            p.trim()
+
     def records(self, sc: Scenario, keep_durations: bool | None = None, arrays: bool = False,
                 upto: str = "all") -> ReplicationRecords:
         """The records of ``sc`` for this replication; ``arrays``: per-query fields as numpy
@@ -389,11 +419,12 @@ class StagedReplication:
         group = [(st.name, p) for st, _ in parts if st.after == before
                  for p in [picks[st.name]] if p is not None]
         flat = [pk for _, p in group for pk in p]
-        key = (up.key, tuple(flat))
-        columns = self._offers.get(key)
-        if columns is None:
+        key: Hashable = Key((up.key, tuple(flat)))
+        hit = self._offers.get(key)
+        if hit is None:
             assert up.emitted is not None, f"stage {before!r} hands on no times to draw receivers of"
-            columns = self._offers.put(key, _offers(sc, self.streams, flat, up.emitted()))
+            hit = self._offers.put(key, (key, _offers(sc, self.streams, flat, up.emitted())))
+        key, columns = hit  # the memo's own key: the receivers' keys compare it by identity
         at = 0
         for name, p in group:
             offers[name] = Offers(key, columns[at:at + len(p)])

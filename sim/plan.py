@@ -78,9 +78,12 @@ DECIDING_REPLICATIONS = 2
 DECIDING_CONFIDENCE = 0.99
 
 
-#: Largest memo of staged replications one process keeps (bytes of per-query arrays); the
-#: oldest replications are dropped first, and the newest is always kept.
-STAGED_BYTES_MAX = 2 * 2**30
+#: Largest memo of staged replications one process keeps (bytes of per-query arrays): 5.5 GiB,
+#: what a full-scale ``launch-day`` plan needs of it with one run of each of its 42 fan-out nodes
+#: kept in each of 5 replications (11 MB a run) and a second for the nodes a try changes; peak
+#: RSS 8.8 GB (docs/benchmarks.md). Over it, the replications' memos are trimmed first, least
+#: recently used first (:func:`_bound`), then the least recently used are dropped.
+STAGED_BYTES_MAX = 11 * 2**29
 _STAGED: OrderedDict[tuple[int, int], StagedReplication] = OrderedDict()
 _STAGED_LOCK = threading.Lock()
 _STAGED_BYTES: dict[tuple[int, int], int] = {}
@@ -99,9 +102,37 @@ def fast_engine(sc: Scenario, seed: int, replication: int, upto: str = "all") ->
     with staged.lock:  # two threads may hold tasks of one replication
         rec = staged.records(sc, arrays=True, upto=upto)
     with _STAGED_LOCK:
-        while len(_STAGED) > 1 and sum(_nbytes(k, s) for k, s in _STAGED.items()) > STAGED_BYTES_MAX:
-            _STAGED_BYTES.pop(_STAGED.popitem(last=False)[0], None)
+        _bound()
     return rec
+
+
+def _bound() -> None:
+    """Hold the memo to :data:`STAGED_BYTES_MAX`: trim the replications, least recently used
+    first, then drop the least recently used. A replication another thread is running is
+    neither trimmed nor dropped (dropping it would run it again from the start next time); that
+    thread bounds the memo when its run ends. Called under ``_STAGED_LOCK``."""
+    def total() -> int:
+        return sum(_nbytes(k, s) for k, s in _STAGED.items())
+
+    if total() <= STAGED_BYTES_MAX:
+        return
+    idle = []
+    for key, staged in list(_STAGED.items()):
+        if staged.lock.acquire(blocking=False):
+            try:
+                staged.trim()
+                _STAGED_BYTES[key] = staged.nbytes
+            finally:
+                staged.lock.release()
+            idle.append(key)
+        if total() <= STAGED_BYTES_MAX:
+            return
+    newest = next(reversed(_STAGED))
+    for key in idle:
+        if key == newest or total() <= STAGED_BYTES_MAX:
+            break
+        del _STAGED[key]
+        _STAGED_BYTES.pop(key, None)
 
 
 def _nbytes(key: tuple[int, int], staged: StagedReplication) -> int:

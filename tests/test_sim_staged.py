@@ -186,3 +186,98 @@ def test_a_few_nodes_swap_at_once_and_a_wrong_swap_is_caught(monkeypatch: pytest
     staged2.records(sc)
     assert "fanout_done" in _same(staged2.records(slower),
                                   run_replication_fast(slower, seed=5, replication=2))
+
+
+def _lowered(sc: Scenario, ids: list[str], connections: int = 50) -> Scenario:
+    return with_overrides(sc, operators={i: {"concurrency": connections} for i in ids})
+
+
+def test_many_nodes_changed_rerun_only_those_the_node_memo_lacks(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A combination that differs from every memoised one in more nodes than a swap takes
+    reruns only the nodes whose run the node memo does not hold, and folds the others' kept
+    runs: the records are a fresh run's, bit for bit."""
+    sc = _congested()
+    first, second = ["R01", "R02", "R03", "R04"], ["R05", "R06", "R07", "R08"]
+    staged = StagedReplication(seed=5, replication=2, threads=2)
+    staged.records(sc)
+    runs = _count_node_runs(monkeypatch)
+    for ids, rerun in ((first, first), (second, second), (first + second, [])):
+        variant = _lowered(sc, ids)
+        memo = staged.records(variant)
+        assert sorted(runs) == rerun, ids
+        assert _same(memo, run_replication_fast(variant, seed=5, replication=2)) == [], ids
+        runs.clear()
+
+
+def test_a_wrong_node_memo_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A node memo that handed back a node's latest run whatever its connections (keyed on the
+    node alone) would give different reply times than a fresh run."""
+    from yzt.sim import fast
+    from yzt.sim.stages import fanout
+
+    class Stale(fast.Lru):
+        def get(self, key: Any) -> Any:
+            del key
+            values = self.values()
+            return values[-1] if values else None
+
+    original = fanout.Fast._node_memo
+
+    def stale_memo(self: Any, front_key: Any, keep: bool, nids: list[str]) -> Any:
+        by_node = original(self, front_key, keep, nids)
+        for nid, lru in by_node.items():
+            if not isinstance(lru, Stale):
+                by_node[nid] = stale = Stale(lru.size)
+                stale.items = lru.items
+        return by_node
+
+    monkeypatch.setattr(fanout.Fast, "_node_memo", stale_memo)
+    sc = _congested()
+    first, second = ["R01", "R02", "R03", "R07"], ["R05", "R06", "R08", "R09"]
+    staged = StagedReplication(seed=5, replication=2, threads=1)
+    staged.records(sc)
+    staged.records(_lowered(sc, first))
+    back = _lowered(sc, second)  # the first four back at their connections, taken from the memo
+    assert "fanout_done" in _same(staged.records(back),
+                                  run_replication_fast(back, seed=5, replication=2))
+
+
+def _node_runs(staged: Any) -> list[list[Any]]:
+    """Per node of a replication's fan-out memo: its kept runs, least recently used first."""
+    part = staged._parts["fanout"]
+    return [lru.values() for by_node in part._nodes.values() for lru in by_node.values()]
+
+
+def test_over_its_bound_the_plan_memo_trims_before_dropping_a_replication(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``yzt plan``'s memo of replications, over its bound, first keeps one run a node in each
+    replication, least recently used first, and drops a whole replication (which the next
+    candidate would run again from the start) only when that is not enough, never one another
+    thread is running."""
+    from collections import OrderedDict
+
+    from yzt.sim import plan
+
+    monkeypatch.setattr(plan, "_STAGED", OrderedDict())
+    monkeypatch.setattr(plan, "_STAGED_BYTES", {})
+    sc = _congested()
+    variant = _lowered(sc, ["R01", "R02", "R03", "R04"])
+    for rep in (0, 1):
+        plan.fast_engine(sc, 5, rep)
+        plan.fast_engine(variant, 5, rep)
+    old = plan._STAGED[(5, 0)]
+    older_runs = sum(r.nbytes for runs in _node_runs(old) for r in runs[:-1])
+    assert older_runs > 0 and max(len(r) for r in _node_runs(old)) == 2
+    total = sum(s.nbytes for s in plan._STAGED.values())
+    monkeypatch.setattr(plan, "STAGED_BYTES_MAX", total - older_runs // 2)
+    plan.fast_engine(variant, 5, 1)
+    assert list(plan._STAGED) == [(5, 0), (5, 1)]  # both kept
+    assert max(len(r) for r in _node_runs(old)) == 1  # the older one trimmed
+    assert max(len(r) for r in _node_runs(plan._STAGED[(5, 1)])) == 2  # enough: not this one
+    monkeypatch.setattr(plan, "STAGED_BYTES_MAX", 1)  # nothing fits
+    with old.lock:  # another thread is running it: it stays
+        plan.fast_engine(variant, 5, 1)
+    assert list(plan._STAGED) == [(5, 0), (5, 1)]
+    plan.fast_engine(variant, 5, 1)
+    assert list(plan._STAGED) == [(5, 1)]  # the newest is kept

@@ -117,15 +117,31 @@ def _servers(op: OperatorParams, one_in: int) -> int:
 
 @dataclass
 class _NodeRun:
-    """One fan-out node's answers per query and its counts."""
+    """One fan-out node's answers per query and its counts (kept in the node memo, so the
+    queries it gave up on or left undone are indices, not a flag per query)."""
 
     done_max: np.ndarray
-    done_fail: np.ndarray
-    done_nd: np.ndarray
+    fail: np.ndarray
+    """The queries it gave up on (indices, ascending)."""
+    nd: np.ndarray
+    """The queries it left undone at the end of the run (indices, ascending)."""
     inc_q: np.ndarray
     inc_b: np.ndarray
     counts: CallCounts
     station: StationRecord
+
+    @property
+    def nbytes(self) -> int:
+        return sum(int(a.nbytes) for a in (self.done_max, self.fail, self.nd, self.inc_q,
+                                           self.inc_b))
+
+    def flags(self) -> tuple[np.ndarray, np.ndarray]:
+        """:attr:`fail` and :attr:`nd` as a flag per query (what the kernels read)."""
+        fail = np.zeros(self.done_max.size, np.bool_)
+        nd = np.zeros(self.done_max.size, np.bool_)
+        fail[self.fail] = True
+        nd[self.nd] = True
+        return fail, nd
 
 
 def _run_node(flow: fast.Flow, nid: str, op: OperatorParams, arr: np.ndarray,
@@ -190,8 +206,8 @@ def _run_node(flow: fast.Flow, nid: str, op: OperatorParams, arr: np.ndarray,
                        int(out[fq.F_STARTED]), float(out[fq.F_WAIT_SUM]),
                        float(out[fq.F_SERVICE_SUM]), float(out[fq.F_QUEUE_AREA]),
                        float(out[fq.F_BUSY_AREA]), int(out[fq.F_MAX_QUEUE]), end_s)
-    return _NodeRun(dest.done_max, dest.done_fail, dest.done_nd, dest.inc_queue, dest.inc_busy,
-                    cc, st)
+    return _NodeRun(dest.done_max, np.flatnonzero(dest.done_fail), np.flatnonzero(dest.done_nd),
+                    dest.inc_queue, dest.inc_busy, cc, st)
 
 
 #: Largest answers kept per query of a combination computed node by node: up to one fewer
@@ -225,6 +241,8 @@ class _Fanout:
     send: tuple[np.ndarray, np.ndarray] | None = None
     """Complete replies in the order their last answer came in (queries, times): the SMS
     gateway's arrivals."""
+    key: Any = None
+    """Its memo key (:class:`yzt.sim.fast.Key`)."""
     base: _Fanout | None = None
     """For a swapped product: the product it was swapped from (its ``send`` is merged with the
     queries whose reply changed instead of sorting every reply again)."""
@@ -237,15 +255,15 @@ class _Fanout:
 
     def add(self, index: int, nid: str, run: _NodeRun) -> None:
         assert self.top is not None
-        fq.fold_node_top(index, run.done_max, run.done_fail, run.done_nd, *self.top,
-                         self.fail_count, self.nd_count)
+        fq.fold_node_top(index, run.done_max, *run.flags(), *self.top, self.fail_count,
+                         self.nd_count)
         self._keep(nid, run)
         self.inc_q += run.inc_q
         self.inc_b += run.inc_b
 
     def _keep(self, nid: str, run: _NodeRun) -> None:
-        self.node_fail[nid] = np.flatnonzero(run.done_fail)
-        self.node_nd[nid] = np.flatnonzero(run.done_nd)
+        self.node_fail[nid] = run.fail
+        self.node_nd[nid] = run.nd
         self.node_inc[nid] = (run.inc_q, run.inc_b)
         self.results[nid] = (run.counts, run.station)
 
@@ -277,9 +295,9 @@ class _Fanout:
         inc_q, inc_b = self.inc_q.copy(), self.inc_b.copy()
         for nid, (_, run) in runs.items():
             fc[self.node_fail[nid]] -= 1
-            fc[run.done_fail] += 1
+            fc[run.fail] += 1
             nc[self.node_nd[nid]] -= 1
-            nc[run.done_nd] += 1
+            nc[run.nd] += 1
             old_q, old_b = self.node_inc[nid]
             inc_q += run.inc_q - old_q
             inc_b += run.inc_b - old_b
@@ -330,21 +348,42 @@ def _upstream_of(op: OperatorParams) -> OperatorParams:
 
 
 
+#: Versions of each node's run the node memo keeps per replication (least recently used dropped):
+#: the committed connections' and the latest try's. 11 MB a version and node at full scale.
+NODE_VERSIONS = 2
+
+
 class Fast(fast.FastPart):
     """The fast engine's part: it hands on the combination of every node's answers
     (:class:`_Fanout`), whose :meth:`_Fanout.send_order` is the gateway's arrivals. A new
-    connection count reruns that node only, swapped into the memoised combination."""
+    connection count reruns that node only, swapped into the memoised combination; a
+    combination that differs from every memoised one in more nodes reruns the nodes the node
+    memo does not hold and folds the others' kept runs."""
 
     def __init__(self) -> None:
         self._fanout = fast.Lru(2)
         """Combinations computed node by node (a node can be swapped out of them)."""
         self._swapped = fast.Lru(2)
         """Combinations with one node swapped in."""
+        self._nodes = fast.Lru(1)
+        """(front key, keep) → node id → :class:`fast.Lru` of ``NODE_VERSIONS`` node key →
+        :class:`_NodeRun`: each node's latest runs on these arrivals."""
 
     @property
     def nbytes(self) -> int:
-        return sum(int(f.nbytes) for lru in (self._fanout, self._swapped)
-                   for f in lru.values())
+        combos = sum(int(f.nbytes) for lru in (self._fanout, self._swapped)
+                     for f in lru.values())
+        return combos + sum(int(r.nbytes) for by_node in self._nodes.values()
+                            for lru in by_node.values() for r in lru.values())
+
+    def trim(self) -> None:
+        """Keep, per node, the run the latest combination computed node by node is made of (the
+        base the next tries swap from) and the most recently used one (the latest try's)."""
+        combos = self._fanout.values()
+        base = combos[-1].node_keys if combos else {}
+        for by_node in self._nodes.values():
+            for nid, lru in by_node.items():
+                lru.keep_only({base[nid]} if nid in base else set())
 
     def run(self, flow: fast.Flow, up: fast.Step | None, offers: fast.Offers | None) -> fast.Step:
         assert up is not None
@@ -355,11 +394,13 @@ class Fast(fast.FastPart):
             else flow.keep_durations
         nodes = [(nid, op) for op in sc.operators for nid in node_ids(sc, op)]
         keys = {nid: _upstream_of(op) for nid, op in nodes}
-        fan_key = (up.key, keep, tuple(keys.items()))
+        fan_key = fast.Key((up.key, keep, tuple(keys.items())))
         fan = self._fanout.get(fan_key) or self._swapped.get(fan_key)
         if fan is None:
             fan = self._fanout_stage(flow, nodes, keys, up.key, keep, verified)
+            fan.key = fan_key
             (self._fanout if fan.top is not None else self._swapped).put(fan_key, fan)
+        fan_key = fan.key  # the memo's own key: the next stages' keys compare it by identity
         fanout_done = np.where(fan.nd_count > 0, np.nan, fan.done_max)
         ops: dict[str, OperatorRecord] = {op.id: OperatorRecord(id=op.id) for op in sc.operators}
         node_stations = []
@@ -371,12 +412,32 @@ class Fast(fast.FastPart):
         return fast.Step(fan_key, FanoutRecords(flow.out(fanout_done), flow.out(complete), ops),
                          out=fan, stations=node_stations, series=(fan.inc_q, fan.inc_b))
 
+    def _node_memo(self, front_key: Any, keep: bool, nids: list[str]) -> dict[str, fast.Lru]:
+        """The node memo of these arrivals, one :class:`fast.Lru` per node (created here, before
+        any thread reads it); the runs on other arrivals are dropped."""
+        by_node: dict[str, fast.Lru] | None = self._nodes.get((front_key, keep))
+        if by_node is None:
+            by_node = self._nodes.put((front_key, keep), {})
+        for nid in nids:
+            if nid not in by_node:
+                by_node[nid] = fast.Lru(NODE_VERSIONS)
+        return by_node
+
     def _fanout_stage(self, flow: fast.Flow, nodes: list[tuple[str, OperatorParams]],
                       keys: dict[str, Any], front_key: Any, keep: bool,
                       verified: np.ndarray) -> _Fanout:
         """Nodes are independent given the arrivals: swap the few that differ into the memoised
         combination that differs least (up to ``TOP_ANSWERS - 1`` nodes, rerunning only them),
-        else run them all (on ``threads`` threads)."""
+        else combine every node's run, from the node memo or rerun (on ``threads`` threads)."""
+        memo = self._node_memo(front_key, keep, [nid for nid, _ in nodes])
+        ops = dict(nodes)
+
+        def node_run(nid: str) -> _NodeRun:
+            run: _NodeRun | None = memo[nid].get(keys[nid])
+            if run is None:
+                run = memo[nid].put(keys[nid], _run_node(flow, nid, ops[nid], verified, keep))
+            return run
+
         index = {nid: i for i, (nid, _) in enumerate(nodes)}
         fan: _Fanout
         best: tuple[_Fanout, list[str]] | None = None
@@ -391,14 +452,11 @@ class Fast(fast.FastPart):
             fan, differ = best
             if len(differ) == 1:
                 nid = differ[0]
-                return fan.swapped(index[nid], nid, keys[nid],
-                                   _run_node(flow, nid, dict(nodes)[nid], verified, keep))
+                return fan.swapped(index[nid], nid, keys[nid], node_run(nid))
             others = fan.others([index[nid] for nid in differ])
             if others is not None:
-                ops = dict(nodes)
-                return fan.swapped_many(others, {
-                    nid: (keys[nid], _run_node(flow, nid, ops[nid], verified, keep))
-                    for nid in differ})
+                return fan.swapped_many(others, {nid: (keys[nid], node_run(nid))
+                                                 for nid in differ})
         n = verified.size
         fan = _Fanout(dict(keys), np.full(n, -math.inf), np.zeros(n, np.int16),
                       np.zeros(n, np.int16), np.zeros(flow.m, np.int64), np.zeros(flow.m, np.int64), {}, {},
@@ -406,23 +464,24 @@ class Fast(fast.FastPart):
                                    np.full((n, TOP_ANSWERS), -1, np.int16)))
         lock = threading.Lock()
 
-        def work(node: tuple[str, OperatorParams]) -> None:
-            run = _run_node(flow, node[0], node[1], verified, keep)
+        def work(nid: str) -> None:
+            run = node_run(nid)
             with lock:
-                fan.add(index[node[0]], node[0], run)
+                fan.add(index[nid], nid, run)
 
-        threads = max(1, min(flow.threads or os.cpu_count() or 1, len(nodes)))
+        todo = [nid for nid, _ in nodes if memo[nid].get(keys[nid]) is None]
+        for nid, _ in nodes:  # the kept runs first, while the others run
+            if nid not in todo:
+                work(nid)
+        threads = max(1, min(flow.threads or os.cpu_count() or 1, len(todo)))
         if threads == 1:
-            for node in nodes:
-                work(node)
+            for nid in todo:
+                work(nid)
         else:
             with ThreadPoolExecutor(max_workers=threads) as pool:
-                list(pool.map(work, nodes))
+                list(pool.map(work, todo))
         fan.finish()
         return fan
-
-
-
 
 
 def _metrics(rec: ReplicationRecords, out: c.Metrics, distributions: bool) -> None:
