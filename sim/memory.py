@@ -47,8 +47,27 @@ BYTES_PER_KEPT_SAMPLE = 6 * 32
 #: ``yzt plan`` memoises up to this many hotline and back-office runs per replication
 #: (:class:`yzt.sim.fast.StagedReplication`), each with its counters per sample.
 PLAN_STATION_MEMO = 1024
-#: ``yzt plan`` keeps at most this much of the per-query memo (:data:`yzt.sim.plan.STAGED_BYTES_MAX`).
+#: ``yzt plan``'s memo of stages (:data:`yzt.sim.plan.STAGED_BYTES_MAX`) is a cache: a smaller
+#: one gives the same plan, later (it trims and runs replications again). The estimate counts it at
+#: this floor; where the machine has memory available, it grows to
+#: :data:`PLAN_QUERY_MEMO_MAX_BYTES` (:func:`plan_memo_bytes`).
 PLAN_QUERY_MEMO_BYTES = 2 << 30
+#: The memo's ceiling: what a full-scale ``launch-day`` plan uses, one run of each of its 42 fan-out
+#: nodes kept in each of 5 replications and a second for the nodes a try changes (peak RSS 8.8 GB,
+#: docs/benchmarks.md).
+PLAN_QUERY_MEMO_MAX_BYTES = 11 << 29
+
+
+def plan_memo_bytes(available: int | None = None) -> int:
+    """The bound of ``yzt plan``'s memo for a plan starting now: half the memory the machine has
+    ``available`` (psutil's figure by default), between :data:`PLAN_QUERY_MEMO_BYTES` and
+    :data:`PLAN_QUERY_MEMO_MAX_BYTES`. Half, because the memo is about 60 % of a large plan's
+    resident memory."""
+    if available is None:
+        import psutil
+
+        available = int(psutil.virtual_memory().available)
+    return int(min(PLAN_QUERY_MEMO_MAX_BYTES, max(PLAN_QUERY_MEMO_BYTES, available // 2)))
 
 
 @dataclass(frozen=True)
@@ -176,7 +195,7 @@ def terms(sc: Scenario, replications: int | None = None, *, plan: bool = False,
                             memo, 1.0, "lower --replications"))
         else:  # the memo is held to its cap: what fills it is the volume
             out.append(Term("arrivals.queries_per_day",
-                            f"yzt plan's memo of stages, full at {PLAN_QUERY_MEMO_BYTES / 2**30:g} GiB",
+                            f"yzt plan's memo of stages, at least {PLAN_QUERY_MEMO_BYTES / 2**30:g} GiB",
                             PLAN_QUERY_MEMO_BYTES, 1.0,
                             "lower queries_per_day (or the --what-if load factors) or raise "
                             "sampling.one_in"))

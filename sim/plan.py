@@ -46,7 +46,7 @@ from typing import Any
 
 from yzt import resultfile
 from yzt.errors import UserError
-from yzt.sim import stages
+from yzt.sim import memory, stages
 from yzt.sim.fast import StagedReplication
 from yzt.sim.records import ReplicationRecords
 from yzt.sim.results import Metrics, profile_sources, replication_metrics, sla_verdicts
@@ -78,12 +78,13 @@ DECIDING_REPLICATIONS = 2
 DECIDING_CONFIDENCE = 0.99
 
 
-#: Largest memo of staged replications one process keeps (bytes of per-query arrays): 5.5 GiB,
-#: what a full-scale ``launch-day`` plan needs of it with one run of each of its 42 fan-out nodes
-#: kept in each of 5 replications (11 MB a run) and a second for the nodes a try changes; peak
-#: RSS 8.8 GB (docs/benchmarks.md). Over it, the replications' memos are trimmed first, least
-#: recently used first (:func:`_bound`), then the least recently used are dropped.
-STAGED_BYTES_MAX = 11 * 2**29
+#: Largest memo of staged replications one process keeps (bytes of per-query arrays): set by the
+#: process's first run from the memory the machine has available then
+#: (:func:`yzt.sim.memory.plan_memo_bytes`: 2 to 5.5 GiB; a full-scale ``launch-day`` plan uses
+#: 5.5, one run of each of its 42 fan-out nodes kept in each of 5 replications and a second for
+#: the nodes a try changes). Over it, the replications' memos are trimmed first, least recently
+#: used first (:func:`_bound`), then the least recently used are dropped.
+STAGED_BYTES_MAX: int | None = None
 _STAGED: OrderedDict[tuple[int, int], StagedReplication] = OrderedDict()
 _STAGED_LOCK = threading.Lock()
 _STAGED_BYTES: dict[tuple[int, int], int] = {}
@@ -111,10 +112,15 @@ def _bound() -> None:
     first, then drop the least recently used. A replication another thread is running is
     neither trimmed nor dropped (dropping it would run it again from the start next time); that
     thread bounds the memo when its run ends. Called under ``_STAGED_LOCK``."""
+    global STAGED_BYTES_MAX
+    if STAGED_BYTES_MAX is None:
+        STAGED_BYTES_MAX = memory.plan_memo_bytes()
+    bound = STAGED_BYTES_MAX
+
     def total() -> int:
         return sum(_nbytes(k, s) for k, s in _STAGED.items())
 
-    if total() <= STAGED_BYTES_MAX:
+    if total() <= bound:
         return
     idle = []
     for key, staged in list(_STAGED.items()):
@@ -125,11 +131,11 @@ def _bound() -> None:
             finally:
                 staged.lock.release()
             idle.append(key)
-        if total() <= STAGED_BYTES_MAX:
+        if total() <= bound:
             return
     newest = next(reversed(_STAGED))
     for key in idle:
-        if key == newest or total() <= STAGED_BYTES_MAX:
+        if key == newest or total() <= bound:
             break
         del _STAGED[key]
         _STAGED_BYTES.pop(key, None)

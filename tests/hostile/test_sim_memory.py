@@ -134,3 +134,27 @@ def test_the_estimate_grows_with_every_knob() -> None:
     ):
         bigger = sum(t.bytes for t in memory.terms(with_overrides(base, **changed)))
         assert bigger > total, changed
+
+
+def test_plan_memo_bound_is_half_the_memory_available_within_its_floor_and_ceiling(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plan's memo is a cache sized from the machine: a small machine gets the floor the
+    estimate counts, a large one the ceiling a full-scale launch-day plan uses, and the plan's
+    first run reads the bound once."""
+    from collections import OrderedDict
+
+    from yzt.sim import memory, plan
+
+    gib = 2**30
+    assert memory.plan_memo_bytes(1 * gib) == memory.PLAN_QUERY_MEMO_BYTES == 2 * gib
+    assert memory.plan_memo_bytes(6 * gib) == 3 * gib
+    assert memory.plan_memo_bytes(64 * gib) == memory.PLAN_QUERY_MEMO_MAX_BYTES
+    assert 2 * gib <= memory.plan_memo_bytes() <= memory.PLAN_QUERY_MEMO_MAX_BYTES  # this machine
+    monkeypatch.setattr(plan, "STAGED_BYTES_MAX", None)
+    monkeypatch.setattr(plan, "_STAGED", OrderedDict())
+    read_once = 3 * gib
+    monkeypatch.setattr(memory, "plan_memo_bytes", lambda: read_once)
+    with plan._STAGED_LOCK:
+        plan._bound()
+    bound = plan.STAGED_BYTES_MAX
+    assert bound == read_once
