@@ -97,9 +97,9 @@ def _cum(inc: np.ndarray, m: int) -> list[float]:
 
 class Key(tuple):  # type: ignore[type-arg]
     """A memo key that computes its hash once: the stages' keys nest the keys of the stages
-    before them (the fan-out's holds every node's parameters), and one candidate looks up
-    dozens of keys that share them (a hotline's and a back office's per operator). Equal to,
-    and hashed as, the plain tuple."""
+    before them (one holds every operator node's parameters), and one candidate looks up
+    dozens of keys that share them (a stage's per operator). Equal to, and hashed as, the plain
+    tuple."""
 
     def __hash__(self) -> int:
         h: int | None = self.__dict__.get("_hash")

@@ -81,8 +81,7 @@ DECIDING_CONFIDENCE = 0.99
 #: Largest memo of staged replications one process keeps (bytes of per-query arrays): set by the
 #: process's first run from the memory the machine has available then
 #: (:func:`yzt.sim.memory.plan_memo_bytes`: 2 to 5.5 GiB; a full-scale ``launch-day`` plan uses
-#: 5.5, one run of each of its 42 fan-out nodes kept in each of 5 replications and a second for
-#: the nodes a try changes). Over it, the replications' memos are trimmed first, least recently
+#: 5.5, docs/benchmarks.md). Over it, the replications' memos are trimmed first, least recently
 #: used first (:func:`_bound`), then the least recently used are dropped.
 STAGED_BYTES_MAX: int | None = None
 _STAGED: OrderedDict[tuple[int, int], StagedReplication] = OrderedDict()
