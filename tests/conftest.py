@@ -26,7 +26,7 @@ LONGEST_FIRST = (
     # reference alone) must outpace a rate limit, better not while the kernels compile at start
     "test_variant_matrix.py",  # three whole `yzt check` runs and a `yzt conform` per variant
     "test_conform_matrix.py",  # a server and a `yzt check` per seeded conformance defect
-    "test_plan_launch_day.py",  # a full-scale plan and `yzt sim` of it: over 2 minutes of one worker
+    "test_plan_launch_day.py",  # a full-scale plan and `yzt sim` of it: a minute or more of one worker
     "test_load_integration.py",  # Locust runs of several seconds each
     "test_check_endpoint.py",
     "test_golden.py",
