@@ -158,3 +158,8 @@ def test_plan_memo_bound_is_half_the_memory_available_within_its_floor_and_ceili
         plan._bound()
     bound = plan.STAGED_BYTES_MAX
     assert bound == read_once
+    monkeypatch.setattr(memory, "plan_memo_bytes", lambda: 4 * gib)  # the machine's memory moved
+    with plan._STAGED_LOCK:
+        plan._bound()
+    bound = plan.STAGED_BYTES_MAX
+    assert bound == read_once  # a plan keeps the bound it started with
