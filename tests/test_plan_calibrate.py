@@ -2,8 +2,8 @@
 
 The reference operator draws each answer's delay from a lognormal given by its median (p50) and
 99th percentile, so sigma = ln(p99/p50) / z_0.99. A 20 s load run gives ~300 card-count
-answers on a quiet machine (a busy one loses some at the start and end: 15 s gave 230 quiet and 197
-once under load, so the run is long enough that at least 200 remain); the maximum-likelihood
+answers on a quiet machine (a busy one gives fewer: 15 s gave 230 quiet and 197 once on a loaded CI
+machine, so the run is long enough that at least 200 remain); the maximum-likelihood
 standard errors are about 1.25·sigma/sqrt(n) ≈ 3 % (median) and 1/sqrt(2n) ≈ 5 % (sigma). The
 server adds its own time to each answer (a few ms, more on a busy machine), which raises the median
 and shrinks sigma, so the profile's median is 300 ms to keep that small. Both
