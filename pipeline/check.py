@@ -392,26 +392,35 @@ class CheckPipeline:
         from yzt.spawn import yzt_command
 
         s = self.settings
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
         log = work / "serve.log"
-        with log.open("w", encoding="utf-8") as log_fh:
-            proc = subprocess.Popen(
-                yzt_command("serve", "--operator", s.operator, "--fixtures", str(fixtures), "--key-id",
-                            EMBEDDED_KEY_ID, "--host", "127.0.0.1", "--port", str(port), "--db",
-                            str(work / "operator.sqlite"), "--rate-limit", str(s.rate_limit)),
-                env=self._env, stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
-                start_new_session=True)
+        # a port free a moment ago may be taken before the server binds it: then it says so and
+        # exits, and another port is tried (the health check counts only this server's answer)
+        for attempt in range(1, 4):
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            with log.open("w", encoding="utf-8") as log_fh:
+                proc = subprocess.Popen(
+                    yzt_command("serve", "--operator", s.operator, "--fixtures", str(fixtures),
+                                "--key-id", EMBEDDED_KEY_ID, "--host", "127.0.0.1", "--port",
+                                str(port), "--db", str(work / "operator.sqlite"), "--rate-limit",
+                                str(s.rate_limit)),
+                    env=self._env, stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
+                    start_new_session=True)
             try:
-                try:
-                    wait_healthy(url, proc)
-                except RuntimeError as exc:
-                    told = "\n".join(log.read_text("utf-8", errors="replace").strip().splitlines()[-12:])
-                    raise UserError(f"the reference operator did not start: {exc}"
-                                    + (f"; it said:\n{told}" if told else "")) from None
-                yield url
-            finally:
+                wait_healthy(url, proc, log=log)
+                break
+            except RuntimeError as exc:
                 stop_tree(proc)
+                said = log.read_text("utf-8", errors="replace")
+                if attempt < 3 and "address already in use" in said.lower():
+                    continue
+                told = "\n".join(said.strip().splitlines()[-12:])
+                raise UserError(f"the reference operator did not start: {exc}"
+                                + (f"; it said:\n{told}" if told else "")) from None
+        try:
+            yield url
+        finally:
+            stop_tree(proc)
 
     def _endpoint(self, target: str, work: Path) -> None:
         """The five steps against the operator's own endpoint."""

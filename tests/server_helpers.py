@@ -95,10 +95,11 @@ def server_process(db: Path, output: Path, *extra: str) -> Iterator[tuple[str, s
     port = free_port()
     cmd = serve_command(OPERATOR, SEED, SUBJECTS, port, "k1", db, (), list(extra))
     with output.open("ab") as out:
+        since = out.tell()  # an earlier server's ready line in the same file is not this one's
         proc = subprocess.Popen(cmd, stdout=out, stderr=out,
                                 env=dict(os.environ, YZT_SECRET=DEFAULT_SECRET.decode()))
     try:
-        wait_healthy(f"http://127.0.0.1:{port}", proc)
+        wait_healthy(f"http://127.0.0.1:{port}", proc, log=output, since=since)
         yield f"http://127.0.0.1:{port}", proc
     finally:
         if proc.poll() is None:

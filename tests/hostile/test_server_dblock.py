@@ -20,9 +20,10 @@ ENV = dict(os.environ, YZT_SECRET=DEFAULT_SECRET.decode())
 
 def start(db: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
+        since = out.tell()
         proc = subprocess.Popen(serve_command("R07", 7, 50, port, "k1", db, (), ()),
                                 stdout=out, stderr=out, env=ENV)
-    wait_healthy(f"http://127.0.0.1:{port}", proc)
+    wait_healthy(f"http://127.0.0.1:{port}", proc, log=log, since=since)
     return proc
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -58,8 +59,26 @@ def _base_path(extra_args: Sequence[str]) -> str:
     return args[args.index("--base-path") + 1] if "--base-path" in args else ""
 
 
-def wait_healthy(base_url: str, proc: subprocess.Popen[bytes], timeout: float = START_TIMEOUT_S) -> None:
-    """Poll ``GET /v1/health`` until it answers 200; raise if the process dies or time runs out."""
+def said_ready(log: Path, base_url: str, since: int = 0) -> bool:
+    """Whether the output in ``log`` (from byte ``since`` on) holds ``yzt serve``'s ready line for
+    ``base_url``: the line it prints once it listens there."""
+    try:
+        with log.open("rb") as fh:
+            fh.seek(since)
+            text = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return re.search(rf"^yzt serve: \S+ on {re.escape(base_url)}(?=\s)", text, re.MULTILINE) is not None
+
+
+def wait_healthy(base_url: str, proc: subprocess.Popen[bytes], timeout: float = START_TIMEOUT_S, *,
+                 log: Path | None = None, since: int = 0) -> None:
+    """Poll ``GET /v1/health`` until it answers 200; raise if the process dies or time runs out.
+
+    With ``log`` (the child's output, from byte ``since`` on), a 200 counts only once the child has
+    said it listens on ``base_url``: a port that was free a moment ago may have been taken by
+    another server meanwhile, and that server's health would answer for a child that never bound
+    the port (which then exits, "address already in use")."""
     deadline = time.monotonic() + timeout
     # one client for every poll: a new one each time loads the CA store again (~30-100 ms of CPU)
     with httpx.Client(timeout=1.0) as http:
@@ -67,7 +86,8 @@ def wait_healthy(base_url: str, proc: subprocess.Popen[bytes], timeout: float = 
             if proc.poll() is not None:
                 raise RuntimeError(f"yzt serve exited with status {proc.returncode}")
             try:
-                if http.get(base_url + "/v1/health").status_code == 200:
+                if (http.get(base_url + "/v1/health").status_code == 200
+                        and (log is None or said_ready(log, base_url, since))):
                     return
             except httpx.HTTPError:
                 pass
@@ -80,7 +100,7 @@ def _started(urls: list[str], proc: subprocess.Popen[bytes], log_path: Path) -> 
     so the caller tries other ports; any other start failure raises with the child's output."""
     try:
         for url in urls:
-            wait_healthy(url, proc)
+            wait_healthy(url, proc, log=log_path)
     except RuntimeError as exc:
         stop_process(proc)
         output = log_path.read_text("utf-8", errors="replace")
