@@ -46,7 +46,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if out:
         after = _cpu()
         record = {"test": item.nodeid, "self": after[0] - before[0],
-                  "children": after[1] - before[1], "wall": time.monotonic() - started}
+                  "children": after[1] - before[1], "wall": time.monotonic() - started,
+                  "end": time.time(), "worker": os.getpid()}
         with (Path(out) / f"{os.getpid()}.jsonl").open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
 
@@ -72,12 +73,24 @@ def table(records: list[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def tail(records: list[dict[str, Any]], started: float) -> str:
+    """When each worker ended its last test, in s from the run's start: a worker that ends long
+    before the others left a core idle while the run finished on the rest (the order to change)."""
+    ends: dict[int, float] = defaultdict(float)
+    last: dict[int, str] = {}
+    for r in records:
+        if r.get("end", 0.0) >= ends[r["worker"]]:
+            ends[r["worker"]], last[r["worker"]] = r["end"], r["test"].split("::")[0]
+    return "\n".join(f"worker {pid}: last test ended at {end - started:.0f} s ({last[pid]})"
+                     for pid, end in sorted(ends.items(), key=lambda x: x[1]))
+
+
 def main(argv: list[str]) -> int:
     here = Path(__file__).resolve().parent
     with tempfile.TemporaryDirectory(prefix="yzt-suite-cpu-") as out:
         env = dict(os.environ, **{OUT_ENV: out})
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(here), env.get("PYTHONPATH")) if p)
-        started = time.monotonic()
+        started, epoch = time.monotonic(), time.time()
         status = subprocess.run([sys.executable, "-m", "pytest", "-p", "suite_cpu", *argv],
                                 env=env, check=False).returncode
         wall = time.monotonic() - started
@@ -85,6 +98,8 @@ def main(argv: list[str]) -> int:
                    for line in f.read_text(encoding="utf-8").splitlines()]
     print(f"\npytest exited {status} after {wall:.0f} s wall\n")
     print(table(records))
+    print()
+    print(tail(records, epoch))
     return status
 
 
