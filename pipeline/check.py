@@ -387,15 +387,14 @@ class CheckPipeline:
     @contextmanager
     def _reference_operator(self, fixtures: Path, work: Path) -> Iterator[str]:
         """Start ``yzt serve`` on a free loopback port; yield its base URL; stop its process tree."""
-        from yzt.server.testing import free_port, wait_healthy
+        from yzt.server.testing import ServerStartError, free_port, started
         from yzt.shutdown import stop_tree
         from yzt.spawn import yzt_command
 
         s = self.settings
         log = work / "serve.log"
-        # a port free a moment ago may be taken before the server binds it: then it says so and
-        # exits, and another port is tried (the health check counts only this server's answer)
-        for attempt in range(1, 4):
+        # a port free a moment ago may be taken before the server binds it: then another port
+        for _attempt in range(3):
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             with log.open("w", encoding="utf-8") as log_fh:
@@ -407,16 +406,15 @@ class CheckPipeline:
                     env=self._env, stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
                     start_new_session=True)
             try:
-                wait_healthy(url, proc, log=log)
-                break
-            except RuntimeError as exc:
-                stop_tree(proc)
-                said = log.read_text("utf-8", errors="replace")
-                if attempt < 3 and "address already in use" in said.lower():
-                    continue
-                told = "\n".join(said.strip().splitlines()[-12:])
-                raise UserError(f"the reference operator did not start: {exc}"
+                if started([url], proc, log, stop=stop_tree):
+                    break
+            except ServerStartError as exc:
+                told = "\n".join(exc.output.strip().splitlines()[-12:])
+                raise UserError(f"the reference operator did not start: {exc.reason}"
                                 + (f"; it said:\n{told}" if told else "")) from None
+        else:
+            raise UserError("the reference operator did not start: another program took each of "
+                            "three free loopback ports before it could listen; run yzt check again")
         try:
             yield url
         finally:

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -95,18 +95,40 @@ def wait_healthy(base_url: str, proc: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError(f"yzt serve did not answer /v1/health within {timeout:.0f} s")
 
 
-def _started(urls: list[str], proc: subprocess.Popen[bytes], log_path: Path) -> bool:
-    """Whether the child serves every URL; False (child stopped) when a port was taken meanwhile,
-    so the caller tries other ports; any other start failure raises with the child's output."""
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 10 s: a server that hangs on shutdown never hangs its caller."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class ServerStartError(RuntimeError):
+    """A ``yzt serve`` child that did not start for another reason than a taken port."""
+
+    def __init__(self, reason: str, output: str) -> None:
+        super().__init__(f"{reason}; its output:\n{output[-4000:]}")
+        #: why it did not start (exited, or did not answer in time), and all it printed
+        self.reason, self.output = reason, output
+
+
+def started(urls: list[str], proc: subprocess.Popen[bytes], log_path: Path,
+            stop: Callable[[subprocess.Popen[bytes]], object] = stop_process) -> bool:
+    """Whether the child serves every URL; False (child stopped with ``stop``) when a port was
+    taken meanwhile, so the caller tries other ports; any other start failure raises
+    :class:`ServerStartError`."""
     try:
         for url in urls:
             wait_healthy(url, proc, log=log_path)
     except RuntimeError as exc:
-        stop_process(proc)
+        stop(proc)
         output = log_path.read_text("utf-8", errors="replace")
         if "address already in use" in output.lower():
             return False
-        raise RuntimeError(f"{exc}; its output:\n{output[-4000:]}") from None
+        raise ServerStartError(str(exc), output) from None
     return True
 
 
@@ -136,7 +158,7 @@ def running_server(
             with log_path.open("wb") as log:
                 proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
             base = f"http://127.0.0.1:{port}"
-            if _started([base + prefix], proc, log_path):
+            if started([base + prefix], proc, log_path):
                 break
         else:  # pragma: no cover - three busy ports in a row
             raise RuntimeError("could not find a free port for yzt serve")
@@ -144,17 +166,6 @@ def running_server(
             yield base + prefix
         finally:
             stop_process(proc)
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL after 10 s: a server that hangs on shutdown never hangs its caller."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @contextmanager
@@ -192,7 +203,7 @@ def running_servers(
                                         stderr=subprocess.STDOUT, env=env)
             urls = [f"http://127.0.0.1:{port}{_base_path(extra)}"
                     for port, (_, extra) in zip(ports, servers, strict=True)]
-            if _started(urls, proc, log_path):
+            if started(urls, proc, log_path):
                 break
         else:  # pragma: no cover - a busy port three times in a row
             raise RuntimeError("could not find free ports for the servers")
