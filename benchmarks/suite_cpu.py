@@ -79,7 +79,7 @@ def tail(records: list[dict[str, Any]], started: float) -> str:
     ends: dict[int, float] = defaultdict(float)
     last: dict[int, str] = {}
     for r in records:
-        if r.get("end", 0.0) >= ends[r["worker"]]:
+        if r["end"] >= ends[r["worker"]]:
             ends[r["worker"]], last[r["worker"]] = r["end"], r["test"].split("::")[0]
     return "\n".join(f"worker {pid}: last test ended at {end - started:.0f} s ({last[pid]})"
                      for pid, end in sorted(ends.items(), key=lambda x: x[1]))
