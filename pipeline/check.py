@@ -10,8 +10,9 @@ capacity replaced by the measured ones, judging SLA-E2E-1 and the operator's own
 scenario's national volume.
 
 Each step is the public command a user would run (``yzt conform``, ``yzt load``, ``yzt sim``), as
-a child process in its own process group, so the check exercises exactly what users get and a step
-that fails leaves the others' results. Each step's record carries that command as a user would
+a child process in its own process group (a fork of this process that calls the command's entry
+point, where :func:`yzt.spawn.can_fork` allows), so the check exercises exactly what users get and
+a step that fails leaves the others' results. Each step's record carries that command as a user would
 type it (its reproduce command). Fixtures, the reference operator's database and the server log
 live in a private work folder (mode 0700, removed at the end unless ``keep_work``): the output
 folder holds only masked records and reports, safe to attach to a ticket.
@@ -244,7 +245,8 @@ def run_step(step: Step, env: dict[str, str]) -> StepRecord:
     """Run one sub-command in its own process group; its verdict from its exit status, and on an
     error its own message from its log. The step's results folder is emptied first, so that a
     folder reused from an earlier run never reports that run's records as this one's."""
-    from yzt.shutdown import stop_tree
+    from yzt.shutdown import Child, stop_tree
+    from yzt.spawn import Forked, can_fork
 
     if step.results is not None:
         shutil.rmtree(step.results, ignore_errors=True)
@@ -254,10 +256,13 @@ def run_step(step: Step, env: dict[str, str]) -> StepRecord:
     command = step.reproduce
     log, timeout = step.log, step.timeout
     with log.open("w", encoding="utf-8") as log_fh:
-        proc = subprocess.Popen(cmd, env=env, stdout=log_fh, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        # a fork of this process where it can be (the same command, without a new interpreter's
+        # start and imports), else the command line itself
+        proc: Child = (Forked(step.argv, env, log_fh.fileno()) if can_fork() else
+                       subprocess.Popen(cmd, env=env, stdout=log_fh, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True))
         try:
-            proc.wait(timeout=timeout)
+            status = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             print(f"yzt check: {step.title} did not finish within {timeout:.0f} s (see {log})",
                   file=sys.stderr)
@@ -265,7 +270,7 @@ def run_step(step: Step, env: dict[str, str]) -> StepRecord:
                               message=f"did not finish within {timeout:.0f} s and was stopped")
         finally:
             stop_tree(proc)  # a no-op when it ended; on SIGTERM to us, stops its whole tree
-    verdict = from_exit_code(proc.returncode)
+    verdict = from_exit_code(status)
     elapsed = time.monotonic() - started
     message = step_error(log, next(iter(_yzt_args(cmd)), "")) if verdict is Verdict.ERROR else ""
     print(f"yzt check: {step.title}: {verdict.value} ({elapsed:.1f} s, log {log})"

@@ -23,6 +23,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Protocol
 
 import psutil
 
@@ -78,7 +79,21 @@ def _tree(pid: int) -> list[psutil.Process]:
         return []
 
 
-def stop_tree(proc: subprocess.Popen[bytes] | subprocess.Popen[str], grace: float = GRACE_S) -> None:
+class Child(Protocol):
+    """What :func:`stop_tree` needs of a child: a :class:`subprocess.Popen`, or a
+    :class:`yzt.spawn.Forked` step."""
+
+    @property
+    def pid(self) -> int: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def send_signal(self, signum: int) -> None: ...
+
+
+def stop_tree(proc: Child, grace: float = GRACE_S) -> None:
     """SIGTERM ``proc`` (to its process group when it leads one), wait up to ``grace`` seconds for it
     and its descendants, then SIGKILL every survivor and its process group."""
     if proc.poll() is not None:

@@ -26,6 +26,7 @@ patches the standard library.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -95,6 +96,105 @@ def _lifeline(parent: int) -> None:
     # a bare thread, unknown to the threading module: interpreter shutdown (gevent's included)
     # never waits for it
     _thread.start_new_thread(watch, ())
+
+
+#: ``prctl`` option that names the calling thread (what ``top`` and ``ps -o comm`` show).
+PR_SET_NAME = 15
+
+
+class Forked:
+    """``yzt ARGS…`` in a fork of this process, with the interface of :class:`subprocess.Popen`
+    that yzt's callers use (``pid``, ``poll``, ``wait``, ``send_signal``, ``returncode``).
+
+    The child runs the same entry point a new ``yzt ARGS…`` process runs, in the same environment,
+    in a session of its own, with its output in the caller's log and its life tied to this process
+    (the lifeline, as for every child). What it skips is a new interpreter's start and the imports
+    this process has already made: a conformance step that re-imports the HTTP client, the schemas,
+    the reporting and matplotlib costs about 0.75 CPU-s more than one forked from ``yzt check``
+    (measured in docs/benchmarks.md). Made through :mod:`multiprocessing`'s fork context, which
+    reaps the child and hands back its exit status (negative: the signal that ended it)."""
+
+    def __init__(self, args: tuple[str, ...], env: dict[str, str], log_fd: int) -> None:
+        import multiprocessing
+
+        for stream in (sys.stdout, sys.stderr):  # nothing buffered here is written twice
+            stream.flush()
+        self.args = ["yzt", *args]
+        self._process = multiprocessing.get_context("fork").Process(
+            target=_forked_main, args=(args, env, log_fd, os.getpid()), name=" ".join(self.args[:2]))
+        self._process.start()
+        self.pid: int = self._process.pid or 0
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.exitcode
+
+    def poll(self) -> int | None:
+        return self._process.exitcode
+
+    def wait(self, timeout: float | None = None) -> int:
+        import subprocess
+
+        self._process.join(timeout)
+        code = self._process.exitcode
+        if code is None:
+            raise subprocess.TimeoutExpired(self.args, timeout or 0.0)
+        return code
+
+    def send_signal(self, signum: int) -> None:
+        if self._process.exitcode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+
+
+def can_fork() -> bool:
+    """Whether a step may run as a fork of this process: on Linux (where fork is what
+    :mod:`multiprocessing` itself defaults to) and only while this process runs no other thread,
+    since a fork copies the locks other threads hold but not the threads."""
+    import threading
+
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+def _forked_main(args: tuple[str, ...], env: dict[str, str], log_fd: int, parent: int) -> None:
+    """The forked child: what ``python -P -m yzt.spawn PARENT yzt ARGS…`` would do, from here."""
+    os.setsid()  # its own process group, as start_new_session=True gives a spawned step
+    for signum in (signal.SIGTERM, signal.SIGINT):  # the parent's handlers are not the command's
+        signal.signal(signum, signal.SIG_DFL)
+    _lifeline(parent)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    _as_a_new_interpreter()
+    with contextlib.suppress(OSError, AttributeError):  # the name is a courtesy
+        _prctl()(PR_SET_NAME, f"yzt {args[0] if args else ''}".encode()[:15], 0, 0, 0)
+    os.environ.clear()
+    os.environ.update(env)
+    sys.argv = ["yzt", *args]
+    from yzt.cli import main
+
+    raise SystemExit(main(list(args)))
+
+
+def _as_a_new_interpreter() -> None:
+    """What the forked child resets of its parent's state to start as ``yzt`` would: its output on
+    the descriptors 1 and 2 (a host such as pytest may have replaced ``sys.stdout``), no logging
+    handler yet (the CLI sets its own up), and Python's default warning filters (pytest's may turn
+    a library's deprecation warning into an error)."""
+    import logging
+    import warnings
+
+    sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace",  # noqa: SIM115
+                      buffering=1, closefd=False)
+    sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace",  # noqa: SIM115
+                      buffering=1, closefd=False)
+    root = logging.getLogger()
+    for handler in root.handlers[:]:
+        root.removeHandler(handler)
+    root.setLevel(logging.WARNING)
+    warnings.resetwarnings()
+    for category in (ResourceWarning, ImportWarning, PendingDeprecationWarning, DeprecationWarning):
+        warnings.simplefilter("ignore", category)  # each goes first: the defaults' order
+    warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
 
 
 def _trampoline(argv: list[str]) -> None:
