@@ -10,7 +10,6 @@ import re
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 
 from yzt.server.testing import DEFAULT_SECRET
 from yzt.shutdown import stop_tree
-from yzt.spawn import Forked, can_fork
+from yzt.spawn import Forked
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked steps are Linux's")
 
@@ -117,14 +116,21 @@ def test_kill_9_of_the_parent_takes_the_forked_step(tmp_path: Path) -> None:
             parent.stdout.close()
 
 
-def test_no_fork_while_another_thread_runs() -> None:
-    assert can_fork()
+THREADS = textwrap.dedent("""
+        from yzt.spawn import can_fork
+    alone = can_fork()
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
-    try:
-        assert not can_fork()
-    finally:
-        stop.set()
-        thread.join()
-    assert can_fork()
+    beside_a_thread = can_fork()
+    stop.set()
+    thread.join()
+    print(alone, beside_a_thread, can_fork())
+""")
+
+
+def test_no_fork_while_another_thread_runs() -> None:
+    # in a process of its own: a pytest worker runs threads of its own (execnet's)
+    done = subprocess.run([sys.executable, "-c", THREADS], capture_output=True, text=True, timeout=60,
+                          check=True)
+    assert done.stdout.split() == ["True", "False", "True"]
