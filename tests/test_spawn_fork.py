@@ -117,7 +117,8 @@ def test_kill_9_of_the_parent_takes_the_forked_step(tmp_path: Path) -> None:
 
 
 THREADS = textwrap.dedent("""
-        from yzt.spawn import can_fork
+    import threading
+    from yzt.spawn import can_fork
     alone = can_fork()
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
