@@ -8,6 +8,8 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ from yzt.domain.idnumber import check_digit
 from yzt.server.config import ServerConfig
 from yzt.server.defects import DEFECTS
 from yzt.server.loading import open_store
-from yzt.server.testing import DEFAULT_SECRET, running_server
+from yzt.server.testing import DEFAULT_SECRET, running_server, running_servers
 from yzt.signing import parse_time
 
 pytestmark = pytest.mark.integration
@@ -334,8 +336,6 @@ def baseline(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         Callable[[Probe, tuple[str, ...]], Any]]:
     """Run a probe against a compliant server (one per distinct set of extra arguments)."""
     servers: dict[tuple[str, ...], Any] = {}
-    from contextlib import ExitStack
-
     with ExitStack() as stack:
         def run(probe: Probe, extra: tuple[str, ...]) -> Any:
             if extra not in servers:
@@ -349,22 +349,20 @@ def baseline(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 @pytest.fixture(scope="module")
 def defect_servers(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """One server per defect, started and stopped several at a time (start-up dominates)."""
-    from concurrent.futures import ThreadPoolExecutor
-    from contextlib import AbstractContextManager
-
-    contexts: dict[str, AbstractContextManager[str]] = {}
-    for name, (_probe, extra) in CASES.items():
+    """One server per defect, each on its own port with its own copy of the template database,
+    served by two processes (``running_servers``: one Python start and one set of imports for half
+    of them; start-up dominates, the probes are a few requests each)."""
+    names = list(CASES)
+    servers: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    for name in names:
         db = tmp_path_factory.mktemp("defect") / "op.sqlite"
         shutil.copy(template_db, db)
-        contexts[name] = running_server(db=db, defects=[name], extra_args=extra)
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        urls = dict(zip(contexts, pool.map(lambda cm: cm.__enter__(), contexts.values()), strict=True))
-    try:
+        servers.append(((name,), ("--db", str(db), "--no-access-log", *CASES[name][1])))
+    halves = [servers[i::2] for i in range(2)]
+    with ExitStack() as stack, ThreadPoolExecutor(max_workers=2) as pool:
+        started = list(pool.map(lambda half: stack.enter_context(running_servers(half)), halves))
+        urls = {name: started[i % 2][i // 2] for i, name in enumerate(names)}
         yield urls
-    finally:
-        with ThreadPoolExecutor(max_workers=6) as pool:
-            list(pool.map(lambda cm: cm.__exit__(None, None, None), contexts.values()))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
