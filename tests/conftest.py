@@ -44,6 +44,17 @@ LONGEST_FIRST = (
     "test_server_dblock.py",
 )
 
+#: The files that end the run, in this order. The twin's model-against-live comparison measures
+#: timing and needs a quiet core: beside CPU-bound files a node's p95 missed (docs/benchmarks.md),
+#: so it ran last, alone, for its ~35 s of mostly waiting while the two other workers stood idle.
+#: The two files after it wait on the server's deadlines (10 s each, about 1 CPU-s in all), so they
+#: keep the other workers busy without taking the twin's core.
+AT_THE_END = (
+    "test_twin_verdict.py",
+    "test_server_http_errors.py",
+    "test_server_slow_head.py",
+)
+
 
 _WARM_UP: list[tuple[subprocess.Popen[bytes], str]] = []
 
@@ -53,10 +64,12 @@ def _keep_bytecode() -> None:
 
     The suite starts hundreds of Python processes (workers, servers, ``yzt`` commands, Locust) that
     import the same modules. With ``PYTHONDONTWRITEBYTECODE`` set, as some CI images and shells set
-    it, none of them writes a ``__pycache__``: each compiles yzt from source again, and each pytest
-    worker rewrites the assertions of every test module and plugin again (a worker's collection:
-    7.3 CPU-s instead of 3.5, measured here). The caches go to ``__pycache__`` folders, which git
-    ignores; the workers and every child inherit this environment."""
+    it, none of them writes a ``__pycache__``: each compiles yzt's modules from source again (about
+    0.1 CPU-s a process), and each pytest worker rewrites the assertions of every test module and
+    plugin again (a worker's collection: 7.3 CPU-s, against 3.5 once the caches exist; on a fresh
+    clone the workers collect at once, so only the next run gains there). The caches go to
+    ``__pycache__`` folders, which git ignores; the workers and every child inherit this
+    environment."""
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     sys.dont_write_bytecode = False
 
@@ -91,13 +104,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the longest files first (see LONGEST_FIRST); the rest keep their collection order, and a
-    file's tests stay together and in order (its module fixtures start once)."""
+    """Run the longest files first (see LONGEST_FIRST) and AT_THE_END last; the rest keep their
+    collection order, and a file's tests stay together and in order (its module fixtures start
+    once)."""
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    rank.update({name: len(LONGEST_FIRST) + 1 + i for i, name in enumerate(AT_THE_END)})
     first_seen: dict[str, int] = {}
     for item in items:
         first_seen.setdefault(item.path.name, len(first_seen))
-    items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), first_seen[item.path.name]))
+    items.sort(key=lambda item: (rank.get(item.path.name, len(LONGEST_FIRST)),
+                                 first_seen[item.path.name]))
 
 
 @pytest.fixture(scope="session", autouse=True)
