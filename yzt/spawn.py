@@ -109,10 +109,12 @@ class Forked:
     The child runs the same entry point a new ``yzt ARGS…`` process runs, in the same environment,
     in a session of its own, with its output in the caller's log and its life tied to this process
     (the lifeline, as for every child). What it skips is a new interpreter's start and the imports
-    this process has already made: a conformance step that re-imports the HTTP client, the schemas,
-    the reporting and matplotlib costs about 0.75 CPU-s more than one forked from ``yzt check``
-    (measured in docs/benchmarks.md). Made through :mod:`multiprocessing`'s fork context, which
-    reaps the child and hands back its exit status (negative: the signal that ended it)."""
+    this process has already made: a conformance step forked from ``yzt check`` costs about 0.6
+    CPU-s less than one started as a command line (docs/benchmarks.md). Made through
+    :mod:`multiprocessing`'s fork context, which reaps the child and hands back its exit status
+    (negative: the signal that ended it). The child ends as that module's children do, with
+    ``os._exit`` after flushing its output: the exit handlers it inherited are this process's and
+    never run there, and yzt's commands clean up in their own ``finally`` blocks, not at exit."""
 
     def __init__(self, args: tuple[str, ...], env: dict[str, str], log_fd: int) -> None:
         import multiprocessing
