@@ -359,10 +359,10 @@ def defect_servers(template_db: Path, tmp_path_factory: pytest.TempPathFactory) 
         shutil.copy(template_db, db)
         servers.append(((name,), ("--db", str(db), "--no-access-log", *CASES[name][1])))
     halves = [servers[i::2] for i in range(2)]
-    with ExitStack() as stack, ThreadPoolExecutor(max_workers=2) as pool:
-        started = list(pool.map(lambda half: stack.enter_context(running_servers(half)), halves))
-        urls = {name: started[i % 2][i // 2] for i, name in enumerate(names)}
-        yield urls
+    with ExitStack() as stack:
+        with ThreadPoolExecutor(max_workers=2) as pool:  # both processes start at once
+            started = list(pool.map(lambda half: stack.enter_context(running_servers(half)), halves))
+        yield {name: started[i % 2][i // 2] for i, name in enumerate(names)}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
