@@ -47,10 +47,13 @@ LONGEST_FIRST = (
 #: The files that end the run, in this order. The twin's model-against-live comparison measures
 #: timing and needs a quiet core: beside CPU-bound files a node's p95 missed (docs/benchmarks.md),
 #: so it ran last, alone, for its ~35 s of mostly waiting while the two other workers stood idle.
-#: The two files after it wait on the server's deadlines (10 s each, about 1 CPU-s in all), so they
-#: keep the other workers busy without taking the twin's core.
+#: The files after it keep the other workers busy without taking the twin's core: the calibration
+#: test's 20 s load run at a modest rate (about 4 CPU-s in 26 s, and it too needs its answers on
+#: time: 200 in 20 s), and two files that wait on the server's 10 s deadlines (about 5 CPU-s in
+#: 47 s).
 AT_THE_END = (
     "test_twin_verdict.py",
+    "test_plan_calibrate.py",
     "test_server_http_errors.py",
     "test_server_slow_head.py",
 )
