@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from test_shutdown_load import survivors, wait_for_locust
+from test_shutdown_load import described, survivors, wait_for_locust
 
 from yzt.spawn import python_command, yzt_command
 
@@ -81,13 +81,14 @@ def test_kill_9_of_check_leaves_no_child_and_the_next_run_removes_its_folder(tmp
                         "--load-duration", "60s")
     try:
         tree = wait_for_locust(proc)
-        kinds = " ".join(" ".join(p.cmdline()) for p in tree)
-        assert "serve" in kinds and "load" in kinds and "locust" in kinds
+        kinds = " ".join(described(p) for p in tree)
+        assert "yzt serve" in kinds and "yzt load" in kinds and "locust" in kinds, kinds
         proc.kill()
         proc.wait(timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait(timeout=10)
         assert proc.stderr is not None
         proc.stderr.close()
     _, alive = psutil.wait_procs(tree, timeout=5.0)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_shutdown_load import survivors, wait_for_locust
+from test_shutdown_load import described, survivors, wait_for_locust
 
 pytestmark = pytest.mark.integration
 
@@ -24,13 +24,14 @@ def test_sigterm_to_check_leaves_no_child(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         tree = wait_for_locust(proc)
-        kinds = " ".join(" ".join(p.cmdline()) for p in tree)
-        assert "serve" in kinds and "load" in kinds and "locust" in kinds
+        kinds = " ".join(described(p) for p in tree)
+        assert "yzt serve" in kinds and "yzt load" in kinds and "locust" in kinds, kinds
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.communicate(timeout=10)
     assert proc.returncode == 3, err
     time.sleep(0.5)
     assert survivors(tree) == []

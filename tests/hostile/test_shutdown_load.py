@@ -54,6 +54,17 @@ def wait_for_traffic(proc: subprocess.Popen[str], out: Path, timeout: float = 60
     raise AssertionError("Locust did not start sending in time")
 
 
+def described(p: psutil.Process) -> str:
+    """A process's name and command line, or '' when it ended meanwhile or is a zombie: the tree
+    is read while it changes (a short-lived child may be between its exit and its parent's wait).
+    A step that ``yzt check`` forked shows its command in its name (``yzt load``); its command
+    line is ``yzt check``'s."""
+    try:
+        return f"{p.name()} {' '.join(p.cmdline())}"
+    except psutil.Error:
+        return ""
+
+
 def wait_for_locust(proc: subprocess.Popen[str], timeout: float = 90) -> list[psutil.Process]:
     """Wait until a Locust process runs below ``proc`` (the load step has started), then 2 s more
     (mid-run: Locust is sending); the process tree at that moment."""
@@ -61,7 +72,7 @@ def wait_for_locust(proc: subprocess.Popen[str], timeout: float = 90) -> list[ps
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
         tree = psutil.Process(proc.pid).children(recursive=True)
-        if any("locust" in " ".join(p.cmdline()) for p in tree if p.is_running()):
+        if any("locust" in described(p) for p in tree):
             break
         time.sleep(0.3)
     else:
@@ -76,7 +87,7 @@ def survivors(tree: list[psutil.Process]) -> list[str]:
         try:
             if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
                 alive.append(f"{p.pid} {' '.join(p.cmdline()[:6])}")
-        except psutil.NoSuchProcess:
+        except psutil.Error:  # gone, or a zombie, since the line above
             continue
     return alive
 
@@ -87,12 +98,13 @@ def test_signal_stops_every_child_and_keeps_partial_results(tmp_path, sig, statu
     proc = start_load(url, tmp_path)
     try:
         tree = wait_for_traffic(proc, tmp_path)
-        assert any("locust" in " ".join(p.cmdline()) for p in tree)
+        assert any("locust" in described(p) for p in tree)
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=40)
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.communicate(timeout=10)
     assert proc.returncode == status, err
     assert f"stopped by {signal.Signals(sig).name}" in err
     time.sleep(0.5)
