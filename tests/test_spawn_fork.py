@@ -75,10 +75,9 @@ def test_own_session_timeout_and_stop_as_a_tree(tmp_path: Path) -> None:
         with pytest.raises(subprocess.TimeoutExpired):
             proc.wait(timeout=0.2)
     finally:
-        started = time.monotonic()
         stop_tree(proc)
-    # SIGTERM to its group ended it well within the grace period (no SIGKILL was needed)
-    assert proc.poll() is not None and time.monotonic() - started < 5.0
+    # SIGTERM to its group ended it: the server's own clean exit, not the SIGKILL after the grace
+    assert proc.poll() == 0
 
 
 PARENT = textwrap.dedent("""
