@@ -392,34 +392,35 @@ class CheckPipeline:
     @contextmanager
     def _reference_operator(self, fixtures: Path, work: Path) -> Iterator[str]:
         """Start ``yzt serve`` on a free loopback port; yield its base URL; stop its process tree."""
-        from yzt.server.testing import ServerStartError, free_port, started
+        from yzt.server.testing import ServerStartError, start_on_free_ports
         from yzt.shutdown import stop_tree
         from yzt.spawn import yzt_command
 
         s = self.settings
         log = work / "serve.log"
-        # a port free a moment ago may be taken before the server binds it: then another port
-        for _attempt in range(3):
-            port = free_port()
-            url = f"http://127.0.0.1:{port}"
+
+        def launch(ports: list[int]) -> tuple[subprocess.Popen[bytes], list[str]]:
             with log.open("w", encoding="utf-8") as log_fh:
                 proc = subprocess.Popen(
                     yzt_command("serve", "--operator", s.operator, "--fixtures", str(fixtures),
                                 "--key-id", EMBEDDED_KEY_ID, "--host", "127.0.0.1", "--port",
-                                str(port), "--db", str(work / "operator.sqlite"), "--rate-limit",
+                                str(ports[0]), "--db", str(work / "operator.sqlite"), "--rate-limit",
                                 str(s.rate_limit)),
                     env=self._env, stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
                     start_new_session=True)
-            try:
-                if started([url], proc, log, stop=stop_tree):
-                    break
-            except ServerStartError as exc:
-                told = "\n".join(exc.output.strip().splitlines()[-12:])
-                raise UserError(f"the reference operator did not start: {exc.reason}"
-                                + (f"; it said:\n{told}" if told else "")) from None
-        else:
+            return proc, [f"http://127.0.0.1:{ports[0]}"]
+
+        # a port free a moment ago may be taken before the server binds it: then another port
+        try:
+            up = start_on_free_ports(1, launch, log, stop=stop_tree)
+        except ServerStartError as exc:
+            told = "\n".join(exc.output.strip().splitlines()[-12:])
+            raise UserError(f"the reference operator did not start: {exc.reason}"
+                            + (f"; it said:\n{told}" if told else "")) from None
+        if up is None:
             raise UserError("the reference operator did not start: another program took each of "
                             "three free loopback ports before it could listen; run yzt check again")
+        proc, (url,) = up
         try:
             yield url
         finally:

@@ -132,6 +132,30 @@ def started(urls: list[str], proc: subprocess.Popen[bytes], log_path: Path,
     return True
 
 
+#: A start on ports free a moment ago is tried this many times before giving up.
+PORT_TRIES = 3
+
+
+def start_on_free_ports(
+    count: int, launch: Callable[[list[int]], tuple[subprocess.Popen[bytes], list[str]]],
+    log_path: Path, stop: Callable[[subprocess.Popen[bytes]], object] = stop_process,
+) -> tuple[subprocess.Popen[bytes], list[str]] | None:
+    """A server child on ``count`` distinct ports that were free a moment ago: ``launch(ports)``
+    starts it (its output in ``log_path``) and says which URLs it must serve. A port taken meanwhile
+    means other ports, up to :data:`PORT_TRIES` times; ``None`` when every try met a taken port.
+    Any other start failure raises :class:`ServerStartError` (see :func:`started`)."""
+    for _attempt in range(PORT_TRIES):
+        ports: list[int] = []
+        while len(ports) < count:
+            port = free_port()
+            if port not in ports:
+                ports.append(port)
+        proc, urls = launch(ports)
+        if started(urls, proc, log_path, stop=stop):
+            return proc, urls
+    return None
+
+
 @contextmanager
 def running_server(
     operator: str = "R07",
@@ -151,19 +175,19 @@ def running_server(
     with tempfile.TemporaryDirectory(prefix="yzt-test-server-") as tmp:
         log_path = Path(tmp) / "server.log"
         env = dict(os.environ, YZT_SECRET=secret.decode("utf-8"))
-        prefix = _base_path(extra_args)
-        for _attempt in range(3):
-            port = free_port()
-            cmd = serve_command(operator, seed, subjects, port, key_id, db, defects, extra_args)
+
+        def launch(ports: list[int]) -> tuple[subprocess.Popen[bytes], list[str]]:
+            cmd = serve_command(operator, seed, subjects, ports[0], key_id, db, defects, extra_args)
             with log_path.open("wb") as log:
                 proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-            base = f"http://127.0.0.1:{port}"
-            if started([base + prefix], proc, log_path):
-                break
-        else:  # pragma: no cover - three busy ports in a row
+            return proc, [f"http://127.0.0.1:{ports[0]}{_base_path(extra_args)}"]
+
+        up = start_on_free_ports(1, launch, log_path)
+        if up is None:  # pragma: no cover - three busy ports in a row
             raise RuntimeError("could not find a free port for yzt serve")
+        proc, (url,) = up
         try:
-            yield base + prefix
+            yield url
         finally:
             stop_process(proc)
 
@@ -190,23 +214,20 @@ def running_servers(
     with tempfile.TemporaryDirectory(prefix="yzt-test-servers-") as tmp:
         log_path = Path(tmp) / "servers.log"
         env = dict(os.environ, YZT_SECRET=secret.decode("utf-8"))
-        for _attempt in range(3):
-            ports: list[int] = []
-            while len(ports) < len(servers):
-                port = free_port()
-                if port not in ports:
-                    ports.append(port)
+
+        def launch(ports: list[int]) -> tuple[subprocess.Popen[bytes], list[str]]:
             argvs = [serve_args(operator, seed, subjects, port, key_id, None, defects, extra)
                      for port, (defects, extra) in zip(ports, servers, strict=True)]
             with log_path.open("wb") as log:
                 proc = subprocess.Popen(python_command(__name__, json.dumps(argvs)), stdout=log,
                                         stderr=subprocess.STDOUT, env=env)
-            urls = [f"http://127.0.0.1:{port}{_base_path(extra)}"
-                    for port, (_, extra) in zip(ports, servers, strict=True)]
-            if started(urls, proc, log_path):
-                break
-        else:  # pragma: no cover - a busy port three times in a row
+            return proc, [f"http://127.0.0.1:{port}{_base_path(extra)}"
+                          for port, (_, extra) in zip(ports, servers, strict=True)]
+
+        up = start_on_free_ports(len(servers), launch, log_path)
+        if up is None:  # pragma: no cover - a busy port three times in a row
             raise RuntimeError("could not find free ports for the servers")
+        proc, urls = up
         try:
             yield urls
         finally:
