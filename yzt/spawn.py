@@ -104,7 +104,7 @@ PR_SET_NAME = 15
 
 class Forked:
     """``yzt ARGS…`` in a fork of this process, with the interface of :class:`subprocess.Popen`
-    that yzt's callers use (``pid``, ``poll``, ``wait``, ``send_signal``, ``returncode``).
+    that yzt's callers use (``pid``, ``poll``, ``wait``, ``send_signal``).
 
     The child runs the same entry point a new ``yzt ARGS…`` process runs, in the same environment,
     in a session of its own, with its output in the caller's log and its life tied to this process
@@ -126,10 +126,6 @@ class Forked:
             target=_forked_main, args=(args, env, log_fd, os.getpid()), name=" ".join(self.args[:2]))
         self._process.start()
         self.pid: int = self._process.pid or 0
-
-    @property
-    def returncode(self) -> int | None:
-        return self._process.exitcode
 
     def poll(self) -> int | None:
         return self._process.exitcode
