@@ -278,6 +278,18 @@ def run_step(step: Step, env: dict[str, str]) -> StepRecord:
     return StepRecord(verdict, duration_s=elapsed, message=message, command=command)
 
 
+def _import_the_report_writers() -> None:
+    """Import the report modules (matplotlib among them) now rather than at the end, when the steps
+    fork from this process: every step writes a report of its own and inherits them instead of
+    importing them again, which is half a CPU-second a step (docs/benchmarks.md). This process
+    imports them for its own report anyway, so nothing is spent that was not spent before."""
+    from yzt.spawn import can_fork
+
+    if can_fork():
+        import yzt.reports.readers
+        import yzt.reports.render  # noqa: F401
+
+
 def scenario_rate(name: str) -> float:
     """The rate the scenario's busiest minute asks of every operator (each is asked every query)."""
     from yzt.sim.calibrate import peak_demand_rps
@@ -322,6 +334,7 @@ class CheckPipeline:
         stopped: UserError | None = None
         with interruptible(), work_folder(s.keep_work) as work:
             try:
+                _import_the_report_writers()
                 if s.target is None:
                     self._embedded(work)
                 else:
