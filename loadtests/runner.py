@@ -113,7 +113,7 @@ def _env(config_path: Path, secret: bytes) -> dict[str, str]:
 def run_locust(config: RunConfig, secret: bytes, launch: Launch,
                python: str = sys.executable) -> LocustOutcome:
     """Start Locust (standalone, or master + workers), wait with a hard limit, return its status."""
-    out = Path(config.out_dir)
+    out = Path(config.out_dir).resolve()  # Locust runs in it: a relative path would nest
     raw = out / "raw"
     shutil.rmtree(raw, ignore_errors=True)
     (out / "locust").mkdir(parents=True, exist_ok=True)
@@ -168,13 +168,14 @@ class LocustSeries:
     """
 
     def __init__(self, out: Path, secret: bytes, python: str = sys.executable) -> None:
-        self.out, self.secret, self.python = out, secret, python
+        # Locust runs in ``out``: its report paths relative to the caller's folder would nest there
+        self.out, self.secret, self.python = out.resolve(), secret, python
         remove_orphan_folders(Path(tempfile.gettempdir()), "yzt-series-")  # of searches killed -9
         self.control = Path(tempfile.mkdtemp(prefix="yzt-series-"))
         claim_folder(self.control)
         self.proc: subprocess.Popen[bytes] | None = None
         self.probes = 0
-        self.console = out / "locust" / "console.log"
+        self.console = self.out / "locust" / "console.log"
 
     def __enter__(self) -> LocustSeries:
         return self

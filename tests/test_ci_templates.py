@@ -244,6 +244,8 @@ def _extra_flags_reached_yzt(out: Path) -> None:
         ("capacity", "conform", "load", "sim"), "ran"), steps
     capacity = json.loads((out / "capacity" / "capacity.json").read_text(encoding="utf-8"))
     assert len(capacity["steps"]) == 2, capacity["steps"]
+    # Locust's own report of the search lands in the step's folder, though --out is relative
+    assert (out / "capacity" / "locust" / "report.html").is_file(), sorted(out.rglob("report.html"))
     sim = json.loads((out / "sim" / "sim-results.json").read_text(encoding="utf-8"))
     assert sim["replications"] == 2, sim["replications"]
 
