@@ -12,7 +12,7 @@ import pytest
 from yzt.cli import main
 from yzt.sim.scenario import load_scenario
 from yzt.twin import compare
-from yzt.twin.fanout import window_offsets
+from yzt.twin.fanout import OK, TIMEOUT, LiveRecords, window_offsets
 
 
 def _no_faults(op, median_s: float, sigma: float):
@@ -45,6 +45,22 @@ def test_a_pool_one_smaller_changes_the_simulated_tail() -> None:
                                   deadline_s=3600, seed=1, replication=0)
     p95 = [float(np.percentile(r.node_answer_s["R01"], 95)) for r in (two, one)]
     assert p95[0] < 0.45 < 5.0 < p95[1]
+
+
+def test_a_live_node_answer_runs_from_its_first_call_and_the_fanout_from_its_start() -> None:
+    """The platform calls the nodes of a fan-out one after the other: R04's first attempt was
+    queued 30 ms after the fan-out started (the model has no such gap). R04's answer time is its
+    own call, 20 ms; R03's runs from its first attempt's call through a timeout and a retry to its
+    second answer; the fan-out's answer time still counts from its start to the last answer."""
+    rec = LiveRecords(q_scheduled=[0.0], q_start=[1.0], q_last=[1.5], q_complete=[True])
+    rec.add_request("R04", 0, 1, 1.030, 1.030, 1.050, OK, 200)
+    rec.add_request("R03", 0, 1, 1.001, 1.001, 1.201, TIMEOUT, None)
+    rec.add_request("R03", 0, 2, 1.301, 1.302, 1.500, OK, 200)
+    w = compare.live_window(rec)
+    assert w.node_answer_s["R04"] == [pytest.approx(0.020)]
+    assert w.node_answer_s["R03"] == [pytest.approx(0.499)]
+    assert w.fanout_s == [pytest.approx(0.5)]
+    assert w.timeouts == 1 and w.retries == 1
 
 
 def test_window_offsets_are_the_models_front_door_cut_to_the_window() -> None:

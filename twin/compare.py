@@ -164,12 +164,22 @@ def simulate_window(nodes: Sequence[tuple[str, OperatorParams]], offsets: Sequen
 
 def live_window(rec: LiveRecords) -> WindowResult:
     """The same shape from a live replay's records (a cut query counts as NaN; cut attempts are
-    neither timeouts nor retries)."""
+    neither timeouts nor retries).
+
+    A node's answer time runs from the platform's first call of it for the query (its first
+    attempt queued for a connection) to its last attempt's end, as the model's does from the
+    query's arrival. The gap between the fan-out's start and that first call is the platform
+    starting the other nodes' calls before it: the model has no such gap, and on a busy machine it
+    is tens of ms, which a node answering in 20 ms would show as its own. The fan-out's answer
+    time keeps it (it runs from the fan-out's start)."""
     n = len(rec.q_scheduled)
     per_node: dict[str, list[float]] = defaultdict(lambda: [math.nan] * n)
+    called: dict[tuple[str, int], float] = {}
+    for node, q, enqueued in zip(rec.req_node, rec.req_query, rec.req_enqueued, strict=True):
+        called[node, q] = min(called.get((node, q), enqueued), enqueued)
     for node, q, end in zip(rec.req_node, rec.req_query, rec.req_end, strict=True):
         row = per_node[node]
-        d = end - rec.q_start[q]
+        d = end - called[node, q]
         row[q] = d if math.isnan(row[q]) else max(row[q], d)
     waits = [s - e for s, e in zip(rec.req_start, rec.req_enqueued, strict=True)]
     done = [o != CUT for o in rec.req_outcome]
