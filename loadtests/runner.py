@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from yzt.errors import UserError
 from yzt.loadtests.traffic import RunConfig
+from yzt.server.testing import free_port
 from yzt.shutdown import claim_folder, remove_orphan_folders, stop_tree
 from yzt.spawn import python_command
 
@@ -77,12 +77,6 @@ def read_operator_clock(url: str, key_id: str, secret: bytes, *, explicit: float
     with PlatformClient(url, key_id, secret, timeout=timeout,
                         clock_memory=ClockMemory.default()) as client:
         return discover_clock(client, explicit=explicit, stop_unreachable=False)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)

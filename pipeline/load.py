@@ -338,7 +338,9 @@ class LoadRun:
             join_s=runner.REMOTE_JOIN_S if s.remote_workers else runner.STARTUP_SLACK_S)
         port = s.master_port
         if s.remote_workers and port is None:
-            port = runner.free_port(s.master_bind_host)
+            from yzt.server.testing import free_port
+
+            port = free_port(s.master_bind_host)
         launch = runner.Launch(local_workers=s.workers, expect_workers=processes,
                                master_bind_host=s.master_bind_host, master_port=port)
         if s.remote_workers:

@@ -419,7 +419,7 @@ def test_cli_without_secret_exits_2(monkeypatch, capsys):
 
 
 def test_cli_unreachable_target_exits_2_without_importing_locust(monkeypatch, capsys, tmp_path):
-    from yzt.loadtests.runner import free_port
+    from yzt.server.testing import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
     code = _cli([url, "--operator", "R07", "--key-id", "k1", "--seed", "1", "--rate", "5",

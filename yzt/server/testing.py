@@ -26,10 +26,11 @@ DEFAULT_SECRET = b"yzt-test-secret-0123456789abcdef"
 START_TIMEOUT_S = 30.0
 
 
-def free_port() -> int:
-    """A loopback port that was free a moment ago."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port of ``host`` that was free a moment ago (another program may take it before it is
+    bound: :func:`start_on_free_ports` retries)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         port: int = s.getsockname()[1]
         return port
 
