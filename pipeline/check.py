@@ -281,7 +281,7 @@ def run_step(step: Step, env: dict[str, str]) -> StepRecord:
 def _import_the_report_writers() -> None:
     """Import the report modules (matplotlib among them) now rather than at the end, when the steps
     fork from this process: every step writes a report of its own and inherits them instead of
-    importing them again, which is half a CPU-second a step (docs/benchmarks.md). This process
+    importing them again: about 0.3 CPU-s a step, measured (docs/benchmarks.md). This process
     imports them for its own report anyway, so nothing is spent that was not spent before."""
     from yzt.spawn import can_fork
 
