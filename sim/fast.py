@@ -207,6 +207,9 @@ class Flow:
     arrays: bool
     memo: Lru
     """A memo the stages share for their per-item runs (key them with the stage's name)."""
+    once: bool = False
+    """No later candidate reads this replication (``yzt sim``): a stage need not keep what only
+    saves a rerun (the fan-out's per-node runs and the answers it would swap nodes with)."""
 
     @property
     def timing(self) -> tuple[float, ...]:
@@ -334,10 +337,13 @@ class StagedReplication:
     before it), so the records are the same as a fresh run's, bit for bit (tested).
     """
 
-    def __init__(self, seed: int, replication: int, threads: int | None = None) -> None:
+    def __init__(self, seed: int, replication: int, threads: int | None = None,
+                 once: bool = False) -> None:
         self.seed = seed
         self.replication = replication
         self.threads = threads
+        self.once = once
+        """Run one scenario only (:attr:`Flow.once`): same records, a fraction of the memory."""
         self.streams = Streams(seed, replication)
         fq.check_cache()
         self.lock = threading.Lock()
@@ -382,7 +388,7 @@ class StagedReplication:
         times = _ts_times(sc, end_s)
         m = len(times)
         flow = Flow(sc, self.streams, self.threads, end_s, sc.sample_every_min * 60.0, m,
-                    keep_durations, arrays, self._memo)
+                    keep_durations, arrays, self._memo, self.once)
         if upto != "all":
             last = stages.stage(upto).order
             flow_stages = [st for st in flow_stages if st.order <= last]
@@ -439,4 +445,4 @@ def run_replication_fast(sc: Scenario, seed: int, replication: int, threads: int
     Results do not depend on it. ``keep_durations``: keep every successful call's duration
     (default: only for runs of at most :data:`KEEP_DURATIONS_MAX_QUERIES` verified queries).
     """
-    return StagedReplication(seed, replication, threads).records(sc, keep_durations)
+    return StagedReplication(seed, replication, threads, once=True).records(sc, keep_durations)

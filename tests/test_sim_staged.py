@@ -107,6 +107,24 @@ def test_memoised_stages_give_a_fresh_runs_records_bit_for_bit() -> None:
             "e2e_within_deadline_share"], name
 
 
+def test_a_replication_run_once_keeps_no_node_runs_and_the_same_records() -> None:
+    """``yzt sim`` runs each replication once (``once=True``): its fan-out folds each node's
+    answers as they come and drops them (a national day held about 1 GB of them), and its
+    records are a kept replication's, bit for bit."""
+    sc = _congested()
+    once = StagedReplication(seed=5, replication=2, threads=2, once=True)
+    kept = StagedReplication(seed=5, replication=2, threads=2)
+    assert _same(once.records(sc), kept.records(sc)) == []
+    runs = {name: sum(len(lru.values()) for by_node in part._nodes.values()  # type: ignore[attr-defined]
+                      for lru in by_node.values())
+            for name, part in (("once", once._parts["fanout"]), ("kept", kept._parts["fanout"]))}
+    from yzt.sim.stages.fanout import node_ids
+
+    assert runs["once"] == 0, runs
+    assert runs["kept"] == sum(len(node_ids(sc, op)) for op in sc.operators), runs
+    assert once.nbytes < kept.nbytes / 2, (once.nbytes, kept.nbytes)
+
+
 def test_variants_really_change_the_records() -> None:
     """The comparison above can fail: each variant changes something a fresh run shows."""
     sc = _congested()

@@ -222,7 +222,8 @@ class _Fanout:
 
     With ``top`` set (a product computed node by node), up to ``TOP_ANSWERS - 1`` nodes can be
     swapped for reruns of them exactly (:func:`yzt.sim.fastqueue.fold_node_top`); a swapped
-    product has no ``top``.
+    product has no ``top``, nor has one of a replication run once (:attr:`yzt.sim.fast.Flow.once`),
+    whose nodes are folded into ``done_max`` as they come.
     """
 
     node_keys: dict[str, Any]
@@ -254,9 +255,13 @@ class _Fanout:
         return sum(a.nbytes for a in arrays if a is not None)
 
     def add(self, index: int, nid: str, run: _NodeRun) -> None:
-        assert self.top is not None
-        fq.fold_node_top(index, run.done_max, *run.flags(), *self.top, self.fail_count,
-                         self.nd_count)
+        if self.top is None:  # a product no node will be swapped out of: the largest answer
+            np.maximum(self.done_max, run.done_max, out=self.done_max)
+            self.fail_count[run.fail] += 1  # indices, each once
+            self.nd_count[run.nd] += 1
+        else:
+            fq.fold_node_top(index, run.done_max, *run.flags(), *self.top, self.fail_count,
+                             self.nd_count)
         self._keep(nid, run)
         self.inc_q += run.inc_q
         self.inc_b += run.inc_b
@@ -269,8 +274,8 @@ class _Fanout:
 
     def finish(self) -> None:
         """After the last :meth:`add`: the reply time is the largest answer."""
-        assert self.top is not None
-        self.done_max = np.ascontiguousarray(self.top[0][:, 0])
+        if self.top is not None:
+            self.done_max = np.ascontiguousarray(self.top[0][:, 0])
 
     def others(self, indexes: list[int]) -> np.ndarray | None:
         """The largest answer per query of the nodes not at ``indexes``; ``None`` when a query
@@ -435,7 +440,9 @@ class Fast(fast.FastPart):
         def node_run(nid: str) -> _NodeRun:
             run: _NodeRun | None = memo[nid].get(keys[nid])
             if run is None:
-                run = memo[nid].put(keys[nid], _run_node(flow, nid, ops[nid], verified, keep))
+                run = _run_node(flow, nid, ops[nid], verified, keep)
+                if not flow.once:
+                    memo[nid].put(keys[nid], run)
             return run
 
         index = {nid: i for i, (nid, _) in enumerate(nodes)}
@@ -458,10 +465,11 @@ class Fast(fast.FastPart):
                 return fan.swapped_many(others, {nid: (keys[nid], node_run(nid))
                                                  for nid in differ})
         n = verified.size
+        top = None if flow.once else (np.full((n, TOP_ANSWERS), -math.inf),
+                                      np.full((n, TOP_ANSWERS), -1, np.int16))
         fan = _Fanout(dict(keys), np.full(n, -math.inf), np.zeros(n, np.int16),
                       np.zeros(n, np.int16), np.zeros(flow.m, np.int64), np.zeros(flow.m, np.int64), {}, {},
-                      {}, {}, top=(np.full((n, TOP_ANSWERS), -math.inf),
-                                   np.full((n, TOP_ANSWERS), -1, np.int16)))
+                      {}, {}, top=top)
         lock = threading.Lock()
 
         def work(nid: str) -> None:
