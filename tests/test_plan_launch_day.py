@@ -4,8 +4,12 @@ item is minimal for the row that binds it (one unit less breaks it).
 
 One plan serves the module: every operator's hotline and back office (the separable resources:
 one simulation a round judges all of them), the connections and the SMS gateway kept at the
-scenario's values, which meet the platform's rows and objectives. The complete plan (connections
-and the gateway too, with and without --design-shifts) is the benchmark in docs/benchmarks.md.
+scenario's values, which meet the platform's rows and objectives. It plans on 3 replications
+instead of the scenario's 5 (``--replications 3``, as a user may): every query of the day is still
+simulated, the claims hold at any count (the planner and ``yzt sim`` judge the same
+replications), and the module costs 40 % less (103 → 63 CPU-s, with ``yzt sim`` running each
+replication once). The complete plan (connections and the gateway too, with and without
+--design-shifts, 5 replications) is the benchmark in docs/benchmarks.md.
 Minimality is read from ``plan.json`` for every item (its own evidence one unit below the plan)
 and simulated again outside the planner's search for a sample: R01's hotline (bound by the
 objective OBJ-HOT-1, stricter than its SLA) and the back offices of CMCC and R01.
@@ -26,16 +30,16 @@ from yzt.sim.scenario import load_scenario
 from yzt.verdict import Verdict
 
 SAMPLE = (("R01", "hotline"), ("R01", "backoffice"), ("CMCC", "backoffice"))
-#: The module plans a full-scale day once (about a minute of CPU); on a shared machine its wall
-#: time is several times that.
+#: The module plans a full-scale day once (about 40 s of CPU) and simulates it once more (3
+#: replications, about 25 s); on a shared machine its wall time is several times that.
 pytestmark = pytest.mark.timeout(1500)
 
 
 @pytest.fixture(scope="module")
 def launch_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("launch-plan")
-    code = main(["plan", "launch-day", "--resources", "hotline,backoffice", "--out", str(out),
-                 "--quiet"])
+    code = main(["plan", "launch-day", "--resources", "hotline,backoffice", "--replications", "3",
+                 "--out", str(out), "--quiet"])
     assert code == 0
     return out
 
