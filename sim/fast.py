@@ -209,7 +209,7 @@ class Flow:
     """A memo the stages share for their per-item runs (key them with the stage's name)."""
     once: bool = False
     """No later candidate reads this replication (``yzt sim``): a stage need not keep what only
-    saves a rerun (the fan-out's per-node runs and the answers it would swap nodes with)."""
+    saves a later candidate a rerun (its per-item runs, what it would swap an item with)."""
 
     @property
     def timing(self) -> tuple[float, ...]:
