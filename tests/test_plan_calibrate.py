@@ -35,7 +35,9 @@ SIGMA = math.log(P99_MS / P50_MS) / Z99
 
 
 @pytest.fixture(scope="module")
-def load_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def load_run(tmp_path_factory: pytest.TempPathFactory, quiet_cores: None) -> Path:
+    """A 20 s load run whose answer times are fitted: the rest of the run yields the cores to it
+    (``quiet_cores``, tests/conftest.py)."""
     out = tmp_path_factory.mktemp("calibrate") / "load"
     with running_server(extra_args=["--latency-p50-ms", str(P50_MS),
                                     "--latency-p99-ms", str(P99_MS)]) as url:

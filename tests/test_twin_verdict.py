@@ -25,7 +25,8 @@ from yzt.sim.scenario import load_scenario
 from yzt.twin import compare, federation
 from yzt.validation import schema_problems
 
-pytestmark = pytest.mark.integration
+#: It measures live answer times: the rest of the run yields the cores to it (tests/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("quiet_cores")]
 
 SCENARIO = """\
 name: twin-judge
