@@ -16,7 +16,7 @@ import pytest
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
-#: The longest test files, longest first (their summed wall time in a whole run, measured with
+#: The longest test files, roughly longest first (their summed wall time in a whole run, measured with
 #: ``python benchmarks/suite_cpu.py``; docs/benchmarks.md "Test suite time"). The
 #: xdist workers take whole files in this order and the short files fill in behind them; in
 #: xdist's own order (by number of tests) the longest started midway and could end the run alone.
@@ -39,23 +39,26 @@ LONGEST_FIRST = (
     "test_golden.py",  # C
     "test_check_endpoint.py",  # W
     "test_plan.py",  # C
-    "test_result_schemas.py",  # W: a whole `yzt check`, a plan and a twin run
-    "test_sim_fast.py",  # C
     "test_client_load.py",  # W
-    "test_conform_onboarding.py",
+    "test_sim_fast.py",  # C
     "test_check_status.py",  # W
-    "test_tooling.py",  # C: mypy strict over the package (17 CPU-s without its cache)
-    "test_load_remote_workers.py",  # W
-    "test_twin_verdict.py",  # W, quiet_cores: live federation windows (~35 s)
+    "test_result_schemas.py",  # a whole `yzt check`, a plan and a twin run
+    "test_conform_onboarding.py",
     "test_sim_model.py",  # C
+    "test_load_remote_workers.py",  # W
+    "test_objectives.py",  # C
+    "test_twin_verdict.py",  # W, quiet_cores: live federation windows (~35 s)
+    "test_server_durability.py",  # C
+    "test_tooling.py",  # C: mypy strict over the package (17 CPU-s without its cache)
     "test_plan_calibrate.py",  # W, quiet_cores: a 20 s load run whose answer times are fitted
     "test_evidence_forgery.py",
+    "test_sla_profiles.py",  # C
+    "test_server_slow_head.py",  # W: ~22 s waiting on the server's head deadlines
+    "test_plan_rosters.py",  # C
     "test_conform_rerun.py",
-    "test_objectives.py",  # C
+    "test_server_http_errors.py",  # W: ~26 s waiting on the server's body deadlines
     "test_conform_registry.py",
     "test_server_dblock.py",
-    "test_server_slow_head.py",  # W: ~22 s waiting on the server's head deadlines
-    "test_server_http_errors.py",  # W: ~26 s waiting on the server's body deadlines
 )
 
 
