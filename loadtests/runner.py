@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from yzt.errors import UserError
 from yzt.loadtests.traffic import RunConfig
-from yzt.server.testing import free_port
 from yzt.shutdown import claim_folder, remove_orphan_folders, stop_tree
 from yzt.spawn import python_command
 
@@ -122,6 +121,8 @@ def run_locust(config: RunConfig, secret: bytes, launch: Launch,
     if launch.expect_workers <= 1 and launch.local_workers == launch.expect_workers:
         commands.append(base + reports)
     else:
+        from yzt.server.testing import free_port  # with httpx: only a distributed run needs it
+
         port = launch.master_port or free_port(launch.master_bind_host)
         commands.append(base + reports + [
             "--master", "--master-bind-host", launch.master_bind_host, "--master-bind-port", str(port),
