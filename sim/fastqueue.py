@@ -116,7 +116,10 @@ def check_cache() -> bool:
     if _cache_checked:
         return False
     _cache_checked = True
-    if _frozen_codes() == getattr(_frozen_codes, "py_func")():  # noqa: B009 (numba's attribute)
+    py_func = getattr(_frozen_codes, "py_func", None)
+    if py_func is None:  # NUMBA_DISABLE_JIT=1: the kernels run as Python, nothing is cached
+        return False
+    if _frozen_codes() == py_func():
         return False
     for obj in list(globals().values()):
         if isinstance(obj, numba.core.registry.CPUDispatcher):

@@ -517,3 +517,23 @@ def test_a_cold_kernel_cache_is_seen(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           timeout=120, check=False)
     assert proc.stdout.split() == ["True", "False"], proc.stdout + proc.stderr
+
+
+def test_kernels_run_as_python_under_numba_disable_jit(tmp_path: Path) -> None:
+    """numba's own debugging switch, ``NUMBA_DISABLE_JIT=1``, runs the kernels as the Python they
+    are written in: ``yzt sim`` must work under it (the cache probe once failed there with a
+    traceback, the kernels then having no ``py_func``) and write the same bytes as the compiled
+    kernels, which also shows that numba compiled them to what the Python says."""
+    from yzt.cli import main
+
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text("version: 1\nextends: baseline\nname: small\ndescription: a small day\n"
+                        "arrivals:\n  queries_per_day: 2000\nsampling: {one_in: 4}\n", encoding="utf-8")
+    argv = ["sim", str(scenario), "-q", "-n", "1", "--seed", "7", "--executor", "serial", "--out"]
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    proc = subprocess.run([sys.executable, "-m", "yzt", *argv, str(tmp_path / "python")],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert main([*argv, str(tmp_path / "compiled")]) == 0
+    written = [(tmp_path / d / "sim-results.json").read_bytes() for d in ("python", "compiled")]
+    assert written[0] == written[1]
