@@ -753,38 +753,14 @@ def staffed_station(jobs: StationJobs, station: StationParams, draws: StationDra
 
 # -- combining fan-out nodes -----------------------------------------------------------------------
 @_compiled
-def fold_node(index: int, x_max: np.ndarray, x_fail: np.ndarray, x_nd: np.ndarray,
-              m1: np.ndarray, m2: np.ndarray, arg: np.ndarray, fail_count: np.ndarray,
-              nd_count: np.ndarray) -> None:
-    """Fold one node's per-query answers into the running combination of all nodes.
-
-    ``m1`` is the largest answer time over the nodes folded so far (the query's reply time),
-    ``arg`` the node that gave it and ``m2`` the largest of the others, so one node can later be
-    replaced exactly: without node ``i`` the largest is ``m2`` where ``arg == i``, else ``m1``
-    (a tie puts the same value in ``m2``). Give-ups and answers after the run are counted, not
-    or-ed, for the same reason."""
-    for q in range(x_max.size):
-        v = x_max[q]
-        if v > m1[q]:
-            m2[q] = m1[q]
-            m1[q] = v
-            arg[q] = index
-        elif v > m2[q]:
-            m2[q] = v
-        if x_fail[q]:
-            fail_count[q] += 1
-        if x_nd[q]:
-            nd_count[q] += 1
-
-
-@_compiled
 def fold_node_top(index: int, x_max: np.ndarray, x_fail: np.ndarray, x_nd: np.ndarray,
                   top_v: np.ndarray, top_i: np.ndarray, fail_count: np.ndarray,
                   nd_count: np.ndarray) -> None:
-    """:func:`fold_node` keeping the ``k`` largest answers per query (``top_v[q]``, descending,
-    with their nodes in ``top_i[q]``; ``-1``: none yet), so that up to ``k - 1`` nodes can later be
-    replaced at once exactly (:func:`others_max`). A tie goes after the equal answers already
-    kept, as :func:`fold_node` puts it in ``m2``."""
+    """Fold one node's per-query answers into the running combination of all nodes, keeping the
+    ``k`` largest answers per query (``top_v[q]``, descending, with their nodes in ``top_i[q]``;
+    ``-1``: none yet), so that up to ``k - 1`` nodes can later be replaced at once exactly
+    (:func:`others_max`). A tie goes after the equal answers already kept. Give-ups and answers
+    after the run are counted, not or-ed, for the same reason."""
     k = top_v.shape[1]
     for q in range(x_max.size):
         v = x_max[q]
