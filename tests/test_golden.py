@@ -19,8 +19,8 @@ from yzt.cli import main
 
 #: ``yzt sim SCENARIO -n N --seed 7 --executor serial``: every shipped scenario, with N. Two
 #: replications where a replication takes a second (the results' means and intervals over several
-#: replications are hashed too); one for the two full-scale days, whose replications take 4–6 s of
-#: CPU each and run the same code as the first.
+#: replications are hashed too); one for the two full-scale days, whose replications take about 7
+#: (launch-day) and 10 (national-day) CPU-s each and run the same code as the first.
 SIM_CASES = {"baseline": 2, "launch-day": 1, "national-day": 1, "reseller-outage": 2,
              "understaffed-hotlines": 2}
 #: ``yzt plan SCENARIO --seed 7``: the scenarios whose full plan takes seconds (every resource).
