@@ -129,8 +129,11 @@ def quiet_cores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     xdist controller outside a quiet worker's tree gets a nice value 10 above this worker's (at
     most 19; raising one's own processes' nice value needs no privilege, lowering it would): new
     children inherit it. The quiet workers are files in the run's shared temporary folder, so two
-    quiet modules at once keep each other's trees. At the end this worker takes the highest value
-    the others have, so that all run at one priority again."""
+    quiet modules at once keep each other's trees. At the end, when no other quiet module runs,
+    every process of the run goes back to the controller's value where the user may lower a nice
+    value (root, as in CI), so that the next quiet module has 10 steps to give again; elsewhere
+    this worker takes the highest value the others have, so that all run at one priority again
+    (a third quiet module in one run then finds the others at 19 already, and gains nothing)."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         yield
         return
@@ -171,13 +174,31 @@ def quiet_cores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         stop.set()
         thread.join()
         mark.unlink(missing_ok=True)
-        others = [w.nice() for w in controller.children() if w.pid != me.pid and w.is_running()]
-        level = max([me.nice(), *others])
-        for p in [me, *me.children(recursive=True)]:
-            try:
+        if any(marks.iterdir()) or not _renice_all(controller.children(recursive=True),
+                                                   controller.nice()):
+            others = [w.nice() for w in controller.children() if w.pid != me.pid and w.is_running()]
+            level = max([me.nice(), *others])
+            for p in [me, *me.children(recursive=True)]:
+                try:
+                    p.nice(level)
+                except psutil.Error:
+                    continue
+
+
+def _renice_all(processes: list[Any], level: int) -> bool:
+    """Set every process above ``level`` back to it; False where lowering a nice value is not
+    allowed (it needs privilege, or a raised RLIMIT_NICE)."""
+    import psutil
+
+    for p in processes:
+        try:
+            if p.nice() > level:
                 p.nice(level)
-            except psutil.Error:
-                continue
+        except psutil.AccessDenied:
+            return False
+        except psutil.Error:  # ended meanwhile
+            continue
+    return True
 
 
 @pytest.fixture(scope="session", autouse=True)

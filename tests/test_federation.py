@@ -35,7 +35,9 @@ from yzt.twin import compare, federation
 from yzt.twin.fanout import OK, OUTAGE, TIMEOUT, Replay, targets, write_live
 from yzt.validation import schema_problems
 
-pytestmark = pytest.mark.integration
+# live answer times are compared with the model's and with the scenario's latencies: the other
+# test files' processes yield the cores while this one measures (quiet_cores, tests/conftest.py)
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("quiet_cores")]
 
 SCENARIO = """\
 name: twin-tiny
