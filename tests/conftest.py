@@ -24,10 +24,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 #: deadlines) alternate with files that compute in the test process (C: simulations and plans):
 #: two waiting files side by side left the cores idle (a whole run's CPU fell to 0.85 of 2 for
 #: 20 s when the client-load and slow-endpoint files met beside the results-schema file).
-#: The two files that measure live answer times (the twin's model-against-live comparison, the
-#: calibration's fit) run with :func:`quiet_cores`: beside CPU-bound files at the same priority a
-#: node's p95 once missed (docs/benchmarks.md), so they used to end the run for ~40 s in which
-#: the cores stood mostly idle.
+#: The three files that measure live answer times (the twin's model-against-live comparison, the
+#: calibration's fit, the federation's live-against-model check) run with :func:`quiet_cores`:
+#: beside CPU-bound files at the same priority a node's p95 once missed (docs/benchmarks.md), so
+#: the first two used to end the run for ~40 s in which the cores stood mostly idle.
 LONGEST_FIRST = (
     "test_ci_templates.py",  # two clean virtualenvs installing from a tagged clone, two `yzt check`
     # the variant matrix before the defect matrix: the defect matrix's first run (the clean
